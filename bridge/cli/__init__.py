@@ -1,0 +1,1 @@
+"""Command-line interface (an edge): one module per command or command group."""

@@ -1,0 +1,58 @@
+"""The ``bridge`` command.
+
+Sub-commands live in their own modules and are imported only when invoked
+(click's lazy-group pattern), so ``bridge --help`` stays fast and a command
+that needs Twisted does not slow down one that only converts a file.
+
+Exit codes, shared by every sub-command:
+
+====  ==========================================================
+0     success
+1     the input was read but is invalid (validation, lint errors)
+2     unreadable input, bad usage or a refused (hostile) document
+3     configuration error (unknown key, missing certificate...)
+4     a runtime failure (broker unreachable, scenario failed)
+====  ==========================================================
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+# name -> "module:attribute"; each attribute is a click.Command or click.Group.
+# Keep one entry per line, sorted: several people add commands here.
+COMMANDS: dict[str, str] = {
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose sub-commands are imported on first use."""
+
+    def __init__(self, *args, lazy: dict[str, str], **kwargs):
+        super().__init__(*args, **kwargs)
+        self._lazy = lazy
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(set(super().list_commands(ctx)) | set(self._lazy))
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self._lazy:
+            module_name, attribute = self._lazy[name].split(":")
+            return getattr(importlib.import_module(module_name), attribute)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="hub-bridge")
+def cli() -> None:
+    """hub-bridge: legacy 15-18 links, NexSIS EMSI and the Hub Santé, translated and delivered."""
+
+
+def main() -> None:
+    cli(prog_name="bridge")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,31 @@
+"""Fixtures shared by unit and integration tests."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def reference_dir() -> Path | None:
+    """The official Hub Santé corpus: ``$HUB_REFERENCE`` or ``../shared/hub-reference``."""
+    candidate = Path(os.environ.get("HUB_REFERENCE") or PROJECT_ROOT.parent / "shared" / "hub-reference")
+    return candidate if (candidate / "json-schema").is_dir() and (candidate / "xsd").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def hub_reference() -> Path:
+    """Path of the official corpus; tests that need it skip, saying why, when it is absent."""
+    path = reference_dir()
+    if path is None:
+        pytest.skip("official Hub Santé corpus not found: set $HUB_REFERENCE or place it at ../shared/hub-reference")
+    return path
+
+
+@pytest.fixture(autouse=True)
+def _isolated_data_home(tmp_path_factory, monkeypatch):
+    """Each test gets its own user data directory, so no test sees another's installs."""
+    monkeypatch.setenv("HUB_BRIDGE_HOME", str(tmp_path_factory.mktemp("bridge-home")))

@@ -1,0 +1,1 @@
+"""Schema-driven JSON <-> XML canonicalisation of Hub Santé messages."""

@@ -1,0 +1,56 @@
+"""The shape of a message type, as the codec needs it.
+
+An :class:`ElementSpec` tree says, for each element, the order of its children
+(the XSD sequence), whether it repeats (an array in JSON, repeated siblings in
+XML) and what scalar kind its text is (so ``47.147005`` becomes a JSON number
+with the same digits and ``true`` a JSON boolean). Specs are plain frozen data,
+built once from an official XSD bundle (``from_xsd``) or from the project's
+pydantic models when no bundle is installed, and then shared by every message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ScalarKind = Literal["string", "decimal", "integer", "boolean"]
+Kind = Literal["complex", "string", "decimal", "integer", "boolean", "any"]
+
+NAMESPACE_PREFIX = "urn:emergency:eda:1.9:"
+
+
+@dataclass(frozen=True, slots=True)
+class ElementSpec:
+    """One element: name, kind, whether it repeats, and its children in XSD order.
+
+    ``kind == "any"`` marks open content (``xs:any``, e.g. RS-ERROR
+    ``sourceMessage``) that the codec carries through without a schema.
+    """
+
+    name: str
+    kind: Kind
+    repeated: bool = False
+    children: tuple[ElementSpec, ...] = ()
+    _index: dict[str, ElementSpec] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._index.update({child.name: child for child in self.children})
+
+    def child(self, name: str) -> ElementSpec | None:
+        """The child spec called ``name``, or ``None`` if the schema has no such child."""
+        return self._index.get(name)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSpec:
+    """A payload type: its root element (``createCase``) and namespace."""
+
+    root: ElementSpec
+
+    @property
+    def name(self) -> str:
+        return self.root.name
+
+    @property
+    def namespace(self) -> str:
+        return NAMESPACE_PREFIX + self.root.name

@@ -1,0 +1,1 @@
+"""Edges: everything that does I/O (Twisted, pika, SQLite, HTTP, files)."""

@@ -1,0 +1,70 @@
+"""One legacy TCP connection: bytes in, frames out, replies back in order.
+
+The protocol holds no translation logic. It cuts the byte stream into frames
+with the sans-IO :mod:`bridge.core.framing` deframer, hands each frame to the
+link's ``on_frame`` callback one at a time (so replies to the LRM come back in
+the order its frames arrived) and writes whatever reply the callback returns.
+A framing error (oversize frame, garbage) is the peer's fault: it is reported
+to the link, which dead-letters the bytes, and the connection is closed because
+the stream can no longer be trusted to be in sync.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from twisted.internet import defer
+from twisted.internet.protocol import Protocol
+from twisted.python.failure import Failure
+
+from bridge.core.errors import InboundError
+from bridge.core.framing import NEED_DATA
+
+if TYPE_CHECKING:
+    from bridge.edges.tcp.link import LegacyLink
+
+
+class LegacyFrameProtocol(Protocol):
+    """Frames a legacy TCP stream and serialises the handling of its frames."""
+
+    def __init__(self, link: LegacyLink) -> None:
+        self.link = link
+        self.deframer = link.new_deframer()
+        self._queue: defer.Deferred = defer.succeed(None)
+        self._closing = False
+
+    def connectionMade(self) -> None:  # noqa: N802 (Twisted API)
+        self.link.connection_made(self)
+
+    def connectionLost(self, reason: Failure = None) -> None:  # noqa: N802
+        self._closing = True
+        self.link.connection_lost(self)
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        if self._closing:
+            return
+        try:
+            self.deframer.feed(data)
+            while True:
+                frame = self.deframer.next_frame()
+                if frame is NEED_DATA:
+                    return
+                self._queue.addCallback(lambda _, f=frame: self._handle(f))
+        except InboundError as exc:
+            self._closing = True
+            self.link.framing_error(data, exc)
+            self.transport.loseConnection()
+
+    @defer.inlineCallbacks
+    def _handle(self, frame: bytes):
+        try:
+            reply = yield self.link.on_frame(frame)
+        except Exception as exc:  # the link decides; never let one frame kill the stream
+            self.link.frame_failed(frame, exc)
+            return
+        if reply and not self._closing:
+            self.send_payload(reply)
+
+    def send_payload(self, payload: bytes) -> None:
+        """Frame ``payload`` and write it to the LRM."""
+        self.transport.write(self.link.frame(payload))

@@ -24,6 +24,7 @@ import click
 # name -> "module:attribute"; each attribute is a click.Command or click.Group.
 # Keep one entry per line, sorted: several people add commands here.
 COMMANDS: dict[str, str] = {
+    "certs": "bridge.cli.certs_cmd:certs",
 }
 
 

@@ -43,9 +43,15 @@ class ElementSpec:
 
 @dataclass(frozen=True, slots=True)
 class MessageSpec:
-    """A payload type: its root element (``createCase``) and namespace."""
+    """A payload type: its root element (``createCase``) and namespace.
+
+    ``target_namespace`` is the XSD's own namespace when it differs from the
+    ``urn:emergency:eda:1.9:<root>`` convention (RS-RI uses ``...:resourcesinfo``,
+    all lower case); specs built from the models leave it unset.
+    """
 
     root: ElementSpec
+    target_namespace: str | None = None
 
     @property
     def name(self) -> str:
@@ -53,4 +59,4 @@ class MessageSpec:
 
     @property
     def namespace(self) -> str:
-        return NAMESPACE_PREFIX + self.root.name
+        return self.target_namespace or NAMESPACE_PREFIX + self.root.name

@@ -1,0 +1,114 @@
+"""JSON (a dict with Decimal numbers) -> XML, walking an :class:`ElementSpec`.
+
+Element order comes from the spec (the XSD sequence), never from JSON key
+order; arrays become repeated siblings; ``None``, empty objects and empty
+arrays are dropped; the payload namespace is the default namespace (no
+prefix). Elements are built with lxml's C API, so an XSD-validating caller
+can hand the tree straight to ``lxml.etree.XMLSchema`` without reparsing.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from bridge.core.codec.scalars import CodecError, text_of
+from bridge.core.codec.spec import ElementSpec, MessageSpec
+from bridge.core.errors import InboundError, Issue
+
+XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
+_SubElement = etree.SubElement
+
+
+def build_element(payload: dict, spec: MessageSpec, json_path: str = "") -> etree._Element:
+    """The XML element of ``payload`` (the value under the root key, e.g. ``createCase``)."""
+    namespace = spec.namespace
+    root = etree.Element(f"{{{namespace}}}{spec.name}", nsmap={None: namespace})
+    try:
+        _fill(root, payload, spec.root, f"{{{namespace}}}")
+    except CodecError as exc:
+        raise _to_inbound(exc, f"{json_path}/{spec.name}") from None
+    return root
+
+
+def serialize(element: etree._Element) -> bytes:
+    """Deterministic bytes: fixed declaration, default namespace, 2-space indent."""
+    return XML_DECLARATION + etree.tostring(element, encoding="UTF-8", pretty_print=True)
+
+
+def json_to_xml(payload: dict, spec: MessageSpec) -> bytes:
+    """Serialized XML of one payload."""
+    return serialize(build_element(payload, spec))
+
+
+def fill_any(parent: etree._Element, value: object, prefix: str) -> None:
+    """Open content (``xs:any``): objects nest, arrays repeat, scalars become text."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            for one in item if isinstance(item, list) else (item,):
+                if one is None:
+                    continue
+                try:
+                    fill_any(_SubElement(parent, prefix + key), one, prefix)
+                except CodecError as exc:
+                    exc.segments.append(key)
+                    raise
+    elif value is not None:
+        parent.text = text_of(value)
+
+
+def _fill(parent: etree._Element, value: object, spec: ElementSpec, prefix: str) -> None:
+    kind = spec.kind
+    if kind == "any":
+        fill_any(parent, value, prefix)
+        return
+    if kind != "complex":
+        parent.text = text_of(value)
+        return
+    if not isinstance(value, dict):
+        raise CodecError(f"{_json_type(value)} found, object expected", "wrong-type")
+    index = spec._index
+    for key in value:
+        if key not in index:
+            error = CodecError("is not defined in the schema", "unknown-field")
+            error.segments.append(key)
+            raise error
+    for child in spec.children:
+        item = value.get(child.name)
+        if item is None or item == {} or item == []:
+            continue
+        if isinstance(item, list):
+            if not child.repeated:
+                error = CodecError("array found, single value expected", "wrong-type")
+                error.segments.append(child.name)
+                raise error
+            for position, one in enumerate(item):
+                _fill_child(parent, one, child, prefix, f"{child.name}/{position}")
+        else:
+            _fill_child(parent, item, child, prefix, child.name)
+
+
+def _fill_child(parent, item, child: ElementSpec, prefix: str, segment: str) -> None:
+    if child.kind not in ("complex", "any") and isinstance(item, (dict, list)):
+        error = CodecError(f"{_json_type(item)} found, {child.kind} expected", "wrong-type")
+        error.segments.append(segment)
+        raise error
+    try:
+        _fill(_SubElement(parent, prefix + child.name), item, child, prefix)
+    except CodecError as exc:
+        exc.segments.append(segment)
+        raise
+
+
+def _json_type(value: object) -> str:
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, str):
+        return "string"
+    return "number" if not isinstance(value, bool) else "boolean"
+
+
+def _to_inbound(exc: CodecError, base: str) -> InboundError:
+    path = "/".join([base, *reversed(exc.segments)])
+    return InboundError(f"cannot convert to XML: {path}: {exc.message}", [Issue(path, exc.message, exc.code)])

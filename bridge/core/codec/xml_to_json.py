@@ -1,0 +1,95 @@
+"""XML element -> JSON dict (Decimal numbers), walking an :class:`ElementSpec`.
+
+Keys come out in XSD order; repeated elements become arrays even when only
+one is present (the schema, not the instance, decides); leaf text is typed by
+the spec so decimals keep their exact digits. Whitespace-only text between
+child elements (indentation) is ignored; string leaves are kept byte-exact.
+"""
+
+from __future__ import annotations
+
+from lxml import etree
+
+from bridge.core.codec.scalars import CodecError, value_of
+from bridge.core.codec.spec import ElementSpec, MessageSpec
+from bridge.core.errors import InboundError, Issue
+
+# Inside open content (RS-ERROR sourceMessage holds an EDXL-DE message), these
+# names are JSON arrays in the EDXL-DE JSON schema even when they occur once.
+ANY_ARRAY_NAMES = frozenset({"content"})
+
+
+def element_to_json(element: etree._Element, spec: MessageSpec) -> dict:
+    """``{root: {...}}`` for a payload element (its namespace is not checked here)."""
+    try:
+        return {spec.name: _value(element, spec.root)}
+    except CodecError as exc:
+        path = "/".join(["", spec.name, *reversed(exc.segments)])
+        raise InboundError(f"cannot convert to JSON: {path}: {exc.message}", [Issue(path, exc.message, exc.code)]) from None
+
+
+def local_name(tag: str) -> str:
+    """``{urn:x}name`` -> ``name``."""
+    return tag[tag.index("}") + 1 :] if tag[0] == "{" else tag
+
+
+def any_value(element: etree._Element) -> object:
+    """Open content: children nest, repeats (and ANY_ARRAY_NAMES) become arrays, leaves strings."""
+    groups: dict[str, list] = {}
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str):
+            groups.setdefault(local_name(tag), []).append(any_value(child))
+    if not groups:
+        return element.text or ""
+    return {name: items if len(items) > 1 or name in ANY_ARRAY_NAMES else items[0] for name, items in groups.items()}
+
+
+def _value(element: etree._Element, spec: ElementSpec) -> object:
+    kind = spec.kind
+    if kind == "complex":
+        return _object(element, spec)
+    if kind == "any":
+        return any_value(element)
+    if len(element):
+        for child in element:
+            if isinstance(child.tag, str):
+                raise CodecError(f"element {local_name(child.tag)!r} found inside a {kind} value", "wrong-type")
+    return value_of(element.text, kind)
+
+
+def _object(element: etree._Element, spec: ElementSpec) -> dict:
+    groups: dict[str, list] = {}
+    index = spec._index
+    for child in element:
+        tag = child.tag
+        if not isinstance(tag, str):
+            continue
+        name = local_name(tag)
+        if name not in index:
+            error = CodecError("is not defined in the schema", "unknown-field")
+            error.segments.append(name)
+            raise error
+        groups.setdefault(name, []).append(child)
+    result: dict = {}
+    for child_spec in spec.children:
+        found = groups.get(child_spec.name)
+        if not found:
+            continue
+        if child_spec.repeated:
+            result[child_spec.name] = [_child(one, child_spec, position) for position, one in enumerate(found, 1)]
+        elif len(found) > 1:
+            error = CodecError(f"occurs {len(found)} times, at most once allowed", "too-many")
+            error.segments.append(child_spec.name)
+            raise error
+        else:
+            result[child_spec.name] = _child(found[0], child_spec, 0)
+    return result
+
+
+def _child(element: etree._Element, spec: ElementSpec, position: int) -> object:
+    try:
+        return _value(element, spec)
+    except CodecError as exc:
+        exc.segments.append(f"{spec.name}[{position}]" if position else spec.name)
+        raise

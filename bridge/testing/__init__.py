@@ -1,0 +1,1 @@
+"""Helpers for tests, benchmarks and demos: test messages and a private RabbitMQ node."""

@@ -1,0 +1,140 @@
+"""The Hub dispatcher's checks: each fault gives its official RS-ERROR code, in the Hub's order."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from bridge.core.dispatcher import Reject, Route, build_error_message, check, encode_json
+from bridge.core.errors import HubErrorCode, Issue
+from bridge.testing.messages import make_message, make_reference, message_payload
+
+NOW = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
+SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
+KNOWN = {SAMU, SDIS}
+PAYLOAD = {"createCase": {"caseId": "fr.health.samu440.DRFR154402600001"}}
+
+
+def _ok(_body: bytes) -> list[Issue]:
+    return []
+
+
+def _run(message, *, content_type="application/json", routing_key=SAMU, delivery_mode=2, validate=_ok, body=None):
+    data = body if body is not None else json.dumps(message).encode()
+    return check(data, content_type=content_type, routing_key=routing_key, delivery_mode=delivery_mode,
+                 now=NOW, known_clients=KNOWN, validate=validate)
+
+
+def test_valid_message_is_routed_to_recipient_message_queue():
+    """A valid RC-EDA goes to the recipient's .message queue unchanged."""
+    message = make_message(SAMU, SDIS, PAYLOAD, now=NOW)
+    result = _run(message)
+    assert isinstance(result, Route)
+    assert (result.recipient, result.queue_suffix, result.sender) == (SDIS, "message", SAMU)
+    assert json.loads(result.body) == message
+
+
+def test_rc_ref_is_routed_to_recipient_ack_queue():
+    """An RC-REF goes to the recipient's .ack queue."""
+    result = _run(make_reference(SAMU, SDIS, f"{SDIS}_1", now=NOW))
+    assert isinstance(result, Route) and result.queue_suffix == "ack"
+
+
+@pytest.mark.parametrize(("kwargs", "code"), [
+    ({"delivery_mode": 1}, HubErrorCode.DELIVERY_MODE_INCONSISTENCY),
+    ({"delivery_mode": None}, HubErrorCode.DELIVERY_MODE_INCONSISTENCY),
+    ({"content_type": "text/plain"}, HubErrorCode.NOT_ALLOWED_CONTENT_TYPE),
+    ({"content_type": None}, HubErrorCode.NOT_ALLOWED_CONTENT_TYPE),
+    ({"body": b"{not json"}, HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT),
+    ({"body": b"[1, 2]"}, HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT),
+    ({"content_type": "application/xml"}, HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT),
+    ({"validate": lambda _b: [Issue("/senderID", "is missing")]}, HubErrorCode.INVALID_MESSAGE),
+    ({"routing_key": SDIS}, HubErrorCode.SENDER_INCONSISTENCY),
+])
+def test_each_transport_fault_has_its_code(kwargs, code):
+    """Delivery mode, content type, format, schema and sender faults map to 100/101/102/300/200."""
+    result = _run(make_message(SAMU, SDIS, PAYLOAD, now=NOW), **kwargs)
+    assert isinstance(result, Reject) and result.code == code
+    assert result.sender == kwargs.get("routing_key", SAMU)
+
+
+def test_distribution_id_prefix_must_be_sender():
+    """A distributionID not starting with '{sender}_' is a sender inconsistency (200)."""
+    result = _run(make_message(SAMU, SDIS, PAYLOAD, now=NOW, distribution_id="fr.health.other_1"))
+    assert isinstance(result, Reject) and result.code == HubErrorCode.SENDER_INCONSISTENCY
+    assert result.referenced_distribution_id == "fr.health.other_1"
+
+
+def test_expired_message_is_refused():
+    """dateTimeExpires in the past gives 400."""
+    message = make_message(SAMU, SDIS, PAYLOAD, now=NOW - timedelta(days=2), expires=NOW - timedelta(seconds=1))
+    result = _run(message)
+    assert isinstance(result, Reject) and result.code == HubErrorCode.EXPIRED_MESSAGE_BEFORE_ROUTING
+
+
+def test_unknown_recipient_is_unroutable():
+    """A recipient that is no known client gives 501."""
+    result = _run(make_message(SAMU, "fr.health.nowhere", PAYLOAD, now=NOW))
+    assert isinstance(result, Reject) and result.code == HubErrorCode.UNROUTABLE_MESSAGE
+
+
+def test_first_failing_check_wins():
+    """With a bad delivery mode and a bad sender, the Hub reports 100 (first check)."""
+    result = _run(make_message(SAMU, SDIS, PAYLOAD, now=NOW), delivery_mode=1, routing_key=SDIS)
+    assert isinstance(result, Reject) and result.code == HubErrorCode.DELIVERY_MODE_INCONSISTENCY
+
+
+def test_schema_error_comes_before_sender_check():
+    """Schema validation (300) runs before the sender check (200)."""
+    result = _run(make_message(SAMU, SDIS, PAYLOAD, now=NOW), routing_key=SDIS,
+                  validate=lambda _b: [Issue("/x", "bad")])
+    assert isinstance(result, Reject) and result.code == HubErrorCode.INVALID_MESSAGE
+
+
+XML = b"""<edxlDistribution xmlns="urn:oasis:names:tc:emergency:EDXL:DE:2.0">
+<distributionID>fr.health.samu440_42</distributionID><senderID>fr.health.samu440</senderID>
+<dateTimeSent>2026-11-25T20:00:00+00:00</dateTimeSent><dateTimeExpires>2026-11-26T20:00:00+00:00</dateTimeExpires>
+<distributionStatus>Actual</distributionStatus><distributionKind>Ack</distributionKind>
+<descriptor><language>fr-FR</language><explicitAddress><explicitAddressScheme>hubex</explicitAddressScheme>
+<explicitAddressValue>fr.fire.nexsis.sdis44</explicitAddressValue></explicitAddress></descriptor>
+<content><contentObject><contentXML><embeddedXMLContent><message xmlns="urn:emergency:cisu:3.0">
+<messageId>fr.health.samu440_42</messageId><reference><distributionID>x_1</distributionID></reference>
+</message></embeddedXMLContent></contentXML></contentObject></content></edxlDistribution>"""
+
+
+def test_xml_message_is_routed_by_its_envelope():
+    """An XML EDXL-DE RC-REF is read with the hardened parser and routed to .ack."""
+    result = _run(None, content_type="application/xml", body=XML)
+    assert isinstance(result, Route) and (result.recipient, result.queue_suffix) == (SDIS, "ack")
+
+
+def test_xml_with_doctype_is_unrecognized():
+    """XML with a DTD is refused by the hardened parser: 102, never parsed."""
+    body = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + XML
+    result = _run(None, content_type="application/xml", body=body)
+    assert isinstance(result, Reject) and result.code == HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT
+
+
+def test_error_message_is_a_full_rs_error():
+    """build_error_message gives an EDXL-DE Error addressed to the sender with code and source."""
+    source = make_message(SAMU, SDIS, PAYLOAD, now=NOW)
+    reject = _run(source, routing_key=SDIS)
+    message = build_error_message(reject, hub_id="fr.health.hub", message_uuid="u1", now=NOW)
+    error = message_payload(message)["error"]
+    assert message["descriptor"]["explicitAddress"]["explicitAddressValue"] == SDIS
+    assert message["distributionID"] == "fr.health.hub_u1" and message["distributionKind"] == "Error"
+    assert error["errorCode"] == {"statusCode": 200, "statusString": "SENDER_INCONSISTENCY"}
+    assert error["referencedDistributionID"] == source["distributionID"]
+    assert error["sourceMessage"] == source
+    assert json.loads(encode_json(message)) == message
+
+
+def test_error_message_validates_against_official_schemas(hub_reference):
+    """The RS-ERROR we build passes the official EDXL-DE-full JSON Schema."""
+    from bridge.edges.hub_emulator.schemas import json_schema_validator
+
+    reject = _run(make_message(SAMU, SDIS, PAYLOAD, now=NOW), delivery_mode=1)
+    body = encode_json(build_error_message(reject, hub_id="fr.health.hub", message_uuid="u1", now=NOW))
+    assert json_schema_validator(hub_reference)(body) == []

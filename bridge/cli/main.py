@@ -25,6 +25,7 @@ import click
 # Keep one entry per line, sorted: several people add commands here.
 COMMANDS: dict[str, str] = {
     "certs": "bridge.cli.certs_cmd:certs",
+    "config": "bridge.cli.config_cmd:config",
 }
 
 

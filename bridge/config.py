@@ -1,0 +1,389 @@
+"""The bridge's configuration: one frozen model, validated once at start.
+
+Where values come from, lowest priority first (fedora-messaging style):
+
+1. the defaults written in the models below (the one place defaults live);
+2. a TOML file (``bridge run --config bridge.toml``), one table per section;
+3. environment variables ``HUB_BRIDGE__<SECTION>__<KEY>``, e.g.
+   ``HUB_BRIDGE__HUB__PORT=5671`` or ``HUB_BRIDGE__HTTP__REPLAY_TOKEN=...``
+   (double underscores separate the parts, so they never clash with
+   ``$HUB_BRIDGE_HOME`` and the other single-underscore variables).
+
+Every section rejects unknown keys and lists the valid ones; every error names
+the key, what was expected and what was found, and where the value came from
+(file or variable). File checks (certificates readable, private key not
+readable by others, directories present) run separately in
+:func:`check_files`, so ``bridge config show`` works on a machine without the
+certificates. ``docs/configuration.md`` is generated from this module by
+``tools/gen_config_docs.py``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+
+from bridge.core.errors import BridgeError, Issue
+
+ENV_PREFIX = "HUB_BRIDGE__"
+ENV_SEPARATOR = "__"
+
+
+class ConfigError(BridgeError):
+    """The configuration is invalid; the CLI exits with code 3."""
+
+
+class _Section(BaseModel):
+    """Base of every section: frozen, unknown keys refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+class BridgeSection(_Section):
+    """Who this bridge is on the Hub."""
+
+    client_id: str = Field(
+        "fr.health.samu440",
+        pattern=r"^[a-z0-9]+(\.[a-z0-9-]+)+$",
+        description="Our Hub client ID (the certificate CN and routing key), e.g. `fr.health.samu440`.",
+    )
+    peer_id: str = Field(
+        "fr.fire.nexsis.sdis44",
+        pattern=r"^[a-z0-9]+(\.[a-z0-9-]+)+$",
+        description="The Hub client ID messages from the legacy side are addressed to, e.g. `fr.fire.nexsis.sdis44`.",
+    )
+    instance: str = Field("bridge-1", min_length=1, description="Instance name shown in logs, metrics and the console.")
+
+
+class HubSection(_Section):
+    """How to reach the Hub Santé (or the embedded in-process Hub)."""
+
+    mode: Literal["embedded", "amqp"] = Field(
+        "embedded",
+        description="`embedded`: in-process Hub emulator and simulated NexSIS peer, no broker or certificate; "
+        "`amqp`: a real RabbitMQ Hub over TLS.",
+    )
+    host: str = Field("127.0.0.1", min_length=1, description="Broker host name or address.")
+    port: int = Field(5671, ge=1, le=65535, description="Broker AMQPS port.")
+    vhost: str = Field("/15-nexsis_v1.9", description="vHost of the perimeter and version, e.g. `/15-nexsis_v1.9`.")
+    tls: bool = Field(True, description="Use TLS with a client certificate (SASL EXTERNAL). Plain AMQP only on loopback.")
+    ca_file: Path | None = Field(None, description="CA bundle that signed the broker's certificate (PEM).")
+    cert_file: Path | None = Field(None, description="Our client certificate (PEM); its CN must equal `bridge.client_id`.")
+    key_file: Path | None = Field(None, description="Our private key (PEM); must not be readable by group or others.")
+    content_type: Literal["json", "xml"] = Field("json", description="Body format we publish (`application/json` or `application/xml`).")
+    prefetch: int = Field(10, ge=1, le=1000, description="Unacknowledged deliveries the broker may push to us at once.")
+    heartbeat: int = Field(30, ge=0, le=600, description="AMQP heartbeat in seconds (0 disables it).")
+    reconnect_min_seconds: float = Field(1.0, gt=0, description="First reconnect delay after the broker connection drops.")
+    reconnect_max_seconds: float = Field(60.0, gt=0, description="Upper bound of the jittered exponential reconnect delay.")
+    rcref_deadline_seconds: float = Field(
+        120.0, gt=0, description="A published message without its RC-REF acknowledgement after this delay is flagged overdue."
+    )
+
+    @model_validator(mode="after")
+    def _reconnect_bounds(self) -> HubSection:
+        if self.reconnect_max_seconds < self.reconnect_min_seconds:
+            raise ValueError(
+                f"reconnect_max_seconds ({self.reconnect_max_seconds}) is below reconnect_min_seconds "
+                f"({self.reconnect_min_seconds})"
+            )
+        return self
+
+
+class LegacySection(_Section):
+    """The legacy 15-18 link to the LRM."""
+
+    mode: Literal["tcp-server", "tcp-client", "file"] = Field(
+        "tcp-server", description="`tcp-server`: the LRM connects to us; `tcp-client`: we connect to it; `file`: drop folders."
+    )
+    host: str = Field("127.0.0.1", min_length=1, description="Address we listen on (server) or connect to (client).")
+    port: int = Field(15018, ge=1, le=65535, description="TCP port of the legacy link.")
+    profile: str = Field("default", min_length=1, description="Legacy dialect profile name (under `mappings/profiles/`).")
+    inbox_dir: Path | None = Field(None, description="`file` mode: folder the LRM drops messages into.")
+    outbox_dir: Path | None = Field(None, description="`file` mode: folder we write messages for the LRM into.")
+    max_frame_bytes: int = Field(1_048_576, ge=1024, description="Largest legacy frame accepted; larger ones are refused.")
+    ack_timeout: float = Field(10.0, gt=0, description="Seconds to wait for the LRM's ack of a message we sent.")
+
+    @model_validator(mode="after")
+    def _file_mode_needs_dirs(self) -> LegacySection:
+        if self.mode == "file" and (self.inbox_dir is None or self.outbox_dir is None):
+            raise ValueError("mode 'file' needs both inbox_dir and outbox_dir")
+        return self
+
+
+class StoreSection(_Section):
+    """The durable SQLite store (outbox, inbox, dead letters)."""
+
+    path: Path | None = Field(None, description="SQLite file; unset means `$HUB_BRIDGE_HOME/bridge.sqlite3` (user data dir).")
+    synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite `synchronous` pragma; FULL survives power loss.")
+    max_pending: int = Field(10_000, ge=1, description="Outbox size at which the LRM gets the profile's nack (back-pressure).")
+    retention_days: int = Field(30, ge=1, description="Delivered messages older than this are purged (never failed ones).")
+
+    def effective_path(self) -> Path:
+        """The store file, defaulting to the user data directory."""
+        from bridge.resources import data_home
+
+        return self.path if self.path is not None else data_home() / "bridge.sqlite3"
+
+
+class DeliverySection(_Section):
+    """Retries of publishing to the Hub."""
+
+    max_attempts: int = Field(8, ge=1, description="Publish attempts before a message is dead-lettered.")
+    backoff_base: float = Field(1.0, gt=0, description="First retry delay in seconds; doubles at each attempt.")
+    backoff_max: float = Field(300.0, gt=0, description="Upper bound of one retry delay in seconds.")
+    jitter: float = Field(0.2, ge=0, le=1, description="Random spread of each delay, as a fraction of it.")
+
+
+class MappingsSection(_Section):
+    """CSV mapping tables."""
+
+    dir: Path | None = Field(None, description="Mapping tables folder; unset means the project's `mappings/`.")
+    reload_interval_seconds: float = Field(5.0, ge=0, description="How often to check the tables for changes (0: no hot reload).")
+
+
+class NomenclaturesSection(_Section):
+    """CISU code lists."""
+
+    dir: Path | None = Field(None, description="Code lists folder; unset means the installed release, else the demo lists.")
+
+
+class SchemasSection(_Section):
+    """Official schema bundle."""
+
+    dir: Path | None = Field(None, description="Schema bundle folder; unset means the one installed by `bridge schemas install`.")
+
+
+class HttpSection(_Section):
+    """Metrics, health endpoints and the ops console."""
+
+    enabled: bool = Field(True, description="Serve `/metrics`, `/healthz`, `/readyz` and the console.")
+    bind: str = Field("127.0.0.1", description="Listen address; loopback by default, anything else must be set explicitly.")
+    port: int = Field(9180, ge=0, le=65535, description="Listen port (0 picks a free one).")
+    console: bool = Field(True, description="Serve the ops console at `/console`.")
+    allow_replay: bool = Field(False, description="Let the console replay dead letters (also needs `replay_token`).")
+    replay_token: SecretStr | None = Field(
+        None, min_length=16, description="Bearer token the console's replay button must send (16+ characters)."
+    )
+
+    @model_validator(mode="after")
+    def _replay_needs_token(self) -> HttpSection:
+        if self.allow_replay and self.replay_token is None:
+            raise ValueError("allow_replay = true needs a replay_token (set HUB_BRIDGE__HTTP__REPLAY_TOKEN)")
+        try:
+            ipaddress.ip_address(self.bind)
+        except ValueError:
+            if self.bind != "localhost":
+                raise ValueError(f"bind must be an IP address, found {self.bind!r}") from None
+        return self
+
+    def is_loopback(self) -> bool:
+        """True when only this machine can reach the HTTP server."""
+        return self.bind == "localhost" or ipaddress.ip_address(self.bind).is_loopback
+
+
+class LoggingSection(_Section):
+    """Log output."""
+
+    format: Literal["auto", "json", "console"] = Field(
+        "auto", description="`json` lines, coloured `console` key=value, or `auto` (console on a TTY, JSON otherwise)."
+    )
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Lowest level written.")
+    debug_health_data: bool = Field(
+        False, description="Log patient/health content at debug level. Keep false in production."
+    )
+
+
+class BridgeConfig(_Section):
+    """The whole configuration, one section per TOML table."""
+
+    bridge: BridgeSection = Field(default_factory=BridgeSection, description="Identity on the Hub.")
+    hub: HubSection = Field(default_factory=HubSection, description="Hub connection.")
+    legacy: LegacySection = Field(default_factory=LegacySection, description="Legacy 15-18 link.")
+    store: StoreSection = Field(default_factory=StoreSection, description="Durable store.")
+    delivery: DeliverySection = Field(default_factory=DeliverySection, description="Publish retries.")
+    mappings: MappingsSection = Field(default_factory=MappingsSection, description="Mapping tables.")
+    nomenclatures: NomenclaturesSection = Field(default_factory=NomenclaturesSection, description="Code lists.")
+    schemas: SchemasSection = Field(default_factory=SchemasSection, description="Schema bundle.")
+    http: HttpSection = Field(default_factory=HttpSection, description="HTTP endpoints.")
+    logging: LoggingSection = Field(default_factory=LoggingSection, description="Logging.")
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> BridgeConfig:
+        if self.bridge.client_id == self.bridge.peer_id:
+            raise ValueError(f"bridge.peer_id equals bridge.client_id ({self.bridge.client_id!r})")
+        if self.hub.mode == "amqp" and not self.hub.tls and not _is_loopback_host(self.hub.host):
+            raise ValueError(f"hub.tls = false is only allowed for a loopback broker, found host {self.hub.host!r}")
+        return self
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+SECTIONS: dict[str, type[_Section]] = {
+    name: field.default_factory for name, field in BridgeConfig.model_fields.items()  # type: ignore[misc]
+}
+
+
+def env_var_name(section: str, key: str) -> str:
+    """The environment variable overriding ``[section] key``."""
+    return f"{ENV_PREFIX}{section.upper()}{ENV_SEPARATOR}{key.upper()}"
+
+
+def load_config(path: Path | None, env: Mapping[str, str] | None = None, *, check: bool = True) -> BridgeConfig:
+    """Defaults, then the TOML file, then ``HUB_BRIDGE__SECTION__KEY`` variables; raise ConfigError.
+
+    With ``check`` (the default) the certificate and directory checks of
+    :func:`check_files` run too, as ``bridge run`` needs them.
+    """
+    env = os.environ if env is None else env
+    data, origins = _read_toml(path) if path is not None else ({}, {})
+    _overlay_env(data, origins, env)
+    try:
+        config = BridgeConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_where(path) + " is invalid", _issues_from(exc, origins)) from None
+    if check:
+        issues = check_files(config)
+        if issues:
+            raise ConfigError(_where(path) + " refers to unusable files", issues)
+    return config
+
+
+def _where(path: Path | None) -> str:
+    return f"configuration {path}" if path is not None else "configuration (defaults + environment)"
+
+
+def _read_toml(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read configuration {path}: {exc.strerror or exc}") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"configuration {path} is not valid TOML: {exc}") from None
+    origins = {(section, key): str(path) for section, table in data.items() if isinstance(table, dict) for key in table}
+    return data, origins
+
+
+def _overlay_env(data: dict[str, Any], origins: dict[tuple[str, ...], str], env: Mapping[str, str]) -> None:
+    for name in sorted(env):
+        if not name.startswith(ENV_PREFIX):
+            continue
+        parts = name[len(ENV_PREFIX) :].lower().split(ENV_SEPARATOR)
+        if len(parts) != 2 or not all(parts):
+            raise ConfigError(
+                f"environment variable {name}: expected {ENV_PREFIX}<SECTION>{ENV_SEPARATOR}<KEY>",
+                [Issue(name, f"valid sections: {', '.join(SECTIONS)}", "config-env")],
+            )
+        section, key = parts
+        table = data.setdefault(section, {})
+        if not isinstance(table, dict):
+            raise ConfigError(f"environment variable {name}: [{section}] is not a table in the file")
+        table[key] = env[name]
+        origins[(section, key)] = f"${name}"
+
+
+def _issues_from(exc: ValidationError, origins: Mapping[tuple[str, ...], str]) -> list[Issue]:
+    return [_issue_from(error, origins) for error in exc.errors(include_url=False)]
+
+
+def _issue_from(error: Mapping[str, Any], origins: Mapping[tuple[str, ...], str]) -> Issue:
+    loc = tuple(str(part) for part in error["loc"])
+    key = ".".join(loc) or "(top level)"
+    origin = origins.get(loc[:2])
+    source = f" (from {origin})" if origin else ""
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return Issue(key, f"unknown key{source}; valid keys: {', '.join(_valid_keys(loc))}", "config-unknown-key")
+    found = error.get("input")
+    shown = "***" if "token" in key else repr(found)
+    message = str(error["msg"])
+    if kind not in ("value_error", "assertion_error") and not isinstance(found, dict):
+        message = f"{message}; found {shown}"
+    return Issue(key, message.removeprefix("Value error, ") + source, "config-invalid")
+
+
+def _valid_keys(loc: tuple[str, ...]) -> list[str]:
+    if len(loc) <= 1:
+        return list(SECTIONS)
+    section = SECTIONS.get(loc[0])
+    return list(section.model_fields) if section else list(SECTIONS)
+
+
+def check_files(config: BridgeConfig) -> list[Issue]:
+    """Problems with the files the configuration points at (certificates, folders)."""
+    issues: list[Issue] = []
+    if config.hub.mode == "amqp" and config.hub.tls:
+        for key in ("ca_file", "cert_file", "key_file"):
+            issues += _check_readable_file(f"hub.{key}", getattr(config.hub, key))
+        if config.hub.key_file is not None and not issues:
+            issues += _check_key_permissions(config.hub.key_file)
+    for key, folder in (
+        ("legacy.inbox_dir", config.legacy.inbox_dir),
+        ("legacy.outbox_dir", config.legacy.outbox_dir),
+        ("mappings.dir", config.mappings.dir),
+        ("nomenclatures.dir", config.nomenclatures.dir),
+        ("schemas.dir", config.schemas.dir),
+    ):
+        if folder is not None and not folder.is_dir():
+            issues.append(Issue(key, f"folder {folder} does not exist", "config-missing-dir"))
+    return issues
+
+
+def _check_readable_file(key: str, path: Path | None) -> list[Issue]:
+    if path is None:
+        return [Issue(key, "required when hub.mode = 'amqp' with TLS; found nothing", "config-missing-file")]
+    if not path.is_file():
+        return [Issue(key, f"file {path} does not exist", "config-missing-file")]
+    try:
+        with path.open("rb") as handle:
+            handle.read(1)
+    except OSError as exc:
+        return [Issue(key, f"file {path} is unreadable: {exc.strerror or exc}", "config-unreadable-file")]
+    return []
+
+
+def _check_key_permissions(path: Path) -> list[Issue]:
+    """Use the security module's check when it is installed (it names the mode and the chmod fix)."""
+    try:
+        from bridge.security import check_private_key_permissions
+    except ImportError:
+        return _fallback_key_permissions(path)
+    try:
+        check_private_key_permissions(path)
+    except BridgeError as exc:
+        return exc.issues or [Issue("hub.key_file", exc.message, "config-key-permissions")]
+    except (OSError, ValueError) as exc:
+        return [Issue("hub.key_file", str(exc), "config-key-permissions")]
+    return []
+
+
+def _fallback_key_permissions(path: Path) -> list[Issue]:
+    mode = path.stat().st_mode & 0o777
+    if mode & 0o077:
+        return [
+            Issue("hub.key_file", f"{path} has mode {mode:o}: readable by others; run chmod 600 {path}", "config-key-permissions")
+        ]
+    return []
+
+
+def redacted_dump(config: BridgeConfig) -> dict[str, dict[str, Any]]:
+    """The effective configuration as plain data, secrets masked, unset keys left out (TOML has no null)."""
+    dumped = config.model_dump(mode="json")
+    return {
+        section: {key: value for key, value in table.items() if value is not None}
+        for section, table in dumped.items()
+    }

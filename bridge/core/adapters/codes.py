@@ -1,0 +1,44 @@
+"""Code translation through the mapping tables, with every warning kept.
+
+Adapters never look codes up themselves: they call :func:`map_code`, which asks
+the injected ``MappingSet`` and turns its warning (a fallback or pass-through
+policy that fired) into an :class:`Issue` naming the field and the table line.
+A rejecting policy raises the table's own ``UnmappedCode`` (an ``InboundError``
+naming the table and line), which the pipeline lets through unchanged.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bridge.core.adapters.base import AdapterContext
+from bridge.core.errors import Issue
+
+Way = Literal["forward", "reverse"]
+
+
+def map_code(ctx: AdapterContext, table: str | None, code: str | None, path: str,
+             way: Way = "forward") -> tuple[str | None, list[Issue]]:
+    """Translate ``code`` through ``table`` in direction ``way``; no table means no translation."""
+    if code is None or code == "" or not table:
+        return (code or None), []
+    if ctx.mappings is None:
+        return code, [Issue(path, f"no mapping tables loaded: code {code!r} passed through "
+                                  f"untranslated (table {table})", "unmapped-code")]
+    mapped = getattr(ctx.mappings, way)(table, code)
+    return mapped.code, _warnings(mapped, path)
+
+
+def _warnings(mapped: object, path: str) -> list[Issue]:
+    warning = getattr(mapped, "warning", None)
+    if not warning:
+        return []
+    if isinstance(warning, Issue):
+        return [Issue(path, f"{warning.message} ({warning.path})", warning.code)]
+    source = getattr(mapped, "source", "")
+    return [Issue(path, f"{warning} ({source})" if source else str(warning), "mapping-warning")]
+
+
+def label_of(ctx: AdapterContext, code: str | None) -> str | None:
+    """The nomenclature label of a code, when the context knows it."""
+    return ctx.labels.get(code) if code else None

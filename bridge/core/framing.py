@@ -1,0 +1,142 @@
+"""Framing of legacy 15-18 TCP links, sans-IO in the h11 style.
+
+A legacy link is a byte stream; the LRM cuts it into messages with one of three
+framings: a newline after each message, STX (0x02) ... ETX (0x03) around each
+message, or a 4-byte big-endian length before each message. A
+:class:`Deframer` is fed whatever bytes the socket produced and hands back
+complete frames one by one; it never blocks, never reads a socket, and never
+crashes on garbage: noise outside STX/ETX is skipped and counted, and a frame
+over ``max_frame`` raises :class:`MessageTooLarge` (the link should then be
+closed: the stream can no longer be trusted to be in sync).
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Final, Literal
+
+from bridge.core.errors import Issue, MessageTooLarge
+
+Framing = Literal["newline", "stx-etx", "length-prefix"]
+FRAMINGS: Final = ("newline", "stx-etx", "length-prefix")
+STX: Final = b"\x02"
+ETX: Final = b"\x03"
+DEFAULT_MAX_FRAME: Final = 1024 * 1024
+
+
+class _NeedData:
+    """Sentinel: no complete frame buffered yet."""
+
+    def __repr__(self) -> str:
+        return "NEED_DATA"
+
+
+NEED_DATA: Final = _NeedData()
+
+
+def frame(payload: bytes, framing: Framing) -> bytes:
+    """Wrap one message for the wire."""
+    if framing == "newline":
+        if b"\n" in payload:
+            raise ValueError("a newline-framed payload cannot contain a newline")
+        return payload + b"\n"
+    if framing == "stx-etx":
+        if STX in payload or ETX in payload:
+            raise ValueError("an STX/ETX-framed payload cannot contain STX or ETX")
+        return STX + payload + ETX
+    if framing == "length-prefix":
+        return struct.pack(">I", len(payload)) + payload
+    raise ValueError(f"unknown framing {framing!r}; choose one of {', '.join(FRAMINGS)}")
+
+
+class Deframer:
+    """Cuts a byte stream into frames; feed it bytes, then call :meth:`next_frame` until NEED_DATA."""
+
+    def __init__(self, framing: Framing, max_frame: int = DEFAULT_MAX_FRAME) -> None:
+        if framing not in FRAMINGS:
+            raise ValueError(f"unknown framing {framing!r}; choose one of {', '.join(FRAMINGS)}")
+        self.framing = framing
+        self.max_frame = max_frame
+        self.skipped_bytes = 0
+        self._buffer = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        """Append bytes received from the link."""
+        self._buffer += data
+
+    @property
+    def buffered(self) -> int:
+        """Bytes received but not yet returned as a frame (trailing partial data)."""
+        return len(self._buffer)
+
+    def next_frame(self) -> bytes | _NeedData:
+        """The next complete frame's payload, or NEED_DATA."""
+        if self.framing == "newline":
+            return self._next_line()
+        if self.framing == "stx-etx":
+            return self._next_stx_etx()
+        return self._next_length_prefixed()
+
+    def frames(self) -> list[bytes]:
+        """Every complete frame buffered now."""
+        found: list[bytes] = []
+        while not isinstance(payload := self.next_frame(), _NeedData):
+            found.append(payload)
+        return found
+
+    def _too_large(self, size: int) -> MessageTooLarge:
+        self._buffer.clear()
+        return MessageTooLarge(
+            f"{self.framing} frame of {size} bytes or more exceeds the limit of {self.max_frame}",
+            [Issue("frame", f"size {size} > {self.max_frame}", "too-large")],
+        )
+
+    def _next_line(self) -> bytes | _NeedData:
+        end = self._buffer.find(b"\n")
+        if end < 0:
+            if len(self._buffer) > self.max_frame:
+                raise self._too_large(len(self._buffer))
+            return NEED_DATA
+        if end > self.max_frame:
+            raise self._too_large(end)
+        payload = bytes(self._buffer[:end])
+        del self._buffer[: end + 1]
+        return payload[:-1] if payload.endswith(b"\r") else payload
+
+    def _next_stx_etx(self) -> bytes | _NeedData:
+        start = self._buffer.find(STX)
+        if start < 0:
+            self.skipped_bytes += len(self._buffer)
+            self._buffer.clear()
+            return NEED_DATA
+        if start:
+            self.skipped_bytes += start
+            del self._buffer[:start]
+        end = self._buffer.find(ETX, 1)
+        restart = self._buffer.find(STX, 1)
+        if 0 < restart and (end < 0 or restart < end):
+            # An STX before the ETX: the previous frame was cut; resynchronise on the new one.
+            self.skipped_bytes += restart
+            del self._buffer[:restart]
+            return self._next_stx_etx()
+        if end < 0:
+            if len(self._buffer) - 1 > self.max_frame:
+                raise self._too_large(len(self._buffer) - 1)
+            return NEED_DATA
+        if end - 1 > self.max_frame:
+            raise self._too_large(end - 1)
+        payload = bytes(self._buffer[1:end])
+        del self._buffer[: end + 1]
+        return payload
+
+    def _next_length_prefixed(self) -> bytes | _NeedData:
+        if len(self._buffer) < 4:
+            return NEED_DATA
+        (size,) = struct.unpack_from(">I", self._buffer)
+        if size > self.max_frame:
+            raise self._too_large(size)
+        if len(self._buffer) < 4 + size:
+            return NEED_DATA
+        payload = bytes(self._buffer[4 : 4 + size])
+        del self._buffer[: 4 + size]
+        return payload

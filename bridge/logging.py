@@ -1,0 +1,114 @@
+"""structlog setup: JSON lines in production, coloured key=value on a terminal.
+
+Every line about a message carries the same five keys (``distribution_id``,
+``case_id``, ``direction``, ``adapter``, ``state``), bound once with
+:func:`message_logger`, so an operator can grep one message's whole life.
+Two hygiene processors run before rendering: secrets (tokens, passwords,
+keys) are masked, and health data (payloads, patient fields) is kept out of
+every line unless ``debug_health_data`` is on *and* the line is at debug
+level. They come from :mod:`bridge.security` when it is installed; the small
+fallbacks here apply the same rules otherwise.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable, MutableMapping
+from typing import Any, Literal, TextIO
+
+import structlog
+
+MESSAGE_KEYS = ("distribution_id", "case_id", "direction", "adapter", "state")
+
+Processor = Callable[[Any, str, MutableMapping[str, Any]], MutableMapping[str, Any]]
+
+SECRET_WORDS = ("password", "passwd", "secret", "token", "authorization", "private_key", "api_key")
+HEALTH_KEYS = frozenset(
+    {
+        "payload", "body", "original", "translated", "raw", "content", "document", "frame",
+        "patient", "patients", "victim", "victims", "health", "medical", "diagnosis", "symptoms",
+        "name", "first_name", "last_name", "birth_date", "phone", "address", "free_text", "note", "notes",
+    }
+)
+MASK = "***"
+
+
+def fallback_redact_secrets(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Mask values whose key names a secret (token, password, authorization...)."""
+    for key in list(event_dict):
+        if any(word in key.lower() for word in SECRET_WORDS):
+            event_dict[key] = MASK
+    return event_dict
+
+
+def fallback_limit_health_data(debug: bool) -> Processor:
+    """A processor that replaces health-data values by their size, except on debug lines when ``debug``."""
+
+    def limit_health_data(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if debug and method == "debug":
+            return event_dict
+        for key in list(event_dict):
+            if key.lower() in HEALTH_KEYS:
+                value = event_dict[key]
+                size = len(value) if isinstance(value, (str, bytes, bytearray)) else None
+                event_dict[key] = f"[withheld: {size} chars]" if size is not None else "[withheld]"
+        return event_dict
+
+    return limit_health_data
+
+
+def hygiene_processors(debug_health_data: bool) -> list[Processor]:
+    """The security module's processors when present, else the fallbacks above."""
+    try:
+        from bridge.security import limit_health_data, redact_secrets
+    except ImportError:
+        return [fallback_redact_secrets, fallback_limit_health_data(debug_health_data)]
+    return [redact_secrets, limit_health_data(debug_health_data)]
+
+
+def _wants_console(format: str, stream: TextIO) -> bool:
+    if format == "auto":
+        isatty = getattr(stream, "isatty", None)
+        return bool(isatty and isatty())
+    return format == "console"
+
+
+def build_processors(format: str, debug_health_data: bool, stream: TextIO) -> list[Processor]:
+    """The processor chain, ending with the renderer chosen for ``format``."""
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        *hygiene_processors(debug_health_data),
+        structlog.processors.StackInfoRenderer(),
+    ]
+    if _wants_console(format, stream):
+        return shared + [structlog.dev.ConsoleRenderer(colors=True)]
+    return shared + [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(sort_keys=True)]
+
+
+def configure_logging(
+    format: Literal["auto", "json", "console"] = "auto",
+    level: str = "INFO",
+    debug_health_data: bool = False,
+    stream: TextIO | None = None,
+) -> None:
+    """Configure structlog for the whole process (call once, at start, from the CLI or the service)."""
+    stream = stream if stream is not None else sys.stderr
+    numeric_level = logging.getLevelName(level.upper())
+    if not isinstance(numeric_level, int):
+        raise ValueError(f"unknown log level {level!r}")
+    structlog.configure(
+        processors=build_processors(format, debug_health_data, stream),
+        wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
+        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        cache_logger_on_first_use=False,
+    )
+
+
+def message_logger(
+    log: Any, *, distribution_id: str | None, case_id: str | None, direction: str, adapter: str, state: str
+) -> Any:
+    """``log`` bound with the five keys every line about one message carries."""
+    return log.bind(distribution_id=distribution_id, case_id=case_id, direction=direction, adapter=adapter, state=state)

@@ -24,9 +24,9 @@ def build_element(payload: dict, spec: MessageSpec, json_path: str = "") -> etre
     namespace = spec.namespace
     root = etree.Element(f"{{{namespace}}}{spec.name}", nsmap={None: namespace})
     try:
-        _fill(root, payload, spec.root, f"{{{namespace}}}")
+        fill_element(root, payload, spec.root, f"{{{namespace}}}")
     except CodecError as exc:
-        raise _to_inbound(exc, f"{json_path}/{spec.name}") from None
+        raise to_inbound(exc, f"{json_path}/{spec.name}") from None
     return root
 
 
@@ -56,7 +56,8 @@ def fill_any(parent: etree._Element, value: object, prefix: str) -> None:
         parent.text = text_of(value)
 
 
-def _fill(parent: etree._Element, value: object, spec: ElementSpec, prefix: str) -> None:
+def fill_element(parent: etree._Element, value: object, spec: ElementSpec, prefix: str) -> None:
+    """Fill ``parent`` (already created) with ``value`` shaped by ``spec``; children get ``prefix``."""
     kind = spec.kind
     if kind == "any":
         fill_any(parent, value, prefix)
@@ -93,7 +94,7 @@ def _fill_child(parent, item, child: ElementSpec, prefix: str, segment: str) -> 
         error.segments.append(segment)
         raise error
     try:
-        _fill(_SubElement(parent, prefix + child.name), item, child, prefix)
+        fill_element(_SubElement(parent, prefix + child.name), item, child, prefix)
     except CodecError as exc:
         exc.segments.append(segment)
         raise
@@ -109,6 +110,6 @@ def _json_type(value: object) -> str:
     return "number" if not isinstance(value, bool) else "boolean"
 
 
-def _to_inbound(exc: CodecError, base: str) -> InboundError:
+def to_inbound(exc: CodecError, base: str) -> InboundError:
     path = "/".join([base, *reversed(exc.segments)])
     return InboundError(f"cannot convert to XML: {path}: {exc.message}", [Issue(path, exc.message, exc.code)])

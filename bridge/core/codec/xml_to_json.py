@@ -19,13 +19,18 @@ from bridge.core.errors import InboundError, Issue
 ANY_ARRAY_NAMES = frozenset({"content"})
 
 
-def element_to_json(element: etree._Element, spec: MessageSpec) -> dict:
+def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") -> dict:
     """``{root: {...}}`` for a payload element (its namespace is not checked here)."""
     try:
         return {spec.name: _value(element, spec.root)}
     except CodecError as exc:
-        path = "/".join(["", spec.name, *reversed(exc.segments)])
-        raise InboundError(f"cannot convert to JSON: {path}: {exc.message}", [Issue(path, exc.message, exc.code)]) from None
+        raise to_inbound(exc, f"{base}/{spec.name}") from None
+
+
+def to_inbound(exc: CodecError, base: str) -> InboundError:
+    """The walker's error as an :class:`InboundError` naming the full XPath."""
+    path = "/".join([base, *reversed(exc.segments)])
+    return InboundError(f"cannot convert to JSON: {path}: {exc.message}", [Issue(path, exc.message, exc.code)])
 
 
 def local_name(tag: str) -> str:
@@ -59,9 +64,14 @@ def _value(element: etree._Element, spec: ElementSpec) -> object:
 
 
 def _object(element: etree._Element, spec: ElementSpec) -> dict:
+    return object_from_children(element, spec)
+
+
+def object_from_children(children, spec: ElementSpec) -> dict:
+    """The JSON object of a complex element given its child elements (keys in XSD order)."""
     groups: dict[str, list] = {}
     index = spec._index
-    for child in element:
+    for child in children:
         tag = child.tag
         if not isinstance(tag, str):
             continue

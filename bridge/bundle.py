@@ -1,0 +1,294 @@
+"""The official schema bundle: find it, load it lazily, install it.
+
+A bundle is a directory holding ``json-schema/`` and ``xsd/`` as published by
+the ANS (``SAMU-Hub-Modeles``). The bridge never ships a copy: an operator
+installs one with ``bridge schemas install DIR`` (copied under the user data
+directory, version recorded), or points at one with ``--schemas DIR`` /
+``$HUB_SCHEMAS``. Compiling every schema takes seconds, so each message type's
+spec and validators are built on first use and then cached for the process.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from lxml import etree
+
+from bridge.core.codec.spec import MessageSpec
+from bridge.core.errors import BridgeError, HubErrorCode, Issue
+from bridge.core.validation import JsonValidator, XmlValidator
+from bridge.resources import data_home
+
+ENVELOPE_ROOT = "edxlDistribution"
+HEADER_ROOT = "distributionElement"
+NO_HEADER_ENVELOPE = "edxlDistribution/no-header"
+# Schemas the codec cannot work without; the rest is checked through references.
+REQUIRED_STEMS = ("RC-DE", "RC-EDA", "EMSI", "RC-REF", "RS-ERROR", "EDXL-DE-full")
+_NOT_PAYLOADS = ("EDXL-DE", "RC-XML-ContentType")
+_XS = "{http://www.w3.org/2001/XMLSchema}"
+_MANIFEST = "bundle.json"
+_DEFAULT_POINTER = "DEFAULT"
+
+
+@dataclass(frozen=True, slots=True)
+class BundleInfo:
+    """What ``schemas list`` shows: version, upstream commit, where it lives."""
+
+    version: str
+    commit: str
+    path: Path
+    is_default: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class TypeFiles:
+    """The two official files of one message type."""
+
+    root: str
+    stem: str
+    xsd: Path
+    json_schema: Path
+
+
+@dataclass(eq=False)
+class Bundle:
+    """A loaded bundle; per-type specs and validators are compiled on first use."""
+
+    path: Path
+    info: BundleInfo
+    types: dict[str, TypeFiles]
+    _cache: dict[tuple[str, str], Any] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def version(self) -> str:
+        return self.info.version
+
+    def payload_roots(self) -> list[str]:
+        """Root names of every payload type (createCase, emsi, ...), header excluded."""
+        return [root for root in self.types if root != HEADER_ROOT]
+
+    def spec(self, root: str) -> MessageSpec:
+        """Codec spec of a payload or of the RC-DE header (``distributionElement``)."""
+        return self._cached("spec", root, lambda: _build_spec(self._files(root), root))
+
+    def specs(self) -> dict[str, MessageSpec]:
+        """Every spec (compiles all types: slow the first time)."""
+        return {root: self.spec(root) for root in self.types}
+
+    def xml_validator(self, root: str) -> XmlValidator:
+        """libxml2 XSD validator of one payload type, or of a full EDXL-DE message.
+
+        ``ENVELOPE_ROOT`` validates messages with an RC-DE header, ``NO_HEADER_ENVELOPE``
+        those carrying a header-less payload (RS-ERROR...).
+        """
+        if root == ENVELOPE_ROOT:
+            xsd = self.path / "xsd" / "EDXL-DE-full.xsd"
+        elif root == NO_HEADER_ENVELOPE:
+            xsd = self.path / "xsd" / "EDXL-DE-full-no-header.xsd"
+        else:
+            xsd = self._files(root).xsd
+        return self._cached("xsd", root, lambda: XmlValidator(_load_xsd(xsd)))
+
+    def json_validator(self, root: str) -> JsonValidator:
+        """JSON Schema validator of one payload type, the header, or the envelope alone."""
+        if root == ENVELOPE_ROOT:
+            schema_path = self.path / "json-schema" / "EDXL-DE-envelope-only.schema.json"
+        else:
+            schema_path = self._files(root).json_schema
+        return self._cached("json", root, lambda: JsonValidator(_load_json(schema_path)))
+
+    def _files(self, root: str) -> TypeFiles:
+        try:
+            return self.types[root]
+        except KeyError:
+            raise BridgeError(
+                f"no schema for message type {root!r} in bundle {self.path}",
+                [Issue(root, "unknown message type", "schema-not-found")],
+                HubErrorCode.SCHEMA_NOT_FOUND,
+            ) from None
+
+    def _cached(self, what: str, root: str, build):
+        key = (what, root)
+        value = self._cache.get(key)
+        if value is None:
+            with self._lock:
+                value = self._cache.get(key)
+                if value is None:
+                    value = self._cache[key] = build()
+        return value
+
+
+def load_bundle(path: Path | str) -> Bundle:
+    """Load (once per process) the bundle at ``path``; refuses an incomplete one."""
+    return _load_bundle_cached(str(Path(path).resolve()))
+
+
+@functools.lru_cache(maxsize=8)
+def _load_bundle_cached(path_text: str) -> Bundle:
+    path = Path(path_text)
+    problems = check_bundle(path)
+    if problems:
+        raise BridgeError(f"schema bundle {path} is incomplete", problems, HubErrorCode.SCHEMA_NOT_FOUND)
+    version, commit = _read_version(path)
+    default = _default_path()
+    info = BundleInfo(version, commit, path, default is not None and default.resolve() == path)
+    return Bundle(path, info, _type_table(path))
+
+
+def resolve_bundle(explicit: Path | str | None = None) -> Bundle | None:
+    """``--schemas DIR``, else ``$HUB_SCHEMAS``, else the installed default, else ``None``."""
+    if explicit:
+        return load_bundle(explicit)
+    from_env = os.environ.get("HUB_SCHEMAS")
+    if from_env:
+        return load_bundle(from_env)
+    default = _default_path()
+    return load_bundle(default) if default is not None else None
+
+
+def check_bundle(path: Path) -> list[Issue]:
+    """Everything missing from a bundle directory (empty when complete)."""
+    problems: list[Issue] = []
+    for folder in ("json-schema", "xsd"):
+        if not (path / folder).is_dir():
+            problems.append(Issue(str(path / folder), "folder missing", "incomplete-bundle"))
+    if problems:
+        return problems
+    for stem in REQUIRED_STEMS:
+        for file in (path / "xsd" / f"{stem}.xsd", path / "json-schema" / f"{stem}.schema.json"):
+            if not file.is_file():
+                problems.append(Issue(str(file), "required schema missing", "incomplete-bundle"))
+    for xsd in sorted((path / "xsd").glob("*.xsd")):
+        for location in _schema_locations(xsd):
+            if not (xsd.parent / location).is_file():
+                problems.append(Issue(str(xsd), f"references missing {location}", "incomplete-bundle"))
+    for schema in sorted((path / "json-schema").glob("*.json")):
+        for ref in _file_refs(_load_json(schema)):
+            if not (schema.parent / ref).is_file():
+                problems.append(Issue(str(schema), f"references missing {ref}", "incomplete-bundle"))
+    return problems
+
+
+def install_bundle(source: Path | str, *, make_default: bool = True) -> BundleInfo:
+    """Copy a complete official bundle under the data directory and record its version."""
+    source = Path(source)
+    problems = check_bundle(source)
+    if problems:
+        raise BridgeError(f"{source} is not a complete schema bundle", problems, HubErrorCode.SCHEMA_NOT_FOUND)
+    version, commit = _read_version(source)
+    target = data_home() / "schemas" / version
+    staging = target.with_name(f".{version}.partial")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    for folder in ("json-schema", "xsd"):
+        shutil.copytree(source / folder, staging / folder)
+    manifest = {"version": version, "commit": commit, "source": str(source.resolve())}
+    (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    if make_default:
+        (target.parent / _DEFAULT_POINTER).write_text(version + "\n", encoding="utf-8")
+    _load_bundle_cached.cache_clear()
+    return BundleInfo(version, commit, target, make_default)
+
+
+def list_bundles() -> list[BundleInfo]:
+    """Installed bundles, sorted by version."""
+    root = data_home() / "schemas"
+    default = _default_path()
+    found = []
+    for manifest in sorted(root.glob(f"*/{_MANIFEST}")):
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        path = manifest.parent
+        found.append(BundleInfo(data["version"], data.get("commit", ""), path, path == default))
+    return found
+
+
+def _default_path() -> Path | None:
+    pointer = data_home() / "schemas" / _DEFAULT_POINTER
+    if not pointer.is_file():
+        return None
+    path = pointer.parent / pointer.read_text(encoding="utf-8").strip()
+    return path if path.is_dir() else None
+
+
+def _read_version(path: Path) -> tuple[str, str]:
+    manifest = path / _MANIFEST
+    if manifest.is_file():
+        data = json.loads(manifest.read_text(encoding="utf-8"))
+        return data["version"], data.get("commit", "")
+    commit_file = path / "UPSTREAM_COMMIT"
+    commit = commit_file.read_text(encoding="utf-8").strip() if commit_file.is_file() else ""
+    versions = sorted({str(_load_json(f).get("version")) for f in (path / "json-schema").glob("*.json")} - {"None"})
+    version = "+".join(versions) or "unversioned"
+    if commit:
+        version = f"{version}-{commit[:12]}"
+    return version, commit
+
+
+def _type_table(path: Path) -> dict[str, TypeFiles]:
+    table: dict[str, TypeFiles] = {}
+    for xsd in sorted((path / "xsd").glob("*.xsd")):
+        stem = xsd.stem
+        json_schema = path / "json-schema" / f"{stem}.schema.json"
+        if stem.startswith(_NOT_PAYLOADS) or not json_schema.is_file():
+            continue
+        for root in _global_elements(xsd):
+            table.setdefault(root, TypeFiles(root, stem, xsd, json_schema))
+    return table
+
+
+def _safe_schema_parser() -> etree.XMLParser:
+    return etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False)
+
+
+def _global_elements(xsd: Path) -> list[str]:
+    tree = etree.parse(str(xsd), _safe_schema_parser())
+    return [el.get("name") for el in tree.getroot().iterchildren(f"{_XS}element") if el.get("name")]
+
+
+def _schema_locations(xsd: Path) -> list[str]:
+    tree = etree.parse(str(xsd), _safe_schema_parser())
+    return [
+        el.get("schemaLocation")
+        for el in tree.getroot().iterchildren(f"{_XS}import", f"{_XS}include")
+        if el.get("schemaLocation")
+    ]
+
+
+def _file_refs(node: Any) -> set[str]:
+    refs: set[str] = set()
+    if isinstance(node, dict):
+        ref = node.get("$ref")
+        if isinstance(ref, str) and not ref.startswith("#") and "://" not in ref:
+            refs.add(ref.split("#", 1)[0])
+        for value in node.values():
+            refs |= _file_refs(value)
+    elif isinstance(node, list):
+        for value in node:
+            refs |= _file_refs(value)
+    return refs
+
+
+def _load_json(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def _load_xsd(path: Path) -> etree.XMLSchema:
+    return etree.XMLSchema(etree.parse(str(path), _safe_schema_parser()))
+
+
+def _build_spec(files: TypeFiles, root: str) -> MessageSpec:
+    import xmlschema  # slow import, only when a spec is first needed
+
+    from bridge.core.codec.from_xsd import message_spec
+
+    return message_spec(xmlschema.XMLSchema(str(files.xsd), allow="sandbox"), root)

@@ -1,0 +1,126 @@
+"""Versioned schema of the store: a list of SQL scripts tracked by ``PRAGMA user_version``.
+
+Append new scripts at the end; never edit a script that has shipped. Each one
+runs in its own ``BEGIN IMMEDIATE`` transaction together with the version bump,
+so a crash mid-migration leaves the previous version intact, and two processes
+opening the same file at once migrate it only once.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from bridge.core.errors import BridgeError
+
+__all__ = ["MIGRATIONS", "LATEST_VERSION", "migrate", "StoreVersionError"]
+
+_V1 = """
+CREATE TABLE messages (
+    id              INTEGER PRIMARY KEY AUTOINCREMENT,
+    direction       TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    state           TEXT NOT NULL,
+    distribution_id TEXT,
+    case_id         TEXT,
+    case_version    TEXT,
+    adapter         TEXT,
+    profile         TEXT,
+    content_type    TEXT,
+    original        BLOB NOT NULL,
+    translated      BLOB,
+    created_at      TEXT NOT NULL,
+    updated_at      TEXT NOT NULL,
+    published_at    TEXT,
+    attempts        INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at TEXT,
+    last_error      TEXT,
+    error_path      TEXT,
+    hub_error_code  INTEGER,
+    rcref_deadline  TEXT,
+    rcref_overdue_at TEXT,
+    replay_of       INTEGER REFERENCES dead_letters(id) ON DELETE SET NULL
+);
+CREATE UNIQUE INDEX messages_distribution_id ON messages(direction, distribution_id)
+    WHERE distribution_id IS NOT NULL;
+CREATE UNIQUE INDEX inbox_case_version ON messages(case_id, case_version)
+    WHERE direction = 'in' AND case_id IS NOT NULL AND case_version IS NOT NULL;
+CREATE INDEX messages_direction_state ON messages(direction, state, id);
+CREATE INDEX messages_case ON messages(case_id, id);
+CREATE INDEX messages_published_at ON messages(published_at) WHERE published_at IS NOT NULL;
+
+CREATE TABLE events (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id  INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    ts          TEXT NOT NULL,
+    event       TEXT NOT NULL,
+    from_state  TEXT,
+    to_state    TEXT NOT NULL,
+    detail      TEXT
+);
+CREATE INDEX events_message ON events(message_id, id);
+
+CREATE TABLE dead_letters (
+    id             INTEGER PRIMARY KEY AUTOINCREMENT,
+    message_id     INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    direction      TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+    source         TEXT NOT NULL,
+    adapter        TEXT,
+    profile        TEXT,
+    content_type   TEXT,
+    original       BLOB NOT NULL,
+    error          TEXT NOT NULL,
+    error_path     TEXT,
+    hub_error_code INTEGER,
+    attempts       TEXT NOT NULL DEFAULT '[]',
+    created_at     TEXT NOT NULL,
+    replayed_at    TEXT,
+    replayed_as    INTEGER REFERENCES messages(id) ON DELETE SET NULL,
+    last_replay_error TEXT
+);
+CREATE INDEX dead_letters_pending ON dead_letters(replayed_at, created_at);
+"""
+
+#: (version, script). Version numbers are consecutive, starting at 1.
+MIGRATIONS: list[tuple[int, str]] = [
+    (1, _V1),
+]
+LATEST_VERSION = MIGRATIONS[-1][0]
+
+
+class StoreVersionError(BridgeError):
+    """The store file was written by a newer bridge than this one."""
+
+
+def _version(conn: sqlite3.Connection) -> int:
+    return int(conn.execute("PRAGMA user_version").fetchone()[0])
+
+
+def migrate(conn: sqlite3.Connection, *, path: str = "store") -> int:
+    """Bring the schema to :data:`LATEST_VERSION`; idempotent. Returns the final version.
+
+    ``conn`` must be in autocommit mode (``isolation_level=None``).
+    """
+    found = _version(conn)
+    if found > LATEST_VERSION:
+        raise StoreVersionError(
+            f"{path}: store schema version {found} is newer than this bridge knows ({LATEST_VERSION});"
+            " upgrade hub-bridge or point --store at another file"
+        )
+    for version, script in MIGRATIONS:
+        if version <= found:
+            continue
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            if _version(conn) < version:  # another process may have migrated meanwhile
+                for statement in _statements(script):
+                    conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {int(version)}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return _version(conn)
+
+
+def _statements(script: str) -> list[str]:
+    """Split a script on ';' (our scripts hold no literal semicolons)."""
+    return [part.strip() for part in script.split(";") if part.strip()]

@@ -1,0 +1,136 @@
+"""Read-only views of the store: lookups for the CLI and console, figures for metrics.
+
+Kept apart from the transitions in ``sqlite.py`` so each module stays short;
+:class:`bridge.edges.store.Store` inherits these methods.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime
+
+from bridge.core.delivery import PENDING_OUTBOUND
+from bridge.edges.store.records import (
+    DeadLetter, Message, MessageId, StoredEvent, UnknownMessage, from_db_time, to_db_time,
+)
+
+__all__ = ["StoreQueries"]
+
+_PENDING = tuple(sorted(s.value for s in PENDING_OUTBOUND))
+
+
+class StoreQueries:
+    """Queries that never write; they need ``self._conn`` and ``self.path``."""
+
+    _conn: sqlite3.Connection
+    path: str
+
+    def _messages(self, sql: str, params: tuple[object, ...] = ()) -> list[Message]:
+        return [Message.from_row(r) for r in self._conn.execute(sql, params)]
+
+    def get(self, message_id: MessageId) -> Message:
+        """One message by id, or :class:`UnknownMessage`."""
+        row = self._conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        if row is None:
+            raise UnknownMessage(f"no message with id {message_id} in {self.path}")
+        return Message.from_row(row)
+
+    def find(self, distribution_id: str, *, direction: str = "out") -> Message | None:
+        """The message with that distributionID in that direction, if any."""
+        found = self._messages("SELECT * FROM messages WHERE direction = ? AND distribution_id = ?",
+                               (direction, distribution_id))
+        return found[0] if found else None
+
+    def history(self, message_id: MessageId) -> list[StoredEvent]:
+        """Every recorded transition of a message, oldest first."""
+        self.get(message_id)
+        return [StoredEvent.from_row(r) for r in self._conn.execute(
+            "SELECT * FROM events WHERE message_id = ? ORDER BY id", (message_id,))]
+
+    def by_case(self, case_id: str) -> list[Message]:
+        """All messages (both directions) of one case, in arrival order."""
+        return self._messages("SELECT * FROM messages WHERE case_id = ? ORDER BY id", (case_id,))
+
+    def recent(self, limit: int = 50) -> list[Message]:
+        """The latest messages, newest first (ops console)."""
+        return self._messages("SELECT * FROM messages ORDER BY id DESC LIMIT ?", (limit,))
+
+    def pending_translation(self, limit: int = 100) -> list[Message]:
+        """Outbound messages stored but not translated yet (after a crash or a DLQ replay)."""
+        return self._messages("SELECT * FROM messages WHERE direction = 'out' AND state = 'received'"
+                              " ORDER BY id LIMIT ?", (limit,))
+
+    def pending_inbound(self, limit: int = 100) -> list[Message]:
+        """Inbound messages not yet handed to the legacy side (after a crash or a DLQ replay)."""
+        return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state IN ('received', 'translated')"
+                              " ORDER BY id LIMIT ?", (limit,))
+
+    def handed_over_unacked(self, limit: int = 100) -> list[Message]:
+        """Inbound messages given to the legacy side whose RC-REF is not sent yet."""
+        return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state = 'handed_over'"
+                              " ORDER BY id LIMIT ?", (limit,))
+
+    def published_between(self, t0: datetime, t1: datetime) -> list[Message]:
+        """Outbound messages whose (last) publish confirm falls in ``[t0, t1)``."""
+        return self._messages("SELECT * FROM messages WHERE direction = 'out' AND published_at >= ?"
+                              " AND published_at < ? ORDER BY id", (to_db_time(t0), to_db_time(t1)))
+
+    def overdue_rcref(self, now: datetime) -> list[Message]:
+        """Published messages still without RC-REF past their deadline (read-only; see flag_overdue_rcref)."""
+        return self._messages("SELECT * FROM messages WHERE direction = 'out' AND state = 'published'"
+                              " AND rcref_deadline IS NOT NULL AND rcref_deadline < ? ORDER BY id",
+                              (to_db_time(now),))
+
+    # -- dead letters -----------------------------------------------------------------------
+    def dlq_list(self, since: datetime | None = None, *, include_replayed: bool = False) -> list[DeadLetter]:
+        """Dead-letter entries, oldest first; replayed ones only on request."""
+        clauses, params = [], []
+        if not include_replayed:
+            clauses.append("replayed_at IS NULL")
+        if since is not None:
+            clauses.append("created_at >= ?")
+            params.append(to_db_time(since))
+        where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        return [DeadLetter.from_row(r) for r in self._conn.execute(
+            f"SELECT * FROM dead_letters{where} ORDER BY id", tuple(params))]
+
+    def dlq_get(self, dlq_id: int) -> DeadLetter:
+        """One dead-letter entry, or :class:`UnknownMessage`."""
+        row = self._conn.execute("SELECT * FROM dead_letters WHERE id = ?", (dlq_id,)).fetchone()
+        if row is None:
+            raise UnknownMessage(f"no dead-letter entry with id {dlq_id} in {self.path}")
+        return DeadLetter.from_row(row)
+
+    # -- figures for metrics ----------------------------------------------------------------
+    def counts(self) -> dict[tuple[str, str], int]:
+        """Number of messages by ``(direction, state)``."""
+        return {(r[0], r[1]): r[2] for r in self._conn.execute(
+            "SELECT direction, state, COUNT(*) FROM messages GROUP BY direction, state")}
+
+    def outbox_depth(self) -> int:
+        """Outbound messages not yet published (what back-pressure counts)."""
+        marks = ", ".join("?" * len(_PENDING))
+        return self._conn.execute(
+            f"SELECT COUNT(*) FROM messages WHERE direction = 'out' AND state IN ({marks})", _PENDING).fetchone()[0]
+
+    def oldest_pending_age(self, now: datetime) -> float:
+        """Seconds since the oldest unpublished outbound message was accepted (0 when none)."""
+        marks = ", ".join("?" * len(_PENDING))
+        row = self._conn.execute(
+            f"SELECT MIN(created_at) FROM messages WHERE direction = 'out' AND state IN ({marks})",
+            _PENDING).fetchone()
+        oldest = from_db_time(row[0])
+        return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+
+    def dlq_size(self) -> int:
+        """Dead-letter entries waiting for an operator (not replayed)."""
+        return self._conn.execute("SELECT COUNT(*) FROM dead_letters WHERE replayed_at IS NULL").fetchone()[0]
+
+    def is_writable(self) -> bool:
+        """For /readyz: can we take the write lock right now?"""
+        try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._conn.execute("ROLLBACK")
+            return True
+        except sqlite3.Error:
+            return False

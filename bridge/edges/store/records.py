@@ -1,0 +1,176 @@
+"""What the store hands back: frozen, slotted records built from SQLite rows.
+
+Plain dataclasses rather than pydantic models: these come from our own
+database (already valid) and are built by the thousand on the hot path.
+Times are stored as UTC ISO-8601 text (sortable, readable with the sqlite3
+shell) and returned as aware :class:`datetime` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from bridge.core.delivery import Direction, State
+from bridge.core.errors import BridgeError
+
+__all__ = [
+    "MessageId", "Message", "StoredEvent", "DeadLetter", "Attempt", "Translation",
+    "StoreFull", "UnknownMessage", "to_db_time", "from_db_time",
+]
+
+MessageId = int
+
+
+class StoreFull(BridgeError):
+    """Back-pressure: the outbox holds ``max_pending`` unpublished messages; nack the sender."""
+
+
+class UnknownMessage(BridgeError):
+    """No message or dead-letter entry with that id / distributionID."""
+
+
+def to_db_time(value: datetime | None) -> str | None:
+    """UTC ISO text; naive datetimes are refused (the store never guesses a zone)."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: pass an aware datetime (UTC)")
+    return value.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def from_db_time(value: str | None) -> datetime | None:
+    return None if value is None else datetime.fromisoformat(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Translation:
+    """The result of translating one message, as the store records it."""
+
+    translated: bytes
+    distribution_id: str
+    case_id: str | None = None
+    case_version: str | None = None
+    content_type: str = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """One row of the outbox (``direction='out'``) or inbox (``direction='in'``)."""
+
+    id: MessageId
+    direction: Direction
+    state: State
+    distribution_id: str | None
+    case_id: str | None
+    case_version: str | None
+    adapter: str | None
+    profile: str | None
+    content_type: str | None
+    original: bytes
+    translated: bytes | None
+    created_at: datetime
+    updated_at: datetime
+    published_at: datetime | None
+    attempts: int
+    next_attempt_at: datetime | None
+    last_error: str | None
+    error_path: str | None
+    hub_error_code: int | None
+    rcref_deadline: datetime | None
+    rcref_overdue_at: datetime | None
+    replay_of: int | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> Message:
+        values = dict(row)
+        for name in ("created_at", "updated_at", "published_at", "next_attempt_at",
+                     "rcref_deadline", "rcref_overdue_at"):
+            values[name] = from_db_time(values[name])
+        values["direction"] = Direction(values["direction"])
+        values["state"] = State(values["state"])
+        return cls(**values)
+
+    def summary(self) -> dict[str, Any]:
+        """JSON-friendly view without the payload bytes (for listings and logs)."""
+        data = asdict(self)
+        del data["original"], data["translated"]
+        data["original_size"] = len(self.original)
+        data["translated_size"] = None if self.translated is None else len(self.translated)
+        return _jsonable(data)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One line of a message's history."""
+
+    ts: datetime
+    event: str
+    from_state: str | None
+    to_state: str
+    detail: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> StoredEvent:
+        return cls(from_db_time(row["ts"]), row["event"], row["from_state"], row["to_state"], row["detail"])
+
+    def as_dict(self) -> dict[str, Any]:
+        return _jsonable(asdict(self))
+
+
+@dataclass(frozen=True, slots=True)
+class Attempt:
+    """One failed attempt (publish, translation...) kept in a dead-letter entry."""
+
+    ts: datetime
+    error: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"ts": to_db_time(self.ts) or "", "error": self.error}
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """One dead-letter entry: the original bytes, why they failed, and what was tried."""
+
+    id: int
+    message_id: MessageId | None
+    direction: Direction
+    source: str
+    adapter: str | None
+    profile: str | None
+    content_type: str | None
+    original: bytes
+    error: str
+    error_path: str | None
+    hub_error_code: int | None
+    attempts: tuple[Attempt, ...]
+    created_at: datetime
+    replayed_at: datetime | None
+    replayed_as: MessageId | None
+    last_replay_error: str | None
+
+    @classmethod
+    def from_row(cls, row: sqlite3.Row) -> DeadLetter:
+        values = dict(row)
+        values["direction"] = Direction(values["direction"])
+        values["attempts"] = tuple(
+            Attempt(datetime.fromisoformat(a["ts"]), a["error"]) for a in json.loads(values["attempts"])
+        )
+        for name in ("created_at", "replayed_at"):
+            values[name] = from_db_time(values[name])
+        return cls(**values)
+
+    def summary(self) -> dict[str, Any]:
+        data = asdict(self)
+        del data["original"]
+        data["original_size"] = len(self.original)
+        data["attempts"] = [a.as_dict() for a in self.attempts]
+        return _jsonable(data)
+
+
+def _jsonable(data: dict[str, Any]) -> dict[str, Any]:
+    return {key: (to_db_time(v) if isinstance(v, datetime) else v) for key, v in data.items()}

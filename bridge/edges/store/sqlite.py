@@ -1,0 +1,453 @@
+"""The durable store: outbox, inbox and dead-letter table in one SQLite file (WAL).
+
+Why SQLite: one file per bridge instance, no server to run in a control room,
+and WAL with ``synchronous=FULL`` makes every committed transition survive a
+power cut. Each transition is one ``BEGIN IMMEDIATE`` transaction (the write
+lock is taken before reading the current state, so the CLI and the running
+service can share the file safely) that updates the message and appends its
+history line together: after a crash a message is in the old state or the new
+one, never in between. The store never reads the clock: callers pass times in.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from bridge.core.delivery import (
+    PENDING_OUTBOUND, Direction, Event, IllegalTransition, Queued, RetryPolicy, State,
+    is_repeat, next_state, select_publishable,
+)
+from bridge.edges.store.migrations import migrate
+from bridge.edges.store.records import (
+    Attempt, DeadLetter, Message, MessageId, StoreFull, Translation, UnknownMessage,
+    from_db_time, to_db_time,
+)
+from bridge.edges.store.queries import StoreQueries
+
+__all__ = ["Store", "DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES"]
+
+DEFAULT_MAX_PENDING = 10_000
+SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
+_BUSY_TIMEOUT_MS = 5_000
+
+
+class Store(StoreQueries):
+    """Outbox / inbox / dead letters; see ``docs/reliability.md`` for the life of a message."""
+
+    def __init__(self, conn: sqlite3.Connection, *, path: str, max_pending: int) -> None:
+        self._conn = conn
+        self.path = path
+        self.max_pending = max_pending
+
+    # -- opening --------------------------------------------------------------------------
+    @classmethod
+    def open(
+        cls, path: str | Path, *, synchronous: str = "FULL", max_pending: int = DEFAULT_MAX_PENDING,
+        create: bool = True,
+    ) -> Store:
+        """Open (and create / migrate) the store at ``path``.
+
+        ``create=False`` refuses a missing file, for read-only CLI commands that
+        must not leave an empty store behind a typo.
+        """
+        mode = synchronous.upper()
+        if mode not in SYNCHRONOUS_MODES:
+            raise ValueError(f"synchronous must be one of {SYNCHRONOUS_MODES}, got {synchronous!r}")
+        if max_pending < 1:
+            raise ValueError(f"max_pending must be >= 1, got {max_pending}")
+        target = Path(path)
+        if not create and not target.exists():
+            raise FileNotFoundError(f"no store at {target} (set --store or $HUB_BRIDGE_STORE)")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        conn.row_factory = sqlite3.Row
+        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute(f"PRAGMA synchronous = {mode}")
+        conn.execute("PRAGMA foreign_keys = ON")
+        migrate(conn, path=str(target))
+        return cls(conn, path=str(target), max_pending=max_pending)
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; the lock is taken first so read-then-write is atomic."""
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # -- transition helper ----------------------------------------------------------------
+    def _load(self, conn: sqlite3.Connection, message_id: MessageId) -> Message:
+        row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        if row is None:
+            raise UnknownMessage(f"no message with id {message_id} in {self.path}")
+        return Message.from_row(row)
+
+    def _by_distribution_id(self, conn: sqlite3.Connection, distribution_id: str) -> Message | None:
+        row = conn.execute(
+            "SELECT * FROM messages WHERE direction = 'out' AND distribution_id = ?", (distribution_id,)
+        ).fetchone()
+        return None if row is None else Message.from_row(row)
+
+    def _apply(
+        self, conn: sqlite3.Connection, msg: Message, event: Event, at: datetime,
+        detail: str | None = None, **columns: object,
+    ) -> State:
+        """Move ``msg`` by ``event`` (checked against the table), set ``columns``, log history."""
+        target = next_state(msg.direction, msg.state, event, message=msg.id)
+        assignments = {"state": target.value, "updated_at": to_db_time(at), **columns}
+        sql = ", ".join(f"{name} = ?" for name in assignments)
+        conn.execute(f"UPDATE messages SET {sql} WHERE id = ?", (*assignments.values(), msg.id))
+        self._log(conn, msg.id, at, event, msg.state, target, detail)
+        return target
+
+    @staticmethod
+    def _log(conn: sqlite3.Connection, message_id: MessageId, at: datetime, event: Event | str,
+             from_state: State | None, to_state: State, detail: str | None) -> None:
+        conn.execute(
+            "INSERT INTO events (message_id, ts, event, from_state, to_state, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (message_id, to_db_time(at), str(event), from_state and str(from_state), str(to_state), detail),
+        )
+
+    # -- outbox -----------------------------------------------------------------------------
+    def accept_outbound(
+        self, original: bytes, *, adapter: str, profile: str | None, received_at: datetime,
+        replay_of: int | None = None,
+    ) -> MessageId:
+        """Store bytes from the legacy side before it is acked; :class:`StoreFull` = nack it."""
+        with self._tx() as conn:
+            self._check_room(conn)
+            return self._insert(conn, Direction.OUT, State.RECEIVED, original, received_at,
+                                adapter=adapter, profile=profile, replay_of=replay_of)
+
+    def _check_room(self, conn: sqlite3.Connection) -> None:
+        pending = self._count_pending(conn)
+        if pending >= self.max_pending:
+            raise StoreFull(
+                f"outbox full: {pending} messages wait for the Hub (store.max_pending = {self.max_pending});"
+                " refusing new legacy messages until it drains"
+            )
+
+    @staticmethod
+    def _insert(conn: sqlite3.Connection, direction: Direction, state: State, original: bytes,
+                at: datetime, detail: str | None = None, **columns: object) -> MessageId:
+        values = {"direction": direction.value, "state": state.value, "original": bytes(original),
+                  "created_at": to_db_time(at), "updated_at": to_db_time(at), **columns}
+        cursor = conn.execute(
+            f"INSERT INTO messages ({', '.join(values)}) VALUES ({', '.join('?' * len(values))})",
+            tuple(values.values()),
+        )
+        message_id = int(cursor.lastrowid)
+        Store._log(conn, message_id, at, "accept" if direction is Direction.OUT else "receive",
+                   None, state, detail)
+        return message_id
+
+    def record_translated(self, message_id: MessageId, result: Translation, *, at: datetime) -> None:
+        """Outbound or inbound message translated; an outbound one becomes publishable."""
+        with self._tx() as conn:
+            msg = self._load(conn, message_id)
+            self._apply(conn, msg, Event.TRANSLATE, at, f"{result.content_type}, {len(result.translated)} bytes",
+                        translated=bytes(result.translated), distribution_id=result.distribution_id,
+                        case_id=result.case_id, case_version=result.case_version,
+                        content_type=result.content_type, next_attempt_at=None)
+
+    def mark_translation_failed(
+        self, message_id: MessageId, *, error: str, error_path: str | None, at: datetime,
+        source: str = "translation",
+    ) -> int:
+        """Mapping / validation failure: FAILED then dead-lettered in one transaction. Returns the DLQ id."""
+        with self._tx() as conn:
+            msg = self._load(conn, message_id)
+            self._apply(conn, msg, Event.FAIL, at, error, last_error=error, error_path=error_path)
+            return self._dead_letter_message(conn, self._load(conn, message_id), Event.DEAD_LETTER, at,
+                                             source=source, error=error, error_path=error_path)
+
+    def next_publishable(
+        self, now: datetime, limit: int = 100, *, in_flight: Iterable[MessageId] = ()
+    ) -> list[Message]:
+        """Outbound messages to publish now: per-case FIFO, one in flight per case, retry times honoured."""
+        rows = self._conn.execute(
+            "SELECT id, case_id, next_attempt_at FROM messages"
+            " WHERE direction = 'out' AND state = 'translated' ORDER BY id"
+        ).fetchall()
+        queued = [Queued(r["id"], r["case_id"], from_db_time(r["next_attempt_at"])) for r in rows]
+        ids = select_publishable(queued, now=now, in_flight=in_flight, limit=limit)
+        return [self.get(message_id) for message_id in ids]
+
+    def mark_published(self, message_id: MessageId, *, at: datetime, rcref_deadline: datetime | None = None) -> bool:
+        """Broker confirm received. Returns False when it was a repeat (already published)."""
+        with self._tx() as conn:
+            msg = self._load(conn, message_id)
+            if is_repeat(msg.direction, msg.state, Event.CONFIRM):
+                return False
+            self._apply(conn, msg, Event.CONFIRM, at, f"attempt {msg.attempts + 1}",
+                        published_at=to_db_time(at), rcref_deadline=to_db_time(rcref_deadline),
+                        rcref_overdue_at=None, next_attempt_at=None)
+            return True
+
+    def mark_publish_failed(
+        self, message_id: MessageId, *, error: str, now: datetime, policy: RetryPolicy, rng_value: float
+    ) -> datetime | None:
+        """Schedule the next attempt (returned) or, attempts exhausted, dead-letter (returns None)."""
+        with self._tx() as conn:
+            msg = self._load(conn, message_id)
+            attempt = msg.attempts + 1
+            delay = policy.next_delay(attempt, rng_value)
+            if delay is None:
+                self._apply(conn, msg, Event.GIVE_UP, now, f"attempt {attempt} failed: {error}; giving up",
+                            attempts=attempt, last_error=error, next_attempt_at=None)
+                self._dead_letter_message(conn, self._load(conn, message_id), Event.GIVE_UP, now,
+                                          source="publish", error=error, error_path=None, log=False)
+                return None
+            retry_at = now + timedelta(seconds=delay)
+            self._apply(conn, msg, Event.PUBLISH_FAILED, now,
+                        f"attempt {attempt} failed: {error}; retry at {to_db_time(retry_at)}",
+                        attempts=attempt, last_error=error, next_attempt_at=to_db_time(retry_at))
+            return retry_at
+
+    def mark_delivered(self, distribution_id: str, *, at: datetime) -> Message | None:
+        """RC-REF received. None when no outbound message has that distributionID."""
+        return self._hub_event(distribution_id, Event.RCREF, at, "RC-REF received")
+
+    def mark_answered(self, distribution_id: str, *, at: datetime, detail: str | None = None) -> Message | None:
+        """Functional reply received for the message with that distributionID."""
+        return self._hub_event(distribution_id, Event.ANSWER, at, detail or "answer received")
+
+    def _hub_event(self, distribution_id: str, event: Event, at: datetime, detail: str) -> Message | None:
+        with self._tx() as conn:
+            msg = self._by_distribution_id(conn, distribution_id)
+            if msg is None:
+                return None
+            if not is_repeat(msg.direction, msg.state, event):
+                self._apply(conn, msg, event, at, detail)
+            return self._load(conn, msg.id)
+
+    def mark_failed(
+        self, distribution_id: str, *, hub_code: int, reason: str, at: datetime,
+        error_path: str | None = None, dead_letter: bool = True,
+    ) -> Message | None:
+        """RS-ERROR for one of our messages: FAILED, and dead-lettered unless told otherwise."""
+        with self._tx() as conn:
+            msg = self._by_distribution_id(conn, distribution_id)
+            if msg is None:
+                return None
+            error = f"RS-ERROR {hub_code}: {reason}"
+            self._apply(conn, msg, Event.HUB_ERROR, at, error, last_error=error,
+                        error_path=error_path, hub_error_code=int(hub_code))
+            if dead_letter:
+                self._dead_letter_message(conn, self._load(conn, msg.id), Event.DEAD_LETTER, at,
+                                          source="hub", error=error, error_path=error_path)
+            return self._load(conn, msg.id)
+
+    def flag_overdue_rcref(self, now: datetime) -> list[Message]:
+        """Published messages whose RC-REF deadline passed, flagged once (they stay PUBLISHED)."""
+        with self._tx() as conn:
+            overdue = [Message.from_row(r) for r in conn.execute(
+                "SELECT * FROM messages WHERE direction = 'out' AND state = 'published'"
+                " AND rcref_deadline IS NOT NULL AND rcref_deadline < ? AND rcref_overdue_at IS NULL ORDER BY id",
+                (to_db_time(now),))]
+            for msg in overdue:
+                conn.execute("UPDATE messages SET rcref_overdue_at = ? WHERE id = ?", (to_db_time(now), msg.id))
+                self._log(conn, msg.id, now, "rcref_overdue", msg.state, msg.state,
+                          f"no RC-REF since deadline {to_db_time(msg.rcref_deadline)}")
+            return overdue
+
+    # -- inbox ------------------------------------------------------------------------------
+    def record_inbound(
+        self, body: bytes, *, distribution_id: str | None, case_id: str | None, case_version: str | None,
+        received_at: datetime, adapter: str | None = None, content_type: str | None = None,
+    ) -> tuple[MessageId, bool]:
+        """Store a Hub message before the broker ack; ``(id, True)`` for a duplicate (ack, do nothing)."""
+        with self._tx() as conn:
+            existing = self._find_inbound_duplicate(conn, distribution_id, case_id, case_version)
+            if existing is not None:
+                self._log(conn, existing.id, received_at, "duplicate", existing.state, existing.state,
+                          f"duplicate delivery distributionID={distribution_id}")
+                return existing.id, True
+            message_id = self._insert(conn, Direction.IN, State.RECEIVED, body, received_at,
+                                      distribution_id=distribution_id, case_id=case_id,
+                                      case_version=case_version, adapter=adapter, content_type=content_type)
+            return message_id, False
+
+    @staticmethod
+    def _find_inbound_duplicate(conn: sqlite3.Connection, distribution_id: str | None, case_id: str | None,
+                                case_version: str | None) -> Message | None:
+        row = None
+        if distribution_id is not None:
+            row = conn.execute("SELECT * FROM messages WHERE direction = 'in' AND distribution_id = ?",
+                               (distribution_id,)).fetchone()
+        if row is None and case_id is not None and case_version is not None:
+            row = conn.execute("SELECT * FROM messages WHERE direction = 'in' AND case_id = ? AND case_version = ?",
+                               (case_id, case_version)).fetchone()
+        return None if row is None else Message.from_row(row)
+
+    def mark_inbound_handed_over(self, message_id: MessageId, *, at: datetime) -> bool:
+        """The legacy side accepted the message. False when it already had."""
+        return self._simple(message_id, Event.HAND_OVER, at, "handed over to the legacy side")
+
+    def mark_inbound_acked(self, message_id: MessageId, *, at: datetime, rcref_distribution_id: str | None = None) -> bool:
+        """Our RC-REF for this message was published."""
+        return self._simple(message_id, Event.ACK, at, f"RC-REF {rcref_distribution_id or ''}".strip())
+
+    def mark_inbound_failed(self, message_id: MessageId, *, error: str, error_path: str | None, at: datetime) -> int:
+        """An inbound message could not be mapped or handed over: FAILED and dead-lettered."""
+        return self.mark_translation_failed(message_id, error=error, error_path=error_path, at=at, source="inbound")
+
+    def _simple(self, message_id: MessageId, event: Event, at: datetime, detail: str) -> bool:
+        with self._tx() as conn:
+            msg = self._load(conn, message_id)
+            if is_repeat(msg.direction, msg.state, event):
+                return False
+            self._apply(conn, msg, event, at, detail)
+            return True
+
+    # -- dead letters -----------------------------------------------------------------------
+    def dead_letter(
+        self, original: bytes, *, error: str, error_path: str | None, source: str, at: datetime,
+        direction: Direction = Direction.IN, attempts: Sequence[Attempt] = (), adapter: str | None = None,
+        profile: str | None = None, content_type: str | None = None, hub_error_code: int | None = None,
+    ) -> int:
+        """Park bytes that never became a message (unparseable, no distributionID...). Returns the DLQ id."""
+        with self._tx() as conn:
+            return self._insert_dead_letter(conn, None, Direction(direction), source, original, error, error_path,
+                                            attempts, at, adapter, profile, content_type, hub_error_code)
+
+    def _dead_letter_message(self, conn: sqlite3.Connection, msg: Message, event: Event, at: datetime, *,
+                             source: str, error: str, error_path: str | None, log: bool = True) -> int:
+        if log:
+            self._apply(conn, msg, event, at, error)
+        attempts = self._attempt_history(conn, msg.id)
+        # the entry keeps the ORIGINAL bytes; an outbound message's content_type names its translation
+        content_type = msg.content_type if msg.direction is Direction.IN else None
+        return self._insert_dead_letter(conn, msg.id, msg.direction, source, msg.original, error, error_path,
+                                        attempts, at, msg.adapter, msg.profile, content_type, msg.hub_error_code)
+
+    @staticmethod
+    def _attempt_history(conn: sqlite3.Connection, message_id: MessageId) -> list[Attempt]:
+        rows = conn.execute(
+            "SELECT ts, detail FROM events WHERE message_id = ? AND event IN (?, ?, ?, ?, ?) ORDER BY id",
+            (message_id, Event.PUBLISH_FAILED.value, Event.GIVE_UP.value, Event.FAIL.value,
+             Event.HUB_ERROR.value, "replay_failed"),
+        ).fetchall()
+        return [Attempt(from_db_time(r["ts"]), r["detail"] or "") for r in rows]
+
+    @staticmethod
+    def _insert_dead_letter(conn: sqlite3.Connection, message_id: MessageId | None, direction: Direction,
+                            source: str, original: bytes, error: str, error_path: str | None,
+                            attempts: Sequence[Attempt], at: datetime, adapter: str | None, profile: str | None,
+                            content_type: str | None, hub_error_code: int | None) -> int:
+        cursor = conn.execute(
+            "INSERT INTO dead_letters (message_id, direction, source, adapter, profile, content_type, original,"
+            " error, error_path, hub_error_code, attempts, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (message_id, direction.value, source, adapter, profile, content_type, bytes(original), error,
+             error_path, hub_error_code, json.dumps([a.as_dict() for a in attempts]), to_db_time(at)),
+        )
+        return int(cursor.lastrowid)
+
+    # -- replay -----------------------------------------------------------------------------
+    def requeue_dead_letter(self, dlq_id: int, *, at: datetime, translation: Translation | None = None) -> MessageId:
+        """Replay one dead-letter entry (see :mod:`bridge.replay`); returns the message that carries it on.
+
+        Outbound: a NEW outbox message with the original bytes, linked to the entry,
+        RECEIVED (the service re-translates it) or TRANSLATED when ``translation`` is
+        given. Inbound with a message: that message goes back to RECEIVED (its
+        distributionID keeps deduplicating). The entry is marked replayed in the same transaction.
+        """
+        with self._tx() as conn:
+            entry = self._load_dead_letter(conn, dlq_id)
+            if entry.replayed_at is not None:
+                raise IllegalTransition(f"dead letter {dlq_id} was already replayed as message {entry.replayed_as}")
+            if entry.direction is Direction.IN:
+                target = self._requeue_inbound(conn, entry, at)
+            else:
+                target = self._requeue_outbound(conn, entry, at, translation)
+            conn.execute("UPDATE dead_letters SET replayed_at = ?, replayed_as = ?, last_replay_error = NULL"
+                         " WHERE id = ?", (to_db_time(at), target, dlq_id))
+            return target
+
+    def _requeue_outbound(self, conn: sqlite3.Connection, entry: DeadLetter, at: datetime,
+                          translation: Translation | None) -> MessageId:
+        self._check_room(conn)
+        message_id = self._insert(conn, Direction.OUT, State.RECEIVED, entry.original, at,
+                                  f"replay of dead letter {entry.id}", adapter=entry.adapter,
+                                  profile=entry.profile, replay_of=entry.id)
+        if translation is not None:
+            msg = self._load(conn, message_id)
+            self._apply(conn, msg, Event.TRANSLATE, at, "translated for replay",
+                        translated=bytes(translation.translated), distribution_id=translation.distribution_id,
+                        case_id=translation.case_id, case_version=translation.case_version,
+                        content_type=translation.content_type)
+        return message_id
+
+    def _requeue_inbound(self, conn: sqlite3.Connection, entry: DeadLetter, at: datetime) -> MessageId:
+        if entry.message_id is None:
+            raise IllegalTransition(
+                f"dead letter {entry.id} holds inbound bytes that never became a message"
+                f" ({entry.error}); they cannot be replayed, ask the sender to resend")
+        msg = self._load(conn, entry.message_id)
+        self._apply(conn, msg, Event.REPLAY, at, f"replay of dead letter {entry.id}",
+                    last_error=None, error_path=None, translated=None)
+        return msg.id
+
+    def note_replay_failed(self, dlq_id: int, *, error: str, at: datetime) -> None:
+        """Remember why a replay attempt failed; the entry stays in the dead-letter queue."""
+        with self._tx() as conn:
+            entry = self._load_dead_letter(conn, dlq_id)
+            history = [*entry.attempts, Attempt(at, f"replay failed: {error}")]
+            conn.execute("UPDATE dead_letters SET last_replay_error = ?, attempts = ? WHERE id = ?",
+                         (error, json.dumps([a.as_dict() for a in history]), dlq_id))
+
+    def republish_window(self, t0: datetime, t1: datetime, *, at: datetime) -> list[MessageId]:
+        """Re-queue outbound messages published in ``[t0, t1)`` with their SAME distributionID."""
+        with self._tx() as conn:
+            rows = conn.execute(
+                "SELECT * FROM messages WHERE direction = 'out' AND published_at >= ? AND published_at < ?"
+                " AND state IN ('published', 'delivered', 'answered') ORDER BY id",
+                (to_db_time(t0), to_db_time(t1))).fetchall()
+            for row in rows:
+                self._apply(conn, Message.from_row(row), Event.REPUBLISH, at,
+                            f"replay of window {to_db_time(t0)} .. {to_db_time(t1)}",
+                            attempts=0, next_attempt_at=None, rcref_overdue_at=None)
+            return [row["id"] for row in rows]
+
+    # -- retention --------------------------------------------------------------------------
+    def purge_delivered(self, older_than: datetime, *, include_failed: bool = False) -> int:
+        """Delete finished messages last updated before ``older_than``; failed ones only on request."""
+        states = ["delivered", "answered", "acked"] + (["failed", "dead_lettered"] if include_failed else [])
+        marks = ", ".join("?" * len(states))
+        with self._tx() as conn:
+            deleted = conn.execute(f"DELETE FROM messages WHERE state IN ({marks}) AND updated_at < ?",
+                                   (*states, to_db_time(older_than))).rowcount
+            if include_failed:
+                deleted += conn.execute("DELETE FROM dead_letters WHERE created_at < ? AND message_id IS NULL",
+                                        (to_db_time(older_than),)).rowcount
+            return deleted
+
+    def _count_pending(self, conn: sqlite3.Connection) -> int:
+        states = [s.value for s in PENDING_OUTBOUND]
+        return conn.execute(
+            f"SELECT COUNT(*) FROM messages WHERE direction = 'out' AND state IN ({', '.join('?' * len(states))})",
+            states).fetchone()[0]
+
+    def _load_dead_letter(self, conn: sqlite3.Connection, dlq_id: int) -> DeadLetter:
+        row = conn.execute("SELECT * FROM dead_letters WHERE id = ?", (dlq_id,)).fetchone()
+        if row is None:
+            raise UnknownMessage(f"no dead-letter entry with id {dlq_id} in {self.path}")
+        return DeadLetter.from_row(row)

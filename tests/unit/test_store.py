@@ -1,0 +1,263 @@
+"""The SQLite store: outbox, inbox dedup, per-case ordering, back-pressure, retries, DLQ, retention."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bridge.core.delivery import IllegalTransition, RetryPolicy, State
+from bridge.edges.store import Store, StoreFull, Translation, UnknownMessage
+from bridge.edges.store.migrations import LATEST_VERSION, StoreVersionError, migrate
+
+T0 = datetime(2026, 5, 18, 16, 15, tzinfo=UTC)
+
+
+def at(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+@pytest.fixture
+def store(tmp_path):
+    with Store.open(tmp_path / "bridge.sqlite3", max_pending=5) as opened:
+        yield opened
+
+
+def queue(store: Store, case: str | None, n: int, version: str | None = None) -> int:
+    """Accept and translate one outbound message; returns its id."""
+    message_id = store.accept_outbound(f"LEGACY {case} {n}".encode(), adapter="legacy-text", profile="demo",
+                                       received_at=at(n))
+    store.record_translated(message_id, Translation(b'{"m": 1}', f"fr.health.samu440_{case}_{n}", case, version),
+                            at=at(n))
+    return message_id
+
+
+class TestOpen:
+    def test_wal_and_full_sync_by_default(self, store):
+        """The store runs in WAL mode with synchronous=FULL (2)."""
+        assert store._conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert store._conn.execute("PRAGMA synchronous").fetchone()[0] == 2
+
+    def test_synchronous_is_configurable(self, tmp_path):
+        """synchronous=NORMAL is honoured (1)."""
+        with Store.open(tmp_path / "s.db", synchronous="normal") as opened:
+            assert opened._conn.execute("PRAGMA synchronous").fetchone()[0] == 1
+
+    def test_bad_synchronous_is_refused(self, tmp_path):
+        """An unknown synchronous mode is refused, naming the valid ones."""
+        with pytest.raises(ValueError, match="FULL"):
+            Store.open(tmp_path / "s.db", synchronous="OFF")
+
+    def test_missing_store_refused_when_create_is_false(self, tmp_path):
+        """Read-only callers get a clear error instead of a new empty file."""
+        with pytest.raises(FileNotFoundError, match="no store"):
+            Store.open(tmp_path / "absent.db", create=False)
+        assert not (tmp_path / "absent.db").exists()
+
+    def test_migrations_are_idempotent(self, tmp_path):
+        """Re-opening and re-migrating keeps the version and the data."""
+        path = tmp_path / "m.db"
+        with Store.open(path) as first:
+            first.accept_outbound(b"x", adapter="a", profile=None, received_at=T0)
+        with Store.open(path) as second:
+            assert migrate(second._conn) == LATEST_VERSION
+            assert second.outbox_depth() == 1
+
+    def test_newer_schema_is_refused(self, tmp_path):
+        """A store written by a newer bridge is not touched."""
+        path = tmp_path / "new.db"
+        conn = sqlite3.connect(path)
+        conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+        conn.close()
+        with pytest.raises(StoreVersionError, match="newer"):
+            Store.open(path)
+
+
+class TestOutbound:
+    def test_full_life_is_recorded(self, store):
+        """accept, translate, confirm, RC-REF and answer each leave one history line."""
+        message_id = queue(store, "C1", 1)
+        assert store.mark_published(message_id, at=at(2), rcref_deadline=at(60))
+        assert store.mark_delivered("fr.health.samu440_C1_1", at=at(3)).state is State.DELIVERED
+        assert store.mark_answered("fr.health.samu440_C1_1", at=at(4)).state is State.ANSWERED
+        events = [(e.event, e.to_state) for e in store.history(message_id)]
+        assert events == [("accept", "received"), ("translate", "translated"), ("confirm", "published"),
+                          ("rcref", "delivered"), ("answer", "answered")]
+
+    def test_duplicate_rcref_changes_nothing(self, store):
+        """A second RC-REF is ignored without error and without a history line."""
+        message_id = queue(store, "C1", 1)
+        store.mark_published(message_id, at=at(2))
+        store.mark_delivered("fr.health.samu440_C1_1", at=at(3))
+        store.mark_delivered("fr.health.samu440_C1_1", at=at(4))
+        assert len(store.history(message_id)) == 4
+
+    def test_unknown_rcref_returns_none(self, store):
+        """An RC-REF for a distributionID we never sent is reported as None."""
+        assert store.mark_delivered("fr.other_1", at=T0) is None
+
+    def test_illegal_transition_is_refused_and_changes_nothing(self, store):
+        """Publishing an untranslated message raises and leaves it RECEIVED."""
+        message_id = store.accept_outbound(b"x", adapter="a", profile=None, received_at=T0)
+        with pytest.raises(IllegalTransition, match="received"):
+            store.mark_published(message_id, at=at(1))
+        assert store.get(message_id).state is State.RECEIVED
+        assert len(store.history(message_id)) == 1
+
+    def test_rs_error_fails_and_dead_letters(self, store):
+        """An RS-ERROR moves the message to FAILED then DEAD_LETTERED with a DLQ entry naming the code."""
+        message_id = queue(store, "C1", 1)
+        store.mark_published(message_id, at=at(2))
+        msg = store.mark_failed("fr.health.samu440_C1_1", hub_code=300, reason="invalid", at=at(3),
+                                error_path="/createCase/qualification")
+        assert msg.state is State.DEAD_LETTERED and msg.hub_error_code == 300
+        [entry] = store.dlq_list()
+        assert entry.message_id == message_id and entry.original == b"LEGACY C1 1"
+        assert entry.error_path == "/createCase/qualification" and "300" in entry.error
+
+    def test_translation_failure_dead_letters_original_bytes(self, store):
+        """A mapping error keeps the original bytes, the error and the table line."""
+        message_id = store.accept_outbound(b"RAW", adapter="legacy-text", profile="demo", received_at=T0)
+        dlq_id = store.mark_translation_failed(message_id, error="unmapped code X9", error_path="codes.csv:12",
+                                               at=at(1))
+        entry = store.dlq_get(dlq_id)
+        assert (entry.original, entry.error_path, entry.profile) == (b"RAW", "codes.csv:12", "demo")
+        assert store.get(message_id).state is State.DEAD_LETTERED
+
+    def test_unknown_message_is_named(self, store):
+        """Asking for a missing id raises UnknownMessage naming the id."""
+        with pytest.raises(UnknownMessage, match="999"):
+            store.get(999)
+
+    def test_rcref_overdue_is_flagged_once_not_forgotten(self, store):
+        """A message past its RC-REF deadline is flagged once and stays PUBLISHED."""
+        message_id = queue(store, "C1", 1)
+        store.mark_published(message_id, at=at(2), rcref_deadline=at(10))
+        assert store.flag_overdue_rcref(at(5)) == []
+        assert [m.id for m in store.flag_overdue_rcref(at(11))] == [message_id]
+        assert store.flag_overdue_rcref(at(12)) == []
+        assert [m.id for m in store.overdue_rcref(at(12))] == [message_id]
+        assert store.mark_delivered("fr.health.samu440_C1_1", at=at(13)).state is State.DELIVERED
+
+
+class TestOrdering:
+    def test_update_never_overtakes_predecessor(self, store):
+        """The second message of a case is not publishable until the first is confirmed."""
+        first, second, other = queue(store, "A", 1), queue(store, "A", 2), queue(store, "B", 3)
+        assert [m.id for m in store.next_publishable(at(10))] == [first, other]
+        assert [m.id for m in store.next_publishable(at(10), in_flight={first, other})] == []
+        store.mark_published(first, at=at(11))
+        assert [m.id for m in store.next_publishable(at(11), in_flight={other})] == [second]
+
+    def test_order_kept_across_retries(self, store):
+        """While the head of a case waits for its retry, its successor waits too."""
+        policy = RetryPolicy(base=30, max_delay=30, jitter=0, max_attempts=5)
+        first, second = queue(store, "A", 1), queue(store, "A", 2)
+        retry_at = store.mark_publish_failed(first, error="broker down", now=at(10), policy=policy, rng_value=0.3)
+        assert retry_at == at(40)
+        assert store.next_publishable(at(20)) == []
+        assert [m.id for m in store.next_publishable(at(40))] == [first]
+        store.mark_published(first, at=at(41))
+        assert [m.id for m in store.next_publishable(at(41))] == [second]
+
+
+class TestBackPressure:
+    def test_refuses_at_the_limit_and_drops_nothing(self, store):
+        """The sixth unpublished message is refused; the five before it are all kept."""
+        ids = [store.accept_outbound(f"m{i}".encode(), adapter="a", profile=None, received_at=at(i))
+               for i in range(5)]
+        with pytest.raises(StoreFull, match="max_pending = 5"):
+            store.accept_outbound(b"m5", adapter="a", profile=None, received_at=at(5))
+        assert [store.get(i).original for i in ids] == [f"m{i}".encode() for i in range(5)]
+        assert store.outbox_depth() == 5
+
+    def test_room_returns_once_published(self, store):
+        """Publishing one message makes room for one more."""
+        ids = [queue(store, None, i) for i in range(5)]
+        store.mark_published(ids[0], at=at(9))
+        assert store.accept_outbound(b"next", adapter="a", profile=None, received_at=at(10)) > 0
+        assert store.oldest_pending_age(at(11)) == pytest.approx(10)
+
+
+class TestRetries:
+    def test_bounded_then_dead_lettered_with_history(self, store):
+        """After max_attempts failures the message is dead-lettered with every attempt recorded."""
+        policy = RetryPolicy(base=1, factor=2, max_delay=10, max_attempts=3, jitter=0)
+        message_id = queue(store, "A", 1)
+        now = at(10)
+        for _ in range(2):
+            now = store.mark_publish_failed(message_id, error="nack", now=now, policy=policy, rng_value=0.0)
+            assert now is not None
+        assert store.mark_publish_failed(message_id, error="nack", now=now, policy=policy, rng_value=0.0) is None
+        msg = store.get(message_id)
+        assert (msg.state, msg.attempts) == (State.DEAD_LETTERED, 3)
+        [entry] = store.dlq_list()
+        assert len(entry.attempts) == 3 and all("nack" in a.error for a in entry.attempts)
+        assert store.dlq_size() == 1
+
+
+class TestInbox:
+    def test_duplicate_distribution_id_is_detected(self, store):
+        """The same distributionID twice gives the first id and is_duplicate=True."""
+        first = store.record_inbound(b"m", distribution_id="fr.fire_1", case_id=None, case_version=None,
+                                     received_at=T0)
+        again = store.record_inbound(b"m", distribution_id="fr.fire_1", case_id=None, case_version=None,
+                                     received_at=at(1))
+        assert first == (first[0], False) and again == (first[0], True)
+
+    def test_duplicate_case_version_is_detected(self, store):
+        """Another distributionID carrying the same case and version is a duplicate."""
+        first, _ = store.record_inbound(b"m", distribution_id="fr.fire_1", case_id="K", case_version="3",
+                                        received_at=T0)
+        assert store.record_inbound(b"m", distribution_id="fr.fire_2", case_id="K", case_version="3",
+                                    received_at=at(1)) == (first, True)
+        assert store.record_inbound(b"m", distribution_id="fr.fire_3", case_id="K", case_version="4",
+                                    received_at=at(2))[1] is False
+
+    def test_inbound_life_and_failure(self, store):
+        """Inbound messages are handed over then acked; a failed one is dead-lettered and replayable."""
+        ok, _ = store.record_inbound(b"ok", distribution_id="d1", case_id=None, case_version=None, received_at=T0)
+        assert store.mark_inbound_handed_over(ok, at=at(1)) and store.mark_inbound_acked(ok, at=at(2))
+        assert not store.mark_inbound_handed_over(ok, at=at(3))
+        bad, _ = store.record_inbound(b"bad", distribution_id="d2", case_id=None, case_version=None, received_at=T0)
+        dlq_id = store.mark_inbound_failed(bad, error="unknown code", error_path="codes.csv:3", at=at(1))
+        assert store.requeue_dead_letter(dlq_id, at=at(5)) == bad
+        assert [m.id for m in store.pending_inbound()] == [bad]
+
+    def test_standalone_dead_letter(self, store):
+        """Bytes that never became a message are kept with their error and attempt history."""
+        dlq_id = store.dead_letter(b"\x00garbage", error="not XML", error_path="line 1", source="hub", at=T0)
+        entry = store.dlq_get(dlq_id)
+        assert entry.message_id is None and entry.original == b"\x00garbage"
+        with pytest.raises(IllegalTransition, match="never became a message"):
+            store.requeue_dead_letter(dlq_id, at=at(1))
+
+
+class TestRetention:
+    def test_purge_keeps_failed_and_dead_lettered(self, store):
+        """Only delivered/answered/acked messages older than the cut-off are purged by default."""
+        delivered = queue(store, "A", 1)
+        store.mark_published(delivered, at=at(1))
+        store.mark_delivered("fr.health.samu440_A_1", at=at(2))
+        failed = store.accept_outbound(b"x", adapter="a", profile=None, received_at=T0)
+        store.mark_translation_failed(failed, error="e", error_path=None, at=at(2))
+        pending = queue(store, "B", 3)
+        assert store.purge_delivered(at(100)) == 1
+        assert {m.id for m in store.recent()} == {failed, pending}
+        assert store.dlq_size() == 1
+
+    def test_purge_respects_age(self, store):
+        """Messages newer than the cut-off stay."""
+        message_id = queue(store, "A", 1)
+        store.mark_published(message_id, at=at(1))
+        store.mark_delivered("fr.health.samu440_A_1", at=at(50))
+        assert store.purge_delivered(at(10)) == 0
+        assert store.get(message_id).state is State.DELIVERED
+
+    def test_include_failed_is_explicit(self, store):
+        """With include_failed the dead-lettered message and its DLQ entry go too."""
+        failed = store.accept_outbound(b"x", adapter="a", profile=None, received_at=T0)
+        store.mark_translation_failed(failed, error="e", error_path=None, at=at(2))
+        assert store.purge_delivered(at(100), include_failed=True) == 2
+        assert store.dlq_list(include_replayed=True) == [] and store.recent() == []

@@ -50,7 +50,7 @@ class LegacyLink:
         return Deframer(self.framing, max_frame=self.max_frame)
 
     def frame(self, payload: bytes) -> bytes:
-        return frame_payload(self.framing, payload)
+        return frame_payload(payload, self.framing)
 
     def connection_made(self, proto: LegacyFrameProtocol) -> None:
         self.connections.append(proto)

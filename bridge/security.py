@@ -1,0 +1,167 @@
+"""Start-up refusals and log hygiene.
+
+The bridge refuses to start with a private key other users could read, or with
+plain AMQP to a broker that is not on this machine. Two structlog processors
+keep logs safe to ship to a central log server: :func:`redact_secrets` masks
+credentials wherever they appear, and :func:`limit_health_data` keeps message
+lines to identifiers and operational facts (health data stays in the store,
+where access is controlled) unless the operator turned ``debug_health_data``
+on, and then only on debug-level lines.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+import stat
+from collections.abc import Callable, Iterable, MutableMapping
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from bridge.core.errors import BridgeError, Issue
+
+__all__ = [
+    "InsecureSetup", "check_private_key_permissions", "check_tls_required", "is_loopback_host",
+    "redact_secrets", "limit_health_data", "LimitHealthData", "MASK", "WITHHELD",
+]
+
+MASK = "***"
+WITHHELD = "[withheld]"
+
+Processor = Callable[[Any, str, MutableMapping[str, Any]], MutableMapping[str, Any]]
+
+
+class InsecureSetup(BridgeError):
+    """The configuration would expose keys or traffic; the CLI exits with code 3."""
+
+
+# -- start-up checks --------------------------------------------------------------------------
+def check_private_key_permissions(path: str | Path, *, key: str = "hub.key_file") -> None:
+    """Refuse a private key file that its group or other users can access.
+
+    ``key`` names the configuration key in the error, so the operator knows what to fix.
+    """
+    target = Path(path)
+    try:
+        info = target.stat()
+    except FileNotFoundError:
+        raise InsecureSetup(f"{key}: private key {target} does not exist",
+                            [Issue(key, f"file {target} does not exist", "config-missing-file")]) from None
+    mode = stat.S_IMODE(info.st_mode)
+    if mode & 0o077:
+        message = (f"private key {target} has mode {mode:04o} (group/others may access it);"
+                   f" run: chmod 600 {target}")
+        raise InsecureSetup(f"{key}: {message}", [Issue(key, message, "config-key-permissions")])
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for ``localhost`` names and loopback addresses; never resolves DNS."""
+    name = host.strip().strip("[]").lower()
+    if name in {"localhost", "localhost.localdomain"} or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def check_tls_required(host_or_url: str, tls: bool, *, key: str = "hub.tls") -> None:
+    """Refuse plain AMQP to a non-loopback broker. An ``amqps://`` URL counts as TLS."""
+    host = host_or_url
+    if "://" in host_or_url:
+        parts = urlsplit(host_or_url)
+        tls = tls or parts.scheme.lower() == "amqps"
+        host = parts.hostname or ""
+    if not tls and not is_loopback_host(host):
+        message = (f"plain AMQP (no TLS) to {host!r} is refused: only a loopback broker may be reached"
+                   " without TLS; set hub.tls = true with the CA, certificate and key")
+        raise InsecureSetup(f"{key}: {message}", [Issue(key, message, "config-tls-required")])
+
+
+# -- secrets ----------------------------------------------------------------------------------
+_SECRET_WORDS = frozenset({
+    "password", "passwd", "pwd", "passphrase", "secret", "token", "authorization", "auth", "cookie",
+    "credential", "credentials", "apikey",
+})
+_SECRET_NAMES = frozenset({"key", "private_key", "api_key", "secret_key", "access_key", "key_data", "pem"})
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.I)
+_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I)
+_PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
+
+
+def _is_secret_key(name: str) -> bool:
+    lowered = name.lower()
+    words = set(re.split(r"[^a-z0-9]+", lowered))
+    return lowered in _SECRET_NAMES or bool(words & _SECRET_WORDS) or lowered.endswith(("_secret", "_token"))
+
+
+def _scrub_text(text: str) -> str:
+    text = _URL_CREDENTIALS.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", text)
+    text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
+    return _PEM_KEY.sub(f"-----PRIVATE KEY {MASK}-----", text)
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, str):
+        return _scrub_text(value)
+    if isinstance(value, dict):
+        return {k: (MASK if isinstance(k, str) and _is_secret_key(k) else _redact(v)) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_redact(v) for v in value)
+    return value
+
+
+def redact_secrets(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: mask secret-named keys (nested too) and credentials inside strings.
+
+    ``routing_key`` and other ``*_key`` names that are not secrets are kept;
+    ``amqps://user:pw@host`` keeps the user, ``Bearer xyz`` keeps the scheme.
+    """
+    for name in list(event_dict):
+        event_dict[name] = MASK if _is_secret_key(name) else _redact(event_dict[name])
+    return event_dict
+
+
+# -- health data ------------------------------------------------------------------------------
+#: Keys a line may carry at any level: identifiers and operational facts, never message content.
+SAFE_KEYS = frozenset({
+    "event", "level", "log_level", "timestamp", "logger", "logger_name", "exc_info", "exception", "stack",
+    "stack_info", "distribution_id", "case_id", "message_id", "dlq_id", "state", "from_state", "to_state",
+    "adapter", "direction", "profile", "code", "hub_code", "hub_error_code", "error", "error_code",
+    "error_path", "path", "line", "table", "attempt", "attempts", "delay", "retry_at", "count", "size",
+    "bytes", "length", "duration", "seconds", "peer", "host", "port", "bind", "url", "vhost", "queue",
+    "exchange", "routing_key", "content_type", "client_id", "sender", "sender_id", "recipient",
+    "recipient_id", "consumer_tag", "delivery_tag", "redelivered", "version", "mode", "status", "reason",
+    "kind", "deadline", "limit", "pending", "depth", "store", "file", "connection", "channel", "pid",
+})
+_SAFE_SUFFIXES = ("_id", "_ids", "_count", "_seconds", "_at", "_code", "_path", "_state", "_size", "_version")
+
+
+class LimitHealthData:
+    """structlog processor: withhold every value whose key is not a known identifier or operational fact.
+
+    An allow-list, so a payload logged under any new name (``body``, ``victims``,
+    ``raw``...) is withheld by default. With ``debug=True`` debug-level lines pass
+    untouched: the operator asked for them explicitly, and only at that level.
+    """
+
+    def __init__(self, debug: bool = False, *, extra_safe_keys: Iterable[str] = ()) -> None:
+        self.debug = debug
+        self.safe_keys = SAFE_KEYS | frozenset(extra_safe_keys)
+
+    def is_safe(self, key: str) -> bool:
+        return key in self.safe_keys or key.startswith("_") or key.endswith(_SAFE_SUFFIXES)
+
+    def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if self.debug and method == "debug":
+            return event_dict
+        for key in list(event_dict):
+            if not self.is_safe(key):
+                event_dict[key] = WITHHELD
+        return event_dict
+
+
+def limit_health_data(debug: bool = False) -> LimitHealthData:
+    """The health-data limiter for ``debug_health_data`` (what ``bridge.logging`` installs)."""
+    return LimitHealthData(debug)

@@ -1,0 +1,112 @@
+"""Start-up refusals (key permissions, TLS) and log hygiene processors."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+import structlog
+
+from bridge.security import (
+    MASK, WITHHELD, InsecureSetup, check_private_key_permissions, check_tls_required, is_loopback_host,
+    limit_health_data, redact_secrets,
+)
+
+
+class TestKeyPermissions:
+    def test_private_key_accepted(self, tmp_path):
+        """A 0600 key passes."""
+        key = tmp_path / "client.key"
+        key.write_text("k")
+        key.chmod(0o600)
+        check_private_key_permissions(key)
+        assert oct(key.stat().st_mode & 0o777) == "0o600"
+
+    @pytest.mark.parametrize("mode", [0o640, 0o604, 0o644, 0o660, 0o602])
+    def test_group_or_other_access_refused(self, tmp_path, mode):
+        """Any group/other bit is refused, naming the path, the mode and the chmod fix."""
+        key = tmp_path / "client.key"
+        key.write_text("k")
+        key.chmod(mode)
+        with pytest.raises(InsecureSetup) as caught:
+            check_private_key_permissions(key, key="hub.key_file")
+        text = str(caught.value)
+        assert str(key) in text and f"{mode:04o}" in text and f"chmod 600 {key}" in text
+        assert caught.value.issues[0].path == "hub.key_file"
+
+    def test_missing_key_refused(self, tmp_path):
+        """A missing key file is named."""
+        with pytest.raises(InsecureSetup, match="does not exist"):
+            check_private_key_permissions(tmp_path / "absent.key")
+
+
+class TestTls:
+    @pytest.mark.parametrize("host", ["localhost", "127.0.0.1", "127.0.0.53", "::1", "[::1]", "amqp://localhost:5672/"])
+    def test_plain_amqp_allowed_on_loopback(self, host):
+        """Loopback brokers may be reached without TLS."""
+        check_tls_required(host, tls=False)
+        assert is_loopback_host(host.split("//")[-1].split(":")[0] if "//" in host else host)
+
+    @pytest.mark.parametrize("host", ["hub.esante.gouv.fr", "10.0.0.5", "amqp://user@hub.example:5672/%2f"])
+    def test_plain_amqp_refused_elsewhere(self, host):
+        """A remote broker without TLS is refused with the key to fix."""
+        with pytest.raises(InsecureSetup, match="hub.tls"):
+            check_tls_required(host, tls=False)
+
+    def test_tls_or_amqps_accepted_remotely(self):
+        """TLS flag or an amqps URL satisfies the rule."""
+        check_tls_required("hub.example", tls=True)
+        check_tls_required("amqps://hub.example:5671/", tls=False)
+        assert not is_loopback_host("hub.example")
+
+
+class TestRedactSecrets:
+    def test_secret_keys_masked_routing_key_kept(self):
+        """password/token/authorization values are masked; routing_key and key_file are not secrets."""
+        event = redact_secrets(None, "info", {
+            "event": "x", "password": "hunter2", "replay_token": "t0k", "Authorization": "Bearer abc",
+            "routing_key": "fr.health.samu440", "key_file": "/etc/bridge/client.key",
+        })
+        assert (event["password"], event["replay_token"], event["Authorization"]) == (MASK, MASK, MASK)
+        assert event["routing_key"] == "fr.health.samu440" and event["key_file"] == "/etc/bridge/client.key"
+
+    def test_credentials_inside_strings_masked(self):
+        """URL passwords, bearer tokens and PEM keys are scrubbed from any string, nested too."""
+        event = redact_secrets(None, "info", {
+            "event": "connecting to amqps://bridge:s3cret@hub:5671/",
+            "headers": {"note": "Bearer abc.def", "nested": {"secret": "x"}},
+            "pem": "-----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY-----",
+            "lines": ["-----BEGIN RSA PRIVATE KEY-----\nAAA\n-----END RSA PRIVATE KEY-----"],
+        })
+        dumped = json.dumps(event)
+        assert "s3cret" not in dumped and "abc.def" not in dumped and "MIIE" not in dumped and "AAA" not in dumped
+        assert "amqps://bridge:***@hub" in event["event"] and event["headers"]["nested"]["secret"] == MASK
+
+
+class TestLimitHealthData:
+    def test_only_ids_and_operational_keys_kept(self):
+        """Payloads and patient fields are withheld; IDs, state and codes stay."""
+        event = limit_health_data(False)(None, "info", {
+            "event": "received", "distribution_id": "d1", "case_id": "K", "state": "received", "code": 300,
+            "body": "<patient>Dupont</patient>", "victims": "2 adults", "whatever_new": "x",
+        })
+        assert (event["distribution_id"], event["case_id"], event["state"], event["code"]) == ("d1", "K", "received", 300)
+        assert event["body"] == event["victims"] == event["whatever_new"] == WITHHELD
+
+    def test_debug_flag_releases_debug_lines_only(self):
+        """With debug on, debug lines keep the payload but info lines still do not."""
+        limiter = limit_health_data(True)
+        assert limiter(None, "debug", {"event": "x", "body": "Dupont"})["body"] == "Dupont"
+        assert limiter(None, "info", {"event": "x", "body": "Dupont"})["body"] == WITHHELD
+
+    def test_wired_into_bridge_logging(self):
+        """bridge.logging installs these processors: a JSON line has no secret and no payload."""
+        from bridge.logging import configure_logging
+
+        stream = io.StringIO()
+        configure_logging("json", "INFO", stream=stream)
+        structlog.get_logger().info("published", distribution_id="d1", body="Dupont", password="hunter2")
+        line = json.loads(stream.getvalue())
+        assert line["distribution_id"] == "d1" and "Dupont" not in stream.getvalue() and "hunter2" not in stream.getvalue()
+        structlog.reset_defaults()

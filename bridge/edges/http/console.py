@@ -1,0 +1,162 @@
+"""The ops console: one static page and the small JSON API it polls.
+
+Read-only unless the bridge was started with ``allow_replay`` *and* a replay
+token: then ``POST /api/dlq/{id}/replay`` with ``Authorization: Bearer
+<token>`` re-submits a dead letter. Requiring a header (not a cookie) means a
+page on another site cannot trigger a replay through the operator's browser.
+Data comes from an injected :class:`ConsoleProvider`, so the page is tested
+against a real store without the rest of the service.
+"""
+
+from __future__ import annotations
+
+import hmac
+from importlib import resources
+from typing import Any, Protocol
+
+import structlog
+from twisted.web.resource import Resource
+
+from bridge.core.errors import BridgeError
+from bridge.edges.http.common import CONTENT_SECURITY_POLICY, error_response, json_response, no_store
+
+log = structlog.get_logger("bridge.http.console")
+
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 500
+STATIC_FILES = {
+    "": ("console.html", b"text/html; charset=utf-8"),
+    "console.js": ("console.js", b"text/javascript; charset=utf-8"),
+    "console.css": ("console.css", b"text/css; charset=utf-8"),
+}
+
+
+class NotFound(LookupError):
+    """The provider has no such message or dead letter."""
+
+
+class Conflict(Exception):
+    """The request is valid but the item is not in a state that allows it (already replayed...)."""
+
+
+class ConsoleProvider(Protocol):
+    """Where the console's data comes from (the store, the replay function, mapping coverage)."""
+
+    def summary(self) -> dict[str, Any]: ...
+
+    def messages(self, limit: int) -> list[dict[str, Any]]: ...
+
+    def history(self, message_id: int) -> dict[str, Any]: ...
+
+    def dlq(self) -> list[dict[str, Any]]: ...
+
+    def coverage(self) -> dict[str, Any]: ...
+
+    def replay(self, dlq_id: int) -> dict[str, Any]: ...
+
+
+class ConsolePage(Resource):
+    """``/console``: the HTML page, its script and stylesheet (no CDN, no inline script)."""
+
+    isLeaf = True
+
+    def render_GET(self, request) -> bytes:
+        name = "/".join(part.decode("utf-8", "replace") for part in request.postpath)
+        if name not in STATIC_FILES:
+            request.setResponseCode(404)
+            return b"not found\n"
+        filename, content_type = STATIC_FILES[name]
+        no_store(request)
+        request.setHeader(b"content-type", content_type)
+        request.setHeader(b"content-security-policy", CONTENT_SECURITY_POLICY)
+        request.setHeader(b"x-frame-options", b"DENY")
+        request.setHeader(b"referrer-policy", b"no-referrer")
+        return resources.files(__package__).joinpath(filename).read_bytes()
+
+
+class ConsoleApi(Resource):
+    """``/api/...``: JSON views for the console, plus the guarded replay action."""
+
+    isLeaf = True
+
+    def __init__(self, provider: ConsoleProvider, *, allow_replay: bool = False, replay_token: str | None = None) -> None:
+        super().__init__()
+        self.provider = provider
+        self.allow_replay = allow_replay and bool(replay_token)
+        self._token = (replay_token or "").encode()
+
+    def render_GET(self, request) -> bytes:
+        path = [part.decode("utf-8", "replace") for part in request.postpath]
+        try:
+            return json_response(request, self._get(path, request))
+        except NotFound as exc:
+            return error_response(request, 404, str(exc) or "not found")
+        except BridgeError as exc:
+            return error_response(request, 422, exc.message)
+        except _BadRequest as exc:
+            return error_response(request, 400, str(exc))
+
+    def _get(self, path: list[str], request) -> Any:
+        match path:
+            case ["summary"]:
+                return {**self.provider.summary(), "replay_allowed": self.allow_replay}
+            case ["messages"]:
+                return self.provider.messages(_limit(request))
+            case ["messages", message_id]:
+                return self.provider.history(_int_id(message_id))
+            case ["dlq"]:
+                return self.provider.dlq()
+            case ["coverage"]:
+                return self.provider.coverage()
+        raise NotFound(f"no API endpoint /api/{'/'.join(path)}")
+
+    def render_POST(self, request) -> bytes:
+        path = [part.decode("utf-8", "replace") for part in request.postpath]
+        match path:
+            case ["dlq", dlq_id, "replay"]:
+                return self._replay(request, dlq_id)
+        return error_response(request, 404, f"no API endpoint POST /api/{'/'.join(path)}")
+
+    def _replay(self, request, raw_id: str) -> bytes:
+        if not self.allow_replay:
+            return error_response(request, 403, "replay is disabled: start the bridge with --allow-replay and a replay token")
+        if not self._authorized(request):
+            request.setHeader(b"www-authenticate", b'Bearer realm="hub-bridge"')
+            return error_response(request, 401, "missing or wrong replay token")
+        try:
+            result = self.provider.replay(_int_id(raw_id))
+        except _BadRequest as exc:
+            return error_response(request, 400, str(exc))
+        except NotFound as exc:
+            return error_response(request, 404, str(exc))
+        except Conflict as exc:
+            return error_response(request, 409, str(exc))
+        except BridgeError as exc:
+            return error_response(request, 422, str(exc))
+        log.info("dlq_replayed_from_console", dlq_id=raw_id, peer=request.getClientAddress().host)
+        return json_response(request, result)
+
+    def _authorized(self, request) -> bool:
+        header = request.getHeader(b"authorization") or b""
+        scheme, _, token = header.partition(b" ")
+        return scheme.lower() == b"bearer" and hmac.compare_digest(token.strip(), self._token)
+
+
+class _BadRequest(ValueError):
+    pass
+
+
+def _int_id(raw: str) -> int:
+    if not raw.isdigit():
+        raise _BadRequest(f"id must be a number, found {raw[:40]!r}")
+    return int(raw)
+
+
+def _limit(request) -> int:
+    values = request.args.get(b"limit")
+    if not values:
+        return DEFAULT_LIMIT
+    raw = values[0].decode("ascii", "replace")
+    if not raw.isdigit():
+        raise _BadRequest(f"limit must be a number, found {raw[:40]!r}")
+    return max(1, min(MAX_LIMIT, int(raw)))

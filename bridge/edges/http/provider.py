@@ -1,0 +1,98 @@
+"""The console's data from the durable store (``bridge.edges.store.Store``).
+
+Also the store snapshot for the metrics gauges, so ``/metrics`` and the
+console read the same figures. The clock, the replay function and mapping
+coverage are injected: the service passes ``bridge.replay`` and the mapping
+reloader; tests pass fixed values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+
+from bridge.core.delivery import IllegalTransition
+from bridge.edges.http.console import Conflict, NotFound
+from bridge.edges.metrics import StoreSnapshot
+from bridge.edges.store import Store, UnknownMessage
+
+ReplayFn = Callable[[int], Any]
+
+
+class StoreConsoleProvider:
+    """Implements :class:`bridge.edges.http.console.ConsoleProvider` over a Store."""
+
+    def __init__(
+        self,
+        store: Store,
+        *,
+        clock: Callable[[], datetime],
+        replay_fn: ReplayFn | None = None,
+        coverage_fn: Callable[[], Mapping[str, Any]] | None = None,
+        broker_connected: Callable[[], bool] | None = None,
+        mapping_version: Callable[[], str | None] | None = None,
+        instance: str = "bridge",
+    ) -> None:
+        self.store = store
+        self.clock = clock
+        self.replay_fn = replay_fn or (lambda dlq_id: store.requeue_dead_letter(dlq_id, at=clock()))
+        self.coverage_fn = coverage_fn
+        self.broker_connected = broker_connected
+        self.mapping_version = mapping_version
+        self.instance = instance
+
+    def metrics_snapshot(self) -> StoreSnapshot:
+        """Figures for the scrape-time gauges of :class:`bridge.edges.metrics.BridgeMetrics`."""
+        now = self.clock()
+        return StoreSnapshot(
+            outbox_depth=self.store.outbox_depth(),
+            oldest_pending_age_seconds=self.store.oldest_pending_age(now),
+            dlq_size=self.store.dlq_size(),
+            rcref_overdue=len(self.store.overdue_rcref(now)),
+        )
+
+    def summary(self) -> dict[str, Any]:
+        counts: dict[str, dict[str, int]] = {}
+        for (direction, state), count in sorted(self.store.counts().items()):
+            counts.setdefault(direction, {})[state] = count
+        snap = self.metrics_snapshot()
+        return {
+            "instance": self.instance,
+            "generated_at": self.clock().isoformat(),
+            "counts": counts,
+            "outbox_depth": snap.outbox_depth,
+            "oldest_pending_age_seconds": snap.oldest_pending_age_seconds,
+            "dlq_size": snap.dlq_size,
+            "rcref_overdue": snap.rcref_overdue,
+            "broker_connected": None if self.broker_connected is None else bool(self.broker_connected()),
+            "mapping_version": None if self.mapping_version is None else self.mapping_version(),
+        }
+
+    def messages(self, limit: int) -> list[dict[str, Any]]:
+        return [message.summary() for message in self.store.recent(limit)]
+
+    def history(self, message_id: int) -> dict[str, Any]:
+        try:
+            message = self.store.get(message_id)
+            events = self.store.history(message_id)
+        except UnknownMessage as exc:
+            raise NotFound(exc.message) from None
+        return {"message": message.summary(), "events": [event.as_dict() for event in events]}
+
+    def dlq(self) -> list[dict[str, Any]]:
+        return [entry.summary() for entry in self.store.dlq_list()]
+
+    def coverage(self) -> dict[str, Any]:
+        if self.coverage_fn is None:
+            return {"available": False, "reason": "no mapping coverage source configured"}
+        return {"available": True, **dict(self.coverage_fn())}
+
+    def replay(self, dlq_id: int) -> dict[str, Any]:
+        try:
+            result = self.replay_fn(dlq_id)
+        except UnknownMessage as exc:
+            raise NotFound(exc.message) from None
+        except IllegalTransition as exc:
+            raise Conflict(exc.message) from None
+        return {"dlq_id": dlq_id, "result": result if isinstance(result, (int, str, dict, list)) else str(result)}

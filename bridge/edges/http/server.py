@@ -1,0 +1,103 @@
+"""Assemble and start the bridge's HTTP server (Twisted web) from the ``[http]`` config.
+
+Loopback by default. When bound to loopback the server also refuses requests
+whose ``Host`` header is not a loopback name, so a web page the operator
+happens to open cannot reach the console through DNS rebinding.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import structlog
+from twisted.web.pages import errorPage
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from bridge.edges.http.console import ConsoleApi, ConsolePage, ConsoleProvider
+from bridge.edges.http.health import HealthzResource, MetricsResource, ReadinessCheck, ReadyzResource
+from bridge.edges.metrics import BridgeMetrics
+
+log = structlog.get_logger("bridge.http")
+
+LOOPBACK_HOSTS = frozenset({b"127.0.0.1", b"localhost", b"::1", b"[::1]"})
+
+
+class GuardedRoot(Resource):
+    """The root resource; checks the Host header when serving on loopback only."""
+
+    def __init__(self, *, loopback_only: bool) -> None:
+        super().__init__()
+        self.loopback_only = loopback_only
+
+    def getChildWithDefault(self, path: bytes, request) -> Resource:
+        if self.loopback_only and request.getRequestHostname() not in LOOPBACK_HOSTS:
+            return errorPage(421, "Misdirected Request", "this bridge only answers to a loopback Host name")
+        return super().getChildWithDefault(path, request)
+
+    def getChild(self, path: bytes, request) -> Resource:
+        if path == b"":
+            return _Redirect(b"/console" if b"console" in self.children else b"/healthz")
+        return errorPage(404, "Not Found", "no such page")
+
+    def render_GET(self, request) -> bytes:  # "/" itself
+        return self.getChild(b"", request).render(request)
+
+
+class _Redirect(Resource):
+    isLeaf = True
+
+    def __init__(self, target: bytes) -> None:
+        super().__init__()
+        self.target = target
+
+    def render(self, request) -> bytes:
+        request.redirect(self.target)
+        return b""
+
+
+def build_root(
+    *,
+    metrics: BridgeMetrics,
+    checks: Mapping[str, ReadinessCheck],
+    provider: ConsoleProvider | None = None,
+    allow_replay: bool = False,
+    replay_token: str | None = None,
+    loopback_only: bool = True,
+) -> Resource:
+    """The resource tree: ``/healthz``, ``/readyz``, ``/metrics`` and, with a provider, ``/console`` + ``/api``."""
+    root = GuardedRoot(loopback_only=loopback_only)
+    root.putChild(b"healthz", HealthzResource())
+    root.putChild(b"readyz", ReadyzResource(checks))
+    root.putChild(b"metrics", MetricsResource(metrics))
+    if provider is not None:
+        root.putChild(b"console", ConsolePage())
+        root.putChild(b"api", ConsoleApi(provider, allow_replay=allow_replay, replay_token=replay_token))
+    return root
+
+
+def build_site(root: Resource) -> Site:
+    """A Site that never shows Python tracebacks to the browser."""
+    site = Site(root)
+    site.displayTracebacks = False
+    site.noisy = False
+    return site
+
+
+def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[str, ReadinessCheck],
+               provider: ConsoleProvider | None = None):
+    """Listen as ``[http]`` says (``bridge.config.HttpSection``); returns the listening port or None if disabled."""
+    if not http_config.enabled:
+        return None
+    loopback = http_config.is_loopback()
+    token = http_config.replay_token.get_secret_value() if http_config.replay_token is not None else None
+    root = build_root(
+        metrics=metrics, checks=checks, provider=provider if http_config.console else None,
+        allow_replay=http_config.allow_replay, replay_token=token, loopback_only=loopback,
+    )
+    port = reactor.listenTCP(http_config.port, build_site(root), interface=http_config.bind)
+    if not loopback:
+        log.warning("http_bound_beyond_loopback", bind=http_config.bind, console=http_config.console)
+    log.info("http_listening", bind=http_config.bind, port=port.getHost().port,
+             console=http_config.console and provider is not None, allow_replay=http_config.allow_replay)
+    return port

@@ -14,7 +14,7 @@ property or an unexpected one is reported at the property itself
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Protocol
 
 import fastjsonschema
 from jsonschema import Draft7Validator
@@ -25,7 +25,7 @@ from bridge.core.errors import Issue
 _JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
                (list, "array"), (dict, "object"), (type(None), "null"))
 _ELEMENT_PREFIX = re.compile(r"^Element '[^']*'(?:, attribute '[^']*')?: ")
-_CLARK_NAMESPACE = re.compile(r"\{[^}]*\}")
+_CLARK_NAMESPACE = re.compile(r"\{(?:urn|https?):[^}]*\}")
 
 
 class JsonValidator:
@@ -52,10 +52,10 @@ class JsonValidator:
             return []
         except fastjsonschema.JsonSchemaException as exc:
             fast_message = exc.message
-        found: list[Issue] = []
+        found: dict[Issue, None] = {}  # ordered set: combinators report one error once per branch
         for error in sorted(self._full.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
-            found.extend(_json_issues(error, base))
-        return found or [Issue(base or "/", fast_message, "schema")]
+            found.update(dict.fromkeys(_json_issues(error, base)))
+        return list(found) or [Issue(base or "/", fast_message, "schema")]
 
 
 class XmlValidator:
@@ -79,7 +79,7 @@ class XmlValidator:
 def pointer(base: str, *parts: object) -> str:
     """JSON pointer ``base/part/...`` with ``~`` and ``/`` escaped."""
     escaped = (str(part).replace("~", "~0").replace("/", "~1") for part in parts)
-    return "/".join([base, *escaped]) if parts else (base or "/")
+    return "/".join([base.rstrip("/"), *escaped]) if parts else (base or "/")
 
 
 def readable_path(element: etree._Element) -> str:
@@ -150,3 +150,79 @@ def _xml_issue(tree: etree._ElementTree, entry) -> Issue:
             path = readable_path(found[0])
     message = _CLARK_NAMESPACE.sub("", _ELEMENT_PREFIX.sub("", entry.message))
     return Issue(path, f"{message} (line {entry.line})", "schema")
+
+
+# --- whole messages: envelope, RC-DE header and content reported separately ---
+
+ENVELOPE_ROOT = "edxlDistribution"
+NO_HEADER_ENVELOPE = "edxlDistribution/no-header"
+HEADER_ROOT = "distributionElement"
+NO_HEADER_ROOTS = frozenset({"error", "technicalNoreq", "customContent", "distributionElement"})
+_EMBEDDED = "jsonContent/embeddedJsonContent"
+
+
+class ValidatorSource(Protocol):
+    """What a loaded schema bundle offers (see ``bridge.bundle.Bundle``)."""
+
+    def payload_roots(self) -> list[str]: ...
+    def json_validator(self, root: str) -> JsonValidator: ...
+    def xml_validator(self, root: str) -> XmlValidator: ...
+
+
+def json_message_issues(document: Any, source: ValidatorSource, root: str | None) -> list[Issue]:
+    """Issues of a parsed JSON message: a full EDXL-DE message, ``{root: payload}``, or a bare payload of ``root``."""
+    if root == ENVELOPE_ROOT:
+        return envelope_json_issues(document, source)
+    if isinstance(document, dict) and root in document and len(document) == 1:
+        return source.json_validator(root).issues(document[root], f"/{root}")
+    return source.json_validator(root).issues(document, "")
+
+
+def envelope_json_issues(document: Any, source: ValidatorSource) -> list[Issue]:
+    """Envelope (EDXL-DE), then per content object the RC-DE header and the payload."""
+    found = list(source.json_validator(ENVELOPE_ROOT).issues(document, ""))
+    content = document.get("content") if isinstance(document, dict) else None
+    for position, item in enumerate(content if isinstance(content, list) else []):
+        embedded = _dig(item, ("jsonContent", "embeddedJsonContent"))
+        if isinstance(embedded, dict) and isinstance(embedded.get("message"), dict):
+            base = f"/content/{position}/{_EMBEDDED}"
+            found.extend(_message_issues(embedded["message"], source, base))
+    return found
+
+
+def _message_issues(message: dict, source: ValidatorSource, embedded_path: str) -> list[Issue]:
+    base = f"{embedded_path}/message"
+    roots = set(source.payload_roots())
+    payloads = [key for key in message if key in roots]
+    header_issues: list[Issue] = []
+    if not payloads or any(name not in NO_HEADER_ROOTS for name in payloads):
+        header = {key: value for key, value in message.items() if key not in payloads}
+        header_issues = source.json_validator(HEADER_ROOT).issues(header, base)
+    content_issues = [issue for name in payloads for issue in source.json_validator(name).issues(message[name], f"{base}/{name}")]
+    found = header_issues + content_issues
+    if not payloads:
+        known = ", ".join(sorted(roots - NO_HEADER_ROOTS))
+        found.append(Issue(base, f"could not detect any message type: one of {known} is required", "no-schema"))
+    elif header_issues and not content_issues:
+        found.append(Issue(base, f"could not confirm the message type {payloads[0]}: its RC-DE header is invalid", "no-schema"))
+    if len(payloads) > 1:
+        found.append(Issue(embedded_path, f"exactly one message type expected, found {len(payloads)}: {', '.join(payloads)}",
+                           "too-many-schemas"))
+    return found
+
+
+def xml_message_issues(element: etree._Element, source: ValidatorSource, root: str) -> list[Issue]:
+    """Issues of a parsed XML message: a full EDXL-DE message or a payload of type ``root``."""
+    if root != ENVELOPE_ROOT:
+        return source.xml_validator(root).issues(element)
+    payload_names = {etree.QName(el).localname for el in element.iterfind(".//{*}embeddedXMLContent/{*}message/*")}
+    headerless = bool(payload_names) and payload_names <= NO_HEADER_ROOTS  # any header element breaks the subset
+    return source.xml_validator(NO_HEADER_ENVELOPE if headerless else ENVELOPE_ROOT).issues(element)
+
+
+def _dig(item: Any, names: tuple[str, ...]) -> Any:
+    for name in names:
+        if not isinstance(item, dict):
+            return None
+        item = item.get(name)
+    return item

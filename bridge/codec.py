@@ -1,0 +1,196 @@
+"""The public conversion API: ``translate``, ``validate``, ``detect``.
+
+This is the layer that knows where schemas come from (an official bundle via
+:mod:`bridge.bundle`, or the project's models when none is installed) and
+wires them to the sans-IO codec in :mod:`bridge.core.codec`. Every function
+takes bytes and gives bytes or a list of issues; nothing here touches the
+network, and every XML byte goes through the hardened parser.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, Callable
+
+import simplejson
+
+from bridge.bundle import Bundle, resolve_bundle
+from bridge.core.codec.envelope import ENVELOPE_ROOT, envelope_to_element, envelope_to_json, is_envelope_json
+from bridge.core.codec.json_to_xml import build_element, serialize
+from bridge.core.codec.spec import MessageSpec
+from bridge.core.codec.xml_to_json import element_to_json, local_name
+from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, UnknownMessageType
+from bridge.core.validation import json_message_issues, xml_message_issues
+from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits, parse_xml
+
+FORMATS = ("json", "xml")
+# Issue codes that mean "could not even read it" (CLI exit 2) rather than "invalid" (exit 1).
+UNREADABLE_CODES = frozenset({"json-syntax", "xml-syntax", "unsafe-xml", "too-large", "too-deep", "not-a-message"})
+
+
+def detect(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> tuple[str, str]:
+    """``("json" | "xml", root)``: root is ``edxlDistribution`` for a full message, else the payload name."""
+    fmt, _, root = parse(data, limits)
+    return fmt, root
+
+
+def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS, root_hint: str | None = None) -> tuple[str, Any, str]:
+    """``(format, document, root)``: a JSON dict (Decimal numbers) or an XML element, and its type.
+
+    ``root_hint`` names the type of a bare JSON payload that lacks its root key.
+    """
+    if len(data) > limits.max_bytes:
+        raise InboundError(f"message is {len(data)} bytes, over the limit of {limits.max_bytes}",
+                           [Issue("/", f"size {len(data)} > {limits.max_bytes}", "too-large")])
+    head = bytes(data[:64]).lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"<"):
+        element = parse_xml(data, limits)
+        return "xml", element, local_name(element.tag)
+    if head.startswith((b"{", b"[")):
+        document = _load_json(data)
+        return "json", document, _json_root(document, root_hint)
+    raise InboundError("neither JSON nor XML", [Issue("/", "the message starts with neither '{' nor '<'", "not-a-message")],
+                       HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
+
+
+def translate(data: bytes, to: str, *, schemas: Path | str | None = None, validate: bool = True,
+              limits: XmlLimits = DEFAULT_LIMITS) -> bytes:
+    """Convert a message (payload or full EDXL-DE message) to ``to`` (``json`` or ``xml``).
+
+    With a bundle and ``validate`` the input is checked first and an
+    :class:`InboundError` lists every schema error; without a bundle the
+    modelled types (createCase, emsi, reference, error) convert through the models.
+    """
+    if to not in FORMATS:
+        raise ValueError(f"to must be one of {FORMATS}, not {to!r}")
+    bundle = resolve_bundle(schemas)
+    fmt, document, root = parse(data, limits)
+    if validate and bundle is not None:
+        issues = _schema_issues(fmt, document, root, bundle)
+        if issues:
+            raise InboundError(f"invalid {root} message: {len(issues)} error(s)", issues, HubErrorCode.INVALID_MESSAGE)
+    spec_of = spec_lookup(bundle)
+    element = document if fmt == "xml" else to_element(document, root, spec_of)
+    return serialize(element) if to == "xml" else dump_json(to_json(element, root, spec_of))
+
+
+def validate(data: bytes, *, schemas: Path | str | None = None, root_hint: str | None = None,
+             limits: XmlLimits = DEFAULT_LIMITS) -> list[Issue]:
+    """Every error of a message (empty when valid); unreadable input is reported, not raised."""
+    try:
+        fmt, document, root = parse(data, limits, root_hint)
+    except InboundError as exc:
+        return exc.issues or [Issue("/", exc.message, "not-a-message")]
+    bundle = resolve_bundle(schemas)
+    if bundle is not None:
+        try:
+            return _schema_issues(fmt, document, root, bundle)
+        except BridgeError as exc:
+            return exc.issues or [Issue("/", exc.message, "schema-not-found")]
+    return _model_issues(fmt, document, root)
+
+
+def to_element(document: dict, root: str, spec_of: Callable[[str], MessageSpec]):
+    """The lxml element of a parsed JSON document (full message or ``{root: payload}``)."""
+    if root == ENVELOPE_ROOT:
+        return envelope_to_element(document, spec_of)
+    payload = document.get(root) if isinstance(document, dict) and len(document) == 1 else None
+    if not isinstance(payload, dict):
+        raise UnknownMessageType("expected one top-level key naming the message type",
+                                 [Issue("/", "expected {\"<type>\": {...}}", "not-a-message")])
+    return build_element(payload, _spec(spec_of, root))
+
+
+def to_json(element, root: str, spec_of: Callable[[str], MessageSpec]) -> dict:
+    """The canonical JSON dict of an XML element (full message or payload)."""
+    if root == ENVELOPE_ROOT:
+        return envelope_to_json(element, spec_of)
+    return element_to_json(element, _spec(spec_of, root))
+
+
+def dump_json(document: Any) -> bytes:
+    """Deterministic JSON bytes: exact decimals, UTF-8 as is, 2-space indent, trailing newline."""
+    return (simplejson.dumps(document, use_decimal=True, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def spec_lookup(bundle: Bundle | None) -> Callable[[str], MessageSpec]:
+    """Specs from the bundle, or from the models (modelled types only) when there is none."""
+    if bundle is not None:
+        return bundle.spec
+    try:
+        from bridge.core.models.spec_from_models import message_specs
+    except ImportError:  # pragma: no cover - the models package ships with the bridge
+        raise BridgeError("no schema bundle: run `bridge schemas install DIR` or pass --schemas DIR",
+                          [Issue("schemas", "no bundle and no model fallback", "schema-not-found")],
+                          HubErrorCode.SCHEMA_NOT_FOUND) from None
+    return _models_lookup(message_specs())
+
+
+def _models_lookup(specs: dict[str, MessageSpec]) -> Callable[[str], MessageSpec]:
+    def lookup(root: str) -> MessageSpec:
+        try:
+            return specs[root]
+        except KeyError:
+            raise UnknownMessageType(
+                f"no schema bundle installed and no model for {root!r}: install one with `bridge schemas install DIR`",
+                [Issue(f"/{root}", f"modelled types without a bundle: {', '.join(sorted(specs))}", "schema-not-found")],
+                HubErrorCode.SCHEMA_NOT_FOUND) from None
+    return lookup
+
+
+def _spec(spec_of: Callable[[str], MessageSpec], root: str) -> MessageSpec:
+    try:
+        return spec_of(root)
+    except BridgeError:
+        raise
+    except Exception:  # noqa: BLE001 - a lookup failure means the type is unknown
+        raise UnknownMessageType(f"unknown message type {root!r}", [Issue(f"/{root}", "unknown message type", "schema-not-found")],
+                                 HubErrorCode.SCHEMA_NOT_FOUND) from None
+
+
+def _schema_issues(fmt: str, document: Any, root: str, bundle: Bundle) -> list[Issue]:
+    if root != ENVELOPE_ROOT and root not in bundle.types:
+        return [Issue(f"/{root}", f"unknown message type {root!r}", "schema-not-found")]
+    if fmt == "xml":
+        return xml_message_issues(document, bundle, root)
+    return json_message_issues(document, bundle, root)
+
+
+def _model_issues(fmt: str, document: Any, root: str) -> list[Issue]:
+    from bridge.core import models
+
+    try:
+        if fmt == "xml":
+            document = to_json(document, root, spec_lookup(None))
+        if root == ENVELOPE_ROOT:
+            models.validate_model(models.EdxlDistribution, document)
+        else:
+            payload = document.get(root) if isinstance(document, dict) and len(document) == 1 else document
+            models.validate_payload(root, payload)
+    except BridgeError as exc:
+        return exc.issues or [Issue("/", exc.message, "invalid")]
+    return []
+
+
+def _load_json(data: bytes) -> Any:
+    try:
+        return json.loads(data, parse_float=Decimal)
+    except RecursionError:
+        raise InboundError("JSON nested too deeply", [Issue("/", "nesting too deep", "too-deep")]) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        line = getattr(exc, "lineno", 0)
+        raise InboundError(f"JSON is not well-formed: {exc}", [Issue(f"line {line}", str(exc), "json-syntax")]) from None
+
+
+def _json_root(document: Any, hint: str | None) -> str:
+    if hint:
+        return hint
+    if is_envelope_json(document):
+        return ENVELOPE_ROOT
+    if isinstance(document, dict) and len(document) == 1:
+        return next(iter(document))
+    raise UnknownMessageType("cannot tell the message type: expected one top-level key (createCase, emsi...) "
+                             "or a full EDXL-DE message", [Issue("/", "no single top-level key", "not-a-message")],
+                             HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)

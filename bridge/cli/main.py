@@ -26,6 +26,9 @@ import click
 COMMANDS: dict[str, str] = {
     "certs": "bridge.cli.certs_cmd:certs",
     "config": "bridge.cli.config_cmd:config",
+    "schemas": "bridge.cli.schemas_cmd:schemas",
+    "translate": "bridge.cli.translate_cmd:translate",
+    "validate": "bridge.cli.validate_cmd:validate",
 }
 
 

@@ -1,0 +1,46 @@
+"""``bridge schemas install DIR`` / ``bridge schemas list``: manage official schema bundles."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from bridge.cli.io import EXIT_UNREADABLE
+
+
+@click.group("schemas")
+def schemas() -> None:
+    """Official Hub Santé schema bundles (json-schema/ + xsd/) installed in the data directory."""
+
+
+@schemas.command("install")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--no-default", is_flag=True, help="Install without making it the default bundle.")
+def install(directory: Path, no_default: bool) -> None:
+    """Copy the bundle in DIRECTORY, check it is complete and record its version."""
+    from bridge.bundle import install_bundle
+    from bridge.core.errors import BridgeError
+
+    try:
+        info = install_bundle(directory, make_default=not no_default)
+    except BridgeError as exc:
+        click.echo(f"{directory}: {exc.message}", err=True)
+        for issue in exc.issues:
+            click.echo(f"  {issue.path}: {issue.message}", err=True)
+        raise SystemExit(EXIT_UNREADABLE) from None
+    default = " (default)" if info.is_default else ""
+    click.echo(f"installed schema bundle {info.version}{default} in {info.path}")
+
+
+@schemas.command("list")
+def list_() -> None:
+    """Installed bundles: version, upstream commit, location; * marks the default."""
+    from bridge.bundle import list_bundles
+
+    bundles = list_bundles()
+    if not bundles:
+        click.echo("no schema bundle installed (bridge schemas install DIR)")
+    for info in bundles:
+        marker = "*" if info.is_default else " "
+        click.echo(f"{marker} {info.version}  {info.commit[:12] or '-'}  {info.path}")

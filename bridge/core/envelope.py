@@ -1,0 +1,244 @@
+"""Wrap a payload into a full EDXL-DE message and unwrap one (sans-IO: clock and IDs passed in).
+
+A Hub message is an EDXL-DE envelope whose single content object carries a
+``message`` dict: the RC-DE header fields and exactly one payload key
+(``createCase``, ``emsi``, ``reference``, ``error``...). ``wrap`` builds that
+dict from a payload; ``unwrap`` checks it and splits it back into parts, with
+every problem reported as an :class:`Issue` at its JSON pointer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, OutboundError
+from bridge.core.models import (
+    HEADER_MODEL,
+    PAYLOAD_MODELS,
+    DistributionElement,
+    EdxlDistribution,
+    Error,
+    HubModel,
+    Reference,
+    validate_model,
+)
+
+ADDRESS_SCHEME = "hubex"
+MESSAGE_POINTER = "/content/0/jsonContent/embeddedJsonContent/message"
+HEADER_KEYS = frozenset(field.alias or name for name, field in HEADER_MODEL.model_fields.items())
+HEADERLESS_PAYLOADS = frozenset({"error"})  # the Hub schema lets RS-ERROR travel without an RC-DE header
+PAYLOAD_ROOTS = frozenset({
+    "technical", "technicalNoreq", "distributionElement", "createCase", "createCaseHealth",
+    "createCaseHealthUpdate", "reference", "emsi", "resourcesInfo", "resourcesInfoCisu", "resourcesEngagement",
+    "resourcesStatus", "resourcesRequest", "resourcesResponse", "rpis", "interventionReport", "documentLink",
+    "geoPositionsUpdate", "geoResourcesRequest", "geoResourcesDetails", "appointment", "customContent", "error",
+})
+"""Every payload key the Hub's envelope schema knows, modelled here or not."""
+
+
+@dataclass(frozen=True, slots=True)
+class Unwrapped:
+    """The parts of a received message; ``payload`` is the canonical dict of the one payload."""
+
+    distribution_id: str
+    sender_id: str
+    recipient_id: str
+    kind: str
+    status: str
+    sent_at: datetime
+    expires_at: datetime
+    header: DistributionElement | None
+    payload_name: str
+    payload: dict[str, Any]
+    payload_model: HubModel | None  # None for payload types the bridge has no model for
+
+
+def distribution_id_for(sender_id: str, message_uuid: UUID | str) -> str:
+    """``{senderID}_{uuid}``: the form the Hub dispatcher checks (prefix = sender)."""
+    try:
+        text = str(message_uuid if isinstance(message_uuid, UUID) else UUID(str(message_uuid)))
+    except ValueError:
+        raise OutboundError(f"message UUID {message_uuid!r} is not a UUID",
+                            [Issue("/distributionID", "not a UUID", "invalid-id")]) from None
+    return f"{sender_id}_{text}"
+
+
+def wrap(
+    payload_name: str,
+    payload: Mapping[str, Any] | BaseModel,
+    *,
+    sender_id: str,
+    recipient_id: str,
+    now: datetime,
+    message_uuid: UUID | str,
+    kind: str = "Report",
+    status: str = "Actual",
+    ttl: timedelta = timedelta(days=1),
+    sender_name: str | None = None,
+    recipient_name: str | None = None,
+    language: str = "fr-FR",
+) -> dict[str, Any]:
+    """The full EDXL-DE dict carrying ``payload`` from ``sender_id`` to ``recipient_id``.
+
+    ``now`` must be timezone-aware (it is truncated to the second); the message
+    expires at ``now + ttl``. Payloads the bridge has a model for are validated
+    and an invalid one raises :class:`OutboundError` naming each field.
+    """
+    if now.utcoffset() is None:
+        raise OutboundError("wrap() needs a timezone-aware 'now'", [Issue("/dateTimeSent", "naive datetime", "datetime")])
+    now = now.replace(microsecond=0)
+    distribution_id = distribution_id_for(sender_id, message_uuid)
+    content = _payload_dict(payload_name, payload)
+    header = validate_model(HEADER_MODEL, {
+        "messageId": distribution_id,
+        "sender": {"name": sender_name or sender_id, "URI": f"{ADDRESS_SCHEME}:{sender_id}"},
+        "sentAt": now,
+        "kind": kind,
+        "status": status,
+        "recipient": [{"name": recipient_name or recipient_id, "URI": f"{ADDRESS_SCHEME}:{recipient_id}"}],
+    }, MESSAGE_POINTER, error=OutboundError)
+    envelope = validate_model(EdxlDistribution, {
+        "distributionID": distribution_id,
+        "senderID": sender_id,
+        "dateTimeSent": now,
+        "dateTimeExpires": now + ttl,
+        "distributionStatus": status,
+        "distributionKind": kind,
+        "descriptor": {
+            "language": language,
+            "explicitAddress": {"explicitAddressScheme": ADDRESS_SCHEME, "explicitAddressValue": recipient_id},
+        },
+        "content": [{"jsonContent": {"embeddedJsonContent": {"message": {}}}}],
+    }, "", error=OutboundError)
+    message = envelope.to_hub()
+    message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"] = {**header.to_hub(), payload_name: content}
+    return message
+
+
+def unwrap(message: Mapping[str, Any]) -> Unwrapped:
+    """Check a received EDXL-DE dict and split it into envelope facts, header and payload.
+
+    Raises :class:`InboundError` listing every problem found in the envelope,
+    the RC-DE header and the payload together, as the Hub dispatcher does.
+    """
+    issues: list[Issue] = []
+    try:
+        envelope = validate_model(EdxlDistribution, message, "")
+    except InboundError as exc:
+        envelope, issues = None, list(exc.issues)
+    body = _raw_message(message)
+    if body is None:
+        if envelope is not None:  # valid envelope but not exactly one content object
+            issues.append(Issue("/content", f"{len(envelope.content)} content objects, the Hub carries one",
+                                "content-count"))
+        raise _invalid(issues)
+    try:
+        payload_name = _payload_name(body)
+    except InboundError as exc:
+        raise _invalid(issues + exc.issues) from None
+    header, header_issues = _checked_header(body, payload_name)
+    payload_model, payload_issues = _checked_payload(body, payload_name)
+    issues += header_issues + payload_issues
+    if issues or envelope is None:
+        raise _invalid(issues, payload_name)
+    return Unwrapped(
+        distribution_id=envelope.distribution_id,
+        sender_id=envelope.sender_id,
+        recipient_id=envelope.descriptor.explicit_address.explicit_address_value,
+        kind=envelope.distribution_kind,
+        status=envelope.distribution_status,
+        sent_at=envelope.date_time_sent,
+        expires_at=envelope.date_time_expires,
+        header=header,
+        payload_name=payload_name,
+        payload=payload_model.to_hub() if payload_model is not None else dict(body[payload_name]),
+        payload_model=payload_model,
+    )
+
+
+def make_reference(distribution_id: str, *, refused: bool | None = None,
+                   error_distribution_id: str | None = None, step: str | None = None) -> dict[str, Any]:
+    """RC-REF payload acknowledging the message ``distribution_id`` (end-to-end "final reception")."""
+    data = {"distributionID": distribution_id, "refused": refused,
+            "errorDistributionID": error_distribution_id, "step": step}
+    return validate_model(Reference, {k: v for k, v in data.items() if v is not None}, "/reference",
+                          error=OutboundError).to_hub()
+
+
+def make_error(code: HubErrorCode, reason: str, source_message: Mapping[str, Any] | None,
+               referenced_distribution_id: str) -> dict[str, Any]:
+    """RS-ERROR payload: ``code`` (number and name), the cause, the offending message if it parsed."""
+    data: dict[str, Any] = {
+        "errorCode": {"statusCode": int(code), "statusString": code.name},
+        "errorCause": reason,
+        "referencedDistributionID": referenced_distribution_id,
+    }
+    if source_message is not None:
+        data["sourceMessage"] = dict(source_message)
+    return validate_model(Error, data, "/error", error=OutboundError).to_hub()
+
+
+def _payload_dict(payload_name: str, payload: Mapping[str, Any] | BaseModel) -> dict[str, Any]:
+    if isinstance(payload, HubModel):
+        return payload.to_hub()
+    if isinstance(payload, BaseModel):
+        return payload.model_dump(by_alias=True, exclude_none=True)
+    if payload_name in PAYLOAD_MODELS:
+        return validate_model(PAYLOAD_MODELS[payload_name], payload, f"/{payload_name}", error=OutboundError).to_hub()
+    if not isinstance(payload, Mapping):
+        raise OutboundError(f"payload {payload_name!r} must be a dict or a model",
+                            [Issue(f"/{payload_name}", f"got {type(payload).__name__}", "wrong-type")])
+    return dict(payload)
+
+
+def _payload_name(body: Mapping[str, Any]) -> str:
+    names = [key for key in body if key in PAYLOAD_ROOTS]
+    if len(names) == 1:
+        return names[0]
+    message = "no known payload next to the RC-DE header" if not names else f"several payloads: {', '.join(names)}"
+    raise InboundError(message, [Issue(MESSAGE_POINTER, message, "payload-count")], HubErrorCode.SCHEMA_NOT_FOUND)
+
+
+def _raw_message(message: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    """The ``message`` dict of the single content object, if the structure leads to one."""
+    content = message.get("content") if isinstance(message, Mapping) else None
+    if not isinstance(content, list) or len(content) != 1:
+        return None
+    node: Any = content[0]
+    for key in ("jsonContent", "embeddedJsonContent", "message"):
+        node = node.get(key) if isinstance(node, Mapping) else None
+    return node if isinstance(node, Mapping) else None
+
+
+def _invalid(issues: list[Issue], payload_name: str | None = None) -> InboundError:
+    only_payload_count = bool(issues) and all(issue.code == "payload-count" for issue in issues)
+    code = HubErrorCode.SCHEMA_NOT_FOUND if only_payload_count else HubErrorCode.INVALID_MESSAGE
+    what = f"{payload_name} message" if payload_name else "message"
+    return InboundError(f"invalid {what}: {len(issues)} problem(s)", issues, code)
+
+
+def _checked_payload(body: Mapping[str, Any], payload_name: str) -> tuple[HubModel | None, list[Issue]]:
+    model = PAYLOAD_MODELS.get(payload_name)
+    if model is None:
+        return None, []
+    try:
+        return validate_model(model, body[payload_name], f"{MESSAGE_POINTER}/{payload_name}"), []
+    except BridgeError as exc:
+        return None, list(exc.issues)
+
+
+def _checked_header(body: Mapping[str, Any], payload_name: str) -> tuple[DistributionElement | None, list[Issue]]:
+    fields = {key: value for key, value in body.items() if key not in PAYLOAD_ROOTS}
+    if not fields and payload_name in HEADERLESS_PAYLOADS:
+        return None, []
+    try:
+        return validate_model(HEADER_MODEL, fields, MESSAGE_POINTER), []
+    except BridgeError as exc:
+        return None, list(exc.issues)
+

@@ -1,0 +1,192 @@
+"""EDXL-DE wrap/unwrap: round-trips, official envelope schema, the Hub's failing samples."""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+
+from bridge.core.envelope import MESSAGE_POINTER, make_error, make_reference, unwrap, wrap
+from bridge.core.errors import HubErrorCode, InboundError, OutboundError
+from tests.conftest import reference_dir
+from tests.unit.test_models import assert_same_canonical, load_canonical
+
+NOW = datetime(2024, 5, 18, 18, 15, 0, 987654, tzinfo=timezone(timedelta(hours=2)))
+UUID_TEXT = "2608323d-507d-4cbf-bf74-52007f8124ea"
+SAMU, NEXSIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
+
+
+def _wrap(name: str, payload, **extra) -> dict:
+    return wrap(name, payload, sender_id=SAMU, recipient_id=NEXSIS, now=NOW, message_uuid=UUID_TEXT, **extra)
+
+
+def _examples() -> list[Path]:
+    root = reference_dir()
+    kinds = ("RC-EDA", "EMSI", "RC-REF", "RS-ERROR")
+    return [] if root is None else sorted(p for kind in kinds for p in (root / "examples" / kind).glob("*.json"))
+
+
+def _failing_envelopes() -> list[Path]:
+    root = reference_dir()
+    return [] if root is None else sorted((root / "failing" / "EDXL-DE").glob("*.json"))
+
+
+@pytest.fixture(scope="module")
+def envelope_validator():
+    """A jsonschema validator of EDXL-DE-full with every corpus schema registered by file name."""
+    root = reference_dir()
+    if root is None:
+        pytest.skip("official Hub Santé corpus not found: needed for the envelope JSON Schema")
+    from jsonschema import Draft7Validator
+    from referencing import Registry, Resource
+    from referencing.jsonschema import DRAFT7
+
+    def load(path: Path) -> dict:
+        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema.pop("$id", None)  # every upstream file shares one $id; address them by file name instead
+        return schema
+
+    files = sorted((root / "json-schema").glob("*.schema.json"))
+    registry = Registry().with_resources(
+        (path.name, Resource.from_contents(load(path), default_specification=DRAFT7)) for path in files
+    )
+    return Draft7Validator(load(root / "json-schema" / "EDXL-DE-full.schema.json"), registry=registry)
+
+
+@pytest.mark.parametrize("path", _examples(), ids=lambda p: p.name)
+def test_wrap_unwrap_round_trip(path: Path, envelope_validator) -> None:
+    """Each example payload wraps into a schema-valid envelope and unwraps to the same payload."""
+    (name, payload), = load_canonical(path).items()
+    message = _wrap(name, payload)
+    errors = [error.message for error in envelope_validator.iter_errors(message)]
+    assert errors == []
+    back = unwrap(message)
+    assert back.payload_name == name
+    assert_same_canonical(back.payload, payload)
+
+
+def test_official_schema_check_can_fail(envelope_validator) -> None:
+    """The schema fixture really validates: a wrapped message without recipient is refused."""
+    message = _wrap("reference", {"distributionID": "x_1"})
+    del message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]["recipient"]
+    assert list(envelope_validator.iter_errors(message)) != []
+
+
+def test_wrap_fills_the_envelope_as_the_hub_checks_it() -> None:
+    """distributionID = sender_UUID, messageId = distributionID, hubex addresses, expiry = now + ttl."""
+    message = _wrap("reference", make_reference("x_1"), kind="Ack", ttl=timedelta(hours=2))
+    body = message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]
+    assert message["distributionID"] == f"{SAMU}_{UUID_TEXT}" == body["messageId"]
+    assert (message["dateTimeSent"], message["dateTimeExpires"]) == ("2024-05-18T18:15:00+02:00",
+                                                                       "2024-05-18T20:15:00+02:00")
+    assert message["descriptor"]["explicitAddress"] == {"explicitAddressScheme": "hubex",
+                                                        "explicitAddressValue": NEXSIS}
+    assert body["sender"]["URI"] == f"hubex:{SAMU}" and body["recipient"][0]["URI"] == f"hubex:{NEXSIS}"
+    assert (message["distributionKind"], body["kind"]) == ("Ack", "Ack")
+
+
+def test_unwrap_returns_the_envelope_facts() -> None:
+    """unwrap gives IDs, kind, status and aware datetimes of the message."""
+    parts = unwrap(wrap("reference", {"distributionID": "x_1"}, sender_id=SAMU, recipient_id=NEXSIS, now=NOW,
+                        message_uuid=UUID(UUID_TEXT), kind="Ack", status="Exercise"))
+    assert (parts.distribution_id, parts.sender_id, parts.recipient_id) == (f"{SAMU}_{UUID_TEXT}", SAMU, NEXSIS)
+    assert (parts.kind, parts.status) == ("Ack", "Exercise")
+    assert parts.sent_at == NOW.replace(microsecond=0) and parts.expires_at - parts.sent_at == timedelta(days=1)
+    assert parts.header is not None and parts.header.message_id == parts.distribution_id
+
+
+def test_wrap_refuses_invalid_payload_naming_the_field() -> None:
+    """An invalid payload is our own fault: OutboundError at the field's pointer."""
+    with pytest.raises(OutboundError) as caught:
+        _wrap("reference", {"distributionID": "x", "step": "LU"})
+    assert [issue.path for issue in caught.value.issues] == ["/reference/step"]
+
+
+@pytest.mark.parametrize(("change", "path"), [
+    ({"now": NOW.replace(tzinfo=None)}, "/dateTimeSent"),
+    ({"message_uuid": "not-a-uuid"}, "/distributionID"),
+    ({"kind": "Whatever"}, f"{MESSAGE_POINTER}/kind"),
+])
+def test_wrap_refuses_bad_arguments(change: dict, path: str) -> None:
+    """Naive clock, non-UUID ID and unknown kind are refused with the field they would break."""
+    arguments = {"sender_id": SAMU, "recipient_id": NEXSIS, "now": NOW, "message_uuid": UUID_TEXT, **change}
+    with pytest.raises(OutboundError) as caught:
+        wrap("reference", {"distributionID": "x"}, **arguments)
+    assert path in [issue.path for issue in caught.value.issues]
+
+
+def test_wrap_accepts_models_and_unmodelled_payloads() -> None:
+    """A model instance is dumped; a payload type without a model is carried as given."""
+    from bridge.core.models import Reference
+
+    by_model = _wrap("reference", Reference(distribution_id="x_1"))
+    other = unwrap(_wrap("createCaseHealth", {"anything": Decimal("1.50")}))
+    assert by_model["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]["reference"] == {
+        "distributionID": "x_1"}
+    assert other.payload == {"anything": Decimal("1.50")} and other.payload_model is None
+
+
+def test_make_error_builds_a_valid_rs_error(envelope_validator) -> None:
+    """make_error gives code number and name, cause, source and reference, in a schema-valid message."""
+    source = _wrap("reference", {"distributionID": "x_1"})
+    error = make_error(HubErrorCode.UNKNOWN_SENDER, "who is this?", source, source["distributionID"])
+    assert error["errorCode"] == {"statusCode": 703, "statusString": "UNKNOWN_SENDER"}
+    assert list(error) == ["errorCode", "errorCause", "sourceMessage", "referencedDistributionID"]
+    message = _wrap("error", error, kind="Error")
+    assert list(envelope_validator.iter_errors(message)) == []
+    assert unwrap(message).payload["sourceMessage"] == source
+
+
+def test_headerless_error_unwraps() -> None:
+    """The Hub schema lets RS-ERROR travel without RC-DE header; unwrap accepts it, header None."""
+    message = _wrap("error", make_error(HubErrorCode.INVALID_MESSAGE, "bad", None, "a_1"), kind="Error")
+    message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"] = {
+        "error": make_error(HubErrorCode.INVALID_MESSAGE, "bad", None, "a_1")}
+    parts = unwrap(message)
+    assert parts.header is None and parts.payload["errorCause"] == "bad"
+
+
+def test_make_reference_options() -> None:
+    """RC-REF carries the acknowledged ID and, when given, refusal, error ID and step."""
+    assert make_reference("a_1") == {"distributionID": "a_1"}
+    assert make_reference("a_1", refused=True, error_distribution_id="b_2", step="ERREUR") == {
+        "distributionID": "a_1", "refused": True, "errorDistributionID": "b_2", "step": "ERREUR"}
+
+
+def test_unwrap_lists_payload_problems_with_full_pointers() -> None:
+    """A bad payload inside a good envelope is reported under the message pointer."""
+    message = _wrap("reference", {"distributionID": "x"})
+    message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]["reference"]["bogus"] = 1
+    with pytest.raises(InboundError) as caught:
+        unwrap(message)
+    assert [issue.path for issue in caught.value.issues] == [f"{MESSAGE_POINTER}/reference/bogus"]
+    assert caught.value.hub_code == HubErrorCode.INVALID_MESSAGE
+
+
+def _hub_paths(errors_text: str) -> set[str]:
+    """Envelope and header paths the official validator reported, as our JSON pointers."""
+    paths, section = set(), None
+    for line in errors_text.splitlines():
+        if line.startswith("Issues found on the envelope"):
+            section = ""
+        elif line.startswith("Issues found on") and line.rstrip(": ").endswith("header"):
+            section = MESSAGE_POINTER
+        elif line.startswith("Issues found on"):
+            section = None  # payload types we do not model (technical...)
+        elif section is not None and (match := re.match(r"\s*- \$?\.?([\w.]+):", line)):
+            paths.add(section + "".join(f"/{part}" for part in match[1].split(".")))
+    return paths
+
+
+@pytest.mark.parametrize("path", _failing_envelopes(), ids=lambda p: p.name)
+def test_failing_samples_are_refused_naming_what_the_hub_names(path: Path) -> None:
+    """Every official failing envelope raises InboundError covering each envelope/header path the Hub reports."""
+    with pytest.raises(InboundError) as caught:
+        unwrap(load_canonical(path))
+    ours = {issue.path for issue in caught.value.issues}
+    assert _hub_paths(Path(f"{path}.errors").read_text(encoding="utf-8")) <= ours

@@ -42,7 +42,7 @@ function renderSummary(summary) {
   document.getElementById("replay-disabled").hidden = replayAllowed;
   const gauges = [
     ["Broker", summary.broker_connected === null ? "n/a" : (summary.broker_connected ? "connected" : "DISCONNECTED"),
-      summary.broker_connected === false ? "bad" : "good"],
+      summary.broker_connected === null ? "" : (summary.broker_connected ? "good" : "bad")],
     ["Outbox depth", summary.outbox_depth],
     ["Oldest pending (s)", Math.round(summary.oldest_pending_age_seconds)],
     ["Dead letters", summary.dlq_size, summary.dlq_size > 0 ? "bad" : ""],
@@ -80,7 +80,11 @@ function renderDlq(entries) {
     tr.dataset.dlqId = String(entry.id);
     return tr;
   });
-  if (rows.length === 0) rows.push(row([el("td", "No dead letters.")]));
+  if (rows.length === 0) {
+    const empty = el("td", "No dead letters.");
+    empty.colSpan = 9;
+    rows.push(row([empty]));
+  }
   fill(document.querySelector("#dlq tbody"), rows);
 }
 

@@ -95,7 +95,13 @@ class Bundle:
             xsd = self.path / "xsd" / "EDXL-DE-full-no-header.xsd"
         else:
             xsd = self._files(root).xsd
-        return self._cached("xsd", root, lambda: XmlValidator(_load_xsd(xsd)))
+        def full_errors(element):
+            import xmlschema
+
+            schema = self._cached("xmlschema", root, functools.partial(_load_xmlschema, xsd))
+            return schema.iter_errors(xmlschema.XMLResource(element))
+
+        return self._cached("xsd", root, lambda: XmlValidator(_load_xsd(xsd), full_errors))
 
     def json_validator(self, root: str) -> JsonValidator:
         """JSON Schema validator of one payload type, the header, or the envelope alone."""
@@ -286,9 +292,13 @@ def _load_xsd(path: Path) -> etree.XMLSchema:
     return etree.XMLSchema(etree.parse(str(path), _safe_schema_parser()))
 
 
-def _build_spec(files: TypeFiles, root: str) -> MessageSpec:
-    import xmlschema  # slow import, only when a spec is first needed
+def _load_xmlschema(xsd: Path):
+    import xmlschema  # slow import and load, only when first needed
 
+    return xmlschema.XMLSchema(str(xsd), allow="sandbox")
+
+
+def _build_spec(files: TypeFiles, root: str) -> MessageSpec:
     from bridge.core.codec.from_xsd import message_spec
 
-    return message_spec(xmlschema.XMLSchema(str(files.xsd), allow="sandbox"), root)
+    return message_spec(_load_xmlschema(files.xsd), root)

@@ -14,7 +14,7 @@ property or an unexpected one is reported at the property itself
 from __future__ import annotations
 
 import re
-from typing import Any, Protocol
+from typing import Any, Callable, Protocol
 
 import fastjsonschema
 from jsonschema import Draft7Validator
@@ -59,21 +59,32 @@ class JsonValidator:
 
 
 class XmlValidator:
-    """A compiled XSD; turns libxml2's error log into readable-path issues."""
+    """A compiled XSD (libxml2, fast); on failure an optional full validator lists every error.
 
-    def __init__(self, schema: etree.XMLSchema) -> None:
+    libxml2 stops checking a parent's other children after its first
+    content-model error, so when a message is invalid and ``full_errors`` (built
+    lazily: ``xmlschema`` is slow to load) is given, its errors supply the complete list instead. ``full_errors``
+    maps an element to ``xmlschema`` validation errors.
+    """
+
+    def __init__(self, schema: etree.XMLSchema, full_errors: Callable[[etree._Element], Any] | None = None) -> None:
         self._schema = schema
+        self._full_errors = full_errors
 
     def is_valid(self, element: etree._Element) -> bool:
         """Fast path only."""
         return self._schema.validate(element)
 
     def issues(self, element: etree._Element) -> list[Issue]:
-        """Every error libxml2 reports (it stops inside one parent after a content-model error)."""
+        """Every error of the document; empty when valid."""
         if self._schema.validate(element):
             return []
         tree = element.getroottree()
-        return [_xml_issue(tree, entry) for entry in self._schema.error_log]
+        quick = [_xml_issue(tree, entry) for entry in self._schema.error_log]
+        if self._full_errors is None:
+            return quick
+        full = list(dict.fromkeys(_full_xml_issue(error) for error in self._full_errors(element)))
+        return full or quick
 
 
 def pointer(base: str, *parts: object) -> str:
@@ -137,6 +148,26 @@ def _json_message(error) -> str:
     if keyword == "minItems":
         return f"there must be a minimum of {expected} items in the array"
     return error.message
+
+
+_PYTHON_NOISE = (
+    (re.compile(r"invalid literal for int\(\) with base 10: ('[^']*')"), r"\1 is not a valid integer"),
+    (re.compile(r" for <class '[^']*'>"), ""),
+)
+_UNEXPECTED_CHILD = re.compile(r"^Unexpected child with tag '(?:\{[^}]*\})?([^']+)'")
+
+
+def _full_xml_issue(error) -> Issue:
+    path = error.path or "/"
+    reason = error.reason or error.message
+    child = _UNEXPECTED_CHILD.match(reason)
+    if child:
+        path = f"{path.rstrip('/')}/{child.group(1)}"
+    line = getattr(error, "sourceline", None)
+    for pattern, replacement in _PYTHON_NOISE:
+        reason = pattern.sub(replacement, reason)
+    message = _CLARK_NAMESPACE.sub("", reason) + (f" (line {line})" if line else "")
+    return Issue(path, message, "schema")
 
 
 def _xml_issue(tree: etree._ElementTree, entry) -> Issue:

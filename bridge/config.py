@@ -76,6 +76,9 @@ class HubSection(_Section):
     ca_file: Path | None = Field(None, description="CA bundle that signed the broker's certificate (PEM).")
     cert_file: Path | None = Field(None, description="Our client certificate (PEM); its CN must equal `bridge.client_id`.")
     key_file: Path | None = Field(None, description="Our private key (PEM); must not be readable by group or others.")
+    server_hostname: str | None = Field(None, description="Name checked in the broker's certificate; unset means `host`.")
+    username: str | None = Field(None, description="PLAIN login, only for a loopback test broker without TLS (`tls = false`).")
+    password: SecretStr | None = Field(None, description="PLAIN password going with `username` (prefer the environment variable).")
     content_type: Literal["json", "xml"] = Field("json", description="Body format we publish (`application/json` or `application/xml`).")
     prefetch: int = Field(10, ge=1, le=1000, description="Unacknowledged deliveries the broker may push to us at once.")
     heartbeat: int = Field(30, ge=0, le=600, description="AMQP heartbeat in seconds (0 disables it).")
@@ -217,9 +220,25 @@ class BridgeConfig(_Section):
     def _cross_checks(self) -> BridgeConfig:
         if self.bridge.client_id == self.bridge.peer_id:
             raise ValueError(f"bridge.peer_id equals bridge.client_id ({self.bridge.client_id!r})")
-        if self.hub.mode == "amqp" and not self.hub.tls and not _is_loopback_host(self.hub.host):
-            raise ValueError(f"hub.tls = false is only allowed for a loopback broker, found host {self.hub.host!r}")
+        if self.hub.mode == "amqp" and not self.hub.tls:
+            if not _is_loopback_host(self.hub.host):
+                raise ValueError(f"hub.tls = false is only allowed for a loopback broker, found host {self.hub.host!r}")
+            if self.hub.username is None or self.hub.password is None:
+                raise ValueError("hub.tls = false needs hub.username and hub.password (PLAIN login)")
         return self
+
+    def hub_client_settings(self):
+        """The AMQP Hub client's settings (``bridge.edges.amqp.settings.HubClientSettings``) for this config."""
+        from bridge.edges.amqp.settings import HubClientSettings
+
+        hub = self.hub
+        return HubClientSettings(
+            host=hub.host, port=hub.port, vhost=hub.vhost, tls=hub.tls,
+            ca_cert=hub.ca_file, cert=hub.cert_file, key=hub.key_file, server_hostname=hub.server_hostname,
+            username=hub.username, password=hub.password.get_secret_value() if hub.password else None,
+            heartbeat=hub.heartbeat, reconnect_initial=hub.reconnect_min_seconds, reconnect_max=hub.reconnect_max_seconds,
+            client_id=self.bridge.client_id, content_type=f"application/{hub.content_type}", prefetch=hub.prefetch,
+        )
 
 
 def _is_loopback_host(host: str) -> bool:

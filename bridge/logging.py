@@ -32,6 +32,8 @@ HEALTH_KEYS = frozenset(
     }
 )
 MASK = "***"
+# operational keys the bridge's own edges log (HTTP server, readiness), allowed at every level
+OPERATIONAL_KEYS = ("instance", "console", "allow_replay", "check", "checks", "failing", "enabled")
 
 
 def fallback_redact_secrets(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -61,10 +63,10 @@ def fallback_limit_health_data(debug: bool) -> Processor:
 def hygiene_processors(debug_health_data: bool) -> list[Processor]:
     """The security module's processors when present, else the fallbacks above."""
     try:
-        from bridge.security import limit_health_data, redact_secrets
+        from bridge.security import LimitHealthData, redact_secrets
     except ImportError:
         return [fallback_redact_secrets, fallback_limit_health_data(debug_health_data)]
-    return [redact_secrets, limit_health_data(debug_health_data)]
+    return [redact_secrets, LimitHealthData(debug_health_data, extra_safe_keys=OPERATIONAL_KEYS)]
 
 
 def _wants_console(format: str, stream: TextIO) -> bool:

@@ -141,6 +141,11 @@ class TestErrors:
         with pytest.raises(ConfigError, match="loopback"):
             load_config(write(tmp_path, '[hub]\nmode = "amqp"\ntls = false\nhost = "hub.example"\n'), {})
 
+    def test_plain_amqp_needs_a_login(self, tmp_path):
+        """A loopback broker without TLS needs a PLAIN username and password."""
+        with pytest.raises(ConfigError, match="username"):
+            load_config(write(tmp_path, '[hub]\nmode = "amqp"\ntls = false\n'), {})
+
     def test_errors_are_all_reported_at_once(self, tmp_path):
         """Several mistakes give several issues, not only the first."""
         with pytest.raises(ConfigError) as info:
@@ -196,6 +201,23 @@ class TestFileChecks:
         with pytest.raises(ConfigError) as info:
             load_config(write(tmp_path, f'[mappings]\ndir = "{tmp_path / "nope"}"\n'), {})
         assert "mappings.dir" == info.value.issues[0].path
+
+
+class TestHubClientSettings:
+    def test_config_maps_to_the_amqp_client_settings(self, tmp_path):
+        """hub_client_settings() carries host, vhost, certificates, client id and content type to the AMQP client."""
+        files = make_tls_files(tmp_path)
+        config = load_config(write(tmp_path, amqp_toml(files) + 'content_type = "xml"\n'), {})
+        settings = config.hub_client_settings()
+        assert ("hub.example", "/15-nexsis_v1.9", files["key"], "fr.health.samu440", "application/xml") == (
+            settings.host, settings.vhost, settings.key, settings.client_id, settings.content_type)
+
+    def test_plain_loopback_settings(self):
+        """A plain loopback config passes its PLAIN login to the client settings."""
+        env = {"HUB_BRIDGE__HUB__MODE": "amqp", "HUB_BRIDGE__HUB__TLS": "false", "HUB_BRIDGE__HUB__USERNAME": "guest",
+               "HUB_BRIDGE__HUB__PASSWORD": "guest-password"}
+        settings = load_config(None, env).hub_client_settings()
+        assert ("guest", "guest-password", False) == (settings.username, settings.password, settings.tls)
 
 
 class TestCli:

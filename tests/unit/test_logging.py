@@ -115,6 +115,14 @@ class TestHygiene:
         event = fallback_limit_health_data(False)(None, "info", fallback_redact_secrets(None, "info", event))
         assert ("***", "FR.1") == (event["authorization"], event["case_id"]) and "adults" not in event["victims"]
 
+    def test_operational_keys_kept(self):
+        """The HTTP server's own operational keys are not withheld as if they were health data."""
+        stream = io.StringIO()
+        configure_logging("json", stream=stream)
+        structlog.get_logger().info("http_listening", instance="samu44", allow_replay=False)
+        line = json.loads(stream.getvalue())
+        assert ("samu44", False) == (line["instance"], line["allow_replay"])
+
     def test_two_hygiene_processors(self):
         """The chain always contains a secret masker and a health-data limiter."""
         assert 2 == len(hygiene_processors(False))

@@ -32,7 +32,9 @@ from bridge.core.models import (
 ADDRESS_SCHEME = "hubex"
 MESSAGE_POINTER = "/content/0/jsonContent/embeddedJsonContent/message"
 HEADER_KEYS = frozenset(field.alias or name for name, field in HEADER_MODEL.model_fields.items())
-HEADERLESS_PAYLOADS = frozenset({"error"})  # the Hub schema lets RS-ERROR travel without an RC-DE header
+HEADERLESS_PAYLOADS = frozenset({"error", "technicalNoreq", "customContent"})
+"""Payloads that travel without RC-DE header: the XSDs allow them only in ``EDXL-DE-full-no-header.xsd``
+(an XML ``error`` next to header fields is invalid against both envelope XSDs)."""
 PAYLOAD_ROOTS = frozenset({
     "technical", "technicalNoreq", "distributionElement", "createCase", "createCaseHealth",
     "createCaseHealthUpdate", "reference", "emsi", "resourcesInfo", "resourcesInfoCisu", "resourcesEngagement",
@@ -83,12 +85,15 @@ def wrap(
     sender_name: str | None = None,
     recipient_name: str | None = None,
     language: str = "fr-FR",
+    with_header: bool | None = None,
 ) -> dict[str, Any]:
     """The full EDXL-DE dict carrying ``payload`` from ``sender_id`` to ``recipient_id``.
 
     ``now`` must be timezone-aware (it is truncated to the second); the message
     expires at ``now + ttl``. Payloads the bridge has a model for are validated
     and an invalid one raises :class:`OutboundError` naming each field.
+    ``with_header`` defaults to the Hub's rule: an RC-DE header for every
+    payload except the header-less ones (``error``...).
     """
     if now.utcoffset() is None:
         raise OutboundError("wrap() needs a timezone-aware 'now'", [Issue("/dateTimeSent", "naive datetime", "datetime")])
@@ -117,7 +122,10 @@ def wrap(
         "content": [{"jsonContent": {"embeddedJsonContent": {"message": {}}}}],
     }, "", error=OutboundError)
     message = envelope.to_hub()
-    message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"] = {**header.to_hub(), payload_name: content}
+    if with_header is None:
+        with_header = payload_name not in HEADERLESS_PAYLOADS
+    head = header.to_hub() if with_header else {}
+    message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"] = {**head, payload_name: content}
     return message
 
 

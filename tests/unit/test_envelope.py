@@ -142,13 +142,16 @@ def test_make_error_builds_a_valid_rs_error(envelope_validator) -> None:
     assert unwrap(message).payload["sourceMessage"] == source
 
 
-def test_headerless_error_unwraps() -> None:
-    """The Hub schema lets RS-ERROR travel without RC-DE header; unwrap accepts it, header None."""
-    message = _wrap("error", make_error(HubErrorCode.INVALID_MESSAGE, "bad", None, "a_1"), kind="Error")
-    message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"] = {
-        "error": make_error(HubErrorCode.INVALID_MESSAGE, "bad", None, "a_1")}
-    parts = unwrap(message)
-    assert parts.header is None and parts.payload["errorCause"] == "bad"
+def test_error_travels_without_header_unless_asked(envelope_validator) -> None:
+    """RS-ERROR is wrapped header-less (the only form the XSDs accept); both forms unwrap."""
+    error = make_error(HubErrorCode.INVALID_MESSAGE, "bad", None, "a_1")
+    bare = _wrap("error", error, kind="Error")
+    headed = _wrap("error", error, kind="Error", with_header=True)
+    assert list(bare["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]) == ["error"]
+    assert "messageId" in headed["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]
+    assert list(envelope_validator.iter_errors(bare)) == []
+    assert unwrap(bare).header is None and unwrap(headed).header is not None
+    assert unwrap(bare).payload["errorCause"] == "bad"
 
 
 def test_make_reference_options() -> None:

@@ -26,7 +26,13 @@ import click
 COMMANDS: dict[str, str] = {
     "certs": "bridge.cli.certs_cmd:certs",
     "config": "bridge.cli.config_cmd:config",
+    "dlq": "bridge.cli.store_cmds:dlq",
+    "mappings": "bridge.cli.mappings_cmd:mappings",
+    "messages": "bridge.cli.store_cmds:messages",
+    "nomenclatures": "bridge.cli.nomenclatures_cmd:nomenclatures",
+    "replay": "bridge.cli.store_cmds:replay",
     "schemas": "bridge.cli.schemas_cmd:schemas",
+    "store": "bridge.cli.store_cmds:store_group",
     "translate": "bridge.cli.translate_cmd:translate",
     "validate": "bridge.cli.validate_cmd:validate",
 }

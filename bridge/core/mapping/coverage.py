@@ -1,0 +1,57 @@
+"""Coverage: which codes of the official lists a table maps, in each direction.
+
+Forward coverage counts codes of the table's *source* list that have a forward row; reverse
+coverage counts codes of its *target* list that have a reverse row. With ``leaf_only`` only
+the most specific codes count, the ones an operator actually picks.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from bridge.core.mapping.mapping_set import resolve
+from bridge.core.mapping.table import MappingTable
+from bridge.core.nomenclature import Nomenclatures
+
+
+class DirectionCoverage(BaseModel):
+    """Mapped share of one code list by one direction of one table."""
+
+    model_config = ConfigDict(frozen=True)
+
+    table: str
+    direction: str
+    code_list: str
+    mapped: int
+    total: int
+    unmapped: tuple[str, ...]
+
+    @property
+    def ratio(self) -> float:
+        return self.mapped / self.total if self.total else 1.0
+
+    def summary(self) -> str:
+        return (f"{self.table} {self.direction:<7} {self.code_list}: {self.mapped}/{self.total} "
+                f"({100 * self.ratio:.1f}%)")
+
+
+def table_coverage(table: MappingTable, nomenclatures: Nomenclatures, leaf_only: bool = False) -> list[DirectionCoverage]:
+    """Coverage of a table's source list (forward) and target list (reverse), when they are loaded."""
+    found = []
+    for direction, side in (("forward", "source"), ("reverse", "target")):
+        name = getattr(table.spec, side)
+        code_list = nomenclatures.get(name) if name else None
+        if code_list is None:
+            continue
+        keys = resolve(table, direction)[0]
+        codes = code_list.leaf_codes() if leaf_only else list(code_list.codes)
+        unmapped = tuple(code for code in codes if code not in keys)
+        found.append(DirectionCoverage(table=table.spec.name, direction=direction, code_list=code_list.name,
+                                       mapped=len(codes) - len(unmapped), total=len(codes), unmapped=unmapped))
+    return found
+
+
+def coverage(tables: dict[str, MappingTable], nomenclatures: Nomenclatures,
+             leaf_only: bool = False) -> list[DirectionCoverage]:
+    """Coverage of every table, in table-name order."""
+    return [c for name in sorted(tables) for c in table_coverage(tables[name], nomenclatures, leaf_only)]

@@ -1,0 +1,121 @@
+"""Look codes up in the mapping tables in force, applying each table's unmapped policy.
+
+A :class:`MappingSet` is immutable: the loader builds a new one when the files change and
+swaps it in whole, so a lookup never sees half an edit.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+from bridge.core.errors import HubErrorCode, InboundError, Issue
+from bridge.core.mapping.table import MappingTable, Policy, Row
+
+CONFLICTING_ROW = "conflicting-row"
+AMBIGUOUS_REVERSE = "ambiguous-reverse"
+DUPLICATE_ROW = "duplicate-row"
+
+
+@dataclass(frozen=True, slots=True)
+class Mapped:
+    """The result of one lookup: the code (None only if the policy allows it), why, and from where.
+
+    ``source`` is the ``file:line`` of the row used, or the manifest line of the policy applied.
+    """
+
+    code: str | None
+    warning: str | None = None
+    source: str = ""
+
+
+class UnmappedCode(InboundError):
+    """A code no row maps, in a table whose policy for that direction is ``reject``."""
+
+    def __init__(self, table: str, direction: str, code: str, where: str):
+        message = f"table {table!r} has no {direction} mapping for code {code!r} (policy 'reject' at {where})"
+        super().__init__(message, [Issue(where, message, "unmapped-code")], HubErrorCode.MESSAGE_CONVERSION_ERROR)
+        self.table, self.direction, self.code = table, direction, code
+
+
+class UnknownTable(KeyError):
+    """A lookup named a table the manifest does not declare: a wiring bug, not bad input."""
+
+
+def _key(row: Row, direction: str) -> tuple[str, str]:
+    return (row.source, row.target) if direction == "forward" else (row.target, row.source)
+
+
+def resolve(table: MappingTable, direction: str) -> tuple[dict[str, Row], list[Issue]]:
+    """Key -> winning row for one direction; several distinct values need exactly one default row."""
+    groups: dict[str, list[Row]] = defaultdict(list)
+    for row in table.rows:
+        if row.forward if direction == "forward" else row.reverse:
+            groups[_key(row, direction)[0]].append(row)
+    index: dict[str, Row] = {}
+    issues: list[Issue] = []
+    for key, rows in groups.items():
+        winner, issue = _winner(table.spec.file, direction, key, rows)
+        index[key] = winner
+        if issue:
+            issues.append(issue)
+    return index, issues
+
+
+def _winner(file: str, direction: str, key: str, rows: list[Row]) -> tuple[Row, Issue | None]:
+    values = {_key(r, direction)[1] for r in rows}
+    if len(values) == 1:
+        return rows[0], None
+    defaults = [r for r in rows if r.default]
+    if len(defaults) == 1:
+        return defaults[0], None
+    side, code = ("source", CONFLICTING_ROW) if direction == "forward" else ("target", AMBIGUOUS_REVERSE)
+    lines = ", ".join(str(r.line) for r in rows)
+    why = "none is" if not defaults else f"{len(defaults)} are"
+    culprit = rows[1] if not defaults else defaults[1]
+    message = (f"{side} {key!r} maps {direction} to {len(values)} codes ({', '.join(sorted(values))}) on lines "
+               f"{lines} and {why} marked default=yes; mark exactly one")
+    return (defaults or rows)[0], Issue(f"{file}:{culprit.line}", message, code)
+
+
+class MappingSet:
+    """The tables in force, indexed both ways, with a version string (hash of their files)."""
+
+    def __init__(self, tables: dict[str, MappingTable], version: str = ""):
+        self.tables = dict(tables)
+        self.version = version
+        self._index = {(name, d): resolve(table, d)[0] for name, table in tables.items()
+                       for d in ("forward", "reverse")}
+
+    def names(self) -> list[str]:
+        return sorted(self.tables)
+
+    def forward(self, table: str, code: str) -> Mapped:
+        """Source code -> target code."""
+        return self._lookup(table, "forward", code)
+
+    def reverse(self, table: str, code: str) -> Mapped:
+        """Target code -> source code."""
+        return self._lookup(table, "reverse", code)
+
+    def _lookup(self, table: str, direction: str, code: str) -> Mapped:
+        try:
+            index = self._index[(table, direction)]
+        except KeyError:
+            raise UnknownTable(f"no mapping table {table!r}; known: {', '.join(self.names())}") from None
+        key = code.strip() if isinstance(code, str) else code
+        row = index.get(key)
+        spec = self.tables[table].spec
+        if row is not None:
+            return Mapped(_key(row, direction)[1], None, f"{spec.file}:{row.line}")
+        return self._unmapped(table, direction, key)
+
+    def _unmapped(self, table: str, direction: str, code: str) -> Mapped:
+        rules = getattr(self.tables[table].spec, direction)
+        if rules.unmapped is Policy.PASS_THROUGH:
+            warning = f"table {table!r}: no {direction} mapping for {code!r}; passed through unchanged"
+            return Mapped(code, warning, rules.where)
+        if rules.unmapped is Policy.FALLBACK:
+            warning = f"table {table!r}: no {direction} mapping for {code!r}; fallback {rules.fallback!r} used"
+            return Mapped(rules.fallback, warning, rules.where)
+        raise UnmappedCode(table, direction, code, rules.where)

@@ -123,7 +123,7 @@ class _Generator:
             return self.enum_alias(inline_name + "Value", values) if len(literal) > 80 else literal
         if "pattern" in node:
             self.imports.add("Annotated")
-            return f"Annotated[str, StringConstraints(strict=True, pattern={node['pattern']!r})]"
+            return f"Annotated[str, StringConstraints(strict=True, pattern={ascii_digits(node['pattern'])!r})]"
         return "StrictStr"
 
 
@@ -201,6 +201,25 @@ def _field_line(key: str, annotation: str, required: bool, node: dict[str, Any],
     if args == ["None"]:
         return f"{name}: {annotation} = None"
     return f"{name}: {annotation}" + (f" = Field({', '.join(args)})" if args else "")
+
+
+def ascii_digits(pattern: str) -> str:
+    """``pattern`` with ``\\d`` spelled ``0-9``: JSON Schema (ECMA-262) digits are ASCII, pydantic's are Unicode."""
+    out, in_class, index = [], False, 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern):
+            escape = pattern[index:index + 2]
+            out.append(("0-9" if in_class else "[0-9]") if escape == "\\d" else escape)
+            index += 2
+            continue
+        if char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        out.append(char)
+        index += 1
+    return "".join(out)
 
 
 def _xsd_children(element: Any) -> dict[str, Any]:

@@ -190,3 +190,11 @@ def test_python_names_are_accepted_too() -> None:
     by_alias = validate_payload("reference", {"distributionID": "x", "errorDistributionID": "e"})
     by_name = PAYLOAD_MODELS["reference"].model_validate({"distribution_id": "x", "error_distribution_id": "e"})
     assert by_alias == by_name
+
+
+@pytest.mark.parametrize("code", ["R01\n", "R\u0661\u0662", "R1"])
+def test_patterns_follow_json_schema_semantics(code: str) -> None:
+    """Patterns refuse a trailing newline and non-ASCII digits, as the JSON Schema (ECMA-262) does."""
+    qualification = {"riskThreat": [{"code": code, "label": "x"}], "whatsHappen": {"code": "C01.00.00", "label": "y"}}
+    with pytest.raises(ValidationError, match="riskThreat"):
+        CreateCase.model_fields["qualification"].annotation.model_validate(qualification)

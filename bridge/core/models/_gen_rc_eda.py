@@ -80,22 +80,22 @@ CallerCommunicationValue = Literal[
 
 
 class RiskThreat(HubModel):
-    code: Annotated[str, StringConstraints(strict=True, pattern='^R\\d{2}$')]
+    code: Annotated[str, StringConstraints(strict=True, pattern='^R[0-9]{2}$')]
     label: StrictStr
 
 
 class WhatsHappen(HubModel):
-    code: Annotated[str, StringConstraints(strict=True, pattern='^C\\d{2}(\\.\\d{2}){2}$')]
+    code: Annotated[str, StringConstraints(strict=True, pattern='^C[0-9]{2}(\\.[0-9]{2}){2}$')]
     label: StrictStr
 
 
 class LocationKind(HubModel):
-    code: Annotated[str, StringConstraints(strict=True, pattern='^L\\d{2}(\\.\\d{2}){2}$')]
+    code: Annotated[str, StringConstraints(strict=True, pattern='^L[0-9]{2}(\\.[0-9]{2}){2}$')]
     label: StrictStr
 
 
 class HealthMotive(HubModel):
-    code: Annotated[str, StringConstraints(strict=True, pattern='^M\\d{2}\\.\\d{2}(\\.\\d{2})?$')]
+    code: Annotated[str, StringConstraints(strict=True, pattern='^M[0-9]{2}\\.[0-9]{2}(\\.[0-9]{2})?$')]
     label: StrictStr
 
 
@@ -115,7 +115,7 @@ class Qualification(HubModel):
 
 class ExternalLocationId(HubModel):
     source: ExternalLocationIdSourceValue
-    value: Annotated[str, StringConstraints(strict=True, pattern='^([0-9A-Z]{2}0\\d{5}\\d|\\d{9}|\\d{14}|\\d{4}[A-Za-z])$')]
+    value: Annotated[str, StringConstraints(strict=True, pattern='^([0-9A-Z]{2}0[0-9]{5}[0-9]|[0-9]{9}|[0-9]{14}|[0-9]{4}[A-Za-z])$')]
 
 
 class WayName(HubModel):
@@ -145,7 +145,7 @@ class Access(HubModel):
     building_name: StrictStr | None = Field(None, alias='buildingName')
     entrance: StrictStr | None = None
     entity: StrictStr | None = None
-    phone_number: Annotated[str, StringConstraints(strict=True, pattern='^\\+\\d{5,18}$')] | None = Field(None, alias='phoneNumber')
+    phone_number: Annotated[str, StringConstraints(strict=True, pattern='^\\+[0-9]{5,18}$')] | None = Field(None, alias='phoneNumber')
 
 
 class Coord(HubModel):

@@ -10,6 +10,10 @@ from pydantic import BaseModel, ConfigDict
 class HubModel(BaseModel):
     """Frozen, closed (unknown keys rejected, as ``additionalProperties: false``), aliased to the JSON keys.
 
+    Patterns run on pydantic's default Rust engine, whose ``$`` is the end of
+    the text as in JSON Schema (Python's ``re`` would also accept a trailing
+    newline); the generator spells ``\\d`` as ``[0-9]`` for the same reason.
+
     Python names are snake_case; the JSON keys are the aliases, accepted on
     input (as are the Python names) and used on output.
     """
@@ -19,7 +23,6 @@ class HubModel(BaseModel):
         extra="forbid",
         populate_by_name=True,
         serialize_by_alias=True,
-        regex_engine="python-re",
         allow_inf_nan=False,
     )
 

@@ -10,7 +10,7 @@ its exact digits (a float round-trip would not).
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -141,5 +141,3 @@ HubDecimal = Annotated[Decimal, PlainValidator(parse_hub_decimal), WithJsonSchem
 
 HubInt = Annotated[int, PlainValidator(parse_hub_int), WithJsonSchema({"type": "integer"})]
 """Strict integer (no bool, no text, no fractional number)."""
-
-UTC = timezone.utc

@@ -1,0 +1,118 @@
+"""The emulator's dispatcher: consume ``dispatch``, apply the Hub's checks, route or answer RS-ERROR.
+
+It runs on its own privileged connection (PLAIN admin login on the loopback
+port, or TLS). A routed message is republished unchanged (same content type,
+persistent, confirmed, mandatory) on ``distribution`` with routing key
+``{recipient}.message`` (``.ack`` for RC-REF, ``.info`` for a client's
+RS-ERROR). A refused one gets an RS-ERROR on ``{routing key}.info``: the Hub
+identifies the sender by the routing key it published with. The incoming
+message is acked only after the outgoing one is confirmed.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import datetime, timezone
+
+import structlog
+from twisted.internet import defer
+
+from bridge.core.dispatcher import Reject, Route, build_error_message, check, encode_json
+from bridge.core.errors import HubErrorCode
+from bridge.edges.amqp.consumer import Consumer, Delivery
+from bridge.edges.amqp.errors import Nack, PublishReturned
+from bridge.edges.amqp.factory import ReconnectingSession
+from bridge.edges.amqp.publisher import Publisher
+from bridge.edges.amqp.settings import AmqpConnectionSettings
+from bridge.edges.hub_emulator.schemas import Validator
+
+log = structlog.get_logger(__name__)
+
+HUB_ID = "fr.health.hub"
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class DispatcherService:
+    """Consumes ``dispatch`` in one vHost and applies :func:`bridge.core.dispatcher.check`."""
+
+    def __init__(self, settings: AmqpConnectionSettings, reactor, *, known_clients: Iterable[str],
+                 validate: Validator, clock: Callable[[], datetime] = utc_now, hub_id: str = HUB_ID,
+                 prefetch: int = 50) -> None:
+        self.settings = settings
+        self.reactor = reactor
+        self.known_clients = set(known_clients)
+        self.validate = validate
+        self.clock = clock
+        self.hub_id = hub_id
+        self.prefetch = prefetch
+        self.session = ReconnectingSession(settings, reactor, self._setup, name="hub-dispatcher")
+        self._publisher: Publisher | None = None
+        self._consumer: Consumer | None = None
+        self.counts: dict[str, int] = {}
+
+    def start(self) -> defer.Deferred:
+        return self.session.start().addCallback(lambda _s: self)
+
+    @defer.inlineCallbacks
+    def _setup(self, connection):
+        out = yield connection.channel()
+        publisher = Publisher(out, "distribution")
+        yield publisher.setup()
+        inbound = yield connection.channel()
+        consumer = Consumer(inbound, "dispatch", self.handle, prefetch=self.prefetch)
+        self._publisher = publisher
+        yield consumer.start()
+        self._consumer = consumer
+
+    @defer.inlineCallbacks
+    def handle(self, delivery: Delivery):
+        """Check one published message; route it or answer the sender with an RS-ERROR."""
+        result = check(delivery.body, content_type=delivery.content_type, routing_key=delivery.routing_key,
+                       delivery_mode=delivery.delivery_mode, now=self.clock(), known_clients=self.known_clients,
+                       validate=self.validate)
+        if isinstance(result, Route):
+            try:
+                yield self._route(result, delivery)
+                return
+            except PublishReturned:
+                result = Reject(HubErrorCode.UNROUTABLE_MESSAGE, f"no queue for recipient {result.recipient!r}",
+                                result.distribution_id, delivery.routing_key)
+        yield self._reject(result)
+
+    def _publisher_or_nack(self) -> Publisher:
+        if self._publisher is None:
+            raise Nack("dispatcher not connected")
+        return self._publisher
+
+    def _route(self, route: Route, delivery: Delivery) -> defer.Deferred:
+        self._count("routed")
+        log.info("routed", sender=route.sender, recipient=route.recipient, queue=route.queue_suffix,
+                 distribution_id=route.distribution_id)
+        return self._publisher_or_nack().publish(route.body, content_type=delivery.content_type,
+                                                 routing_key=f"{route.recipient}.{route.queue_suffix}")
+
+    @defer.inlineCallbacks
+    def _reject(self, reject: Reject):
+        self._count(str(int(reject.code)))
+        log.info("rejected", sender=reject.sender, code=int(reject.code), reason=reject.reason,
+                 distribution_id=reject.referenced_distribution_id)
+        message = build_error_message(reject, hub_id=self.hub_id, message_uuid=str(uuid.uuid4()), now=self.clock())
+        try:
+            yield self._publisher_or_nack().publish(encode_json(message), content_type="application/json",
+                                                    routing_key=f"{reject.sender}.info")
+        except PublishReturned:
+            log.warning("cannot report the error: the routing key names no client", routing_key=reject.sender,
+                        code=int(reject.code))
+
+    def _count(self, key: str) -> None:
+        self.counts[key] = self.counts.get(key, 0) + 1
+
+    @defer.inlineCallbacks
+    def stop(self):
+        if self._consumer is not None:
+            yield self._consumer.stop()
+        yield self.session.stop()

@@ -1,0 +1,76 @@
+"""``bridge nomenclatures``: import the official code lists, list them, show one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+NOMENCLATURES_OPTION = click.option(
+    "--nomenclatures", "nomenclatures_dir", type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None, help="Read code lists from DIR instead of $HUB_NOMENCLATURES or the installed release.")
+
+
+def load_or_exit(directory: Path | None):
+    """The code lists in force, or exit 2 with the reason."""
+    from bridge.nomenclature_store import NomenclatureStoreError, load_nomenclatures
+
+    try:
+        return load_nomenclatures(directory)
+    except (NomenclatureStoreError, OSError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@click.group(name="nomenclatures")
+def nomenclatures() -> None:
+    """Code lists (CISU/Hub Santé, EMSI, legacy dialects) with their version."""
+
+
+@nomenclatures.command(name="import")
+@click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--quiet", "-q", is_flag=True, help="Do not print each defect, only their count.")
+def import_cmd(directory: Path, quiet: bool) -> None:
+    """Install the official CSV release in DIRECTORY into the user data directory."""
+    from bridge.nomenclature_store import NomenclatureStoreError, import_nomenclatures, store_dir
+
+    try:
+        version, warnings = import_nomenclatures(directory)
+    except (NomenclatureStoreError, OSError) as exc:
+        click.echo(f"error: {exc}", err=True)
+        raise SystemExit(2) from exc
+    for issue in [] if quiet else warnings:
+        click.echo(f"{issue} [warning {issue.code}]", err=True)
+    click.echo(f"imported version {version} into {store_dir() / version} ({len(warnings)} warning(s))")
+
+
+@nomenclatures.command(name="list")
+@NOMENCLATURES_OPTION
+def list_cmd(nomenclatures_dir: Path | None) -> None:
+    """Every code list in force, with its version and size."""
+    from bridge.core.nomenclature import ALIASES
+
+    registry = load_or_exit(nomenclatures_dir)
+    aliases = {official: alias for alias, official in ALIASES.items()}
+    for name in registry.names():
+        code_list = registry.lists[name]
+        alias = f" ({aliases[name]})" if name in aliases else ""
+        click.echo(f"{name}{alias}\tversion {code_list.version}\t{len(code_list)} codes, "
+                   f"{len(code_list.leaf_codes())} leaves")
+
+
+@nomenclatures.command(name="show")
+@click.argument("name")
+@click.option("--leaves", is_flag=True, help="Only the most specific codes.")
+@NOMENCLATURES_OPTION
+def show_cmd(name: str, leaves: bool, nomenclatures_dir: Path | None) -> None:
+    """The codes of list NAME (official name or alias such as whatsHappen), indented by level."""
+    registry = load_or_exit(nomenclatures_dir)
+    code_list = registry.get(name)
+    if code_list is None:
+        click.echo(f"error: no code list {name!r}; see 'bridge nomenclatures list'", err=True)
+        raise SystemExit(1)
+    click.echo(f"# {code_list.name} version {code_list.version} ({code_list.source})")
+    for code in code_list.codes.values():
+        if leaves and not code.leaf:
+            continue
+        click.echo(f"{'  ' * (code.level - 1)}{code.code}\t{code.label}")

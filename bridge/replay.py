@@ -17,7 +17,7 @@ Two ways to replay a dead-lettered outbound message:
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -44,8 +44,8 @@ class ReplayMeta:
         return cls(entry.id, entry.direction, entry.adapter, entry.profile, entry.content_type, entry.source)
 
 
-#: Translate original bytes again (raising a BridgeError when they still cannot be).
-Reprocess = Callable[[bytes, ReplayMeta], Translation]
+#: Translate original bytes again into one or more Hub messages (a BridgeError when they still cannot be).
+Reprocess = Callable[[bytes, ReplayMeta], "Translation | Sequence[Translation]"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,15 +70,20 @@ def replay_dead_letter(store: Store, dlq_id: int, *, now: datetime, reprocess: R
     :class:`StoreFull` is the exception: back-pressure must stop a bulk replay.
     """
     entry = store.dlq_get(dlq_id)
-    translation = None
+    translations: Sequence[Translation] = ()
     if reprocess is not None and entry.direction is Direction.OUT and entry.replayed_at is None:
         try:
-            translation = reprocess(entry.original, ReplayMeta.of(entry))
+            result = reprocess(entry.original, ReplayMeta.of(entry))
         except BridgeError as exc:
             store.note_replay_failed(dlq_id, error=str(exc), at=now)
             return ReplayOutcome(dlq_id, error=str(exc))
+        translations = [result] if isinstance(result, Translation) else list(result)
+        if not translations:
+            error = "translation produced no Hub message"
+            store.note_replay_failed(dlq_id, error=error, at=now)
+            return ReplayOutcome(dlq_id, error=error)
     try:
-        return ReplayOutcome(dlq_id, store.requeue_dead_letter(dlq_id, at=now, translation=translation))
+        return ReplayOutcome(dlq_id, store.requeue_dead_letter(dlq_id, at=now, translations=translations))
     except StoreFull:
         raise
     except IllegalTransition as exc:

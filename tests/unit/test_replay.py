@@ -54,6 +54,18 @@ class TestReplayDeadLetter:
         assert seen == [(b"RAW", "demo")]
         assert [m.id for m in store.next_publishable(at(10))] == [outcome.message_id]
 
+    def test_reprocess_may_give_several_messages(self, store):
+        """A frame re-translated into two Hub messages queues both, in order."""
+        dlq_id = unmappable(store, b"RAW")
+
+        def two(original: bytes, meta: ReplayMeta) -> list[Translation]:
+            return [Translation(b"{1}", "fr.x_1", "K", None), Translation(b"{2}", "fr.x_2", "K", None)]
+
+        outcome = replay_dead_letter(store, dlq_id, now=at(10), reprocess=two)
+        assert outcome.ok
+        assert [m.distribution_id for m in store.next_publishable(at(10))] == ["fr.x_1"]
+        assert store.find("fr.x_2").state is State.TRANSLATED
+
     def test_still_failing_reprocess_keeps_the_entry(self, store):
         """If the mapping is still wrong nothing is queued and the new error is recorded."""
         dlq_id = unmappable(store, b"RAW")

@@ -141,6 +141,37 @@ class TestOutbound:
         assert store.mark_delivered("fr.health.samu440_C1_1", at=at(13)).state is State.DELIVERED
 
 
+class TestMultiMessageFrames:
+    def test_accept_translated_stores_every_hub_message_in_order(self, store):
+        """One frame giving two Hub messages makes two TRANSLATED rows sharing the original bytes."""
+        results = [Translation(b"{1}", "fr.x_a", "K", None), Translation(b"{2}", "fr.x_b", "K", None)]
+        first, second = store.accept_translated(b"FRAME", results, adapter="a", profile="p", received_at=T0)
+        assert [(m.id, m.original) for m in store.next_publishable(at(1))] == [(first, b"FRAME")]
+        assert store.get(second).state is State.TRANSLATED and store.get(second).distribution_id == "fr.x_b"
+
+    def test_accept_translated_respects_back_pressure(self, store):
+        """A full outbox refuses the whole frame, storing none of its messages."""
+        for n in range(5):
+            store.accept_outbound(b"x", adapter="a", profile=None, received_at=T0)
+        with pytest.raises(StoreFull):
+            store.accept_translated(b"F", [Translation(b"{}", "fr.x_z")], adapter="a", profile=None, received_at=T0)
+        assert store.find("fr.x_z") is None
+
+    def test_record_translations_adds_siblings(self, store):
+        """A re-translated message keeps the first result and gets siblings for the others."""
+        message_id = store.accept_outbound(b"F", adapter="a", profile="p", received_at=T0)
+        ids = store.record_translations(message_id, [Translation(b"{1}", "fr.x_1"), Translation(b"{2}", "fr.x_2")],
+                                        at=at(1))
+        assert ids[0] == message_id and store.get(ids[1]).original == b"F"
+        assert [m.distribution_id for m in store.next_publishable(at(2))] == ["fr.x_1", "fr.x_2"]
+
+    def test_record_no_translation_dead_letters(self, store):
+        """A translation giving no Hub message is a mapping gap, dead-lettered."""
+        message_id = store.accept_outbound(b"F", adapter="a", profile="p", received_at=T0)
+        assert store.record_translations(message_id, [], at=at(1)) == []
+        assert store.get(message_id).state is State.DEAD_LETTERED and store.dlq_size() == 1
+
+
 class TestOrdering:
     def test_update_never_overtakes_predecessor(self, store):
         """The second message of a case is not publishable until the first is confirmed."""

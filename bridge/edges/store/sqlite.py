@@ -162,11 +162,62 @@ class Store(StoreQueries):
     def record_translated(self, message_id: MessageId, result: Translation, *, at: datetime) -> None:
         """Outbound or inbound message translated; an outbound one becomes publishable."""
         with self._tx() as conn:
-            msg = self._load(conn, message_id)
-            self._apply(conn, msg, Event.TRANSLATE, at, f"{result.content_type}, {len(result.translated)} bytes",
-                        translated=bytes(result.translated), distribution_id=result.distribution_id,
-                        case_id=result.case_id, case_version=result.case_version,
-                        content_type=result.content_type, next_attempt_at=None)
+            self._translate(conn, self._load(conn, message_id), result, at)
+
+    def accept_translated(
+        self, original: bytes, translations: Sequence[Translation], *, adapter: str, profile: str | None,
+        received_at: datetime,
+    ) -> list[MessageId]:
+        """Store a legacy frame already translated into one or more Hub messages, in one transaction.
+
+        One row per Hub message (each has its own distributionID and life), all
+        carrying the frame's original bytes, in order: per-case FIFO holds.
+        :class:`StoreFull` when the outbox is at its limit (nack the sender).
+        """
+        with self._tx() as conn:
+            self._check_room(conn)
+            ids = []
+            for result in translations:
+                message_id = self._insert(conn, Direction.OUT, State.RECEIVED, original, received_at,
+                                          adapter=adapter, profile=profile)
+                self._translate(conn, self._load(conn, message_id), result, received_at)
+                ids.append(message_id)
+            return ids
+
+    def record_translations(self, message_id: MessageId, translations: Sequence[Translation], *,
+                            at: datetime) -> list[MessageId]:
+        """A RECEIVED message (crash recovery, DLQ replay) translated into one or more Hub messages.
+
+        The first result goes to the message itself; each further one becomes a
+        sibling message with the same original bytes, queued right after it. No
+        result at all is a mapping gap: the message is dead-lettered.
+        """
+        with self._tx() as conn:
+            return self._record_translations(conn, self._load(conn, message_id), translations, at)
+
+    def _record_translations(self, conn: sqlite3.Connection, msg: Message, translations: Sequence[Translation],
+                             at: datetime) -> list[MessageId]:
+        if not translations:
+            error = "translation produced no Hub message"
+            self._apply(conn, msg, Event.FAIL, at, error, last_error=error)
+            self._dead_letter_message(conn, self._load(conn, msg.id), Event.DEAD_LETTER, at,
+                                      source="translation", error=error, error_path=None)
+            return []
+        self._translate(conn, msg, translations[0], at)
+        ids = [msg.id]
+        for result in translations[1:]:
+            sibling = self._insert(conn, Direction.OUT, State.RECEIVED, msg.original, at,
+                                   f"also translated from message {msg.id}", adapter=msg.adapter,
+                                   profile=msg.profile, replay_of=msg.replay_of)
+            self._translate(conn, self._load(conn, sibling), result, at)
+            ids.append(sibling)
+        return ids
+
+    def _translate(self, conn: sqlite3.Connection, msg: Message, result: Translation, at: datetime) -> None:
+        self._apply(conn, msg, Event.TRANSLATE, at, f"{result.content_type}, {len(result.translated)} bytes",
+                    translated=bytes(result.translated), distribution_id=result.distribution_id,
+                    case_id=result.case_id, case_version=result.case_version,
+                    content_type=result.content_type, next_attempt_at=None)
 
     def mark_translation_failed(
         self, message_id: MessageId, *, error: str, error_path: str | None, at: datetime,
@@ -362,12 +413,12 @@ class Store(StoreQueries):
         return int(cursor.lastrowid)
 
     # -- replay -----------------------------------------------------------------------------
-    def requeue_dead_letter(self, dlq_id: int, *, at: datetime, translation: Translation | None = None) -> MessageId:
+    def requeue_dead_letter(self, dlq_id: int, *, at: datetime, translations: Sequence[Translation] = ()) -> MessageId:
         """Replay one dead-letter entry (see :mod:`bridge.replay`); returns the message that carries it on.
 
         Outbound: a NEW outbox message with the original bytes, linked to the entry,
-        RECEIVED (the service re-translates it) or TRANSLATED when ``translation`` is
-        given. Inbound with a message: that message goes back to RECEIVED (its
+        RECEIVED (the service re-translates it) or TRANSLATED when ``translations``
+        are given (several: sibling messages follow it). Inbound with a message: that message goes back to RECEIVED (its
         distributionID keeps deduplicating). The entry is marked replayed in the same transaction.
         """
         with self._tx() as conn:
@@ -377,23 +428,19 @@ class Store(StoreQueries):
             if entry.direction is Direction.IN:
                 target = self._requeue_inbound(conn, entry, at)
             else:
-                target = self._requeue_outbound(conn, entry, at, translation)
+                target = self._requeue_outbound(conn, entry, at, translations)
             conn.execute("UPDATE dead_letters SET replayed_at = ?, replayed_as = ?, last_replay_error = NULL"
                          " WHERE id = ?", (to_db_time(at), target, dlq_id))
             return target
 
     def _requeue_outbound(self, conn: sqlite3.Connection, entry: DeadLetter, at: datetime,
-                          translation: Translation | None) -> MessageId:
+                          translations: Sequence[Translation]) -> MessageId:
         self._check_room(conn)
         message_id = self._insert(conn, Direction.OUT, State.RECEIVED, entry.original, at,
                                   f"replay of dead letter {entry.id}", adapter=entry.adapter,
                                   profile=entry.profile, replay_of=entry.id)
-        if translation is not None:
-            msg = self._load(conn, message_id)
-            self._apply(conn, msg, Event.TRANSLATE, at, "translated for replay",
-                        translated=bytes(translation.translated), distribution_id=translation.distribution_id,
-                        case_id=translation.case_id, case_version=translation.case_version,
-                        content_type=translation.content_type)
+        if translations:
+            self._record_translations(conn, self._load(conn, message_id), translations, at)
         return message_id
 
     def _requeue_inbound(self, conn: sqlite3.Connection, entry: DeadLetter, at: datetime) -> MessageId:

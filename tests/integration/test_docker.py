@@ -1,0 +1,105 @@
+"""The container files: static checks everywhere, a real `docker build` where a Docker engine answers."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from bridge.config import BridgeConfig
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+DOCKERFILE = PROJECT_ROOT / "Dockerfile"
+COMPOSE = PROJECT_ROOT / "compose.yaml"
+BUILD_TIMEOUT = 900
+
+
+def compose_config_block(name: str) -> str:
+    """The text of the inline ``configs: <name>: content: |`` block of compose.yaml."""
+    text = COMPOSE.read_text(encoding="utf-8")
+    match = re.search(rf"^  {name}:\n    content: \|\n((?:      .*\n|\n)+)", text, re.MULTILINE)
+    assert match, f"compose.yaml has no inline config {name}"
+    return "\n".join(line[6:] for line in match.group(1).splitlines())
+
+
+def docker_engine_missing_reason() -> str | None:
+    if shutil.which("docker") is None:
+        return "no docker client on this machine"
+    try:
+        result = subprocess.run(["docker", "info"], capture_output=True, timeout=30)
+    except subprocess.TimeoutExpired:
+        return "`docker info` did not answer within 30 s"
+    if result.returncode != 0:
+        return "no Docker engine answers (`docker info` failed): the image build is tested only where one runs"
+    return None
+
+
+class TestDockerfile:
+    def test_multi_stage_slim_non_root(self):
+        """The image is built in two stages on python:3.11-slim and runs as an unprivileged user."""
+        text = DOCKERFILE.read_text(encoding="utf-8")
+        assert 2 == len(re.findall(r"^FROM ", text, re.MULTILINE)) and "python:3.11-slim" in text
+        users = re.findall(r"^USER (\S+)", text, re.MULTILINE)
+        assert users and users[-1].split(":")[0] not in ("root", "0")
+
+    def test_healthcheck_probes_readyz(self):
+        """The container health follows /readyz."""
+        text = DOCKERFILE.read_text(encoding="utf-8")
+        assert re.search(r"^HEALTHCHECK .*\n?.*/readyz", text, re.MULTILINE)
+
+    def test_copied_project_folders_exist(self):
+        """Every folder the Dockerfile copies exists in the source tree."""
+        copied = re.findall(r"^COPY (?!--from)(\S+) ", DOCKERFILE.read_text(encoding="utf-8"), re.MULTILINE)
+        assert [] == [name for name in copied if not (PROJECT_ROOT / name).exists()]
+
+    def test_dockerignore_keeps_secrets_and_state_out(self):
+        """The build context excludes the venv, git metadata, private keys and store files."""
+        ignored = (PROJECT_ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+        assert {".git", ".venv", "**/*.key", "**/*.sqlite3"} <= set(ignored)
+
+
+class TestCompose:
+    def test_rig_services(self):
+        """The rig runs RabbitMQ, the Hub emulator, the NexSIS simulator and the bridge."""
+        text = COMPOSE.read_text(encoding="utf-8")
+        services = set(re.findall(r"^  ([a-z-]+):\n", text.split("\nvolumes:")[0], re.MULTILINE))
+        assert {"rabbitmq", "hub-emulator", "nexsis-sim", "bridge"} <= services
+
+    def test_broker_requires_client_certificates(self):
+        """The rig's RabbitMQ demands a client certificate and logs clients in by CN (EXTERNAL)."""
+        conf = compose_config_block("rabbitmq_conf")
+        assert "fail_if_no_peer_cert = true" in conf and "ssl_cert_login_from = common_name" in conf
+
+    @pytest.mark.parametrize("name", ["bridge_toml", "nexsis_toml"])
+    def test_inline_configs_are_valid(self, name):
+        """The bridge and simulator configs embedded in compose.yaml pass the config model."""
+        config = BridgeConfig.model_validate(tomllib.loads(compose_config_block(name)))
+        assert "amqp" == config.hub.mode and "rabbitmq" == config.hub.host
+
+    def test_ports_published_on_loopback_only(self):
+        """Published ports are bound to 127.0.0.1 on the host."""
+        published = re.findall(r'^\s+- "([^"]+:\d+:\d+)"', COMPOSE.read_text(encoding="utf-8"), re.MULTILINE)
+        assert published and all(entry.startswith("127.0.0.1:") for entry in published)
+
+
+@pytest.mark.integration
+def test_image_builds(tmp_path):
+    """`docker build` succeeds and the image runs `bridge config check` as a non-root user."""
+    reason = docker_engine_missing_reason()
+    if reason:
+        pytest.skip(reason)
+    tag = "hub-bridge:test-build"
+    build = subprocess.run(["docker", "build", "-t", tag, str(PROJECT_ROOT)], capture_output=True, text=True,
+                           timeout=BUILD_TIMEOUT)
+    assert 0 == build.returncode, build.stderr[-4000:]
+    try:
+        run = subprocess.run(["docker", "run", "--rm", "--entrypoint", "sh", tag, "-c", "id -u && bridge config check"],
+                             capture_output=True, text=True, timeout=120)
+        assert 0 == run.returncode, run.stderr[-2000:]
+        assert "0" != run.stdout.split()[0] and "configuration OK" in run.stdout
+    finally:
+        subprocess.run(["docker", "image", "rm", "-f", tag], capture_output=True, timeout=120)

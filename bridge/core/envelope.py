@@ -188,7 +188,7 @@ def make_error(code: HubErrorCode, reason: str, source_message: Mapping[str, Any
         "referencedDistributionID": referenced_distribution_id,
     }
     if source_message is not None:
-        data["sourceMessage"] = dict(source_message)
+        data["sourceMessage"] = dict(source_message) if isinstance(source_message, Mapping) else source_message
     return validate_model(Error, data, "/error", error=OutboundError).to_hub()
 
 
@@ -234,7 +234,9 @@ def _invalid(issues: list[Issue], payload_name: str | None = None) -> InboundErr
 def _checked_payload(body: Mapping[str, Any], payload_name: str) -> tuple[HubModel | None, list[Issue]]:
     model = PAYLOAD_MODELS.get(payload_name)
     if model is None:
-        return None, []
+        if isinstance(body[payload_name], Mapping):
+            return None, []
+        return None, [Issue(f"{MESSAGE_POINTER}/{payload_name}", "payload must be an object", "wrong-type")]
     try:
         return validate_model(model, body[payload_name], f"{MESSAGE_POINTER}/{payload_name}"), []
     except BridgeError as exc:

@@ -10,8 +10,10 @@ from pathlib import Path
 from uuid import UUID
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bridge.core.envelope import MESSAGE_POINTER, make_error, make_reference, unwrap, wrap
+from bridge.core.envelope import MESSAGE_POINTER, Unwrapped, make_error, make_reference, unwrap, wrap
 from bridge.core.errors import HubErrorCode, InboundError, OutboundError
 from tests.conftest import reference_dir
 from tests.unit.test_models import assert_same_canonical, load_canonical
@@ -193,3 +195,52 @@ def test_failing_samples_are_refused_naming_what_the_hub_names(path: Path) -> No
         unwrap(load_canonical(path))
     ours = {issue.path for issue in caught.value.issues}
     assert _hub_paths(Path(f"{path}.errors").read_text(encoding="utf-8")) <= ours
+
+
+# --- unwrap never crashes: any JSON-shaped input gives an Unwrapped or an InboundError
+
+KEYS = st.sampled_from(["distributionID", "senderID", "dateTimeSent", "content", "jsonContent", "message",
+                        "embeddedJsonContent", "descriptor", "createCase", "reference", "error", "emsi",
+                        "messageId", "recipient", "x"])
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(max_size=20),
+                    st.decimals(allow_nan=False, allow_infinity=False), st.just(Decimal("NaN")))
+JSON_VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
+                                                            st.dictionaries(KEYS, inner, max_size=4)), max_leaves=20)
+
+
+def _message(body) -> dict:
+    return {"distributionID": "a_1", "senderID": "a", "dateTimeSent": "2024-05-18T18:15:00+02:00",
+            "dateTimeExpires": "2024-05-19T18:15:00+02:00", "distributionStatus": "Actual",
+            "distributionKind": "Report",
+            "descriptor": {"language": "fr-FR", "explicitAddress": {"explicitAddressScheme": "hubex",
+                                                                    "explicitAddressValue": "b"}},
+            "content": [{"jsonContent": {"embeddedJsonContent": {"message": body}}}]}
+
+
+@settings(max_examples=150, deadline=None)
+@given(JSON_VALUES)
+def test_unwrap_of_arbitrary_document_is_an_answer_or_an_inbound_error(document) -> None:
+    """Whatever the top-level document, unwrap answers or raises InboundError, never anything else."""
+    try:
+        assert isinstance(unwrap(document), Unwrapped)
+    except InboundError as exc:
+        assert exc.issues
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.dictionaries(KEYS, JSON_VALUES, max_size=5))
+def test_unwrap_of_arbitrary_message_body_is_an_answer_or_an_inbound_error(body) -> None:
+    """A valid envelope around any message body: answer or InboundError with at least one issue."""
+    try:
+        assert isinstance(unwrap(_message(body)), Unwrapped)
+    except InboundError as exc:
+        assert exc.issues
+
+
+def test_unmodelled_payload_must_still_be_an_object() -> None:
+    """A payload type without a model is carried through only when it is a JSON object."""
+    message = _wrap("createCaseHealth", {"x": 1})
+    message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]["createCaseHealth"] = ["not", "object"]
+    with pytest.raises(InboundError) as caught:
+        unwrap(message)
+    assert [issue.code for issue in caught.value.issues] == ["wrong-type"]

@@ -1,0 +1,108 @@
+"""The in-process Hub: same checks and delivery semantics as the real emulator, no broker."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta, timezone
+
+from twisted.internet import defer
+from twisted.internet.task import Clock
+
+from bridge.core.errors import Issue
+from bridge.edges.amqp.errors import Drop, Nack, NotConnected
+from bridge.edges.inprocess_hub import InProcessHub
+from bridge.testing.messages import make_message, make_reference, message_payload
+
+NOW = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
+SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
+PAYLOAD = {"createCase": {"caseId": "x"}}
+
+
+def _hub(validate=lambda _b: []):
+    clock = Clock()
+    return InProcessHub([SAMU, SDIS], validate, lambda: NOW, reactor=clock, id_factory=lambda: "u1"), clock
+
+
+def _body(message) -> bytes:
+    return json.dumps(message).encode()
+
+
+def test_message_and_rc_ref_round_trip():
+    """A message reaches the recipient's on_message; its RC-REF reaches the sender's on_ack."""
+    hub, clock = _hub()
+    got, acks = [], []
+    samu = hub.client(SAMU, on_ack=acks.append)
+    sdis = hub.client(SDIS, on_message=got.append)
+    samu.start(), sdis.start()
+    message = make_message(SAMU, SDIS, PAYLOAD, now=NOW)
+    confirmed = []
+    samu.publish(_body(message)).addCallback(confirmed.append)
+    clock.advance(0)
+    assert confirmed == [None] and json.loads(got[0].body) == message and got[0].queue == f"{SDIS}.message"
+    sdis.publish(_body(make_reference(SDIS, SAMU, message["distributionID"], now=NOW)))
+    clock.advance(0)
+    assert message_payload(json.loads(acks[0].body))["reference"]["distributionID"] == message["distributionID"]
+
+
+def test_faults_come_back_as_rs_error_on_info():
+    """Unknown recipient, expired message and schema errors give 501, 400 and 300 on the sender's info."""
+    hub, clock = _hub(validate=lambda b: [Issue("/x", "bad")] if b"BAD" in b else [])
+    infos = []
+    samu = hub.client(SAMU, on_info=infos.append)
+    samu.start()
+    samu.publish(_body(make_message(SAMU, "fr.health.nowhere", PAYLOAD, now=NOW)))
+    samu.publish(_body(make_message(SAMU, SDIS, PAYLOAD, now=NOW - timedelta(days=3), expires=NOW - timedelta(days=1))))
+    samu.publish(_body(make_message(SAMU, SDIS, {"createCase": {"caseId": "BAD"}}, now=NOW)))
+    samu.publish(_body(make_message(SAMU, SDIS, PAYLOAD, now=NOW)), delivery_mode=1)
+    clock.advance(0)
+    codes = [message_payload(json.loads(d.body))["error"]["errorCode"]["statusCode"] for d in infos]
+    assert codes == [501, 400, 300, 100]
+
+
+def test_messages_wait_for_a_consumer():
+    """A message sent before the recipient starts is delivered when it starts."""
+    hub, clock = _hub()
+    samu, got = hub.client(SAMU), []
+    samu.start()
+    samu.publish(_body(make_message(SAMU, SDIS, PAYLOAD, now=NOW)))
+    clock.advance(0)
+    sdis = hub.client(SDIS, on_message=got.append)
+    sdis.start()
+    clock.advance(0)
+    assert len(got) == 1
+
+
+def test_nack_requeues_with_redelivered_flag_and_drop_dead_letters():
+    """Nack brings the message back with redelivered=True; Drop puts it in dead_letters."""
+    hub, clock = _hub()
+    seen = []
+
+    def handler(delivery):
+        seen.append(delivery)
+        raise (Drop("bad") if delivery.redelivered else Nack("later"))
+
+    samu, sdis = hub.client(SAMU), hub.client(SDIS, on_message=handler)
+    samu.start(), sdis.start()
+    samu.publish(_body(make_message(SAMU, SDIS, PAYLOAD, now=NOW)))
+    clock.advance(0)
+    clock.advance(1)
+    assert [d.redelivered for d in seen] == [False, True]
+    assert len(hub.dead_letters) == 1
+
+
+def test_stop_waits_for_in_flight_and_publish_needs_start():
+    """stop() fires only after the in-flight callback finished; publishing before start fails."""
+    hub, clock = _hub()
+    pending = defer.Deferred()
+    samu, sdis = hub.client(SAMU), hub.client(SDIS, on_message=lambda d: pending)
+    failures = []
+    samu.publish(b"{}").addErrback(failures.append)
+    assert failures and failures[0].check(NotConnected)
+    samu.start(), sdis.start()
+    samu.publish(_body(make_message(SAMU, SDIS, PAYLOAD, now=NOW)))
+    clock.advance(0)
+    stopped = []
+    sdis.stop().addCallback(stopped.append)
+    assert stopped == []
+    pending.callback(None)
+    assert len(stopped) == 1 and sdis.state == "stopped"

@@ -9,6 +9,7 @@ every problem reported as an :class:`Issue` at its JSON pointer.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,7 +47,11 @@ PAYLOAD_ROOTS = frozenset({
 
 @dataclass(frozen=True, slots=True)
 class Unwrapped:
-    """The parts of a received message; ``payload`` is the canonical dict of the one payload."""
+    """The parts of a received message.
+
+    ``payload`` is the payload dict exactly as received (validated against its
+    model when there is one, ``payload_model``), so forwarding it changes nothing.
+    """
 
     distribution_id: str
     sender_id: str
@@ -165,7 +170,7 @@ def unwrap(message: Mapping[str, Any]) -> Unwrapped:
         expires_at=envelope.date_time_expires,
         header=header,
         payload_name=payload_name,
-        payload=payload_model.to_hub() if payload_model is not None else dict(body[payload_name]),
+        payload=copy.deepcopy(dict(body[payload_name])),  # as received: byte-exact strings, e.g. "-00:00" kept
         payload_model=payload_model,
     )
 

@@ -244,3 +244,13 @@ def test_unmodelled_payload_must_still_be_an_object() -> None:
     with pytest.raises(InboundError) as caught:
         unwrap(message)
     assert [issue.code for issue in caught.value.issues] == ["wrong-type"]
+
+
+def test_unwrap_keeps_the_payload_as_received() -> None:
+    """A valid date written '-00:00' (the RC-DE convention for UTC) reaches the caller unchanged."""
+    message = _wrap("emsi", {"CONTEXT": {"ID": "1", "MODE": "ACTUAL", "MSGTYPE": "ALERT"}, "EVENT": {"ID": "e"}})
+    emsi = message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]["emsi"]
+    emsi["CONTEXT"]["CREATION"] = "2024-05-18T16:15:00-00:00"
+    parts = unwrap(message)
+    assert parts.payload["CONTEXT"]["CREATION"] == "2024-05-18T16:15:00-00:00"
+    assert parts.payload_model is not None

@@ -62,16 +62,25 @@ def parse_xml(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element
     try:
         root = etree.fromstring(bytes(data), _new_parser())
     except etree.XMLSyntaxError as exc:
-        line = getattr(exc, "lineno", None) or 0
-        raise InboundError(
-            f"XML is not well-formed: {exc.msg}",
-            [Issue(f"line {line}", str(exc.msg), "xml-syntax")],
-        ) from None
+        raise _syntax_error(exc) from None
     if root.getroottree().docinfo.internalDTD is not None:
         # Reached only for encodings the byte scan above cannot see (UTF-16...).
         raise _unsafe("document type declarations and entities are not accepted")
     _check_shape(root, limits)
     return root
+
+
+def _syntax_error(exc: etree.XMLSyntaxError) -> InboundError:
+    """libxml2's own resource ceilings get the same codes as ours; the rest is plain syntax."""
+    line = getattr(exc, "lineno", None) or 0
+    text = str(exc.msg)
+    if "amplification" in text or "Entity" in text or "entity" in text:
+        return _unsafe(f"entity expansion refused by the parser ({text})")
+    if "Excessive depth" in text:
+        return InboundError(f"XML nesting too deep (line {line}): {text}", [Issue(f"line {line}", text, "too-deep")])
+    if "Resource limit exceeded" in text or "huge" in text.lower():
+        return MessageTooLarge(f"XML too large (line {line}): {text}", [Issue(f"line {line}", text, "too-large")])
+    return InboundError(f"XML is not well-formed: {text}", [Issue(f"line {line}", text, "xml-syntax")])
 
 
 def _unsafe(reason: str) -> UnsafeXml:

@@ -19,9 +19,9 @@ from typing import Callable
 
 from lxml import etree
 
-from bridge.core.codec.json_to_xml import build_element, fill_element
+from bridge.core.codec.json_to_xml import build_element, fill_element, set_text
 from bridge.core.codec.json_to_xml import to_inbound as json_error
-from bridge.core.codec.scalars import CodecError, text_of
+from bridge.core.codec.scalars import CodecError
 from bridge.core.codec.spec import ElementSpec, MessageSpec
 from bridge.core.codec.xml_to_json import element_to_json, local_name, object_from_children
 from bridge.core.codec.xml_to_json import to_inbound as xml_error
@@ -62,7 +62,7 @@ def envelope_to_element(document: dict, spec_of: SpecLookup) -> etree._Element:
         _check_keys(document, (*ENVELOPE_FIELDS, "descriptor", "content"))
         for name in ENVELOPE_FIELDS:
             if document.get(name) is not None:
-                etree.SubElement(root, _E + name).text = text_of(document[name])
+                set_text(etree.SubElement(root, _E + name), document[name])
         if document.get("descriptor") is not None:
             _descriptor_to_xml(etree.SubElement(root, _E + "descriptor", {_XLINK_TYPE: "resource"}), document["descriptor"])
     except CodecError as exc:
@@ -149,7 +149,7 @@ def _descriptor_to_xml(parent: etree._Element, descriptor: object) -> None:
     try:
         _check_keys(descriptor, DESCRIPTOR_FIELDS)
         if descriptor.get("language") is not None:
-            etree.SubElement(parent, _E + "language").text = text_of(descriptor["language"])
+            set_text(etree.SubElement(parent, _E + "language"), descriptor["language"])
         addresses = descriptor.get("explicitAddress")
         for address in addresses if isinstance(addresses, list) else [addresses] if addresses else []:
             if not isinstance(address, dict):
@@ -158,7 +158,7 @@ def _descriptor_to_xml(parent: etree._Element, descriptor: object) -> None:
             element = etree.SubElement(parent, _E + "explicitAddress")
             for name in ADDRESS_FIELDS:
                 if address.get(name) is not None:
-                    etree.SubElement(element, _E + name).text = text_of(address[name])
+                    set_text(etree.SubElement(element, _E + name), address[name])
     except CodecError as exc:
         raise _segment(exc, "descriptor")
 

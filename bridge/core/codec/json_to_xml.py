@@ -53,7 +53,15 @@ def fill_any(parent: etree._Element, value: object, prefix: str) -> None:
                     exc.segments.append(key)
                     raise
     elif value is not None:
-        parent.text = text_of(value)
+        set_text(parent, value)
+
+
+def set_text(element: etree._Element, value: object) -> None:
+    """Text of a leaf; characters XML 1.0 cannot carry (NUL, most control codes) are the sender's error."""
+    try:
+        element.text = text_of(value)
+    except ValueError:
+        raise CodecError("contains characters XML cannot carry (control codes or NUL)", "not-xml-compatible") from None
 
 
 def fill_element(parent: etree._Element, value: object, spec: ElementSpec, prefix: str) -> None:
@@ -63,7 +71,7 @@ def fill_element(parent: etree._Element, value: object, spec: ElementSpec, prefi
         fill_any(parent, value, prefix)
         return
     if kind != "complex":
-        parent.text = text_of(value)
+        set_text(parent, value)
         return
     if not isinstance(value, dict):
         raise CodecError(f"{_json_type(value)} found, object expected", "wrong-type")

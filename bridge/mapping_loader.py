@@ -68,7 +68,7 @@ def _build(contents: dict[str, bytes], nomenclatures: Nomenclatures) -> MappingS
     result = _lint(contents, nomenclatures)
     if result.errors:
         raise InvalidMappings(f"mapping tables refused: {len(result.errors)} error(s)", result.errors)
-    return MappingSet(result.tables, version=files_version(contents))
+    return MappingSet(result.tables, version=files_version(contents), nomenclatures=nomenclatures)
 
 
 def load_mappings(directory: Path, nomenclatures: Nomenclatures) -> MappingSet:

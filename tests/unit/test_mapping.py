@@ -92,3 +92,55 @@ def test_unknown_table_is_a_wiring_error():
     """Naming a table the manifest lacks raises UnknownTable listing the known ones."""
     with pytest.raises(UnknownTable, match="demo"):
         _set().forward("missing", "INC")
+
+
+INHERIT_MANIFEST = """\
+[tables.nature]
+file = "nature.csv"
+source = "legacy"
+target = "whatsHappen"
+[tables.nature.reverse]
+inherit = true
+unmapped = "fallback"
+fallback = "DIV"
+"""
+
+FAIT = """\
+,code,label_n1,label_n2,label_n3
+0,C04.00.00,Incendie,,
+1,C04.02.00,,Bâtiment,
+2,C04.02.03,,,Industriel
+3,C08.00.00,Aléas,,
+"""
+
+
+def _inheriting_set():
+    from bridge.core.mapping import coverage
+    from bridge.core.nomenclature import parse_code_list
+
+    lists = {"HubSante.fait": parse_code_list("HubSante.fait", FAIT, "fait.csv")[0],
+             "legacy": parse_code_list("legacy", "code,label_n1\nINC,Feu\nDIV,Divers\n", "legacy.csv")[0]}
+    registry = Nomenclatures(lists=lists)
+    rows = "source,target,direction,default\nINC,C04.00.00,both,\nDIV,C08.00.00,forward,\n"
+    result = lint_tables(INHERIT_MANIFEST, {"nature.csv": rows}, registry)
+    assert result.errors == []
+    return MappingSet(result.tables, nomenclatures=registry), coverage(result.tables, registry, leaf_only=True)
+
+
+def test_inherit_uses_the_nearest_ancestor_row():
+    """A code without a row takes its ancestor's row, without a warning, naming the ancestor."""
+    mapped = _inheriting_set()[0].reverse("nature", "C04.02.03")
+    assert (mapped.code, mapped.warning) == ("INC", None)
+    assert mapped.source == "nature.csv:2 (inherited from C04.00.00)"
+
+
+def test_inherit_falls_back_when_no_ancestor_has_a_row():
+    """Without any mapped ancestor the unmapped policy still applies."""
+    mapped = _inheriting_set()[0].reverse("nature", "C08.00.00")
+    assert mapped.code == "DIV" and mapped.warning
+
+
+def test_coverage_counts_inherited_codes_apart():
+    """Coverage reports codes reached through a parent row separately."""
+    reverse = [c for c in _inheriting_set()[1] if c.direction == "reverse"][0]
+    assert (reverse.mapped, reverse.total, reverse.inherited, reverse.unmapped) == (1, 2, 1, ("C08.00.00",))

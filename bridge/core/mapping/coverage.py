@@ -1,15 +1,16 @@
 """Coverage: which codes of the official lists a table maps, in each direction.
 
 Forward coverage counts codes of the table's *source* list that have a forward row; reverse
-coverage counts codes of its *target* list that have a reverse row. With ``leaf_only`` only
-the most specific codes count, the ones an operator actually picks.
+coverage counts codes of its *target* list that have a reverse row. A direction declared
+``inherit = true`` also counts codes whose ancestor has a row (reported apart). With
+``leaf_only`` only the most specific codes count, the ones an operator actually picks.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from bridge.core.mapping.mapping_set import resolve
+from bridge.core.mapping.mapping_set import inherited_row, resolve
 from bridge.core.mapping.table import MappingTable
 from bridge.core.nomenclature import Nomenclatures
 
@@ -25,14 +26,16 @@ class DirectionCoverage(BaseModel):
     mapped: int
     total: int
     unmapped: tuple[str, ...]
+    inherited: int = 0
 
     @property
     def ratio(self) -> float:
         return self.mapped / self.total if self.total else 1.0
 
     def summary(self) -> str:
+        via = f", {self.inherited} via a parent row" if self.inherited else ""
         return (f"{self.table} {self.direction:<7} {self.code_list}: {self.mapped}/{self.total} "
-                f"({100 * self.ratio:.1f}%)")
+                f"({100 * self.ratio:.1f}%{via})")
 
 
 def table_coverage(table: MappingTable, nomenclatures: Nomenclatures, leaf_only: bool = False) -> list[DirectionCoverage]:
@@ -45,9 +48,12 @@ def table_coverage(table: MappingTable, nomenclatures: Nomenclatures, leaf_only:
             continue
         keys = resolve(table, direction)[0]
         codes = code_list.leaf_codes() if leaf_only else list(code_list.codes)
-        unmapped = tuple(code for code in codes if code not in keys)
+        missing = [code for code in codes if code not in keys]
+        inherit = getattr(table.spec, direction).inherit
+        unmapped = tuple(c for c in missing if not (inherit and inherited_row(keys, code_list, c)))
         found.append(DirectionCoverage(table=table.spec.name, direction=direction, code_list=code_list.name,
-                                       mapped=len(codes) - len(unmapped), total=len(codes), unmapped=unmapped))
+                                       mapped=len(codes) - len(unmapped), total=len(codes), unmapped=unmapped,
+                                       inherited=len(missing) - len(unmapped)))
     return found
 
 

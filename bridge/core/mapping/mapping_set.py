@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from bridge.core.errors import HubErrorCode, InboundError, Issue
 from bridge.core.mapping.table import MappingTable, Policy, Row
+from bridge.core.nomenclature import CodeList, Nomenclatures
 
 CONFLICTING_ROW = "conflicting-row"
 AMBIGUOUS_REVERSE = "ambiguous-reverse"
@@ -78,14 +79,40 @@ def _winner(file: str, direction: str, key: str, rows: list[Row]) -> tuple[Row, 
     return (defaults or rows)[0], Issue(f"{file}:{culprit.line}", message, code)
 
 
-class MappingSet:
-    """The tables in force, indexed both ways, with a version string (hash of their files)."""
+def key_list(table: MappingTable, direction: str, nomenclatures: Nomenclatures | None) -> CodeList | None:
+    """The code list a direction reads its keys from (source list forward, target list reverse)."""
+    name = table.spec.source if direction == "forward" else table.spec.target
+    return nomenclatures.get(name) if nomenclatures is not None and name else None
 
-    def __init__(self, tables: dict[str, MappingTable], version: str = ""):
+
+def inherited_row(index: dict[str, Row], code_list: CodeList | None, code: str) -> tuple[str, Row] | None:
+    """The nearest ancestor of ``code`` that has a row, with that row."""
+    seen: set[str] = set()
+    entry = code_list.codes.get(code) if code_list is not None else None
+    while entry is not None and entry.parent and entry.parent not in seen:
+        seen.add(entry.parent)
+        if entry.parent in index:
+            return entry.parent, index[entry.parent]
+        entry = code_list.codes.get(entry.parent)
+    return None
+
+
+class MappingSet:
+    """The tables in force, indexed both ways, with a version string (hash of their files).
+
+    ``nomenclatures`` is needed only by directions declared ``inherit = true`` (to walk a
+    code's ancestors); without it those directions behave as if ``inherit`` were false.
+    """
+
+    def __init__(self, tables: dict[str, MappingTable], version: str = "",
+                 nomenclatures: Nomenclatures | None = None):
         self.tables = dict(tables)
         self.version = version
         self._index = {(name, d): resolve(table, d)[0] for name, table in tables.items()
                        for d in ("forward", "reverse")}
+        self._lists = {(name, d): key_list(table, d, nomenclatures) for name, table in tables.items()
+                       for d in ("forward", "reverse")
+                       if getattr(table.spec, d).inherit}
 
     def names(self) -> list[str]:
         return sorted(self.tables)
@@ -108,6 +135,10 @@ class MappingSet:
         spec = self.tables[table].spec
         if row is not None:
             return Mapped(_key(row, direction)[1], None, f"{spec.file}:{row.line}")
+        inherited = inherited_row(index, self._lists.get((table, direction)), key)
+        if inherited is not None:
+            ancestor, row = inherited
+            return Mapped(_key(row, direction)[1], None, f"{spec.file}:{row.line} (inherited from {ancestor})")
         return self._unmapped(table, direction, key)
 
     def _unmapped(self, table: str, direction: str, code: str) -> Mapped:

@@ -15,6 +15,10 @@ CSV columns (one header row, order free, names case-insensitive):
                (many-to-one forward needs one reverse default, and vice versa)
 ``comment``    free text, ignored
 
+Per direction, the manifest may also say ``inherit = true``: a code with no row of its own takes
+the row of its nearest ancestor in the code list (a new ``C04.02.05`` in a later release maps like
+``C04.02.00``), before the unmapped policy applies.
+
 Parsing never raises on content: every defect is an :class:`Issue` at ``file:line`` and the
 rows that can be read are kept, so lint can report all findings in one pass.
 """
@@ -61,6 +65,7 @@ class DirectionRules(BaseModel):
 
     unmapped: Policy = Policy.REJECT
     fallback: str | None = None
+    inherit: bool = False
     where: str = ""
     fallback_where: str = ""
 
@@ -135,12 +140,16 @@ def _rules(raw: object, name: str, direction: str, where: dict, manifest: str) -
         choices = ", ".join(p.value for p in Policy)
         return DirectionRules(where=at), [Issue(at, f"table {name!r} {direction}: unmapped policy "
                                                     f"{raw.get('unmapped')!r} is not one of {choices}", BAD_MANIFEST)]
-    fallback = raw.get("fallback")
+    fallback, inherit = raw.get("fallback"), raw.get("inherit", False)
+    if not isinstance(inherit, bool):
+        return DirectionRules(where=at), [Issue(at, f"table {name!r} {direction}: 'inherit' must be true or false",
+                                                BAD_MANIFEST)]
     if policy is Policy.FALLBACK and not fallback:
         return DirectionRules(where=at), [Issue(at, f"table {name!r} {direction}: policy 'fallback' needs a "
                                                     "'fallback' code", BAD_MANIFEST)]
     fallback_at = f"{manifest}:{where.get((name, f'{direction}.fallback'), policy_line)}"
-    return DirectionRules(unmapped=policy, fallback=fallback or None, where=at, fallback_where=fallback_at), []
+    return DirectionRules(unmapped=policy, fallback=fallback or None, inherit=inherit, where=at,
+                          fallback_where=fallback_at), []
 
 
 def parse_manifest(text: str, manifest: str = "tables.toml") -> tuple[list[TableSpec], list[Issue]]:

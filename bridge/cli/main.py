@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "certs": "bridge.cli.certs_cmd:certs",
     "config": "bridge.cli.config_cmd:config",
     "dlq": "bridge.cli.store_cmds:dlq",
+    "hub-emulator": "bridge.cli.hub_emulator_cmd:hub_emulator",
     "mappings": "bridge.cli.mappings_cmd:mappings",
     "messages": "bridge.cli.store_cmds:messages",
     "nomenclatures": "bridge.cli.nomenclatures_cmd:nomenclatures",

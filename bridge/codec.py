@@ -135,7 +135,8 @@ def _models_lookup(specs: dict[str, MessageSpec]) -> Callable[[str], MessageSpec
         except KeyError:
             raise UnknownMessageType(
                 f"no schema bundle installed and no model for {root!r}: install one with `bridge schemas install DIR`",
-                [Issue(f"/{root}", f"modelled types without a bundle: {', '.join(sorted(specs))}", "schema-not-found")],
+                [Issue(f"/{root}", "no schema bundle: run `bridge schemas install DIR` or pass --schemas DIR "
+                       f"(without one only {', '.join(sorted(specs))} convert)", "schema-not-found")],
                 HubErrorCode.SCHEMA_NOT_FOUND) from None
     return lookup
 

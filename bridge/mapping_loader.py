@@ -22,6 +22,7 @@ from bridge.core.nomenclature import Nomenclatures
 
 MANIFEST = "tables.toml"
 DEFAULT_POLL_SECONDS = 5.0
+ENCODING = "encoding"
 
 log = structlog.get_logger(__name__)
 
@@ -59,9 +60,24 @@ def lint_directory(directory: Path, nomenclatures: Nomenclatures) -> LintResult:
 def _lint(contents: dict[str, bytes], nomenclatures: Nomenclatures) -> LintResult:
     if MANIFEST not in contents:
         return LintResult(issues=[Issue(MANIFEST, "manifest not found in the mapping directory", "missing-file")])
-    texts = {name: data.decode("utf-8-sig", errors="replace") for name, data in contents.items()}
+    texts, notes = {}, []
+    for name, data in contents.items():
+        texts[name], note = _decode(name, data)
+        notes += note
     manifest = texts.pop(MANIFEST)
-    return lint_tables(manifest, texts, nomenclatures, MANIFEST)
+    result = lint_tables(manifest, texts, nomenclatures, MANIFEST)
+    result.issues[:0] = notes
+    return result
+
+
+def _decode(name: str, data: bytes) -> tuple[str, list[Issue]]:
+    """UTF-8 (with or without BOM); a spreadsheet's Windows-1252 export is read, with a warning."""
+    try:
+        return data.decode("utf-8-sig"), []
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        return data.decode("cp1252", errors="replace"), [
+            Issue(f"{name}:{line}", "file is not UTF-8; read as Windows-1252 (save it as CSV UTF-8)", ENCODING)]
 
 
 def _build(contents: dict[str, bytes], nomenclatures: Nomenclatures) -> MappingSet:

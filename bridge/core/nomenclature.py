@@ -116,8 +116,10 @@ def _label_columns(header: list[str]) -> list[int]:
 
 
 def _records(text: str) -> Iterator[tuple[int, list[str]]]:
-    """CSV rows with the line each starts on (quoted cells may span lines)."""
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    """CSV rows with the line each starts on (quoted cells may span lines); ``;`` or ``,`` separated."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    separator = ";" if ";" in header and "," not in header else ","
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=separator)
     consumed = 0
     for row in reader:
         yield consumed + 1, row

@@ -137,3 +137,14 @@ def test_cisu_emsi_tables_map_every_leaf_code_forward(official):
         assert item.unmapped == () and item.total > 40
     for table in ("cisu-emsi-category", "cisu-emsi-loctype"):
         assert figures[(table, "reverse")].unmapped == ()
+
+
+def test_spreadsheet_export_with_semicolons_and_cp1252_is_read(broken_copy, official):
+    """A French spreadsheet's export (';' separator, Windows-1252) loads, with an encoding warning."""
+    path = broken_copy / "lrm-alpha-risque.csv"
+    text = path.read_text(encoding="utf-8").replace(",", ";")
+    path.write_bytes(text.encode("cp1252"))
+    result = lint_directory(broken_copy, official)
+    assert result.errors == []
+    assert [(i.path, i.code) for i in result.issues] == [("lrm-alpha-risque.csv:3", "encoding")]
+    assert len(result.tables["lrm-alpha-risque"].rows) == 16

@@ -122,3 +122,9 @@ def test_import_of_an_empty_directory_fails_clearly(tmp_path):
 
     with pytest.raises(NomenclatureStoreError, match="no \\*.csv"):
         import_nomenclatures(tmp_path)
+
+
+def test_semicolon_separated_lists_are_read():
+    """A project list saved by a French spreadsheet (';' separator) parses the same."""
+    codes, issues = parse_code_list("x", "code;label_n1\nINC;Incendie\n", "x.csv")
+    assert issues == [] and codes.codes["INC"].label == "Incendie"

@@ -22,7 +22,8 @@ MISSING_FILE = "missing-file"
 LIST_NOT_LOADED = "list-not-loaded"
 UNDECLARED_FILE = "undeclared-file"
 
-WARNINGS = frozenset({TRAILING_SPACE, DUPLICATE_CODE, EMPTY_LABEL, CELL_SPACES, LIST_NOT_LOADED, UNDECLARED_FILE})
+WARNINGS = frozenset({TRAILING_SPACE, DUPLICATE_CODE, EMPTY_LABEL, CELL_SPACES, LIST_NOT_LOADED, UNDECLARED_FILE,
+                      "encoding"})
 
 
 def is_error(issue: Issue) -> bool:

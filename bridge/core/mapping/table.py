@@ -5,7 +5,8 @@ file a non-developer edits in a spreadsheet; its metadata (which lists, what to 
 unmapped code in each direction) lives in the ``tables.toml`` manifest next to it, because a
 CSV has one header row and nowhere else to put them.
 
-CSV columns (one header row, order free, names case-insensitive):
+CSV columns (one header row, order free, names case-insensitive; ``,`` or ``;`` separated, as a
+French spreadsheet saves it):
 
 ``source``     code in the source list (forward key)
 ``target``     code in the target list (reverse key)
@@ -175,8 +176,14 @@ def parse_manifest(text: str, manifest: str = "tables.toml") -> tuple[list[Table
     return specs, issues
 
 
+def delimiter(text: str) -> str:
+    """``;`` when the header uses it and no comma (French spreadsheets save CSV that way), else ``,``."""
+    header = text.lstrip("\ufeff").split("\n", 1)[0]
+    return ";" if ";" in header and "," not in header else ","
+
+
 def _records(text: str):
-    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""))
+    reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter(text))
     consumed = 0
     for row in reader:
         yield consumed + 1, row

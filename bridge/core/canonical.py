@@ -114,13 +114,18 @@ class AssistanceRequest(BaseModel):
 
 
 class AssistanceAnswer(BaseModel):
-    """The answer to a request for assistance: ACCEPTE, REFUSE, DIFFERE, PARTIELLE..."""
+    """The answer to a request for assistance, in the canonical EMSI spelling.
+
+    ``status`` is ACCEPTE, REFUS, PARTIELLE, DIVERGENTE or DIFFEREE (the ``answer-aliases``
+    table folds the other spellings seen in the field into these).
+    """
 
     model_config = FROZEN
 
     status: str
     free_text: str | None = None
     request_id: str | None = None
+    mission_type: str | None = None
 
 
 class Case(BaseModel):

@@ -1,0 +1,232 @@
+"""``emsi-json`` / ``emsi-xml``: NexSIS EMSI <-> canonical case.
+
+EMSI speaks in EVENT types (CATEGORY, ACTOR, LOCTYPE) where RC-EDA speaks CISU
+codes: the ``cisu-emsi-*`` tables translate. A request for assistance is the
+MISSION named ``#DEMANDE_CONCOURS#kind#frame#`` and its answer the MISSION named
+``#REPONSE_DEMANDE_CONCOURS#STATUS#`` (the ``answer-aliases`` table turns the
+spellings seen in the field into one canonical status). Other missions,
+resources, casualty triage counts and the many EMSI-only attributes have no
+canonical field: they are listed as dropped, leaf by leaf.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
+from bridge.core.adapters.codes import label_of, map_code
+from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
+from bridge.core.adapters.rc_eda import case_id_for, require_codec
+from bridge.core.adapters.tracking import Reader
+from bridge.core.canonical import AssistanceAnswer, AssistanceRequest, Case, Coded, Location, Note, Qualification
+from bridge.core.errors import Issue
+
+PAYLOAD = "emsi"
+REQUEST = re.compile(r"^#DEMANDE_CONCOURS#([^#]*)#([^#]*)#?$", re.IGNORECASE)
+ANSWER = re.compile(r"^#REPONSE_DEMANDE_CONCOURS#([^#]*)#?$", re.IGNORECASE)
+ADDRESS = re.compile(r"^(?:(?P<number>\d+\s?[A-Za-z]?)\s+)?(?P<street>.*?)(?:,\s*(?P<city>[^,]+))?$")
+
+
+class EmsiJsonAdapter(Adapter):
+    """EMSI as JSON."""
+
+    name = "emsi-json"
+    version = "1.0"
+    direction = "both"
+    media_type = "application/json"
+
+    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
+        return decode_emsi(loads(data, PAYLOAD), ctx)
+
+    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
+        payload, drops, warnings = encode_emsi(case, ctx)
+        return Encoded(dumps(PAYLOAD, payload), drops, warnings)
+
+
+class EmsiXmlAdapter(Adapter):
+    """EMSI as XML, through the Hub codec in the context."""
+
+    name = "emsi-xml"
+    version = "1.0"
+    direction = "both"
+    media_type = "application/xml"
+
+    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
+        document = require_codec(ctx, self.name).to_dict(bytes(data))
+        return decode_emsi(document.get(PAYLOAD, document), ctx)
+
+    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
+        payload, drops, warnings = encode_emsi(case, ctx)
+        return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops, warnings)
+
+
+# ---- decode -------------------------------------------------------------------------------------
+
+def decode_emsi(payload: dict, ctx: AdapterContext) -> Decoded:
+    """EMSI dict -> Case, with unread leaves listed as dropped and mapping warnings kept."""
+    r = Reader(payload, f"/{PAYLOAD}")
+    warnings: list[Issue] = []
+    for key in ("ID", "MODE", "MSGTYPE", "CREATION"):
+        r.mark("CONTEXT", key)
+    qualification = _qualification(r, ctx, warnings)
+    notes = [Note(text=t) for t in (r.get("CONTEXT", "FREETEXT"), r.get("EVENT", "FREETEXT")) if t]
+    request, answer = _missions(r, ctx, warnings)
+    case = Case(
+        case_id=r.get("EVENT", "MAIN_EVENT_ID"), sender_case_id=r.get("EVENT", "ID"),
+        created=parse_datetime(r.get("EVENT", "DECL_DATIME"), r.pointer("EVENT", "DECL_DATIME")),
+        qualification=qualification, location=_location(r), notes=tuple(notes),
+        request=request, answer=answer,
+        extras={"event_name": name} if (name := r.get("EVENT", "NAME")) else {},
+    )
+    return Decoded(case=case, dropped=r.leftover(), warnings=warnings)
+
+
+def _first(r: Reader, *path: str) -> str | None:
+    return r.get(*path, 0)
+
+
+def _qualification(r: Reader, ctx: AdapterContext, warnings: list[Issue]) -> Qualification:
+    def cisu(table: str, value: str | None, pointer: str) -> Coded | None:
+        code, issues = map_code(ctx, table, value, pointer, "reverse")
+        warnings.extend(issues)
+        return Coded(code=code, label=label_of(ctx, code)) if code else None
+
+    etype = ("EVENT", "ETYPE")
+    whats = cisu("cisu-emsi-category", _first(r, *etype, "CATEGORY"), r.pointer(*etype, "CATEGORY", 0))
+    kind = cisu("cisu-emsi-loctype", _first(r, *etype, "LOCTYPE"), r.pointer(*etype, "LOCTYPE", 0))
+    motive, count = None, None
+    for index, actor in enumerate(r.data.get("EVENT", {}).get("ETYPE", {}).get("ACTOR", [])):
+        pointer = r.pointer(*etype, "ACTOR", index)
+        if motive is None and str(actor).startswith("PPL/VLN"):
+            motive = cisu("cisu-emsi-actor", r.get(*etype, "ACTOR", index), pointer)
+        elif count is None and ctx.mappings is not None:
+            mapped = ctx.mappings.reverse("cisu-emsi-victims", r.get(*etype, "ACTOR", index))
+            count = mapped.code
+            if getattr(mapped, "warning", None):
+                warnings.append(Issue(pointer, f"{actor!r}: victims count {mapped.code} ({mapped.source})",
+                                      "mapping-warning"))
+    return Qualification(whats_happen=whats, location_kind=kind, health_motive=motive, victims_count=count)
+
+
+def _location(r: Reader) -> Location:
+    position = ("EVENT", "EGEO", 0, "POSITION")
+    address = _first(r, *position, "ADDRESS") or ""
+    parts = ADDRESS.match(address.strip()) if address else None
+    return Location(
+        loc_id=r.get(*position, "LOC_ID"),
+        number=parts["number"] if parts else None, street=parts["street"] or None if parts else None,
+        city=parts["city"] if parts else None,
+        lat=r.get(*position, "COORD", 0, "LAT"), lon=r.get(*position, "COORD", 0, "LONG"),
+    )
+
+
+def _missions(r: Reader, ctx: AdapterContext, warnings: list[Issue]
+              ) -> tuple[AssistanceRequest | None, AssistanceAnswer | None]:
+    request = answer = None
+    for index, mission in enumerate(r.data.get("MISSION", [])):
+        name = str(mission.get("NAME", ""))
+        if request is None and (match := REQUEST.match(name)):
+            r.mark("MISSION", index, "NAME")
+            request = AssistanceRequest(
+                request_id=r.get("MISSION", index, "ID"), mission_type=r.get("MISSION", index, "TYPE"),
+                kind=match[1].upper() or "AUTRE", frame=match[2] or None,
+                free_text=r.get("MISSION", index, "FREETEXT"),
+                resources=tuple(r.get("MISSION", index, "RESOURCE_ID") or ()))
+        elif answer is None and (match := ANSWER.match(name)):
+            r.mark("MISSION", index, "NAME")
+            status, issues = map_code(ctx, "answer-aliases", match[1].upper(), r.pointer("MISSION", index, "NAME"))
+            warnings.extend(issues)
+            answer = AssistanceAnswer(status=status, free_text=r.get("MISSION", index, "FREETEXT"),
+                                      request_id=r.get("MISSION", index, "MAIN_MISSION_ID"),
+                                      mission_type=r.get("MISSION", index, "TYPE"))
+    return request, answer
+
+
+# ---- encode -------------------------------------------------------------------------------------
+
+def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issue], list[Issue]]:
+    """Case -> EMSI dict, what EMSI cannot carry, and mapping warnings."""
+    warnings: list[Issue] = []
+
+    def emsi(table: str, code: str | None, path: str, default: str) -> str:
+        mapped, issues = map_code(ctx, table, code, path, "forward")
+        warnings.extend(issues)
+        return mapped or default
+
+    q = case.qualification
+    actors = [emsi("cisu-emsi-actor", q.health_motive.code if q.health_motive else None,
+                   "qualification.health_motive", "PPL")]
+    if q.victims_count:
+        actors.append(emsi("cisu-emsi-victims", q.victims_count, "qualification.victims_count", "PPL"))
+    created = hub_datetime(case.created or ctx.now)
+    case_id = case_id_for(case, ctx)
+    payload: dict[str, Any] = {
+        "CONTEXT": {"ID": ctx.new_id(), "MODE": "ACTUAL", "MSGTYPE": "ALERT" if case.version <= 1 else "UPDATE",
+                    "CREATION": hub_datetime(ctx.now), "LEVEL": "OPR",
+                    "FREETEXT": "\n".join(n.text for n in case.notes),
+                    "ORIGIN": {"ORG_ID": ctx.sender_id}},
+        "EVENT": {"ID": case.sender_case_id or case_id.rsplit(".", 1)[-1], "NAME": case.extras.get("event_name"),
+                  "MAIN_EVENT_ID": case_id,
+                  "ETYPE": {"CATEGORY": [emsi("cisu-emsi-category", q.whats_happen.code if q.whats_happen else None,
+                                              "qualification.whats_happen", "PSW")],
+                            "ACTOR": list(dict.fromkeys(actors)),
+                            "LOCTYPE": [emsi("cisu-emsi-loctype", q.location_kind.code if q.location_kind else None,
+                                             "qualification.location_kind", "OTH")]},
+                  "DECL_DATIME": created, "EGEO": [_egeo(case)]},
+        "MISSION": _missions_out(case, ctx),
+    }
+    return prune(payload), _encode_drops(case), warnings
+
+
+def _egeo(case: Case) -> dict | None:
+    loc = case.location
+    address = " ".join(p for p in (loc.number, loc.street) if p)
+    if loc.city:
+        address = f"{address}, {loc.city}" if address else loc.city
+    coord = [{"LAT": loc.lat, "LONG": loc.lon}] if loc.lat is not None and loc.lon is not None else []
+    if not address and not coord:
+        return None
+    return {"POSITION": {"LOC_ID": loc.loc_id, "COORD": coord, "ADDRESS": [address] if address else []}}
+
+
+def _missions_out(case: Case, ctx: AdapterContext) -> list[dict]:
+    missions = []
+    request = case.request
+    if request is not None:
+        missions.append({
+            "TYPE": request.mission_type or "SAV", "ID": request.request_id or ctx.new_id(),
+            "NAME": f"#DEMANDE_CONCOURS#{request.kind}#{request.frame or ''}#".replace("##", "#"),
+            "STATUS": "NST", "FREETEXT": request.free_text, "RESOURCE_ID": list(request.resources),
+            "START_TIME": hub_datetime(case.created or ctx.now),
+        })
+    answer = case.answer
+    if answer is not None:
+        missions.append({
+            "TYPE": answer.mission_type or (request.mission_type if request else None) or "SAV",
+            "ID": ctx.new_id(), "NAME": f"#REPONSE_DEMANDE_CONCOURS#{answer.status}#", "STATUS": "NST",
+            "FREETEXT": answer.free_text, "MAIN_MISSION_ID": answer.request_id,
+        })
+    return missions
+
+
+def _encode_drops(case: Case) -> list[Issue]:
+    drops: list[Issue] = []
+    q = case.qualification
+    drops += [dropped(f"qualification.risk_threats/{i}", "EMSI has no CISU risk field") for i, _ in
+              enumerate(q.risk_threats)]
+    for name in ("main_victim", "victims_text"):
+        if getattr(q, name):
+            drops.append(dropped(f"qualification.{name}", "EMSI has no such field"))
+    loc = case.location
+    for name in ("insee", "precision", "free_text"):
+        if getattr(loc, name):
+            drops.append(dropped(f"location.{name}", "EMSI position has no such field"))
+    if case.caller is not None:
+        drops += [dropped(f"caller.{k}", "EMSI has no caller") for k, v in case.caller if v is not None]
+    drops += [dropped(f"patients/{i}", "EMSI carries casualty counts, not named victims")
+              for i, _ in enumerate(case.patients)]
+    drops += [dropped(f"notes/{i}/created", "EMSI free text has no timestamp")
+              for i, n in enumerate(case.notes) if n.created]
+    drops += [dropped(f"extras.{k}", "EMSI has no field for it") for k in case.extras if k != "event_name"]
+    return drops

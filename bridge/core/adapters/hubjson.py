@@ -1,0 +1,63 @@
+"""JSON in and out for Hub payloads: exact decimals, strict dates, one payload key."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import simplejson
+
+from bridge.core.errors import HubErrorCode, InboundError, Issue
+
+
+def loads(data: bytes, payload: str) -> dict:
+    """The payload dict of ``{"payload": {...}}`` (or a bare payload), numbers as Decimal."""
+    try:
+        document = simplejson.loads(bytes(data).decode("utf-8"), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InboundError(f"not valid JSON: {exc}", [Issue("/", str(exc), "json-syntax")],
+                           HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT) from None
+    if isinstance(document, dict) and isinstance(document.get(payload), dict):
+        return document[payload]
+    if isinstance(document, dict) and payload not in document and document:
+        return document
+    raise InboundError(f"expected a {payload} payload", [Issue("/", f"no {payload!r} object", "wrong-payload")],
+                       HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
+
+
+def dumps(payload_name: str, payload: dict) -> bytes:
+    """``{"payload_name": payload}`` as UTF-8 JSON, decimals kept exact."""
+    return simplejson.dumps({payload_name: payload}, use_decimal=True, ensure_ascii=False,
+                            indent=2).encode("utf-8")
+
+
+def hub_datetime(value: datetime) -> str:
+    """The strict Hub form: seconds precision, explicit numeric offset, never ``Z``."""
+    if value.tzinfo is None:
+        raise ValueError("Hub dates need a time zone")
+    return value.replace(microsecond=0).isoformat(timespec="seconds")
+
+
+def parse_datetime(text: Any, pointer: str) -> datetime | None:
+    """A Hub date string -> aware datetime; a bad one is the sender's fault, named by pointer."""
+    if text is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+    except ValueError:
+        raise InboundError(f"bad date {text!r}", [Issue(pointer, f"{text!r} is not an ISO 8601 date", "bad-date")])
+    if parsed.tzinfo is None:
+        raise InboundError(f"date without offset {text!r}", [Issue(pointer, "date has no offset", "bad-date")])
+    return parsed
+
+
+def prune(value: Any) -> Any:
+    """Drop None, empty strings, lists and dicts recursively (the Hub omits empty optionals)."""
+    if isinstance(value, dict):
+        cleaned = {k: prune(v) for k, v in value.items()}
+        return {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
+    if isinstance(value, list):
+        cleaned_list = [prune(v) for v in value]
+        return [v for v in cleaned_list if v not in (None, "", [], {})]
+    return value

@@ -1,0 +1,259 @@
+"""Shared by both legacy adapters: a parsed record <-> canonical case, driven by the profile.
+
+The text and XML adapters only know their syntax; they hand this module a list of
+``(key, value, where)`` entries (``where`` is ``line 3``, ``column 5`` or an
+XPath, so every error names the spot in the operator's message) and get entries
+back when encoding. Types, code tables, dates, required fields, victims and the
+dropped-field report are all handled here, once.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bridge.core.adapters.base import AdapterContext, Decoded, dropped
+from bridge.core.adapters.codes import map_code
+from bridge.core.adapters.flat import flatten, unflatten
+from bridge.core.adapters.profile import FieldSpec, Profile
+from bridge.core.canonical import Case, Patient
+from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
+
+DECIMALS = ("location.lat", "location.lon")
+INTEGERS = ("case.version",)
+ALWAYS_DROPPED_QUIETLY = ("case.version",)
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One legacy field occurrence and where it was found."""
+
+    key: str
+    value: str
+    where: str = ""
+
+
+@dataclass
+class Record:
+    """A parsed legacy message: its entries in order, and its victims (already split)."""
+
+    entries: list[Entry] = field(default_factory=list)
+    patients: list[dict[str, Entry]] = field(default_factory=list)
+
+
+def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Decoded:
+    """Map a parsed record to a case; unknown keys are reported as dropped, never ignored."""
+    by_key: dict[str, list[Entry]] = {}
+    for entry in record.entries:
+        by_key.setdefault(entry.key, []).append(entry)
+    flat: dict[str, Any] = {}
+    warnings: list[Issue] = []
+    missing: list[Issue] = []
+    for spec in profile.fields:
+        found = [e for e in by_key.pop(spec.key, []) if e.value != ""]
+        if not found:
+            if spec.required:
+                missing.append(Issue(spec.key, f"required field {spec.key} ({spec.target}) is missing or empty",
+                                     "missing-field"))
+            continue
+        values = [_decode_value(spec, e, profile, ctx, warnings) for e in found]
+        flat[spec.target] = values if spec.repeated else values[0]
+    if missing:
+        raise InboundError(f"{profile.name}: {len(missing)} required field(s) missing", missing,
+                           HubErrorCode.INSUFFICIENT_DATA)
+    patients, patient_keys = _decode_patients(record, by_key, profile)
+    drops = [dropped(e.where or e.key, f"field {e.key}={e.value!r} is not in profile {profile.name}")
+             for key, entries in by_key.items() if key not in patient_keys for e in entries]
+    try:
+        case = unflatten(flat, patients, dict(ctx.labels))
+    except ValueError as exc:
+        raise InboundError(f"{profile.name}: message does not make a valid case",
+                           [Issue("/", str(exc).splitlines()[0], "invalid")]) from None
+    return Decoded(case=case, dropped=drops, warnings=warnings)
+
+
+def case_to_entries(case: Case, profile: Profile, ctx: AdapterContext) -> tuple[list[Entry], list[Issue], list[Issue]]:
+    """Entries for every profile field the case fills, plus what the profile cannot carry."""
+    flat = flatten(case)
+    entries: list[Entry] = []
+    warnings: list[Issue] = []
+    used: set[str] = set()
+    for spec in profile.fields:
+        value = flat.get(spec.target)
+        if value is None:
+            if spec.required:
+                raise OutboundError(f"{profile.name}: case has no value for required field {spec.key}",
+                                    [Issue(spec.target, f"needed by {profile.name} field {spec.key}",
+                                           "missing-field")], HubErrorCode.INSUFFICIENT_DATA)
+            continue
+        used.add(spec.target)
+        for item in (value if spec.repeated else [value]):
+            entries.append(Entry(spec.key, _encode_value(spec, item, profile, ctx, warnings)))
+    drops = [dropped(t, f"{profile.name} has no field for {t}") for t in flat
+             if t not in used and t not in ALWAYS_DROPPED_QUIETLY]
+    drops += _unmapped_case_parts(case, profile)
+    return entries, drops, warnings
+
+
+def patients_to_parts(case: Case, profile: Profile) -> list[dict[str, str]]:
+    """Victims as ``legacy part name -> text`` dicts, in the profile's part order."""
+    if profile.patients is None:
+        return []
+    spec = profile.patients
+    reverse_sex = {v: k for k, v in spec.sex_codes.items()}
+    result = []
+    for patient in case.patients:
+        parts: dict[str, str] = {}
+        for legacy, part in spec.parts.items():
+            value = getattr(patient, part)
+            if value is None:
+                continue
+            text = str(value)
+            parts[legacy] = reverse_sex.get(text, text) if part == "sex" else text
+        result.append(parts)
+    return result
+
+
+def _unmapped_case_parts(case: Case, profile: Profile) -> list[Issue]:
+    drops: list[Issue] = []
+    if case.patients and profile.patients is None:
+        drops.append(dropped("patients", f"{profile.name} has no victim fields"))
+    elif profile.patients is not None:
+        for index, patient in enumerate(case.patients):
+            drops += [dropped(f"patients/{index}/{name}", f"{profile.name} has no victim part for {name}")
+                      for name, value in patient if value is not None and name not in profile.patients.parts.values()]
+    drops += [dropped(f"notes/{i}/created", "legacy notes carry no timestamp")
+              for i, note in enumerate(case.notes) if note.created is not None]
+    return drops
+
+
+def _decode_value(spec: FieldSpec, entry: Entry, profile: Profile, ctx: AdapterContext,
+                  warnings: list[Issue]) -> Any:
+    where = entry.where or spec.key
+    text = entry.value.strip()
+    if spec.target == "request.wanted":
+        return text.upper() == spec.true_value.upper()
+    if spec.codes:
+        if text not in spec.codes:
+            raise InboundError(f"{profile.name}: code {text!r} of {spec.key} is not in the profile's code list",
+                               [Issue(where, f"{spec.key}={text!r}: known codes {', '.join(spec.codes)} "
+                                             f"(profile {profile.name}, field {spec.key})", "unmapped-code")],
+                               HubErrorCode.MESSAGE_CONVERSION_ERROR)
+        return spec.codes[text]
+    if spec.table:
+        code, issues = map_code(ctx, spec.table, text, where, "forward")
+        warnings += issues
+        return code
+    if spec.target == "case.created":
+        return _parse_datetime(text, profile, where)
+    if spec.target in DECIMALS:
+        return _parse_decimal(text, where, spec.key)
+    if spec.target in INTEGERS:
+        return _parse_int(text, where, spec.key)
+    return text
+
+
+def _encode_value(spec: FieldSpec, value: Any, profile: Profile, ctx: AdapterContext,
+                  warnings: list[Issue]) -> str:
+    if spec.target == "request.wanted":
+        return spec.true_value
+    if spec.codes:
+        reverse = {v: k for k, v in spec.codes.items()}
+        if value not in reverse:
+            raise OutboundError(f"{profile.name}: no legacy code for {value!r} in field {spec.key}",
+                                [Issue(spec.target, f"{value!r} not in profile {profile.name} codes for "
+                                                    f"{spec.key}", "unmapped-code")],
+                                HubErrorCode.MESSAGE_CONVERSION_ERROR)
+        return reverse[value]
+    if spec.table:
+        code, issues = map_code(ctx, spec.table, str(value), spec.target, "reverse")
+        warnings += issues
+        return code or ""
+    if isinstance(value, datetime):
+        return _format_datetime(value, profile)
+    return str(value)
+
+
+def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Profile
+                     ) -> tuple[list[dict[str, Any]], set[str]]:
+    spec = profile.patients
+    if spec is None:
+        return [], set()
+    raw: list[dict[str, Entry]] = list(record.patients)
+    keys: set[str] = set()
+    if spec.mode == "packed":
+        keys.add(spec.key)
+        for entry in by_key.get(spec.key, []):
+            for item in filter(None, entry.value.split(spec.item_separator)):
+                values = item.split(spec.part_separator)
+                raw.append({name: Entry(name, v, entry.where) for name, v in zip(spec.parts, values)})
+    elif spec.mode == "indexed":
+        pattern = re.compile(re.escape(spec.key).replace(r"\{n\}", r"(?P<n>\d+)")
+                             .replace(r"\{part\}", "(?P<part>" + "|".join(map(re.escape, spec.parts)) + ")") + "$")
+        numbered: dict[int, dict[str, Entry]] = {}
+        for key, entries in by_key.items():
+            match = pattern.match(key)
+            if match:
+                numbered.setdefault(int(match["n"]), {})[match["part"]] = entries[0]
+                keys.add(key)
+        raw += [numbered[n] for n in sorted(numbered)]
+    return [_patient(parts, spec.parts, spec.sex_codes) for parts in raw], keys
+
+
+def _patient(parts: dict[str, Entry], names: dict[str, str], sex_codes: dict[str, str]) -> dict[str, Any]:
+    patient: dict[str, Any] = {}
+    for legacy, entry in parts.items():
+        value = entry.value.strip()
+        if not value or legacy not in names:
+            continue
+        target = names[legacy]
+        if target == "age":
+            patient["age"] = _parse_int(value, entry.where, legacy)
+        elif target == "sex":
+            patient["sex"] = sex_codes.get(value, value)
+        else:
+            patient[target] = value
+    Patient.model_validate(patient)
+    return patient
+
+
+def _parse_datetime(text: str, profile: Profile, where: str) -> datetime:
+    try:
+        if profile.datetime_format == "iso":
+            parsed = datetime.fromisoformat(text)
+        else:
+            parsed = datetime.strptime(text, profile.datetime_format)
+    except ValueError:
+        raise InboundError(f"{profile.name}: bad date {text!r}",
+                           [Issue(where, f"{text!r} does not match {profile.datetime_format}", "bad-date")]) from None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=ZoneInfo(profile.timezone))
+    return parsed
+
+
+def _format_datetime(value: datetime, profile: Profile) -> str:
+    if profile.datetime_format == "iso":
+        return value.isoformat(timespec="seconds")
+    return value.astimezone(ZoneInfo(profile.timezone)).strftime(profile.datetime_format)
+
+
+def _parse_decimal(text: str, where: str, key: str) -> Decimal:
+    try:
+        value = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        raise InboundError(f"{key}: {text!r} is not a number",
+                           [Issue(where, f"{key}={text!r} is not a decimal number", "bad-number")]) from None
+    if not value.is_finite():
+        raise InboundError(f"{key}: {text!r} is not a finite number", [Issue(where, "not finite", "bad-number")])
+    return value
+
+
+def _parse_int(text: str, where: str, key: str) -> int:
+    if not text.isdigit():
+        raise InboundError(f"{key}: {text!r} is not a whole number",
+                           [Issue(where, f"{key}={text!r} is not a whole number", "bad-number")])
+    return int(text)

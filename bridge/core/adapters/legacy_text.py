@@ -1,0 +1,156 @@
+"""``legacy-text``: key/value or delimited records of a raw 15-18 TCP link.
+
+One frame (already cut by :mod:`bridge.core.framing`) is one message. Two
+record styles, chosen by the profile: ``KEY=VALUE`` pairs separated by a pair
+separator (CRLF by default), or values in fixed ``columns`` separated by ``;``.
+Repeated fields repeat their key (key/value style) or pack their values with
+the profile's ``list_separator`` (delimited style). The encoding is the
+profile's (UTF-8, ISO-8859-1 or cp1252); a byte that is not valid in it is
+refused with its offset rather than guessed.
+"""
+
+from __future__ import annotations
+
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded
+from bridge.core.adapters.legacy_fields import Entry, Record, case_to_entries, patients_to_parts, record_to_case
+from bridge.core.adapters.profile import Profile
+from bridge.core.canonical import Case
+from bridge.core.errors import BridgeError, InboundError, Issue, OutboundError
+
+
+def require_profile(ctx: AdapterContext, adapter: str) -> Profile:
+    """The context's profile, checked to be one for ``adapter``."""
+    profile = ctx.profile
+    if not isinstance(profile, Profile):
+        raise BridgeError(f"adapter {adapter} needs a profile (--profile NAME)",
+                          [Issue("profile", "no legacy profile given", "no-profile")])
+    if profile.adapter != adapter:
+        raise BridgeError(f"profile {profile.name} is for {profile.adapter}, not {adapter}",
+                          [Issue("profile", f"adapter mismatch: {profile.adapter}", "bad-profile")])
+    return profile
+
+
+def decode_text(data: bytes, encoding: str) -> str:
+    """Bytes -> text in the link's encoding, refusing invalid bytes with their offset."""
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise InboundError(f"message is not valid {encoding}",
+                           [Issue(f"byte {exc.start}", f"{data[exc.start:exc.start + 1]!r} is not valid "
+                                                       f"{encoding}: {exc.reason}", "bad-encoding")]) from None
+
+
+def encode_text(text: str, encoding: str) -> bytes:
+    """Text -> bytes, naming the first character the link's encoding cannot carry."""
+    try:
+        return text.encode(encoding)
+    except UnicodeEncodeError as exc:
+        raise OutboundError(f"text cannot be sent in {encoding}",
+                            [Issue(f"char {exc.start}", f"{text[exc.start]!r} has no {encoding} form",
+                                   "bad-encoding")]) from None
+
+
+class LegacyTextAdapter(Adapter):
+    """KEY=VALUE or delimited legacy records, driven by a profile."""
+
+    name = "legacy-text"
+    version = "1.0"
+    direction = "both"
+    needs_profile = True
+    media_type = "text/plain"
+
+    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
+        profile = require_profile(ctx, self.name)
+        text = decode_text(bytes(data), profile.encoding)
+        record = _parse_keyvalue(text, profile) if profile.text.style == "keyvalue" else _parse_delimited(text, profile)
+        return record_to_case(record, profile, ctx)
+
+    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
+        profile = require_profile(ctx, self.name)
+        entries, drops, warnings = case_to_entries(case, profile, ctx)
+        patients = patients_to_parts(case, profile)
+        if profile.text.style == "keyvalue":
+            text = _render_keyvalue(entries, patients, profile, warnings)
+        else:
+            text = _render_delimited(entries, patients, profile, warnings)
+        return Encoded(encode_text(text, profile.encoding), drops, warnings)
+
+
+def _parse_keyvalue(text: str, profile: Profile) -> Record:
+    spec = profile.text
+    record = Record()
+    lines = text.replace("\r\n", "\n").split("\n") if spec.pair_separator in ("\r\n", "\n") \
+        else text.split(spec.pair_separator)
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        key, sep, value = line.partition(spec.assign)
+        if not sep or not key.strip():
+            raise InboundError(f"{profile.name}: line {number} is not KEY{spec.assign}VALUE",
+                               [Issue(f"line {number}", f"expected KEY{spec.assign}VALUE, got {line[:60]!r}",
+                                      "bad-record")])
+        record.entries.append(Entry(key.strip(), value, f"line {number}"))
+    return record
+
+
+def _parse_delimited(text: str, profile: Profile) -> Record:
+    spec = profile.text
+    values = text.rstrip("\r\n").split(spec.delimiter)
+    if len(values) > len(spec.columns):
+        raise InboundError(f"{profile.name}: {len(values)} columns, the profile defines {len(spec.columns)}",
+                           [Issue(f"column {len(spec.columns) + 1}", f"extra value {values[len(spec.columns)]!r}",
+                                  "bad-record")])
+    repeated = {f.key for f in profile.fields if f.repeated}
+    record = Record()
+    for index, (column, value) in enumerate(zip(spec.columns, values), start=1):
+        items = value.split(profile.list_separator) if column in repeated and value else [value]
+        record.entries += [Entry(column, item, f"column {index} ({column})") for item in items]
+    return record
+
+
+def _clean(value: str, forbidden: tuple[str, ...], key: str, warnings: list[Issue]) -> str:
+    for token in forbidden:
+        if token and token in value:
+            warnings.append(Issue(key, f"{token!r} cannot appear in this field; replaced by a space",
+                                  "value-altered"))
+            value = value.replace(token, " ")
+    return value
+
+
+def _render_keyvalue(entries: list[Entry], patients: list[dict[str, str]], profile: Profile,
+                     warnings: list[Issue]) -> str:
+    separators = (profile.text.pair_separator, "\n", "\r")
+    lines = [f"{e.key}{profile.text.assign}{_clean(e.value, separators, e.key, warnings)}" for e in entries]
+    spec = profile.patients
+    if spec is not None and patients:
+        if spec.mode == "indexed":
+            for number, parts in enumerate(patients, start=1):
+                lines += [f"{spec.key.replace('{n}', str(number)).replace('{part}', legacy)}{profile.text.assign}"
+                          f"{_clean(value, separators, legacy, warnings)}" for legacy, value in parts.items()]
+        else:
+            lines.append(f"{spec.key}{profile.text.assign}{_pack(patients, profile, separators, warnings)}")
+    return profile.text.pair_separator.join(lines)
+
+
+def _render_delimited(entries: list[Entry], patients: list[dict[str, str]], profile: Profile,
+                      warnings: list[Issue]) -> str:
+    forbidden = (profile.text.delimiter, "\n", "\r")
+    columns: dict[str, list[str]] = {}
+    for entry in entries:
+        columns.setdefault(entry.key, []).append(
+            _clean(entry.value, forbidden + (profile.list_separator,), entry.key, warnings))
+    if profile.patients is not None and patients:
+        columns[profile.patients.key] = [_pack(patients, profile, forbidden, warnings)]
+    values = [profile.list_separator.join(columns.get(c, [])) for c in profile.text.columns]
+    while values and values[-1] == "":
+        values.pop()
+    return profile.text.delimiter.join(values)
+
+
+def _pack(patients: list[dict[str, str]], profile: Profile, forbidden: tuple[str, ...],
+          warnings: list[Issue]) -> str:
+    spec = profile.patients
+    bad = forbidden + (spec.item_separator, spec.part_separator)
+    return spec.item_separator.join(
+        spec.part_separator.join(_clean(parts.get(legacy, ""), bad, legacy, warnings) for legacy in spec.parts)
+        for parts in patients)

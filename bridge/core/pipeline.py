@@ -1,0 +1,144 @@
+"""The translation pipeline: decode -> (check) -> encode, with every dropped field reported.
+
+Small steps, each a plain function: pick the adapters, decode the source bytes
+into a canonical case, encode it into the target, optionally validate the
+result against the official schema (a validator is injected: the core never
+reads schema files), and gather what each step could not carry. The service
+calls :func:`legacy_to_hub` / :func:`hub_to_legacy`; the CLI calls
+:func:`translate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import simplejson
+
+from bridge.core.adapters.base import AdapterContext, Decoded, Encoded
+from bridge.core.adapters.emsi import decode_emsi, encode_emsi
+from bridge.core.adapters.profile import Profile
+from bridge.core.adapters.rc_eda import decode_create_case, encode_create_case
+from bridge.core.adapters.registry import AdapterInfo, get_adapter
+from bridge.core.canonical import Case
+from bridge.core.errors import BridgeError, HubErrorCode, Issue, OutboundError
+
+# (payload name, payload dict) -> issues; empty when valid.
+Validator = Callable[[str, dict], list[Issue]]
+HUB_PAYLOAD_OF = {"rc-eda-json": "createCase", "rc-eda-xml": "createCase", "emsi-json": "emsi",
+                  "emsi-xml": "emsi"}
+
+
+@dataclass(frozen=True)
+class Result:
+    """A translation: target bytes, the canonical case, what was dropped and the warnings."""
+
+    data: bytes
+    case: Case
+    dropped: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HubPayload:
+    """One Hub payload to send (``createCase`` or ``emsi``), as its JSON dict form."""
+
+    name: str
+    payload: dict
+    dropped: list[Issue] = field(default_factory=list)
+    warnings: list[Issue] = field(default_factory=list)
+
+
+def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,
+              installed: dict[str, AdapterInfo] | None = None, validator: Validator | None = None) -> Result:
+    """Translate ``data`` from adapter ``source`` to adapter ``target``."""
+    decoder = get_adapter(source, installed)
+    encoder = get_adapter(target, installed)
+    _check_direction(decoder, "in", source)
+    _check_direction(encoder, "out", target)
+    decoded = decoder.decode(bytes(data), ctx)
+    encoded = encoder.encode(decoded.case, ctx)
+    if validator is not None and target in HUB_PAYLOAD_OF and target.endswith("-json"):
+        _validate_json(encoded.data, HUB_PAYLOAD_OF[target], validator)
+    return _result(encoded.data, decoded, encoded)
+
+
+def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
+                  validator: Validator | None = None) -> list[HubPayload]:
+    """One legacy frame -> createCase, plus an EMSI message when it requests or answers assistance."""
+    ctx = ctx.with_profile(profile)
+    decoded = get_adapter(profile.adapter).decode(bytes(frame), ctx)
+    case = decoded.case
+    payloads = []
+    create_case, case_drops = encode_create_case(case, ctx)
+    hub_drops = [d for d in case_drops if d.path not in ("request", "answer")]
+    payloads.append(HubPayload("createCase", create_case, decoded.dropped + hub_drops, list(decoded.warnings)))
+    if case.request is not None or case.answer is not None:
+        emsi, emsi_drops, warnings = encode_emsi(case, ctx)
+        payloads.append(HubPayload("emsi", emsi, emsi_drops, warnings))
+    if validator is not None:
+        for item in payloads:
+            _raise_if_invalid(item.name, item.payload, validator)
+    return payloads
+
+
+def hub_to_legacy(payload_name: str, payload: dict, profile: Profile, ctx: AdapterContext) -> bytes:
+    """A Hub payload (``createCase`` or ``emsi`` dict) -> one unframed legacy message."""
+    return hub_to_legacy_result(payload_name, payload, profile, ctx).data
+
+
+def hub_to_legacy_result(payload_name: str, payload: dict, profile: Profile, ctx: AdapterContext) -> Result:
+    """Like :func:`hub_to_legacy`, with the canonical case and the dropped-field report."""
+    decoders = {"createCase": decode_create_case, "emsi": decode_emsi}
+    if payload_name not in decoders:
+        raise BridgeError(f"no legacy translation for {payload_name!r} payloads",
+                          [Issue("/", f"expected one of {', '.join(decoders)}", "wrong-payload")],
+                          HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
+    ctx = ctx.with_profile(profile)
+    decoded = decoders[payload_name](payload, ctx)
+    encoded = get_adapter(profile.adapter).encode(decoded.case, ctx)
+    return _result(encoded.data, decoded, encoded)
+
+
+def merge_hub_cases(cases: list[Case]) -> Case:
+    """One case from the createCase and EMSI messages of the same event (request/answer from EMSI)."""
+    merged = cases[0]
+    for other in cases[1:]:
+        updates = {name: getattr(other, name) for name in ("request", "answer")
+                   if getattr(merged, name) is None and getattr(other, name) is not None}
+        merged = merged.model_copy(update=updates)
+    return merged
+
+
+def hub_payloads_to_legacy(payloads: list[tuple[str, dict]], profile: Profile, ctx: AdapterContext) -> Result:
+    """Several Hub payloads about one case (createCase first, then EMSI) -> one legacy message."""
+    decoders = {"createCase": decode_create_case, "emsi": decode_emsi}
+    ctx = ctx.with_profile(profile)
+    decoded = [decoders[name](payload, ctx) for name, payload in payloads]
+    case = merge_hub_cases([d.case for d in decoded])
+    encoded = get_adapter(profile.adapter).encode(case, ctx)
+    return Result(encoded.data, case, [i for d in decoded for i in d.dropped] + encoded.dropped,
+                  [i for d in decoded for i in d.warnings] + encoded.warnings)
+
+
+def _check_direction(adapter, wanted: str, name: str) -> None:
+    if adapter.direction not in (wanted, "both"):
+        verb = "read" if wanted == "in" else "written"
+        raise BridgeError(f"adapter {name} cannot be {verb} (direction {adapter.direction})",
+                          [Issue("adapter", f"{name} is {adapter.direction}-only", "wrong-direction")])
+
+
+def _result(data: bytes, decoded: Decoded, encoded: Encoded) -> Result:
+    return Result(data, decoded.case, decoded.dropped + encoded.dropped, decoded.warnings + encoded.warnings)
+
+
+def _validate_json(data: bytes, name: str, validator: Validator) -> None:
+    _raise_if_invalid(name, simplejson.loads(data, parse_float=Decimal)[name], validator)
+
+
+def _raise_if_invalid(name: str, payload: dict, validator: Validator) -> None:
+    issues = validator(name, payload)
+    if issues:
+        raise OutboundError(f"the {name} produced does not validate against the official schema", issues,
+                            HubErrorCode.INVALID_MESSAGE)

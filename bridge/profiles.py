@@ -1,0 +1,119 @@
+"""Reading legacy dialect profiles from disk (the edge half of ``bridge.core.adapters.profile``).
+
+A profile is named (``lrm-alpha-text``: looked up in ``mappings/profiles/``) or
+given as a path to a ``.toml`` file. For ``legacy-xml`` profiles the XSD named in
+the profile is read here too (from ``xsd/legacy/`` or next to the profile file),
+so the core adapter receives text and never opens a file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from bridge.core.adapters.profile import Profile, parse_profile
+from bridge.core.errors import BridgeError, Issue
+from bridge.resources import project_dir
+
+
+def profiles_dir() -> Path:
+    """Where shipped profiles live (``$HUB_BRIDGE_MAPPINGS/profiles`` overrides)."""
+    return project_dir("mappings") / "profiles"
+
+
+def profile_names() -> list[str]:
+    """Names of the shipped profiles."""
+    return sorted(p.stem for p in profiles_dir().glob("*.toml"))
+
+
+def profile_path(name_or_path: str | Path) -> Path:
+    """The file of a profile given by name or path, or a BridgeError listing the known names."""
+    candidate = Path(name_or_path)
+    if candidate.suffix == ".toml" and candidate.is_file():
+        return candidate
+    shipped = profiles_dir() / f"{name_or_path}.toml"
+    if shipped.is_file():
+        return shipped
+    raise BridgeError(f"no legacy profile {str(name_or_path)!r}",
+                      [Issue("profile", f"known profiles: {', '.join(profile_names()) or 'none'}", "no-profile")])
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Read, parse and validate a profile; attach its XSD text for legacy-xml."""
+    path = profile_path(name_or_path)
+    profile = parse_profile(path.read_text(encoding="utf-8"), str(path))
+    if profile.xml is None:
+        return profile
+    for folder in (path.parent, project_dir("xsd") / "legacy"):
+        xsd = folder / profile.xml.xsd
+        if xsd.is_file():
+            xml = profile.xml.model_copy(update={"xsd_text": xsd.read_text(encoding="utf-8")})
+            return profile.model_copy(update={"xml": xml})
+    raise BridgeError(f"profile {profile.name}: XSD {profile.xml.xsd} not found",
+                      [Issue(str(path), f"looked in {path.parent} and {project_dir('xsd') / 'legacy'}", "no-xsd")])
+
+
+def load_all_profiles() -> dict[str, Profile]:
+    """Every shipped profile by name."""
+    return {name: load_profile(name) for name in profile_names()}
+
+
+# ---- adapter contexts for the CLI, the service and tests ------------------------------------------
+
+class HubCodec:
+    """The Hub XML codec adapters need, backed by :func:`bridge.codec.translate` and a schema bundle."""
+
+    def __init__(self, schemas: Path | str | None = None) -> None:
+        self.schemas = schemas
+
+    def to_dict(self, xml: bytes) -> dict:
+        import simplejson
+        from decimal import Decimal
+
+        from bridge.codec import translate
+
+        return simplejson.loads(translate(xml, "json", schemas=self.schemas), parse_float=Decimal)
+
+    def to_xml(self, message: dict) -> bytes:
+        import simplejson
+
+        from bridge.codec import translate
+
+        return translate(simplejson.dumps(message, use_decimal=True).encode("utf-8"), "xml", schemas=self.schemas)
+
+
+def labels_of(nomenclatures) -> dict[str, str]:
+    """``code -> label`` of the Hub Santé qualification lists, for RC-EDA ``label`` fields."""
+    labels: dict[str, str] = {}
+    for name in ("HubSante.fait", "HubSante.lieu", "HubSante.motif", "HubSante.risque"):
+        code_list = nomenclatures.get(name) if nomenclatures is not None else None
+        if code_list is not None:
+            labels.update({code: entry.label for code, entry in code_list.codes.items() if entry.label})
+    return labels
+
+
+def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | None = None,
+                  schemas: Path | str | None = None, profile: str | Path | None = None,
+                  sender_id: str = "fr.health.samu000", recipient_id: str = "fr.fire.nexsis.sdis00",
+                  now=None, new_id=None):
+    """An AdapterContext wired to files: mapping tables, code-list labels, Hub codec, profile.
+
+    ``nomenclature_dir`` defaults to the installed official lists (``bridge nomenclatures
+    import``); without lists the tables load unchecked against them and labels stay empty.
+    """
+    import uuid
+    from datetime import datetime, timezone
+
+    from bridge.core.adapters.base import AdapterContext
+    from bridge.core.nomenclature import Nomenclatures
+    from bridge.mapping_loader import load_mappings
+    from bridge.nomenclature_store import official_source, read_directory
+
+    source = official_source(nomenclature_dir)
+    nomenclatures = read_directory(source)[0] if source is not None and Path(source).is_dir() else Nomenclatures()
+    mappings = load_mappings(mappings_dir or project_dir("mappings"), nomenclatures)
+    return AdapterContext(
+        now=now or datetime.now(timezone.utc).astimezone(), new_id=new_id or (lambda: str(uuid.uuid4())),
+        mappings=mappings, profile=load_profile(profile) if profile else None, sender_id=sender_id,
+        recipient_id=recipient_id, labels=labels_of(nomenclatures), nomenclatures=nomenclatures,
+        codec=HubCodec(schemas),
+    )

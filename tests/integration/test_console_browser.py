@@ -146,9 +146,9 @@ def test_wrong_token_is_refused_in_the_page(driver, console_url, populated_store
     store_path, dlq_id = populated_store
     wait = WebDriverWait(driver, WAIT_SECONDS)
     driver.get(console_url)
-    button = wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, f'button[data-dlq-id="{dlq_id}"]')))
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, f'button[data-dlq-id="{dlq_id}"]')))
     driver.find_element(By.ID, "replay-token").send_keys("not-the-token")
-    button.click()
+    driver.find_element(By.CSS_SELECTOR, f'button[data-dlq-id="{dlq_id}"]').click()
     wait.until(ec.text_to_be_present_in_element((By.ID, "replay-status"), "refused"))
     with Store.open(store_path, create=False) as store:
         assert 1 == store.dlq_size()

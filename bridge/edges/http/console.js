@@ -5,6 +5,15 @@
 const POLL_MS = 3000;
 let replayAllowed = false;
 let selectedMessage = null;
+const lastRendered = {};
+
+// Re-render a table only when its data changed, so rows (and their buttons) stay put between polls.
+function changed(name, data) {
+  const text = JSON.stringify([replayAllowed, data]);
+  if (lastRendered[name] === text) return false;
+  lastRendered[name] = text;
+  return true;
+}
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -66,6 +75,7 @@ function renderSummary(summary) {
 }
 
 function renderDlq(entries) {
+  if (!changed("dlq", entries)) return;
   const rows = entries.map((entry) => {
     const action = el("td");
     if (replayAllowed) {
@@ -89,6 +99,7 @@ function renderDlq(entries) {
 }
 
 function renderMessages(messages) {
+  if (!changed("messages", messages)) return;
   fill(document.querySelector("#messages tbody"), messages.map((m) => {
     const tr = row([m.id, m.updated_at, m.direction, m.adapter || "", el("td", m.state, "state-" + m.state),
       m.case_id || "", m.distribution_id || "", el("td", m.last_error || "", "error")]);

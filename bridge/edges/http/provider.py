@@ -36,11 +36,17 @@ class StoreConsoleProvider:
     ) -> None:
         self.store = store
         self.clock = clock
-        self.replay_fn = replay_fn or (lambda dlq_id: store.requeue_dead_letter(dlq_id, at=clock()))
+        self.replay_fn = replay_fn or self._replay_with_store
         self.coverage_fn = coverage_fn
         self.broker_connected = broker_connected
         self.mapping_version = mapping_version
         self.instance = instance
+
+    def _replay_with_store(self, dlq_id: int) -> Any:
+        """Default replay: ``bridge.replay.replay_dead_letter``; the running service re-translates the bytes."""
+        from bridge.replay import replay_dead_letter
+
+        return replay_dead_letter(self.store, dlq_id, now=self.clock())
 
     def metrics_snapshot(self) -> StoreSnapshot:
         """Figures for the scrape-time gauges of :class:`bridge.edges.metrics.BridgeMetrics`."""
@@ -95,4 +101,8 @@ class StoreConsoleProvider:
             raise NotFound(exc.message) from None
         except IllegalTransition as exc:
             raise Conflict(exc.message) from None
+        if hasattr(result, "as_dict"):  # bridge.replay.ReplayOutcome: refusals are returned, not raised
+            if not result.ok:
+                raise Conflict(result.error)
+            return result.as_dict()
         return {"dlq_id": dlq_id, "result": result if isinstance(result, (int, str, dict, list)) else str(result)}

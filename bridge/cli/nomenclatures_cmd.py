@@ -12,13 +12,14 @@ NOMENCLATURES_OPTION = click.option(
 
 
 def load_or_exit(directory: Path | None):
-    """The code lists in force, or exit 2 with the reason."""
+    """The code lists in force, or exit 2 (unreadable input) with the reason."""
     from bridge.nomenclature_store import NomenclatureStoreError, load_nomenclatures
 
     try:
         return load_nomenclatures(directory)
-    except (NomenclatureStoreError, OSError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from exc
+    except (NomenclatureStoreError, OSError, ValueError, KeyError) as exc:
+        click.echo(f"error: cannot read code lists: {exc}", err=True)
+        raise SystemExit(2) from exc
 
 
 @click.group(name="nomenclatures")

@@ -57,3 +57,9 @@ def test_coverage_prints_official_figures(hub_reference):
     assert "cisu-emsi-category forward HubSante.fait: 242/242 (100.0%)" in result.output
     assert "cisu-emsi-loctype forward HubSante.lieu: 144/144 (100.0%)" in result.output
     assert "cisu-emsi-actor forward HubSante.motif: 46/46 (100.0%)" in result.output
+
+
+def test_unreadable_code_lists_exit_2(tmp_path):
+    """A --nomenclatures directory without any CSV is unreadable input: exit 2 with the reason."""
+    result = _run("mappings", "lint", "--nomenclatures", str(tmp_path))
+    assert result.exit_code == 2 and "no *.csv code list found" in result.output

@@ -137,11 +137,18 @@ class MappingReloader:
             self.on_change(fresh)
         return True
 
+    def _poll(self) -> None:
+        """One polling tick; a bug in a reload must not stop the polling loop for good."""
+        try:
+            self.check()
+        except Exception:  # noqa: BLE001 - logged with traceback, tables in force unchanged
+            log.exception("mappings.reload_failed", directory=str(self.directory), kept=self._current.version)
+
     def start(self, interval: float = DEFAULT_POLL_SECONDS, clock=None):
         """Poll every ``interval`` seconds in the running reactor (or ``clock``, for tests)."""
         from twisted.internet.task import LoopingCall
 
-        self._loop = LoopingCall(self.check)
+        self._loop = LoopingCall(self._poll)
         if clock is not None:
             self._loop.clock = clock
         return self._loop.start(interval, now=False)

@@ -91,3 +91,25 @@ def test_start_up_refuses_invalid_tables(tables, nomenclatures):
     with pytest.raises(InvalidMappings) as caught:
         load_mappings(tables, nomenclatures)
     assert "lrm-beta-motif.csv:1" in [i.path for i in caught.value.issues]
+
+
+def test_an_unexpected_failure_does_not_stop_polling(tables, nomenclatures, monkeypatch):
+    """If one reload blows up, the loop keeps running and the next tick reloads."""
+    reloader = MappingReloader(tables, nomenclatures)
+    clock = Clock()
+    calls = []
+
+    def flaky():
+        calls.append(1)
+        if len(calls) == 1:
+            raise RuntimeError("boom")
+        return original()
+
+    original = reloader.check
+    monkeypatch.setattr(reloader, "check", flaky)
+    reloader.start(interval=5, clock=clock)
+    clock.advance(5)
+    _edit(tables / "lrm-alpha-victimes.csv", "V1,1,both", "V1,PLUSIEURS,forward")
+    clock.advance(5)
+    reloader.stop()
+    assert len(calls) == 2 and reloader.current().forward("lrm-alpha-victimes", "V1").code == "PLUSIEURS"

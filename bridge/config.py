@@ -342,6 +342,28 @@ def _valid_keys(loc: tuple[str, ...]) -> list[str]:
     return list(section.model_fields) if section else list(SECTIONS)
 
 
+def with_overrides(config: BridgeConfig, overrides: Mapping[str, Any]) -> BridgeConfig:
+    """``config`` with dotted keys replaced (``{"http.allow_replay": True}``), validated again.
+
+    For command-line flags such as ``bridge run --allow-replay``: the result obeys the
+    same rules as a file (a replay token is still required), and errors name the flag's key.
+    """
+    data = config.model_dump()
+    origins: dict[tuple[str, ...], str] = {}
+    for dotted, value in overrides.items():
+        section, _, key = dotted.partition(".")
+        if section not in SECTIONS or key not in SECTIONS[section].model_fields:
+            raise ConfigError(f"unknown configuration key {dotted!r}", [Issue(dotted, "unknown key", "config-unknown-key")])
+        data[section][key] = value
+        origins[(section, key)] = "the command line"
+    for section in data.values():  # model_dump masks nothing: SecretStr objects validate as themselves
+        section.update({k: v.get_secret_value() for k, v in section.items() if isinstance(v, SecretStr)})
+    try:
+        return BridgeConfig.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError("configuration with command-line overrides is invalid", _issues_from(exc, origins)) from None
+
+
 def check_files(config: BridgeConfig) -> list[Issue]:
     """Problems with the files the configuration points at (certificates, folders)."""
     issues: list[Issue] = []

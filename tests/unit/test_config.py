@@ -9,7 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli.main import cli
-from bridge.config import BridgeConfig, ConfigError, check_files, env_var_name, load_config, redacted_dump
+from bridge.config import (
+    BridgeConfig, ConfigError, check_files, env_var_name, load_config, redacted_dump, with_overrides,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "s3cret-token-0123456789"
@@ -151,6 +153,24 @@ class TestErrors:
         with pytest.raises(ConfigError) as info:
             load_config(write(tmp_path, "[hub]\nport = 0\nprefetch = 0\n"), {})
         assert {"hub.port", "hub.prefetch"} == {issue.path for issue in info.value.issues}
+
+
+class TestOverrides:
+    def test_flag_override_revalidated(self):
+        """--allow-replay without a token is refused like the same key in a file."""
+        with pytest.raises(ConfigError, match="replay_token"):
+            with_overrides(load_config(None, {}), {"http.allow_replay": True})
+
+    def test_flag_override_keeps_secrets(self):
+        """An override keeps the other values, including the real replay token."""
+        config = load_config(None, {"HUB_BRIDGE__HTTP__REPLAY_TOKEN": TOKEN})
+        updated = with_overrides(config, {"http.allow_replay": True})
+        assert (True, TOKEN) == (updated.http.allow_replay, updated.http.replay_token.get_secret_value())
+
+    def test_unknown_override_key(self):
+        """A misspelt override key is an error."""
+        with pytest.raises(ConfigError, match="http.allow_replays"):
+            with_overrides(load_config(None, {}), {"http.allow_replays": True})
 
 
 class TestFileChecks:

@@ -32,6 +32,7 @@ from typing import Any
 
 import simplejson
 
+from bridge.core.envelope import make_error, wrap
 from bridge.core.errors import BridgeError, HubErrorCode, Issue
 from bridge.core.xmlsafe import parse_xml
 
@@ -225,57 +226,18 @@ def _local(tag: Any) -> str:
 
 # --------------------------------------------------------------------------- RS-ERROR
 
-def _stamp(moment: datetime) -> str:
-    """Seconds precision with an explicit offset, as the JSON Schemas require."""
-    return moment.replace(microsecond=0).isoformat()
-
-
-def _party(client_id: str) -> dict[str, str]:
-    return {"name": client_id.rsplit(".", 1)[-1], "URI": f"hubex:{client_id}"}
-
-
-def make_error_payload(reject: Reject) -> dict[str, Any]:
-    """The ``error`` use-case payload (RS-ERROR schema) for ``reject``."""
-    payload: dict[str, Any] = {
-        "errorCode": {"statusCode": int(reject.code), "statusString": reject.code.name},
-        "errorCause": reject.reason,
-        "referencedDistributionID": reject.referenced_distribution_id or "",
-    }
-    if reject.source_message is not None:
-        payload["sourceMessage"] = reject.source_message
-    return payload
-
-
 def build_error_message(
     reject: Reject, *, hub_id: str, message_uuid: str, now: datetime, status: str = "Actual",
 ) -> dict[str, Any]:
     """A complete EDXL-DE message carrying the RS-ERROR, addressed to ``reject.sender``.
 
-    Kept in one small function so the models engineer's ``envelope.wrap`` can
-    replace it without touching the dispatcher's callers.
+    Built with the models' :func:`~bridge.core.envelope.wrap` and
+    :func:`~bridge.core.envelope.make_error`, so it is exactly what the bridge
+    itself accepts: an ``error`` payload without RC-DE header, as the Hub sends it.
     """
-    distribution_id = f"{hub_id}_{message_uuid}"
-    return {
-        "distributionID": distribution_id,
-        "senderID": hub_id,
-        "dateTimeSent": _stamp(now),
-        "dateTimeExpires": _stamp(now + ERROR_TTL),
-        "distributionStatus": status,
-        "distributionKind": "Error",
-        "descriptor": {
-            "language": "fr-FR",
-            "explicitAddress": {"explicitAddressScheme": "hubex", "explicitAddressValue": reject.sender},
-        },
-        "content": [{"jsonContent": {"embeddedJsonContent": {"message": {
-            "messageId": distribution_id,
-            "sender": _party(hub_id),
-            "sentAt": _stamp(now),
-            "kind": "Error",
-            "status": status,
-            "recipient": [_party(reject.sender)],
-            "error": make_error_payload(reject),
-        }}}}],
-    }
+    payload = make_error(reject.code, reject.reason, reject.source_message, reject.referenced_distribution_id or "")
+    return wrap("error", payload, sender_id=hub_id, recipient_id=reject.sender, now=now,
+                message_uuid=message_uuid, kind="Error", status=status, ttl=ERROR_TTL)
 
 
 def encode_json(message: dict[str, Any]) -> bytes:

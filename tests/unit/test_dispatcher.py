@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -11,6 +12,7 @@ from bridge.core.dispatcher import Reject, Route, build_error_message, check, en
 from bridge.core.errors import HubErrorCode, Issue
 from bridge.testing.messages import make_message, make_reference, message_payload
 
+UUID1 = "6f1c6f1c-0000-4000-8000-000000000001"
 NOW = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
 SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
 KNOWN = {SAMU, SDIS}
@@ -121,14 +123,14 @@ def test_error_message_is_a_full_rs_error():
     """build_error_message gives an EDXL-DE Error addressed to the sender with code and source."""
     source = make_message(SAMU, SDIS, PAYLOAD, now=NOW)
     reject = _run(source, routing_key=SDIS)
-    message = build_error_message(reject, hub_id="fr.health.hub", message_uuid="u1", now=NOW)
+    message = build_error_message(reject, hub_id="fr.health.hub", message_uuid=UUID1, now=NOW)
     error = message_payload(message)["error"]
     assert message["descriptor"]["explicitAddress"]["explicitAddressValue"] == SDIS
-    assert message["distributionID"] == "fr.health.hub_u1" and message["distributionKind"] == "Error"
+    assert message["distributionID"] == f"fr.health.hub_{UUID1}" and message["distributionKind"] == "Error"
     assert error["errorCode"] == {"statusCode": 200, "statusString": "SENDER_INCONSISTENCY"}
     assert error["referencedDistributionID"] == source["distributionID"]
     assert error["sourceMessage"] == source
-    assert json.loads(encode_json(message)) == message
+    assert json.loads(encode_json(message), parse_float=Decimal) == message
 
 
 def test_error_message_validates_against_official_schemas(hub_reference):
@@ -136,5 +138,5 @@ def test_error_message_validates_against_official_schemas(hub_reference):
     from bridge.edges.hub_emulator.schemas import json_schema_validator
 
     reject = _run(make_message(SAMU, SDIS, PAYLOAD, now=NOW), delivery_mode=1)
-    body = encode_json(build_error_message(reject, hub_id="fr.health.hub", message_uuid="u1", now=NOW))
+    body = encode_json(build_error_message(reject, hub_id="fr.health.hub", message_uuid=UUID1, now=NOW))
     assert json_schema_validator(hub_reference)(body) == []

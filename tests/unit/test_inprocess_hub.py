@@ -20,7 +20,7 @@ PAYLOAD = {"createCase": {"caseId": "x"}}
 
 def _hub(validate=lambda _b: []):
     clock = Clock()
-    return InProcessHub([SAMU, SDIS], validate, lambda: NOW, reactor=clock, id_factory=lambda: "u1"), clock
+    return InProcessHub([SAMU, SDIS], validate, lambda: NOW, reactor=clock, id_factory=lambda: "6f1c6f1c-0000-4000-8000-000000000001"), clock
 
 
 def _body(message) -> bytes:

@@ -24,6 +24,7 @@ import click
 # name -> "module:attribute"; each attribute is a click.Command or click.Group.
 # Keep one entry per line, sorted: several people add commands here.
 COMMANDS: dict[str, str] = {
+    "adapters": "bridge.cli.adapters_cmd:adapters",
     "certs": "bridge.cli.certs_cmd:certs",
     "config": "bridge.cli.config_cmd:config",
     "dlq": "bridge.cli.store_cmds:dlq",

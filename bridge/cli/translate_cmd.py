@@ -62,4 +62,6 @@ def translate_hub(file: Path, data: bytes, to: str | None, schemas: Path | None,
 
 def translate_with_adapters(data: bytes, from_: str, to: str | None, profile: str | None) -> bytes:
     """Legacy-format translation through ``bridge.core.pipeline`` (owned by the adapters work)."""
-    raise click.UsageError("--from (adapter translation) is not available in this build")
+    from bridge.cli._pipeline_translate import run
+
+    return run(data, from_, to, profile)

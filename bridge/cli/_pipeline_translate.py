@@ -1,0 +1,48 @@
+"""``bridge translate FILE --from ADAPTER --to ADAPTER [--profile P]``: the adapter pipeline path.
+
+Called by ``bridge.cli.translate_cmd`` when ``--from`` is given. Writes the
+translated bytes to stdout; dropped fields and mapping warnings go to stderr as
+``FILE: path: message`` lines (they are information, not failure: exit 0).
+Errors exit 1 (the input is invalid or names an unmappable code), 2 (unreadable
+input) or 3 (unknown adapter or profile, missing tables).
+"""
+
+from __future__ import annotations
+
+import click
+
+from bridge.cli.io import EXIT_CONFIG, EXIT_INVALID, EXIT_UNREADABLE
+
+UNREADABLE = {"json-syntax", "xml-syntax", "unsafe-xml", "too-large", "too-deep", "bad-encoding", "bad-record"}
+
+
+def run(data: bytes, source: str, target: str | None, profile: str | None, *, label: str = "input",
+        schemas=None) -> bytes:
+    """Translate ``data`` from adapter ``source`` to ``target``; report losses on stderr."""
+    from bridge.core.errors import BridgeError, InboundError
+    from bridge.core.pipeline import translate
+    from bridge.profiles import build_context
+
+    if not target:
+        raise click.UsageError("--from needs --to ADAPTER (see 'bridge adapters list')")
+    try:
+        ctx = build_context(profile=profile, schemas=schemas)
+        result = translate(data, source=source, target=target, ctx=ctx)
+    except InboundError as exc:
+        _report(label, exc.issues, exc.message, "error")
+        codes = {issue.code for issue in exc.issues}
+        raise SystemExit(EXIT_UNREADABLE if codes & UNREADABLE else EXIT_INVALID) from None
+    except BridgeError as exc:
+        _report(label, exc.issues, exc.message, "error")
+        raise SystemExit(EXIT_CONFIG if exc.issues and exc.issues[0].code.startswith("no-") else EXIT_INVALID) \
+            from None
+    _report(label, result.dropped, "", "dropped")
+    _report(label, result.warnings, "", "warning")
+    return result.data
+
+
+def _report(label: str, issues, fallback: str, kind: str) -> None:
+    if not issues and fallback:
+        click.echo(f"{label}: {kind}: {fallback}", err=True)
+    for issue in issues:
+        click.echo(f"{label}: {kind}: {issue.path}: {issue.message}", err=True)

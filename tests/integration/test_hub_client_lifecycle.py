@@ -1,0 +1,68 @@
+"""Real broker: the Hub client's shutdown finishes in-flight work and its reconnect is observable."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+
+import pytest
+from twisted.internet import task
+
+from bridge.edges.amqp.client import HubClient
+from bridge.testing.messages import make_message
+from tests.integration.rabbitmq import SAMU, SDIS, VHOST, Inbox, client_settings
+
+pytestmark = pytest.mark.integration
+
+
+def _queue_depth(broker, name: str) -> int:
+    out = broker.rabbitmqctl("list_queues", "-p", VHOST, "-q", "--no-table-headers", "name", "messages")
+    depths = dict(line.split() for line in out.splitlines() if line.strip())
+    return int(depths[name])
+
+
+def _case(hub_reference) -> dict:
+    path = hub_reference / "examples/RC-EDA/RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json"
+    return json.loads(path.read_text())
+
+
+def test_stop_lets_in_flight_callback_finish_and_ack(broker, hub, reactor_thread, hub_reference):
+    """stop() while a callback runs waits for it, acks, then closes: nothing is left in the queue."""
+    seen = Inbox()
+    done = []
+
+    def slow(delivery):
+        seen(delivery)
+        return task.deferLater(reactor_thread.reactor, 1.0, done.append, delivery.body)
+
+    sdis = HubClient(client_settings(broker, SDIS), reactor_thread.reactor, on_message=slow, stop_on_shutdown=False)
+    samu = HubClient(client_settings(broker, SAMU), reactor_thread.reactor, stop_on_shutdown=False)
+    reactor_thread.call(sdis.start)
+    reactor_thread.call(samu.start)
+    body = json.dumps(make_message(SAMU, SDIS, _case(hub_reference), now=datetime.now(timezone.utc))).encode()
+    try:
+        reactor_thread.call(samu.publish, body)
+        seen.get()
+        reactor_thread.call(sdis.stop)
+        assert done == [body]  # the callback finished before stop() returned
+        assert _queue_depth(broker, f"{SDIS}.message") == 0  # and its message was acked, not requeued
+    finally:
+        reactor_thread.call(samu.stop)
+        reactor_thread.call(sdis.stop)
+
+
+def test_reconnects_after_connection_loss(broker, hub, reactor_thread):
+    """A dropped connection moves the client to disconnected, then back to connected by itself."""
+    states: list[str] = []
+    reconnected = Inbox()
+    samu = HubClient(client_settings(broker, SAMU, reconnect_attempts=20), reactor_thread.reactor,
+                     on_info=lambda d: None, stop_on_shutdown=False)
+    samu.add_state_listener(states.append)
+    reactor_thread.call(samu.start)
+    samu.add_state_listener(lambda s: reconnected(s) if s == "connected" else None)
+    try:
+        reactor_thread.call(lambda: samu.session.connection.transport.abortConnection())
+        assert reconnected.get() == "connected"
+        assert states[:2] == ["connecting", "connected"] and "disconnected" in states[2:]
+    finally:
+        reactor_thread.call(samu.stop)

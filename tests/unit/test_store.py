@@ -74,6 +74,39 @@ class TestOpen:
             Store.open(path)
 
 
+class TestMigrations:
+    def test_v1_store_with_backlog_upgrades_with_a_correct_counter(self, tmp_path):
+        """A store made by schema v1 keeps its data and gets a back-pressure counter matching its backlog."""
+        from bridge.edges.store import migrations
+
+        path = tmp_path / "v1.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        for statement in migrations._statements(migrations.MIGRATIONS[0][1]):
+            conn.execute(statement)
+        conn.execute("PRAGMA user_version = 1")
+        for state in ("received", "translated", "published"):
+            conn.execute("INSERT INTO messages (direction, state, original, created_at, updated_at)"
+                         " VALUES ('out', ?, x'00', '2026-01-01', '2026-01-01')", (state,))
+        conn.close()
+        with Store.open(path) as store:
+            assert store.outbox_depth() == 2
+            assert store._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
+
+    def test_counter_matches_a_recount_after_every_kind_of_move(self, store):
+        """The trigger-kept pending counter equals COUNT(*) after accepts, publishes, failures, purge, replay."""
+        recount = ("SELECT COUNT(*) FROM messages WHERE direction = 'out'"
+                   " AND state IN ('received', 'translated')")
+        a, b = queue(store, "A", 1), queue(store, "B", 2)
+        store.mark_published(a, at=at(3))
+        store.mark_delivered("fr.health.samu440_A_1", at=at(4))
+        c = store.accept_outbound(b"c", adapter="a", profile=None, received_at=at(5))
+        dlq_id = store.mark_translation_failed(c, error="e", error_path=None, at=at(6))
+        store.requeue_dead_letter(dlq_id, at=at(7))
+        store.purge_delivered(at(100))
+        store.mark_publish_failed(b, error="x", now=at(8), policy=RetryPolicy(max_attempts=1), rng_value=0)
+        assert store.outbox_depth() == store._conn.execute(recount).fetchone()[0] == 1
+
+
 class TestOutbound:
     def test_full_life_is_recorded(self, store):
         """accept, translate, confirm, RC-REF and answer each leave one history line."""

@@ -79,9 +79,39 @@ CREATE TABLE dead_letters (
 CREATE INDEX dead_letters_pending ON dead_letters(replayed_at, created_at);
 """
 
+# v2: queue bookkeeping that stays cheap with a deep backlog.
+# - the "oldest queued message of each case" of next_publishable reads a covering index;
+# - the back-pressure count is a counter kept by triggers in the same transaction as
+#   the state change (no COUNT(*) over the outbox on every accepted frame), correct
+#   whichever process (service, CLI replay) moves a message.
+_PENDING = "('received', 'translated')"
+_V2 = f"""
+CREATE INDEX messages_queue_by_case ON messages(direction, state, case_id, id);
+CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT INTO counters (name, value)
+    SELECT 'outbox_pending', COUNT(*) FROM messages WHERE direction = 'out' AND state IN {_PENDING};
+CREATE TRIGGER outbox_pending_insert AFTER INSERT ON messages
+    WHEN NEW.direction = 'out' AND NEW.state IN {_PENDING}
+BEGIN
+    UPDATE counters SET value = value + 1 WHERE name = 'outbox_pending';
+END;
+CREATE TRIGGER outbox_pending_delete AFTER DELETE ON messages
+    WHEN OLD.direction = 'out' AND OLD.state IN {_PENDING}
+BEGIN
+    UPDATE counters SET value = value - 1 WHERE name = 'outbox_pending';
+END;
+CREATE TRIGGER outbox_pending_update AFTER UPDATE OF state ON messages
+    WHEN NEW.direction = 'out' AND (OLD.state IN {_PENDING}) <> (NEW.state IN {_PENDING})
+BEGIN
+    UPDATE counters SET value = value + (CASE WHEN NEW.state IN {_PENDING} THEN 1 ELSE -1 END)
+    WHERE name = 'outbox_pending';
+END;
+"""
+
 #: (version, script). Version numbers are consecutive, starting at 1.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
+    (2, _V2),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 
@@ -122,5 +152,13 @@ def migrate(conn: sqlite3.Connection, *, path: str = "store") -> int:
 
 
 def _statements(script: str) -> list[str]:
-    """Split a script on ';' (our scripts hold no literal semicolons)."""
-    return [part.strip() for part in script.split(";") if part.strip()]
+    """Split a script into complete statements (trigger bodies hold ';' of their own)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            statements.append(current.strip())
+            current = ""
+    if current.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {current.strip()[:80]!r}")
+    return statements

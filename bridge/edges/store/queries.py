@@ -108,10 +108,8 @@ class StoreQueries:
             "SELECT direction, state, COUNT(*) FROM messages GROUP BY direction, state")}
 
     def outbox_depth(self) -> int:
-        """Outbound messages not yet published (what back-pressure counts)."""
-        marks = ", ".join("?" * len(_PENDING))
-        return self._conn.execute(
-            f"SELECT COUNT(*) FROM messages WHERE direction = 'out' AND state IN ({marks})", _PENDING).fetchone()[0]
+        """Outbound messages not yet published (what back-pressure counts; a trigger-kept counter)."""
+        return self._conn.execute("SELECT value FROM counters WHERE name = 'outbox_pending'").fetchone()[0]
 
     def oldest_pending_age(self, now: datetime) -> float:
         """Seconds since the oldest unpublished outbound message was accepted (0 when none)."""

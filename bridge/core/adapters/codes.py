@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Literal
 
 from bridge.core.adapters.base import AdapterContext
-from bridge.core.errors import Issue
+from bridge.core.errors import BridgeError, Issue
 
 Way = Literal["forward", "reverse"]
 
@@ -25,7 +25,11 @@ def map_code(ctx: AdapterContext, table: str | None, code: str | None, path: str
     if ctx.mappings is None:
         return code, [Issue(path, f"no mapping tables loaded: code {code!r} passed through "
                                   f"untranslated (table {table})", "unmapped-code")]
-    mapped = getattr(ctx.mappings, way)(table, code)
+    try:
+        mapped = getattr(ctx.mappings, way)(table, code)
+    except KeyError as exc:  # UnknownTable: the profile names a table the manifest lacks
+        raise BridgeError(f"no mapping table {table!r} (needed for {path})",
+                          [Issue(path, str(exc).strip("'\""), "no-table")]) from None
     return mapped.code, _warnings(mapped, path)
 
 

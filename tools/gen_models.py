@@ -141,13 +141,16 @@ def generate(bundle: Path, stem: str, root: str) -> str:
 
 
 def write_all(bundle: Path, out_dir: Path) -> list[Path]:
-    """Write every ``_gen_<type>.py`` module into ``out_dir``; returns the paths written."""
-    written = []
-    for suffix, stem, root in TARGETS:
-        path = out_dir / f"_gen_{suffix}.py"
-        path.write_text(generate(bundle, stem, root), encoding="utf-8")
-        written.append(path)
-    return written
+    """Write every ``_gen_<type>.py`` module into ``out_dir``; returns the paths written.
+
+    All modules are generated before any is written, so a bundle the generator
+    refuses leaves the committed models untouched.
+    """
+    sources = {out_dir / f"_gen_{suffix}.py": generate(bundle, stem, root) for suffix, stem, root in TARGETS}
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for path, text in sources.items():
+        path.write_text(text, encoding="utf-8")
+    return list(sources)
 
 
 def _render(gen: _Generator, stem: str, root: str, version: str) -> str:
@@ -261,7 +264,12 @@ def main(argv: list[str]) -> int:
         return 2
     bundle = Path(argv[0])
     out_dir = Path(argv[1]) if len(argv) == 2 else DEFAULT_OUT
-    for path in write_all(bundle, out_dir):
+    try:
+        written = write_all(bundle, out_dir)
+    except (GenerationError, OSError) as exc:
+        print(f"gen_models: {exc}", file=sys.stderr)
+        return 1
+    for path in written:
         print(f"wrote {path}")
     return 0
 

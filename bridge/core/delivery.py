@@ -83,6 +83,7 @@ TRANSITIONS: dict[tuple[Direction, State, Event], State] = {
     (_O, _S.PUBLISHED, _E.HUB_ERROR): _S.FAILED,
     (_O, _S.PUBLISHED, _E.REPUBLISH): _S.TRANSLATED,
     (_O, _S.DELIVERED, _E.ANSWER): _S.ANSWERED,
+    (_O, _S.DELIVERED, _E.HUB_ERROR): _S.FAILED,      # the peer received it, then refused it (7xx)
     (_O, _S.DELIVERED, _E.REPUBLISH): _S.TRANSLATED,
     (_O, _S.ANSWERED, _E.REPUBLISH): _S.TRANSLATED,
     (_O, _S.FAILED, _E.DEAD_LETTER): _S.DEAD_LETTERED,

@@ -149,6 +149,26 @@ class TestOutbound:
         assert entry.message_id == message_id and entry.original == b"LEGACY C1 1"
         assert entry.error_path == "/createCase/qualification" and "300" in entry.error
 
+    def test_peer_events_out_of_sequence_are_recorded_not_raised(self, store):
+        """An RC-REF or RS-ERROR for a message we gave up on keeps its state and leaves a history line."""
+        message_id = queue(store, "C1", 1)
+        store.mark_publish_failed(message_id, error="down", now=at(2), policy=RetryPolicy(max_attempts=1),
+                                  rng_value=0.5)
+        assert store.mark_delivered("fr.health.samu440_C1_1", at=at(3)).state is State.DEAD_LETTERED
+        assert store.mark_failed("fr.health.samu440_C1_1", hub_code=400, reason="expired", at=at(4)).state \
+            is State.DEAD_LETTERED
+        assert [e.event for e in store.history(message_id)][-2:] == ["rcref_out_of_sequence",
+                                                                     "hub_error_out_of_sequence"]
+        assert store.dlq_size() == 1
+
+    def test_peer_refusal_after_rcref_fails_the_message(self, store):
+        """A peer's RS-ERROR after its RC-REF moves the message from delivered to dead-lettered."""
+        message_id = queue(store, "C1", 1)
+        store.mark_published(message_id, at=at(2))
+        store.mark_delivered("fr.health.samu440_C1_1", at=at(3))
+        msg = store.mark_failed("fr.health.samu440_C1_1", hub_code=701, reason="case exists", at=at(4))
+        assert msg.state is State.DEAD_LETTERED and msg.hub_error_code == 701
+
     def test_translation_failure_dead_letters_original_bytes(self, store):
         """A mapping error keeps the original bytes, the error and the table line."""
         message_id = store.accept_outbound(b"RAW", adapter="legacy-text", profile="demo", received_at=T0)

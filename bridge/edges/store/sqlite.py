@@ -19,15 +19,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from bridge.core.delivery import (
-    Direction, Event, IllegalTransition, Queued, RetryPolicy, State,
+    TRANSITIONS, Direction, Event, Queued, RetryPolicy, State,
     is_repeat, next_state, select_publishable,
 )
 from bridge.edges.store.migrations import migrate
 from bridge.edges.store.records import (
-    Attempt, DeadLetter, Message, MessageId, StoreFull, Translation, UnknownMessage,
+    Attempt, Message, MessageId, StoreFull, Translation, UnknownMessage,
     from_db_time, to_db_time,
 )
 from bridge.edges.store.queries import StoreQueries
+from bridge.edges.store.replaying import ReplayOps
 
 __all__ = ["Store", "DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES"]
 
@@ -46,7 +47,7 @@ ORDER BY m.id LIMIT ?
 """
 
 
-class Store(StoreQueries):
+class Store(ReplayOps, StoreQueries):
     """Outbox / inbox / dead letters; see ``docs/reliability.md`` for the life of a message."""
 
     def __init__(self, conn: sqlite3.Connection, *, path: str, max_pending: int) -> None:
@@ -300,9 +301,24 @@ class Store(StoreQueries):
             msg = self._by_distribution_id(conn, distribution_id)
             if msg is None:
                 return None
-            if not is_repeat(msg.direction, msg.state, event):
+            if self._peer_event_applies(conn, msg, event, at, detail):
                 self._apply(conn, msg, event, at, detail)
             return self._load(conn, msg.id)
+
+    def _peer_event_applies(self, conn: sqlite3.Connection, msg: Message, event: Event, at: datetime,
+                            detail: str) -> bool:
+        """Whether an event the Hub or the peer sent should move ``msg``.
+
+        Repeats are dropped. An event out of sequence (an RC-REF for a message we
+        gave up on, an RS-ERROR for one already dead-lettered) is not ours to refuse:
+        it is recorded in the history, for the operator, and the state is kept.
+        """
+        if is_repeat(msg.direction, msg.state, event):
+            return False
+        if (msg.direction, msg.state, event) in TRANSITIONS:
+            return True
+        self._log(conn, msg.id, at, f"{event}_out_of_sequence", msg.state, msg.state, detail)
+        return False
 
     def mark_failed(
         self, distribution_id: str, *, hub_code: int, reason: str, at: datetime,
@@ -314,6 +330,8 @@ class Store(StoreQueries):
             if msg is None:
                 return None
             error = f"RS-ERROR {hub_code}: {reason}"
+            if not self._peer_event_applies(conn, msg, Event.HUB_ERROR, at, error):
+                return self._load(conn, msg.id)
             self._apply(conn, msg, Event.HUB_ERROR, at, error, last_error=error,
                         error_path=error_path, hub_error_code=int(hub_code))
             if dead_letter:
@@ -426,68 +444,6 @@ class Store(StoreQueries):
         )
         return int(cursor.lastrowid)
 
-    # -- replay -----------------------------------------------------------------------------
-    def requeue_dead_letter(self, dlq_id: int, *, at: datetime, translations: Sequence[Translation] = ()) -> MessageId:
-        """Replay one dead-letter entry (see :mod:`bridge.replay`); returns the message that carries it on.
-
-        Outbound: a NEW outbox message with the original bytes, linked to the entry,
-        RECEIVED (the service re-translates it) or TRANSLATED when ``translations``
-        are given (several: sibling messages follow it). Inbound with a message: that message goes back to RECEIVED (its
-        distributionID keeps deduplicating). The entry is marked replayed in the same transaction.
-        """
-        with self._tx() as conn:
-            entry = self._load_dead_letter(conn, dlq_id)
-            if entry.replayed_at is not None:
-                raise IllegalTransition(f"dead letter {dlq_id} was already replayed as message {entry.replayed_as}")
-            if entry.direction is Direction.IN:
-                target = self._requeue_inbound(conn, entry, at)
-            else:
-                target = self._requeue_outbound(conn, entry, at, translations)
-            conn.execute("UPDATE dead_letters SET replayed_at = ?, replayed_as = ?, last_replay_error = NULL"
-                         " WHERE id = ?", (to_db_time(at), target, dlq_id))
-            return target
-
-    def _requeue_outbound(self, conn: sqlite3.Connection, entry: DeadLetter, at: datetime,
-                          translations: Sequence[Translation]) -> MessageId:
-        self._check_room(conn)
-        message_id = self._insert(conn, Direction.OUT, State.RECEIVED, entry.original, at,
-                                  f"replay of dead letter {entry.id}", adapter=entry.adapter,
-                                  profile=entry.profile, replay_of=entry.id)
-        if translations:
-            self._record_translations(conn, self._load(conn, message_id), translations, at)
-        return message_id
-
-    def _requeue_inbound(self, conn: sqlite3.Connection, entry: DeadLetter, at: datetime) -> MessageId:
-        if entry.message_id is None:
-            raise IllegalTransition(
-                f"dead letter {entry.id} holds inbound bytes that never became a message"
-                f" ({entry.error}); they cannot be replayed, ask the sender to resend")
-        msg = self._load(conn, entry.message_id)
-        self._apply(conn, msg, Event.REPLAY, at, f"replay of dead letter {entry.id}",
-                    last_error=None, error_path=None, translated=None)
-        return msg.id
-
-    def note_replay_failed(self, dlq_id: int, *, error: str, at: datetime) -> None:
-        """Remember why a replay attempt failed; the entry stays in the dead-letter queue."""
-        with self._tx() as conn:
-            entry = self._load_dead_letter(conn, dlq_id)
-            history = [*entry.attempts, Attempt(at, f"replay failed: {error}")]
-            conn.execute("UPDATE dead_letters SET last_replay_error = ?, attempts = ? WHERE id = ?",
-                         (error, json.dumps([a.as_dict() for a in history]), dlq_id))
-
-    def republish_window(self, t0: datetime, t1: datetime, *, at: datetime) -> list[MessageId]:
-        """Re-queue outbound messages published in ``[t0, t1)`` with their SAME distributionID."""
-        with self._tx() as conn:
-            rows = conn.execute(
-                "SELECT * FROM messages WHERE direction = 'out' AND published_at >= ? AND published_at < ?"
-                " AND state IN ('published', 'delivered', 'answered') ORDER BY id",
-                (to_db_time(t0), to_db_time(t1))).fetchall()
-            for row in rows:
-                self._apply(conn, Message.from_row(row), Event.REPUBLISH, at,
-                            f"replay of window {to_db_time(t0)} .. {to_db_time(t1)}",
-                            attempts=0, next_attempt_at=None, rcref_overdue_at=None)
-            return [row["id"] for row in rows]
-
     # -- retention --------------------------------------------------------------------------
     def purge_delivered(self, older_than: datetime, *, include_failed: bool = False) -> int:
         """Delete finished messages last updated before ``older_than``; failed ones only on request."""
@@ -504,9 +460,3 @@ class Store(StoreQueries):
     @staticmethod
     def _count_pending(conn: sqlite3.Connection) -> int:
         return conn.execute("SELECT value FROM counters WHERE name = 'outbox_pending'").fetchone()[0]
-
-    def _load_dead_letter(self, conn: sqlite3.Connection, dlq_id: int) -> DeadLetter:
-        row = conn.execute("SELECT * FROM dead_letters WHERE id = ?", (dlq_id,)).fetchone()
-        if row is None:
-            raise UnknownMessage(f"no dead-letter entry with id {dlq_id} in {self.path}")
-        return DeadLetter.from_row(row)

@@ -25,9 +25,11 @@ DEFAULT_VHOST = "/15-nexsis_v1.9"
               help="Official schema folder (json-schema/ + xsd/) for the 300 check; default: bridge.validate.")
 @click.option("--private-broker", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Start a private RabbitMQ (test CA, free loopback ports) in DIR instead of using a running one.")
+@click.option("--xml-client", "xml_clients", multiple=True, metavar="ID",
+              help="Client that wants XML: JSON messages to it are converted (the Hub's optional conversion).")
 @click.option("--provision-only", is_flag=True, help="Provision the topology and exit.")
 def hub_emulator(clients, vhost, management_url, amqp_host, amqp_port, admin_user, admin_password, schemas,
-                 private_broker, provision_only) -> None:
+                 private_broker, xml_clients, provision_only) -> None:
     """Provision the Hub topology on RabbitMQ and run the Hub dispatcher (RS-ERROR on faults).
 
     Exit codes: 3 configuration error, 4 broker unreachable or failed.
@@ -53,7 +55,8 @@ def hub_emulator(clients, vhost, management_url, amqp_host, amqp_port, admin_use
             raise _exit(4, f"provisioning failed: {exc}") from None
         click.echo(f"provisioned {vhost} for {', '.join(clients)}")
         if not provision_only:
-            _run_dispatcher(amqp_host, amqp_port, vhost, admin_user, admin_password, clients, validate)
+            formats = {client: "application/xml" for client in xml_clients}
+            _run_dispatcher(amqp_host, amqp_port, vhost, admin_user, admin_password, clients, validate, formats)
     finally:
         if broker is not None:
             broker.stop()
@@ -74,14 +77,14 @@ def _start_private_broker(directory: Path, clients: list[str]):
     return broker
 
 
-def _run_dispatcher(host, port, vhost, user, password, clients, validate) -> None:
+def _run_dispatcher(host, port, vhost, user, password, clients, validate, formats) -> None:
     from twisted.internet import reactor
 
     from bridge.edges.amqp.settings import AmqpConnectionSettings
     from bridge.edges.hub_emulator.dispatcher_service import DispatcherService
 
     settings = AmqpConnectionSettings(host=host, port=port, vhost=vhost, tls=False, username=user, password=password)
-    service = DispatcherService(settings, reactor, known_clients=clients, validate=validate)
+    service = DispatcherService(settings, reactor, known_clients=clients, validate=validate, formats=formats)
     failed: list[str] = []
 
     def started(_service):

@@ -23,11 +23,12 @@ from typing import Any
 import structlog
 from twisted.internet import defer
 
-from bridge.core.dispatcher import Reject, build_error_message, check, encode_json
+from bridge.core.dispatcher import Reject, Route, build_error_message, check, encode_json
 from bridge.core.errors import BridgeError, InboundError, Issue
 from bridge.edges.amqp.consumer import Delivery
 from bridge.edges.amqp.errors import Drop, Nack, NotConnected
 from bridge.edges.amqp.factory import CONNECTED, DISCONNECTED, STOPPED
+from bridge.edges.hub_emulator.convert import convert_route
 
 log = structlog.get_logger(__name__)
 
@@ -54,7 +55,8 @@ class InProcessHub:
 
     def __init__(self, known_clients: Iterable[str], validate: Callable[[bytes], list[Issue]],
                  clock: Callable[[], datetime] = _utc_now, *, reactor=None, hub_id: str = "fr.health.hub",
-                 id_factory: Callable[[], str] = lambda: str(uuid.uuid4())) -> None:
+                 id_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
+                 formats: dict[str, str] | None = None) -> None:
         if reactor is None:
             from twisted.internet import reactor as default_reactor
 
@@ -64,6 +66,7 @@ class InProcessHub:
         self.clock = clock
         self.hub_id = hub_id
         self.id_factory = id_factory
+        self.formats = dict(formats or {})  # client ID -> content type it wants (the Hub's optional conversion)
         self.queues: dict[str, _Queue] = {}
         self.dead_letters: list[Delivery] = []
         self._tags = 0
@@ -93,6 +96,9 @@ class InProcessHub:
         """What the Hub does with one published message: route it or answer RS-ERROR."""
         result = check(body, content_type=content_type, routing_key=routing_key, delivery_mode=delivery_mode,
                        now=self.clock(), known_clients=self.known_clients, validate=self.validate)
+        if isinstance(result, Route) and self.formats:
+            converted = convert_route(result, content_type, self.formats)
+            result, content_type = converted if isinstance(converted, tuple) else (converted, content_type)
         if isinstance(result, Reject):
             self._reject(result)
         else:

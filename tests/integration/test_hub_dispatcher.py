@@ -182,3 +182,16 @@ def _xml_reference(sender: str, recipient: str, acknowledged: str, now: datetime
 <recipient><name>sdis44</name><URI>hubex:{recipient}</URI></recipient>
 <reference xmlns="urn:emergency:eda:1.9:reference"><distributionID>{acknowledged}</distributionID></reference>
 </message></embeddedXMLContent></contentXML></contentObject></content></edxlDistribution>""".encode()
+
+
+def test_json_converted_for_xml_recipient(clients, hub, reactor_thread):
+    """With SDIS configured for XML, SAMU's JSON RC-REF reaches SDIS as XML (Hub conversion)."""
+    reactor_thread.call(hub.formats.__setitem__, SDIS, "application/xml")
+    try:
+        reference = make_reference(SAMU, SDIS, f"{SDIS}_conv", now=_now())
+        reactor_thread.call(clients[SAMU][0].publish, json.dumps(reference).encode())
+        delivery = clients[SDIS][1]["ack"].get()
+    finally:
+        reactor_thread.call(hub.formats.pop, SDIS, None)
+    assert delivery.content_type == "application/xml"
+    assert f"<distributionID>{SDIS}_conv</distributionID>".encode() in delivery.body

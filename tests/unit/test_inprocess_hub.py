@@ -106,3 +106,31 @@ def test_stop_waits_for_in_flight_and_publish_needs_start():
     assert stopped == []
     pending.callback(None)
     assert len(stopped) == 1 and sdis.state == "stopped"
+
+
+def test_recipient_preferring_xml_gets_xml():
+    """The Hub's optional conversion: a JSON RC-REF reaches an XML client as XML EDXL-DE."""
+    clock = Clock()
+    hub = InProcessHub([SAMU, SDIS], lambda _b: [], lambda: NOW, reactor=clock, formats={SDIS: "application/xml"})
+    got = []
+    samu, sdis = hub.client(SAMU), hub.client(SDIS, on_ack=got.append)
+    samu.start(), sdis.start()
+    samu.publish(_body(make_reference(SAMU, SDIS, f"{SDIS}_1", now=NOW)))
+    clock.advance(0)
+    assert got[0].content_type == "application/xml" and got[0].body.lstrip().startswith(b"<")
+    assert b"<distributionID>fr.fire.nexsis.sdis44_1</distributionID>" in got[0].body
+
+
+def test_failed_conversion_is_600():
+    """A message the Hub cannot convert for its recipient is refused with 600."""
+    from bridge.core.dispatcher import Reject, Route
+    from bridge.core.errors import BridgeError
+    from bridge.edges.hub_emulator.convert import convert_route
+
+    def broken(_body, _to):
+        raise BridgeError("no spec")
+
+    route = Route(SDIS, b"{}", "message", f"{SAMU}_1", SAMU)
+    result = convert_route(route, "application/json", {SDIS: "application/xml"}, broken)
+    assert isinstance(result, Reject) and int(result.code) == 600 and result.sender == SAMU
+    assert convert_route(route, "application/json", {}, broken) == (route, "application/json")

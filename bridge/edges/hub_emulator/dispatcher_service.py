@@ -25,6 +25,7 @@ from bridge.edges.amqp.errors import Nack, PublishReturned
 from bridge.edges.amqp.factory import ReconnectingSession
 from bridge.edges.amqp.publisher import Publisher
 from bridge.edges.amqp.settings import AmqpConnectionSettings
+from bridge.edges.hub_emulator.convert import convert_route
 from bridge.edges.hub_emulator.schemas import Validator
 
 log = structlog.get_logger(__name__)
@@ -41,7 +42,7 @@ class DispatcherService:
 
     def __init__(self, settings: AmqpConnectionSettings, reactor, *, known_clients: Iterable[str],
                  validate: Validator, clock: Callable[[], datetime] = utc_now, hub_id: str = HUB_ID,
-                 prefetch: int = 50) -> None:
+                 prefetch: int = 50, formats: dict[str, str] | None = None) -> None:
         self.settings = settings
         self.reactor = reactor
         self.known_clients = set(known_clients)
@@ -49,6 +50,7 @@ class DispatcherService:
         self.clock = clock
         self.hub_id = hub_id
         self.prefetch = prefetch
+        self.formats = dict(formats or {})  # client ID -> content type it wants (the Hub's optional conversion)
         self.session = ReconnectingSession(settings, reactor, self._setup, name="hub-dispatcher")
         self._publisher: Publisher | None = None
         self._consumer: Consumer | None = None
@@ -74,9 +76,13 @@ class DispatcherService:
         result = check(delivery.body, content_type=delivery.content_type, routing_key=delivery.routing_key,
                        delivery_mode=delivery.delivery_mode, now=self.clock(), known_clients=self.known_clients,
                        validate=self.validate)
+        content_type = delivery.content_type
+        if isinstance(result, Route) and self.formats:
+            converted = convert_route(result, content_type, self.formats)
+            result, content_type = converted if isinstance(converted, tuple) else (converted, content_type)
         if isinstance(result, Route):
             try:
-                yield self._route(result, delivery)
+                yield self._route(result, content_type)
                 return
             except PublishReturned:
                 result = Reject(HubErrorCode.UNROUTABLE_MESSAGE, f"no queue for recipient {result.recipient!r}",
@@ -88,11 +94,11 @@ class DispatcherService:
             raise Nack("dispatcher not connected")
         return self._publisher
 
-    def _route(self, route: Route, delivery: Delivery) -> defer.Deferred:
+    def _route(self, route: Route, content_type: str | None) -> defer.Deferred:
         self._count("routed")
         log.info("routed", sender=route.sender, recipient=route.recipient, queue=route.queue_suffix,
                  distribution_id=route.distribution_id)
-        return self._publisher_or_nack().publish(route.body, content_type=delivery.content_type,
+        return self._publisher_or_nack().publish(route.body, content_type=content_type,
                                                  routing_key=f"{route.recipient}.{route.queue_suffix}")
 
     @defer.inlineCallbacks

@@ -198,3 +198,14 @@ def test_patterns_follow_json_schema_semantics(code: str) -> None:
     qualification = {"riskThreat": [{"code": code, "label": "x"}], "whatsHappen": {"code": "C01.00.00", "label": "y"}}
     with pytest.raises(ValidationError, match="riskThreat"):
         CreateCase.model_fields["qualification"].annotation.model_validate(qualification)
+
+
+@pytest.mark.parametrize("name", ["error-in-envelope-and-content.json", "no-schemas.json", "too-many-schemas.json"])
+def test_corpus_rc_de_headers_round_trip(name: str, hub_reference: Path) -> None:
+    """RC-DE headers the Hub finds no fault in (inside its failing samples) round-trip through the model."""
+    message = load_canonical(hub_reference / "failing" / "EDXL-DE" / name)
+    body = message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]
+    header = {key: value for key, value in body.items() if key in DistributionElement.model_fields
+              or key in {field.alias for field in DistributionElement.model_fields.values()}}
+    assert set(header) == {"messageId", "sender", "sentAt", "kind", "status", "recipient"}
+    assert_same_canonical(DistributionElement.model_validate(header).to_hub(), header)

@@ -38,7 +38,18 @@ def run(data: bytes, source: str, target: str | None, profile: str | None, *, la
             from None
     _report(label, result.dropped, "", "dropped")
     _report(label, result.warnings, "", "warning")
-    return result.data
+    return _readable(result.data, target)
+
+
+def _readable(data: bytes, target: str) -> bytes:
+    """Indented JSON for people (the pipeline emits compact JSON for the wire)."""
+    if not target.endswith("-json"):
+        return data
+    import simplejson
+    from decimal import Decimal
+
+    document = simplejson.loads(data, parse_float=Decimal)
+    return simplejson.dumps(document, use_decimal=True, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
 
 
 def _report(label: str, issues, fallback: str, kind: str) -> None:

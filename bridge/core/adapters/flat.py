@@ -9,6 +9,7 @@ becomes the dropped-field report.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from bridge.core.canonical import Case, Coded, Note, Patient
@@ -45,7 +46,7 @@ def flatten(case: Case) -> dict[str, Any]:
     return {k: v for k, v in flat.items() if v not in (None, "", [], ())}
 
 
-def unflatten(flat: dict[str, Any], patients: list[dict[str, Any]], labels: dict[str, str]) -> Case:
+def unflatten(flat: dict[str, Any], patients: list[dict[str, Any]], labels: Mapping[str, str]) -> Case:
     """Build a Case from ``target -> value`` pairs; codes get their labels when known."""
     nested: dict[str, Any] = {"qualification": {}, "location": {}}
     extras: dict[str, str] = {}

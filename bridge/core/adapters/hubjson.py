@@ -27,9 +27,9 @@ def loads(data: bytes, payload: str) -> dict:
 
 
 def dumps(payload_name: str, payload: dict) -> bytes:
-    """``{"payload_name": payload}`` as UTF-8 JSON, decimals kept exact."""
+    """``{"payload_name": payload}`` as compact UTF-8 JSON, decimals kept exact."""
     return simplejson.dumps({payload_name: payload}, use_decimal=True, ensure_ascii=False,
-                            indent=2).encode("utf-8")
+                            separators=(",", ":")).encode("utf-8")
 
 
 def hub_datetime(value: datetime) -> str:
@@ -55,9 +55,23 @@ def parse_datetime(text: Any, pointer: str) -> datetime | None:
 def prune(value: Any) -> Any:
     """Drop None, empty strings, lists and dicts recursively (the Hub omits empty optionals)."""
     if isinstance(value, dict):
-        cleaned = {k: prune(v) for k, v in value.items()}
-        return {k: v for k, v in cleaned.items() if v not in (None, "", [], {})}
+        kept = {}
+        for key, item in value.items():
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+                if item:
+                    kept[key] = item
+            elif item is not None and item != "":
+                kept[key] = item
+        return kept
     if isinstance(value, list):
-        cleaned_list = [prune(v) for v in value]
-        return [v for v in cleaned_list if v not in (None, "", [], {})]
+        kept_items = []
+        for item in value:
+            if isinstance(item, (dict, list)):
+                item = prune(item)
+                if item:
+                    kept_items.append(item)
+            elif item is not None and item != "":
+                kept_items.append(item)
+        return kept_items
     return value

@@ -69,7 +69,7 @@ def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Dec
     drops = [dropped(e.where or e.key, f"field {e.key}={e.value!r} is not in profile {profile.name}")
              for key, entries in by_key.items() if key not in patient_keys for e in entries]
     try:
-        case = unflatten(flat, patients, dict(ctx.labels))
+        case = unflatten(flat, patients, ctx.labels)
     except ValueError as exc:
         raise InboundError(f"{profile.name}: message does not make a valid case",
                            [Issue("/", str(exc).splitlines()[0], "invalid")]) from None

@@ -12,8 +12,10 @@ the sense of the core rules (no socket, no clock, no user file).
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib.metadata import entry_points
+from types import MappingProxyType
 
 from bridge.core.adapters.base import Adapter
 from bridge.core.errors import BridgeError, Issue
@@ -70,10 +72,24 @@ def discover() -> dict[str, AdapterInfo]:
     return dict(sorted(found.items()))
 
 
+def _builtin_instances() -> Mapping[str, Adapter]:
+    from bridge.core.adapters.emsi import EmsiJsonAdapter, EmsiXmlAdapter
+    from bridge.core.adapters.legacy_text import LegacyTextAdapter
+    from bridge.core.adapters.legacy_xml import LegacyXmlAdapter
+    from bridge.core.adapters.rc_eda import RcEdaJsonAdapter, RcEdaXmlAdapter
+
+    classes = (EmsiJsonAdapter, EmsiXmlAdapter, LegacyTextAdapter, LegacyXmlAdapter, RcEdaJsonAdapter, RcEdaXmlAdapter)
+    return MappingProxyType({cls.name: cls() for cls in classes})
+
+
+# Adapters are stateless, so one read-only instance of each built-in serves every call.
+BUILTIN_ADAPTERS: Mapping[str, Adapter] = _builtin_instances()
+
+
 def get_adapter(name: str, installed: dict[str, AdapterInfo] | None = None) -> Adapter:
     """The adapter called ``name``, or a BridgeError listing the installed ones."""
-    if installed is None and name in BUILTINS:
-        return _load_builtin(name).adapter
+    if installed is None and name in BUILTIN_ADAPTERS:
+        return BUILTIN_ADAPTERS[name]
     installed = installed if installed is not None else discover()
     if name not in installed:
         raise BridgeError(f"no adapter {name!r}",

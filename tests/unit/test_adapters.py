@@ -197,3 +197,10 @@ def test_pipeline_legacy_to_rc_eda_without_request_drops_nothing():
     """A plain legacy case reaches RC-EDA with nothing dropped."""
     result = translate(ALPHA_MINIMAL, source="legacy-text", target="rc-eda-json", ctx=ctx_for("lrm-alpha-text"))
     assert result.dropped == [] and b'"C04.00.00"' in result.data
+
+
+def test_profile_ack_and_nack_frames_use_the_dialect():
+    """Each dialect renders its own ack/nack payloads, in its encoding, on one line."""
+    alpha, beta = load_profile("lrm-alpha-text"), load_profile("lrm-beta-text")
+    assert alpha.ack_frame("A1") == b"ACK=A1"
+    assert beta.nack_frame("B1", 704, "champ VILLE\nmanquant é") == "1;B1;704;champ VILLE manquant é".encode("latin-1")

@@ -163,6 +163,15 @@ class Profile(BaseModel):
             raise ValueError("a delimited legacy-text profile needs text.columns")
         return self
 
+    def ack_frame(self, message_id: str) -> bytes:
+        """The link-level ack payload for one received message (unframed, in the link's encoding)."""
+        return self.ack.ack.format(id=message_id).encode(self.encoding, errors="replace")
+
+    def nack_frame(self, message_id: str, code: int | str, reason: str) -> bytes:
+        """The link-level nack payload: the message id, a Hub error code and a one-line reason."""
+        flat = " ".join(reason.split())[:200]
+        return self.ack.nack.format(id=message_id, code=code, reason=flat).encode(self.encoding, errors="replace")
+
     def field_for(self, target: str) -> FieldSpec | None:
         """The first field mapped to ``target``."""
         return next((f for f in self.fields if f.target == target), None)

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import xmlschema
+from pydantic import BaseModel
 
 # (module suffix, schema file stem, root element / payload key)
 TARGETS: tuple[tuple[str, str, str], ...] = (
@@ -32,7 +33,10 @@ TARGETS: tuple[tuple[str, str, str], ...] = (
 )
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "bridge" / "core" / "models"
-_RESERVED = set(keyword.kwlist) | {name for name in dir(__import__("pydantic").BaseModel) if not name.startswith("_")}
+_RESERVED = set(keyword.kwlist) | {name for name in dir(BaseModel) if not name.startswith("_")}
+# Names the generated module imports or defines: a schema type must not shadow them.
+_TAKEN_CLASS_NAMES = {"Annotated", "Any", "Field", "HubDateTime", "HubDecimal", "HubInt", "HubModel", "Literal",
+                      "StrictBool", "StrictStr", "StringConstraints"}
 
 
 class GenerationError(Exception):
@@ -43,7 +47,6 @@ class GenerationError(Exception):
 class _Class:
     name: str
     fields: list[str] = field(default_factory=list)
-    open_extras: bool = False
 
 
 @dataclass
@@ -66,17 +69,19 @@ class _Generator:
         return self.schema["definitions"][name], name
 
     def object_class(self, node: dict[str, Any], def_name: str, element: Any, path: str) -> str:
-        class_name = _pascal(def_name)
         if def_name in self.done:
             return self.done[def_name]
+        class_name = _pascal(def_name)
+        while class_name in _TAKEN_CLASS_NAMES or class_name in self.done.values():
+            class_name += "Type"
         self.done[def_name] = class_name
         properties: dict[str, Any] = node.get("properties", {})
         required = set(node.get("required", []))
         order = _xsd_children(element)
         names_in_xsd = [name for name in order if name in properties]
-        missing = set(properties) - set(order)
-        if missing:
-            raise GenerationError(f"{path}: JSON keys {sorted(missing)} have no XSD element")
+        if set(properties) != set(order):
+            raise GenerationError(f"{path or '/'}: JSON keys without XSD element {sorted(set(properties) - set(order))}, "
+                                  f"XSD elements without JSON key {sorted(set(order) - set(properties))}")
         cls = _Class(class_name)
         used: set[str] = set()
         for key in names_in_xsd:

@@ -264,6 +264,23 @@ class TestBackPressure:
         assert store.oldest_pending_age(at(11)) == pytest.approx(10)
 
 
+class TestStorageFailure:
+    def test_disk_full_is_a_nack_not_a_loss(self, store):
+        """When the file cannot grow, accepting raises StoreUnavailable (a StoreFull) and keeps what it had."""
+        from bridge.edges.store import StoreUnavailable
+
+        store.max_pending = 10_000
+        pages = store._conn.execute("PRAGMA page_count").fetchone()[0]
+        store._conn.execute(f"PRAGMA max_page_count = {pages + 8}")
+        kept = []
+        with pytest.raises(StoreUnavailable, match="full"):
+            for n in range(100):
+                kept.append(store.accept_outbound(bytes([n]) * 4000, adapter="a", profile=None, received_at=at(n)))
+        assert kept and [store.get(i).original[:1] for i in kept] == [bytes([n]) for n in range(len(kept))]
+        assert store.outbox_depth() == len(kept)
+        assert not store._conn.in_transaction
+
+
 class TestRetries:
     def test_bounded_then_dead_lettered_with_history(self, store):
         """After max_attempts failures the message is dead-lettered with every attempt recorded."""

@@ -19,7 +19,7 @@ from bridge.core.errors import BridgeError
 
 __all__ = [
     "MessageId", "Message", "StoredEvent", "DeadLetter", "Attempt", "Translation",
-    "StoreFull", "UnknownMessage", "to_db_time", "from_db_time",
+    "StoreFull", "StoreUnavailable", "UnknownMessage", "to_db_time", "from_db_time",
 ]
 
 MessageId = int
@@ -27,6 +27,10 @@ MessageId = int
 
 class StoreFull(BridgeError):
     """Back-pressure: the outbox holds ``max_pending`` unpublished messages; nack the sender."""
+
+
+class StoreUnavailable(StoreFull):
+    """The store cannot take a message right now (disk full, locked, I/O error); nack the sender too."""
 
 
 class UnknownMessage(BridgeError):

@@ -24,7 +24,7 @@ from bridge.core.delivery import (
 )
 from bridge.edges.store.migrations import migrate
 from bridge.edges.store.records import (
-    Attempt, Message, MessageId, StoreFull, Translation, UnknownMessage,
+    Attempt, Message, MessageId, StoreFull, StoreUnavailable, Translation, UnknownMessage,
     from_db_time, to_db_time,
 )
 from bridge.edges.store.queries import StoreQueries
@@ -99,10 +99,25 @@ class Store(ReplayOps, StoreQueries):
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
+            self._conn.execute("COMMIT")
         except BaseException:
-            self._conn.execute("ROLLBACK")
+            if self._conn.in_transaction:  # a failed COMMIT (disk full, I/O) leaves it open
+                self._conn.execute("ROLLBACK")
             raise
-        self._conn.execute("COMMIT")
+
+    @contextmanager
+    def _accepting(self) -> Iterator[sqlite3.Connection]:
+        """A transaction taking in a legacy frame: any storage failure means "nack it", never "drop it".
+
+        Disk full, a lock held past the busy timeout or an I/O error become
+        :class:`StoreUnavailable` (a :class:`StoreFull`), which the service answers
+        with the legacy profile's nack: the LRM keeps the message and retries.
+        """
+        try:
+            with self._tx() as conn:
+                yield conn
+        except sqlite3.OperationalError as exc:
+            raise StoreUnavailable(f"store {self.path} cannot take the message now: {exc}") from exc
 
     # -- transition helper ----------------------------------------------------------------
     def _load(self, conn: sqlite3.Connection, message_id: MessageId) -> Message:
@@ -143,7 +158,7 @@ class Store(ReplayOps, StoreQueries):
         replay_of: int | None = None,
     ) -> MessageId:
         """Store bytes from the legacy side before it is acked; :class:`StoreFull` = nack it."""
-        with self._tx() as conn:
+        with self._accepting() as conn:
             self._check_room(conn)
             return self._insert(conn, Direction.OUT, State.RECEIVED, original, received_at,
                                 adapter=adapter, profile=profile, replay_of=replay_of)
@@ -185,7 +200,7 @@ class Store(ReplayOps, StoreQueries):
         carrying the frame's original bytes, in order: per-case FIFO holds.
         :class:`StoreFull` when the outbox is at its limit (nack the sender).
         """
-        with self._tx() as conn:
+        with self._accepting() as conn:
             self._check_room(conn)
             ids = []
             for result in translations:

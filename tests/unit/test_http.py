@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import pytest
 from twisted.internet.address import IPv4Address
-from twisted.internet.testing import StringTransport
 
 from bridge.config import load_config
 from bridge.edges.http import StoreConsoleProvider, build_root, build_site, start_http
@@ -18,11 +18,68 @@ TOKEN = "replay-token-0123456789"
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
 
 
+class MemoryTransport:
+    """The little of a TCP transport HTTPChannel uses, kept in memory.
+
+    Not ``twisted.internet.testing.StringTransport``: importing that module declares zope
+    interfaces on ``collections.abc.Sequence``, which breaks xmlschema for every later test.
+    """
+
+    def __init__(self, peer: IPv4Address, host: IPv4Address) -> None:
+        self.buffer, self.peer, self.host, self.disconnecting = bytearray(), peer, host, False
+
+    def write(self, data: bytes) -> None:
+        self.buffer += data
+
+    def writeSequence(self, chunks) -> None:
+        for chunk in chunks:
+            self.write(chunk)
+
+    def value(self) -> bytes:
+        return bytes(self.buffer)
+
+    def getPeer(self) -> IPv4Address:
+        return self.peer
+
+    def getHost(self) -> IPv4Address:
+        return self.host
+
+    def loseConnection(self) -> None:
+        self.disconnecting = True
+
+    abortConnection = loseConnection
+
+    def registerProducer(self, producer, streaming) -> None:
+        pass
+
+    def unregisterProducer(self) -> None:
+        pass
+
+    def pauseProducing(self) -> None:
+        pass
+
+    def resumeProducing(self) -> None:
+        pass
+
+    def stopProducing(self) -> None:
+        pass
+
+
+class MemoryReactor:
+    """Records listenTCP calls (the only reactor method start_http uses)."""
+
+    def __init__(self) -> None:
+        self.tcpServers: list[tuple] = []
+
+    def listenTCP(self, port, factory, backlog=50, interface=""):
+        self.tcpServers.append((port, factory, backlog, interface))
+        return SimpleNamespace(getHost=lambda: SimpleNamespace(port=port))
+
+
 def call(site, method: str, path: str, *, headers: dict[str, str] | None = None, host: str = "127.0.0.1"):
     """Send one request through the Site over an in-memory transport; return (status, headers, body)."""
     protocol = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
-    transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", 40000),
-                                hostAddress=IPv4Address("TCP", "127.0.0.1", 9180))
+    transport = MemoryTransport(IPv4Address("TCP", "127.0.0.1", 40000), IPv4Address("TCP", "127.0.0.1", 9180))
     protocol.makeConnection(transport)
     lines = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Connection: close", "Content-Length: 0"]
     lines += [f"{name}: {value}" for name, value in (headers or {}).items()]
@@ -236,8 +293,6 @@ class TestStartHttp:
 
     def test_listens_on_configured_address(self):
         """start_http listens on the configured bind and port (MemoryReactor, no socket)."""
-        from twisted.internet.testing import MemoryReactor
-
         reactor = MemoryReactor()
         config = load_config(None, {"HUB_BRIDGE__HTTP__PORT": "9999"})
         start_http(reactor, config.http, metrics=BridgeMetrics(), checks={})

@@ -140,7 +140,9 @@ class InProcessHub:
 
     def _settled(self, _result, queue: _Queue) -> None:
         queue.in_flight -= 1
-        self._pump(queue)
+        # Next turn of the reactor, not now: a synchronous handler would otherwise
+        # settle inside _pump's loop and recurse once per queued message.
+        self.reactor.callLater(0, self._pump, queue)
 
 
 class InProcessHubClient:

@@ -87,6 +87,16 @@ class TestReplayDeadLetter:
         assert not second.ok and str(first.message_id) in second.error
 
 
+class TestMarkReplayed:
+    def test_operator_resolution_takes_the_entry_off_the_queue(self, store):
+        """An entry handled outside the bridge leaves the list, with the note in its history, once."""
+        dlq_id = unmappable(store, b"RAW")
+        store.mark_replayed(dlq_id, at=at(5), note="LRM operator re-entered the case by hand")
+        entry = store.dlq_get(dlq_id)
+        assert store.dlq_size() == 0 and entry.attempts[-1].error.startswith("LRM operator")
+        assert not replay_dead_letter(store, dlq_id, now=at(6)).ok
+
+
 class TestReplayAll:
     def test_since_filters_and_back_pressure_stops_without_loss(self, store):
         """--since selects entries; a full outbox stops the run and leaves the rest in the DLQ."""
@@ -111,6 +121,22 @@ class TestReplayWindow:
         again = store.next_publishable(at(30))
         assert [(m.id, m.distribution_id) for m in again] == [(ids[1], "fr.x_1"), (ids[2], "fr.x_2")]
         assert store.get(ids[0]).state is State.PUBLISHED
+
+    def test_receiver_inbox_makes_the_replay_idempotent(self, store, tmp_path):
+        """Re-published messages reach a receiver's inbox as duplicates: acknowledged, not applied twice."""
+        with Store.open(tmp_path / "receiver.sqlite3") as receiver:
+            message_id = store.accept_outbound(b"x", adapter="a", profile=None, received_at=at(0))
+            store.record_translated(message_id, Translation(b"{}", "fr.x_0", "K0", None), at=at(0))
+            [msg] = store.next_publishable(at(1))
+            store.mark_published(msg.id, at=at(1))
+            first = receiver.record_inbound(msg.translated, distribution_id=msg.distribution_id, case_id="K0",
+                                            case_version=None, received_at=at(2))
+            replay_window(store, at(0), at(10), now=at(20))
+            [again] = store.next_publishable(at(20))
+            second = receiver.record_inbound(again.translated, distribution_id=again.distribution_id,
+                                             case_id="K0", case_version=None, received_at=at(21))
+            assert first == (first[0], False) and second == (first[0], True)
+            assert receiver.counts() == {("in", "received"): 1}
 
     def test_empty_window_refused(self, store):
         """--to before --from is an error, not a silent no-op."""

@@ -38,8 +38,9 @@ class ReplayOps:
 
         Outbound: a NEW outbox message with the original bytes, linked to the entry,
         RECEIVED (the service re-translates it) or TRANSLATED when ``translations``
-        are given (several: sibling messages follow it). Inbound with a message: that message goes back to RECEIVED (its
-        distributionID keeps deduplicating). The entry is marked replayed in the same transaction.
+        are given (several: sibling messages follow it). Inbound with a message: that
+        message goes back to RECEIVED (its distributionID keeps deduplicating). The
+        entry is marked replayed in the same transaction.
         """
         with self._tx() as conn:
             entry = self._load_dead_letter(conn, dlq_id)
@@ -72,6 +73,17 @@ class ReplayOps:
         self._apply(conn, msg, Event.REPLAY, at, f"replay of dead letter {entry.id}",
                     last_error=None, error_path=None, translated=None)
         return msg.id
+
+    def mark_replayed(self, dlq_id: int, *, at: datetime, message_id: MessageId | None = None,
+                      note: str = "resolved by the operator") -> None:
+        """Take an entry off the queue without replaying it through the bridge (handled by other means)."""
+        with self._tx() as conn:
+            entry = self._load_dead_letter(conn, dlq_id)
+            if entry.replayed_at is not None:
+                raise IllegalTransition(f"dead letter {dlq_id} was already replayed as message {entry.replayed_as}")
+            history = [*entry.attempts, Attempt(at, note)]
+            conn.execute("UPDATE dead_letters SET replayed_at = ?, replayed_as = ?, attempts = ? WHERE id = ?",
+                         (to_db_time(at), message_id, json.dumps([a.as_dict() for a in history]), dlq_id))
 
     def note_replay_failed(self, dlq_id: int, *, error: str, at: datetime) -> None:
         """Remember why a replay attempt failed; the entry stays in the dead-letter queue."""

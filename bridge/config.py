@@ -105,8 +105,8 @@ class LegacySection(_Section):
         "tcp-server", description="`tcp-server`: the LRM connects to us; `tcp-client`: we connect to it; `file`: drop folders."
     )
     host: str = Field("127.0.0.1", min_length=1, description="Address we listen on (server) or connect to (client).")
-    port: int = Field(15018, ge=1, le=65535, description="TCP port of the legacy link.")
-    profile: str = Field("default", min_length=1, description="Legacy dialect profile name (under `mappings/profiles/`).")
+    port: int = Field(15018, ge=0, le=65535, description="TCP port of the legacy link (0 picks a free one, for tests).")
+    profile: str = Field("lrm-alpha-text", min_length=1, description="Legacy dialect profile name (under `mappings/profiles/`).")
     inbox_dir: Path | None = Field(None, description="`file` mode: folder the LRM drops messages into.")
     outbox_dir: Path | None = Field(None, description="`file` mode: folder we write messages for the LRM into.")
     max_frame_bytes: int = Field(1_048_576, ge=1024, description="Largest legacy frame accepted; larger ones are refused.")

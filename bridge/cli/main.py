@@ -27,6 +27,7 @@ COMMANDS: dict[str, str] = {
     "adapters": "bridge.cli.adapters_cmd:adapters",
     "certs": "bridge.cli.certs_cmd:certs",
     "config": "bridge.cli.config_cmd:config",
+    "demo": "bridge.cli.demo_cmd:demo",
     "dlq": "bridge.cli.store_cmds:dlq",
     "hub-emulator": "bridge.cli.hub_emulator_cmd:hub_emulator",
     "mappings": "bridge.cli.mappings_cmd:mappings",

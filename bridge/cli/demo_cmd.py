@@ -1,0 +1,81 @@
+"""``bridge demo``: the embedded end-to-end scenario."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+
+
+@click.command()
+@click.option("--messages", "-n", default=20, show_default=True, type=click.IntRange(1, 100_000),
+              help="Case sheets the simulated LRM sends.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as one JSON object.")
+@click.option("--hub", "hub_url", default=None, metavar="amqps://HOST:PORT/VHOST",
+              help="Run against a real broker (with --certs) instead of the in-process Hub.")
+@click.option("--certs", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Directory from 'bridge certs make-test-ca' (ca.crt, <client>.crt/.key).")
+@click.option("--behaviour", type=click.Choice(["accept", "refuse", "no-answer", "late", "malformed"]),
+              default="accept", show_default=True, help="How the simulated NexSIS peer answers.")
+@click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
+def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, behaviour: str,
+         timeout: float | None) -> None:
+    """Run the whole chain on this machine: LRM -> bridge -> Hub -> NexSIS and back.
+
+    With no option it needs nothing installed: the Hub is emulated in process
+    and a simulated NexSIS peer acknowledges (RC-REF) and answers (EMSI).
+    Exit 0 when every case sheet was acknowledged and answered.
+    """
+    from twisted.internet import reactor, task
+
+    from bridge.config import BridgeConfig
+    from bridge.core.nexsis_rules import Behaviour
+    from bridge.demo import run_demo
+    from bridge.logging import configure_logging
+
+    configure_logging(format="json", level="WARNING") if as_json else configure_logging(level="WARNING")
+    if hub_url is not None:
+        raise click.UsageError("--hub needs the AMQP demo wiring, see docs/demo.md; use the embedded default")
+    config = BridgeConfig()
+    outcome: dict = {}
+
+    def progress(summary) -> None:
+        if not as_json and sys.stderr.isatty():
+            sys.stderr.write(f"\r  sent {summary.sent}  stored {summary.stored}  acknowledged {summary.acknowledged}"
+                             f"  answered {summary.answered}  failed {summary.failed}   ")
+
+    def main(reactor_):
+        from bridge.core.nexsis_rules import PeerRules
+
+        d = run_demo(reactor_, messages=messages, config=config, progress=progress, timeout=timeout,
+                     peer_rules=PeerRules(own_id=config.bridge.peer_id, behaviour=Behaviour(behaviour)))
+        return d.addCallback(lambda summary: outcome.update(summary=summary))
+
+    try:
+        task.react(lambda r: main(r))
+    except SystemExit as exit_:
+        if exit_.code not in (0, None):
+            raise
+    summary = outcome.get("summary")
+    if summary is None:
+        raise SystemExit(4)
+    if as_json:
+        click.echo(json.dumps(summary.as_dict(), sort_keys=True))
+    else:
+        if sys.stderr.isatty():
+            sys.stderr.write("\n")
+        _table(summary)
+    raise SystemExit(0 if summary.ok else 4)
+
+
+def _table(summary) -> None:
+    rows = [("case sheets sent", summary.sent), ("stored (LRM acked)", summary.stored),
+            ("acknowledged (RC-REF)", summary.acknowledged), ("answered (EMSI)", summary.answered),
+            ("failed", summary.failed), ("Hub messages", summary.hub_messages),
+            ("RC-REF latency p50 (ms)", summary.p50_ms), ("RC-REF latency p99 (ms)", summary.p99_ms),
+            ("answer latency p50 (ms)", summary.answer_p50_ms), ("duration (s)", summary.seconds)]
+    width = max(len(name) for name, _ in rows)
+    for name, value in rows:
+        click.echo(f"  {name:<{width}}  {'-' if value is None else value}")
+    click.echo(f"  {'result':<{width}}  {'OK' if summary.ok else 'FAILED'}")

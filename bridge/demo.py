@@ -1,0 +1,179 @@
+"""``bridge demo``: the whole chain on one machine, end to end, in a few seconds.
+
+A simulated LRM speaks the ``lrm-alpha-text`` dialect (STX/ETX frames,
+cp1252) over TCP to the bridge; the bridge translates each case sheet into an
+RC-EDA ``createCase`` plus an EMSI request for assistance, stores and
+publishes them; the Hub (in-process emulator by default, or a real broker
+with ``--hub``) routes them to a simulated NexSIS peer, which acknowledges
+each with an RC-REF and answers the request; the answer comes back to the LRM
+in its own format. The summary counts what happened and how long it took.
+"""
+
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from twisted.internet import defer, protocol, task
+
+from bridge.core.framing import Deframer, NEED_DATA, frame
+
+PROFILE = "lrm-alpha-text"
+
+# One case sheet of the demo dialect; {n} makes every case unique. Fictional content.
+TEMPLATE = (
+    "NUM_DOSSIER=DEMO-{n:06d}\r\nDATE_APPEL={stamp}\r\nNATURE=CHUT\r\nLIEU=DOM\r\nMOTIF=RELEV\r\n"
+    "NB_VICTIMES=V1\r\nTYPE_VICTIME=SEN\r\nNUMERO={number}\r\nVOIE=Rue de la Fosse\r\nCOMMUNE=Nantes\r\n"
+    "INSEE=44109\r\nAPPELANT=Voisin\r\nTEL=0611223344\r\nQUALITE_APPELANT=TEM\r\n"
+    "OBS=Personne âgée au sol, porte fermée\r\nDEMANDE_SP=O\r\nTYPE_CONCOURS=REL\r\n"
+    "MOTIF_CONCOURS=Relevage et ouverture de porte\r\nMOYEN=VSAV"
+)
+
+
+def demo_frame(n: int, stamp: str = "20261125100000") -> bytes:
+    """The n-th demo case sheet, encoded as the dialect says (cp1252)."""
+    return TEMPLATE.format(n=n, stamp=stamp, number=1 + n % 120).encode("cp1252")
+
+
+@dataclass
+class Summary:
+    messages: int
+    sent: int = 0
+    stored: int = 0
+    acknowledged: int = 0
+    answered: int = 0
+    failed: int = 0
+    hub_messages: int = 0
+    p50_ms: float | None = None
+    p99_ms: float | None = None
+    answer_p50_ms: float | None = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.failed == 0 and self.acknowledged == self.answered == self.messages
+
+    def as_dict(self) -> dict:
+        return {**asdict(self), "ok": self.ok}
+
+
+class SimulatedLrm(protocol.Protocol):
+    """Sends the demo frames and records the bridge's acks and the answers it receives."""
+
+    def __init__(self, framing: str, on_frame) -> None:
+        self.deframer = Deframer(framing)
+        self.framing = framing
+        self.on_frame = on_frame
+
+    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+        self.deframer.feed(data)
+        while (item := self.deframer.next_frame()) is not NEED_DATA:
+            self.on_frame(item)
+
+    def send(self, payload: bytes) -> None:
+        self.transport.write(frame(payload, self.framing))
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    if len(values) == 1:
+        return round(values[0], 2)
+    return round(statistics.quantiles(values, n=100, method="inclusive")[q - 1], 2)
+
+
+@defer.inlineCallbacks
+def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout: float | None = None,
+             rate: float = 0.0, peer_rules=None):
+    """Run the scenario; fires with a :class:`Summary`. ``rate`` > 0 paces frames (messages/second)."""
+    from bridge.config import BridgeConfig, with_overrides
+    from bridge.profiles import load_profile
+    from bridge.runner import start_bridge
+
+    workdir = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
+    if config is None:
+        config = BridgeConfig()
+    config = with_overrides(config, {
+        "legacy.mode": "tcp-server", "legacy.host": "127.0.0.1", "legacy.port": 0, "legacy.profile": PROFILE,
+        "store.path": str(workdir / "demo.sqlite3"), "http.enabled": False,
+    })
+    profile = load_profile(PROFILE)
+    running = yield start_bridge(config, reactor, peer_rules=peer_rules)
+    summary = Summary(messages=messages)
+    sent_at: dict[str, float] = {}
+    answers: dict[str, float] = {}
+    started = time.perf_counter()
+
+    def lrm_received(payload: bytes) -> None:
+        text = payload.decode(profile.encoding, errors="replace")
+        if text.startswith("ACK"):
+            summary.stored += 1
+            return
+        if text.startswith("NACK"):
+            summary.failed += 1
+            return
+        for line in text.replace("\r\n", "\n").split("\n"):
+            if line.startswith("NUM_DOSSIER="):
+                answers.setdefault(line.split("=", 1)[1], time.perf_counter())
+
+    endpoint_factory = protocol.ClientFactory.forProtocol(lambda: SimulatedLrm(profile.framing, lrm_received))
+    connected = defer.Deferred()
+    endpoint_factory.clientConnectionFailed = lambda _c, reason: connected.errback(reason)
+    from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
+
+    lrm = yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", running.legacy_port),
+                                SimulatedLrm(profile.framing, lrm_received))
+    for n in range(messages):
+        sent_at[f"DEMO-{n:06d}"] = time.perf_counter()
+        lrm.send(demo_frame(n))
+        summary.sent += 1
+        if rate > 0:
+            yield task.deferLater(reactor, 1.0 / rate, lambda: None)
+        elif n % 50 == 49:
+            yield task.deferLater(reactor, 0, lambda: None)  # let the reactor breathe
+    deadline = time.perf_counter() + (timeout if timeout is not None else 30 + messages * 0.05)
+    while time.perf_counter() < deadline:
+        _update_from_store(summary, running.store, answers)
+        if progress is not None:
+            progress(summary)
+        if summary.ok or summary.failed:
+            break
+        yield task.deferLater(reactor, 0.1, lambda: None)
+    _update_from_store(summary, running.store, answers)
+    summary.seconds = round(time.perf_counter() - started, 3)
+    latencies = _delivery_latencies(running.store)
+    summary.p50_ms, summary.p99_ms = _percentile(latencies, 50), _percentile(latencies, 99)
+    answer_latencies = [1000 * (answers[k] - sent_at[k]) for k in answers if k in sent_at]
+    summary.answer_p50_ms = _percentile(answer_latencies, 50)
+    lrm.transport.loseConnection()
+    yield running.stop()
+    return summary
+
+
+def _update_from_store(summary: Summary, store, answers: dict) -> None:
+    counts: dict[str, int] = {}
+    for (direction, state), count in store.counts().items():
+        if direction == "out":
+            counts[state] = counts.get(state, 0) + count
+    summary.hub_messages = sum(counts.values())
+    done = counts.get("delivered", 0) + counts.get("answered", 0)
+    # two Hub messages per case sheet (createCase + EMSI request): a case is acknowledged when both are
+    summary.acknowledged = min(summary.stored, done // 2)
+    summary.failed = counts.get("failed", 0) + counts.get("dead_lettered", 0)
+    summary.answered = len(answers)
+
+
+def _delivery_latencies(store) -> list[float]:
+    """Milliseconds from the frame's arrival to the RC-REF, per outbound Hub message."""
+    values = []
+    for msg in store.recent(100_000):
+        if msg.direction != "out":
+            continue
+        for event in store.history(msg.id):
+            if str(event.to_state) == "delivered":
+                values.append(1000 * (event.ts - msg.created_at).total_seconds())
+                break
+    return values

@@ -1,0 +1,208 @@
+"""Assemble a running bridge from a :class:`bridge.config.BridgeConfig`.
+
+``bridge run`` and ``bridge demo`` both go through :func:`start_bridge`. With
+``hub.mode = "embedded"`` (the default, no config file needed) the Hub is the
+in-process emulator and a simulated NexSIS peer answers on it; with
+``"amqp"`` the bridge connects to a real broker with mTLS and EXTERNAL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import structlog
+from twisted.internet import defer
+
+from bridge.config import BridgeConfig
+from bridge.core.delivery import RetryPolicy
+from bridge.core.nexsis_rules import PeerRules
+from bridge.resources import data_home, project_dir
+from bridge.service import BridgeService, ServiceSettings
+
+log = structlog.get_logger("bridge.runner")
+
+CONTENT_TYPES = {"json": "application/json", "xml": "application/xml"}
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass
+class RunningBridge:
+    """Handles on everything started, for the demo, tests and a clean shutdown."""
+
+    config: BridgeConfig
+    service: BridgeService
+    store: Any
+    hub_client: Any
+    link: Any
+    reloader: Any
+    metrics: Any
+    in_process_hub: Any = None
+    simulator: Any = None
+    simulator_client: Any = None
+    http_port: Any = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def legacy_port(self) -> int | None:
+        port = getattr(self.link, "port", None)
+        return port.getHost().port if port is not None else None
+
+    @defer.inlineCallbacks
+    def stop(self):
+        """Stop taking work, let in-flight publishes settle, close everything (bounded)."""
+        self.service.stop()
+        yield self.link.close()
+        for client in (self.hub_client, self.simulator_client):
+            if client is not None:
+                yield client.stop()
+        if self.http_port is not None:
+            yield self.http_port.stopListening()
+        if self.reloader is not None:
+            self.reloader.stop()
+        self.store.close()
+
+
+def _store_path(config: BridgeConfig) -> Path:
+    return Path(config.store.path) if config.store.path else data_home() / "bridge.sqlite3"
+
+
+def _payload_validator(bundle):
+    """Validate produced payloads against the official JSON Schema when a bundle is installed."""
+    if bundle is None:
+        return None
+
+    def validate(name: str, payload: dict):
+        return bundle.json_validator(name).issues(payload, f"/{name}")
+
+    return validate
+
+
+def _message_validator(schemas):
+    from bridge import codec
+
+    return lambda body: codec.validate(body, schemas=schemas)
+
+
+@defer.inlineCallbacks
+def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None = None):
+    """Open the store, load tables, connect the Hub, open the legacy link; fires with a RunningBridge."""
+    from bridge.bundle import resolve_bundle
+    from bridge.core.adapters.base import AdapterContext
+    from bridge.edges.metrics import BridgeMetrics
+    from bridge.edges.store.sqlite import Store
+    from bridge.mapping_loader import MappingReloader
+    from bridge.nomenclature_store import load_nomenclatures
+    from bridge.profiles import HubCodec, labels_of, load_profile
+    from bridge.translator import LiveMappings, PipelineTranslator
+
+    bridge_id, peer_id = config.bridge.client_id, config.bridge.peer_id
+    store = Store.open(_store_path(config), synchronous=config.store.synchronous, max_pending=config.store.max_pending)
+    nomenclatures = load_nomenclatures(config.nomenclatures.dir)
+    reloader = MappingReloader(config.mappings.dir or project_dir("mappings"), nomenclatures)
+    if config.mappings.reload_interval_seconds > 0:
+        reloader.start(interval=config.mappings.reload_interval_seconds, clock=reactor)
+    profile = load_profile(config.legacy.profile)
+    schemas = config.schemas.dir
+    bundle = resolve_bundle(schemas)
+    ctx = AdapterContext(now=utc_now(), new_id=lambda: str(uuid.uuid4()), mappings=LiveMappings(reloader.current),
+                         sender_id=bridge_id, recipient_id=peer_id, labels=labels_of(nomenclatures),
+                         nomenclatures=nomenclatures, codec=HubCodec(schemas))
+    translator = PipelineTranslator(profile, ctx, clock=utc_now, validator=_payload_validator(bundle))
+    retry = RetryPolicy(base=config.delivery.backoff_base, max_delay=config.delivery.backoff_max,
+                        max_attempts=config.delivery.max_attempts, jitter=config.delivery.jitter)
+    settings = ServiceSettings(client_id=bridge_id, recipient_id=peer_id,
+                               content_type=CONTENT_TYPES[config.hub.content_type],
+                               rcref_deadline=timedelta(seconds=config.hub.rcref_deadline_seconds), retry=retry)
+    from bridge.edges.http.provider import StoreConsoleProvider
+    from bridge.edges.http.wiring import MappingCoverage
+
+    hub_client_ref: list = [None]  # filled once the Hub client exists; metrics may ask before
+
+    def broker_connected() -> bool:
+        client = hub_client_ref[0]
+        return client is not None and client.state == "connected"
+
+    provider = StoreConsoleProvider(store, clock=utc_now, coverage_fn=MappingCoverage(reloader),
+                                    broker_connected=broker_connected, mapping_version=lambda: reloader.version,
+                                    instance=config.bridge.instance)
+    metrics = BridgeMetrics(snapshot=provider.metrics_snapshot, broker_connected=broker_connected)
+    service = BridgeService(settings, reactor=reactor, store=store, translator=translator, metrics=metrics)
+    running = RunningBridge(config=config, service=service, store=store, hub_client=None, link=None,
+                            reloader=reloader, metrics=metrics, extra={"provider": provider,
+                                                                       "broker_connected": broker_connected})
+    handlers = dict(on_message=service.on_hub_message, on_ack=service.on_hub_ack, on_info=service.on_hub_info)
+    if config.hub.mode == "embedded":
+        _start_embedded_hub(running, reactor, handlers, peer_rules or PeerRules(own_id=peer_id), schemas)
+    else:
+        running.hub_client = _amqp_client(config, reactor, handlers)
+    hub_client_ref[0] = running.hub_client
+    running.link = _open_legacy_link(config, profile, service, reactor)
+    service.attach(hub=running.hub_client, legacy=running.link)
+    metrics.set_mapping_version(reloader.version or "")
+    service.start()
+    if running.simulator_client is not None:
+        yield running.simulator_client.start()
+    yield running.hub_client.start()
+    running.http_port = _start_http(config, reactor, running)
+    service.flush_inbox()
+    log.info("bridge_started", client_id=bridge_id, hub=config.hub.mode, legacy=config.legacy.mode,
+             legacy_port=running.legacy_port, profile=profile.name)
+    return running
+
+
+def _start_embedded_hub(running: RunningBridge, reactor, handlers: dict, rules: PeerRules, schemas) -> None:
+    from bridge.edges.inprocess_hub import InProcessHub
+    from bridge.nexsis_sim import NexsisSimulator
+
+    config = running.config
+    hub = InProcessHub([config.bridge.client_id, rules.own_id], _message_validator(schemas), reactor=reactor)
+    simulator = NexsisSimulator(rules, reactor)
+    sim_client = hub.client(rules.own_id, on_message=simulator.on_message, on_ack=simulator.on_ack,
+                            on_info=simulator.on_info)
+    simulator.attach(sim_client)
+    running.in_process_hub, running.simulator, running.simulator_client = hub, simulator, sim_client
+    running.hub_client = hub.client(config.bridge.client_id, **handlers)
+
+
+def _amqp_client(config: BridgeConfig, reactor, handlers: dict):
+    from bridge.edges.amqp.client import HubClient
+
+    return HubClient(config.hub_client_settings(), reactor, **handlers)
+
+
+def _open_legacy_link(config: BridgeConfig, profile, service: BridgeService, reactor):
+    legacy = config.legacy
+    max_frame = min(profile.max_frame, legacy.max_frame_bytes)
+    if legacy.mode == "file":
+        from bridge.edges.filedrop import FileDropLink
+
+        link = FileDropLink(service, inbox=legacy.inbox_dir, outbox=legacy.outbox_dir, max_bytes=max_frame)
+        link.start(reactor)
+        return link
+    from bridge.edges.tcp.link import LegacyLink
+
+    link = LegacyLink(service, framing=profile.framing, max_frame=max_frame)
+    if legacy.mode == "tcp-server":
+        link.listen(reactor, legacy.host, legacy.port)
+    else:
+        link.connect(reactor, legacy.host, legacy.port)
+    return link
+
+
+def _start_http(config: BridgeConfig, reactor, running: RunningBridge):
+    if not config.http.enabled:
+        return None
+    from bridge.edges.http.server import start_http
+    from bridge.edges.http.wiring import readiness_checks
+
+    checks = readiness_checks(store=running.store, broker_connected=running.extra["broker_connected"],
+                              reloader=running.reloader)
+    return start_http(reactor, config.http, metrics=running.metrics, checks=checks,
+                      provider=running.extra["provider"])

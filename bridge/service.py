@@ -1,0 +1,404 @@
+"""``bridge run``: one Twisted reactor joining the legacy link, the store and the Hub.
+
+The service holds no translation logic and no SQL: it moves each message
+through the durable store (``bridge.edges.store``) with the pure pipeline
+(behind :class:`Translator`) and the transports (``bridge.edges``).
+
+Legacy -> Hub: a frame is translated (pure, fast) and stored with its
+original bytes in one transaction *before* the LRM gets its ack; a frame that
+cannot be translated is dead-lettered with its original bytes (still acked:
+the bridge has taken responsibility, the operator replays it after a mapping
+fix); only a full store makes the bridge answer the profile's nack. The
+publish pump then sends what the store says is publishable (per-case FIFO,
+retry times honoured), records the broker confirm, and RC-REF / RS-ERROR from
+the Hub close the loop.
+
+Hub -> legacy: a message is stored in the inbox (deduplicated on
+distributionID) before the broker ack, handed to the LRM when one is
+connected, and only then acknowledged end to end with an RC-REF.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Protocol
+
+import structlog
+from twisted.internet import defer, task
+
+from bridge.core.delivery import RetryPolicy
+from bridge.core.envelope import Unwrapped, make_reference, wrap
+from bridge.core.errors import BridgeError, InboundError
+from bridge.edges.store.records import StoreFull, Translation
+
+log = structlog.get_logger("bridge.service")
+
+JSON = "application/json"
+
+
+@dataclass(frozen=True, slots=True)
+class HubPayload:
+    """One Hub message to send: payload root name and its JSON-shaped dict."""
+
+    name: str
+    payload: dict[str, Any]
+    case_id: str | None = None
+    case_version: str | None = None
+
+
+class Translator(Protocol):
+    """What the service needs from the translation pipeline (pure functions)."""
+
+    adapter: str
+    profile: str
+
+    def to_hub(self, frame: bytes) -> list[HubPayload]: ...
+
+    def to_legacy(self, message: Unwrapped) -> bytes | None: ...
+
+    def ack_for(self, frame: bytes, reference: str | None = None) -> bytes | None: ...
+
+    def nack_for(self, frame: bytes, code: str, reason: str, reference: str | None = None) -> bytes | None: ...
+
+    def encode_hub(self, message: dict, content_type: str) -> bytes: ...
+
+    def decode_hub(self, body: bytes, content_type: str | None) -> dict: ...
+
+
+class HubLink(Protocol):
+    client_id: str
+    state: str
+
+    def publish(self, body: bytes, *, content_type: str | None = None, message_id: str | None = None): ...
+
+
+class LegacySide(Protocol):
+    connected: bool
+
+    def send(self, payload: bytes) -> None: ...
+
+
+@dataclass
+class ServiceSettings:
+    client_id: str
+    recipient_id: str
+    content_type: str = JSON
+    rcref_deadline: timedelta = timedelta(seconds=60)
+    pump_interval: float = 0.2
+    batch: int = 200
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    retention: timedelta = timedelta(days=30)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class BridgeService:
+    """The running bridge; every callback returns quickly and never raises into Twisted."""
+
+    def __init__(self, settings: ServiceSettings, *, reactor, store, translator: Translator,
+                 metrics=None, clock: Callable[[], datetime] = utc_now,
+                 new_uuid: Callable[[], str] | None = None, rng: Callable[[], float] = random.random) -> None:
+        import uuid
+
+        self.settings = settings
+        self.reactor = reactor
+        self.store = store
+        self.translator = translator
+        self.metrics = metrics
+        self.clock = clock
+        self.new_uuid = new_uuid or (lambda: str(uuid.uuid4()))
+        self.rng = rng
+        self.hub: HubLink | None = None
+        self.legacy: LegacySide | None = None
+        self._in_flight: set[int] = set()
+        self._pump_loop: task.LoopingCall | None = None
+        self._pumping = False
+        self._kicked = False
+
+    # ------------------------------------------------------------------ lifecycle
+    def attach(self, *, hub: HubLink, legacy: LegacySide) -> None:
+        self.hub, self.legacy = hub, legacy
+
+    def start(self) -> None:
+        self._pump_loop = task.LoopingCall(self.pump)
+        self._pump_loop.clock = self.reactor
+        self._pump_loop.start(self.settings.pump_interval, now=True).addErrback(self._pump_crashed)
+
+    def stop(self) -> None:
+        if self._pump_loop is not None and self._pump_loop.running:
+            self._pump_loop.stop()
+
+    def _pump_crashed(self, failure) -> None:
+        log.error("pump_crashed", error=failure.getErrorMessage())
+
+    # ------------------------------------------------------------------ legacy -> hub
+    def on_legacy_frame(self, frame: bytes) -> bytes | None:
+        """Store the frame (translated, or dead-lettered) durably, then answer the LRM."""
+        now = self.clock()
+        try:
+            items = self.translator.to_hub(frame)
+            messages = [self._wrap(item) for item in items]
+        except BridgeError as exc:
+            self._dead_letter_frame(frame, exc, now)
+            self._count("out", "dead_lettered")
+            return self.translator.ack_for(frame)
+        reference = _sender_case_id(items)
+        try:
+            ids = self.store.accept_translated(frame, messages, adapter=self.translator.adapter,
+                                               profile=self.translator.profile, received_at=now)
+        except StoreFull as exc:
+            log.warning("outbox_full_nack", error=exc.message)
+            self._count("out", "refused")
+            return self.translator.nack_for(frame, "FULL", "bridge outbox full, retry later", reference)
+        self._count("out", "received", len(ids))
+        self.kick()
+        return self.translator.ack_for(frame, reference)
+
+    def on_legacy_garbage(self, data: bytes, error: InboundError) -> None:
+        """Bytes that do not even form a frame: park them for the operator."""
+        self._dead_letter_frame(data, error, self.clock(), source="framing")
+
+    def on_lrm_connected(self) -> None:
+        """An LRM (re)connected: hand it what the Hub sent while it was away."""
+        self.reactor.callLater(0, self.flush_inbox)
+
+    def _translate_frame(self, frame: bytes) -> list[Translation]:
+        return [self._wrap(item) for item in self.translator.to_hub(frame)]
+
+    def _wrap(self, item: HubPayload) -> Translation:
+        message_uuid = self.new_uuid()
+        distribution_id = f"{self.settings.client_id}_{message_uuid}"
+        payload = item.payload
+        if item.name == "emsi":
+            # EMSI convention: CONTEXT.ID repeats the RC-DE messageId, so answers can point back at it.
+            payload = {**payload, "CONTEXT": {**payload["CONTEXT"], "ID": distribution_id}}
+        message = wrap(item.name, payload, sender_id=self.settings.client_id,
+                       recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid)
+        body = self.translator.encode_hub(message, self.settings.content_type)
+        return Translation(translated=body, distribution_id=distribution_id, case_id=item.case_id,
+                           case_version=item.case_version, content_type=self.settings.content_type)
+
+    def _dead_letter_frame(self, frame: bytes, exc: BridgeError, now: datetime, source: str = "translation") -> None:
+        first = exc.issues[0] if exc.issues else None
+        log.warning("legacy_frame_dead_lettered", error=exc.message, path=first and first.path, source=source)
+        self.store.dead_letter(frame, error=str(exc), error_path=first and first.path, source=source, at=now,
+                               direction="out", adapter=self.translator.adapter, profile=self.translator.profile)
+
+    # ------------------------------------------------------------------ publish pump
+    def kick(self) -> None:
+        """Ask for a pump soon (coalesced: many frames, one pump)."""
+        if not self._kicked:
+            self._kicked = True
+            self.reactor.callLater(0, self.pump)
+
+    def pump(self) -> None:
+        self._kicked = False
+        if self._pumping:
+            return
+        self._pumping = True
+        try:
+            self._retranslate_replays()
+            self._publish_ready()
+            self._housekeeping()
+        finally:
+            self._pumping = False
+
+    def _retranslate_replays(self) -> None:
+        """Messages back in RECEIVED (dead-letter replays) go through the current tables again."""
+        for msg in self.store.pending_translation(self.settings.batch):
+            now = self.clock()
+            try:
+                results = self._translate_frame(msg.original)
+            except BridgeError as exc:
+                first = exc.issues[0] if exc.issues else None
+                self.store.mark_translation_failed(msg.id, error=str(exc), error_path=first and first.path, at=now)
+                continue
+            self.store.record_translations(msg.id, results, at=now)
+
+    def _publish_ready(self) -> None:
+        hub = self.hub
+        if hub is None or hub.state != "connected":
+            return
+        budget = self.settings.batch - len(self._in_flight)
+        if budget <= 0:
+            return
+        for msg in self.store.next_publishable(self.clock(), budget, in_flight=self._in_flight):
+            self._in_flight.add(msg.id)
+            started = self.clock()
+            d = defer.maybeDeferred(hub.publish, msg.translated, content_type=msg.content_type,
+                                    message_id=msg.distribution_id)
+            d.addCallbacks(self._confirmed, self._publish_failed, callbackArgs=(msg, started),
+                           errbackArgs=(msg,))
+            d.addErrback(lambda f: log.error("publish_bookkeeping_failed", error=f.getErrorMessage()))
+
+    def _confirmed(self, _result, msg, started: datetime) -> None:
+        self._in_flight.discard(msg.id)
+        now = self.clock()
+        self.store.mark_published(msg.id, at=now, rcref_deadline=now + self.settings.rcref_deadline)
+        self._count("out", "published")
+        if self.metrics is not None:
+            self.metrics.observe_publish((now - started).total_seconds())
+        self.kick()  # the next message of the same case may go now
+
+    def _publish_failed(self, failure, msg) -> None:
+        self._in_flight.discard(msg.id)
+        error = failure.getErrorMessage() or failure.type.__name__
+        retry_at = self.store.mark_publish_failed(msg.id, error=error, now=self.clock(),
+                                                  policy=self.settings.retry, rng_value=self.rng())
+        log.warning("publish_failed", distribution_id=msg.distribution_id, error=error,
+                    retry_at=retry_at and retry_at.isoformat())
+        if retry_at is None:
+            self._count("out", "dead_lettered")
+
+    def _housekeeping(self) -> None:
+        now = self.clock()
+        for msg in self.store.flag_overdue_rcref(now):
+            log.warning("rcref_overdue", distribution_id=msg.distribution_id, case_id=msg.case_id)
+            if self.metrics is not None:
+                self.metrics.rcref_overdue()
+
+    # ------------------------------------------------------------------ hub -> us
+    def on_hub_message(self, delivery) -> defer.Deferred | None:
+        """A functional message for us: inbox first, then the LRM, then RC-REF."""
+        now = self.clock()
+        try:
+            message = self.translator.decode_hub(delivery.body, delivery.content_type)
+            from bridge.core.envelope import unwrap
+
+            received = unwrap(message)
+        except BridgeError as exc:
+            first = exc.issues[0] if exc.issues else None
+            self.store.dead_letter(delivery.body, error=str(exc), error_path=first and first.path,
+                                   source="hub", at=now, direction="in", content_type=delivery.content_type)
+            self._count("in", "dead_lettered")
+            return None  # acked: parked in our dead-letter table, not lost
+        case_id, case_version = _case_identity(received)
+        message_id, duplicate = self.store.record_inbound(
+            delivery.body, distribution_id=received.distribution_id, case_id=case_id, case_version=case_version,
+            received_at=now, adapter="hub", content_type=delivery.content_type)
+        if duplicate:
+            self._count("in", "duplicate")
+            return None
+        self._count("in", "received")
+        self._note_answer(received, now)
+        self._hand_over(message_id, received)
+        return None
+
+    def _note_answer(self, received: Unwrapped, now: datetime) -> None:
+        if received.payload_name != "emsi":
+            return
+        for link in received.payload.get("CONTEXT", {}).get("LINK") or ():
+            original = self.store.mark_answered(link.get("ID", ""), at=now, detail="EMSI answer received")
+            if original is not None:
+                self._count("out", "answered")
+
+    def _hand_over(self, message_id: int, received: Unwrapped) -> bool:
+        now = self.clock()
+        try:
+            legacy_bytes = self.translator.to_legacy(received)
+        except BridgeError as exc:
+            first = exc.issues[0] if exc.issues else None
+            self.store.mark_inbound_failed(message_id, error=str(exc), error_path=first and first.path, at=now)
+            self._count("in", "dead_lettered")
+            return False
+        if legacy_bytes is not None:
+            if self.legacy is None or not self.legacy.connected:
+                return False  # stays RECEIVED; flush_inbox retries when the LRM is back
+            self.legacy.send(legacy_bytes)
+        self.store.mark_inbound_handed_over(message_id, at=now)
+        self._count("in", "handed_over")
+        self._send_reference(message_id, received)
+        return True
+
+    def _send_reference(self, message_id: int, received: Unwrapped) -> None:
+        message_uuid = self.new_uuid()
+        message = wrap("reference", make_reference(received.distribution_id), sender_id=self.settings.client_id,
+                       recipient_id=received.sender_id, now=self.clock(), message_uuid=message_uuid, kind="Ack")
+        body = self.translator.encode_hub(message, self.settings.content_type)
+        ref_id = f"{self.settings.client_id}_{message_uuid}"
+
+        def acked(_):
+            self.store.mark_inbound_acked(message_id, at=self.clock(), rcref_distribution_id=ref_id)
+
+        d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type, message_id=ref_id)
+        d.addCallbacks(acked, lambda f: log.warning("rcref_publish_failed", error=f.getErrorMessage(),
+                                                     distribution_id=received.distribution_id))
+
+    def flush_inbox(self) -> None:
+        """Hand over inbound messages that waited for the LRM; resend RC-REFs that never left."""
+        from bridge.core.envelope import unwrap
+
+        for msg in self.store.pending_inbound(self.settings.batch):
+            received = unwrap(self.translator.decode_hub(msg.original, msg.content_type))
+            if not self._hand_over(msg.id, received):
+                break
+        for msg in self.store.handed_over_unacked(self.settings.batch):
+            self._send_reference(msg.id, unwrap(self.translator.decode_hub(msg.original, msg.content_type)))
+
+    def on_hub_ack(self, delivery) -> None:
+        """RC-REF: the recipient has the message; mark ours delivered."""
+        now = self.clock()
+        try:
+            received = self._unwrap(delivery)
+        except BridgeError as exc:
+            self.store.dead_letter(delivery.body, error=str(exc), error_path=None, source="hub-ack", at=now,
+                                   direction="in", content_type=delivery.content_type)
+            return
+        reference = received.payload.get("distributionID")
+        msg = self.store.mark_delivered(reference, at=now) if reference else None
+        if msg is None:
+            log.warning("rcref_for_unknown_message", distribution_id=reference)
+            return
+        self._count("out", "delivered")
+
+    def on_hub_info(self, delivery) -> None:
+        """RS-ERROR: the Hub (or the peer) refused one of our messages."""
+        now = self.clock()
+        try:
+            received = self._unwrap(delivery)
+        except BridgeError as exc:
+            self.store.dead_letter(delivery.body, error=str(exc), error_path=None, source="hub-info", at=now,
+                                   direction="in", content_type=delivery.content_type)
+            return
+        error = received.payload
+        code = int((error.get("errorCode") or {}).get("statusCode", 700))
+        reason = str(error.get("errorCause", ""))
+        source = error.get("sourceMessage") or {}
+        referenced = error.get("referencedDistributionID") or source.get("distributionID")
+        log.error("rs_error", distribution_id=referenced, code=code, reason=reason)
+        if self.metrics is not None:
+            self.metrics.rs_error(code)
+        if referenced:
+            self.store.mark_failed(referenced, hub_code=code, reason=reason, at=now)
+            self._count("out", "failed")
+
+    def _unwrap(self, delivery) -> Unwrapped:
+        from bridge.core.envelope import unwrap
+
+        return unwrap(self.translator.decode_hub(delivery.body, delivery.content_type))
+
+    def _count(self, direction: str, state: str, n: int = 1) -> None:
+        if self.metrics is not None:
+            for _ in range(n):
+                self.metrics.message(direction=direction, adapter=self.translator.adapter, state=state)
+
+
+def _sender_case_id(items: list[HubPayload]) -> str | None:
+    for item in items:
+        if item.name == "createCase":
+            return item.payload.get("senderCaseId") or item.payload.get("caseId")
+    return None
+
+
+def _case_identity(received: Unwrapped) -> tuple[str | None, str | None]:
+    payload = received.payload
+    if received.payload_name == "createCase":
+        return payload.get("caseId"), None
+    if received.payload_name == "emsi":
+        return payload.get("EVENT", {}).get("MAIN_EVENT_ID") or payload.get("EVENT", {}).get("ID"), None
+    return None, None

@@ -146,7 +146,7 @@ def _spec(spec_of: Callable[[str], MessageSpec], root: str) -> MessageSpec:
         return spec_of(root)
     except BridgeError:
         raise
-    except Exception:  # noqa: BLE001 - a lookup failure means the type is unknown
+    except KeyError:
         raise UnknownMessageType(f"unknown message type {root!r}", [Issue(f"/{root}", "unknown message type", "schema-not-found")],
                                  HubErrorCode.SCHEMA_NOT_FOUND) from None
 

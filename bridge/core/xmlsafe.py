@@ -88,22 +88,20 @@ def _unsafe(reason: str) -> UnsafeXml:
 
 
 def _check_shape(root: etree._Element, limits: XmlLimits) -> None:
-    count = 0
-    stack = [(root, 1)]
-    while stack:
-        element, depth = stack.pop()
-        count += 1
-        if depth > limits.max_depth:
-            raise InboundError(
-                f"XML nesting deeper than {limits.max_depth} levels",
-                [Issue(_path_of(element), f"depth {depth} > {limits.max_depth}", "too-deep")],
-            )
-        if count > limits.max_elements:
-            raise MessageTooLarge(
-                f"XML has more than {limits.max_elements} elements",
-                [Issue("/", f"elements > {limits.max_elements}", "too-large")],
-            )
-        stack.extend((child, depth + 1) for child in element if isinstance(child.tag, str))
+    # Both checks run inside libxml2's XPath engine: a Python walk over every
+    # element cost a quarter of the XML->JSON conversion time.
+    count = int(root.xpath("count(//*)"))
+    if count > limits.max_elements:
+        raise MessageTooLarge(
+            f"XML has more than {limits.max_elements} elements",
+            [Issue("/", f"elements {count} > {limits.max_elements}", "too-large")],
+        )
+    too_deep = root.xpath("/*" + "/*" * limits.max_depth)
+    if too_deep:
+        raise InboundError(
+            f"XML nesting deeper than {limits.max_depth} levels",
+            [Issue(_path_of(too_deep[0]), f"depth > {limits.max_depth}", "too-deep")],
+        )
 
 
 def _path_of(element: etree._Element) -> str:

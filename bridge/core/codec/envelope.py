@@ -25,6 +25,7 @@ from bridge.core.codec.scalars import CodecError
 from bridge.core.codec.spec import ElementSpec, MessageSpec
 from bridge.core.codec.xml_to_json import element_to_json, local_name, object_from_children
 from bridge.core.codec.xml_to_json import to_inbound as xml_error
+from bridge.core.errors import BridgeError
 
 EDXL_NAMESPACE = "urn:oasis:names:tc:emergency:EDXL:DE:2.0"
 XLINK_NAMESPACE = "http://www.w3.org/1999/xlink"
@@ -234,5 +235,5 @@ def _nest(parent: etree._Element, names: tuple[str, ...]) -> etree._Element:
 def _spec_or_error(spec_of: SpecLookup, name: str, path: str) -> MessageSpec:
     try:
         return spec_of(name)
-    except Exception:  # noqa: BLE001 - any lookup failure means "unknown type" to the sender
+    except (KeyError, BridgeError):  # the bundle or the models know no such payload
         raise json_error(CodecError(f"unknown message type {name!r}", "schema-not-found"), path) from None

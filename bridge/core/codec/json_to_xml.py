@@ -67,45 +67,67 @@ def set_text(element: etree._Element, value: object) -> None:
 def fill_element(parent: etree._Element, value: object, spec: ElementSpec, prefix: str) -> None:
     """Fill ``parent`` (already created) with ``value`` shaped by ``spec``; children get ``prefix``."""
     kind = spec.kind
-    if kind == "any":
+    if kind == "complex":
+        if type(value) is not dict:
+            raise CodecError(f"{_json_type(value)} found, object expected", "wrong-type")
+        _fill_object(parent, value, spec, prefix)
+    elif kind == "any":
         fill_any(parent, value, prefix)
-        return
-    if kind != "complex":
+    else:
         set_text(parent, value)
-        return
-    if not isinstance(value, dict):
-        raise CodecError(f"{_json_type(value)} found, object expected", "wrong-type")
+
+
+def _fill_object(parent: etree._Element, value: dict, spec: ElementSpec, prefix: str) -> None:
+    # Hot path: visit only the keys present, in XSD order (sorting a handful of keys
+    # beats scanning the dozens of optional children most schemas declare).
+    position = spec._position
+    try:
+        keys = sorted(value, key=position.__getitem__)
+    except KeyError:
+        unknown = next(key for key in value if key not in position)
+        error = CodecError("is not defined in the schema", "unknown-field")
+        error.segments.append(unknown)
+        raise error from None
     index = spec._index
-    for key in value:
-        if key not in index:
-            error = CodecError("is not defined in the schema", "unknown-field")
-            error.segments.append(key)
-            raise error
-    for child in spec.children:
-        item = value.get(child.name)
+    for key in keys:
+        item = value[key]
         if item is None or item == {} or item == []:
             continue
-        if isinstance(item, list):
+        child = index[key]
+        if type(item) is list:
             if not child.repeated:
                 error = CodecError("array found, single value expected", "wrong-type")
-                error.segments.append(child.name)
+                error.segments.append(key)
                 raise error
-            for position, one in enumerate(item):
-                _fill_child(parent, one, child, prefix, f"{child.name}/{position}")
+            for number, one in enumerate(item):
+                _put(parent, one, child, prefix, f"{key}/{number}")
         else:
-            _fill_child(parent, item, child, prefix, child.name)
+            _put(parent, item, child, prefix, key)
 
 
-def _fill_child(parent, item, child: ElementSpec, prefix: str, segment: str) -> None:
-    if child.kind not in ("complex", "any") and isinstance(item, (dict, list)):
-        error = CodecError(f"{_json_type(item)} found, {child.kind} expected", "wrong-type")
-        error.segments.append(segment)
-        raise error
+def _put(parent: etree._Element, item: object, child: ElementSpec, prefix: str, segment: str) -> None:
     try:
-        fill_element(_SubElement(parent, prefix + child.name), item, child, prefix)
+        element = _SubElement(parent, prefix + child.name)
+        kind = child.kind
+        if kind == "complex":
+            if type(item) is not dict:
+                raise CodecError(f"{_json_type(item)} found, object expected", "wrong-type")
+            _fill_object(element, item, child, prefix)
+        elif kind == "any":
+            fill_any(element, item, prefix)
+        elif type(item) is str:
+            element.text = item
+        elif isinstance(item, (dict, list)):
+            raise CodecError(f"{_json_type(item)} found, {kind} expected", "wrong-type")
+        else:
+            element.text = text_of(item)
     except CodecError as exc:
         exc.segments.append(segment)
         raise
+    except ValueError:
+        error = CodecError("contains characters XML cannot carry (control codes or NUL)", "not-xml-compatible")
+        error.segments.append(segment)
+        raise error from None
 
 
 def _json_type(value: object) -> str:

@@ -32,9 +32,11 @@ class ElementSpec:
     repeated: bool = False
     children: tuple[ElementSpec, ...] = ()
     _index: dict[str, ElementSpec] = field(default_factory=dict, compare=False, repr=False)
+    _position: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index.update({child.name: child for child in self.children})
+        self._position.update({child.name: number for number, child in enumerate(self.children)})
 
     def child(self, name: str) -> ElementSpec | None:
         """The child spec called ``name``, or ``None`` if the schema has no such child."""

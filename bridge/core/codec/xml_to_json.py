@@ -73,27 +73,29 @@ def object_from_children(children, spec: ElementSpec) -> dict:
     index = spec._index
     for child in children:
         tag = child.tag
-        if not isinstance(tag, str):
-            continue
-        name = local_name(tag)
+        if type(tag) is not str:
+            continue  # comments, processing instructions
+        name = tag[tag.index("}") + 1 :] if tag[0] == "{" else tag
         if name not in index:
             error = CodecError("is not defined in the schema", "unknown-field")
             error.segments.append(name)
             raise error
-        groups.setdefault(name, []).append(child)
+        found = groups.get(name)
+        if found is None:
+            groups[name] = [child]
+        else:
+            found.append(child)
     result: dict = {}
-    for child_spec in spec.children:
-        found = groups.get(child_spec.name)
-        if not found:
-            continue
+    for name in sorted(groups, key=spec._position.__getitem__):
+        found, child_spec = groups[name], index[name]
         if child_spec.repeated:
-            result[child_spec.name] = [_child(one, child_spec, position) for position, one in enumerate(found, 1)]
+            result[name] = [_child(one, child_spec, number) for number, one in enumerate(found, 1)]
         elif len(found) > 1:
             error = CodecError(f"occurs {len(found)} times, at most once allowed", "too-many")
-            error.segments.append(child_spec.name)
+            error.segments.append(name)
             raise error
         else:
-            result[child_spec.name] = _child(found[0], child_spec, 0)
+            result[name] = _child(found[0], child_spec, 0)
     return result
 
 

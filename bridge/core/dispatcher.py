@@ -116,7 +116,10 @@ def _check_envelope(
     def reject(code: HubErrorCode, reason: str) -> Reject:
         return Reject(code, reason, envelope.distribution_id, routing_key, envelope.source)
 
-    issues = validate(body)
+    try:
+        issues = validate(body)
+    except BridgeError as exc:  # a validator may raise instead of listing
+        issues = exc.issues or [Issue("", exc.message, "invalid")]
     if issues:
         return reject(HubErrorCode.INVALID_MESSAGE, "; ".join(str(issue) for issue in issues[:20]))
     if envelope.sender_id != routing_key:

@@ -89,36 +89,32 @@ class Broker:
         return "\n".join(text)
 
     def stop(self, timeout: float = 30) -> None:
-        """Stop the node (``rabbitmqctl stop``, then SIGTERM/SIGKILL by PID) and our epmd."""
-        if self.server is not None and self.server.poll() is None:
-            try:
-                self.rabbitmqctl("stop", timeout=timeout)
-            except (RuntimeError, subprocess.TimeoutExpired):
-                pass
-            _end(self.server, timeout)
-        if self.epmd is not None:
-            _end(self.epmd, 5)
+        """Stop the node and our epmd, by PID: SIGTERM (a graceful stop), then SIGKILL to their groups."""
+        for process in (self.server, self.epmd):
+            if process is not None:
+                _end(process, timeout)
 
 
 def _end(process: subprocess.Popen, timeout: float) -> None:
-    """Wait for ``process``; then TERM, then KILL its own process group (we made it a session leader)."""
-    for sig in (None, signal.SIGTERM, signal.SIGKILL):
-        if sig is not None:
-            try:
-                os.killpg(process.pid, sig)
-            except ProcessLookupError:
-                return
+    """SIGTERM ``process``, wait (bounded), then SIGKILL what is left of the process group it leads.
+
+    Each process was started with ``start_new_session=True``, so its group holds
+    only what it started (the server script's Erlang VM); nothing else is touched.
+    """
+    if process.poll() is None:
+        process.terminate()
         try:
-            process.wait(timeout=timeout if sig is None else 10)
-            if sig is not None or process.returncode is not None:
-                # the group may still hold children (erl) after the script exits
-                try:
-                    os.killpg(process.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
-                return
+            process.wait(timeout)
         except subprocess.TimeoutExpired:
-            continue
+            pass
+    try:
+        os.killpg(process.pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        pass
 
 
 def _write_config(directory: Path, broker: Broker) -> None:

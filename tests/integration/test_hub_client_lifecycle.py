@@ -66,3 +66,26 @@ def test_reconnects_after_connection_loss(broker, hub, reactor_thread):
         assert states[:2] == ["connecting", "connected"] and "disconnected" in states[2:]
     finally:
         reactor_thread.call(samu.stop)
+
+
+def test_consumer_cancelled_by_broker_triggers_reconnect(broker, hub, reactor_thread):
+    """When the broker cancels a consumer (queue deleted), the client reconnects once the queue is back."""
+    from bridge.edges.hub_emulator.provision import ManagementApi, add_client
+
+    states = Inbox()
+    sdis = HubClient(client_settings(broker, SDIS, reconnect_attempts=100, reconnect_max=0.3),
+                     reactor_thread.reactor, on_info=lambda d: None, stop_on_shutdown=False)
+    reactor_thread.call(sdis.start)
+    sdis.add_state_listener(states)
+    api = ManagementApi(broker.management_url)
+    try:
+        api.call("DELETE", f"queues/%2F15-nexsis_v1.9/{SDIS}.info")
+        assert states.get() == "disconnected"
+        add_client(api, VHOST, SDIS)  # the operator restores the queue
+        for _ in range(200):  # connecting/disconnected cycles until the queue is back, then connected
+            if states.get() == "connected":
+                break
+        assert sdis.state == "connected"
+    finally:
+        add_client(api, VHOST, SDIS)
+        reactor_thread.call(sdis.stop)

@@ -75,10 +75,13 @@ class HubClient:
 
     @defer.inlineCallbacks
     def _setup(self, connection: TwistedProtocolConnection):
+        def lost(reason: str) -> None:
+            self.session.reset(connection, reason)
+
         publish_channel = yield connection.channel()
         yield publish_channel.exchange_declare(self.settings.exchange, passive=True)
         publisher = Publisher(publish_channel, self.settings.exchange, routing_key=self.client_id,
-                              content_type=self.settings.content_type)
+                              content_type=self.settings.content_type, on_lost=lost)
         yield publisher.setup()
         consumers = []
         handlers = {"message": self.on_message, "ack": self.on_ack, "info": self.on_info}
@@ -88,7 +91,8 @@ class HubClient:
                 if handler is None:
                     continue
                 yield consume_channel.queue_declare(self.queue(kind), passive=True)
-                consumer = Consumer(consume_channel, self.queue(kind), handler, prefetch=self.settings.prefetch)
+                consumer = Consumer(consume_channel, self.queue(kind), handler, prefetch=self.settings.prefetch,
+                                    on_lost=lost)
                 yield consumer.start()
                 consumers.append(consumer)
         self._publisher, self._consumers = publisher, consumers

@@ -48,8 +48,10 @@ Callback = Callable[[Delivery], Any]
 class Consumer:
     """One consumer on one queue; :meth:`stop` cancels it and waits for in-flight callbacks."""
 
-    def __init__(self, channel: TwistedChannel, queue: str, callback: Callback, *, prefetch: int = 10) -> None:
+    def __init__(self, channel: TwistedChannel, queue: str, callback: Callback, *, prefetch: int = 10,
+                 on_lost: Callable[[str], None] | None = None) -> None:
         self.channel = channel
+        self.on_lost = on_lost  # told when the broker ends this consumer without our asking
         self.queue = queue
         self.callback = callback
         self.prefetch = prefetch
@@ -73,6 +75,8 @@ class Consumer:
 
     def _queue_closed(self, failure) -> None:
         log.debug("consumer queue closed", queue=self.queue, reason=str(failure.value))
+        if not self._stopping and self.on_lost is not None:
+            self.on_lost(f"consumer on {self.queue} ended: {failure.value!r}")
 
     def _received(self, received) -> None:
         self._next()  # keep reading: prefetch bounds how many are in flight

@@ -127,6 +127,12 @@ class ReconnectingSession:
         delay = backoff_delay(self._failures, self.settings.reconnect_initial, self.settings.reconnect_max, self.rng)
         self._retry = self.reactor.callLater(delay, self._attempt)
 
+    def reset(self, connection: TwistedProtocolConnection, reason: str) -> None:
+        """A channel of ``connection`` died (consumer cancelled, channel error): close it to start afresh."""
+        if connection is self.connection and connection.is_open and self.state == CONNECTED:
+            log.warning("amqp channel lost; reconnecting", link=self.name, reason=reason)
+            connection.close(reply_text=reason[:200])
+
     @defer.inlineCallbacks
     def stop(self):
         """Stop reconnecting and close the connection; fires when it is closed."""

@@ -22,8 +22,9 @@ class Publisher:
     """Publishes on one confirm-mode channel to one exchange."""
 
     def __init__(self, channel: TwistedChannel, exchange: str, *, routing_key: str | None = None,
-                 content_type: str = "application/json") -> None:
+                 content_type: str = "application/json", on_lost=None) -> None:
         self.channel = channel
+        self.on_lost = on_lost  # told when the channel dies under us (the session then reconnects)
         self.exchange = exchange
         self.routing_key = routing_key
         self.content_type = content_type
@@ -46,6 +47,8 @@ class Publisher:
         try:
             d = self.channel.basic_publish(self.exchange, key, body, properties=properties, mandatory=True)
         except Exception as exc:  # noqa: BLE001 - pika raises synchronously on a closing channel
+            if self.on_lost is not None:
+                self.on_lost(f"publish channel unusable: {exc!r}")
             return defer.fail(ConnectionLost(f"cannot publish: {exc}"))
         self.in_flight.add(d)
         d.addBoth(self._forget, d)
@@ -55,12 +58,13 @@ class Publisher:
         self.in_flight.discard(d)
         return result
 
-    @staticmethod
-    def _translate(failure: Failure, key: str):
+    def _translate(self, failure: Failure, key: str):
         if failure.check(pika.exceptions.UnroutableError):
             raise PublishReturned(f"broker returned the message: no queue bound for routing key {key!r}")
         if failure.check(pika.exceptions.NackError):
             raise PublishNacked("broker refused the message (Basic.Nack)")
         if failure.check(pika.exceptions.AMQPError, pika.exceptions.ChannelClosed, pika.exceptions.ConnectionClosed):
+            if self.on_lost is not None:
+                self.on_lost(f"publish channel closed: {failure.value!r}")
             raise ConnectionLost(f"connection lost before the broker confirmed: {failure.value!r}")
         return failure

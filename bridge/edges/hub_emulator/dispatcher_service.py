@@ -61,11 +61,14 @@ class DispatcherService:
 
     @defer.inlineCallbacks
     def _setup(self, connection):
+        def lost(reason: str) -> None:
+            self.session.reset(connection, reason)
+
         out = yield connection.channel()
-        publisher = Publisher(out, "distribution")
+        publisher = Publisher(out, "distribution", on_lost=lost)
         yield publisher.setup()
         inbound = yield connection.channel()
-        consumer = Consumer(inbound, "dispatch", self.handle, prefetch=self.prefetch)
+        consumer = Consumer(inbound, "dispatch", self.handle, prefetch=self.prefetch, on_lost=lost)
         self._publisher = publisher
         yield consumer.start()
         self._consumer = consumer

@@ -372,6 +372,7 @@ def check_files(config: BridgeConfig) -> list[Issue]:
             issues += _check_readable_file(f"hub.{key}", getattr(config.hub, key))
         if config.hub.key_file is not None and not issues:
             issues += _check_key_permissions(config.hub.key_file)
+    issues += _check_profile(config.legacy.profile)
     for key, folder in (
         ("legacy.inbox_dir", config.legacy.inbox_dir),
         ("legacy.outbox_dir", config.legacy.outbox_dir),
@@ -382,6 +383,18 @@ def check_files(config: BridgeConfig) -> list[Issue]:
         if folder is not None and not folder.is_dir():
             issues.append(Issue(key, f"folder {folder} does not exist", "config-missing-dir"))
     return issues
+
+
+def _check_profile(name: str) -> list[Issue]:
+    """The legacy profile must exist (shipped name or a .toml path); the message lists the known ones."""
+    from bridge.profiles import profile_path
+
+    try:
+        profile_path(name)
+    except BridgeError as exc:
+        known = "; ".join(issue.message for issue in exc.issues)
+        return [Issue("legacy.profile", f"{exc.message}; {known}", "config-unknown-profile")]
+    return []
 
 
 def _check_readable_file(key: str, path: Path | None) -> list[Issue]:

@@ -216,6 +216,13 @@ class TestFileChecks:
         config = load_config(write(tmp_path, amqp_toml(files)), {})
         assert [] == check_files(config)
 
+    def test_unknown_profile_lists_known_ones(self, tmp_path):
+        """A legacy profile that does not exist is named with the list of shipped profiles."""
+        with pytest.raises(ConfigError) as info:
+            load_config(write(tmp_path, '[legacy]\nprofile = "lrm-gamma"\n'), {})
+        issue = info.value.issues[0]
+        assert "legacy.profile" == issue.path and "lrm-gamma" in issue.message and "lrm-alpha-text" in issue.message
+
     def test_missing_folder_is_named(self, tmp_path):
         """A configured mappings folder that does not exist is reported."""
         with pytest.raises(ConfigError) as info:

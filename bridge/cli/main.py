@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "messages": "bridge.cli.store_cmds:messages",
     "nomenclatures": "bridge.cli.nomenclatures_cmd:nomenclatures",
     "replay": "bridge.cli.store_cmds:replay",
+    "run": "bridge.cli.run_cmd:run",
     "schemas": "bridge.cli.schemas_cmd:schemas",
     "store": "bridge.cli.store_cmds:store_group",
     "translate": "bridge.cli.translate_cmd:translate",

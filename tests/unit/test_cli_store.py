@@ -129,6 +129,16 @@ class TestStore:
         assert code == 2 and "no store" in out and not (tmp_path / "nope.sqlite3").exists()
 
 
+class TestBadStoreFile:
+    def test_not_a_database_exit_2(self, tmp_path):
+        """A file that is not SQLite is named, with exit 2, and left untouched."""
+        bogus = tmp_path / "notes.txt"
+        bogus.write_bytes(b"this is not a database, just text. " * 100)
+        code, out = run("messages", "show", "1", "--store", str(bogus))
+        assert code == 2 and "cannot open store" in out and str(bogus) in out
+        assert bogus.read_bytes().startswith(b"this is not a database")
+
+
 class TestParseTime:
     def test_forms(self):
         """Ages, ISO with offset, naive local ISO and 'now' are understood."""

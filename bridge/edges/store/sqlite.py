@@ -76,12 +76,16 @@ class Store(ReplayOps, StoreQueries):
             raise FileNotFoundError(f"no store at {target} (set --store or $HUB_BRIDGE_STORE)")
         target.parent.mkdir(parents=True, exist_ok=True)
         conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
-        conn.row_factory = sqlite3.Row
-        conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute(f"PRAGMA synchronous = {mode}")
-        conn.execute("PRAGMA foreign_keys = ON")
-        migrate(conn, path=str(target))
+        try:
+            conn.row_factory = sqlite3.Row
+            conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute(f"PRAGMA synchronous = {mode}")
+            conn.execute("PRAGMA foreign_keys = ON")
+            migrate(conn, path=str(target))
+        except BaseException:
+            conn.close()
+            raise
         return cls(conn, path=str(target), max_pending=max_pending)
 
     def close(self) -> None:

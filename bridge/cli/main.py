@@ -32,6 +32,7 @@ COMMANDS: dict[str, str] = {
     "hub-emulator": "bridge.cli.hub_emulator_cmd:hub_emulator",
     "mappings": "bridge.cli.mappings_cmd:mappings",
     "messages": "bridge.cli.store_cmds:messages",
+    "nexsis-sim": "bridge.cli.nexsis_sim_cmd:nexsis_sim",
     "nomenclatures": "bridge.cli.nomenclatures_cmd:nomenclatures",
     "replay": "bridge.cli.store_cmds:replay",
     "run": "bridge.cli.run_cmd:run",

@@ -1,0 +1,47 @@
+"""``bridge nexsis-sim``: a simulated NexSIS peer on a real Hub (or the emulator)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+
+@click.command(name="nexsis-sim")
+@click.option("--client-id", default="fr.fire.nexsis.sdis44", show_default=True,
+              help="The peer's client ID (its certificate CN).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Broker host.")
+@click.option("--port", default=5671, show_default=True, type=int, help="Broker AMQPS port.")
+@click.option("--vhost", default="/15-nexsis_v1.9", show_default=True, help="vHost of the perimeter and version.")
+@click.option("--certs", type=click.Path(exists=True, file_okay=False, path_type=Path), required=True,
+              help="Directory with ca.crt and <client-id>.crt/.key (see 'bridge certs make-test-ca').")
+@click.option("--behaviour", type=click.Choice(["accept", "refuse", "no-answer", "late", "malformed"]),
+              default="accept", show_default=True, help="How requests for assistance are answered.")
+@click.option("--late-delay", default=5.0, show_default=True, help="Seconds before a 'late' answer.")
+@click.option("--operations", is_flag=True, help="Follow accepted requests with an #OPERATION_GLOBALE# update.")
+@click.option("--xml", "use_xml", is_flag=True, help="Publish application/xml instead of JSON.")
+def nexsis_sim(client_id: str, host: str, port: int, vhost: str, certs: Path, behaviour: str, late_delay: float,
+               operations: bool, use_xml: bool) -> None:
+    """Answer like NexSIS: RC-REF for every case and request, EMSI answer per --behaviour."""
+    from twisted.internet import reactor
+
+    from bridge.core.nexsis_rules import Behaviour, PeerRules
+    from bridge.edges.amqp.client import HubClient
+    from bridge.edges.amqp.settings import HubClientSettings
+    from bridge.logging import configure_logging
+    from bridge.nexsis_sim import NexsisSimulator
+
+    configure_logging()
+    content_type = "application/xml" if use_xml else "application/json"
+    rules = PeerRules(own_id=client_id, behaviour=Behaviour(behaviour), late_delay=late_delay,
+                      send_operations=operations)
+    simulator = NexsisSimulator(rules, reactor, content_type=content_type)
+    settings = HubClientSettings(host=host, port=port, vhost=vhost, ca_cert=certs / "ca.crt",
+                                 cert=certs / f"{client_id}.crt", key=certs / f"{client_id}.key",
+                                 server_hostname="localhost" if host in ("127.0.0.1", "::1") else None,
+                                 client_id=client_id, content_type=content_type)
+    client = HubClient(settings, reactor, on_message=simulator.on_message, on_ack=simulator.on_ack,
+                       on_info=simulator.on_info)
+    simulator.attach(client)
+    reactor.callWhenRunning(client.start)
+    reactor.run()

@@ -14,6 +14,8 @@ import click
 from bridge.cli.io import EXIT_CONFIG, EXIT_INVALID, EXIT_UNREADABLE
 
 UNREADABLE = {"json-syntax", "xml-syntax", "unsafe-xml", "too-large", "too-deep", "bad-encoding", "bad-record"}
+CONFIGURATION = {"no-profile", "bad-profile", "no-adapter", "no-table", "no-codec", "no-xsd", "bad-xsd",
+                 "wrong-direction", "bad-plugin"}
 
 
 def run(data: bytes, source: str, target: str | None, profile: str | None, *, label: str = "input",
@@ -34,8 +36,8 @@ def run(data: bytes, source: str, target: str | None, profile: str | None, *, la
         raise SystemExit(EXIT_UNREADABLE if codes & UNREADABLE else EXIT_INVALID) from None
     except BridgeError as exc:
         _report(label, exc.issues, exc.message, "error")
-        raise SystemExit(EXIT_CONFIG if exc.issues and exc.issues[0].code.startswith("no-") else EXIT_INVALID) \
-            from None
+        configuration = {issue.code for issue in exc.issues} & CONFIGURATION
+        raise SystemExit(EXIT_CONFIG if configuration else EXIT_INVALID) from None
     _report(label, result.dropped, "", "dropped")
     _report(label, result.warnings, "", "warning")
     return _readable(result.data, target)

@@ -26,7 +26,8 @@ def require_profile(ctx: AdapterContext, adapter: str) -> Profile:
                           [Issue("profile", "no legacy profile given", "no-profile")])
     if profile.adapter != adapter:
         raise BridgeError(f"profile {profile.name} is for {profile.adapter}, not {adapter}",
-                          [Issue("profile", f"adapter mismatch: {profile.adapter}", "bad-profile")])
+                          [Issue("profile", f"profile {profile.name} is for {profile.adapter}, not {adapter}",
+                                 "bad-profile")])
     return profile
 
 

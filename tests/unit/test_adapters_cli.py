@@ -1,0 +1,69 @@
+"""`bridge translate --from/--to/--profile` and `bridge adapters list` from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from bridge.cli.main import cli
+
+GOLDEN = Path(__file__).resolve().parents[1] / "golden"
+
+
+def test_adapters_list_shows_the_builtins():
+    """The six built-in adapters are listed with direction, version and provider."""
+    result = CliRunner().invoke(cli, ["adapters", "list", "--json"])
+    assert result.exit_code == 0, result.output
+    rows = {row["name"]: row for row in json.loads(result.output)}
+    assert rows["legacy-text"] == {"name": "legacy-text", "direction": "both", "version": "1.0",
+                                   "provider": "hub-bridge"}
+    assert {"rc-eda-json", "rc-eda-xml", "emsi-json", "emsi-xml", "legacy-xml"} <= set(rows)
+
+
+def test_translate_legacy_to_emsi_prints_json_and_reports_drops():
+    """A golden message translates; the dropped fields are named on stderr, exit 0."""
+    result = CliRunner().invoke(cli, ["translate", str(GOLDEN / "lrm-alpha-text" / "assistance.txt"), "--from",
+                                      "legacy-text", "--to", "emsi-json", "--profile", "lrm-alpha-text"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["emsi"]["MISSION"][0]["TYPE"] == "SAV/ASC/FR_PPL/LIFT"
+    assert "dropped: caller.phone" in result.stderr
+
+
+def test_translate_unknown_profile_is_a_configuration_error():
+    """An unknown profile exits 3 and lists the shipped ones."""
+    result = CliRunner().invoke(cli, ["translate", str(GOLDEN / "lrm-alpha-text" / "normal.txt"), "--from",
+                                      "legacy-text", "--to", "rc-eda-json", "--profile", "nope"])
+    assert result.exit_code == 3
+    assert "lrm-alpha-text" in result.stderr
+
+
+def test_translate_invalid_message_exits_1_naming_fields(tmp_path):
+    """A message missing required fields exits 1 with one line per missing field."""
+    source = tmp_path / "bad.txt"
+    source.write_bytes(b"NUM_DOSSIER=A1")
+    result = CliRunner().invoke(cli, ["translate", str(source), "--from", "legacy-text", "--to", "rc-eda-json",
+                                      "--profile", "lrm-alpha-text"])
+    assert result.exit_code == 1
+    assert "error: NATURE: required field NATURE" in result.stderr
+
+
+def test_profile_of_another_adapter_is_a_configuration_error(tmp_path):
+    """An XML profile given to legacy-text exits 3 saying which adapter it is for."""
+    source = tmp_path / "m.txt"
+    source.write_bytes(b"ID;1")
+    result = CliRunner().invoke(cli, ["translate", str(source), "--from", "legacy-text", "--to", "rc-eda-json",
+                                      "--profile", "lrm-alpha-xml"])
+    assert result.exit_code == 3
+    assert "is for legacy-xml" in result.stderr
+
+
+def test_translate_badly_encoded_message_exits_2(tmp_path):
+    """Bytes invalid in the profile's encoding are unreadable input: exit 2 with the byte offset."""
+    source = tmp_path / "bad.txt"
+    source.write_bytes("NUM_DOSSIER=é".encode("utf-8").replace(b"\xc3", b"\x81"))
+    result = CliRunner().invoke(cli, ["translate", str(source), "--from", "legacy-text", "--to", "rc-eda-json",
+                                      "--profile", "lrm-alpha-text"])
+    assert result.exit_code == 2
+    assert "byte 12" in result.stderr

@@ -1,0 +1,90 @@
+"""The translation pipeline's own rules: directions, which payloads a legacy frame yields, validation gate."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from bridge.core.adapters.base import Adapter, AdapterContext
+from bridge.core.adapters.registry import AdapterInfo, discover
+from bridge.core.errors import BridgeError, Issue, OutboundError
+from bridge.core.mapping import Mapped
+from bridge.core.pipeline import hub_to_legacy, legacy_to_hub, translate
+from bridge.profiles import load_profile
+
+NOW = datetime(2024, 5, 18, 16, 30, tzinfo=timezone.utc)
+BASE = b"NUM_DOSSIER=A1\r\nDATE_APPEL=20240518181500\r\nNATURE=INC\r\nCOMMUNE=Nantes"
+
+
+class EchoMappings:
+    """Every code maps to itself, with no warning: isolates the pipeline from table contents."""
+
+    def forward(self, table: str, code: str) -> Mapped:
+        return Mapped(code, None, f"{table}.csv:1")
+
+    reverse = forward
+
+
+def ctx() -> AdapterContext:
+    return AdapterContext(now=NOW, new_id=lambda: "id-1", mappings=EchoMappings(), sender_id="fr.health.samu440")
+
+
+def test_plain_frame_gives_only_create_case():
+    """A legacy message without request or answer becomes one createCase."""
+    payloads = legacy_to_hub(BASE, load_profile("lrm-alpha-text"), ctx())
+    assert [p.name for p in payloads] == ["createCase"]
+    assert payloads[0].payload["qualification"]["whatsHappen"]["code"] == "INC"
+
+
+def test_request_for_assistance_adds_an_emsi_message():
+    """DEMANDE_SP=O adds an EMSI message whose mission is a #DEMANDE_CONCOURS#."""
+    frame = BASE + b"\r\nDEMANDE_SP=O\r\nTYPE_CONCOURS=REL\r\nMOTIF_CONCOURS=Relevage"
+    payloads = legacy_to_hub(frame, load_profile("lrm-alpha-text"), ctx())
+    assert [p.name for p in payloads] == ["createCase", "emsi"]
+    mission = payloads[1].payload["MISSION"][0]
+    assert mission["NAME"].startswith("#DEMANDE_CONCOURS#") and mission["TYPE"] == "SAV/ASC/FR_PPL/LIFT"
+    assert all(d.path not in ("request", "answer") for d in payloads[0].dropped)
+
+
+def test_answer_adds_an_emsi_answer_mission():
+    """REPONSE=ACC from the LRM becomes #REPONSE_DEMANDE_CONCOURS#ACCEPTE#."""
+    payloads = legacy_to_hub(BASE + b"\r\nREPONSE=ACC", load_profile("lrm-alpha-text"), ctx())
+    assert payloads[1].payload["MISSION"][0]["NAME"] == "#REPONSE_DEMANDE_CONCOURS#ACCEPTE#"
+
+
+def test_invalid_output_is_an_outbound_error():
+    """A validator finding issues stops the payload with OutboundError listing them."""
+    def refuse(name: str, payload: dict) -> list[Issue]:
+        return [Issue("/caseId", "refused for the test", "schema")]
+
+    with pytest.raises(OutboundError) as caught:
+        legacy_to_hub(BASE, load_profile("lrm-alpha-text"), ctx(), validator=refuse)
+    assert caught.value.issues[0].path == "/caseId"
+
+
+def test_hub_to_legacy_refuses_unknown_payloads():
+    """Only createCase and emsi payloads can become legacy messages."""
+    with pytest.raises(BridgeError, match="reference"):
+        hub_to_legacy("reference", {}, load_profile("lrm-alpha-text"), ctx())
+
+
+def test_hub_to_legacy_gives_an_unframed_message():
+    """A createCase becomes the dialect's bytes, without framing (the link edge frames it)."""
+    payload = {"caseId": "fr.health.samu440.X1", "senderCaseId": "X1", "creation": "2024-05-18T18:15:00+02:00",
+               "referenceVersion": "1.3", "qualification": {"whatsHappen": {"code": "501", "label": "x"}},
+               "location": {"locID": "l1", "country": "FR", "city": {"name": "Nantes"}}}
+    data = hub_to_legacy("createCase", payload, load_profile("lrm-beta-text"), ctx())
+    assert data == b"X1;2024-05-18T18:15:00+02:00;501;;;;;;;;Nantes"
+
+
+class InOnly(Adapter):
+    name = "in-only"
+    direction = "in"
+
+
+def test_direction_is_enforced():
+    """An input-only adapter cannot be a translation target."""
+    installed = {**discover(), "in-only": AdapterInfo("in-only", "in", "0", "test", InOnly())}
+    with pytest.raises(BridgeError, match="cannot be written"):
+        translate(BASE, source="legacy-text", target="in-only", ctx=ctx(), installed=installed)

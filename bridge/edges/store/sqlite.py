@@ -376,8 +376,11 @@ class Store(ReplayOps, StoreQueries):
         self, body: bytes, *, distribution_id: str | None, case_id: str | None, case_version: str | None,
         received_at: datetime, adapter: str | None = None, content_type: str | None = None,
     ) -> tuple[MessageId, bool]:
-        """Store a Hub message before the broker ack; ``(id, True)`` for a duplicate (ack, do nothing)."""
-        with self._tx() as conn:
+        """Store a Hub message before the broker ack; ``(id, True)`` for a duplicate (ack, do nothing).
+
+        :class:`StoreUnavailable` when it cannot be stored: do not ack, let the broker redeliver.
+        """
+        with self._accepting() as conn:
             existing = self._find_inbound_duplicate(conn, distribution_id, case_id, case_version)
             if existing is not None:
                 self._log(conn, existing.id, received_at, "duplicate", existing.state, existing.state,

@@ -35,3 +35,35 @@ def test_provision_only_creates_queues_users_and_permissions(broker):
     permission = api.call("GET", f"permissions/%2F15-15_v2.1/{CLIENT}")
     assert (permission["configure"], permission["write"]) == ("^$", "^hubsante$")
     assert api.call("GET", f"users/{CLIENT}")["password_hash"] == ""
+
+
+def test_emulator_process_stops_cleanly_on_sigterm(broker, tmp_path):
+    """`bridge hub-emulator` runs its dispatcher until SIGTERM, then stops it and exits 0."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    ref = reference_dir()
+    if ref is None:
+        pytest.skip("official corpus absent: no --schemas folder for the emulator")
+    log = tmp_path / "emulator.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bridge.cli.main", "hub-emulator", "--client", CLIENT, "--vhost", "/15-sig_v1.0",
+             "--management-url", broker.management_url, "--amqp-port", str(broker.amqp_port), "--schemas", str(ref)],
+            stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        for _ in range(600):  # up to 60 s for start-up on a loaded machine
+            if b"dispatcher consuming" in log.read_bytes() or process.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert b"dispatcher consuming" in log.read_bytes(), log.read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(timeout=30) == 0
+        assert b"state=stopped" in log.read_bytes()
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(10)

@@ -33,7 +33,10 @@ HEALTH_KEYS = frozenset(
 )
 MASK = "***"
 # operational keys the bridge's own edges log (HTTP server, readiness), allowed at every level
-OPERATIONAL_KEYS = ("instance", "console", "allow_replay", "check", "checks", "failing", "enabled")
+OPERATIONAL_KEYS = (
+    "instance", "console", "allow_replay", "check", "checks", "failing", "enabled", "hub", "legacy", "legacy_port",
+    "http_port", "previous",
+)
 
 
 def fallback_redact_secrets(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:

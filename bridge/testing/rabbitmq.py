@@ -155,6 +155,8 @@ def _environment(directory: Path, nodename: str, dist_port: int, epmd_port: int)
         "RABBITMQ_DIST_PORT": str(dist_port),
         "ERL_EPMD_PORT": str(epmd_port),
         "ERL_EPMD_ADDRESS": "127.0.0.1",
+        # the inter-node distribution port listens on loopback too, like every other listener
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
     })
     return env
 

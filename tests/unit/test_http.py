@@ -111,8 +111,8 @@ class FakeProvider:
             raise NotFound(f"no message {message_id}")
         return {"message": {"id": 1}, "events": []}
 
-    def dlq(self):
-        return [{"id": 7, "error": "<script>alert(1)</script>"}]
+    def dlq(self, limit):
+        return [{"id": 7, "error": "<script>alert(1)</script>"}][:limit]
 
     def coverage(self):
         return {"available": True, "covered": 3}

@@ -151,7 +151,7 @@ async function refresh() {
     const summary = await getJson("/api/summary");
     renderSummary(summary);
     const [dlq, messages, coverage] = await Promise.all([
-      getJson("/api/dlq"), getJson("/api/messages?limit=50"), getJson("/api/coverage")]);
+      getJson("/api/dlq?limit=200"), getJson("/api/messages?limit=50"), getJson("/api/coverage")]);
     renderDlq(dlq);
     renderMessages(messages);
     renderCoverage(coverage);

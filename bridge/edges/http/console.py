@@ -48,7 +48,7 @@ class ConsoleProvider(Protocol):
 
     def history(self, message_id: int) -> dict[str, Any]: ...
 
-    def dlq(self) -> list[dict[str, Any]]: ...
+    def dlq(self, limit: int) -> list[dict[str, Any]]: ...
 
     def coverage(self) -> dict[str, Any]: ...
 
@@ -105,7 +105,7 @@ class ConsoleApi(Resource):
             case ["messages", message_id]:
                 return self.provider.history(_int_id(message_id))
             case ["dlq"]:
-                return self.provider.dlq()
+                return self.provider.dlq(_limit(request))
             case ["coverage"]:
                 return self.provider.coverage()
         raise NotFound(f"no API endpoint /api/{'/'.join(path)}")

@@ -86,8 +86,9 @@ class StoreConsoleProvider:
             raise NotFound(exc.message) from None
         return {"message": message.summary(), "events": [event.as_dict() for event in events]}
 
-    def dlq(self) -> list[dict[str, Any]]:
-        return [entry.summary() for entry in self.store.dlq_list()]
+    def dlq(self, limit: int) -> list[dict[str, Any]]:
+        """The oldest ``limit`` pending dead letters (the summary gives the total)."""
+        return [entry.summary() for entry in self.store.dlq_list()[:limit]]
 
     def coverage(self) -> dict[str, Any]:
         if self.coverage_fn is None:

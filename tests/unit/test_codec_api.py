@@ -1,0 +1,81 @@
+"""The public API: detect, translate and validate, with and without a schema bundle."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import bridge
+from bridge.codec import dump_json
+from bridge.core.errors import InboundError
+
+REF_JSON = b'{"reference": {"distributionID": "fr.health.samuB_1"}}'
+REF_XML = (b'<?xml version="1.0" encoding="UTF-8"?>\n<reference xmlns="urn:emergency:eda:1.9:reference">\n'
+           b'  <distributionID>fr.health.samuB_1</distributionID>\n</reference>\n')
+
+
+@pytest.fixture(autouse=True)
+def _no_bundle(monkeypatch):
+    monkeypatch.delenv("HUB_SCHEMAS", raising=False)
+
+
+def test_detect_names_format_and_root() -> None:
+    """JSON top-level key or XML root element gives the type; an envelope is edxlDistribution."""
+    assert bridge.detect(b"  \n" + REF_JSON) == ("json", "reference")
+    assert bridge.detect(REF_XML) == ("xml", "reference")
+    assert bridge.detect(b'{"distributionID": "x", "content": []}') == ("json", "edxlDistribution")
+
+
+def test_models_path_converts_both_ways_without_a_bundle() -> None:
+    """With no bundle installed, a modelled type converts to the exact expected bytes and back."""
+    assert bridge.translate(REF_JSON, "xml") == REF_XML
+    assert json.loads(bridge.translate(REF_XML, "json")) == json.loads(REF_JSON)
+
+
+def test_models_path_validates_without_a_bundle() -> None:
+    """With no bundle, validation goes through the models and still names the field."""
+    assert bridge.validate(REF_JSON) == []
+    issues = bridge.validate(b'{"reference": {"distributionID": "x", "unknown": 1}}')
+    assert any(issue.path.endswith("/unknown") for issue in issues)
+
+
+def test_unreadable_input_is_reported_by_validate_and_raised_by_translate() -> None:
+    """Garbage is an issue list for validate and an InboundError for translate."""
+    assert [issue.code for issue in bridge.validate(b"hello")] == ["not-a-message"]
+    assert [issue.code for issue in bridge.validate(b"{not json")] == ["json-syntax"]
+    with pytest.raises(InboundError):
+        bridge.translate(b"{not json", "xml")
+
+
+def test_json_without_a_type_key_is_refused_clearly() -> None:
+    """Two top-level keys is neither a payload nor an envelope."""
+    assert [issue.code for issue in bridge.validate(b'{"a": {}, "b": {}}')] == ["not-a-message"]
+
+
+def test_translate_rejects_an_unknown_target() -> None:
+    """Only json and xml are formats."""
+    with pytest.raises(ValueError):
+        bridge.translate(REF_JSON, "yaml")
+
+
+def test_full_message_xml_round_trip_is_byte_stable(hub_reference: Path) -> None:
+    """A full EDXL-DE message goes XML -> JSON -> XML to identical bytes, decimals intact."""
+    payload = json.loads((hub_reference / "examples/EMSI/EMSI-OPG-message.json").read_bytes(), parse_float=Decimal)
+    envelope = {
+        "distributionID": "fr.health.samuA_1", "senderID": "fr.health.samuA",
+        "dateTimeSent": "2024-05-18T18:15:00+02:00", "dateTimeExpires": "2024-05-19T18:15:00+02:00",
+        "distributionStatus": "Actual", "distributionKind": "Report",
+        "descriptor": {"language": "fr-FR", "explicitAddress": {"explicitAddressScheme": "hubex", "explicitAddressValue": "fr.fire.nexsis.sdis44"}},
+        "content": [{"jsonContent": {"embeddedJsonContent": {"message": {
+            "messageId": "m1", "sender": {"name": "samuA", "URI": "hubex:fr.health.samuA"}, "sentAt": "2024-05-18T18:15:00+02:00",
+            "kind": "Report", "status": "Actual", "recipient": [{"name": "sdis44", "URI": "hubex:fr.fire.nexsis.sdis44"}], **payload}}}}],
+    }
+    data = dump_json(envelope)
+    xml = bridge.translate(data, "xml", schemas=hub_reference)
+    assert b"<edxlDistribution" in xml and b'<emsi xmlns="urn:emergency:eda:1.9:emsi">' in xml
+    again = bridge.translate(bridge.translate(xml, "json", schemas=hub_reference), "xml", schemas=hub_reference)
+    assert again == xml
+    assert json.loads(bridge.translate(xml, "json", schemas=hub_reference), parse_float=Decimal) == envelope

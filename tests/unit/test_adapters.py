@@ -93,8 +93,10 @@ def test_unknown_inline_code_names_profile_and_field():
     assert issue.path == "line 5" and "lrm-alpha-text" in issue.message and "TYPE_VICTIME" in issue.message
 
 
-@pytest.mark.parametrize(("line", "code"), [(b"DATE_APPEL=18/05/2024", "bad-date"), (b"LAT=north", "bad-number"),
-                                            (b"VICT1_AGE=old", "bad-number")])
+@pytest.mark.parametrize(("line", "code"), [
+    (b"DATE_APPEL=18/05/2024", "bad-date"), (b"LAT=north", "bad-number"), (b"LAT=NaN", "bad-number"),
+    (b"LAT=1e999999", "bad-number"), (b"VICT1_AGE=old", "bad-number"), ("VICT1_AGE=²".encode("cp1252"), "bad-number"),
+    (b"VICT1_AGE=" + b"9" * 5000, "bad-number")])
 def test_bad_values_are_named(line, code):
     """Dates, decimals and ages that do not parse are refused with the field's line."""
     data = ALPHA_MINIMAL.replace(b"DATE_APPEL=20240518181500", b"") if line.startswith(b"DATE") else ALPHA_MINIMAL

@@ -17,7 +17,7 @@ from typing import Any
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
 from bridge.core.adapters.codes import label_of, map_code
 from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
-from bridge.core.adapters.rc_eda import case_id_for, require_codec
+from bridge.core.adapters.rc_eda import case_id_for, require_codec, shape_guard
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import AssistanceAnswer, AssistanceRequest, Case, Coded, Location, Note, Qualification
 from bridge.core.errors import Issue
@@ -65,6 +65,10 @@ class EmsiXmlAdapter(Adapter):
 
 def decode_emsi(payload: dict, ctx: AdapterContext) -> Decoded:
     """EMSI dict -> Case, with unread leaves listed as dropped and mapping warnings kept."""
+    return shape_guard(PAYLOAD, _decode_emsi, payload, ctx)
+
+
+def _decode_emsi(payload: dict, ctx: AdapterContext) -> Decoded:
     r = Reader(payload, f"/{PAYLOAD}")
     warnings: list[Issue] = []
     for key in ("ID", "MODE", "MSGTYPE", "CREATION"):

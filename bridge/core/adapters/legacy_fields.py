@@ -247,13 +247,14 @@ def _parse_decimal(text: str, where: str, key: str) -> Decimal:
     except InvalidOperation:
         raise InboundError(f"{key}: {text!r} is not a number",
                            [Issue(where, f"{key}={text!r} is not a decimal number", "bad-number")]) from None
-    if not value.is_finite():
-        raise InboundError(f"{key}: {text!r} is not a finite number", [Issue(where, "not finite", "bad-number")])
+    if not value.is_finite() or abs(value) > 180:
+        raise InboundError(f"{key}: {text!r} is not a coordinate in degrees",
+                           [Issue(where, f"{key}={text!r} is not between -180 and 180", "bad-number")])
     return value
 
 
 def _parse_int(text: str, where: str, key: str) -> int:
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit() and len(text) <= 9):
         raise InboundError(f"{key}: {text!r} is not a whole number",
                            [Issue(where, f"{key}={text!r} is not a whole number", "bad-number")])
     return int(text)

@@ -73,6 +73,28 @@ def require_codec(ctx: AdapterContext, adapter: str):
 
 def decode_create_case(payload: dict, ctx: AdapterContext) -> Decoded:
     """createCase dict -> Case, with every unread leaf listed as dropped."""
+    return shape_guard(PAYLOAD, _decode_create_case, payload, ctx)
+
+
+def shape_guard(name: str, decode, payload: object, ctx: AdapterContext) -> Decoded:
+    """Run a Hub decoder; a payload of the wrong shape is refused (INVALID_MESSAGE), never a crash.
+
+    Payloads are normally schema-validated before they get here; this is the net under that.
+    """
+    if not isinstance(payload, dict):
+        raise InboundError(f"{name} payload is not an object", [Issue(f"/{name}", "not an object", "invalid")],
+                           HubErrorCode.INVALID_MESSAGE)
+    try:
+        return decode(payload, ctx)
+    except (TypeError, AttributeError, ValueError, KeyError, ArithmeticError) as exc:
+        if isinstance(exc, BridgeError):
+            raise
+        raise InboundError(f"{name} payload has an unexpected shape (validate it against the official schema)",
+                           [Issue(f"/{name}", str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                                  "invalid")], HubErrorCode.INVALID_MESSAGE) from None
+
+
+def _decode_create_case(payload: dict, ctx: AdapterContext) -> Decoded:
     r = Reader(payload, f"/{PAYLOAD}")
     r.mark("referenceVersion")
     alert = r.data.get("initialAlert") or {}

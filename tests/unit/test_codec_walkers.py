@@ -118,3 +118,11 @@ def test_repeated_single_element_in_xml_is_refused() -> None:
     with pytest.raises(InboundError) as caught:
         element_to_json(parsed, SPEC)
     assert caught.value.issues[0].path == "/demo/id"
+
+
+def test_payload_in_the_wrong_namespace_is_refused() -> None:
+    """A payload without its urn:emergency:eda:1.9:<root> namespace is named, not silently converted."""
+    parsed = etree.fromstring(b"<demo><id>a</id></demo>")
+    with pytest.raises(InboundError) as caught:
+        element_to_json(parsed, SPEC)
+    assert caught.value.issues[0].code == "wrong-namespace"

@@ -20,7 +20,12 @@ ANY_ARRAY_NAMES = frozenset({"content"})
 
 
 def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") -> dict:
-    """``{root: {...}}`` for a payload element (its namespace is not checked here)."""
+    """``{root: {...}}`` for a payload element, which must be in the type's namespace."""
+    expected = f"{{{spec.namespace}}}{spec.name}"
+    if element.tag != expected:
+        path = f"{base}/{local_name(element.tag)}"
+        message = f"element {element.tag} found, {expected} expected (namespace urn:emergency:eda:1.9:...)"
+        raise InboundError(f"cannot convert to JSON: {path}: {message}", [Issue(path, message, "wrong-namespace")])
     try:
         return {spec.name: _value(element, spec.root)}
     except CodecError as exc:

@@ -28,7 +28,8 @@ def run(data: bytes, source: str, target: str | None, profile: str | None, *, la
     if not target:
         raise click.UsageError("--from needs --to ADAPTER (see 'bridge adapters list')")
     try:
-        ctx = build_context(profile=profile, schemas=schemas)
+        ids = _identities()
+        ctx = build_context(profile=profile, schemas=schemas, **ids)
         result = translate(data, source=source, target=target, ctx=ctx)
     except InboundError as exc:
         _report(label, exc.issues, exc.message, "error")
@@ -52,6 +53,17 @@ def _readable(data: bytes, target: str) -> bytes:
 
     document = simplejson.loads(data, parse_float=Decimal)
     return simplejson.dumps(document, use_decimal=True, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
+
+
+def _identities() -> dict[str, str]:
+    """Our Hub client ID and the peer's, from the configuration defaults and HUB_BRIDGE__* variables."""
+    from bridge.config import ConfigError, load_config
+
+    try:
+        config = load_config(None, check=False)
+    except ConfigError:
+        return {}
+    return {"sender_id": config.bridge.client_id, "recipient_id": config.bridge.peer_id}
 
 
 def _report(label: str, issues, fallback: str, kind: str) -> None:

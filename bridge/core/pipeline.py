@@ -70,6 +70,9 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
     ctx = ctx.with_profile(profile)
     decoded = get_adapter(profile.adapter).decode(bytes(frame), ctx)
     case = decoded.case
+    if case.location.loc_id is None:
+        # One location id shared by the createCase and the EMSI message of the same event.
+        case = case.model_copy(update={"location": case.location.model_copy(update={"loc_id": ctx.new_id()})})
     payloads = []
     create_case, case_drops = encode_create_case(case, ctx)
     hub_drops = [d for d in case_drops if d.path not in ("request", "answer")]

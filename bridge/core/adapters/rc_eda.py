@@ -146,11 +146,13 @@ def _location(r: Reader) -> Location:
 
 def _caller(r: Reader) -> Caller | None:
     base = ("initialAlert", "caller")
-    caller = Caller(name=r.get(*base, "detailedName", "complete"), phone=r.get(*base, "callerContact", "detail"),
-                    type=r.get(*base, "type"), free_text=r.get(*base, "freetext"))
+    phone = None
     if r.data.get("initialAlert", {}).get("caller", {}).get("callerContact", {}).get("type") == "TEL":
+        phone = r.get(*base, "callerContact", "detail")
         r.mark(*base, "callerContact", "type")
         r.mark(*base, "callerContact", "channel")
+    caller = Caller(name=r.get(*base, "detailedName", "complete"), phone=phone,
+                    type=r.get(*base, "type"), free_text=r.get(*base, "freetext"))
     return caller if any(v is not None for _, v in caller) else None
 
 

@@ -32,7 +32,7 @@ def translate(file: Path, to: str | None, from_: str | None, profile: str | None
     """Convert FILE (or - for stdin) and write the result to stdout; errors go to stderr (exit 2)."""
     data = read_input(file)
     if from_ is not None:
-        output = translate_with_adapters(data, from_, to, profile)
+        output = translate_with_adapters(data, from_, to, profile, file=file, schemas=schemas)
     else:
         if to is not None and to not in HUB_FORMATS:
             raise click.BadParameter(f"must be one of {', '.join(HUB_FORMATS)} (or use --from for adapters)", param_hint="--to")
@@ -60,8 +60,9 @@ def translate_hub(file: Path, data: bytes, to: str | None, schemas: Path | None,
         raise SystemExit(EXIT_CONFIG) from None
 
 
-def translate_with_adapters(data: bytes, from_: str, to: str | None, profile: str | None) -> bytes:
+def translate_with_adapters(data: bytes, from_: str, to: str | None, profile: str | None, *,
+                            file: Path | None = None, schemas: Path | None = None) -> bytes:
     """Legacy-format translation through ``bridge.core.pipeline`` (owned by the adapters work)."""
     from bridge.cli._pipeline_translate import run
 
-    return run(data, from_, to, profile)
+    return run(data, from_, to, profile, label=str(file or "input"), schemas=schemas)

@@ -158,7 +158,7 @@ _UNEXPECTED_CHILD = re.compile(r"^Unexpected child with tag '(?:\{[^}]*\})?([^']
 
 
 def _full_xml_issue(error) -> Issue:
-    path = error.path or "/"
+    path = re.sub(r"\{[^}]*\}", "", error.path or "/")  # Clark names -> local names
     reason = error.reason or error.message
     child = _UNEXPECTED_CHILD.match(reason)
     if child:

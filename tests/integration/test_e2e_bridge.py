@@ -1,0 +1,135 @@
+"""The whole bridge on a real RabbitMQ: LRM over TCP -> bridge -> Hub dispatcher -> NexSIS sim and back."""
+
+from __future__ import annotations
+
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+
+from bridge.demo import demo_frame
+from bridge.testing.lrm import LrmClient
+from tests.integration.rabbitmq import SAMU, SDIS, VHOST, client_settings
+
+pytestmark = pytest.mark.integration
+
+
+def _config(broker, tmp_path):
+    from bridge.config import BridgeConfig
+
+    return BridgeConfig.model_validate({
+        "bridge": {"client_id": SAMU, "peer_id": SDIS},
+        "hub": {"mode": "amqp", "host": "127.0.0.1", "port": broker.amqps_port, "vhost": VHOST,
+                "ca_file": str(broker.ca.ca_cert), "cert_file": str(broker.ca.client_cert(SAMU)),
+                "key_file": str(broker.ca.client_key(SAMU)), "reconnect_min_seconds": 0.2,
+                "reconnect_max_seconds": 1.0, "rcref_deadline_seconds": 30},
+        "legacy": {"mode": "tcp-server", "host": "127.0.0.1", "port": 0, "profile": "lrm-alpha-text"},
+        "store": {"path": str(tmp_path / "bridge.sqlite3")},
+        "http": {"enabled": True, "bind": "127.0.0.1", "port": 0},
+        "mappings": {"reload_interval_seconds": 0},
+    })
+
+
+@pytest.fixture
+def running_bridge(broker, hub, reactor_thread, tmp_path):
+    """A bridge (AMQP mode) and a simulated NexSIS peer, both on the test broker."""
+    from bridge.core.nexsis_rules import PeerRules
+    from bridge.edges.amqp.client import HubClient
+    from bridge.nexsis_sim import NexsisSimulator
+    from bridge.runner import start_bridge
+
+    reactor = reactor_thread.reactor
+    simulator = NexsisSimulator(PeerRules(own_id=SDIS), reactor)
+    sim_client = HubClient(client_settings(broker, SDIS), reactor, on_message=simulator.on_message,
+                           on_ack=simulator.on_ack, on_info=simulator.on_info, stop_on_shutdown=False)
+    simulator.attach(sim_client)
+    reactor_thread.call(sim_client.start, timeout=60)
+    running = reactor_thread.call(start_bridge, _config(broker, tmp_path), reactor, timeout=60)
+    try:
+        yield running, simulator
+    finally:
+        reactor_thread.call(running.stop, timeout=60)
+        reactor_thread.call(sim_client.stop, timeout=60)
+
+
+def _metric(port: int, name: str, **labels) -> float:
+    text = urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5).read().decode()
+    wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
+    total = 0.0
+    for line in text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            head, _, value = line.rpartition(" ")
+            have = head[len(name):].strip("{}")
+            if all(part in have.split(",") for part in wanted.split(",") if part):
+                total += float(value)
+    return total
+
+
+def _ready(port: int) -> int:
+    try:
+        return urllib.request.urlopen(f"http://127.0.0.1:{port}/readyz", timeout=5).status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _wait(condition, timeout: float) -> bool:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return True
+        time.sleep(0.1)
+    return condition()
+
+
+class TestEndToEnd:
+    def test_cases_flow_both_ways_and_metrics_move(self, running_bridge):
+        """Case sheets reach NexSIS, come back acknowledged (RC-REF) and answered (EMSI) to the LRM."""
+        running, simulator = running_bridge
+        http_port = running.http_port.getHost().port
+        lrm = LrmClient("127.0.0.1", running.legacy_port)
+        try:
+            before = _metric(http_port, "bridge_messages_total", direction="out", state="delivered")
+            for n in range(10):
+                lrm.send(demo_frame(1000 + n))
+            assert lrm.wait_for(lambda c: len(c.acks) == 10 and len(c.answers) == 10, timeout=60), \
+                (lrm.acks, list(lrm.answers), lrm.nacks)
+            assert all("REPONSE=ACC" in text for text in lrm.answers.values())
+            assert _wait(lambda: _metric(http_port, "bridge_messages_total", direction="out",
+                                          state="delivered") - before == 20, timeout=30)
+        finally:
+            lrm.close()
+        assert simulator.seen["createCase"] >= 10 and simulator.seen["emsi"] >= 10
+        counts = running.store.counts()
+        assert counts.get(("out", "failed"), 0) == 0
+        assert counts.get(("out", "delivered"), 0) + counts.get(("out", "answered"), 0) == 20
+
+    def test_unmappable_frame_is_dead_lettered_and_counted(self, running_bridge):
+        """A case sheet with an unreadable date is dead-lettered with its bytes, and the next one still flows."""
+        running, _ = running_bridge
+        http_port = running.http_port.getHost().port
+        lrm = LrmClient("127.0.0.1", running.legacy_port)
+        bad = demo_frame(2000).replace(b"DATE_APPEL=20261125100000", b"DATE_APPEL=hier")
+        try:
+            lrm.send(bad)
+            lrm.send(demo_frame(2001))
+            assert lrm.wait_for(lambda c: "DEMO-002001" in c.answers, timeout=60)
+        finally:
+            lrm.close()
+        assert _metric(http_port, "bridge_messages_total", direction="out", state="dead_lettered") >= 1
+        entries = [entry for entry in running.store.dlq_list() if entry.original == bad]
+        assert len(entries) == 1
+        assert "line 2" in (entries[0].error_path or "") and "hier" in entries[0].error
+
+    def test_readyz_follows_the_broker(self, running_bridge, broker, hub):
+        """/readyz turns 503 when the broker stops serving and 200 again once it is back."""
+        running, _ = running_bridge
+        http_port = running.http_port.getHost().port
+        assert _wait(lambda: _ready(http_port) == 200, timeout=30)
+        broker.rabbitmqctl("stop_app")
+        try:
+            assert _wait(lambda: _ready(http_port) == 503, timeout=30)
+        finally:
+            broker.rabbitmqctl("start_app")
+        assert _wait(lambda: _ready(http_port) == 200, timeout=60)
+        assert _wait(lambda: hub.session.state == "connected", timeout=60) if hasattr(hub, "session") else True

@@ -55,3 +55,14 @@ def test_emsi_xml_example_decodes_like_its_json_twin(hub_reference, fresh_ctx):
     from_json = translate((folder / "EMSI-RDC-message.json").read_bytes(), source="emsi-json", target="emsi-json",
                           ctx=fresh_ctx)
     assert from_xml.case == from_json.case
+
+
+def test_emsi_xml_request_validates_against_the_official_xsd(hub_reference, fresh_ctx):
+    """A legacy request for assistance -> emsi-xml is accepted by the official EMSI XSD."""
+    ctx = fresh_ctx.with_profile(load_profile("lrm-beta-xml"))
+    legacy = (Path(__file__).parent / "lrm-beta-xml" / "assistance.xml").read_bytes()
+    xml = translate(legacy, source="legacy-xml", target="emsi-xml", ctx=ctx).data
+    schema = etree.XMLSchema(etree.parse(str(hub_reference / "xsd" / "EMSI.xsd")))
+    assert schema.validate(etree.fromstring(xml)), schema.error_log
+    back = translate(xml, source="emsi-xml", target="legacy-xml", ctx=ctx)
+    assert b"<NATURE>11</NATURE>" in back.data

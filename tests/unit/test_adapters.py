@@ -206,3 +206,15 @@ def test_profile_ack_and_nack_frames_use_the_dialect():
     alpha, beta = load_profile("lrm-alpha-text"), load_profile("lrm-beta-text")
     assert alpha.ack_frame("A1") == b"ACK=A1"
     assert beta.nack_frame("B1", 704, "champ VILLE\nmanquant é") == "1;B1;704;champ VILLE manquant é".encode("latin-1")
+
+
+def test_extras_target_round_trips_through_rc_eda():
+    """A dialect field mapped to extras.NAME crosses RC-EDA in customMap and comes back."""
+    text = load_profile("lrm-alpha-text").model_dump()
+    text["fields"] = [*text["fields"], {"key": "PRIORITE", "target": "extras.priorite"}]
+    profile = load_profile("lrm-alpha-text").model_validate(text)
+    ctx = ctx_for("lrm-alpha-text").with_profile(profile)
+    there = translate(ALPHA_MINIMAL + b"\r\nPRIORITE=P1", source="legacy-text", target="rc-eda-json", ctx=ctx)
+    assert b"hub-bridge.extras" in there.data
+    back = translate(there.data, source="rc-eda-json", target="legacy-text", ctx=ctx)
+    assert b"PRIORITE=P1" in back.data

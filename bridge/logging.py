@@ -99,17 +99,63 @@ def configure_logging(
     debug_health_data: bool = False,
     stream: TextIO | None = None,
 ) -> None:
-    """Configure structlog for the whole process (call once, at start, from the CLI or the service)."""
+    """Configure structlog for the whole process (call once, at start, from the CLI or the service).
+
+    Lines from libraries that use the standard ``logging`` module (pika...) go through the
+    same processors and renderer, so the output stays one format.
+    """
+    explicit_stream = stream
     stream = stream if stream is not None else sys.stderr
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):
         raise ValueError(f"unknown log level {level!r}")
+    processors = build_processors(format, debug_health_data, stream)
     structlog.configure(
-        processors=build_processors(format, debug_health_data, stream),
+        processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         logger_factory=structlog.PrintLoggerFactory(file=stream),
         cache_logger_on_first_use=False,
     )
+    _route_stdlib_logging(processors, numeric_level, explicit_stream)
+
+
+class _BridgeHandler(logging.StreamHandler):
+    """Our root handler (reconfiguring replaces it); without an explicit stream, the current ``sys.stderr``."""
+
+    def __init__(self, stream: TextIO | None) -> None:
+        super().__init__(stream)
+        self.follow_stderr = stream is None
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.follow_stderr:
+            self.stream = sys.stderr
+        super().emit(record)
+
+
+def _route_stdlib_logging(processors: list[Processor], level: int, stream: TextIO | None) -> None:
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *processors[:-1]],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, processors[-1]],
+    )
+    handler = _BridgeHandler(stream)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _BridgeHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(max(level, logging.INFO))  # libraries' debug output (pika is chatty) stays off
+
+
+def capture_twisted_logs() -> None:
+    """Send Twisted's own log events (unhandled Deferred errors, connection notices) into the same output.
+
+    Twisted buffers its events until someone begins logging; without this, an
+    "Unhandled error in Deferred" would never reach the operator. Call once per process,
+    after :func:`configure_logging` (``bridge run`` does).
+    """
+    from twisted.logger import STDLibLogObserver, globalLogBeginner
+
+    globalLogBeginner.beginLoggingTo([STDLibLogObserver(name="twisted")], redirectStandardIO=False)
 
 
 def message_logger(

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import io
 import json
+import logging
+import subprocess
+import sys
 
 import pytest
 import structlog
@@ -19,6 +22,12 @@ from bridge.logging import (
 )
 
 
+def _remove_bridge_handlers():
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if type(h).__name__ == "_BridgeHandler"]:
+        root.removeHandler(handler)
+
+
 class TtyStream(io.StringIO):
     def isatty(self) -> bool:
         return True
@@ -27,9 +36,12 @@ class TtyStream(io.StringIO):
 @pytest.fixture(autouse=True)
 def _reset_structlog():
     """Each test starts and ends with structlog's defaults."""
+    root_level = logging.getLogger().level
     structlog.reset_defaults()
     yield
     structlog.reset_defaults()
+    _remove_bridge_handlers()
+    logging.getLogger().setLevel(root_level)
 
 
 def message_log():
@@ -79,6 +91,42 @@ class TestRendering:
         structlog.get_logger().info("quiet")
         structlog.get_logger().warning("loud")
         assert ["loud"] == [json.loads(line)["event"] for line in stream.getvalue().splitlines()]
+
+    def test_stdlib_logs_rendered_the_same_way(self):
+        """A library logging through the standard module (pika) comes out as the same JSON lines."""
+        stream = io.StringIO()
+        configure_logging("json", "INFO", stream=stream)
+        try:
+            logging.getLogger("pika.adapters").warning("connection lost to %s", "hub.example")
+        finally:
+            _remove_bridge_handlers()
+        line = json.loads(stream.getvalue())
+        assert ("connection lost to hub.example", "warning", "pika.adapters") == (line["event"], line["level"], line["logger"])
+
+    def test_reconfiguring_does_not_duplicate_lines(self):
+        """Configuring twice leaves one root handler, so a stdlib line is written once."""
+        stream = io.StringIO()
+        configure_logging("json", stream=io.StringIO())
+        configure_logging("json", stream=stream)
+        try:
+            logging.getLogger("x").warning("once")
+        finally:
+            _remove_bridge_handlers()
+        assert 1 == len(stream.getvalue().splitlines())
+
+    def test_twisted_events_reach_the_output(self):
+        """After capture_twisted_logs, a Twisted log event (e.g. an unhandled error) is written as JSON (child process: global state)."""
+        script = (
+            "import sys\n"
+            "from bridge.logging import configure_logging, capture_twisted_logs\n"
+            "configure_logging('json', stream=sys.stdout)\n"
+            "capture_twisted_logs()\n"
+            "from twisted.logger import Logger\n"
+            "Logger(namespace='twisted.test').error('Unhandled error in Deferred: {why}', why='boom')\n"
+        )
+        result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+        lines = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+        assert any("Unhandled error in Deferred: boom" in line["event"] and line["level"] == "error" for line in lines)
 
     def test_unknown_level_refused(self):
         """A misspelt level is an error, not silently INFO."""

@@ -265,6 +265,13 @@ class TestCli:
         assert 0 == result.exit_code
         assert TOKEN not in result.output and "replay_token" in result.output and "allow_replay = true" in result.output
 
+    def test_show_json(self, tmp_path):
+        """`bridge config show --json` prints the effective values as JSON, including file overrides."""
+        import json
+
+        result = CliRunner().invoke(cli, ["config", "show", "--json", "--config", str(write(tmp_path, "[legacy]\nport = 2000\n"))])
+        assert 0 == result.exit_code and 2000 == json.loads(result.output)["legacy"]["port"]
+
     def test_redacted_dump_leaves_out_unset_keys(self):
         """Unset optional keys are absent from the dump (TOML has no null)."""
         assert "ca_file" not in redacted_dump(load_config(None, {}))["hub"]

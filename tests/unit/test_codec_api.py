@@ -79,3 +79,25 @@ def test_full_message_xml_round_trip_is_byte_stable(hub_reference: Path) -> None
     again = bridge.translate(bridge.translate(xml, "json", schemas=hub_reference), "xml", schemas=hub_reference)
     assert again == xml
     assert json.loads(bridge.translate(xml, "json", schemas=hub_reference), parse_float=Decimal) == envelope
+
+
+def test_full_xml_message_errors_name_envelope_and_content_paths(hub_reference: Path) -> None:
+    """An XML EDXL-DE message with a bad envelope field and a bad payload field gets both, as readable XPaths."""
+    payload = json.loads((hub_reference / "examples/RC-REF/RC-REF.json").read_bytes())
+    envelope = {
+        "distributionID": "fr.health.samuA_1", "senderID": "fr.health.samuA",
+        "dateTimeSent": "2024-05-18T18:15:00+02:00", "dateTimeExpires": "2024-05-19T18:15:00+02:00",
+        "distributionStatus": "Actual", "distributionKind": "Ack",
+        "descriptor": {"language": "fr-FR", "explicitAddress": {"explicitAddressScheme": "hubex", "explicitAddressValue": "x"}},
+        "content": [{"jsonContent": {"embeddedJsonContent": {"message": {
+            "messageId": "m1", "sender": {"name": "a", "URI": "hubex:a"}, "sentAt": "2024-05-18T18:15:00+02:00",
+            "kind": "Ack", "status": "Actual", "recipient": [{"name": "b", "URI": "hubex:b"}], **payload}}}}],
+    }
+    xml = bridge.translate(dump_json(envelope), "xml", schemas=hub_reference)
+    assert b"<refused>" not in xml  # the RC-REF example carries only distributionID
+    bad = xml.replace(b"<distributionKind>Ack<", b"<distributionKind>Nope<")
+    bad = bad.replace(b"<distributionID>fr.health.samuB", b"<refused>maybe</refused><distributionID>fr.health.samuB")
+    paths = [issue.path for issue in bridge.validate(bad, schemas=hub_reference)]
+    assert "/edxlDistribution/distributionKind" in paths
+    assert any(path.startswith("/edxlDistribution/content/contentObject/contentXML/embeddedXMLContent/message/reference")
+               for path in paths)

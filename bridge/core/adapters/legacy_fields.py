@@ -25,7 +25,6 @@ from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
 
 DECIMALS = ("location.lat", "location.lon")
 INTEGERS = ("case.version",)
-ALWAYS_DROPPED_QUIETLY = ("case.version",)
 
 
 @dataclass(frozen=True)
@@ -93,8 +92,7 @@ def case_to_entries(case: Case, profile: Profile, ctx: AdapterContext) -> tuple[
         used.add(spec.target)
         for item in (value if spec.repeated else [value]):
             entries.append(Entry(spec.key, _encode_value(spec, item, profile, ctx, warnings)))
-    drops = [dropped(t, f"{profile.name} has no field for {t}") for t in flat
-             if t not in used and t not in ALWAYS_DROPPED_QUIETLY]
+    drops = [dropped(t, f"{profile.name} has no field for {t}") for t in flat if t not in used]
     drops += _unmapped_case_parts(case, profile)
     return entries, drops, warnings
 

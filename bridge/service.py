@@ -29,7 +29,7 @@ from typing import Any, Protocol
 import structlog
 from twisted.internet import defer, task
 
-from bridge.core.delivery import RetryPolicy
+from bridge.core.delivery import IllegalTransition, RetryPolicy
 from bridge.core.envelope import Unwrapped, make_reference, wrap
 from bridge.core.errors import BridgeError, InboundError
 from bridge.edges.store.records import StoreFull, Translation
@@ -37,6 +37,7 @@ from bridge.edges.store.records import StoreFull, Translation
 log = structlog.get_logger("bridge.service")
 
 JSON = "application/json"
+RETENTION_CHECK_SECONDS = 3600.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +118,7 @@ class BridgeService:
         self.legacy: LegacySide | None = None
         self._in_flight: set[int] = set()
         self._pump_loop: task.LoopingCall | None = None
+        self._retention_loop: task.LoopingCall | None = None
         self._pumping = False
         self._kicked = False
 
@@ -128,10 +130,21 @@ class BridgeService:
         self._pump_loop = task.LoopingCall(self.pump)
         self._pump_loop.clock = self.reactor
         self._pump_loop.start(self.settings.pump_interval, now=True).addErrback(self._pump_crashed)
+        self._retention_loop = task.LoopingCall(self.purge_expired)
+        self._retention_loop.clock = self.reactor
+        self._retention_loop.start(RETENTION_CHECK_SECONDS, now=False).addErrback(self._pump_crashed)
 
     def stop(self) -> None:
-        if self._pump_loop is not None and self._pump_loop.running:
-            self._pump_loop.stop()
+        for loop in (self._pump_loop, self._retention_loop):
+            if loop is not None and loop.running:
+                loop.stop()
+
+    def purge_expired(self) -> int:
+        """Retention: delivered/answered/acked messages older than the retention period go; failed ones stay."""
+        purged = self.store.purge_delivered(self.clock() - self.settings.retention)
+        if purged:
+            log.info("retention_purge", purged=purged)
+        return purged
 
     def _pump_crashed(self, failure) -> None:
         log.error("pump_crashed", error=failure.getErrorMessage())
@@ -239,7 +252,11 @@ class BridgeService:
     def _confirmed(self, _result, msg, started: datetime) -> None:
         self._in_flight.discard(msg.id)
         now = self.clock()
-        self.store.mark_published(msg.id, at=now, rcref_deadline=now + self.settings.rcref_deadline)
+        try:
+            self.store.mark_published(msg.id, at=now, rcref_deadline=now + self.settings.rcref_deadline)
+        except IllegalTransition as exc:  # the RC-REF overtook the confirm: already delivered
+            log.info("confirm_after_rcref", distribution_id=msg.distribution_id, detail=str(exc))
+            return
         self._count("out", "published")
         if self.metrics is not None:
             self.metrics.observe_publish((now - started).total_seconds())
@@ -248,8 +265,12 @@ class BridgeService:
     def _publish_failed(self, failure, msg) -> None:
         self._in_flight.discard(msg.id)
         error = failure.getErrorMessage() or failure.type.__name__
-        retry_at = self.store.mark_publish_failed(msg.id, error=error, now=self.clock(),
-                                                  policy=self.settings.retry, rng_value=self.rng())
+        try:
+            retry_at = self.store.mark_publish_failed(msg.id, error=error, now=self.clock(),
+                                                      policy=self.settings.retry, rng_value=self.rng())
+        except IllegalTransition as exc:  # e.g. an RC-REF arrived although the confirm was lost
+            log.info("publish_failure_after_delivery", distribution_id=msg.distribution_id, detail=str(exc))
+            return
         log.warning("publish_failed", distribution_id=msg.distribution_id, error=error,
                     retry_at=retry_at and retry_at.isoformat())
         if retry_at is None:
@@ -278,9 +299,15 @@ class BridgeService:
             self._count("in", "dead_lettered")
             return None  # acked: parked in our dead-letter table, not lost
         case_id, case_version = _case_identity(received)
-        message_id, duplicate = self.store.record_inbound(
-            delivery.body, distribution_id=received.distribution_id, case_id=case_id, case_version=case_version,
-            received_at=now, adapter="hub", content_type=delivery.content_type)
+        try:
+            message_id, duplicate = self.store.record_inbound(
+                delivery.body, distribution_id=received.distribution_id, case_id=case_id,
+                case_version=case_version, received_at=now, adapter="hub", content_type=delivery.content_type)
+        except StoreFull as exc:  # includes StoreUnavailable: not stored, so not acked
+            from bridge.edges.amqp.errors import Nack
+
+            log.error("inbox_unavailable_requeue", distribution_id=received.distribution_id, error=exc.message)
+            raise Nack(exc.message) from None
         if duplicate:
             self._count("in", "duplicate")
             return None

@@ -60,14 +60,17 @@ def _load_builtin(name: str) -> AdapterInfo:
 
 
 def discover() -> dict[str, AdapterInfo]:
-    """Every installed adapter by name; a broken plugin raises naming its entry point."""
+    """Every installed adapter by name; a broken or shadowing plugin raises naming its entry point."""
     found = {name: _load_builtin(name) for name in BUILTINS}
     for point in entry_points(group=GROUP):
-        if point.name in found and found[point.name].provider == "hub-bridge" and point.value == BUILTINS.get(
-                point.name):
-            continue
-        adapter = _instance(point.load(), point.name)
         provider = point.dist.name if point.dist is not None else "?"
+        if point.value == BUILTINS.get(point.name):
+            continue  # our own declaration of a built-in
+        if point.name in BUILTINS:
+            raise BridgeError(f"package {provider} declares an adapter named {point.name!r}, which is built in",
+                              [Issue(point.name, f"{point.value} would replace {BUILTINS[point.name]}; "
+                                                 "rename the plugin's entry point", "bad-plugin")])
+        adapter = _instance(point.load(), point.name)
         found[point.name] = AdapterInfo(point.name, adapter.direction, adapter.version, provider, adapter)
     return dict(sorted(found.items()))
 

@@ -68,3 +68,17 @@ def test_cli_translate_with_plugin(demo_plugin, tmp_path):
     result = CliRunner().invoke(cli, ["translate", str(source), "--from", "demo-csv", "--to", "rc-eda-json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["createCase"]["senderCaseId"] == "D-7"
+
+
+def test_plugin_shadowing_a_builtin_is_refused(monkeypatch):
+    """An entry point reusing a built-in name is refused, naming the offending package."""
+    from importlib.metadata import EntryPoint
+
+    from bridge.core.adapters import registry
+    from bridge.core.errors import BridgeError
+
+    rogue = EntryPoint(name="legacy-text", value="rogue.adapter:Fake", group=registry.GROUP)
+    monkeypatch.setattr(registry, "entry_points", lambda group: [rogue])
+    with pytest.raises(BridgeError, match="built in") as caught:
+        registry.discover()
+    assert caught.value.issues[0].code == "bad-plugin"

@@ -21,6 +21,7 @@ connected, and only then acknowledged end to end with an RC-REF.
 from __future__ import annotations
 
 import random
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -153,6 +154,7 @@ class BridgeService:
     def on_legacy_frame(self, frame: bytes) -> bytes | None:
         """Store the frame (translated, or dead-lettered) durably, then answer the LRM."""
         now = self.clock()
+        started = time.perf_counter()
         try:
             items = self.translator.to_hub(frame)
             messages = [self._wrap(item) for item in items]
@@ -160,6 +162,8 @@ class BridgeService:
             self._dead_letter_frame(frame, exc, now)
             self._count("out", "dead_lettered")
             return self.translator.ack_for(frame)
+        if self.metrics is not None:
+            self.metrics.observe_translation(time.perf_counter() - started)
         reference = _sender_case_id(items)
         try:
             ids = self.store.accept_translated(frame, messages, adapter=self.translator.adapter,

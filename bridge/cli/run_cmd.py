@@ -26,7 +26,7 @@ def run(config_path: Path | None, allow_replay: bool) -> None:
     from twisted.internet import reactor
 
     from bridge.config import ConfigError, with_overrides
-    from bridge.logging import configure_logging
+    from bridge.logging import capture_twisted_logs, configure_logging
     from bridge.runner import start_bridge
 
     config = _load(config_path, check=True)
@@ -38,6 +38,7 @@ def run(config_path: Path | None, allow_replay: bool) -> None:
             raise SystemExit(EXIT_CONFIG_ERROR) from None
     configure_logging(format=config.logging.format, level=config.logging.level,
                       debug_health_data=config.logging.debug_health_data)
+    capture_twisted_logs()
     outcome: dict = {}
 
     def started(running):

@@ -101,3 +101,13 @@ def test_full_xml_message_errors_name_envelope_and_content_paths(hub_reference: 
     assert "/edxlDistribution/distributionKind" in paths
     assert any(path.startswith("/edxlDistribution/content/contentObject/contentXML/embeddedXMLContent/message/reference")
                for path in paths)
+
+
+def test_deeply_nested_json_is_refused_not_crashing() -> None:
+    """100,000 nested JSON objects are refused as too deep (no RecursionError escapes)."""
+    assert [issue.code for issue in bridge.validate(b'{"a":' * 100_000 + b"1" + b"}" * 100_000)] == ["too-deep"]
+
+
+def test_oversize_json_is_refused_by_length() -> None:
+    """JSON over the 1 MiB default is refused before parsing."""
+    assert [issue.code for issue in bridge.validate(b'{"a": "' + b"x" * (2 * 1024 * 1024) + b'"}')] == ["too-large"]

@@ -218,3 +218,13 @@ def test_extras_target_round_trips_through_rc_eda():
     assert b"hub-bridge.extras" in there.data
     back = translate(there.data, source="rc-eda-json", target="legacy-text", ctx=ctx)
     assert b"PRIORITE=P1" in back.data
+
+
+def test_characters_the_link_lacks_are_replaced_with_a_warning():
+    """A Hub text with œ and € reaches an ISO-8859-1 link transliterated, with a value-altered warning."""
+    case = Case(sender_case_id="B1", created=NOW, qualification=Qualification(whats_happen=Coded(code="C09.03.00")),
+                location=Location(city="Bœuf-sur-Mer ✓", free_text="coût 5 €"))
+    encoded = LegacyTextAdapter().encode(case, ctx_for("lrm-beta-text"))
+    columns = encoded.data.decode("iso-8859-1").split(";")
+    assert columns[10] == "Boeuf-sur-Mer ?" and columns[14] == "coût 5 EUR"
+    assert any(w.code == "value-altered" and "œ" in w.message for w in encoded.warnings)

@@ -6,16 +6,20 @@ separator (CRLF by default), or values in fixed ``columns`` separated by ``;``.
 Repeated fields repeat their key (key/value style) or pack their values with
 the profile's ``list_separator`` (delimited style). The encoding is the
 profile's (UTF-8, ISO-8859-1 or cp1252); a byte that is not valid in it is
-refused with its offset rather than guessed.
+refused with its offset rather than guessed. Going out, a character the link's
+encoding lacks (``œ`` in ISO-8859-1) is transliterated or replaced, with a
+warning, so a Hub message is never held back for one character.
 """
 
 from __future__ import annotations
+
+import unicodedata
 
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded
 from bridge.core.adapters.legacy_fields import Entry, Record, case_to_entries, patients_to_parts, record_to_case
 from bridge.core.adapters.profile import Profile
 from bridge.core.canonical import Case
-from bridge.core.errors import BridgeError, InboundError, Issue, OutboundError
+from bridge.core.errors import BridgeError, InboundError, Issue
 
 
 def require_profile(ctx: AdapterContext, adapter: str) -> Profile:
@@ -41,14 +45,34 @@ def decode_text(data: bytes, encoding: str) -> str:
                                                        f"{encoding}: {exc.reason}", "bad-encoding")]) from None
 
 
-def encode_text(text: str, encoding: str) -> bytes:
-    """Text -> bytes, naming the first character the link's encoding cannot carry."""
+# Characters the Hub sends that ISO-8859-1 (and sometimes cp1252) lacks, spelled the way
+# call-takers would type them; anything else unencodable becomes "?".
+TRANSLITERATIONS = {"œ": "oe", "Œ": "OE", "€": "EUR", "’": "'", "‘": "'", "“": '"', "”": '"', "–": "-",
+                    "—": "-", "…": "...", "\u00a0": " ", "\u202f": " "}
+
+
+def encode_text(text: str, encoding: str) -> tuple[bytes, list[Issue]]:
+    """Text -> bytes; characters the link cannot carry are replaced (never refused), with a warning."""
     try:
-        return text.encode(encoding)
-    except UnicodeEncodeError as exc:
-        raise OutboundError(f"text cannot be sent in {encoding}",
-                            [Issue(f"char {exc.start}", f"{text[exc.start]!r} has no {encoding} form",
-                                   "bad-encoding")]) from None
+        return text.encode(encoding), []
+    except UnicodeEncodeError:
+        pass
+    out: list[str] = []
+    lost: list[str] = []
+    for char in text:
+        try:
+            char.encode(encoding)
+            out.append(char)
+        except UnicodeEncodeError:
+            substitute = TRANSLITERATIONS.get(char)
+            if substitute is None:
+                decomposed = unicodedata.normalize("NFKD", char)
+                substitute = "".join(c for c in decomposed if c.encode(encoding, "ignore")) or "?"
+            out.append(substitute)
+            lost.append(char)
+    warning = Issue("text", f"{len(lost)} character(s) not in {encoding} replaced: "
+                            f"{' '.join(sorted(set(lost)))}", "value-altered")
+    return "".join(out).encode(encoding, "replace"), [warning]
 
 
 class LegacyTextAdapter(Adapter):
@@ -74,7 +98,8 @@ class LegacyTextAdapter(Adapter):
             text = _render_keyvalue(entries, patients, profile, warnings)
         else:
             text = _render_delimited(entries, patients, profile, warnings)
-        return Encoded(encode_text(text, profile.encoding), drops, warnings)
+        data, altered = encode_text(text, profile.encoding)
+        return Encoded(data, drops, warnings + altered)
 
 
 def _parse_keyvalue(text: str, profile: Profile) -> Record:

@@ -137,6 +137,22 @@ def _check_envelope(
                  envelope.distribution_id or "", routing_key)
 
 
+def dead_letter_reject(body: bytes, *, content_type: str | None, reason: str, hub_id: str) -> Reject | None:
+    """The 500 DEAD_LETTER_QUEUED report for a message that expired or was rejected in a client queue.
+
+    Addressed to the envelope's sender; None when the sender cannot be read or
+    is the Hub itself (an undeliverable RS-ERROR must not start a loop).
+    """
+    try:
+        envelope = read_envelope(body, content_type)
+    except (BridgeError, ValueError):
+        return None
+    if not envelope.sender_id or envelope.sender_id == hub_id:
+        return None
+    return Reject(HubErrorCode.DEAD_LETTER_QUEUED, reason, envelope.distribution_id, envelope.sender_id,
+                  envelope.source)
+
+
 def queue_suffix(payload_kind: str | None) -> str:
     """Which of the recipient's three queues a payload goes to."""
     return {"reference": "ack", "error": "info"}.get(payload_kind or "", "message")

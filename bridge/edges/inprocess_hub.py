@@ -23,7 +23,7 @@ from typing import Any
 import structlog
 from twisted.internet import defer
 
-from bridge.core.dispatcher import Reject, Route, build_error_message, check, encode_json
+from bridge.core.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
 from bridge.core.errors import BridgeError, InboundError, Issue
 from bridge.edges.amqp.consumer import Delivery
 from bridge.edges.amqp.errors import Drop, Nack, NotConnected
@@ -137,6 +137,10 @@ class InProcessHub:
         else:
             log.warning("message dropped to dead-letter", queue=queue.name, reason=str(failure.value))
             self.dead_letters.append(delivery)
+            report = dead_letter_reject(delivery.body, content_type=delivery.content_type,
+                                        reason=f"rejected in queue {queue.name}", hub_id=self.hub_id)
+            if report is not None:
+                self._reject(report)
 
     def _settled(self, _result, queue: _Queue) -> None:
         queue.in_flight -= 1

@@ -195,3 +195,27 @@ def test_json_converted_for_xml_recipient(clients, hub, reactor_thread):
         reactor_thread.call(hub.formats.pop, SDIS, None)
     assert delivery.content_type == "application/xml"
     assert f"<distributionID>{SDIS}_conv</distributionID>".encode() in delivery.body
+
+
+def test_dead_lettered_message_is_reported_500_to_sender(broker, hub, reactor_thread, hub_reference):
+    """A message the recipient rejects (Drop) goes to dispatch.dlq and its sender gets RS-ERROR 500."""
+    from bridge.edges.amqp.errors import Drop
+
+    def refuse(_delivery):
+        raise Drop("cannot map this case")
+
+    infos = Inbox()
+    sdis = HubClient(client_settings(broker, SDIS), reactor_thread.reactor, on_message=refuse, stop_on_shutdown=False)
+    samu = HubClient(client_settings(broker, SAMU), reactor_thread.reactor, on_info=infos, stop_on_shutdown=False)
+    reactor_thread.call(sdis.start)
+    reactor_thread.call(samu.start)
+    try:
+        message = make_message(SAMU, SDIS, {"createCase": _minimal_case()}, now=_now())
+        reactor_thread.call(samu.publish, json.dumps(message).encode())
+        error = _error(infos)
+        assert error["errorCode"] == {"statusCode": 500, "statusString": "DEAD_LETTER_QUEUED"}
+        assert error["referencedDistributionID"] == message["distributionID"]
+        assert "rejected" in error["errorCause"]
+    finally:
+        reactor_thread.call(samu.stop)
+        reactor_thread.call(sdis.stop)

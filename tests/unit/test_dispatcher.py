@@ -140,3 +140,18 @@ def test_error_message_validates_against_official_schemas(hub_reference):
     reject = _run(make_message(SAMU, SDIS, PAYLOAD, now=NOW), delivery_mode=1)
     body = encode_json(build_error_message(reject, hub_id="fr.health.hub", message_uuid=UUID1, now=NOW))
     assert json_schema_validator(hub_reference)(body) == []
+
+
+def test_dead_letter_report_goes_to_the_envelope_sender():
+    """A dead-lettered message gives a 500 for its senderID; Hub errors and garbage give none."""
+    from bridge.core.dispatcher import dead_letter_reject
+
+    message = make_message(SAMU, SDIS, PAYLOAD, now=NOW)
+    reject = dead_letter_reject(json.dumps(message).encode(), content_type="application/json", reason="expired",
+                                hub_id="fr.health.hub")
+    assert reject is not None and (reject.code, reject.sender) == (HubErrorCode.DEAD_LETTER_QUEUED, SAMU)
+    assert reject.referenced_distribution_id == message["distributionID"]
+    hub_error = make_message("fr.health.hub", SAMU, PAYLOAD, now=NOW)
+    assert dead_letter_reject(json.dumps(hub_error).encode(), content_type="application/json", reason="x",
+                              hub_id="fr.health.hub") is None
+    assert dead_letter_reject(b"garbage", content_type="application/json", reason="x", hub_id="fr.health.hub") is None

@@ -73,7 +73,7 @@ def test_messages_wait_for_a_consumer():
 
 
 def test_nack_requeues_with_redelivered_flag_and_drop_dead_letters():
-    """Nack brings the message back with redelivered=True; Drop puts it in dead_letters."""
+    """Nack brings the message back with redelivered=True; Drop dead-letters it and tells the sender (500)."""
     hub, clock = _hub()
     seen = []
 
@@ -81,13 +81,16 @@ def test_nack_requeues_with_redelivered_flag_and_drop_dead_letters():
         seen.append(delivery)
         raise (Drop("bad") if delivery.redelivered else Nack("later"))
 
-    samu, sdis = hub.client(SAMU), hub.client(SDIS, on_message=handler)
+    infos = []
+    samu, sdis = hub.client(SAMU, on_info=infos.append), hub.client(SDIS, on_message=handler)
     samu.start(), sdis.start()
     samu.publish(_body(make_message(SAMU, SDIS, PAYLOAD, now=NOW)))
     clock.advance(0)
     clock.advance(1)
     assert [d.redelivered for d in seen] == [False, True]
     assert len(hub.dead_letters) == 1
+    error = message_payload(json.loads(infos[0].body))["error"]  # the sender learns it: 500
+    assert error["errorCode"]["statusCode"] == 500
 
 
 def test_stop_waits_for_in_flight_and_publish_needs_start():

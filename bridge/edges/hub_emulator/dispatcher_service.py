@@ -18,7 +18,7 @@ from datetime import datetime, timezone
 import structlog
 from twisted.internet import defer
 
-from bridge.core.dispatcher import Reject, Route, build_error_message, check, encode_json
+from bridge.core.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
 from bridge.core.errors import HubErrorCode
 from bridge.edges.amqp.consumer import Consumer, Delivery
 from bridge.edges.amqp.errors import Nack, PublishReturned
@@ -53,7 +53,7 @@ class DispatcherService:
         self.formats = dict(formats or {})  # client ID -> content type it wants (the Hub's optional conversion)
         self.session = ReconnectingSession(settings, reactor, self._setup, name="hub-dispatcher")
         self._publisher: Publisher | None = None
-        self._consumer: Consumer | None = None
+        self._consumers: list[Consumer] = []
         self.counts: dict[str, int] = {}
 
     def start(self) -> defer.Deferred:
@@ -69,9 +69,11 @@ class DispatcherService:
         yield publisher.setup()
         inbound = yield connection.channel()
         consumer = Consumer(inbound, "dispatch", self.handle, prefetch=self.prefetch, on_lost=lost)
+        dead = Consumer(inbound, "dispatch.dlq", self.handle_dead_letter, prefetch=self.prefetch, on_lost=lost)
         self._publisher = publisher
         yield consumer.start()
-        self._consumer = consumer
+        yield dead.start()
+        self._consumers = [consumer, dead]
 
     @defer.inlineCallbacks
     def handle(self, delivery: Delivery):
@@ -121,7 +123,19 @@ class DispatcherService:
         self.counts[key] = self.counts.get(key, 0) + 1
 
     @defer.inlineCallbacks
+    def handle_dead_letter(self, delivery: Delivery):
+        """A message expired (24 h TTL) or was rejected in a client queue: tell its sender (500)."""
+        death = (delivery.headers.get("x-death") or [{}])[0]
+        reason = f"{death.get('reason', 'dead-lettered')} in queue {death.get('queue', '?')}"
+        reject = dead_letter_reject(delivery.body, content_type=delivery.content_type, reason=reason,
+                                    hub_id=self.hub_id)
+        if reject is None:
+            log.warning("dead letter with no reportable sender", reason=reason)
+            return
+        yield self._reject(reject)
+
+    @defer.inlineCallbacks
     def stop(self):
-        if self._consumer is not None:
-            yield self._consumer.stop()
+        for consumer in self._consumers:
+            yield consumer.stop()
         yield self.session.stop()

@@ -160,18 +160,49 @@ def _schema_issues(fmt: str, document: Any, root: str, bundle: Bundle) -> list[I
 
 
 def _model_issues(fmt: str, document: Any, root: str) -> list[Issue]:
+    """No bundle: the models check envelope, RC-DE header and payload (modelled types only)."""
     from bridge.core import models
 
     try:
         if fmt == "xml":
             document = to_json(document, root, spec_lookup(None))
-        if root == ENVELOPE_ROOT:
-            models.validate_model(models.EdxlDistribution, document)
-        else:
+        if root != ENVELOPE_ROOT:
             payload = document.get(root) if isinstance(document, dict) and len(document) == 1 else document
             models.validate_payload(root, payload)
+            return []
     except BridgeError as exc:
         return exc.issues or [Issue("/", exc.message, "invalid")]
+    found = _model_check(lambda: models.validate_model(models.EdxlDistribution, document), "")
+    content = document.get("content") if isinstance(document, dict) else None
+    for position, item in enumerate(content if isinstance(content, list) else []):
+        message = item
+        for key in ("jsonContent", "embeddedJsonContent", "message"):
+            message = message.get(key) if isinstance(message, dict) else None
+        if isinstance(message, dict):
+            found += _model_message_issues(message, f"/content/{position}/jsonContent/embeddedJsonContent/message")
+    return list(dict.fromkeys(found))
+
+
+def _model_message_issues(message: dict, base: str) -> list[Issue]:
+    from bridge.core import models
+
+    payloads = [key for key in message if key in models.PAYLOAD_MODELS]
+    if len(payloads) != 1:
+        return [Issue(base, f"exactly one payload of {', '.join(models.PAYLOAD_MODELS)} expected, found {payloads or 'none'}",
+                      "no-schema" if not payloads else "too-many-schemas")]
+    name = payloads[0]
+    found = _model_check(lambda: models.validate_payload(name, message[name]), base)
+    if name != "error":  # RS-ERROR travels without an RC-DE header
+        header = {key: value for key, value in message.items() if key != name}
+        found += _model_check(lambda: models.validate_model(models.HEADER_MODEL, header), base)
+    return found
+
+
+def _model_check(check: Callable[[], object], base: str) -> list[Issue]:
+    try:
+        check()
+    except BridgeError as exc:
+        return [Issue(base + issue.path, issue.message, issue.code) for issue in exc.issues] or [Issue(base or "/", exc.message)]
     return []
 
 

@@ -111,3 +111,21 @@ def test_deeply_nested_json_is_refused_not_crashing() -> None:
 def test_oversize_json_is_refused_by_length() -> None:
     """JSON over the 1 MiB default is refused before parsing."""
     assert [issue.code for issue in bridge.validate(b'{"a": "' + b"x" * (2 * 1024 * 1024) + b'"}')] == ["too-large"]
+
+
+def test_models_path_checks_envelope_header_and_payload_of_a_full_message(hub_reference: Path) -> None:
+    """Without a bundle, a full message's envelope, RC-DE header and payload errors are all reported."""
+    payload = json.loads((hub_reference / "examples/RC-REF/RC-REF.json").read_bytes())
+    message = {"messageId": "m1", "sender": {"name": "a", "URI": "hubex:a"}, "sentAt": "2024-05-18T18:15:00+02:00",
+               "status": "Actual", "recipient": [{"name": "b", "URI": "hubex:b"}], **payload}
+    message["reference"]["zzz"] = 1
+    envelope = {
+        "distributionID": "fr.health.samuA_1",
+        "dateTimeSent": "2024-05-18T18:15:00+02:00", "dateTimeExpires": "2024-05-19T18:15:00+02:00",
+        "distributionStatus": "Actual", "distributionKind": "Ack",
+        "descriptor": {"language": "fr-FR", "explicitAddress": {"explicitAddressScheme": "hubex", "explicitAddressValue": "x"}},
+        "content": [{"jsonContent": {"embeddedJsonContent": {"message": message}}}],
+    }
+    paths = {issue.path for issue in bridge.validate(dump_json(envelope))}
+    base = "/content/0/jsonContent/embeddedJsonContent/message"
+    assert {"/senderID", f"{base}/kind", f"{base}/reference/zzz"} <= paths

@@ -50,12 +50,6 @@ def is_envelope_json(document: object) -> bool:
     return isinstance(document, dict) and ("content" in document or "distributionID" in document)
 
 
-def payload_key(message: dict, known: Callable[[str], bool]) -> str | None:
-    """The payload key of a JSON ``message`` (the one key that is not a header field)."""
-    keys = [key for key in message if known(key)]
-    return keys[0] if len(keys) == 1 else None
-
-
 def envelope_to_element(document: dict, spec_of: SpecLookup) -> etree._Element:
     """XML tree of a full JSON message."""
     root = etree.Element(_E + ENVELOPE_ROOT, {_XLINK_TYPE: "extended"}, nsmap={None: EDXL_NAMESPACE, "xlink": XLINK_NAMESPACE})

@@ -1,4 +1,4 @@
-"""Throughput of the translation pipeline on one core: legacy-text -> RC-EDA JSON, schema-validated.
+"""Throughput of the translation pipeline on one core: legacy -> RC-EDA JSON, schema-validated.
 
 Usage: .venv/bin/python benchmarks/translate.py [--seconds 5] [--profile lrm-alpha-text]
                                                  [--reference ../shared/hub-reference]
@@ -42,7 +42,8 @@ def main() -> None:
                         new_id=lambda: f"id-{next(counter)}", sender_id="fr.health.samu440")
     schema = json.loads((args.reference / "json-schema" / "RC-EDA.schema.json").read_text())
     check = fastjsonschema.compile(schema)
-    message = (ROOT / "tests" / "golden" / args.profile / "normal.txt").read_bytes()
+    suffix = ".xml" if profile.adapter == "legacy-xml" else ".txt"
+    message = (ROOT / "tests" / "golden" / args.profile / f"normal{suffix}").read_bytes()
 
     def one() -> None:
         result = translate(message, source=profile.adapter, target="rc-eda-json", ctx=ctx)

@@ -67,6 +67,10 @@ class _Connection(TwistedProtocolConnection):
 
     def connectionLost(self, reason=None):  # noqa: N802 - Twisted API
         self.lost_reason = reason
+        if reason is not None and reason.check(twisted_error.ConnectionLost) and self._impl.is_closing:
+            # After an AMQP Connection.Close/CloseOk the broker drops TCP without a TLS
+            # close_notify; that is a clean end, not the ERROR pika would log.
+            reason = Failure(twisted_error.ConnectionDone("closed after AMQP Connection.Close"))
         super().connectionLost(reason)
 
 

@@ -121,7 +121,7 @@ def _check_envelope(
     except BridgeError as exc:  # a validator may raise instead of listing
         issues = exc.issues or [Issue("", exc.message, "invalid")]
     if issues:
-        return reject(HubErrorCode.INVALID_MESSAGE, "; ".join(str(issue) for issue in issues[:20]))
+        return reject(HubErrorCode.INVALID_MESSAGE, describe_issues(issues))
     if envelope.sender_id != routing_key:
         return reject(HubErrorCode.SENDER_INCONSISTENCY,
                       f"senderID {envelope.sender_id!r} differs from routing key {routing_key!r}")
@@ -151,6 +151,13 @@ def dead_letter_reject(body: bytes, *, content_type: str | None, reason: str, hu
         return None
     return Reject(HubErrorCode.DEAD_LETTER_QUEUED, reason, envelope.distribution_id, envelope.sender_id,
                   envelope.source)
+
+
+def describe_issues(issues: list[Issue], *, limit: int = 20, width: int = 300) -> str:
+    """The RS-ERROR ``errorCause`` for schema issues: each named by its path, bounded in size."""
+    parts = [str(issue) if len(str(issue)) <= width else str(issue)[: width - 1] + "…" for issue in issues[:limit]]
+    more = f"; and {len(issues) - limit} more" if len(issues) > limit else ""
+    return f"{len(issues)} schema error(s): " + "; ".join(parts) + more
 
 
 def queue_suffix(payload_kind: str | None) -> str:

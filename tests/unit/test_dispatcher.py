@@ -155,3 +155,13 @@ def test_dead_letter_report_goes_to_the_envelope_sender():
     assert dead_letter_reject(json.dumps(hub_error).encode(), content_type="application/json", reason="x",
                               hub_id="fr.health.hub") is None
     assert dead_letter_reject(b"garbage", content_type="application/json", reason="x", hub_id="fr.health.hub") is None
+
+
+def test_schema_error_cause_names_paths_and_stays_bounded():
+    """errorCause lists issues by path, cuts long ones and counts the rest."""
+    from bridge.core.dispatcher import describe_issues
+
+    issues = [Issue(f"/createCase/f{i}", "x" * 1000) for i in range(25)]
+    cause = describe_issues(issues)
+    assert cause.startswith("25 schema error(s): /createCase/f0: ") and cause.endswith("and 5 more")
+    assert len(cause) < 20 * 310

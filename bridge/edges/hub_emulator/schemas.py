@@ -63,7 +63,18 @@ def xsd_validator(reference_dir: Path) -> Validator:
 
 
 def reference_validator(reference_dir: Path) -> Validator:
-    """JSON or XML, told apart by the first non-blank byte."""
+    """Validate against the official schemas in ``reference_dir``, JSON or XML.
+
+    Uses the project's validator (``bridge.validate(data, schemas=...)``: compiled
+    JSON Schema and libxml2, pointed errors) when the codec is installed, else
+    the slower jsonschema/lxml pair above.
+    """
+    try:
+        from bridge import validate as project_validate  # type: ignore[attr-defined]
+    except ImportError:
+        project_validate = None
+    if project_validate is not None:
+        return lambda body: list(project_validate(body, schemas=reference_dir))
     for_json, for_xml = json_schema_validator(reference_dir), xsd_validator(reference_dir)
 
     def validate(body: bytes) -> list[Issue]:

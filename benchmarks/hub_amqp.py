@@ -96,7 +96,7 @@ def main() -> int:
         sdis = HubClient(_settings(broker, SDIS), thread.reactor, on_message=on_message, stop_on_shutdown=False)
         thread.call(samu.start)
         thread.call(sdis.start)
-        print(f"schema validation in dispatcher: {'official corpus' if validate.__name__ == 'validate' else 'off'}")
+        print(f"schema validation in dispatcher: {'official corpus' if (ref / 'json-schema').is_dir() else 'off'}")
 
         bodies = _bodies(args.n)
         received.update(count=0, target=args.n)

@@ -28,3 +28,35 @@ def test_settings_are_frozen(tmp_path):
     assert settings.content_type == "application/json" and settings.exchange == "hubsante"
     with pytest.raises(ValidationError):
         settings.prefetch = 5
+
+
+def test_session_gives_up_after_the_attempts_bound_and_stop_cancels_retry(monkeypatch):
+    """With reconnect_attempts=1 the session tries twice, then fails start(); stop() cancels a pending retry."""
+    from twisted.internet import defer
+    from twisted.internet.task import Clock
+
+    from bridge.edges.amqp import factory
+    from bridge.edges.amqp.errors import ConnectionFailed
+
+    attempts = []
+
+    def refuse(_settings, _reactor):
+        attempts.append(1)
+        return defer.fail(ConnectionFailed("refused"))
+
+    settings = HubClientSettings(client_id="fr.health.samu440", ca_cert="ca", cert="c", key="k",
+                                 reconnect_attempts=1, reconnect_initial=1.0)
+    clock = Clock()
+    monkeypatch.setattr(factory, "connect", refuse)
+    session = factory.ReconnectingSession(settings, clock, lambda c: None, rng=lambda: 1.0)
+    failures = []
+    session.start().addErrback(failures.append)
+    assert session.state == "disconnected" and len(attempts) == 1
+    clock.advance(1.0)
+    assert len(attempts) == 2 and session.state == "failed" and failures[0].check(ConnectionFailed)
+    other = factory.ReconnectingSession(settings.model_copy(update={"reconnect_attempts": None}), clock,
+                                        lambda c: None)
+    other.start().addErrback(lambda f: None)
+    other.stop()
+    clock.advance(120)
+    assert len(attempts) == 3 and other.state == "stopped"

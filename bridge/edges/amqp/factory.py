@@ -81,6 +81,9 @@ class ReconnectingSession:
 
     @defer.inlineCallbacks
     def _connected(self, connection: TwistedProtocolConnection):
+        if self.state == STOPPED:  # stop() ran while we were connecting: open no consumer
+            connection.close()
+            return
         self.connection = connection
         try:
             yield defer.maybeDeferred(self.setup, connection)

@@ -120,6 +120,7 @@ def _end(process: subprocess.Popen, timeout: float) -> None:
 def _write_config(directory: Path, broker: Broker) -> None:
     ca = broker.ca
     (directory / "enabled_plugins").write_text(PLUGINS + "\n")
+    (directory / "rabbitmq-env.conf").write_text("# private test node: no settings from /etc/rabbitmq\n")
     (directory / "rabbitmq.conf").write_text("\n".join([
         f"listeners.tcp.default = 127.0.0.1:{broker.amqp_port}",
         f"listeners.ssl.default = 127.0.0.1:{broker.amqps_port}",
@@ -151,6 +152,7 @@ def _environment(directory: Path, nodename: str, dist_port: int, epmd_port: int)
         "RABBITMQ_ENABLED_PLUGINS_FILE": str(directory / "enabled_plugins"),
         "RABBITMQ_PLUGINS_EXPAND_DIR": str(directory / "plugins-expand"),
         "RABBITMQ_PID_FILE": str(directory / "node.pid"),
+        "RABBITMQ_CONF_ENV_FILE": str(directory / "rabbitmq-env.conf"),  # ours (empty), not /etc/rabbitmq's
         "RABBITMQ_NODENAME": nodename,
         "RABBITMQ_DIST_PORT": str(dist_port),
         "ERL_EPMD_PORT": str(epmd_port),

@@ -89,3 +89,58 @@ def test_consumer_cancelled_by_broker_triggers_reconnect(broker, hub, reactor_th
     finally:
         add_client(api, VHOST, SDIS)
         reactor_thread.call(sdis.stop)
+
+
+CHILD = """
+import sys
+from twisted.internet import reactor, task
+from bridge.edges.amqp.client import HubClient
+from bridge.edges.amqp.settings import HubClientSettings
+
+def slow(delivery):
+    print("received", flush=True)
+    return task.deferLater(reactor, 1.0, lambda: print("handled", flush=True))
+
+client = HubClient(HubClientSettings.model_validate_json(sys.argv[1]), reactor, on_message=slow)
+reactor.callWhenRunning(lambda: client.start().addCallback(lambda _c: print("ready", flush=True)))
+reactor.run()
+print("exited", client.state, flush=True)
+"""
+
+
+def test_sigterm_finishes_in_flight_work_then_exits(broker, hub, reactor_thread, hub_reference, tmp_path):
+    """A process running HubClient, sent SIGTERM mid-callback, finishes and acks it, then exits 0."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    out = tmp_path / "child.out"
+    settings = client_settings(broker, SDIS).model_dump_json()
+    with open(out, "wb") as sink:
+        child = subprocess.Popen([sys.executable, "-c", CHILD, settings], stdout=sink, stderr=subprocess.STDOUT)
+
+    def wait_for(word: bytes) -> None:
+        for _ in range(600):  # bounded: 60 s
+            if word in out.read_bytes() or child.poll() is not None:
+                break
+            time.sleep(0.1)
+        assert word in out.read_bytes(), out.read_text()
+
+    samu = HubClient(client_settings(broker, SAMU), reactor_thread.reactor, stop_on_shutdown=False)
+    try:
+        wait_for(b"ready")
+        reactor_thread.call(samu.start)
+        body = json.dumps(make_message(SAMU, SDIS, _case(hub_reference), now=datetime.now(timezone.utc))).encode()
+        reactor_thread.call(samu.publish, body)
+        wait_for(b"received")
+        child.send_signal(signal.SIGTERM)
+        assert child.wait(timeout=30) == 0
+        text = out.read_text()
+        assert text.index("handled") < text.index("exited stopped")
+        assert _queue_depth(broker, f"{SDIS}.message") == 0
+    finally:
+        reactor_thread.call(samu.stop)
+        if child.poll() is None:
+            child.kill()
+            child.wait(10)

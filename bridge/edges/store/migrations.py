@@ -108,10 +108,23 @@ BEGIN
 END;
 """
 
+# v3: idempotent legacy intake (bridge/edges/store/intake.py). The SHA-256 of each accepted
+# frame, so an LRM re-sending a frame it got no ack for (bridge crash between commit and ack)
+# does not create a second set of Hub messages. Purged with the frame's first message.
+_V3 = """
+CREATE TABLE legacy_intake (
+    frame_sha256 TEXT PRIMARY KEY,
+    message_id   INTEGER NOT NULL REFERENCES messages(id) ON DELETE CASCADE,
+    created_at   TEXT NOT NULL
+);
+CREATE INDEX legacy_intake_message ON legacy_intake(message_id);
+"""
+
 #: (version, script). Version numbers are consecutive, starting at 1.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
+    (3, _V3),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -22,6 +22,7 @@ from bridge.core.delivery import (
     TRANSITIONS, Direction, Event, Queued, RetryPolicy, State,
     is_repeat, next_state, select_publishable,
 )
+from bridge.edges.store.intake import IntakeOps
 from bridge.edges.store.migrations import migrate
 from bridge.edges.store.records import (
     Attempt, Message, MessageId, StoreFull, StoreUnavailable, Translation, UnknownMessage,
@@ -47,7 +48,7 @@ ORDER BY m.id LIMIT ?
 """
 
 
-class Store(ReplayOps, StoreQueries):
+class Store(IntakeOps, ReplayOps, StoreQueries):
     """Outbox / inbox / dead letters; see ``docs/reliability.md`` for the life of a message."""
 
     def __init__(self, conn: sqlite3.Connection, *, path: str, max_pending: int) -> None:

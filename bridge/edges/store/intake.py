@@ -1,0 +1,102 @@
+"""Idempotent legacy intake: a frame the LRM sends again is recognised, not queued twice.
+
+Why: the bridge acks a frame only after it is stored, so a crash between the
+commit and the ack (or an ack lost with the TCP connection) makes a well-behaved
+LRM send the same frame again. Without this, that re-send would become a second
+set of Hub messages with new distributionIDs, which no receiver can recognise
+as a repeat. The store keeps the SHA-256 of each accepted frame's bytes (table
+``legacy_intake``, migration 3) in the same transaction as its messages; a frame
+whose bytes are already known is answered "duplicate" and the caller acks it
+again without creating anything. The key goes when its first message is purged
+(``ON DELETE CASCADE``), so the dedup window is the retention period.
+
+A mixin of :class:`bridge.edges.store.Store`, relying on its helpers
+(``_accepting``, ``_check_room``, ``_insert``, ``_translate``, ``_load``, ``_log``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bridge.core.delivery import Direction, State
+from bridge.edges.store.records import MessageId, Translation, to_db_time
+
+__all__ = ["IntakeOps", "IntakeResult", "frame_key"]
+
+
+def frame_key(original: bytes) -> str:
+    """The dedup key of a legacy frame: SHA-256 of its exact bytes, hex."""
+    return hashlib.sha256(bytes(original)).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeResult:
+    """What became of a legacy frame: the outbound message IDs, and whether it was a re-send."""
+
+    ids: tuple[MessageId, ...]
+    duplicate: bool
+
+
+class IntakeOps:
+    """``accept_legacy_frame`` and ``intake_known``; every method is one transaction."""
+
+    _conn: sqlite3.Connection
+    _accepting: Any
+    _check_room: Any
+    _insert: Any
+    _translate: Any
+    _load: Any
+    _log: Any
+
+    def accept_legacy_frame(
+        self, original: bytes, translations: Sequence[Translation], *, adapter: str, profile: str | None,
+        received_at: datetime,
+    ) -> IntakeResult:
+        """Store a translated legacy frame once; the same bytes again return the first IDs, ``duplicate=True``.
+
+        Like ``accept_translated``: one row per Hub message, all in one transaction,
+        :class:`StoreFull` / :class:`StoreUnavailable` when it cannot be taken (nack).
+        A duplicate is answered even when the outbox is full: it takes no room.
+        """
+        key = frame_key(original)
+        with self._accepting() as conn:
+            known = self._intake_ids(conn, key)
+            if known:
+                msg = self._load(conn, known[0])
+                self._log(conn, msg.id, received_at, "duplicate_frame", msg.state, msg.state,
+                          f"same legacy frame received again (sha256 {key[:16]})")
+                return IntakeResult(tuple(known), True)
+            self._check_room(conn)
+            ids = []
+            for result in translations:
+                message_id = self._insert(conn, Direction.OUT, State.RECEIVED, original, received_at,
+                                          adapter=adapter, profile=profile)
+                self._translate(conn, self._load(conn, message_id), result, received_at)
+                ids.append(message_id)
+            if ids:
+                conn.execute("INSERT INTO legacy_intake (frame_sha256, message_id, created_at) VALUES (?, ?, ?)",
+                             (key, ids[0], to_db_time(received_at)))
+            return IntakeResult(tuple(ids), False)
+
+    def intake_known(self, original: bytes) -> bool:
+        """Whether these exact frame bytes were already accepted (and not yet purged)."""
+        row = self._conn.execute("SELECT 1 FROM legacy_intake WHERE frame_sha256 = ?",
+                                 (frame_key(original),)).fetchone()
+        return row is not None
+
+    @staticmethod
+    def _intake_ids(conn: sqlite3.Connection, key: str) -> list[MessageId]:
+        """The outbound messages made from the frame with ``key``: its first one and its siblings."""
+        row = conn.execute("SELECT message_id FROM legacy_intake WHERE frame_sha256 = ?", (key,)).fetchone()
+        if row is None:
+            return []
+        first = int(row[0])
+        original = conn.execute("SELECT original FROM messages WHERE id = ?", (first,)).fetchone()[0]
+        rows = conn.execute("SELECT id FROM messages WHERE direction = 'out' AND id >= ? AND original = ?"
+                            " ORDER BY id", (first, original)).fetchall()
+        return [int(r[0]) for r in rows]

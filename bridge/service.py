@@ -122,8 +122,6 @@ class BridgeService:
         self._retention_loop: task.LoopingCall | None = None
         self._pumping = False
         self._kicked = False
-        self._bookkeeping: list[tuple[Callable[[], Any], defer.Deferred | None]] = []
-        self._flush_scheduled = False
 
     # ------------------------------------------------------------------ lifecycle
     def attach(self, *, hub: HubLink, legacy: LegacySide) -> None:
@@ -261,56 +259,17 @@ class BridgeService:
             d.addErrback(lambda f: log.error("publish_bookkeeping_failed", error=f.getErrorMessage()))
 
     def _confirmed(self, _result, msg, started: datetime) -> None:
+        self._in_flight.discard(msg.id)
         now = self.clock()
+        try:
+            self.store.mark_published(msg.id, at=now, rcref_deadline=now + self.settings.rcref_deadline)
+        except IllegalTransition as exc:  # the RC-REF overtook the confirm: already delivered
+            log.info("confirm_after_rcref", distribution_id=msg.distribution_id, detail=str(exc))
+            return
+        self._count("out", "published")
         if self.metrics is not None:
             self.metrics.observe_publish((now - started).total_seconds())
-
-        def record() -> None:
-            self._in_flight.discard(msg.id)
-            try:
-                self.store.mark_published(msg.id, at=now, rcref_deadline=now + self.settings.rcref_deadline)
-            except IllegalTransition as exc:  # the RC-REF overtook the confirm: already delivered
-                log.info("confirm_after_rcref", distribution_id=msg.distribution_id, detail=str(exc))
-                return
-            self._count("out", "published")
-            self.kick()  # the next message of the same case may go now
-
-        # A lost confirm record only means a re-publish with the same distributionID after a
-        # crash (receivers deduplicate), so confirms are written in groups: one fsync for many.
-        self.later(record)
-
-    # ------------------------------------------------------------------ group commit
-    def later(self, write: Callable[[], Any], done: defer.Deferred | None = None) -> None:
-        """Queue a store write for the next group commit; ``done`` fires once it is durable."""
-        self._bookkeeping.append((write, done))
-        if not self._flush_scheduled:
-            self._flush_scheduled = True
-            self.reactor.callLater(0, self.flush_bookkeeping)
-
-    def flush_bookkeeping(self) -> None:
-        """Run the queued writes in one transaction, then tell each waiter how its write went."""
-        self._flush_scheduled = False
-        items, self._bookkeeping = self._bookkeeping, []
-        outcomes: list[tuple[defer.Deferred | None, BaseException | None]] = []
-        try:
-            with self.store.group():
-                for write, done in items:
-                    try:
-                        write()
-                        outcomes.append((done, None))
-                    except Exception as exc:  # one bad write must not sink the others
-                        log.error("bookkeeping_write_failed", error=repr(exc))
-                        outcomes.append((done, exc))
-        except Exception as exc:  # the commit itself failed: nothing of the group is durable
-            log.error("group_commit_failed", error=repr(exc), writes=len(items))
-            outcomes = [(done, exc) for _, done in items]
-        for done, error in outcomes:
-            if done is None:
-                continue
-            if error is None:
-                done.callback(None)
-            else:
-                done.errback(error)
+        self.kick()  # the next message of the same case may go now
 
     def _publish_failed(self, failure, msg) -> None:
         self._in_flight.discard(msg.id)
@@ -335,15 +294,7 @@ class BridgeService:
 
     # ------------------------------------------------------------------ hub -> us
     def on_hub_message(self, delivery) -> defer.Deferred | None:
-        """A functional message for us: inbox first, then the LRM, then RC-REF, in one group commit.
-
-        The broker ack follows this return, so it comes only after the commit:
-        a crash before it makes the broker redeliver, and the inbox deduplicates.
-        """
-        with self.store.group():
-            return self._on_hub_message(delivery)
-
-    def _on_hub_message(self, delivery) -> defer.Deferred | None:
+        """A functional message for us: inbox first, then the LRM, then RC-REF."""
         now = self.clock()
         try:
             message = self.translator.decode_hub(delivery.body, delivery.content_type)
@@ -408,8 +359,7 @@ class BridgeService:
         ref_id = f"{self.settings.client_id}_{message_uuid}"
 
         def acked(_):
-            at = self.clock()
-            self.later(lambda: self.store.mark_inbound_acked(message_id, at=at, rcref_distribution_id=ref_id))
+            self.store.mark_inbound_acked(message_id, at=self.clock(), rcref_distribution_id=ref_id)
 
         d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type, message_id=ref_id)
         d.addCallbacks(acked, lambda f: log.warning("rcref_publish_failed", error=f.getErrorMessage(),
@@ -426,27 +376,21 @@ class BridgeService:
         for msg in self.store.handed_over_unacked(self.settings.batch):
             self._send_reference(msg.id, unwrap(self.translator.decode_hub(msg.original, msg.content_type)))
 
-    def on_hub_ack(self, delivery) -> defer.Deferred | None:
-        """RC-REF: the recipient has the message; mark ours delivered (broker ack once that is durable)."""
+    def on_hub_ack(self, delivery) -> None:
+        """RC-REF: the recipient has the message; mark ours delivered."""
         now = self.clock()
         try:
             received = self._unwrap(delivery)
         except BridgeError as exc:
             self.store.dead_letter(delivery.body, error=str(exc), error_path=None, source="hub-ack", at=now,
                                    direction="in", content_type=delivery.content_type)
-            return None
+            return
         reference = received.payload.get("distributionID")
-
-        def record() -> None:
-            msg = self.store.mark_delivered(reference, at=now) if reference else None
-            if msg is None:
-                log.warning("rcref_for_unknown_message", distribution_id=reference)
-                return
-            self._count("out", "delivered")
-
-        done = defer.Deferred()
-        self.later(record, done)
-        return done
+        msg = self.store.mark_delivered(reference, at=now) if reference else None
+        if msg is None:
+            log.warning("rcref_for_unknown_message", distribution_id=reference)
+            return
+        self._count("out", "delivered")
 
     def on_hub_info(self, delivery) -> None:
         """RS-ERROR: the Hub (or the peer) refused one of our messages."""

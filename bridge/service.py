@@ -93,6 +93,7 @@ class ServiceSettings:
     batch: int = 200
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     retention: timedelta = timedelta(days=30)
+    commit_window: float = 0.002  # seconds a group commit stays open to gather writes (one fsync for many)
 
 
 def utc_now() -> datetime:
@@ -122,6 +123,7 @@ class BridgeService:
         self._retention_loop: task.LoopingCall | None = None
         self._pumping = False
         self._kicked = False
+        self._waiters: list[defer.Deferred] = []
 
     # ------------------------------------------------------------------ lifecycle
     def attach(self, *, hub: HubLink, legacy: LegacySide) -> None:
@@ -159,12 +161,15 @@ class BridgeService:
             items = self.translator.to_hub(frame)
             messages = [self._wrap(item) for item in items]
         except BridgeError as exc:
+            self._open_group()
             self._dead_letter_frame(frame, exc, now)
             self._count("out", "dead_lettered")
-            return self.translator.ack_for(frame)
+            ack = self.translator.ack_for(frame)  # parked with its bytes: the bridge has it
+            return self.durable().addCallbacks(lambda _: ack, lambda _failure: None)
         if self.metrics is not None:
             self.metrics.observe_translation(time.perf_counter() - started)
         reference = _sender_case_id(items)
+        self._open_group()
         try:
             # idempotent: the LRM re-sends a frame whose ack it never saw (we crashed after the commit)
             intake = self.store.accept_legacy_frame(frame, messages, adapter=self.translator.adapter,
@@ -176,10 +181,12 @@ class BridgeService:
         if intake.duplicate:
             log.info("legacy_frame_resent", case_id=reference, messages=len(intake.ids))
             self._count("out", "duplicate")
-            return self.translator.ack_for(frame, reference)
-        self._count("out", "received", len(intake.ids))
-        self.kick()
-        return self.translator.ack_for(frame, reference)
+        else:
+            self._count("out", "received", len(intake.ids))
+        ack = self.translator.ack_for(frame, reference)
+        nack = self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference)
+        # the LRM's ack leaves only once the frame is committed; a failed commit answers the nack
+        return self.durable().addCallbacks(lambda _: ack, lambda _failure: nack)
 
     def on_legacy_garbage(self, data: bytes, error: InboundError) -> None:
         """Bytes that do not even form a frame: park them for the operator."""
@@ -222,6 +229,7 @@ class BridgeService:
         self._kicked = False
         if self._pumping:
             return
+        self.commit()  # publish only what is committed
         self._pumping = True
         try:
             self._retranslate_replays()
@@ -259,17 +267,55 @@ class BridgeService:
             d.addErrback(lambda f: log.error("publish_bookkeeping_failed", error=f.getErrorMessage()))
 
     def _confirmed(self, _result, msg, started: datetime) -> None:
-        self._in_flight.discard(msg.id)
         now = self.clock()
+        if self.metrics is not None:
+            self.metrics.observe_publish((now - started).total_seconds())
+
+        self._in_flight.discard(msg.id)
+        self._open_group()  # a confirm lost in a crash only means a re-publish, same distributionID
         try:
             self.store.mark_published(msg.id, at=now, rcref_deadline=now + self.settings.rcref_deadline)
         except IllegalTransition as exc:  # the RC-REF overtook the confirm: already delivered
             log.info("confirm_after_rcref", distribution_id=msg.distribution_id, detail=str(exc))
             return
         self._count("out", "published")
-        if self.metrics is not None:
-            self.metrics.observe_publish((now - started).total_seconds())
         self.kick()  # the next message of the same case may go now
+
+    # ------------------------------------------------------------------ group commit
+    def _open_group(self) -> None:
+        """Writes from now until the commit window closes share one transaction (one fsync).
+
+        Nothing that depends on a write leaves the bridge before that commit:
+        LRM acks and broker acks wait on :meth:`durable`, and the publish pump
+        commits first so it only ever publishes committed messages.
+        """
+        if not self.store.grouping:
+            self.store.begin_group()
+            self.reactor.callLater(self.settings.commit_window, self.commit)
+
+    def durable(self) -> defer.Deferred:
+        """A Deferred firing once everything written so far is committed (at once if nothing is pending)."""
+        if not self.store.grouping:
+            return defer.succeed(None)
+        waiter = defer.Deferred()
+        self._waiters.append(waiter)
+        return waiter
+
+    def commit(self) -> None:
+        """Close the group: COMMIT, then release every ack that waited for it."""
+        if not self.store.grouping:
+            return
+        waiters, self._waiters = self._waiters, []
+        try:
+            self.store.commit_group()
+        except Exception as exc:  # nothing of the group is durable: every waiter learns it
+            log.error("group_commit_failed", error=repr(exc), waiting=len(waiters))
+            for waiter in waiters:
+                waiter.errback(exc)
+            return
+        for waiter in waiters:
+            waiter.callback(None)
+        self.kick()
 
     def _publish_failed(self, failure, msg) -> None:
         self._in_flight.discard(msg.id)
@@ -294,7 +340,16 @@ class BridgeService:
 
     # ------------------------------------------------------------------ hub -> us
     def on_hub_message(self, delivery) -> defer.Deferred | None:
-        """A functional message for us: inbox first, then the LRM, then RC-REF."""
+        """A functional message for us: inbox first, then the LRM, then RC-REF, in one group commit.
+
+        The broker ack follows this return, so it comes only after the commit:
+        a crash before it makes the broker redeliver, and the inbox deduplicates.
+        """
+        self._open_group()
+        self._on_hub_message(delivery)
+        return self.durable()
+
+    def _on_hub_message(self, delivery) -> defer.Deferred | None:
         now = self.clock()
         try:
             message = self.translator.decode_hub(delivery.body, delivery.content_type)
@@ -359,6 +414,7 @@ class BridgeService:
         ref_id = f"{self.settings.client_id}_{message_uuid}"
 
         def acked(_):
+            self._open_group()
             self.store.mark_inbound_acked(message_id, at=self.clock(), rcref_distribution_id=ref_id)
 
         d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type, message_id=ref_id)
@@ -376,21 +432,23 @@ class BridgeService:
         for msg in self.store.handed_over_unacked(self.settings.batch):
             self._send_reference(msg.id, unwrap(self.translator.decode_hub(msg.original, msg.content_type)))
 
-    def on_hub_ack(self, delivery) -> None:
-        """RC-REF: the recipient has the message; mark ours delivered."""
+    def on_hub_ack(self, delivery) -> defer.Deferred | None:
+        """RC-REF: the recipient has the message; mark ours delivered (broker ack once that is durable)."""
         now = self.clock()
         try:
             received = self._unwrap(delivery)
         except BridgeError as exc:
             self.store.dead_letter(delivery.body, error=str(exc), error_path=None, source="hub-ack", at=now,
                                    direction="in", content_type=delivery.content_type)
-            return
+            return None
         reference = received.payload.get("distributionID")
+        self._open_group()
         msg = self.store.mark_delivered(reference, at=now) if reference else None
         if msg is None:
             log.warning("rcref_for_unknown_message", distribution_id=reference)
-            return
-        self._count("out", "delivered")
+        else:
+            self._count("out", "delivered")
+        return self.durable()  # the broker ack waits for the commit
 
     def on_hub_info(self, delivery) -> None:
         """RS-ERROR: the Hub (or the peer) refused one of our messages."""

@@ -9,7 +9,6 @@ every problem reported as an :class:`Issue` at its JSON pointer.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -170,7 +169,9 @@ def unwrap(message: Mapping[str, Any]) -> Unwrapped:
         expires_at=envelope.date_time_expires,
         header=header,
         payload_name=payload_name,
-        payload=copy.deepcopy(dict(body[payload_name])),  # as received: byte-exact strings, e.g. "-00:00" kept
+        # As received (byte-exact strings, e.g. "-00:00" kept) and not copied: a deep copy cost
+        # half a millisecond per message on the hot path; callers build new dicts, never mutate.
+        payload=body[payload_name],
         payload_model=payload_model,
     )
 

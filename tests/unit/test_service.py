@@ -68,6 +68,15 @@ class Rig:
         return {state: n for (d, state), n in self.store.counts().items() if d == direction}
 
 
+def settled(rig, reply):
+    """The value a reply Deferred fires with once the commit window has closed."""
+    box = []
+    reply.addBoth(box.append) if hasattr(reply, "addBoth") else box.append(reply)
+    rig.clock.advance(0.01)
+    assert box, "the reply did not fire after the commit window"
+    return box[0]
+
+
 @pytest.fixture
 def rig(tmp_path):
     rig = Rig(tmp_path)
@@ -80,8 +89,11 @@ class TestLegacyToHub:
     def test_frame_is_stored_before_the_ack_then_delivered_and_answered(self, rig):
         """The ack comes back only once both Hub messages are stored; RC-REF and answer close the loop."""
         reply = rig.service.on_legacy_frame(demo_frame(1))
-        assert reply == b"ACK=DEMO-000001"
+        fired = []
+        reply.addCallback(lambda value: fired.append(value) or value)
+        assert fired == []  # not before the group commit
         assert rig.states() == {"translated": 2}
+        assert settled(rig, reply) == b"ACK=DEMO-000001"
         rig.run()
         assert rig.states() == {"delivered": 1, "answered": 1}
         assert len(rig.lrm.sent) == 1 and b"REPONSE=ACC" in rig.lrm.sent[0]
@@ -89,7 +101,7 @@ class TestLegacyToHub:
     def test_untranslatable_frame_is_dead_lettered_with_its_bytes(self, rig):
         """A frame that cannot be read is parked with its original bytes and the failing line, never lost."""
         bad = demo_frame(2).replace(b"DATE_APPEL=20261125100000", b"DATE_APPEL=hier")
-        rig.service.on_legacy_frame(bad)
+        settled(rig, rig.service.on_legacy_frame(bad))
         [entry] = rig.store.dlq_list()
         assert entry.original == bad
         assert entry.error_path == "line 2"
@@ -98,9 +110,10 @@ class TestLegacyToHub:
     def test_full_store_answers_the_profile_nack(self, tmp_path):
         """Back-pressure: past max_pending the LRM gets a NACK, and what was stored stays."""
         rig = Rig(tmp_path, max_pending=2)
+        rig.service.hub = None  # the Hub is away: nothing drains the outbox
         try:
-            assert rig.service.on_legacy_frame(demo_frame(1)).startswith(b"ACK")
-            reply = rig.service.on_legacy_frame(demo_frame(2))
+            assert settled(rig, rig.service.on_legacy_frame(demo_frame(1))).startswith(b"ACK")
+            reply = settled(rig, rig.service.on_legacy_frame(demo_frame(2)))
             assert reply.startswith(b"NACK=DEMO-000002;FULL")
             assert rig.states() == {"translated": 2}
         finally:
@@ -148,7 +161,7 @@ class TestHubToLegacy:
     def test_rs_error_marks_our_message_failed_and_dead_letters_it(self, rig):
         """An RS-ERROR naming one of our distributionIDs fails that message with the Hub's code."""
         rig.lrm.connected = False
-        rig.service.on_legacy_frame(demo_frame(5))
+        settled(rig, rig.service.on_legacy_frame(demo_frame(5)))
         [msg] = [m for m in rig.store.recent(10) if m.direction == "out"][:1]
         error = wrap("error", make_error(HubErrorCode.INVALID_MESSAGE, "schema says no", None, msg.distribution_id),
                      sender_id="fr.health.hub", recipient_id=SAMU, now=rig.now(), message_uuid=str(uuid.uuid4()),

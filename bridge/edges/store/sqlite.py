@@ -53,6 +53,7 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
 
     def __init__(self, conn: sqlite3.Connection, *, path: str, max_pending: int) -> None:
         self._conn = conn
+        self._grouped = False
         self.path = path
         self.max_pending = max_pending
 
@@ -100,7 +101,21 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the lock is taken first so read-then-write is atomic."""
+        """One write transaction; the lock is taken first so read-then-write is atomic.
+
+        Inside :meth:`group` it is a savepoint instead: the transition stays
+        all-or-nothing, and the group's single COMMIT makes it durable.
+        """
+        if self._grouped:
+            self._conn.execute("SAVEPOINT transition")
+            try:
+                yield self._conn
+            except BaseException:
+                self._conn.execute("ROLLBACK TO transition")
+                self._conn.execute("RELEASE transition")
+                raise
+            self._conn.execute("RELEASE transition")
+            return
         self._conn.execute("BEGIN IMMEDIATE")
         try:
             yield self._conn
@@ -109,6 +124,53 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
             if self._conn.in_transaction:  # a failed COMMIT (disk full, I/O) leaves it open
                 self._conn.execute("ROLLBACK")
             raise
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Several transitions in one transaction, so one fsync makes them all durable (group commit).
+
+        A transition that fails inside the group is rolled back alone (savepoint)
+        and its error propagates. Nested groups join the outer one.
+        """
+        if self._grouped:
+            yield
+            return
+        self.begin_group()
+        try:
+            yield
+        except BaseException:
+            self.abort_group()
+            raise
+        self.commit_group()
+
+    @property
+    def grouping(self) -> bool:
+        """True while a group transaction is open."""
+        return self._grouped
+
+    def begin_group(self) -> None:
+        """Open a group transaction explicitly (the service keeps one open for a few milliseconds)."""
+        if not self._grouped:
+            self._conn.execute("BEGIN IMMEDIATE")
+            self._grouped = True
+
+    def commit_group(self) -> None:
+        """Make everything written since :meth:`begin_group` durable with one COMMIT."""
+        if not self._grouped:
+            return
+        self._grouped = False
+        try:
+            self._conn.execute("COMMIT")
+        except BaseException:
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+
+    def abort_group(self) -> None:
+        """Forget everything written since :meth:`begin_group`."""
+        self._grouped = False
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")
 
     @contextmanager
     def _accepting(self) -> Iterator[sqlite3.Connection]:

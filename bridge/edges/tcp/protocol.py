@@ -2,8 +2,9 @@
 
 The protocol holds no translation logic. It cuts the byte stream into frames
 with the sans-IO :mod:`bridge.core.framing` deframer, hands each frame to the
-link's ``on_frame`` callback one at a time (so replies to the LRM come back in
-the order its frames arrived) and writes whatever reply the callback returns.
+link's ``on_frame`` callback as soon as it is complete (so frames arriving
+together share one group commit) and writes the replies strictly in the order
+the frames arrived, each once its own processing is done.
 A framing error (oversize frame, garbage) is the peer's fault: it is reported
 to the link, which dead-letters the bytes, and the connection is closed because
 the stream can no longer be trusted to be in sync.
@@ -49,19 +50,22 @@ class LegacyFrameProtocol(Protocol):
                 frame = self.deframer.next_frame()
                 if frame is NEED_DATA:
                     return
-                self._queue.addCallback(lambda _, f=frame: self._handle(f))
+                handled = self.link.on_frame(frame)
+                handled.addErrback(self._failed, frame)
+                # replies leave in arrival order: each waits for the previous one to be written
+                self._queue.addCallback(lambda _, d=handled: d)
+                self._queue.addCallback(self._reply)
         except InboundError as exc:
             self._closing = True
             self.link.framing_error(data, exc)
             self.transport.loseConnection()
 
-    @defer.inlineCallbacks
-    def _handle(self, frame: bytes):
-        try:
-            reply = yield self.link.on_frame(frame)
-        except Exception as exc:  # the link decides; never let one frame kill the stream
-            self.link.frame_failed(frame, exc)
-            return
+    def _failed(self, failure: Failure, frame: bytes) -> None:
+        # the link decides what a failure means; one frame never kills the stream
+        self.link.frame_failed(frame, failure.value)
+        return None
+
+    def _reply(self, reply: bytes | None) -> None:
         if reply and not self._closing:
             self.send_payload(reply)
 

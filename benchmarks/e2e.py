@@ -1,0 +1,250 @@
+"""End-to-end benchmark on a real RabbitMQ: legacy TCP -> bridge -> Hub -> NexSIS sim -> RC-REF back.
+
+Everything runs as separate processes on loopback, as in production: a private
+RabbitMQ node (mTLS + EXTERNAL, test CA), the Hub emulator's dispatcher
+(``bridge hub-emulator``), the simulated NexSIS peer (``bridge nexsis-sim``) and
+the bridge itself (``bridge run --config``, store with synchronous=FULL). This
+script plays the LRM.
+
+Phase 1 (latency): frames at a steady rate (default 100/s); per Hub message the
+time from the frame's arrival in the bridge to the RC-REF, read from the
+bridge's own store afterwards (p50/p99). Phase 2 (throughput): frames as fast
+as the bridge acks them, with a bounded window; sustained Hub messages
+delivered (RC-REF received) per second. Each case sheet asks for assistance, so
+it makes two Hub messages (createCase + EMSI) and one answer back to the LRM.
+
+    .venv/bin/python benchmarks/e2e.py [--rate 100] [--seconds 10] [--frames 2000]
+
+Prints figures and ratios against the targets; never fails on a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bridge.demo import demo_frame  # noqa: E402
+from bridge.testing.lrm import LrmClient  # noqa: E402
+from bridge.testing.rabbitmq import free_port, start_broker  # noqa: E402
+
+SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
+VHOST = "/15-nexsis_v1.9"
+BRIDGE = Path(sys.executable).with_name("bridge")
+TARGETS = {"throughput_msg_s": 1000, "p99_ms": 25, "rss_mb": 150}
+
+
+def _spawn(args: list[str], log: Path, env: dict) -> subprocess.Popen:
+    out = open(log, "wb")
+    return subprocess.Popen([str(BRIDGE), *args], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            env=env, start_new_session=True)
+
+
+def _stop(process: subprocess.Popen, timeout: float = 20) -> None:
+    if process.poll() is None:
+        os.kill(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait(5)
+
+
+def _wait_port(port: int, timeout: float, what: str) -> None:
+    import socket
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"{what} not listening on {port} after {timeout} s")
+
+
+def _config(path: Path, broker, legacy_port: int, http_port: int, store: Path) -> None:
+    certs = broker.ca
+    path.write_text(f"""
+[bridge]
+client_id = "{SAMU}"
+peer_id = "{SDIS}"
+[hub]
+mode = "amqp"
+host = "127.0.0.1"
+port = {broker.amqps_port}
+vhost = "{VHOST}"
+ca_file = "{certs.ca_cert}"
+cert_file = "{certs.client_cert(SAMU)}"
+key_file = "{certs.client_key(SAMU)}"
+prefetch = 200
+[legacy]
+mode = "tcp-server"
+port = {legacy_port}
+profile = "lrm-alpha-text"
+[store]
+path = "{store}"
+synchronous = "FULL"
+[http]
+port = {http_port}
+[logging]
+format = "json"
+level = "WARNING"
+[mappings]
+reload_interval_seconds = 0
+""")
+
+
+def _delivered(store: Path) -> int:
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT COUNT(*) FROM messages WHERE direction='out'"
+                            " AND state IN ('delivered','answered')").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _latencies(store: Path, first_id: int, last_id: int) -> list[float]:
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)
+    try:
+        rows = conn.execute(
+            "SELECT m.created_at, MIN(e.ts) FROM messages m JOIN events e ON e.message_id = m.id"
+            " WHERE m.direction='out' AND m.id BETWEEN ? AND ? AND e.to_state='delivered' GROUP BY m.id",
+            (first_id, last_id)).fetchall()
+    finally:
+        conn.close()
+    return [1000 * (datetime.fromisoformat(t1) - datetime.fromisoformat(t0)).total_seconds() for t0, t1 in rows]
+
+
+def _max_id(store: Path) -> int:
+    conn = sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5)
+    try:
+        return conn.execute("SELECT COALESCE(MAX(id), 0) FROM messages").fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _peak_rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _wait_delivered(store: Path, expected: int, timeout: float) -> int:
+    end = time.monotonic() + timeout
+    count = _delivered(store)
+    while count < expected and time.monotonic() < end:
+        time.sleep(0.2)
+        count = _delivered(store)
+    return count
+
+
+def _pct(values: list[float], q: int) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rate", type=float, default=100.0, help="frames/s in the latency phase")
+    parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency phase")
+    parser.add_argument("--frames", type=int, default=2000, help="frames in the throughput phase")
+    parser.add_argument("--window", type=int, default=400, help="frames sent but not yet acked, at most")
+    parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of the bridge process here")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="bridge-e2e-"))
+    env = {**os.environ, "HUB_BRIDGE_HOME": str(work / "home")}
+    broker = start_broker(work / "rabbitmq", [SAMU, SDIS])
+    processes: list[subprocess.Popen] = []
+    try:
+        emulator = _spawn(["hub-emulator", "--management-url", broker.management_url, "--amqp-port",
+                           str(broker.amqp_port), "--vhost", VHOST, "--client", SAMU, "--client", SDIS],
+                          work / "emulator.log", env)
+        processes.append(emulator)
+        end = time.monotonic() + 60
+        while b"provisioned" not in (work / "emulator.log").read_bytes() and time.monotonic() < end:
+            time.sleep(0.2)
+        processes.append(_spawn(["nexsis-sim", "--port", str(broker.amqps_port), "--vhost", VHOST,
+                                 "--client-id", SDIS, "--certs", str(broker.ca.directory)], work / "sim.log", env))
+        legacy_port, http_port, store = free_port(), free_port(), work / "bridge.sqlite3"
+        _config(work / "bridge.toml", broker, legacy_port, http_port, store)
+        run_args = ["run", "--config", str(work / "bridge.toml")]
+        if args.profile is None:
+            bridge = _spawn(run_args, work / "bridge.log", env)
+        else:
+            bridge = subprocess.Popen([sys.executable, "-m", "cProfile", "-o", str(args.profile), "-m",
+                                       "bridge.cli.main", *run_args], stdout=open(work / "bridge.log", "wb"),
+                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
+                                      start_new_session=True)
+        processes.append(bridge)
+        _wait_port(legacy_port, 60, "bridge legacy listener")
+        time.sleep(1.0)  # let the consumers settle
+        lrm = LrmClient("127.0.0.1", legacy_port)
+
+        # phase 1: latency at a steady rate
+        first = _max_id(store) + 1
+        count = int(args.rate * args.seconds)
+        start = time.perf_counter()
+        for n in range(count):
+            lrm.send(demo_frame(n))
+            lrm.poll(0)
+            delay = start + (n + 1) / args.rate - time.perf_counter()
+            if delay > 0:
+                lrm.poll(delay)
+        _wait_delivered(store, 2 * count, 60)
+        latencies = _latencies(store, first, _max_id(store))
+        lrm.wait_for(lambda c: len(c.answers) >= count, 30)
+
+        # phase 2: throughput, bounded window of unacked frames
+        done_before = _delivered(store)
+        start = time.perf_counter()
+        sent = 0
+        while sent < args.frames:
+            while sent - (len(lrm.acks) - count) < args.window and sent < args.frames:
+                lrm.send(demo_frame(100_000 + sent))
+                sent += 1
+            lrm.poll(0.01)
+        delivered = _wait_delivered(store, done_before + 2 * args.frames, 300) - done_before
+        elapsed = time.perf_counter() - start
+        rss = _peak_rss_mb(bridge.pid)
+        cpu = {name: _cpu_seconds(p.pid) for name, p in zip(("emulator", "nexsis-sim", "bridge"), processes)}
+        cpu["rabbitmq"] = _cpu_seconds(broker.server.pid)
+        lrm.close()
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        broker.stop()
+
+    throughput = delivered / elapsed
+    p50, p99 = _pct(latencies, 50), _pct(latencies, 99)
+    print(f"latency phase: {count} frames at {args.rate:.0f}/s -> {len(latencies)} Hub messages with RC-REF")
+    print(f"  RC-REF latency p50 {p50:.1f} ms, p99 {p99:.1f} ms   (target p99 <= {TARGETS['p99_ms']} ms:"
+          f" ratio {p99 / TARGETS['p99_ms']:.2f})")
+    print(f"throughput phase: {args.frames} frames, {delivered} Hub messages delivered in {elapsed:.1f} s")
+    print(f"  sustained {throughput:.0f} Hub msg/s with confirms and RC-REF ({throughput / 2:.0f} case sheets/s)"
+          f"   (target >= {TARGETS['throughput_msg_s']}: ratio {throughput / TARGETS['throughput_msg_s']:.2f})")
+    print("CPU seconds used per process over both phases: "
+          + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
+    print(f"bridge peak RSS {rss:.0f} MB   (target <= {TARGETS['rss_mb']} MB: ratio {rss / TARGETS['rss_mb']:.2f})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -160,7 +160,7 @@ class TestHubToLegacy:
 
     def test_rs_error_marks_our_message_failed_and_dead_letters_it(self, rig):
         """An RS-ERROR naming one of our distributionIDs fails that message with the Hub's code."""
-        rig.lrm.connected = False
+        rig.service.hub = None  # not published yet: the RS-ERROR overtakes the broker confirm
         settled(rig, rig.service.on_legacy_frame(demo_frame(5)))
         [msg] = [m for m in rig.store.recent(10) if m.direction == "out"][:1]
         error = wrap("error", make_error(HubErrorCode.INVALID_MESSAGE, "schema says no", None, msg.distribution_id),

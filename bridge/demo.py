@@ -87,7 +87,7 @@ def _percentile(values: list[float], q: float) -> float | None:
 
 @defer.inlineCallbacks
 def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout: float | None = None,
-             rate: float = 0.0, peer_rules=None):
+             rate: float = 0.0, peer_rules=None, hub_url: str | None = None, certs: Path | None = None):
     """Run the scenario; fires with a :class:`Summary`. ``rate`` > 0 paces frames (messages/second)."""
     from bridge.config import BridgeConfig, with_overrides
     from bridge.profiles import load_profile
@@ -96,11 +96,17 @@ def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout
     workdir = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
     if config is None:
         config = BridgeConfig()
-    config = with_overrides(config, {
+    overrides = {
         "legacy.mode": "tcp-server", "legacy.host": "127.0.0.1", "legacy.port": 0, "legacy.profile": PROFILE,
         "store.path": str(workdir / "demo.sqlite3"), "http.enabled": False,
-    })
+    }
+    if hub_url is not None:
+        overrides.update(amqp_overrides(hub_url, certs, config.bridge.client_id))
+    config = with_overrides(config, overrides)
     profile = load_profile(PROFILE)
+    peer = None
+    if hub_url is not None:  # the simulated NexSIS peer is a second client of the same broker
+        peer = yield _start_amqp_peer(reactor, config, certs, peer_rules)
     running = yield start_bridge(config, reactor, peer_rules=peer_rules)
     summary = Summary(messages=messages)
     sent_at: dict[str, float] = {}
@@ -150,7 +156,45 @@ def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout
     summary.answer_p50_ms = _percentile(answer_latencies, 50)
     lrm.transport.loseConnection()
     yield running.stop()
+    if peer is not None:
+        yield peer.stop()
     return summary
+
+
+def amqp_overrides(hub_url: str, certs: Path | None, client_id: str) -> dict:
+    """Config keys for ``--hub amqps://HOST:PORT/VHOST`` with the test CA's files in ``certs``."""
+    from urllib.parse import unquote, urlsplit
+
+    url = urlsplit(hub_url)
+    if url.scheme != "amqps" or not url.hostname:
+        raise ValueError(f"--hub must look like amqps://HOST:PORT/VHOST, got {hub_url!r}")
+    if certs is None:
+        raise ValueError("--hub needs --certs DIR (ca.crt and <client-id>.crt/.key)")
+    vhost = unquote(url.path[1:]) if len(url.path) > 1 else "/15-nexsis_v1.9"
+    return {
+        "hub.mode": "amqp", "hub.host": url.hostname, "hub.port": url.port or 5671, "hub.vhost": vhost,
+        "hub.ca_file": str(Path(certs) / "ca.crt"), "hub.cert_file": str(Path(certs) / f"{client_id}.crt"),
+        "hub.key_file": str(Path(certs) / f"{client_id}.key"),
+        "hub.server_hostname": "localhost" if url.hostname in ("127.0.0.1", "::1") else None,
+    }
+
+
+@defer.inlineCallbacks
+def _start_amqp_peer(reactor, config, certs: Path, peer_rules):
+    from bridge.core.nexsis_rules import PeerRules
+    from bridge.edges.amqp.client import HubClient
+    from bridge.nexsis_sim import NexsisSimulator
+
+    rules = peer_rules or PeerRules(own_id=config.bridge.peer_id)
+    settings = config.hub_client_settings().model_copy(update={
+        "client_id": rules.own_id, "cert": Path(certs) / f"{rules.own_id}.crt",
+        "key": Path(certs) / f"{rules.own_id}.key"})
+    simulator = NexsisSimulator(rules, reactor)
+    client = HubClient(settings, reactor, on_message=simulator.on_message, on_ack=simulator.on_ack,
+                       on_info=simulator.on_info, stop_on_shutdown=False)
+    simulator.attach(client)
+    yield client.start()
+    return client
 
 
 def _update_from_store(summary: Summary, store, answers: dict) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import click
 
@@ -25,7 +26,11 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
 
     With no option it needs nothing installed: the Hub is emulated in process
     and a simulated NexSIS peer acknowledges (RC-REF) and answers (EMSI).
-    Exit 0 when every case sheet was acknowledged and answered.
+    With --hub and --certs the same scenario runs on a real broker whose Hub
+    topology and dispatcher are up (e.g. 'bridge hub-emulator --private-broker
+    DIR --client fr.health.samu440 --client fr.fire.nexsis.sdis44'; the
+    certificates are then in DIR/certs). Exit 0 when every case sheet was
+    acknowledged and answered.
     """
     from twisted.internet import reactor, task
 
@@ -35,8 +40,8 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
     from bridge.logging import configure_logging
 
     configure_logging(format="json", level="WARNING") if as_json else configure_logging(level="WARNING")
-    if hub_url is not None:
-        raise click.UsageError("--hub needs the AMQP demo wiring, see docs/demo.md; use the embedded default")
+    if hub_url is not None and certs is None:
+        raise click.UsageError("--hub needs --certs DIR (see 'bridge hub-emulator --private-broker DIR')")
     config = BridgeConfig()
     outcome: dict = {}
 
@@ -49,7 +54,8 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
         from bridge.core.nexsis_rules import PeerRules
 
         d = run_demo(reactor_, messages=messages, config=config, progress=progress, timeout=timeout,
-                     peer_rules=PeerRules(own_id=config.bridge.peer_id, behaviour=Behaviour(behaviour)))
+                     peer_rules=PeerRules(own_id=config.bridge.peer_id, behaviour=Behaviour(behaviour)),
+                     hub_url=hub_url, certs=Path(certs) if certs else None)
         return d.addCallback(lambda summary: outcome.update(summary=summary))
 
     try:

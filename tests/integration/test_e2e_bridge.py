@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import time
 import urllib.error
 import urllib.request
@@ -133,3 +134,15 @@ class TestEndToEnd:
             broker.rabbitmqctl("start_app")
         assert _wait(lambda: _ready(http_port) == 200, timeout=60)
         assert _wait(lambda: hub.session.state == "connected", timeout=60) if hasattr(hub, "session") else True
+
+
+def test_demo_runs_on_the_real_broker(broker, hub, reactor_thread):
+    """'bridge demo --hub amqps://...' plays the same scenario through RabbitMQ and the dispatcher."""
+    from bridge.demo import run_demo
+
+    url = f"amqps://127.0.0.1:{broker.amqps_port}/{VHOST.replace('/', '%2F')}"
+    scenario = functools.partial(run_demo, reactor_thread.reactor, messages=20, hub_url=url,
+                                 certs=broker.ca.directory, timeout=60)
+    summary = reactor_thread.call(scenario, timeout=120)
+    assert summary.ok, summary.as_dict()
+    assert summary.acknowledged == summary.answered == 20

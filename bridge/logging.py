@@ -35,7 +35,7 @@ MASK = "***"
 # operational keys the bridge's own edges log (HTTP server, readiness), allowed at every level
 OPERATIONAL_KEYS = (
     "instance", "console", "allow_replay", "check", "checks", "failing", "enabled", "hub", "legacy", "legacy_port",
-    "http_port", "previous",
+    "http_port", "previous", "purged", "waiting", "writes", "detail", "messages", "profile",
 )
 
 

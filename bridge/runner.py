@@ -147,10 +147,16 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     service.attach(hub=running.hub_client, legacy=running.link)
     metrics.set_mapping_version(reloader.version or "")
     service.start()
+    running.http_port = _start_http(config, reactor, running)  # /healthz answers even while the Hub is away
     if running.simulator_client is not None:
         yield running.simulator_client.start()
-    yield running.hub_client.start()
-    running.http_port = _start_http(config, reactor, running)
+    connected = running.hub_client.start()
+    if config.hub.mode == "embedded":
+        yield connected
+    else:
+        # A broker that is down at start must not stop the bridge from taking LRM frames into
+        # its outbox; the client keeps reconnecting and /readyz says "broker_connected": false.
+        connected.addErrback(lambda failure: log.error("hub_connect_failed", error=failure.getErrorMessage()))
     service.flush_inbox()
     log.info("bridge_started", client_id=bridge_id, hub=config.hub.mode, legacy=config.legacy.mode,
              legacy_port=running.legacy_port, profile=profile.name)

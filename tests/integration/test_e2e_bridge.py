@@ -146,3 +146,37 @@ def test_demo_runs_on_the_real_broker(broker, hub, reactor_thread):
     summary = reactor_thread.call(scenario, timeout=120)
     assert summary.ok, summary.as_dict()
     assert summary.acknowledged == summary.answered == 20
+
+
+def test_bridge_takes_frames_while_the_broker_is_unreachable(reactor_thread, tmp_path):
+    """Broker down at start: /healthz answers, /readyz says not ready, LRM frames are stored and acked."""
+    from bridge.config import BridgeConfig
+    from bridge.edges.certs import make_test_ca
+    from bridge.runner import start_bridge
+    from bridge.testing.rabbitmq import free_port
+
+    ca = make_test_ca(tmp_path / "certs", [SAMU])
+    config = BridgeConfig.model_validate({
+        "bridge": {"client_id": SAMU, "peer_id": SDIS},
+        "hub": {"mode": "amqp", "host": "127.0.0.1", "port": free_port(), "vhost": VHOST,
+                "ca_file": str(ca.ca_cert), "cert_file": str(ca.client_cert(SAMU)),
+                "key_file": str(ca.client_key(SAMU)), "reconnect_min_seconds": 0.2, "reconnect_max_seconds": 1.0},
+        "legacy": {"mode": "tcp-server", "host": "127.0.0.1", "port": 0, "profile": "lrm-alpha-text"},
+        "store": {"path": str(tmp_path / "bridge.sqlite3")},
+        "http": {"enabled": True, "bind": "127.0.0.1", "port": 0},
+        "mappings": {"reload_interval_seconds": 0},
+    })
+    running = reactor_thread.call(start_bridge, config, reactor_thread.reactor, timeout=30)
+    try:
+        http_port = running.http_port.getHost().port
+        assert urllib.request.urlopen(f"http://127.0.0.1:{http_port}/healthz", timeout=5).status == 200
+        assert _ready(http_port) == 503
+        lrm = LrmClient("127.0.0.1", running.legacy_port)
+        try:
+            lrm.send(demo_frame(3000))
+            assert lrm.wait_for(lambda c: c.acks == ["ACK=DEMO-003000"], timeout=20)
+        finally:
+            lrm.close()
+        assert running.store.counts().get(("out", "translated")) == 2
+    finally:
+        reactor_thread.call(running.stop, timeout=60)

@@ -11,6 +11,7 @@ moved to ``done/`` once the handler has stored it durably, or to
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import structlog
@@ -78,7 +79,8 @@ class FileDropLink:
     def send(self, payload: bytes) -> None:
         """Write one message to the outbox atomically (temporary name, then rename)."""
         self._counter += 1
-        self._write(f"msg-{os.getpid()}-{self._counter:08d}.txt", payload)
+        # unique across restarts too: the LRM may not have read the previous run's files yet
+        self._write(f"msg-{uuid.uuid4().hex[:12]}-{self._counter:08d}.txt", payload)
 
     def _write(self, name: str, payload: bytes) -> None:
         tmp = self.outbox / f".{name}.tmp"

@@ -38,7 +38,7 @@ class FakeLrm:
 
 
 class Rig:
-    def __init__(self, tmp_path, *, max_pending: int = 100) -> None:
+    def __init__(self, tmp_path, *, max_pending: int = 100, peer_listening: bool = True) -> None:
         self.clock = task.Clock()
         self.now = lambda: START + timedelta(seconds=self.clock.seconds())
         self.store = Store.open(tmp_path / "s.sqlite3", max_pending=max_pending)
@@ -56,7 +56,8 @@ class Rig:
                                       on_ack=self.service.on_hub_ack, on_info=self.service.on_hub_info)
         self.lrm = FakeLrm()
         self.service.attach(hub=self.client, legacy=self.lrm)
-        sim_client.start()
+        if peer_listening:
+            sim_client.start()
         self.client.start()
         self.service.start()
 
@@ -116,6 +117,25 @@ class TestLegacyToHub:
             reply = settled(rig, rig.service.on_legacy_frame(demo_frame(2)))
             assert reply.startswith(b"NACK=DEMO-000002;FULL")
             assert rig.states() == {"translated": 2}
+        finally:
+            rig.service.stop()
+            rig.store.close()
+
+
+class TestRcRefDeadline:
+    def test_message_without_rcref_is_flagged_not_forgotten(self, tmp_path):
+        """Past the RC-REF deadline a published message is flagged overdue and stays published."""
+        rig = Rig(tmp_path, peer_listening=False)
+        try:
+            settled(rig, rig.service.on_legacy_frame(demo_frame(6)))
+            rig.run(1.0)
+            assert rig.states() == {"published": 2}  # confirmed by the Hub, no RC-REF from the silent peer
+            assert rig.store.overdue_rcref(rig.now()) == []
+            rig.run(61.0, step=0.5)
+            overdue = rig.store.overdue_rcref(rig.now())
+            assert [m.distribution_id for m in overdue] != []
+            assert all(rig.store.get(m.id).rcref_overdue_at is not None for m in overdue)
+            assert rig.states() == {"published": 2}
         finally:
             rig.service.stop()
             rig.store.close()

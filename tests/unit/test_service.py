@@ -192,3 +192,20 @@ class TestHubToLegacy:
         failed = rig.store.get(msg.id)
         assert failed.hub_error_code == 300
         assert "schema says no" in failed.last_error
+
+
+class TestXmlOnTheWire:
+    def test_bridge_publishing_xml_is_understood_both_ways(self, tmp_path):
+        """With content_type XML the Hub messages are EDXL-DE XML, and the loop still closes."""
+        rig = Rig(tmp_path)
+        try:
+            rig.service.settings.content_type = "application/xml"
+            settled(rig, rig.service.on_legacy_frame(demo_frame(8)))
+            sent = [m for m in rig.store.recent(10) if m.direction == "out"]
+            assert all(m.translated.startswith(b"<?xml") and m.content_type == "application/xml" for m in sent)
+            rig.run()
+            assert rig.states() == {"delivered": 1, "answered": 1}
+            assert len(rig.lrm.sent) == 1
+        finally:
+            rig.service.stop()
+            rig.store.close()

@@ -74,11 +74,21 @@ class TestCompose:
         conf = compose_config_block("rabbitmq_conf")
         assert "fail_if_no_peer_cert = true" in conf and "ssl_cert_login_from = common_name" in conf
 
-    @pytest.mark.parametrize("name", ["bridge_toml", "nexsis_toml"])
-    def test_inline_configs_are_valid(self, name):
-        """The bridge and simulator configs embedded in compose.yaml pass the config model."""
-        config = BridgeConfig.model_validate(tomllib.loads(compose_config_block(name)))
+    def test_inline_config_is_valid(self):
+        """The bridge config embedded in compose.yaml passes the config model."""
+        config = BridgeConfig.model_validate(tomllib.loads(compose_config_block("bridge_toml")))
         assert "amqp" == config.hub.mode and "rabbitmq" == config.hub.host
+
+    def test_simulator_options_exist(self):
+        """The nexsis-sim command line in compose.yaml uses options the command really has."""
+        from click.testing import CliRunner
+
+        from bridge.cli.nexsis_sim_cmd import nexsis_sim
+
+        line = re.search(r'command: \["nexsis-sim", (.*?)\]', COMPOSE.read_text(encoding="utf-8"), re.DOTALL)
+        options = re.findall(r'"(--[a-z-]+)"', line.group(1))
+        help_text = CliRunner().invoke(nexsis_sim, ["--help"]).output
+        assert options and all(option in help_text for option in options)
 
     def test_ports_published_on_loopback_only(self):
         """Published ports are bound to 127.0.0.1 on the host."""

@@ -13,15 +13,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+import structlog
+
 from bridge.core.adapters.base import AdapterContext
 from bridge.core.adapters.profile import Profile
 from bridge.core.envelope import Unwrapped
 from bridge.core.errors import Issue
-from bridge.core.pipeline import hub_to_legacy, legacy_to_hub
+from bridge.core.pipeline import hub_to_legacy_result, legacy_to_hub
 from bridge.hub_bodies import decode_hub_body, encode_hub_body
 from bridge.service import HubPayload
 
 LEGACY_PAYLOADS = ("createCase", "emsi")
+log = structlog.get_logger("bridge.translator")
 
 
 class LiveMappings:
@@ -55,12 +58,20 @@ class PipelineTranslator:
     def to_hub(self, frame: bytes) -> list[HubPayload]:
         items = legacy_to_hub(frame, self.profile_model, self._ctx(), self.validator)
         case_id = items[0].payload.get("caseId") if items else None
+        for warning in (w for item in items for w in item.warnings):
+            # A fallback / pass-through policy fired: the message goes on, the operator must still see it.
+            log.warning("mapping_warning", case_id=case_id, profile=self.profile, error=warning.message,
+                        error_path=warning.path, code=warning.code)
         return [HubPayload(item.name, item.payload, case_id=case_id) for item in items]
 
     def to_legacy(self, message: Unwrapped) -> bytes | None:
         if message.payload_name not in LEGACY_PAYLOADS:
             return None  # nothing the LRM understands (e.g. an RC-RI); acknowledged, not forwarded
-        return hub_to_legacy(message.payload_name, message.payload, self.profile_model, self._ctx())
+        result = hub_to_legacy_result(message.payload_name, message.payload, self.profile_model, self._ctx())
+        for warning in result.warnings:
+            log.warning("mapping_warning", distribution_id=message.distribution_id, profile=self.profile,
+                        error=warning.message, error_path=warning.path, code=warning.code)
+        return result.data
 
     def ack_for(self, frame: bytes, reference: str | None = None) -> bytes | None:
         template = self.profile_model.ack.ack

@@ -59,6 +59,10 @@ def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Dec
                 missing.append(Issue(spec.key, f"required field {spec.key} ({spec.target}) is missing or empty",
                                      "missing-field"))
             continue
+        if len(found) > 1 and not spec.repeated:  # never drop the later value silently
+            warnings.append(Issue(found[1].where, f"{spec.key} given {len(found)} times; the first value "
+                                  f"({found[0].where}) is used", "repeated-field"))
+            found = found[:1]
         values = [_decode_value(spec, e, profile, ctx, warnings) for e in found]
         flat[spec.target] = values if spec.repeated else values[0]
     if missing:

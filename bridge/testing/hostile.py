@@ -1,0 +1,206 @@
+"""The hostile-input campaign engine: feed one bad input, judge what the bridge did, prove it still works.
+
+Shared by ``tests/hostile`` (small, CI-sized) and ``benchmarks/hostile.py``
+(thousands of generated cases). Each :class:`Case` goes through a real service
+entry point of a :class:`~bridge.testing.rig.Rig` (``on_hub_message`` with a
+:class:`~bridge.edges.amqp.consumer.Delivery`, ``on_legacy_frame``, or
+``on_legacy_garbage`` for bytes the deframer refused); :meth:`Campaign.feed`
+then sorts the result into an :class:`Outcome` and sends one good frame end to
+end (stored, published, RC-REF'd) to prove nothing else was lost.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from dataclasses import dataclass, field
+from enum import Enum
+
+from structlog.testing import capture_logs
+from twisted.internet import defer
+
+from bridge.core.errors import InboundError
+from bridge.core.framing import NEED_DATA, Deframer
+from bridge.core.pipeline import hub_to_legacy, legacy_to_hub
+from bridge.demo import demo_frame
+from bridge.edges.amqp.consumer import Delivery
+from bridge.testing.rig import SAMU, Rig
+
+JSON, XML = "application/json", "application/xml"
+GOOD_FRAMES_FROM = 500_000  # good frames use DEMO-5xxxxx; hostile cases built from demo frames stay below
+FINISHED = {"delivered", "answered"}
+
+
+class Outcome(str, Enum):
+    """What the bridge did with one hostile input; the last three must never happen."""
+
+    DEAD_LETTERED = "dead-lettered with error"
+    REFUSED_AT_FRAMING = "refused at framing (raw bytes dead-lettered)"
+    MAPPED_WITH_WARNING = "mapped with warning"
+    ACCEPTED = "accepted (valid after all)"
+    UNCLEAR = "dead-lettered WITHOUT original bytes or error path"
+    LOST = "LOST (neither stored nor dead-lettered)"
+    CRASHED = "CRASHED (exception escaped the service)"
+
+
+BAD_OUTCOMES = frozenset({Outcome.UNCLEAR, Outcome.LOST, Outcome.CRASHED})
+
+
+@dataclass(frozen=True)
+class Case:
+    """One hostile input and the entry point it goes through (``hub``, ``legacy`` or ``framing``)."""
+
+    category: str
+    data: bytes
+    entry: str = "hub"
+    content_type: str | None = JSON
+    name: str = ""
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The outcome of one case, what the bridge said about it, and whether the next good frame got through."""
+
+    case: Case
+    outcome: Outcome
+    detail: str
+    good_message_ok: bool
+
+
+@dataclass
+class Tally:
+    """Counts per category and outcome, for the benchmark's table."""
+
+    counts: Counter = field(default_factory=Counter)
+    lost_good: int = 0
+    examples: dict[tuple[str, Outcome], str] = field(default_factory=dict)
+
+    def add(self, verdict: Verdict) -> None:
+        key = (verdict.case.category, verdict.outcome)
+        self.counts[key] += 1
+        self.examples.setdefault(key, verdict.detail[:160])
+        self.lost_good += not verdict.good_message_ok
+
+    @property
+    def bad(self) -> int:
+        return sum(n for (_, outcome), n in self.counts.items() if outcome in BAD_OUTCOMES)
+
+
+def good_frame(profile, n: int, ctx) -> bytes:
+    """A valid frame of ``profile`` for case DEMO-n (the demo sheet, re-rendered for other dialects)."""
+    frame = demo_frame(n)
+    if profile.name == "lrm-alpha-text":
+        return frame
+    from bridge.profiles import load_profile
+
+    items = legacy_to_hub(frame, load_profile("lrm-alpha-text"), ctx)
+    return hub_to_legacy("createCase", items[0].payload, profile, ctx)
+
+
+class Campaign:
+    """Feeds cases to one rig and checks, after each, that a good frame still flows end to end."""
+
+    def __init__(self, rig: Rig, *, check_every: int = 1) -> None:
+        self.rig = rig
+        self.check_every = check_every
+        self._numbers = itertools.count(GOOD_FRAMES_FROM)
+        self._fed = 0
+        from bridge.profiles import build_context
+
+        self._ctx = build_context(sender_id=SAMU, recipient_id="fr.fire.nexsis.sdis44")
+
+    # ------------------------------------------------------------------ one case
+    def feed(self, case: Case) -> Verdict:
+        """Send ``case`` through its entry point; classify; then prove a good message still gets through."""
+        store = self.rig.store
+        dlq_before, stored_before = store.dlq_size(), self._stored()
+        try:
+            with capture_logs() as logs:  # only what the input itself caused, not the replies it leads to
+                reply = self._enter(case)
+            self.rig.settled(reply)
+            crash = None
+        except Exception as exc:  # noqa: BLE001 - that is exactly what the campaign looks for
+            crash = f"{type(exc).__name__}: {exc}"
+        outcome, detail = self._judge(case, crash, dlq_before, stored_before, logs)
+        self.rig.run(0.2)
+        self._fed += 1
+        good = self.good_message_flows() if self._fed % self.check_every == 0 else True
+        return Verdict(case, outcome, detail, good)
+
+    def _enter(self, case: Case):
+        """Call the entry point; return what it returned (maybe a Deferred, settled by the caller)."""
+        service = self.rig.service
+        if case.entry == "hub":
+            return service.on_hub_message(Delivery(
+                body=case.data, queue=f"{SAMU}.message", routing_key=f"{SAMU}.message",
+                content_type=case.content_type, delivery_mode=2, redelivered=False, delivery_tag=self._fed + 1))
+        if case.entry == "legacy":
+            return service.on_legacy_frame(case.data)
+        if case.entry == "framing":
+            return self._deframe(case.data)
+        raise ValueError(f"unknown entry point {case.entry!r}")
+
+    def _deframe(self, data: bytes) -> defer.Deferred:
+        """What the TCP protocol does with a byte stream, without the socket (see tests/hostile for the socket)."""
+        profile = self.rig.profile
+        deframer = Deframer(profile.framing, max_frame=profile.max_frame)
+        replies = []
+        try:
+            deframer.feed(data)
+            while (frame := deframer.next_frame()) is not NEED_DATA:
+                replies.append(defer.maybeDeferred(self.rig.service.on_legacy_frame, frame))
+        except InboundError as exc:
+            self.rig.service.on_legacy_garbage(data, exc)
+        return defer.gatherResults(replies, consumeErrors=True)
+
+    def _stored(self) -> int:
+        return sum(self.rig.store.counts().values())
+
+    def _judge(self, case: Case, crash: str | None, dlq_before: int, stored_before: int, logs) -> tuple[Outcome, str]:
+        if crash is not None:
+            return Outcome.CRASHED, crash
+        store = self.rig.store
+        entries = [store.dlq_get(i) for i in range(dlq_before + 1, store.dlq_size() + 1)]
+        if entries:
+            return self._judge_dead_letters(case, entries)
+        warnings = [e for e in logs if e.get("event") == "mapping_warning"]
+        if warnings:
+            return Outcome.MAPPED_WITH_WARNING, f"{warnings[0].get('error_path')}: {warnings[0].get('error')}"
+        if self._stored() > stored_before or case.entry == "framing" and not case.data:
+            return Outcome.ACCEPTED, "stored as a valid message"
+        return Outcome.LOST, "no dead letter, no stored message, no warning"
+
+    @staticmethod
+    def _judge_dead_letters(case: Case, entries) -> tuple[Outcome, str]:
+        first = entries[0]
+        detail = f"[{first.source}] {first.error_path}: {first.error.splitlines()[0]}"
+        if first.source == "framing":
+            ok = first.original == case.data and bool(first.error)
+            return (Outcome.REFUSED_AT_FRAMING if ok else Outcome.UNCLEAR), detail
+        # A framing case whose frames reached translation: the frame is a slice of the stream.
+        original_ok = first.original == case.data or case.entry == "framing" and first.original in case.data
+        clear = bool(first.error.strip()) and bool(first.error_path)
+        return (Outcome.DEAD_LETTERED if original_ok and clear else Outcome.UNCLEAR), detail
+
+    # ------------------------------------------------------------------ the good message
+    def good_message_flows(self, max_seconds: float = 5.0) -> bool:
+        """One valid frame: acked, stored, published, RC-REF'd (and answered when it asks for help)."""
+        n = next(self._numbers)
+        frame = good_frame(self.rig.profile, n, self._ctx)
+        reply = self.rig.settled(self.rig.service.on_legacy_frame(frame))
+        if not isinstance(reply, bytes) or f"DEMO-{n:06d}".encode() not in reply:
+            return False
+        case_id = f"{SAMU}.DEMO-{n:06d}"
+        for _ in range(int(max_seconds / 0.1)):
+            self.rig.run(0.1)
+            out = [m for m in self.rig.store.by_case(case_id) if m.direction.value == "out"]
+            if out and all(m.state.value in FINISHED for m in out):
+                return True
+        return False
+
+    def run(self, cases) -> Tally:
+        """Feed every case; count outcomes."""
+        tally = Tally()
+        for case in cases:
+            tally.add(self.feed(case))
+        return tally

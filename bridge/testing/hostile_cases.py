@@ -1,0 +1,246 @@
+"""Hostile inputs for the campaign: hand-written attacks plus seeded random mutations.
+
+Every generator returns :class:`~bridge.testing.hostile.Case` objects; the
+hand-written ones are the same for the CI tests and the benchmark, the random
+ones take a ``random.Random`` so a run can be repeated from its seed.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+from bridge.core.envelope import unwrap, wrap
+from bridge.core.framing import ETX, STX
+from bridge.core.nexsis_rules import PeerRules, replies_for
+from bridge.core.pipeline import legacy_to_hub
+from bridge.demo import demo_frame
+from bridge.hub_bodies import encode_hub_body
+from bridge.profiles import build_context, load_profile
+from bridge.testing.hostile import JSON, XML, Case
+from bridge.testing.rig import SAMU, SDIS
+
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+MIB = 1024 * 1024
+ANSWER_MARK = b"#REPONSE_DEMANDE_CONCOURS#ACCEPTE#"
+
+
+# ---------------------------------------------------------------------- valid Hub bodies to attack
+def _payloads(n: int) -> dict[str, dict]:
+    ctx = build_context(sender_id=SAMU, recipient_id=SDIS)
+    return {item.name: item.payload for item in legacy_to_hub(demo_frame(n), load_profile("lrm-alpha-text"), ctx)}
+
+
+def valid_create_case(n: int, content_type: str = JSON) -> bytes:
+    """A schema-valid createCase from the NexSIS peer to us, unique per ``n`` (distributionID and caseId)."""
+    payload = _payloads(n)["createCase"]
+    message = wrap("createCase", payload, sender_id=SDIS, recipient_id=SAMU, now=NOW, message_uuid=uuid.uuid4())
+    return encode_hub_body(message, content_type)
+
+
+def valid_emsi_answer(n: int, content_type: str = JSON) -> bytes:
+    """The EMSI answer the NexSIS peer sends to our request for case DEMO-n."""
+    request = wrap("emsi", _payloads(n)["emsi"], sender_id=SAMU, recipient_id=SDIS, now=NOW,
+                   message_uuid=uuid.uuid4())
+    replies = replies_for(unwrap(request), PeerRules(own_id=SDIS), now=NOW, new_uuid=lambda: str(uuid.uuid4()))
+    [answer] = [r.message for r in replies if ANSWER_MARK in encode_hub_body(r.message)]
+    return encode_hub_body(answer, content_type)
+
+
+# ---------------------------------------------------------------------- Hub bodies
+def corpus_cases(reference: Path) -> list[Case]:
+    """Every file of the official ``failing/`` corpus, as a Hub body with its type."""
+    return [Case("failing-corpus", path.read_bytes(), "hub", XML if path.suffix == ".xml" else JSON,
+                 str(path.relative_to(reference / "failing")))
+            for path in sorted((reference / "failing").rglob("*")) if path.suffix in (".json", ".xml")]
+
+
+BILLION_LAUGHS = ('<?xml version="1.0"?><!DOCTYPE lolz [<!ENTITY lol "lol">'
+                  + "".join(f'<!ENTITY lol{i} "{("&lol" + (str(i - 1) if i > 1 else "") + ";") * 10}">'
+                            for i in range(1, 10))
+                  + ']><lolz>&lol9;</lolz>')
+
+
+def xml_attack_cases(tmp_dir: Path) -> list[Case]:
+    """XXE, entity expansion, UTF-16 DOCTYPEs naming local files, deep and oversize XML."""
+    dtd = tmp_dir / "probe.dtd"
+    dtd.write_bytes(b"this is not a DTD")  # if it were ever read, the error would say 'external subset'
+    xxe = f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e SYSTEM "file://{dtd}">]><x>&e;</x>'
+    utf16_external = f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x SYSTEM "{dtd}"><x>a</x>'
+    utf16_stdin = '<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE x SYSTEM "/dev/stdin"><x>a</x>'
+    parameter = f'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY % p SYSTEM "{dtd}"> %p;]><x/>'
+    return [
+        Case("xxe", xxe.encode(), "hub", XML, "external entity SYSTEM file://"),
+        Case("xxe", parameter.encode(), "hub", XML, "parameter entity"),
+        Case("xxe", utf16_external.encode("utf-16"), "hub", XML, "UTF-16 DOCTYPE SYSTEM local file (BOM)"),
+        Case("xxe", utf16_external.encode("utf-16-le"), "hub", XML, "UTF-16LE DOCTYPE SYSTEM local file (no BOM)"),
+        Case("xxe", utf16_stdin.encode("utf-16-le"), "hub", XML, "UTF-16LE DOCTYPE SYSTEM /dev/stdin (would block)"),
+        Case("entity-expansion", BILLION_LAUGHS.encode(), "hub", XML, "billion laughs"),
+        Case("entity-expansion", BILLION_LAUGHS.replace("UTF-8", "UTF-16").encode("utf-16-le"), "hub", XML,
+             "billion laughs, UTF-16LE"),
+        Case("deep-nesting", b"<a>" * 10_000 + b"</a>" * 10_000, "hub", XML, "10,000-deep XML"),
+        Case("deep-nesting", b"<a>" * 100 + b"</a>" * 100, "hub", XML, "100-deep XML (under libxml2's ceiling)"),
+        Case("oversize", b"<x>" + b"a" * (MIB + 1) + b"</x>", "hub", XML, "XML over 1 MiB"),
+        Case("oversize", b"<x>" + b"<y/>" * 60_000 + b"</x>", "hub", XML, "60,000 elements"),
+        Case("invalid-utf8", b'<?xml version="1.0" encoding="UTF-8"?><x>\xff\xfe\xc3</x>', "hub", XML,
+             "invalid UTF-8 in XML"),
+        Case("wrong-encoding", "<x>é</x>".encode("utf-16"), "hub", XML, "UTF-16 XML body"),
+        Case("wrong-encoding", '<?xml version="1.0" encoding="UTF-8"?><x>é</x>'.encode("latin-1"), "hub", XML,
+             "latin-1 bytes declared UTF-8"),
+    ]
+
+
+def json_attack_cases(n: int) -> list[Case]:
+    """Deep, huge, duplicated, truncated and badly encoded JSON bodies."""
+    good = valid_create_case(n)
+    dup = good.replace(b'"senderID":', b'"senderID":"fr.health.samu999","senderID":', 1)
+    huge_number = valid_create_case(n + 1).replace(b'"distributionStatus":"Actual"',
+                                                   b'"distributionStatus":"Actual","x":1e999999', 1)
+    return [
+        Case("deep-nesting", b"[" * 10_000 + b"]" * 10_000, "hub", JSON, "10,000-deep JSON arrays"),
+        Case("deep-nesting", b'{"a":' * 10_000 + b"1" + b"}" * 10_000, "hub", JSON, "10,000-deep JSON objects"),
+        Case("json-oddities", dup, "hub", JSON, "duplicate senderID key"),
+        Case("json-oddities", huge_number, "hub", JSON, "number 1e999999"),
+        Case("json-oddities", b'{"a":1' + b"0" * 100_000 + b"}", "hub", JSON, "100,000-digit integer"),
+        Case("json-oddities", b'{"a":NaN,"b":-Infinity}', "hub", JSON, "NaN / Infinity"),
+        Case("json-oddities", b"[]", "hub", JSON, "top-level array"),
+        Case("json-oddities", b'"just a string"', "hub", JSON, "top-level string"),
+        Case("oversize", b'{"a":"' + b"x" * (2 * MIB) + b'"}', "hub", JSON, "JSON over 1 MiB"),
+        Case("invalid-utf8", good.replace(b"Nantes", b"Nan\xff\xfetes", 1), "hub", JSON, "invalid UTF-8 in JSON"),
+        Case("wrong-encoding", good.decode().encode("utf-16"), "hub", JSON, "UTF-16 JSON"),
+        Case("truncated", good[: len(good) // 2], "hub", JSON, "JSON cut in half"),
+        Case("truncated", b"", "hub", JSON, "empty body"),
+        Case("truncated", valid_create_case(n + 2, XML)[:300], "hub", XML, "XML cut after 300 bytes"),
+    ]
+
+
+def unknown_code_hub_cases(n: int) -> list[Case]:
+    """Codes no table maps: a rejecting table dead-letters, a fallback table maps with a warning."""
+    answer = valid_emsi_answer(n)
+    assert ANSWER_MARK in answer
+    return [
+        Case("unknown-code", answer.replace(ANSWER_MARK, b"#REPONSE_DEMANDE_CONCOURS#PEUTETRE#"), "hub", JSON,
+             "EMSI answer code through answer-aliases (reject)"),
+        Case("unknown-code", _with_unknown_whats_happen(n + 1), "hub", JSON,
+             "createCase whatsHappen unknown (fallback)"),
+    ]
+
+
+def _with_unknown_whats_happen(n: int) -> bytes:
+    import json
+
+    body = json.loads(valid_create_case(n))
+    case = body["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]["createCase"]
+    case["qualification"]["whatsHappen"]["code"] = "C99.99.99"
+    return json.dumps(body, separators=(",", ":")).encode()
+
+
+# ---------------------------------------------------------------------- legacy frames (lrm-alpha-text)
+def legacy_attack_cases(n: int) -> list[Case]:
+    """Truncated, incomplete, badly dated, badly encoded and unknown-coded case sheets."""
+    frame = demo_frame(n)
+    cases = [Case("truncated-frame", frame[:cut], "legacy", None, f"cut at {cut}")
+             for cut in (0, 1, 11, 24, 40, len(frame) // 2, len(frame) - 1)]
+    for key in (b"NUM_DOSSIER", b"DATE_APPEL", b"NATURE", b"COMMUNE"):
+        lines = [line for line in demo_frame(n).split(b"\r\n") if not line.startswith(key + b"=")]
+        cases.append(Case("missing-field", b"\r\n".join(lines), "legacy", None, f"no {key.decode()}"))
+    for bad in (b"hier", b"20261345250000", b"2026112510000", b"99999999999999", b"2026-11-25T10:00:00"):
+        cases.append(Case("bad-date", frame.replace(b"DATE_APPEL=20261125100000", b"DATE_APPEL=" + bad), "legacy",
+                          None, bad.decode()))
+    cases += [
+        Case("wrong-encoding", frame.decode("cp1252").encode("utf-16"), "legacy", None, "UTF-16 into cp1252"),
+        Case("wrong-encoding", frame.decode("cp1252").encode("utf-8"), "legacy", None, "UTF-8 into cp1252"),
+        Case("invalid-bytes", frame.replace(b"QUALITE_APPELANT=TEM", b"QUALITE_APPELANT=\x81\x8d"), "legacy",
+             None, "bytes cp1252 does not define"),
+        Case("unknown-code", frame.replace(b"TYPE_VICTIME=SEN", b"TYPE_VICTIME=ZZZ"), "legacy", None,
+             "profile code list (reject)"),
+        Case("unknown-code", frame.replace(b"NATURE=CHUT", b"NATURE=ZZZZ"), "legacy", None,
+             "lrm-alpha-nature (fallback with warning)"),
+        Case("garbage", b"\x00" * 64, "legacy", None, "NUL bytes"),
+        Case("garbage", b"=" * 1000, "legacy", None, "only separators"),
+        Case("garbage", b"NUM_DOSSIER=" + b"A" * 60_000, "legacy", None, "60 kB case number"),
+        Case("garbage", frame + b"\r\nNUM_DOSSIER=OTHER", "legacy", None, "key given twice"),
+    ]
+    return cases
+
+
+def framing_cases(n: int, max_frame: int) -> list[Case]:
+    """Byte streams for an STX/ETX link: oversize, noise around frames, frames cut by a new STX."""
+    frame = demo_frame(n)
+    return [
+        Case("oversized-frame", STX + b"A" * (max_frame + 1) + ETX, "framing", None, "one byte over max_frame"),
+        Case("oversized-frame", STX + b"A" * (4 * max_frame), "framing", None, "never-ending frame"),
+        Case("stx-etx-noise", b"\xff\x00noise" + STX + frame[:50] + ETX + b"\x07\x08", "framing", None,
+             "noise around a cut frame"),
+        Case("stx-etx-noise", STX + frame[:80] + STX + b"\x00\x01" + ETX, "framing", None,
+             "STX before ETX: cut frame then garbage frame"),
+        Case("stx-etx-noise", STX + ETX, "framing", None, "empty frame"),
+    ]
+
+
+# ---------------------------------------------------------------------- seeded random mutations
+def mutate(data: bytes, rng: random.Random) -> bytes:
+    """One random corruption of ``data``: truncate, flip, insert noise, duplicate or delete a slice."""
+    if not data:
+        return bytes(rng.randrange(256) for _ in range(rng.randrange(1, 64)))
+    cut = rng.randrange(len(data))
+    kind = rng.randrange(5)
+    if kind == 0:
+        return data[:cut]
+    if kind == 1:
+        flipped = bytearray(data)
+        for _ in range(rng.randrange(1, 8)):
+            flipped[rng.randrange(len(flipped))] = rng.randrange(256)
+        return bytes(flipped)
+    if kind == 2:
+        return data[:cut] + bytes(rng.randrange(256) for _ in range(rng.randrange(1, 32))) + data[cut:]
+    if kind == 3:
+        end = min(len(data), cut + rng.randrange(1, 200))
+        return data[:end] + data[cut:]
+    return data[:cut] + data[cut + rng.randrange(1, 50):]
+
+
+def random_hub_cases(rng: random.Random, count: int, first_n: int) -> Iterator[Case]:
+    """Mutated valid Hub bodies (JSON and XML, createCase and EMSI answers), each from a unique base."""
+    for i in range(count):
+        content_type = JSON if i % 2 == 0 else XML
+        base = valid_create_case(first_n + i, content_type) if i % 4 < 2 else valid_emsi_answer(first_n + i,
+                                                                                                 content_type)
+        yield Case(f"mutated-{'json' if content_type == JSON else 'xml'}", mutate(base, rng), "hub", content_type)
+
+
+def random_legacy_cases(rng: random.Random, count: int, first_n: int) -> Iterator[Case]:
+    """Mutated case sheets, and pure random bytes."""
+    for i in range(count):
+        if i % 4 == 3:
+            data = bytes(rng.randrange(256) for _ in range(rng.randrange(0, 512)))
+            yield Case("random-bytes", data.replace(STX, b"").replace(ETX, b""), "legacy", None)
+        else:
+            yield Case("mutated-frame", mutate(demo_frame(first_n + i), rng), "legacy", None)
+
+
+def random_stream_cases(rng: random.Random, count: int, first_n: int, max_frame: int) -> Iterator[Case]:
+    """STX/ETX byte streams: frames, noise, and framing bytes sprinkled at random."""
+    for i in range(count):
+        parts = []
+        for _ in range(rng.randrange(1, 4)):
+            choice = rng.randrange(4)
+            if choice == 0:
+                parts.append(STX + mutate(demo_frame(first_n + i), rng).replace(STX, b"").replace(ETX, b"") + ETX)
+            elif choice == 1:
+                parts.append(bytes(rng.randrange(256) for _ in range(rng.randrange(1, 128))))
+            elif choice == 2:
+                parts.append(STX + b"Z" * rng.randrange(max_frame - 10, max_frame + 10))
+            else:
+                parts.append(rng.choice([STX, ETX, STX + ETX, ETX + STX]))
+        yield Case("random-stream", b"".join(parts), "framing", None)
+
+
+def all_fixed_cases(tmp_dir: Path, reference: Path | None, max_frame: int, n: int = 1000) -> list[Case]:
+    """Every hand-written case (the corpus too when it is there)."""
+    cases = corpus_cases(reference) if reference is not None else []
+    return (cases + xml_attack_cases(tmp_dir) + json_attack_cases(n) + unknown_code_hub_cases(n + 10)
+            + legacy_attack_cases(n + 20) + framing_cases(n + 30, max_frame))

@@ -58,6 +58,7 @@ class Deframer:
         self.framing = framing
         self.max_frame = max_frame
         self.skipped_bytes = 0
+        self.refused = b""
         self._buffer = bytearray()
 
     def feed(self, data: bytes) -> None:
@@ -85,6 +86,8 @@ class Deframer:
         return found
 
     def _too_large(self, size: int) -> MessageTooLarge:
+        # Kept for the dead-letter entry: the refused bytes as received (at most max_frame + one read).
+        self.refused = bytes(self._buffer)
         self._buffer.clear()
         return MessageTooLarge(
             f"{self.framing} frame of {size} bytes or more exceeds the limit of {self.max_frame}",

@@ -57,7 +57,7 @@ class LegacyFrameProtocol(Protocol):
                 self._queue.addCallback(self._reply)
         except InboundError as exc:
             self._closing = True
-            self.link.framing_error(data, exc)
+            self.link.framing_error(self.deframer.refused or data, exc)  # all the refused bytes, not the last read
             self.transport.loseConnection()
 
     def _failed(self, failure: Failure, frame: bytes) -> None:

@@ -38,6 +38,7 @@ class Outcome(str, Enum):
     REFUSED_AT_FRAMING = "refused at framing (raw bytes dead-lettered)"
     MAPPED_WITH_WARNING = "mapped with warning"
     ACCEPTED = "accepted (valid after all)"
+    DUPLICATE = "re-sent valid frame: acked again, stored once"
     UNCLEAR = "dead-lettered WITHOUT original bytes or error path"
     LOST = "LOST (neither stored nor dead-lettered)"
     CRASHED = "CRASHED (exception escaped the service)"
@@ -103,7 +104,7 @@ class Campaign:
     def __init__(self, rig: Rig, *, check_every: int = 1) -> None:
         self.rig = rig
         self.check_every = check_every
-        self._numbers = itertools.count(GOOD_FRAMES_FROM)
+        self._numbers = itertools.count(GOOD_FRAMES_FROM + 100_000)  # below: for tests' own good frames
         self._fed = 0
         from bridge.profiles import build_context
 
@@ -166,6 +167,8 @@ class Campaign:
         warnings = [e for e in logs if e.get("event") == "mapping_warning"]
         if warnings:
             return Outcome.MAPPED_WITH_WARNING, f"{warnings[0].get('error_path')}: {warnings[0].get('error')}"
+        if any(e.get("event") == "legacy_frame_resent" for e in logs):
+            return Outcome.DUPLICATE, "same bytes as a frame already stored"
         if self._stored() > stored_before or case.entry == "framing" and not case.data:
             return Outcome.ACCEPTED, "stored as a valid message"
         return Outcome.LOST, "no dead letter, no stored message, no warning"
@@ -183,6 +186,10 @@ class Campaign:
         return (Outcome.DEAD_LETTERED if original_ok and clear else Outcome.UNCLEAR), detail
 
     # ------------------------------------------------------------------ the good message
+    def good_frame_bytes(self, offset: int) -> bytes:
+        """The valid frame of case DEMO-(500000 + offset) in the rig's dialect."""
+        return good_frame(self.rig.profile, GOOD_FRAMES_FROM + offset, self._ctx)
+
     def good_message_flows(self, max_seconds: float = 5.0) -> bool:
         """One valid frame: acked, stored, published, RC-REF'd (and answered when it asks for help)."""
         n = next(self._numbers)
@@ -190,7 +197,11 @@ class Campaign:
         reply = self.rig.settled(self.rig.service.on_legacy_frame(frame))
         if not isinstance(reply, bytes) or f"DEMO-{n:06d}".encode() not in reply:
             return False
-        case_id = f"{SAMU}.DEMO-{n:06d}"
+        return self.wait_finished(f"DEMO-{n:06d}", max_seconds)
+
+    def wait_finished(self, sender_case: str, max_seconds: float = 5.0) -> bool:
+        """Advance the fake clock until every outbound message of the case is delivered (or answered)."""
+        case_id = f"{SAMU}.{sender_case}"
         for _ in range(int(max_seconds / 0.1)):
             self.rig.run(0.1)
             out = [m for m in self.rig.store.by_case(case_id) if m.direction.value == "out"]

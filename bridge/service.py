@@ -124,6 +124,7 @@ class BridgeService:
         self._pumping = False
         self._kicked = False
         self._waiters: list[defer.Deferred] = []
+        self._rcref_retry: dict[int, Unwrapped] = {}  # inbound messages whose RC-REF publish failed
 
     # ------------------------------------------------------------------ lifecycle
     def attach(self, *, hub: HubLink, legacy: LegacySide) -> None:
@@ -235,6 +236,7 @@ class BridgeService:
             self._retranslate_replays()
             self._publish_ready()
             self._housekeeping()
+            self._retry_references()
         finally:
             self._pumping = False
 
@@ -417,9 +419,25 @@ class BridgeService:
             self._open_group()
             self.store.mark_inbound_acked(message_id, at=self.clock(), rcref_distribution_id=ref_id)
 
+        def failed(failure):
+            log.warning("rcref_publish_failed", error=failure.getErrorMessage(),
+                        distribution_id=received.distribution_id)
+            self._rcref_retry[message_id] = received
+
         d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type, message_id=ref_id)
-        d.addCallbacks(acked, lambda f: log.warning("rcref_publish_failed", error=f.getErrorMessage(),
-                                                     distribution_id=received.distribution_id))
+        d.addCallbacks(acked, failed)
+
+    def _retry_references(self) -> None:
+        """RC-REFs whose publish failed (broker restarting) go again once the Hub is back.
+
+        Without this they waited for the next LRM reconnect or bridge restart, and the
+        peer saw its message as never acknowledged. A repeat RC-REF is harmless.
+        """
+        if not self._rcref_retry or self.hub is None or self.hub.state != "connected":
+            return
+        retry, self._rcref_retry = self._rcref_retry, {}
+        for message_id, received in retry.items():
+            self._send_reference(message_id, received)
 
     def flush_inbox(self) -> None:
         """Hand over inbound messages that waited for the LRM; resend RC-REFs that never left."""

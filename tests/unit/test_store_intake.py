@@ -107,21 +107,3 @@ class TestIdempotentIntake:
             assert not reopened.intake_known(FRAME)  # frames accepted before the upgrade carry no key
             assert reopened.outbox_depth() == 2
 
-
-class TestServiceIntake:
-    def test_resent_frame_is_acked_again_and_published_once(self, tmp_path):
-        """The service answers a re-sent frame with the same ack and the peer gets one createCase and one EMSI."""
-        from bridge.demo import demo_frame
-        from tests.unit.test_service import Rig, settled
-
-        rig = Rig(tmp_path)
-        try:
-            first = rig.service.on_legacy_frame(demo_frame(7))
-            again = rig.service.on_legacy_frame(demo_frame(7))
-            assert settled(rig, first) == settled(rig, again) == b"ACK=DEMO-000007"
-            rig.run()
-            assert rig.simulator.seen["createCase"] == 1 and rig.simulator.seen["emsi"] == 1
-            assert len(rig.lrm.sent) == 1
-        finally:
-            rig.service.stop()
-            rig.store.close()

@@ -1,0 +1,49 @@
+"""The service after a crash or a broker restart: re-sent frames and failed RC-REFs are handled once."""
+
+from __future__ import annotations
+
+from twisted.internet import defer
+
+from bridge.demo import demo_frame
+from bridge.edges.amqp.errors import NotConnected
+from tests.unit.test_service import Rig
+
+
+def test_resent_frame_is_acked_again_and_published_once(tmp_path):
+    """A frame re-sent by the LRM gets the same ack and the peer one createCase and one EMSI."""
+    rig = Rig(tmp_path)
+    try:
+        first = rig.service.on_legacy_frame(demo_frame(7))
+        again = rig.service.on_legacy_frame(demo_frame(7))
+        rig.run()
+        replies = [r.result if isinstance(r, defer.Deferred) else r for r in (first, again)]
+        assert replies == [b"ACK=DEMO-000007", b"ACK=DEMO-000007"]
+        assert rig.simulator.seen["createCase"] == 1 and rig.simulator.seen["emsi"] == 1
+        assert len(rig.lrm.sent) == 1
+    finally:
+        rig.service.stop()
+        rig.store.close()
+
+
+def test_failed_rcref_is_sent_again_once_the_hub_is_back(tmp_path):
+    """An RC-REF lost to a broker restart is re-published by the pump, not left until the next restart."""
+    rig = Rig(tmp_path)
+    real_publish = rig.client.publish
+    refused: list[bytes] = []
+
+    def flaky(body, **kwargs):
+        if b'"reference"' in body and not refused:
+            refused.append(body)
+            return defer.fail(NotConnected("broker restarting"))
+        return real_publish(body, **kwargs)
+
+    rig.client.publish = flaky
+    try:
+        rig.service.on_legacy_frame(demo_frame(8))
+        rig.run()
+        assert len(refused) == 1
+        assert rig.states("in") == {"acked": 1}
+        assert rig.simulator.seen["reference-received"] == 1
+    finally:
+        rig.service.stop()
+        rig.store.close()

@@ -20,8 +20,10 @@ import click
 @click.option("--behaviour", type=click.Choice(["accept", "refuse", "no-answer", "late", "malformed"]),
               default="accept", show_default=True, help="How the simulated NexSIS peer answers.")
 @click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
+@click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="ERROR",
+              show_default=True, help="Log lines shown on stderr while the demo runs.")
 def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, behaviour: str,
-         timeout: float | None) -> None:
+         timeout: float | None, log_level: str) -> None:
     """Run the whole chain on this machine: LRM -> bridge -> Hub -> NexSIS and back.
 
     With no option it needs nothing installed: the Hub is emulated in process
@@ -39,7 +41,9 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
     from bridge.demo import run_demo
     from bridge.logging import configure_logging
 
-    configure_logging(format="json", level="WARNING") if as_json else configure_logging(level="WARNING")
+    # The demo's answers come back through lossy EMSI -> legacy code tables, so every answer logs
+    # fallback warnings; the summary is what the demo is for, --log-level shows the rest.
+    configure_logging(format="json" if as_json else "auto", level=log_level)
     if hub_url is not None and certs is None:
         raise click.UsageError("--hub needs --certs DIR (see 'bridge hub-emulator --private-broker DIR')")
     config = BridgeConfig()

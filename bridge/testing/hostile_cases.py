@@ -244,3 +244,44 @@ def all_fixed_cases(tmp_dir: Path, reference: Path | None, max_frame: int, n: in
     cases = corpus_cases(reference) if reference is not None else []
     return (cases + xml_attack_cases(tmp_dir) + json_attack_cases(n) + unknown_code_hub_cases(n + 10)
             + legacy_attack_cases(n + 20) + framing_cases(n + 30, max_frame))
+
+
+def legacy_xml_attack_cases(good: bytes, tmp_dir: Path) -> list[Case]:
+    """Hostile XML case sheets for a legacy-xml profile, built around one of its valid frames."""
+    dtd = tmp_dir / "legacy-probe.dtd"
+    dtd.write_bytes(b"not a DTD")
+    body = good.split(b"?>", 1)[-1]
+    return [
+        Case("xxe", b'<?xml version="1.0"?><!DOCTYPE f [<!ENTITY e SYSTEM "file:///etc/passwd">]>' + body.replace(
+            b"</numero>", b"&e;</numero>", 1), "legacy", None, "external entity in a case sheet"),
+        Case("xxe", f'<?xml version="1.0" encoding="UTF-16"?><!DOCTYPE f SYSTEM "{dtd}">'.encode("utf-16-le")
+             + body.decode("utf-8").encode("utf-16-le"), "legacy", None, "UTF-16 DOCTYPE naming a local file"),
+        Case("entity-expansion", BILLION_LAUGHS.encode(), "legacy", None, "billion laughs"),
+        Case("deep-nesting", b"<fiche1518>" + b"<a>" * 10_000 + b"</a>" * 10_000 + b"</fiche1518>", "legacy", None,
+             "10,000-deep"),
+        Case("truncated-frame", good[: len(good) // 2], "legacy", None, "cut in half"),
+        Case("wrong-encoding", good.decode("utf-8").replace("Fosse", "Fossé").encode("cp1252"), "legacy", None,
+             "cp1252 bytes into a UTF-8 profile"),
+        Case("wrong-encoding", good.decode("utf-8").encode("utf-16"), "legacy", None, "UTF-16 with BOM"),
+        Case("garbage", good.replace(b"<numero>", b"<numero><script/>", 1), "legacy", None, "unexpected element"),
+        Case("bad-date", good.replace(b"25/11/2026 10:00:00", b"31/02/2026 25:61:00", 1), "legacy", None,
+             "31 February"),
+    ]
+
+
+def random_json_documents(rng: random.Random, depth: int = 0):
+    """A random JSON value (dicts, lists, strings with odd characters, numbers of every size)."""
+    kind = rng.randrange(7 if depth < 6 else 4)
+    if kind == 0:
+        return rng.choice([None, True, False])
+    if kind == 1:
+        return rng.choice([0, -1, 2**64, 10**300, 1.5e308, -0.0])
+    if kind == 2:
+        return "".join(chr(rng.choice([rng.randrange(32, 127), rng.randrange(0x80, 0x2FFF), 0])) for _ in
+                       range(rng.randrange(0, 20)))
+    if kind == 3:
+        return rng.choice(["createCase", "emsi", "distributionID", "content", "#REPONSE_DEMANDE_CONCOURS#"])
+    if kind in (4, 5):
+        return {str(random_json_documents(rng, depth + 1))[:20]: random_json_documents(rng, depth + 1)
+                for _ in range(rng.randrange(0, 5))}
+    return [random_json_documents(rng, depth + 1) for _ in range(rng.randrange(0, 5))]

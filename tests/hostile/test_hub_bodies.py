@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import itertools
+import json
+
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from bridge.core.errors import UnsafeXml
 from bridge.core.xmlsafe import parse_xml
-from bridge.testing.hostile import BAD_OUTCOMES, Outcome
+from bridge.testing.hostile import BAD_OUTCOMES, JSON, XML, Case, Outcome
 from bridge.testing.hostile_cases import (corpus_cases, json_attack_cases, unknown_code_hub_cases,
-                                          xml_attack_cases)
+                                          valid_create_case, xml_attack_cases)
 
 
 def _run(campaign, cases):
@@ -69,3 +74,34 @@ def test_utf16_doctype_never_opens_the_file_it_names(tmp_path):
     with pytest.raises(UnsafeXml) as refused:
         parse_xml(doc)
     assert refused.value.issues[0].code == "unsafe-xml"
+
+
+HUB_EXAMPLES = settings(max_examples=40, deadline=None, derandomize=True,
+                        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                           max_leaves=20)
+_unique = itertools.count(5000)
+
+
+@HUB_EXAMPLES
+@given(document=st.dictionaries(st.sampled_from(["distributionID", "senderID", "content", "descriptor", "x"]),
+                                JSON_VALUES, max_size=5))
+def test_generated_json_documents(shared_campaign, document):
+    """Random JSON objects with envelope-like keys: dead-lettered with a path, never a crash."""
+    body = json.dumps(document).encode()
+    verdict = shared_campaign.feed(Case("generated-json", body, "hub", JSON))
+    assert verdict.outcome is Outcome.DEAD_LETTERED, verdict.detail
+    assert verdict.good_message_ok
+
+
+@HUB_EXAMPLES
+@given(xml=st.booleans(), cut=st.integers(min_value=0, max_value=4000), noise=st.binary(max_size=16))
+def test_damaged_valid_bodies(shared_campaign, xml, cut, noise):
+    """A valid createCase (JSON or XML) cut and spliced with noise: parked, or still valid and applied."""
+    content_type = XML if xml else JSON
+    body = valid_create_case(next(_unique), content_type)
+    data = body[:cut] + noise + body[cut + len(noise):]
+    verdict = shared_campaign.feed(Case("mutated-body", data, "hub", content_type))
+    assert verdict.outcome not in BAD_OUTCOMES, verdict.detail
+    assert verdict.good_message_ok

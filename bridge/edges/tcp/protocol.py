@@ -14,12 +14,15 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+import structlog
 from twisted.internet import defer
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 
 from bridge.core.errors import InboundError
 from bridge.core.framing import NEED_DATA
+
+log = structlog.get_logger("bridge.legacy.tcp")
 
 if TYPE_CHECKING:
     from bridge.edges.tcp.link import LegacyLink
@@ -33,9 +36,17 @@ class LegacyFrameProtocol(Protocol):
         self.deframer = link.new_deframer()
         self._queue: defer.Deferred = defer.succeed(None)
         self._closing = False
+        self._noise_reported = 0
 
     def connectionMade(self) -> None:  # noqa: N802 (Twisted API)
         self.link.connection_made(self)
+
+    def _report_noise(self) -> None:
+        """Bytes outside any STX/ETX frame are skipped as line noise: never silently (they are never acked)."""
+        skipped = self.deframer.skipped_bytes - self._noise_reported
+        if skipped:
+            self._noise_reported = self.deframer.skipped_bytes
+            log.warning("legacy_noise_skipped", bytes=skipped, count=self.deframer.skipped_bytes)
 
     def connectionLost(self, reason: Failure = None) -> None:  # noqa: N802
         self._closing = True
@@ -49,6 +60,7 @@ class LegacyFrameProtocol(Protocol):
             while True:
                 frame = self.deframer.next_frame()
                 if frame is NEED_DATA:
+                    self._report_noise()
                     return
                 handled = self.link.on_frame(frame)
                 handled.addErrback(self._failed, frame)

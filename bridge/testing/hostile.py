@@ -39,6 +39,8 @@ class Outcome(str, Enum):
     MAPPED_WITH_WARNING = "mapped with warning"
     ACCEPTED = "accepted (valid after all)"
     DUPLICATE = "re-sent valid frame: acked again, stored once"
+    NOISE_SKIPPED = "line noise outside STX/ETX skipped (counted, logged, never acked)"
+    INCOMPLETE = "incomplete frame held in the buffer (never acked: the LRM re-sends)"
     UNCLEAR = "dead-lettered WITHOUT original bytes or error path"
     LOST = "LOST (neither stored nor dead-lettered)"
     CRASHED = "CRASHED (exception escaped the service)"
@@ -144,7 +146,7 @@ class Campaign:
     def _deframe(self, data: bytes) -> defer.Deferred:
         """What the TCP protocol does with a byte stream, without the socket (see tests/hostile for the socket)."""
         profile = self.rig.profile
-        deframer = Deframer(profile.framing, max_frame=profile.max_frame)
+        deframer = self._deframer = Deframer(profile.framing, max_frame=profile.max_frame)
         replies = []
         try:
             deframer.feed(data)
@@ -161,7 +163,9 @@ class Campaign:
         if crash is not None:
             return Outcome.CRASHED, crash
         store = self.rig.store
-        entries = [store.dlq_get(i) for i in range(dlq_before + 1, store.dlq_size() + 1)]
+        direction = "in" if case.entry == "hub" else "out"  # not the dead-lettered *answer* to an accepted input
+        entries = [entry for entry in (store.dlq_get(i) for i in range(dlq_before + 1, store.dlq_size() + 1))
+                   if entry.direction.value == direction]
         if entries:
             return self._judge_dead_letters(case, entries)
         warnings = [e for e in logs if e.get("event") == "mapping_warning"]
@@ -169,8 +173,12 @@ class Campaign:
             return Outcome.MAPPED_WITH_WARNING, f"{warnings[0].get('error_path')}: {warnings[0].get('error')}"
         if any(e.get("event") == "legacy_frame_resent" for e in logs):
             return Outcome.DUPLICATE, "same bytes as a frame already stored"
-        if self._stored() > stored_before or case.entry == "framing" and not case.data:
+        if self._stored() > stored_before:
             return Outcome.ACCEPTED, "stored as a valid message"
+        if case.entry == "framing" and self._deframer.buffered:
+            return Outcome.INCOMPLETE, f"{self._deframer.buffered} bytes wait for the rest of their frame"
+        if case.entry == "framing" and self._deframer.skipped_bytes:
+            return Outcome.NOISE_SKIPPED, f"{self._deframer.skipped_bytes} bytes outside any frame"
         return Outcome.LOST, "no dead letter, no stored message, no warning"
 
     @staticmethod

@@ -5,6 +5,7 @@ from __future__ import annotations
 import socket
 
 import pytest
+from structlog.testing import capture_logs
 from twisted.internet.selectreactor import SelectReactor
 
 from bridge.core.framing import ETX, STX, frame
@@ -102,9 +103,12 @@ def test_noise_around_frames_does_not_stop_the_link(rig, link):
     campaign = Campaign(rig)
     wire = link()
     good = campaign.good_frame_bytes(2)
-    wire.send(b"\xff\x00\x13noise" + STX + good[:60] + STX + b"\x00\x01" + ETX + b"\x07" + STX + ETX
-              + frame(good, "stx-etx"))
-    assert wire.until(lambda: b"ACK=DEMO-500002" in wire.received)
+    with capture_logs() as logs:
+        wire.send(b"\xff\x00\x13noise" + STX + good[:60] + STX + b"\x00\x01" + ETX + b"\x07" + STX + ETX
+                  + frame(good, "stx-etx"))
+        assert wire.until(lambda: b"ACK=DEMO-500002" in wire.received)
+    skipped = sum(e["bytes"] for e in logs if e["event"] == "legacy_noise_skipped")
+    assert skipped == 8 + 61 + 1  # the noise, the frame cut by a new STX, the byte between frames
     assert not wire.closed
     errors = [entry.error_path for entry in rig.store.dlq_list()]
     assert errors == ["line 1", "NUM_DOSSIER"]  # the garbage frame and the empty frame, each located

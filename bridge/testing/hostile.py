@@ -68,6 +68,7 @@ class Verdict:
     outcome: Outcome
     detail: str
     good_message_ok: bool
+    answer_dead_letters: tuple[str, ...] = ()  # the reply to an accepted input, parked on its way back
 
 
 @dataclass
@@ -77,12 +78,14 @@ class Tally:
     counts: Counter = field(default_factory=Counter)
     lost_good: int = 0
     examples: dict[tuple[str, Outcome], str] = field(default_factory=dict)
+    answer_dead_letters: Counter = field(default_factory=Counter)
 
     def add(self, verdict: Verdict) -> None:
         key = (verdict.case.category, verdict.outcome)
         self.counts[key] += 1
         self.examples.setdefault(key, verdict.detail[:160])
         self.lost_good += not verdict.good_message_ok
+        self.answer_dead_letters.update(verdict.answer_dead_letters)
 
     @property
     def bad(self) -> int:
@@ -126,9 +129,19 @@ class Campaign:
             crash = f"{type(exc).__name__}: {exc}"
         outcome, detail = self._judge(case, crash, dlq_before, stored_before, logs)
         self.rig.run(0.2)
+        answers = self._answer_dead_letters(case, dlq_before)
         self._fed += 1
         good = self.good_message_flows() if self._fed % self.check_every == 0 else True
-        return Verdict(case, outcome, detail, good)
+        return Verdict(case, outcome, detail, good, answers)
+
+    def _answer_dead_letters(self, case: Case, dlq_before: int) -> tuple[str, ...]:
+        """Errors of dead letters in the other direction: the Hub's reply to an input the bridge accepted."""
+        if case.entry == "hub":
+            return ()
+        store = self.rig.store
+        return tuple(f"{entry.error_path}: {entry.error.splitlines()[0]}"
+                     for entry in (store.dlq_get(i) for i in range(dlq_before + 1, store.dlq_size() + 1))
+                     if entry.direction.value == "in")
 
     def _enter(self, case: Case):
         """Call the entry point; return what it returned (maybe a Deferred, settled by the caller)."""

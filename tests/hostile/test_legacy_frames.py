@@ -25,8 +25,9 @@ def _verdicts(campaign, cases):
 def test_crafted_frames_are_parked_with_their_line(campaign):
     """Truncated, incomplete, badly dated, badly encoded frames: dead-lettered naming the line or field."""
     verdicts = _verdicts(campaign, legacy_attack_cases(2000))
-    for key in (("bad-date", "hier"), ("missing-field", "no COMMUNE"), ("invalid-bytes", "bytes cp1252 does not define"),
-                ("wrong-encoding", "UTF-16 into cp1252"), ("garbage", "NUL bytes")):
+    for key in (("bad-date", "hier"), ("missing-field", "no COMMUNE"),
+                ("invalid-bytes", "bytes cp1252 does not define"), ("wrong-encoding", "UTF-16 into cp1252"),
+                ("garbage", "NUL bytes")):
         assert verdicts[key].outcome is Outcome.DEAD_LETTERED, key
     assert verdicts[("bad-date", "hier")].detail.startswith("[translation] line 2:")
     assert verdicts[("invalid-bytes", "bytes cp1252 does not define")].detail.startswith("[translation] byte ")

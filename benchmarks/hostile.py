@@ -1,0 +1,131 @@
+"""The full-size hostile-input campaign: thousands of bad inputs through the real service entry points.
+
+Every case goes through ``on_hub_message`` (as the AMQP consumer delivers it),
+``on_legacy_frame`` or the legacy deframer (``on_legacy_garbage`` for what it
+refuses), on the deterministic rig (real service, real SQLite store, in-process
+Hub, simulated NexSIS peer, fake clock). After each case a good frame must go
+end to end (acked, stored, published, RC-REF'd). Prints cases per category and
+outcome, the heap growth (tracemalloc, after a warm-up) and the peak RSS.
+
+Run: ``.venv/bin/python benchmarks/hostile.py [--n 1000] [--seed 1] [--reference ../shared/hub-reference]``
+(``--n`` random cases per generator; exit status 1 if anything crashed, was
+lost, was parked without a clear error, or a good message did not get through).
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import random
+import resource
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections import Counter
+from pathlib import Path
+
+import structlog
+
+from bridge.testing.hostile import BAD_OUTCOMES, JSON, Campaign, Case, Outcome, Tally
+from bridge.testing.hostile_cases import (all_fixed_cases, legacy_xml_attack_cases, random_hub_cases,
+                                          random_json_documents, random_legacy_cases, random_stream_cases)
+from bridge.testing.rig import Rig
+
+PROJECT = Path(__file__).resolve().parent.parent
+
+
+def _random_json_cases(rng: random.Random, count: int):
+    import json
+
+    for _ in range(count):
+        document = {key: random_json_documents(rng) for key in rng.sample(
+            ["distributionID", "senderID", "content", "descriptor", "dateTimeSent", "x"], rng.randrange(1, 6))}
+        yield Case("generated-json", json.dumps(document).encode(), "hub", JSON)
+
+
+def _feed_all(campaign: Campaign, cases, tally: Tally, record_heap: bool) -> None:
+    for i, case in enumerate(cases):
+        tally.add(campaign.feed(case))
+        if i % 200 == 199:
+            campaign.rig.forget_test_records()
+            if record_heap:
+                gc.collect()
+
+
+def run(n: int, seed: int, reference: Path | None, work: Path) -> int:
+    rng = random.Random(seed)
+    tally = Tally()
+    started = time.perf_counter()
+    text_rig = Rig(work / "text", max_pending=1_000_000)
+    campaign = Campaign(text_rig)
+    _feed_all(campaign, all_fixed_cases(work, reference, text_rig.profile.max_frame), tally, False)  # warm-up too
+    gc.collect()
+    tracemalloc.start()
+    base = tracemalloc.get_traced_memory()[0]
+    _feed_all(campaign, random_hub_cases(rng, n, 100_000), tally, True)
+    _feed_all(campaign, _random_json_cases(rng, n), tally, True)
+    _feed_all(campaign, random_legacy_cases(rng, n, 200_000), tally, True)
+    _feed_all(campaign, random_stream_cases(rng, n // 2, 300_000, text_rig.profile.max_frame), tally, True)
+    campaign.rig.forget_test_records()
+    gc.collect()
+    growth, peak = tracemalloc.get_traced_memory()[0] - base, tracemalloc.get_traced_memory()[1] - base
+    tracemalloc.stop()
+    text_rig.close()
+    xml_rig = Rig(work / "xml", profile="lrm-alpha-xml", max_pending=1_000_000)
+    xml_campaign = Campaign(xml_rig)
+    _feed_all(xml_campaign, legacy_xml_attack_cases(xml_campaign.good_frame_bytes(1), work), tally, False)
+    xml_rig.close()
+    seconds = time.perf_counter() - started
+    _report(tally, n, seed, seconds, growth, peak)
+    return 1 if tally.bad or tally.lost_good else 0
+
+
+def _report(tally: Tally, n: int, seed: int, seconds: float, growth: int, peak: int) -> None:
+    categories = sorted({category for category, _ in tally.counts})
+    outcomes = list(Outcome)  # every column, so the zeros (crashed, lost...) are printed too
+    total = sum(tally.counts.values())
+    print(f"hostile-input campaign: --n {n} --seed {seed}: {total} cases in {seconds:.1f} s "
+          f"({total / seconds:.0f} cases/s, each followed by a good frame end to end)\n")
+    short = {o: o.name.lower().replace("_", " ") for o in outcomes}
+    print(f"| category | cases | {' | '.join(short[o] for o in outcomes)} |")
+    print("|---|---:|" + "---:|" * len(outcomes))
+    per_category = Counter()
+    for (category, _), count in tally.counts.items():
+        per_category[category] += count
+    for category in categories:
+        cells = " | ".join(str(tally.counts.get((category, o), 0) or "") for o in outcomes)
+        print(f"| {category} | {per_category[category]} | {cells} |")
+    sums = " | ".join(str(sum(c for (_, o), c in tally.counts.items() if o is outcome)) for outcome in outcomes)
+    print(f"| **total** | **{total}** | {sums} |\n")
+    print(f"crashed / unclear / lost hostile inputs: {tally.bad} (must be 0)")
+    print(f"good messages not delivered after a hostile input: {tally.lost_good} (must be 0)")
+    answers = sum(tally.answer_dead_letters.values())
+    print(f"replies to accepted legacy inputs dead-lettered on their way back to the LRM: {answers}")
+    for error, count in tally.answer_dead_letters.most_common(3):
+        print(f"  {count} x {error}")
+    print(f"heap growth over the random part (tracemalloc, after warm-up): {growth / 1024:.0f} KiB; "
+          f"peak above start {peak / 1024 / 1024:.1f} MiB")
+    print(f"peak RSS of the process: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB")
+    bad = [(key, detail) for key, detail in tally.examples.items() if key[1] in BAD_OUTCOMES]
+    for (category, outcome), detail in bad:
+        print(f"  BAD {category} {outcome.name}: {detail}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=1000, help="random cases per generator (default 1000)")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--reference", type=Path, default=PROJECT.parent / "shared" / "hub-reference",
+                        help="official corpus (its failing/ folder is fed too, when present)")
+    args = parser.parse_args(argv)
+    structlog.configure(logger_factory=structlog.ReturnLoggerFactory())  # thousands of warnings: keep quiet
+    reference = args.reference if (args.reference / "failing").is_dir() else None
+    if reference is None:
+        print(f"(official corpus not found at {args.reference}: failing/ samples skipped)", file=sys.stderr)
+    with tempfile.TemporaryDirectory() as work:
+        return run(args.n, args.seed, reference, Path(work))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

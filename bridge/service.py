@@ -456,7 +456,7 @@ class BridgeService:
         try:
             received = self._unwrap(delivery)
         except BridgeError as exc:
-            self.store.dead_letter(delivery.body, error=str(exc), error_path=None, source="hub-ack", at=now,
+            self.store.dead_letter(delivery.body, error=str(exc), error_path=_first_path(exc), source="hub-ack", at=now,
                                    direction="in", content_type=delivery.content_type)
             return None
         reference = received.payload.get("distributionID")
@@ -474,8 +474,8 @@ class BridgeService:
         try:
             received = self._unwrap(delivery)
         except BridgeError as exc:
-            self.store.dead_letter(delivery.body, error=str(exc), error_path=None, source="hub-info", at=now,
-                                   direction="in", content_type=delivery.content_type)
+            self.store.dead_letter(delivery.body, error=str(exc), error_path=_first_path(exc), source="hub-info",
+                                   at=now, direction="in", content_type=delivery.content_type)
             return
         error = received.payload
         code = int((error.get("errorCode") or {}).get("statusCode", 700))
@@ -498,6 +498,11 @@ class BridgeService:
         if self.metrics is not None:
             for _ in range(n):
                 self.metrics.message(direction=direction, adapter=self.translator.adapter, state=state)
+
+
+def _first_path(exc: BridgeError) -> str | None:
+    """Where the first problem is (JSON pointer, XPath, line), for the dead-letter entry."""
+    return exc.issues[0].path if exc.issues else None
 
 
 def _sender_case_id(items: list[HubPayload]) -> str | None:

@@ -29,6 +29,7 @@ from bridge.testing.rig import SAMU, Rig
 JSON, XML = "application/json", "application/xml"
 GOOD_FRAMES_FROM = 500_000  # good frames use DEMO-5xxxxx; hostile cases built from demo frames stay below
 FINISHED = {"delivered", "answered"}
+HUB_QUEUES = {"hub": "message", "hub-ack": "ack", "hub-info": "info"}  # entry point -> our queue suffix
 
 
 class Outcome(str, Enum):
@@ -51,7 +52,7 @@ BAD_OUTCOMES = frozenset({Outcome.UNCLEAR, Outcome.LOST, Outcome.CRASHED})
 
 @dataclass(frozen=True)
 class Case:
-    """One hostile input and the entry point it goes through (``hub``, ``legacy`` or ``framing``)."""
+    """One hostile input and its entry point: ``hub`` (``hub-ack``, ``hub-info``), ``legacy`` or ``framing``."""
 
     category: str
     data: bytes
@@ -136,7 +137,7 @@ class Campaign:
 
     def _answer_dead_letters(self, case: Case, dlq_before: int) -> tuple[str, ...]:
         """Errors of dead letters in the other direction: the Hub's reply to an input the bridge accepted."""
-        if case.entry == "hub":
+        if case.entry in HUB_QUEUES:
             return ()
         store = self.rig.store
         return tuple(f"{entry.error_path}: {entry.error.splitlines()[0]}"
@@ -146,10 +147,12 @@ class Campaign:
     def _enter(self, case: Case):
         """Call the entry point; return what it returned (maybe a Deferred, settled by the caller)."""
         service = self.rig.service
-        if case.entry == "hub":
-            return service.on_hub_message(Delivery(
-                body=case.data, queue=f"{SAMU}.message", routing_key=f"{SAMU}.message",
-                content_type=case.content_type, delivery_mode=2, redelivered=False, delivery_tag=self._fed + 1))
+        if case.entry in HUB_QUEUES:
+            queue = f"{SAMU}.{HUB_QUEUES[case.entry]}"
+            callback = {"hub": service.on_hub_message, "hub-ack": service.on_hub_ack,
+                        "hub-info": service.on_hub_info}[case.entry]
+            return callback(Delivery(body=case.data, queue=queue, routing_key=queue, content_type=case.content_type,
+                                     delivery_mode=2, redelivered=False, delivery_tag=self._fed + 1))
         if case.entry == "legacy":
             return service.on_legacy_frame(case.data)
         if case.entry == "framing":
@@ -176,7 +179,7 @@ class Campaign:
         if crash is not None:
             return Outcome.CRASHED, crash
         store = self.rig.store
-        direction = "in" if case.entry == "hub" else "out"  # not the dead-lettered *answer* to an accepted input
+        direction = "in" if case.entry in HUB_QUEUES else "out"  # not the dead-lettered *answer* to an accepted input
         entries = [entry for entry in (store.dlq_get(i) for i in range(dlq_before + 1, store.dlq_size() + 1))
                    if entry.direction.value == direction]
         if entries:

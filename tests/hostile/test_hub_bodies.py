@@ -105,3 +105,13 @@ def test_damaged_valid_bodies(shared_campaign, xml, cut, noise):
     verdict = shared_campaign.feed(Case("mutated-body", data, "hub", content_type))
     assert verdict.outcome not in BAD_OUTCOMES, verdict.detail
     assert verdict.good_message_ok
+
+
+@pytest.mark.parametrize("entry", ["hub-ack", "hub-info"])
+def test_hostile_bodies_on_the_ack_and_info_queues(campaign, tmp_path, entry):
+    """What arrives on the RC-REF and RS-ERROR queues is parked with a located error just the same."""
+    cases = [Case(case.category, case.data, entry, case.content_type, case.name)
+             for case in xml_attack_cases(tmp_path) + json_attack_cases(1200)]
+    verdicts = _run(campaign, cases)
+    assert {v.outcome for v in verdicts} == {Outcome.DEAD_LETTERED}
+    assert all(v.detail.startswith(f"[{entry}] ") for v in verdicts)

@@ -125,6 +125,7 @@ class BridgeService:
         self._kicked = False
         self._waiters: list[defer.Deferred] = []
         self._rcref_retry: dict[int, Unwrapped] = {}  # inbound messages whose RC-REF publish failed
+        self._handing_over: set[int] = set()  # written to the LRM, not yet marked handed over
 
     # ------------------------------------------------------------------ lifecycle
     def attach(self, *, hub: HubLink, legacy: LegacySide) -> None:
@@ -399,14 +400,28 @@ class BridgeService:
             self.store.mark_inbound_failed(message_id, error=str(exc), error_path=first and first.path, at=now)
             self._count("in", "dead_lettered")
             return False
-        if legacy_bytes is not None:
-            if self.legacy is None or not self.legacy.connected:
-                return False  # stays RECEIVED; flush_inbox retries when the LRM is back
-            self.legacy.send(legacy_bytes)
-        self.store.mark_inbound_handed_over(message_id, at=now)
+        if legacy_bytes is None:
+            self._handed_over(message_id, received)
+            return True
+        if self.legacy is None or not self.legacy.connected:
+            return False  # stays RECEIVED; flush_inbox retries when the LRM is back
+        self.legacy.send(legacy_bytes)
+        # Twisted writes on its next loop turn: marking now, a kill -9 before that write would
+        # lose the answer (marked handed over, never sent). Two hops put one I/O turn between
+        # the write and the mark; a kill in that gap re-sends it after restart (at-least-once).
+        self._handing_over.add(message_id)
+        self.reactor.callLater(0, self.reactor.callLater, 0, self._handed_over, message_id, received)
+        return True
+
+    def _handed_over(self, message_id: int, received: Unwrapped) -> None:
+        self._handing_over.discard(message_id)
+        try:
+            self.store.mark_inbound_handed_over(message_id, at=self.clock())
+        except Exception as exc:  # noqa: BLE001 - e.g. store closed by a shutdown: it is handed over again later
+            log.warning("hand_over_not_recorded", distribution_id=received.distribution_id, error=repr(exc))
+            return
         self._count("in", "handed_over")
         self._send_reference(message_id, received)
-        return True
 
     def _send_reference(self, message_id: int, received: Unwrapped) -> None:
         message_uuid = self.new_uuid()
@@ -444,6 +459,8 @@ class BridgeService:
         from bridge.core.envelope import unwrap
 
         for msg in self.store.pending_inbound(self.settings.batch):
+            if msg.id in self._handing_over:
+                continue  # written already, its mark is on the way
             received = unwrap(self.translator.decode_hub(msg.original, msg.content_type))
             if not self._hand_over(msg.id, received):
                 break

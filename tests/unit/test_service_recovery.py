@@ -47,3 +47,24 @@ def test_failed_rcref_is_sent_again_once_the_hub_is_back(tmp_path):
     finally:
         rig.service.stop()
         rig.store.close()
+
+
+
+def test_answer_is_marked_handed_over_only_after_the_write_had_its_turn(tmp_path):
+    """The hand-over is recorded a reactor turn after the write, so a kill before Twisted's write cannot lose it."""
+    rig = Rig(tmp_path)
+    try:
+        rig.lrm.connected = False
+        rig.service.on_legacy_frame(demo_frame(9))
+        rig.run()
+        assert rig.states("in") == {"received": 1}  # the answer waits for the LRM
+        rig.lrm.connected = True
+        rig.service.flush_inbox()
+        assert len(rig.lrm.sent) == 1 and rig.states("in") == {"received": 1}  # written, not yet recorded
+        rig.service.flush_inbox()  # a second flush in that gap does not write it again
+        rig.run()
+        assert len(rig.lrm.sent) == 1
+        assert rig.states("in") == {"acked": 1}
+    finally:
+        rig.service.stop()
+        rig.store.close()

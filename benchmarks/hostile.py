@@ -28,8 +28,9 @@ from pathlib import Path
 import structlog
 
 from bridge.testing.hostile import BAD_OUTCOMES, JSON, Campaign, Case, Outcome, Tally
-from bridge.testing.hostile_cases import (all_fixed_cases, legacy_xml_attack_cases, random_hub_cases,
-                                          random_json_documents, random_legacy_cases, random_stream_cases)
+from bridge.testing.hostile_cases import (all_fixed_cases, json_attack_cases, legacy_xml_attack_cases,
+                                          random_ack_info_cases, random_hub_cases, random_json_documents,
+                                          random_legacy_cases, random_stream_cases, xml_attack_cases)
 from bridge.testing.rig import Rig
 
 PROJECT = Path(__file__).resolve().parent.parent
@@ -42,6 +43,13 @@ def _random_json_cases(rng: random.Random, count: int):
         document = {key: random_json_documents(rng) for key in rng.sample(
             ["distributionID", "senderID", "content", "descriptor", "dateTimeSent", "x"], rng.randrange(1, 6))}
         yield Case("generated-json", json.dumps(document).encode(), "hub", JSON)
+
+
+def _on_ack_and_info_queues(work: Path):
+    """The hand-written XML and JSON attacks again, on the RC-REF and RS-ERROR queues."""
+    for entry in ("hub-ack", "hub-info"):
+        for case in xml_attack_cases(work) + json_attack_cases(900_000):
+            yield Case("attacks on ack/info queues", case.data, entry, case.content_type, case.name)
 
 
 def _feed_all(campaign: Campaign, cases, tally: Tally, record_heap: bool) -> None:
@@ -67,6 +75,8 @@ def run(n: int, seed: int, reference: Path | None, work: Path) -> int:
     _feed_all(campaign, _random_json_cases(rng, n), tally, True)
     _feed_all(campaign, random_legacy_cases(rng, n, 200_000), tally, True)
     _feed_all(campaign, random_stream_cases(rng, n // 2, 300_000, text_rig.profile.max_frame), tally, True)
+    _feed_all(campaign, random_ack_info_cases(rng, n // 2), tally, True)
+    _feed_all(campaign, _on_ack_and_info_queues(work), tally, True)
     campaign.rig.forget_test_records()
     gc.collect()
     growth, peak = tracemalloc.get_traced_memory()[0] - base, tracemalloc.get_traced_memory()[1] - base

@@ -13,7 +13,8 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bridge.core.envelope import unwrap, wrap
+from bridge.core.envelope import make_error, make_reference, unwrap, wrap
+from bridge.core.errors import HubErrorCode
 from bridge.core.framing import ETX, STX
 from bridge.core.nexsis_rules import PeerRules, replies_for
 from bridge.core.pipeline import legacy_to_hub
@@ -285,3 +286,28 @@ def random_json_documents(rng: random.Random, depth: int = 0):
         return {str(random_json_documents(rng, depth + 1))[:20]: random_json_documents(rng, depth + 1)
                 for _ in range(rng.randrange(0, 5))}
     return [random_json_documents(rng, depth + 1) for _ in range(rng.randrange(0, 5))]
+
+
+def valid_reference(referenced: str) -> bytes:
+    """An RC-REF from the peer acknowledging ``referenced``."""
+    message = wrap("reference", make_reference(referenced), sender_id=SDIS, recipient_id=SAMU, now=NOW,
+                   message_uuid=uuid.uuid4(), kind="Ack")
+    return encode_hub_body(message)
+
+
+def valid_rs_error(referenced: str) -> bytes:
+    """An RS-ERROR from the Hub refusing ``referenced``."""
+    error = make_error(HubErrorCode.INVALID_MESSAGE, "schema says no", None, referenced)
+    message = wrap("error", error, sender_id="fr.health.hub", recipient_id=SAMU, now=NOW,
+                   message_uuid=uuid.uuid4(), kind="Error")
+    return encode_hub_body(message)
+
+
+def random_ack_info_cases(rng: random.Random, count: int) -> Iterator[Case]:
+    """Mutated RC-REF bodies on the ack queue and RS-ERROR bodies on the info queue."""
+    for i in range(count):
+        referenced = f"{SAMU}_{uuid.UUID(int=rng.getrandbits(128))}"
+        if i % 2 == 0:
+            yield Case("mutated-rc-ref", mutate(valid_reference(referenced), rng), "hub-ack", JSON)
+        else:
+            yield Case("mutated-rs-error", mutate(valid_rs_error(referenced), rng), "hub-info", JSON)

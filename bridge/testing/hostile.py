@@ -24,7 +24,8 @@ from bridge.core.framing import NEED_DATA, Deframer
 from bridge.core.pipeline import hub_to_legacy, legacy_to_hub
 from bridge.demo import demo_frame
 from bridge.edges.amqp.consumer import Delivery
-from bridge.testing.rig import SAMU, Rig
+from bridge.profiles import build_context, load_profile
+from bridge.testing.rig import SAMU, SDIS, Rig
 
 JSON, XML = "application/json", "application/xml"
 GOOD_FRAMES_FROM = 500_000  # good frames use DEMO-5xxxxx; hostile cases built from demo frames stay below
@@ -99,8 +100,6 @@ def good_frame(profile, n: int, ctx) -> bytes:
     frame = demo_frame(n)
     if profile.name == "lrm-alpha-text":
         return frame
-    from bridge.profiles import load_profile
-
     items = legacy_to_hub(frame, load_profile("lrm-alpha-text"), ctx)
     return hub_to_legacy("createCase", items[0].payload, profile, ctx)
 
@@ -113,9 +112,7 @@ class Campaign:
         self.check_every = check_every
         self._numbers = itertools.count(GOOD_FRAMES_FROM + 100_000)  # below: for tests' own good frames
         self._fed = 0
-        from bridge.profiles import build_context
-
-        self._ctx = build_context(sender_id=SAMU, recipient_id="fr.fire.nexsis.sdis44")
+        self._ctx = build_context(sender_id=SAMU, recipient_id=SDIS)
 
     # ------------------------------------------------------------------ one case
     def feed(self, case: Case) -> Verdict:

@@ -30,10 +30,11 @@ import structlog
 from bridge.testing.hostile import BAD_OUTCOMES, JSON, Campaign, Case, Outcome, Tally
 from bridge.testing.hostile_cases import (all_fixed_cases, json_attack_cases, legacy_xml_attack_cases,
                                           random_ack_info_cases, random_hub_cases, random_json_documents,
-                                          random_legacy_cases, random_stream_cases, xml_attack_cases)
+                                          mutate, random_legacy_cases, random_stream_cases, xml_attack_cases)
 from bridge.testing.rig import Rig
 
 PROJECT = Path(__file__).resolve().parent.parent
+OTHER_DIALECTS = ("lrm-alpha-xml", "lrm-beta-text", "lrm-beta-xml")
 
 
 def _random_json_cases(rng: random.Random, count: int):
@@ -82,10 +83,14 @@ def run(n: int, seed: int, reference: Path | None, work: Path) -> int:
     growth, peak = tracemalloc.get_traced_memory()[0] - base, tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
     text_rig.close()
-    xml_rig = Rig(work / "xml", profile="lrm-alpha-xml", max_pending=1_000_000)
-    xml_campaign = Campaign(xml_rig)
-    _feed_all(xml_campaign, legacy_xml_attack_cases(xml_campaign.good_frame_bytes(1), work), tally, False)
-    xml_rig.close()
+    for profile in OTHER_DIALECTS:
+        rig = Rig(work / profile, profile=profile, max_pending=1_000_000)
+        dialect = Campaign(rig)
+        if profile == "lrm-alpha-xml":
+            _feed_all(dialect, legacy_xml_attack_cases(dialect.good_frame_bytes(1), work), tally, False)
+        _feed_all(dialect, (Case("mutated sheets, other dialects", mutate(dialect.good_frame_bytes(10 + i), rng),
+                                 "legacy", None) for i in range(n // 4)), tally, False)
+        rig.close()
     seconds = time.perf_counter() - started
     _report(tally, n, seed, seconds, growth, peak)
     return 1 if tally.bad or tally.lost_good else 0

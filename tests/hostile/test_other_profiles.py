@@ -1,11 +1,13 @@
-"""Hostile case sheets on an XML legacy link (lrm-alpha-xml: UTF-8, length-prefix framing)."""
+"""Hostile case sheets on the other legacy dialects (XML sheets, delimited text, other encodings and framings)."""
 
 from __future__ import annotations
+
+import random
 
 import pytest
 
 from bridge.testing.hostile import BAD_OUTCOMES, Campaign, Case, Outcome
-from bridge.testing.hostile_cases import legacy_xml_attack_cases
+from bridge.testing.hostile_cases import legacy_xml_attack_cases, mutate
 from bridge.testing.rig import Rig
 
 
@@ -39,3 +41,17 @@ def test_length_prefix_beyond_max_frame_is_refused_at_framing(xml_campaign):
     verdict = xml_campaign.feed(Case("oversized-frame", data, "framing", None, "length prefix too big"))
     assert verdict.outcome is Outcome.REFUSED_AT_FRAMING and verdict.good_message_ok
     assert verdict.outcome not in BAD_OUTCOMES
+
+
+@pytest.mark.parametrize("profile", ["lrm-alpha-xml", "lrm-beta-text", "lrm-beta-xml"])
+def test_damaged_sheets_of_every_dialect(tmp_path, profile):
+    """Seeded random damage to valid sheets of each other dialect: parked or valid, never crashed or lost."""
+    rig = Rig(tmp_path, profile=profile)
+    try:
+        campaign, rng = Campaign(rig), random.Random(profile)
+        verdicts = [campaign.feed(Case("mutated-frame", mutate(campaign.good_frame_bytes(20 + i), rng), "legacy",
+                                       None)) for i in range(25)]
+    finally:
+        rig.close()
+    assert [(v.outcome, v.detail) for v in verdicts if v.outcome in BAD_OUTCOMES or not v.good_message_ok] == []
+    assert any(v.outcome is Outcome.DEAD_LETTERED for v in verdicts)

@@ -86,6 +86,7 @@ class CampaignReport:
     bridge_states: dict = field(default_factory=dict)
     dead_letters: int = 0
     answers_before_confirm: int = 0  # EMSI answer arrived before our broker confirm was recorded
+    resent_frames_recognised: int = 0  # LRM re-sends the bridge's intake knew (acked again, nothing new)
     quiescent: bool = False
     seconds: float = 0.0
     events: list = field(default_factory=list)
@@ -287,6 +288,7 @@ class Campaign:
             self.report.bridge_states, self.report.dead_letters = self.bridge.store_counts()
             if self.bridge.store_path.exists():
                 self.report.answers_before_confirm = self.bridge.count_events("answer_out_of_sequence")
+                self.report.resent_frames_recognised = self.bridge.count_events("duplicate_frame")
         for stop in (self.peer and self.peer.stop, self.peer_client and self.peer_client.stop,
                      self.dispatcher and self.dispatcher.stop):
             if stop is not None:

@@ -43,7 +43,7 @@ class Rig:
     """The service, its store, the in-process Hub and a NexSIS simulator on one fake clock."""
 
     def __init__(self, tmp_path: Path, *, max_pending: int = 100, profile: str = "lrm-alpha-text",
-                 content_type: str = "application/json") -> None:
+                 content_type: str = "application/json", peer_listening: bool = True) -> None:
         self.clock = task.Clock()
         self.now = lambda: START + timedelta(seconds=self.clock.seconds())
         self.store = Store.open(Path(tmp_path) / "s.sqlite3", max_pending=max_pending)
@@ -62,7 +62,8 @@ class Rig:
                                       on_ack=self.service.on_hub_ack, on_info=self.service.on_hub_info)
         self.lrm = FakeLrm()
         self.service.attach(hub=self.client, legacy=self.lrm)
-        sim_client.start()
+        if peer_listening:  # False: a silent peer, messages wait in its queue (no RC-REF)
+            sim_client.start()
         self.client.start()
         self.service.start()
 

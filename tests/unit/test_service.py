@@ -3,79 +3,19 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
 
 import pytest
-from twisted.internet import task
 
 from bridge.core.envelope import make_error, wrap
 from bridge.core.errors import HubErrorCode
-from bridge.core.nexsis_rules import PeerRules
 from bridge.demo import demo_frame
 from bridge.edges.amqp.consumer import Delivery
-from bridge.edges.inprocess_hub import InProcessHub
-from bridge.edges.store.sqlite import Store
 from bridge.hub_bodies import encode_hub_body
-from bridge.nexsis_sim import NexsisSimulator
-from bridge.profiles import build_context, load_profile
-from bridge.service import BridgeService, ServiceSettings
-from bridge.translator import PipelineTranslator
-
-SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
-START = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
-
-
-class FakeLrm:
-    """The legacy side: records what the bridge hands over, can be 'disconnected'."""
-
-    def __init__(self) -> None:
-        self.connected = True
-        self.sent: list[bytes] = []
-
-    def send(self, payload: bytes) -> None:
-        assert self.connected
-        self.sent.append(payload)
-
-
-class Rig:
-    def __init__(self, tmp_path, *, max_pending: int = 100, peer_listening: bool = True) -> None:
-        self.clock = task.Clock()
-        self.now = lambda: START + timedelta(seconds=self.clock.seconds())
-        self.store = Store.open(tmp_path / "s.sqlite3", max_pending=max_pending)
-        profile = load_profile("lrm-alpha-text")
-        translator = PipelineTranslator(profile, build_context(sender_id=SAMU, recipient_id=SDIS), clock=self.now)
-        self.service = BridgeService(ServiceSettings(client_id=SAMU, recipient_id=SDIS), reactor=self.clock,
-                                     store=self.store, translator=translator, clock=self.now,
-                                     new_uuid=lambda: str(uuid.uuid4()))
-        self.hub = InProcessHub([SAMU, SDIS], lambda body: [], clock=self.now, reactor=self.clock)
-        self.simulator = NexsisSimulator(PeerRules(own_id=SDIS), self.clock, clock=self.now)
-        sim_client = self.hub.client(SDIS, on_message=self.simulator.on_message, on_ack=self.simulator.on_ack,
-                                     on_info=self.simulator.on_info)
-        self.simulator.attach(sim_client)
-        self.client = self.hub.client(SAMU, on_message=self.service.on_hub_message,
-                                      on_ack=self.service.on_hub_ack, on_info=self.service.on_hub_info)
-        self.lrm = FakeLrm()
-        self.service.attach(hub=self.client, legacy=self.lrm)
-        if peer_listening:
-            sim_client.start()
-        self.client.start()
-        self.service.start()
-
-    def run(self, seconds: float = 2.0, step: float = 0.05) -> None:
-        for _ in range(int(seconds / step)):
-            self.clock.advance(step)
-
-    def states(self, direction: str = "out") -> dict[str, int]:
-        return {state: n for (d, state), n in self.store.counts().items() if d == direction}
-
+from bridge.testing.rig import SAMU, Rig
 
 def settled(rig, reply):
     """The value a reply Deferred fires with once the commit window has closed."""
-    box = []
-    reply.addBoth(box.append) if hasattr(reply, "addBoth") else box.append(reply)
-    rig.clock.advance(0.01)
-    assert box, "the reply did not fire after the commit window"
-    return box[0]
+    return rig.settled(reply)
 
 
 @pytest.fixture

@@ -77,6 +77,7 @@ TRANSITIONS: dict[tuple[Direction, State, Event], State] = {
     (_O, _S.TRANSLATED, _E.GIVE_UP): _S.DEAD_LETTERED,
     (_O, _S.TRANSLATED, _E.RCREF): _S.DELIVERED,      # RC-REF overtook the broker confirm
     (_O, _S.TRANSLATED, _E.HUB_ERROR): _S.FAILED,     # RS-ERROR overtook the broker confirm
+    (_O, _S.TRANSLATED, _E.ANSWER): _S.ANSWERED,      # the reply overtook confirm and RC-REF both
     (_O, _S.TRANSLATED, _E.FAIL): _S.FAILED,
     (_O, _S.PUBLISHED, _E.RCREF): _S.DELIVERED,
     (_O, _S.PUBLISHED, _E.ANSWER): _S.ANSWERED,       # reply overtook the RC-REF

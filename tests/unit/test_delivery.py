@@ -129,3 +129,8 @@ class TestSelectPublishable:
         """No more than `limit` ids are returned."""
         queued = [Queued(i, None) for i in range(10)]
         assert select_publishable(queued, now=NOW, limit=3) == [0, 1, 2]
+
+
+def test_answer_overtaking_confirm_and_rcref_is_recorded():
+    """An EMSI answer that arrives before the request's confirm is recorded still marks it answered."""
+    assert next_state(Direction.OUT, State.TRANSLATED, Event.ANSWER) == State.ANSWERED

@@ -90,3 +90,19 @@ def test_tcp_client_mode_connects_to_the_lrm(start, tmp_path):
         server.close()
     assert received[0] == b"ACK=DEMO-004001"
     assert b"NUM_DOSSIER=DEMO-004001" in received[1] and b"REPONSE=ACC" in received[1]
+
+
+def test_answers_go_to_the_lrm_not_to_a_health_probe(start, tmp_path):
+    """A probe that connects after the LRM (and never sends a frame) is not handed the LRM's answers."""
+    from bridge.testing.lrm import LrmClient
+
+    running = start(_config(tmp_path, {"mode": "tcp-server", "host": "127.0.0.1", "port": 0}))
+    lrm = LrmClient("127.0.0.1", running.legacy_port)
+    probe = socket.create_connection(("127.0.0.1", running.legacy_port), timeout=5)
+    try:
+        assert _wait(lambda: len(running.link.connections) == 2, 5)
+        lrm.send(demo_frame(4002))
+        assert lrm.wait_for(lambda c: "DEMO-004002" in c.answers, timeout=20)
+    finally:
+        probe.close()
+        lrm.close()

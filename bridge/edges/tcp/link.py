@@ -79,10 +79,14 @@ class LegacyLink:
         return bool(self.connections)
 
     def send(self, payload: bytes) -> None:
-        """Write one message to the most recently connected LRM."""
+        """Write one message to the LRM: the latest connection that has sent a frame, else the latest.
+
+        A TCP health probe that connects and closes must not be handed the answers.
+        """
         if not self.connections:
             raise LrmNotConnected("no LRM connection is open")
-        self.connections[-1].send_payload(payload)
+        speaking = [proto for proto in self.connections if proto.spoke]
+        (speaking or self.connections)[-1].send_payload(payload)
 
     def listen(self, reactor, host: str, port: int):
         """Server mode: the LRM connects to the bridge."""

@@ -36,6 +36,7 @@ class LegacyFrameProtocol(Protocol):
         self.deframer = link.new_deframer()
         self._queue: defer.Deferred = defer.succeed(None)
         self._closing = False
+        self.spoke = False  # has this peer sent a whole frame? (a health probe never does)
         self._noise_reported = 0
 
     def connectionMade(self) -> None:  # noqa: N802 (Twisted API)
@@ -62,6 +63,7 @@ class LegacyFrameProtocol(Protocol):
                 if frame is NEED_DATA:
                     self._report_noise()
                     return
+                self.spoke = True
                 handled = self.link.on_frame(frame)
                 handled.addErrback(self._failed, frame)
                 # replies leave in arrival order: each waits for the previous one to be written

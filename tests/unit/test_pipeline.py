@@ -88,3 +88,17 @@ def test_direction_is_enforced():
     installed = {**discover(), "in-only": AdapterInfo("in-only", "in", "0", "test", InOnly())}
     with pytest.raises(BridgeError, match="cannot be written"):
         translate(BASE, source="legacy-text", target="in-only", ctx=ctx(), installed=installed)
+
+
+def test_town_without_street_survives_the_emsi_round_trip():
+    """A case sheet with a town but no street comes back from EMSI with its town, not as a street."""
+    from bridge.core.pipeline import hub_to_legacy, legacy_to_hub
+    from bridge.demo import demo_frame
+    from bridge.profiles import build_context, load_profile
+
+    profile = load_profile("lrm-alpha-text")
+    ctx = build_context(profile="lrm-alpha-text")
+    frame = demo_frame(1).replace(b"NUMERO=2\r\n", b"").replace(b"VOIE=Rue de la Fosse\r\n", b"")
+    emsi = [item for item in legacy_to_hub(frame, profile, ctx) if item.name == "emsi"][0].payload
+    back = hub_to_legacy("emsi", emsi, profile, ctx)
+    assert b"COMMUNE=Nantes" in back and b"VOIE=" not in back

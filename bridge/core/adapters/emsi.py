@@ -117,10 +117,12 @@ def _location(r: Reader) -> Location:
     position = ("EVENT", "EGEO", 0, "POSITION")
     address = _first(r, *position, "ADDRESS") or ""
     parts = ADDRESS.match(address.strip()) if address else None
+    # a town with no street travels as the position's NAME (see _egeo): a bare ADDRESS is a street
+    town = None if address else r.get(*position, "NAME")
     return Location(
         loc_id=r.get(*position, "LOC_ID"),
         number=parts["number"] if parts else None, street=parts["street"] or None if parts else None,
-        city=parts["city"] if parts else None,
+        city=parts["city"] if parts else town,
         lat=r.get(*position, "COORD", 0, "LAT"), lon=r.get(*position, "COORD", 0, "LONG"),
     )
 
@@ -186,12 +188,17 @@ def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issue], lis
 def _egeo(case: Case) -> dict | None:
     loc = case.location
     address = " ".join(p for p in (loc.number, loc.street) if p)
+    town = None
     if loc.city:
-        address = f"{address}, {loc.city}" if address else loc.city
+        if address:
+            address = f"{address}, {loc.city}"
+        else:  # "Nantes" alone in ADDRESS would read back as a street: name the place instead
+            town = loc.city
     coord = [{"LAT": loc.lat, "LONG": loc.lon}] if loc.lat is not None and loc.lon is not None else []
-    if not address and not coord:
+    if not address and not coord and not town:
         return None
-    return {"POSITION": {"LOC_ID": loc.loc_id, "COORD": coord, "ADDRESS": [address] if address else []}}
+    return {"POSITION": {"LOC_ID": loc.loc_id, "NAME": town, "COORD": coord,
+                         "ADDRESS": [address] if address else []}}
 
 
 def _missions_out(case: Case, ctx: AdapterContext) -> list[dict]:

@@ -9,8 +9,6 @@ network, and every XML byte goes through the hardened parser.
 
 from __future__ import annotations
 
-import json
-from decimal import Decimal
 from pathlib import Path
 from typing import Any, Callable
 
@@ -21,6 +19,7 @@ from bridge.core.codec.envelope import ENVELOPE_ROOT, envelope_to_element, envel
 from bridge.core.codec.json_to_xml import build_element, serialize
 from bridge.core.codec.spec import MessageSpec
 from bridge.core.codec.xml_to_json import element_to_json, local_name
+from bridge.core.jsonstrict import loads_strict
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, UnknownMessageType
 from bridge.core.validation import json_message_issues, xml_message_issues
 from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits, parse_xml
@@ -207,13 +206,7 @@ def _model_check(check: Callable[[], object], base: str) -> list[Issue]:
 
 
 def _load_json(data: bytes) -> Any:
-    try:
-        return json.loads(data, parse_float=Decimal)
-    except RecursionError:
-        raise InboundError("JSON nested too deeply", [Issue("/", "nesting too deep", "too-deep")]) from None
-    except (ValueError, UnicodeDecodeError) as exc:
-        line = getattr(exc, "lineno", 0)
-        raise InboundError(f"JSON is not well-formed: {exc}", [Issue(f"line {line}", str(exc), "json-syntax")]) from None
+    return loads_strict(data)
 
 
 def _json_root(document: Any, hint: str | None) -> str:

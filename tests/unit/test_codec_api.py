@@ -129,3 +129,19 @@ def test_models_path_checks_envelope_header_and_payload_of_a_full_message(hub_re
     paths = {issue.path for issue in bridge.validate(dump_json(envelope))}
     base = "/content/0/jsonContent/embeddedJsonContent/message"
     assert {"/senderID", f"{base}/kind", f"{base}/reference/zzz"} <= paths
+
+
+@pytest.mark.parametrize("data,code", [
+    (b'{"reference": {"distributionID": "a", "distributionID": "b"}}', "json-duplicate-key"),
+    ('{"reference": {"distributionID": "a"}}'.encode("utf-16"), "not-a-message"),
+    (b"[" * 10_000 + b"]" * 10_000, "too-deep"),
+])
+def test_translate_and_validate_refuse_ambiguous_json(data, code):
+    """Duplicate keys, UTF-16 and 10,000-deep JSON are refused by the CLI path as on the Hub path."""
+    import bridge
+    from bridge.core.errors import InboundError
+
+    with pytest.raises(InboundError) as caught:
+        bridge.translate(data, "xml")
+    assert caught.value.issues[0].code == code
+    assert [issue.code for issue in bridge.validate(data)][:1] == [code]

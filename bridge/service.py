@@ -59,7 +59,7 @@ class Translator(Protocol):
 
     def to_hub(self, frame: bytes) -> list[HubPayload]: ...
 
-    def to_legacy(self, message: Unwrapped) -> bytes | None: ...
+    def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None) -> bytes | None: ...
 
     def ack_for(self, frame: bytes, reference: str | None = None) -> bytes | None: ...
 
@@ -394,7 +394,7 @@ class BridgeService:
     def _hand_over(self, message_id: int, received: Unwrapped) -> bool:
         now = self.clock()
         try:
-            legacy_bytes = self.translator.to_legacy(received)
+            legacy_bytes = self.translator.to_legacy(received, self._original_frame(received))
         except BridgeError as exc:
             first = exc.issues[0] if exc.issues else None
             self.store.mark_inbound_failed(message_id, error=str(exc), error_path=first and first.path, at=now)
@@ -412,6 +412,16 @@ class BridgeService:
         self._handing_over.add(message_id)
         self.reactor.callLater(0, self.reactor.callLater, 0, self._handed_over, message_id, received)
         return True
+
+    def _original_frame(self, received: Unwrapped) -> bytes | None:
+        """The LRM frame an EMSI answer answers (its CONTEXT.LINK names our request's distributionID)."""
+        if received.payload_name != "emsi":
+            return None
+        for link in received.payload.get("CONTEXT", {}).get("LINK") or ():
+            request = self.store.find(str(link.get("ID", "")), direction="out")
+            if request is not None:
+                return request.original
+        return None
 
     def _handed_over(self, message_id: int, received: Unwrapped) -> None:
         self._handing_over.discard(message_id)

@@ -19,7 +19,7 @@ from bridge.core.adapters.base import AdapterContext
 from bridge.core.adapters.profile import Profile
 from bridge.core.envelope import Unwrapped
 from bridge.core.errors import Issue
-from bridge.core.pipeline import hub_to_legacy_result, legacy_to_hub
+from bridge.core.pipeline import answer_to_legacy, hub_to_legacy_result, legacy_to_hub
 from bridge.hub_bodies import decode_hub_body, encode_hub_body
 from bridge.service import HubPayload
 
@@ -64,10 +64,14 @@ class PipelineTranslator:
                         error_path=warning.path, code=warning.code)
         return [HubPayload(item.name, item.payload, case_id=case_id) for item in items]
 
-    def to_legacy(self, message: Unwrapped) -> bytes | None:
+    def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None) -> bytes | None:
+        """The LRM's frame for a Hub message; an answer to one of our frames is put onto that frame."""
         if message.payload_name not in LEGACY_PAYLOADS:
             return None  # nothing the LRM understands (e.g. an RC-RI); acknowledged, not forwarded
-        result = hub_to_legacy_result(message.payload_name, message.payload, self.profile_model, self._ctx())
+        if original_frame is not None and message.payload_name == "emsi":
+            result = answer_to_legacy(message.payload, original_frame, self.profile_model, self._ctx())
+        else:
+            result = hub_to_legacy_result(message.payload_name, message.payload, self.profile_model, self._ctx())
         for warning in result.warnings:
             log.warning("mapping_warning", distribution_id=message.distribution_id, profile=self.profile,
                         error=warning.message, error_path=warning.path, code=warning.code)

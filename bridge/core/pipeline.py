@@ -104,6 +104,23 @@ def hub_to_legacy_result(payload_name: str, payload: dict, profile: Profile, ctx
     return _result(encoded.data, decoded, encoded)
 
 
+def answer_to_legacy(payload: dict, original_frame: bytes, profile: Profile, ctx: AdapterContext) -> Result:
+    """An EMSI answer to one of our requests -> the LRM's own case sheet, plus the answer.
+
+    Read back from EMSI alone, the qualification goes through the lossy
+    EMSI -> CISU -> legacy tables (a fall is a "fall" in EMSI, not the LRM's
+    own code): the LRM would get different codes than it sent. The original
+    frame is what the LRM knows, so the answer is put onto it.
+    """
+    ctx = ctx.with_profile(profile)
+    adapter = get_adapter(profile.adapter)
+    answer = decode_emsi(payload, ctx)
+    base = adapter.decode(bytes(original_frame), ctx).case
+    case = base.model_copy(update={"answer": answer.case.answer})
+    encoded = adapter.encode(case, ctx)
+    return Result(encoded.data, case, list(encoded.dropped), list(answer.warnings) + list(encoded.warnings))
+
+
 def merge_hub_cases(cases: list[Case]) -> Case:
     """One case from the createCase and EMSI messages of the same event (request/answer from EMSI)."""
     merged = cases[0]

@@ -62,6 +62,14 @@ class TestLegacyToHub:
             rig.store.close()
 
 
+    def test_answer_comes_back_with_the_lrm_own_codes(self, rig):
+        """The answer frame is the LRM's own case sheet plus the answer, not codes read back from EMSI."""
+        rig.settled(rig.service.on_legacy_frame(demo_frame(9)))
+        rig.run()
+        [answer] = rig.lrm.sent
+        assert b"NATURE=CHUT" in answer and b"MOTIF=RELEV" in answer and b"REPONSE=ACC" in answer
+
+
 class TestRcRefDeadline:
     def test_message_without_rcref_is_flagged_not_forgotten(self, tmp_path):
         """Past the RC-REF deadline a published message is flagged overdue and stays published."""

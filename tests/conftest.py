@@ -6,6 +6,13 @@ import os
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# CI (CI=true) replays the same examples every run: a red CI must be reproducible, and a new
+# failing example found locally is kept in .hypothesis/ and becomes a fixed regression case.
+settings.register_profile("ci", derandomize=True, deadline=None)
+settings.register_profile("dev", deadline=None)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 

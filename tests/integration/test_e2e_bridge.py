@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import functools
-import time
 import urllib.error
 import urllib.request
 
 import pytest
 
 from bridge.demo import demo_frame
+from bridge.testing.waiting import wait_until
 from bridge.testing.lrm import LrmClient
 from tests.integration.rabbitmq import SAMU, SDIS, VHOST, client_settings
 
@@ -74,15 +74,6 @@ def _ready(port: int) -> int:
         return exc.code
 
 
-def _wait(condition, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
-
-
 class TestEndToEnd:
     def test_cases_flow_both_ways_and_metrics_move(self, running_bridge):
         """Case sheets reach NexSIS, come back acknowledged (RC-REF) and answered (EMSI) to the LRM."""
@@ -96,7 +87,7 @@ class TestEndToEnd:
             assert lrm.wait_for(lambda c: len(c.acks) == 10 and len(c.answers) == 10, timeout=60), \
                 (lrm.acks, list(lrm.answers), lrm.nacks)
             assert all("REPONSE=ACC" in text for text in lrm.answers.values())
-            assert _wait(lambda: _metric(http_port, "bridge_messages_total", direction="out",
+            assert wait_until(lambda: _metric(http_port, "bridge_messages_total", direction="out",
                                           state="delivered") - before == 20, timeout=30)
         finally:
             lrm.close()
@@ -126,14 +117,14 @@ class TestEndToEnd:
         """/readyz turns 503 when the broker stops serving and 200 again once it is back."""
         running, _ = running_bridge
         http_port = running.http_port.getHost().port
-        assert _wait(lambda: _ready(http_port) == 200, timeout=30)
+        assert wait_until(lambda: _ready(http_port) == 200, timeout=30)
         broker.rabbitmqctl("stop_app")
         try:
-            assert _wait(lambda: _ready(http_port) == 503, timeout=30)
+            assert wait_until(lambda: _ready(http_port) == 503, timeout=30)
         finally:
             broker.rabbitmqctl("start_app")
-        assert _wait(lambda: _ready(http_port) == 200, timeout=60)
-        assert _wait(lambda: hub.session.state == "connected", timeout=60) if hasattr(hub, "session") else True
+        assert wait_until(lambda: _ready(http_port) == 200, timeout=60)
+        assert wait_until(lambda: hub.session.state == "connected", timeout=60) if hasattr(hub, "session") else True
 
 
 def test_demo_runs_on_the_real_broker(broker, hub, reactor_thread):

@@ -10,6 +10,7 @@ import pytest
 
 from bridge.core.framing import NEED_DATA, Deframer, frame
 from bridge.demo import demo_frame
+from bridge.testing.waiting import wait_until
 
 
 def _config(tmp_path, legacy: dict):
@@ -21,15 +22,6 @@ def _config(tmp_path, legacy: dict):
         "http": {"enabled": False},
         "mappings": {"reload_interval_seconds": 0},
     })
-
-
-def _wait(condition, timeout: float) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if condition():
-            return True
-        time.sleep(0.1)
-    return condition()
 
 
 @pytest.fixture
@@ -56,8 +48,8 @@ def test_file_drop_takes_complete_files_and_writes_answers_atomically(start, tmp
     time.sleep(1.0)
     assert (inbox / ".case-1.tmp").exists()
     (inbox / ".case-1.tmp").rename(inbox / "case-1.txt")
-    assert _wait(lambda: (inbox / "done" / "case-1.txt").exists(), 10)
-    assert _wait(lambda: any(p.name.startswith("msg-") for p in outbox.iterdir()), 20)
+    assert wait_until(lambda: (inbox / "done" / "case-1.txt").exists(), 10)
+    assert wait_until(lambda: any(p.name.startswith("msg-") for p in outbox.iterdir()), 20)
     answers = [p for p in outbox.iterdir() if p.name.startswith("msg-")]
     assert all(not p.name.startswith(".") for p in outbox.iterdir())
     assert b"NUM_DOSSIER=DEMO-004000" in answers[0].read_bytes()
@@ -100,7 +92,7 @@ def test_answers_go_to_the_lrm_not_to_a_health_probe(start, tmp_path):
     lrm = LrmClient("127.0.0.1", running.legacy_port)
     probe = socket.create_connection(("127.0.0.1", running.legacy_port), timeout=5)
     try:
-        assert _wait(lambda: len(running.link.connections) == 2, 5)
+        assert wait_until(lambda: len(running.link.connections) == 2, 5)
         lrm.send(demo_frame(4002))
         assert lrm.wait_for(lambda c: "DEMO-004002" in c.answers, timeout=20)
     finally:

@@ -31,7 +31,7 @@ import structlog
 from twisted.internet import defer, task
 
 from bridge.core.delivery import IllegalTransition, RetryPolicy
-from bridge.core.envelope import Unwrapped, make_reference, wrap
+from bridge.core.envelope import Unwrapped, make_reference, unwrap, wrap
 from bridge.core.errors import BridgeError, InboundError
 from bridge.edges.store.records import StoreFull, Translation
 
@@ -355,10 +355,7 @@ class BridgeService:
     def _on_hub_message(self, delivery) -> defer.Deferred | None:
         now = self.clock()
         try:
-            message = self.translator.decode_hub(delivery.body, delivery.content_type)
-            from bridge.core.envelope import unwrap
-
-            received = unwrap(message)
+            received = self._read(delivery.body, delivery.content_type)
         except BridgeError as exc:
             first = exc.issues[0] if exc.issues else None
             self.store.dead_letter(delivery.body, error=str(exc), error_path=first and first.path,
@@ -466,22 +463,20 @@ class BridgeService:
 
     def flush_inbox(self) -> None:
         """Hand over inbound messages that waited for the LRM; resend RC-REFs that never left."""
-        from bridge.core.envelope import unwrap
-
         for msg in self.store.pending_inbound(self.settings.batch):
             if msg.id in self._handing_over:
                 continue  # written already, its mark is on the way
-            received = unwrap(self.translator.decode_hub(msg.original, msg.content_type))
+            received = self._read(msg.original, msg.content_type)
             if not self._hand_over(msg.id, received):
                 break
         for msg in self.store.handed_over_unacked(self.settings.batch):
-            self._send_reference(msg.id, unwrap(self.translator.decode_hub(msg.original, msg.content_type)))
+            self._send_reference(msg.id, self._read(msg.original, msg.content_type))
 
     def on_hub_ack(self, delivery) -> defer.Deferred | None:
         """RC-REF: the recipient has the message; mark ours delivered (broker ack once that is durable)."""
         now = self.clock()
         try:
-            received = self._unwrap(delivery)
+            received = self._read(delivery.body, delivery.content_type)
         except BridgeError as exc:
             self.store.dead_letter(delivery.body, error=str(exc), error_path=_first_path(exc), source="hub-ack", at=now,
                                    direction="in", content_type=delivery.content_type)
@@ -499,7 +494,7 @@ class BridgeService:
         """RS-ERROR: the Hub (or the peer) refused one of our messages."""
         now = self.clock()
         try:
-            received = self._unwrap(delivery)
+            received = self._read(delivery.body, delivery.content_type)
         except BridgeError as exc:
             self.store.dead_letter(delivery.body, error=str(exc), error_path=_first_path(exc), source="hub-info",
                                    at=now, direction="in", content_type=delivery.content_type)
@@ -516,10 +511,9 @@ class BridgeService:
             self.store.mark_failed(referenced, hub_code=code, reason=reason, at=now)
             self._count("out", "failed")
 
-    def _unwrap(self, delivery) -> Unwrapped:
-        from bridge.core.envelope import unwrap
-
-        return unwrap(self.translator.decode_hub(delivery.body, delivery.content_type))
+    def _read(self, body: bytes, content_type: str | None) -> Unwrapped:
+        """A Hub body (as received, or as stored in the inbox) checked and split into envelope and payload."""
+        return unwrap(self.translator.decode_hub(body, content_type))
 
     def _count(self, direction: str, state: str, n: int = 1) -> None:
         if self.metrics is not None:

@@ -125,9 +125,6 @@ def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout
             if line.startswith("NUM_DOSSIER="):
                 answers.setdefault(line.split("=", 1)[1], time.perf_counter())
 
-    endpoint_factory = protocol.ClientFactory.forProtocol(lambda: SimulatedLrm(profile.framing, lrm_received))
-    connected = defer.Deferred()
-    endpoint_factory.clientConnectionFailed = lambda _c, reason: connected.errback(reason)
     from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
     lrm = yield connectProtocol(TCP4ClientEndpoint(reactor, "127.0.0.1", running.legacy_port),

@@ -517,8 +517,7 @@ class BridgeService:
 
     def _count(self, direction: str, state: str, n: int = 1) -> None:
         if self.metrics is not None:
-            for _ in range(n):
-                self.metrics.message(direction=direction, adapter=self.translator.adapter, state=state)
+            self.metrics.message(direction=direction, adapter=self.translator.adapter, state=state, count=n)
 
 
 def _first_path(exc: BridgeError) -> str | None:

@@ -106,9 +106,9 @@ class BridgeMetrics:
         self.mapping_tables = Info("bridge_mapping_tables", "Version of the mapping tables in use.", registry=self.registry)
         self.registry.register(_ScrapeTimeGauges(snapshot, broker_connected or (lambda: self._broker_state)))
 
-    def message(self, *, direction: str, adapter: str, state: str) -> None:
-        """Count a message reaching ``state``."""
-        self.messages.labels(direction=direction, adapter=adapter, state=state).inc()
+    def message(self, *, direction: str, adapter: str, state: str, count: int = 1) -> None:
+        """Count ``count`` messages reaching ``state``."""
+        self.messages.labels(direction=direction, adapter=adapter, state=state).inc(count)
 
     def observe_translation(self, seconds: float) -> None:
         self.translation_seconds.observe(seconds)

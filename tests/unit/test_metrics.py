@@ -90,3 +90,14 @@ class TestBridgeMetrics:
         first, second = BridgeMetrics(), BridgeMetrics()
         first.message(direction="out", adapter="a", state="s")
         assert not any(name == "bridge_messages_total" for name, _ in scrape(second))
+
+
+def test_message_counts_several_at_once():
+    """One frame that becomes two Hub messages counts two."""
+    from bridge.edges.metrics import BridgeMetrics
+
+    metrics = BridgeMetrics()
+    metrics.message(direction="out", adapter="legacy-text", state="received", count=2)
+    value = metrics.registry.get_sample_value(
+        "bridge_messages_total", {"direction": "out", "adapter": "legacy-text", "state": "received"})
+    assert value == 2

@@ -2,18 +2,29 @@
 
 Everything runs as separate processes on loopback, as in production: a private
 RabbitMQ node (mTLS + EXTERNAL, test CA), the Hub emulator's dispatcher
-(``bridge hub-emulator``), the simulated NexSIS peer (``bridge nexsis-sim``) and
-the bridge itself (``bridge run --config``, store with synchronous=FULL). This
-script plays the LRM.
+(``bridge hub-emulator``, official-schema checks on every message), the
+simulated NexSIS peer (``bridge nexsis-sim``) and the bridge itself (``bridge
+run --config``, store with synchronous=FULL). This script plays the LRM. All
+of them share this machine's cores: the figures are for the whole rig.
 
-Phase 1 (latency): case sheets at a steady rate (default 50/s, i.e. 100 Hub msg/s); per Hub message the
-time from the frame's arrival in the bridge to the RC-REF, read from the
-bridge's own store afterwards (p50/p99). Phase 2 (throughput): frames as fast
-as the bridge acks them, with a bounded window; sustained Hub messages
-delivered (RC-REF received) per second. Each case sheet asks for assistance, so
-it makes two Hub messages (createCase + EMSI) and one answer back to the LRM.
+Two scenarios (``--scenario``):
 
-    .venv/bin/python benchmarks/e2e.py [--rate 50] [--seconds 10] [--frames 2000]
+- ``case-share``: each case sheet becomes one RC-EDA createCase, which the
+  peer acknowledges with an RC-REF (the issue's path: legacy TCP -> bridge ->
+  RabbitMQ -> NexSIS sim -> RC-REF back);
+- ``assistance`` (the demo's sheets): each also asks for assistance, so it
+  makes two Hub messages (createCase + EMSI), and the peer's EMSI answer comes
+  back to the LRM (with our RC-REF for it): 6 Hub messages per sheet.
+
+Phase 1 (latency): sheets at a steady rate giving ``--msg-rate`` outbound Hub
+messages/s (default 100); per outbound message, the time from the frame's
+arrival in the bridge to its end-to-end acknowledgement (RC-REF, or the EMSI
+answer when that came first), read from the bridge's store afterwards
+(p50/p99). Phase 2 (throughput): frames as fast as the bridge acks them, with
+a bounded window; outbound Hub messages acknowledged end to end per second.
+
+    .venv/bin/python benchmarks/e2e.py [--scenario case-share|assistance] [--msg-rate 100]
+        [--seconds 10] [--frames 2000] [--profile DIR]
 
 Prints figures and ratios against the targets; never fails on a figure.
 """
@@ -45,9 +56,12 @@ BRIDGE = Path(sys.executable).with_name("bridge")
 TARGETS = {"throughput_msg_s": 1000, "p99_ms": 25, "rss_mb": 150}
 
 
-def _spawn(args: list[str], log: Path, env: dict) -> subprocess.Popen:
+def _spawn(args: list[str], log: Path, env: dict, profile: Path | None = None) -> subprocess.Popen:
+    """Start ``bridge ARGS``; under cProfile (written at SIGTERM) when ``profile`` names a file."""
     out = open(log, "wb")
-    return subprocess.Popen([str(BRIDGE), *args], stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+    command = [str(BRIDGE), *args] if profile is None else [
+        sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "bridge.cli.main", *args]
+    return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                             env=env, start_new_session=True)
 
 
@@ -59,6 +73,13 @@ def _stop(process: subprocess.Popen, timeout: float = 20) -> None:
         except subprocess.TimeoutExpired:
             os.kill(process.pid, signal.SIGKILL)
             process.wait(5)
+
+
+def _profile_file(directory: Path | None, name: str) -> Path | None:
+    if directory is None:
+        return None
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory / f"{name}.prof"
 
 
 def _wait_port(port: int, timeout: float, what: str) -> None:
@@ -120,7 +141,8 @@ def _latencies(store: Path, first_id: int, last_id: int) -> list[float]:
     try:
         rows = conn.execute(
             "SELECT m.created_at, MIN(e.ts) FROM messages m JOIN events e ON e.message_id = m.id"
-            " WHERE m.direction='out' AND m.id BETWEEN ? AND ? AND e.to_state='delivered' GROUP BY m.id",
+            " WHERE m.direction='out' AND m.id BETWEEN ? AND ? AND e.to_state IN ('delivered', 'answered')"
+            " GROUP BY m.id",
             (first_id, last_id)).fetchall()
     finally:
         conn.close()
@@ -167,6 +189,12 @@ def _tree_cpu_seconds(root: int) -> float:
     return total
 
 
+def _cpu_by_process(processes: list[subprocess.Popen], broker) -> dict[str, float]:
+    cpu = {name: _cpu_seconds(p.pid) for name, p in zip(("emulator", "nexsis-sim", "bridge"), processes)}
+    cpu["rabbitmq"] = _tree_cpu_seconds(broker.server.pid)
+    return cpu
+
+
 def _wait_delivered(store: Path, expected: int, timeout: float) -> int:
     end = time.monotonic() + timeout
     count = _delivered(store)
@@ -182,38 +210,40 @@ def _pct(values: list[float], q: int) -> float:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rate", type=float, default=50.0,
-                        help="case sheets/s in the latency phase (x2 Hub messages: 50 -> 100 msg/s)")
+    parser.add_argument("--scenario", choices=["case-share", "assistance"], default="case-share",
+                        help="case-share: createCase + RC-REF; assistance: also EMSI request and answer")
+    parser.add_argument("--msg-rate", type=float, default=100.0,
+                        help="outbound Hub messages/s in the latency phase (the target is stated at 100)")
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency phase")
-    parser.add_argument("--frames", type=int, default=2000, help="frames in the throughput phase")
+    parser.add_argument("--frames", type=int, default=2000, help="case sheets in the throughput phase")
     parser.add_argument("--window", type=int, default=400, help="frames sent but not yet acked, at most")
-    parser.add_argument("--profile", type=Path, default=None, help="write a cProfile of the bridge process here")
+    parser.add_argument("--profile", type=Path, default=None,
+                        help="directory for cProfile files of the bridge, emulator and simulator processes")
     args = parser.parse_args()
+    assistance = args.scenario == "assistance"
+    per_sheet = 2 if assistance else 1  # outbound Hub messages per case sheet
+    rate = args.msg_rate / per_sheet
 
     work = Path(tempfile.mkdtemp(prefix="bridge-e2e-"))
     env = {**os.environ, "HUB_BRIDGE_HOME": str(work / "home")}
     broker = start_broker(work / "rabbitmq", [SAMU, SDIS])
     processes: list[subprocess.Popen] = []
+    quiet = ["--log-level", "WARNING", "--log-format", "json"]  # one line per message is the emulator's default
     try:
         emulator = _spawn(["hub-emulator", "--management-url", broker.management_url, "--amqp-port",
-                           str(broker.amqp_port), "--vhost", VHOST, "--client", SAMU, "--client", SDIS],
-                          work / "emulator.log", env)
+                           str(broker.amqp_port), "--vhost", VHOST, "--client", SAMU, "--client", SDIS, *quiet],
+                          work / "emulator.log", env, _profile_file(args.profile, "emulator"))
         processes.append(emulator)
         end = time.monotonic() + 60
         while b"provisioned" not in (work / "emulator.log").read_bytes() and time.monotonic() < end:
             time.sleep(0.2)
         processes.append(_spawn(["nexsis-sim", "--port", str(broker.amqps_port), "--vhost", VHOST,
-                                 "--client-id", SDIS, "--certs", str(broker.ca.directory)], work / "sim.log", env))
+                                 "--client-id", SDIS, "--certs", str(broker.ca.directory), *quiet],
+                                work / "sim.log", env, _profile_file(args.profile, "nexsis-sim")))
         legacy_port, http_port, store = free_port(), free_port(), work / "bridge.sqlite3"
         _config(work / "bridge.toml", broker, legacy_port, http_port, store)
         run_args = ["run", "--config", str(work / "bridge.toml")]
-        if args.profile is None:
-            bridge = _spawn(run_args, work / "bridge.log", env)
-        else:
-            bridge = subprocess.Popen([sys.executable, "-m", "cProfile", "-o", str(args.profile), "-m",
-                                       "bridge.cli.main", *run_args], stdout=open(work / "bridge.log", "wb"),
-                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env,
-                                      start_new_session=True)
+        bridge = _spawn(run_args, work / "bridge.log", env, _profile_file(args.profile, "bridge"))
         processes.append(bridge)
         _wait_port(legacy_port, 60, "bridge legacy listener")
         time.sleep(1.0)  # let the consumers settle
@@ -221,32 +251,34 @@ def main() -> int:
 
         # phase 1: latency at a steady rate
         first = _max_id(store) + 1
-        count = int(args.rate * args.seconds)
+        count = int(rate * args.seconds)
         start = time.perf_counter()
         for n in range(count):
-            lrm.send(demo_frame(n))
+            lrm.send(demo_frame(n, assistance=assistance))
             lrm.poll(0)
-            delay = start + (n + 1) / args.rate - time.perf_counter()
+            delay = start + (n + 1) / rate - time.perf_counter()
             if delay > 0:
                 lrm.poll(delay)
-        _wait_delivered(store, 2 * count, 60)
+        _wait_delivered(store, per_sheet * count, 60)
         latencies = _latencies(store, first, _max_id(store))
-        lrm.wait_for(lambda c: len(c.answers) >= count, 30)
+        if assistance:
+            lrm.wait_for(lambda c: len(c.answers) >= count, 30)
 
         # phase 2: throughput, bounded window of unacked frames
         done_before = _delivered(store)
+        cpu_before = _cpu_by_process(processes, broker)
         start = time.perf_counter()
         sent = 0
         while sent < args.frames:
             while sent - (len(lrm.acks) - count) < args.window and sent < args.frames:
-                lrm.send(demo_frame(100_000 + sent))
+                lrm.send(demo_frame(100_000 + sent, assistance=assistance))
                 sent += 1
             lrm.poll(0.01)
-        delivered = _wait_delivered(store, done_before + 2 * args.frames, 300) - done_before
+        delivered = _wait_delivered(store, done_before + per_sheet * args.frames, 300) - done_before
         elapsed = time.perf_counter() - start
         rss = _peak_rss_mb(bridge.pid)
-        cpu = {name: _cpu_seconds(p.pid) for name, p in zip(("emulator", "nexsis-sim", "bridge"), processes)}
-        cpu["rabbitmq"] = _tree_cpu_seconds(broker.server.pid)
+        cpu = _cpu_by_process(processes, broker)
+        cpu_phase = {name: seconds - cpu_before[name] for name, seconds in cpu.items()}
         lrm.close()
     finally:
         for process in reversed(processes):
@@ -255,14 +287,20 @@ def main() -> int:
 
     throughput = delivered / elapsed
     p50, p99 = _pct(latencies, 50), _pct(latencies, 99)
-    print(f"latency phase: {count} frames at {args.rate:.0f}/s -> {len(latencies)} Hub messages with RC-REF")
-    print(f"  RC-REF latency p50 {p50:.1f} ms, p99 {p99:.1f} ms   (target p99 <= {TARGETS['p99_ms']} ms:"
+    print(f"scenario {args.scenario}: {per_sheet} outbound Hub message(s) per case sheet"
+          + (", plus the EMSI answer back to the LRM" if assistance else ""))
+    print(f"latency phase: {count} sheets at {rate:.0f}/s ({args.msg_rate:.0f} outbound Hub msg/s)"
+          f" -> {len(latencies)} messages acknowledged end to end")
+    print(f"  frame -> RC-REF latency p50 {p50:.1f} ms, p99 {p99:.1f} ms   (target p99 <= {TARGETS['p99_ms']} ms:"
           f" ratio {p99 / TARGETS['p99_ms']:.2f})")
-    print(f"throughput phase: {args.frames} frames, {delivered} Hub messages delivered in {elapsed:.1f} s")
-    print(f"  sustained {throughput:.0f} Hub msg/s with confirms and RC-REF ({throughput / 2:.0f} case sheets/s)"
+    print(f"throughput phase: {args.frames} sheets, {delivered} outbound Hub messages acknowledged in {elapsed:.1f} s")
+    print(f"  sustained {throughput:.0f} Hub msg/s with confirms and RC-REF ({throughput / per_sheet:.0f} sheets/s)"
           f"   (target >= {TARGETS['throughput_msg_s']}: ratio {throughput / TARGETS['throughput_msg_s']:.2f})")
     print("CPU seconds used per process over both phases: "
           + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
+    print(f"CPU ms per case sheet in the throughput phase ({2 * elapsed:.1f} core-seconds available): "
+          + ", ".join(f"{name} {1000 * seconds / args.frames:.2f}" for name, seconds in cpu_phase.items())
+          + f"; total {1000 * sum(cpu_phase.values()) / args.frames:.2f}")
     print(f"bridge peak RSS {rss:.0f} MB   (target <= {TARGETS['rss_mb']} MB: ratio {rss / TARGETS['rss_mb']:.2f})")
     return 0
 

@@ -28,14 +28,19 @@ TEMPLATE = (
     "NUM_DOSSIER=DEMO-{n:06d}\r\nDATE_APPEL={stamp}\r\nNATURE=CHUT\r\nLIEU=DOM\r\nMOTIF=RELEV\r\n"
     "NB_VICTIMES=V1\r\nTYPE_VICTIME=SEN\r\nNUMERO={number}\r\nVOIE=Rue de la Fosse\r\nCOMMUNE=Nantes\r\n"
     "INSEE=44109\r\nAPPELANT=Voisin\r\nTEL=0611223344\r\nQUALITE_APPELANT=TEM\r\n"
-    "OBS=Personne âgée au sol, porte fermée\r\nDEMANDE_SP=O\r\nTYPE_CONCOURS=REL\r\n"
-    "MOTIF_CONCOURS=Relevage et ouverture de porte\r\nMOYEN=VSAV"
+    "OBS=Personne âgée au sol, porte fermée\r\n"
 )
+ASSISTANCE = "DEMANDE_SP=O\r\nTYPE_CONCOURS=REL\r\nMOTIF_CONCOURS=Relevage et ouverture de porte\r\nMOYEN=VSAV"
 
 
-def demo_frame(n: int, stamp: str = "20261125100000") -> bytes:
-    """The n-th demo case sheet, encoded as the dialect says (cp1252)."""
-    return TEMPLATE.format(n=n, stamp=stamp, number=1 + n % 120).encode("cp1252")
+def demo_frame(n: int, stamp: str = "20261125100000", *, assistance: bool = True) -> bytes:
+    """The n-th demo case sheet, encoded as the dialect says (cp1252).
+
+    With ``assistance`` (the demo's default) it asks the fire service for help, so
+    it becomes a createCase plus an EMSI request; without, only the createCase.
+    """
+    tail = ASSISTANCE if assistance else "DEMANDE_SP=N"
+    return (TEMPLATE + tail).format(n=n, stamp=stamp, number=1 + n % 120).encode("cp1252")
 
 
 @dataclass

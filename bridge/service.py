@@ -93,7 +93,10 @@ class ServiceSettings:
     batch: int = 200
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     retention: timedelta = timedelta(days=30)
-    commit_window: float = 0.002  # seconds a group commit stays open to gather writes (one fsync for many)
+    # seconds a group commit stays open to gather writes. 0 = until the end of the current
+    # reactor turn: everything read from the sockets in one turn shares one fsync, and an idle
+    # bridge commits at once (a fixed 2 ms window cost latency and measured no throughput gain)
+    commit_window: float = 0.0
 
 
 def utc_now() -> datetime:
@@ -222,13 +225,29 @@ class BridgeService:
 
     # ------------------------------------------------------------------ publish pump
     def kick(self) -> None:
-        """Ask for a pump soon (coalesced: many frames, one pump)."""
+        """Ask for a publish soon (coalesced: many frames, one pass)."""
         if not self._kicked:
             self._kicked = True
-            self.reactor.callLater(0, self.pump)
+            self.reactor.callLater(0, self._publish_pass)
+
+    def _publish_pass(self) -> None:
+        """What a commit or a confirm may have made publishable, now; the periodic pump does the rest.
+
+        Replays, overdue RC-REF flags and RC-REF retries are not urgent: doing them
+        on every commit cost a write transaction per commit for nothing.
+        """
+        self._kicked = False
+        if self._pumping:
+            return
+        self.commit()  # publish only what is committed
+        self._pumping = True
+        try:
+            self._publish_ready()
+        finally:
+            self._pumping = False
 
     def pump(self) -> None:
-        self._kicked = False
+        """The periodic pass: replays, publishing, overdue RC-REF flags, RC-REF retries."""
         if self._pumping:
             return
         self.commit()  # publish only what is committed
@@ -422,6 +441,7 @@ class BridgeService:
 
     def _handed_over(self, message_id: int, received: Unwrapped) -> None:
         self._handing_over.discard(message_id)
+        self._open_group()
         try:
             self.store.mark_inbound_handed_over(message_id, at=self.clock())
         except Exception as exc:  # noqa: BLE001 - e.g. store closed by a shutdown: it is handed over again later

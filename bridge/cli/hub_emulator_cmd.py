@@ -28,8 +28,13 @@ DEFAULT_VHOST = "/15-nexsis_v1.9"
 @click.option("--xml-client", "xml_clients", multiple=True, metavar="ID",
               help="Client that wants XML: JSON messages to it are converted (the Hub's optional conversion).")
 @click.option("--provision-only", is_flag=True, help="Provision the topology and exit.")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="Lowest level logged (INFO logs every message handled).")
+@click.option("--log-format", default="auto", show_default=True, type=click.Choice(["auto", "json", "console"]),
+              help="auto: key=value on a terminal, JSON lines otherwise.")
 def hub_emulator(clients, vhost, management_url, amqp_host, amqp_port, admin_user, admin_password, schemas,
-                 private_broker, xml_clients, provision_only) -> None:
+                 private_broker, xml_clients, provision_only, log_level, log_format) -> None:
     """Provision the Hub topology on RabbitMQ and run the Hub dispatcher (RS-ERROR on faults).
 
     Exit codes: 3 configuration error, 4 broker unreachable or failed.
@@ -37,7 +42,9 @@ def hub_emulator(clients, vhost, management_url, amqp_host, amqp_port, admin_use
     from bridge.core.errors import BridgeError
     from bridge.edges.hub_emulator.provision import ManagementApi, ProvisionError, provision
     from bridge.edges.hub_emulator.schemas import default_validator
+    from bridge.logging import configure_logging
 
+    configure_logging(log_format, log_level)
     try:
         validate = default_validator(schemas)
     except BridgeError as exc:

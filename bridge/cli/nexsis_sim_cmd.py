@@ -20,8 +20,13 @@ import click
 @click.option("--late-delay", default=5.0, show_default=True, help="Seconds before a 'late' answer.")
 @click.option("--operations", is_flag=True, help="Follow accepted requests with an #OPERATION_GLOBALE# update.")
 @click.option("--xml", "use_xml", is_flag=True, help="Publish application/xml instead of JSON.")
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
+              help="Lowest level logged (INFO logs every message handled).")
+@click.option("--log-format", default="auto", show_default=True, type=click.Choice(["auto", "json", "console"]),
+              help="auto: key=value on a terminal, JSON lines otherwise.")
 def nexsis_sim(client_id: str, host: str, port: int, vhost: str, certs: Path, behaviour: str, late_delay: float,
-               operations: bool, use_xml: bool) -> None:
+               operations: bool, use_xml: bool, log_level: str, log_format: str) -> None:
     """Answer like NexSIS: RC-REF for every case and request, EMSI answer per --behaviour."""
     from twisted.internet import reactor
 
@@ -31,7 +36,7 @@ def nexsis_sim(client_id: str, host: str, port: int, vhost: str, certs: Path, be
     from bridge.logging import configure_logging
     from bridge.nexsis_sim import NexsisSimulator
 
-    configure_logging()
+    configure_logging(log_format, log_level)
     content_type = "application/xml" if use_xml else "application/json"
     rules = PeerRules(own_id=client_id, behaviour=Behaviour(behaviour), late_delay=late_delay,
                       send_operations=operations)

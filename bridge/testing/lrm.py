@@ -28,6 +28,7 @@ class LrmClient:
     def __post_init__(self) -> None:
         self.sock = socket.create_connection((self.host, self.port), timeout=10)
         self.sock.settimeout(0.2)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # as an LRM sending small frames should
         self.deframer = Deframer(self.framing)
 
     def send(self, payload: bytes) -> None:

@@ -157,8 +157,12 @@ def _environment(directory: Path, nodename: str, dist_port: int, epmd_port: int)
         "RABBITMQ_DIST_PORT": str(dist_port),
         "ERL_EPMD_PORT": str(epmd_port),
         "ERL_EPMD_ADDRESS": "127.0.0.1",
-        # the inter-node distribution port listens on loopback too, like every other listener
-        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": "-kernel inet_dist_use_interface {127,0,0,1}",
+        # the inter-node distribution port listens on loopback too, like every other listener.
+        # +sbwt none: idle Erlang schedulers sleep instead of spinning; on a small machine shared
+        # with the bridge, the dispatcher and the simulator, the spinning took CPU from all of them
+        # (the RabbitMQ docs recommend it for CPU-constrained hosts).
+        "RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS": (
+            "-kernel inet_dist_use_interface {127,0,0,1} +sbwt none +sbwtdcpu none +sbwtdio none"),
     })
     return env
 

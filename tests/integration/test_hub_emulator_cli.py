@@ -42,6 +42,7 @@ def test_emulator_process_stops_cleanly_on_sigterm(broker, tmp_path):
     import os
     import signal
     import subprocess
+    import json
     import sys
     import time
 
@@ -62,7 +63,10 @@ def test_emulator_process_stops_cleanly_on_sigterm(broker, tmp_path):
         assert b"dispatcher consuming" in log.read_bytes(), log.read_text()
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-        assert b"state=stopped" in log.read_bytes()
+        # not a terminal, so the log is JSON lines (as in production)
+        events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
+        assert {"event": "amqp state", "state": "stopped"}.items() <= next(
+            (e for e in events if e.get("state") == "stopped"), {}).items(), log.read_text()
     finally:
         if process.poll() is None:
             process.kill()

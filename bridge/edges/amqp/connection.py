@@ -65,6 +65,13 @@ class _Connection(TwistedProtocolConnection):
 
     lost_reason: Failure | None = None
 
+    def connectionMade(self):  # noqa: N802 - Twisted API
+        # pika writes a publish as several frames (method, header, body) and acks as
+        # tiny ones: with Nagle on, a second small write waits for the broker's
+        # delayed ACK (40 ms on Linux), which was most of our publish->confirm time.
+        self.transport.setTcpNoDelay(True)
+        super().connectionMade()
+
     def connectionLost(self, reason=None):  # noqa: N802 - Twisted API
         self.lost_reason = reason
         if reason is not None and reason.check(twisted_error.ConnectionLost) and self._impl.is_closing:

@@ -40,6 +40,9 @@ class LegacyFrameProtocol(Protocol):
         self._noise_reported = 0
 
     def connectionMade(self) -> None:  # noqa: N802 (Twisted API)
+        # acks and answers are small writes: do not let Nagle hold them for the LRM's delayed ACK
+        if hasattr(self.transport, "setTcpNoDelay"):
+            self.transport.setTcpNoDelay(True)
         self.link.connection_made(self)
 
     def _report_noise(self) -> None:

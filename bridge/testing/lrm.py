@@ -37,7 +37,9 @@ class LrmClient:
     def poll(self, seconds: float = 0.2) -> None:
         """Read whatever arrives within ``seconds`` and sort it into acks, nacks and answers."""
         end = time.monotonic() + seconds
-        while time.monotonic() < end:
+        while (remaining := end - time.monotonic()) > 0:
+            # never block past ``end``: a fixed 0.2 s timeout made a paced sender send in bursts
+            self.sock.settimeout(min(remaining, 0.2))
             try:
                 data = self.sock.recv(65536)
             except socket.timeout:

@@ -208,6 +208,75 @@ def _pct(values: list[float], q: int) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[q - 1] if len(values) > 1 else values[0]
 
 
+def _null_bridge(args, broker, processes: list[subprocess.Popen]) -> int:
+    """The rig's ceiling: a client that only publishes ready-made messages and counts RC-REFs.
+
+    Same broker, dispatcher (schema checks) and simulator as a real run; the
+    client reuses one valid createCase payload, so what it costs is little more
+    than pika's. Whatever rate this reaches, a bridge on the same machine cannot beat.
+    """
+    import json
+    import threading
+    from datetime import timezone
+
+    from twisted.internet import defer
+
+    from bridge.edges.amqp.client import HubClient
+    from bridge.edges.amqp.settings import HubClientSettings
+    from bridge.testing.messages import make_message
+    from bridge.testing.reactor import ReactorThread
+
+    example = ROOT.parent / "shared" / "hub-reference" / "examples" / "RC-EDA"
+    payloads = sorted(example.glob("*.json")) if example.is_dir() else []
+    if not payloads:
+        print("--null-bridge needs the official RC-EDA examples (../shared/hub-reference)", file=sys.stderr)
+        return 2
+    payload = json.loads(payloads[0].read_text())
+    now = datetime.now(timezone.utc)
+    bodies = [json.dumps(make_message(SAMU, SDIS, payload, now=now)).encode() for _ in range(args.frames)]
+    acked = {"n": 0}
+    done = threading.Event()
+    window = threading.Semaphore(args.window)
+
+    def on_ack(_delivery):
+        acked["n"] += 1
+        window.release()
+        if acked["n"] >= len(bodies):
+            done.set()
+
+    settings = HubClientSettings(host="127.0.0.1", port=broker.amqps_port, vhost=VHOST, client_id=SAMU,
+                                 ca_cert=broker.ca.ca_cert, cert=broker.ca.client_cert(SAMU),
+                                 key=broker.ca.client_key(SAMU), prefetch=200)
+    thread = ReactorThread().start()
+    client = HubClient(settings, thread.reactor, on_ack=on_ack, stop_on_shutdown=False)
+    try:
+        thread.call(client.start)
+        time.sleep(1.0)
+        names = ("emulator", "nexsis-sim")
+        before = {name: _cpu_seconds(p.pid) for name, p in zip(names, processes)}
+        before["rabbitmq"] = _tree_cpu_seconds(broker.server.pid)
+        before["client"] = time.process_time()
+        start = time.perf_counter()
+        for body in bodies:
+            window.acquire(timeout=60)
+            thread.reactor.callFromThread(lambda b=body: defer.maybeDeferred(client.publish, b).addErrback(
+                lambda f: print("publish failed:", f.getErrorMessage(), file=sys.stderr)))
+        done.wait(300)
+        elapsed = time.perf_counter() - start
+        after = {name: _cpu_seconds(p.pid) for name, p in zip(names, processes)}
+        after["rabbitmq"] = _tree_cpu_seconds(broker.server.pid)
+        after["client"] = time.process_time()
+        thread.call(client.stop)
+    finally:
+        thread.stop()  # the caller stops the processes and the broker
+    rate = acked["n"] / elapsed
+    print(f"null bridge: {acked['n']}/{len(bodies)} createCase messages acknowledged (RC-REF) in {elapsed:.1f} s:"
+          f" {rate:.0f} msg/s   (target >= {TARGETS['throughput_msg_s']}: ratio {rate / TARGETS['throughput_msg_s']:.2f})")
+    print("CPU ms per message: " + ", ".join(f"{name} {1000 * (after[name] - before[name]) / max(acked['n'], 1):.2f}"
+                                             for name in after))
+    return 0
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=["case-share", "assistance"], default="case-share",
@@ -219,6 +288,9 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=400, help="frames sent but not yet acked, at most")
     parser.add_argument("--profile", type=Path, default=None,
                         help="directory for cProfile files of the bridge, emulator and simulator processes")
+    parser.add_argument("--null-bridge", action="store_true",
+                        help="no bridge: publish pre-encoded createCase messages straight to the Hub and count"
+                             " RC-REFs, to measure what the rig alone (broker, dispatcher, simulator) can carry")
     args = parser.parse_args()
     assistance = args.scenario == "assistance"
     per_sheet = 2 if assistance else 1  # outbound Hub messages per case sheet
@@ -240,6 +312,8 @@ def main() -> int:
         processes.append(_spawn(["nexsis-sim", "--port", str(broker.amqps_port), "--vhost", VHOST,
                                  "--client-id", SDIS, "--certs", str(broker.ca.directory), *quiet],
                                 work / "sim.log", env, _profile_file(args.profile, "nexsis-sim")))
+        if args.null_bridge:
+            return _null_bridge(args, broker, processes)
         legacy_port, http_port, store = free_port(), free_port(), work / "bridge.sqlite3"
         _config(work / "bridge.toml", broker, legacy_port, http_port, store)
         run_args = ["run", "--config", str(work / "bridge.toml")]

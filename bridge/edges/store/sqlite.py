@@ -15,6 +15,7 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -383,9 +384,11 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
             msg = self._by_distribution_id(conn, distribution_id)
             if msg is None:
                 return None
-            if self._peer_event_applies(conn, msg, event, at, detail):
-                self._apply(conn, msg, event, at, detail)
-            return self._load(conn, msg.id)
+            if not self._peer_event_applies(conn, msg, event, at, detail):
+                return msg
+            target = self._apply(conn, msg, event, at, detail)
+            # what _apply wrote, without reading the row again
+            return replace(msg, state=target, updated_at=from_db_time(to_db_time(at)))
 
     def _peer_event_applies(self, conn: sqlite3.Connection, msg: Message, event: Event, at: datetime,
                             detail: str) -> bool:

@@ -288,6 +288,8 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=400, help="frames sent but not yet acked, at most")
     parser.add_argument("--profile", type=Path, default=None,
                         help="directory for cProfile files of the bridge, emulator and simulator processes")
+    parser.add_argument("--schemas", type=Path, default=None,
+                        help="official schema folder for the emulator's 300 check (default: the project's models)")
     parser.add_argument("--null-bridge", action="store_true",
                         help="no bridge: publish pre-encoded createCase messages straight to the Hub and count"
                              " RC-REFs, to measure what the rig alone (broker, dispatcher, simulator) can carry")
@@ -303,7 +305,8 @@ def main() -> int:
     quiet = ["--log-level", "WARNING", "--log-format", "json"]  # one line per message is the emulator's default
     try:
         emulator = _spawn(["hub-emulator", "--management-url", broker.management_url, "--amqp-port",
-                           str(broker.amqp_port), "--vhost", VHOST, "--client", SAMU, "--client", SDIS, *quiet],
+                           str(broker.amqp_port), "--vhost", VHOST, "--client", SAMU, "--client", SDIS, *quiet,
+                           *(["--schemas", str(args.schemas)] if args.schemas else [])],
                           work / "emulator.log", env, _profile_file(args.profile, "emulator"))
         processes.append(emulator)
         end = time.monotonic() + 60

@@ -94,11 +94,17 @@ def test_unknown_inline_code_names_profile_and_field():
 
 
 @pytest.mark.parametrize(("line", "code"), [
-    (b"DATE_APPEL=18/05/2024", "bad-date"), (b"LAT=north", "bad-number"), (b"LAT=NaN", "bad-number"),
+    (b"DATE_APPEL=18/05/2024", "bad-date"), (b"DATE_APPEL=2024051818150", "bad-date"),
+    (b"DATE_APPEL=202405181815000", "bad-date"), (b"DATE_APPEL=2024518181500", "bad-date"),
+    (b"LAT=north", "bad-number"), (b"LAT=NaN", "bad-number"),
     (b"LAT=1e999999", "bad-number"), (b"VICT1_AGE=old", "bad-number"), ("VICT1_AGE=²".encode("cp1252"), "bad-number"),
     (b"VICT1_AGE=" + b"9" * 5000, "bad-number")])
 def test_bad_values_are_named(line, code):
-    """Dates, decimals and ages that do not parse are refused with the field's line."""
+    """Dates, decimals and ages that do not parse are refused with the field's line.
+
+    A 13- or 15-digit stamp, or one with an unpadded month, is refused too: strptime alone
+    would read a date out of it (a wrong date is worse than a refused frame).
+    """
     data = ALPHA_MINIMAL.replace(b"DATE_APPEL=20240518181500", b"") if line.startswith(b"DATE") else ALPHA_MINIMAL
     with pytest.raises(InboundError) as caught:
         LegacyTextAdapter().decode(data + b"\r\n" + line, ctx_for("lrm-alpha-text"))

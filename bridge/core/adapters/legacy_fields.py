@@ -229,6 +229,10 @@ def _parse_datetime(text: str, profile: Profile, where: str) -> datetime:
             parsed = datetime.fromisoformat(text)
         else:
             parsed = datetime.strptime(text, profile.datetime_format)
+            # strptime takes "1 or 2 digits" for most fields, so a 13-digit %Y%m%d%H%M%S stamp
+            # parses as *some* date; only a text that formats back to itself is that date
+            if parsed.strftime(profile.datetime_format) != text:
+                raise ValueError(text)
     except ValueError:
         raise InboundError(f"{profile.name}: bad date {text!r}",
                            [Issue(where, f"{text!r} does not match {profile.datetime_format}", "bad-date")]) from None

@@ -234,3 +234,18 @@ def test_characters_the_link_lacks_are_replaced_with_a_warning():
     columns = encoded.data.decode("iso-8859-1").split(";")
     assert columns[10] == "Boeuf-sur-Mer ?" and columns[14] == "coût 5 EUR"
     assert any(w.code == "value-altered" and "œ" in w.message for w in encoded.warnings)
+
+
+def test_utf8_on_a_cp1252_link_is_accepted_with_a_warning():
+    """Every byte is valid cp1252, so the frame goes on; the warning names the line and the cause."""
+    data = ALPHA_MINIMAL + "\r\nOBS=Personne âgée au sol".encode("utf-8")
+    decoded = LegacyTextAdapter().decode(data, ctx_for("lrm-alpha-text"))
+    suspects = [w for w in decoded.warnings if w.code == "encoding-suspect"]
+    assert len(suspects) == 1 and suspects[0].path == "line 5" and "UTF-8" in suspects[0].message
+
+
+def test_real_cp1252_text_raises_no_encoding_warning():
+    data = ALPHA_MINIMAL + "\r\nOBS=Personne âgée au sol".encode("cp1252")
+    decoded = LegacyTextAdapter().decode(data, ctx_for("lrm-alpha-text"))
+    assert not [w for w in decoded.warnings if w.code == "encoding-suspect"]
+    assert [note.text for note in decoded.case.notes] == ["Personne âgée au sol"]

@@ -13,6 +13,8 @@ warning, so a Hub message is never held back for one character.
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import unicodedata
 
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded
@@ -43,6 +45,27 @@ def decode_text(data: bytes, encoding: str) -> str:
         raise InboundError(f"message is not valid {encoding}",
                            [Issue(f"byte {exc.start}", f"{data[exc.start:exc.start + 1]!r} is not valid "
                                                        f"{encoding}: {exc.reason}", "bad-encoding")]) from None
+
+
+def utf8_on_single_byte_link(data: bytes, encoding: str) -> Issue | None:
+    """A warning when a cp1252/ISO-8859-1 link carries what reads as UTF-8 ("Ã©" for "é").
+
+    Every byte is valid in those encodings, so a wrongly configured LRM is not refused:
+    its accents just arrive garbled at the other end. French text in a single-byte
+    encoding almost never happens to be valid UTF-8 as well, so this is a strong hint.
+    """
+    if codecs.lookup(encoding).name.startswith("utf"):
+        return None
+    first = next((i for i, byte in enumerate(data) if byte >= 0x80), None)
+    if first is None:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    line = data.count(b"\n", 0, first) + 1
+    return Issue(f"line {line}", f"byte {first}: the text reads as UTF-8 on a {encoding} link (accents will "
+                                 f"arrive garbled): check the LRM's encoding or the profile's", "encoding-suspect")
 
 
 # Characters the Hub sends that ISO-8859-1 (and sometimes cp1252) lacks, spelled the way
@@ -88,7 +111,11 @@ class LegacyTextAdapter(Adapter):
         profile = require_profile(ctx, self.name)
         text = decode_text(bytes(data), profile.encoding)
         record = _parse_keyvalue(text, profile) if profile.text.style == "keyvalue" else _parse_delimited(text, profile)
-        return record_to_case(record, profile, ctx)
+        decoded = record_to_case(record, profile, ctx)
+        suspect = utf8_on_single_byte_link(bytes(data), profile.encoding)
+        if suspect is None:
+            return decoded
+        return dataclasses.replace(decoded, warnings=[*decoded.warnings, suspect])
 
     def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
         profile = require_profile(ctx, self.name)

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.core.delivery import Direction, State
-from bridge.edges.store.records import MessageId, Translation, to_db_time
+from bridge.edges.store.records import MessageHead, MessageId, Translation, to_db_time
 
 __all__ = ["IntakeOps", "IntakeResult", "frame_key"]
 
@@ -76,7 +76,8 @@ class IntakeOps:
             for result in translations:
                 message_id = self._insert(conn, Direction.OUT, State.RECEIVED, original, received_at,
                                           adapter=adapter, profile=profile)
-                self._translate(conn, self._load(conn, message_id), result, received_at)
+                # just inserted as RECEIVED: no need to read it back for the transition
+                self._translate(conn, MessageHead(message_id, Direction.OUT, State.RECEIVED), result, received_at)
                 ids.append(message_id)
             if ids:
                 conn.execute("INSERT INTO legacy_intake (frame_sha256, message_id, created_at) VALUES (?, ?, ?)",

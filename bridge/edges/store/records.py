@@ -62,6 +62,16 @@ class Translation:
 
 
 @dataclass(frozen=True, slots=True)
+class MessageHead:
+    """The columns a state transition needs, read without the payload bytes (hot path)."""
+
+    id: MessageId
+    direction: Direction
+    state: State
+    attempts: int = 0
+
+
+@dataclass(frozen=True, slots=True)
 class Message:
     """One row of the outbox (``direction='out'``) or inbox (``direction='in'``)."""
 

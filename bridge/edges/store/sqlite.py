@@ -26,7 +26,7 @@ from bridge.core.delivery import (
 from bridge.edges.store.intake import IntakeOps
 from bridge.edges.store.migrations import migrate
 from bridge.edges.store.records import (
-    Attempt, Message, MessageId, StoreFull, StoreUnavailable, Translation, UnknownMessage,
+    Attempt, Message, MessageHead, MessageId, StoreFull, StoreUnavailable, Translation, UnknownMessage,
     from_db_time, to_db_time,
 )
 from bridge.edges.store.queries import StoreQueries
@@ -194,6 +194,13 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
             raise UnknownMessage(f"no message with id {message_id} in {self.path}")
         return Message.from_row(row)
 
+    def _head(self, conn: sqlite3.Connection, message_id: MessageId) -> MessageHead:
+        """What a transition checks (direction, state, attempts), without reading the payloads."""
+        row = conn.execute("SELECT id, direction, state, attempts FROM messages WHERE id = ?", (message_id,)).fetchone()
+        if row is None:
+            raise UnknownMessage(f"no message with id {message_id} in {self.path}")
+        return MessageHead(row[0], Direction(row[1]), State(row[2]), row[3])
+
     def _by_distribution_id(self, conn: sqlite3.Connection, distribution_id: str) -> Message | None:
         row = conn.execute(
             "SELECT * FROM messages WHERE direction = 'out' AND distribution_id = ?", (distribution_id,)
@@ -201,7 +208,7 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
         return None if row is None else Message.from_row(row)
 
     def _apply(
-        self, conn: sqlite3.Connection, msg: Message, event: Event, at: datetime,
+        self, conn: sqlite3.Connection, msg: Message | MessageHead, event: Event, at: datetime,
         detail: str | None = None, **columns: object,
     ) -> State:
         """Move ``msg`` by ``event`` (checked against the table), set ``columns``, log history."""
@@ -274,7 +281,7 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
             for result in translations:
                 message_id = self._insert(conn, Direction.OUT, State.RECEIVED, original, received_at,
                                           adapter=adapter, profile=profile)
-                self._translate(conn, self._load(conn, message_id), result, received_at)
+                self._translate(conn, MessageHead(message_id, Direction.OUT, State.RECEIVED), result, received_at)
                 ids.append(message_id)
             return ids
 
@@ -307,7 +314,8 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
             ids.append(sibling)
         return ids
 
-    def _translate(self, conn: sqlite3.Connection, msg: Message, result: Translation, at: datetime) -> None:
+    def _translate(self, conn: sqlite3.Connection, msg: Message | MessageHead, result: Translation,
+                   at: datetime) -> None:
         self._apply(conn, msg, Event.TRANSLATE, at, f"{result.content_type}, {len(result.translated)} bytes",
                     translated=bytes(result.translated), distribution_id=result.distribution_id,
                     case_id=result.case_id, case_version=result.case_version,
@@ -343,7 +351,7 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
     def mark_published(self, message_id: MessageId, *, at: datetime, rcref_deadline: datetime | None = None) -> bool:
         """Broker confirm received. Returns False when it was a repeat (already published)."""
         with self._tx() as conn:
-            msg = self._load(conn, message_id)
+            msg = self._head(conn, message_id)
             if is_repeat(msg.direction, msg.state, Event.CONFIRM):
                 return False
             self._apply(conn, msg, Event.CONFIRM, at, f"attempt {msg.attempts + 1}",
@@ -483,7 +491,7 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
 
     def _simple(self, message_id: MessageId, event: Event, at: datetime, detail: str) -> bool:
         with self._tx() as conn:
-            msg = self._load(conn, message_id)
+            msg = self._head(conn, message_id)
             if is_repeat(msg.direction, msg.state, event):
                 return False
             self._apply(conn, msg, event, at, detail)

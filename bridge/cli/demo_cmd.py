@@ -20,10 +20,12 @@ import click
 @click.option("--behaviour", type=click.Choice(["accept", "refuse", "no-answer", "late", "malformed"]),
               default="accept", show_default=True, help="How the simulated NexSIS peer answers.")
 @click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
+@click.option("--rate", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Case sheets per second; 0 sends them all at once (latencies then include the queue).")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="ERROR",
               show_default=True, help="Log lines shown on stderr while the demo runs.")
 def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, behaviour: str,
-         timeout: float | None, log_level: str) -> None:
+         timeout: float | None, rate: float, log_level: str) -> None:
     """Run the whole chain on this machine: LRM -> bridge -> Hub -> NexSIS and back.
 
     With no option it needs nothing installed: the Hub is emulated in process
@@ -57,7 +59,7 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
     def main(reactor_):
         from bridge.core.nexsis_rules import PeerRules
 
-        d = run_demo(reactor_, messages=messages, config=config, progress=progress, timeout=timeout,
+        d = run_demo(reactor_, messages=messages, config=config, progress=progress, timeout=timeout, rate=rate,
                      peer_rules=PeerRules(own_id=config.bridge.peer_id, behaviour=Behaviour(behaviour)),
                      hub_url=hub_url, certs=Path(certs) if certs else None)
         return d.addCallback(lambda summary: outcome.update(summary=summary))

@@ -34,3 +34,14 @@ def test_demo_with_refusing_peer_reports_failure(tmp_path):
     assert done.returncode == 4
     summary = json.loads(done.stdout.strip().splitlines()[-1])
     assert summary["acknowledged"] == 3 and summary["answered"] == 0 and summary["ok"] is False
+
+
+def test_demo_rate_paces_the_case_sheets(tmp_path):
+    """--rate spreads the sheets over time (10 at 20/s take at least 0.45 s) and all still come back."""
+    env = {**os.environ, "HUB_BRIDGE_HOME": str(tmp_path)}
+    done = subprocess.run([str(BRIDGE), "demo", "--messages", "10", "--rate", "20", "--json"], capture_output=True,
+                          text=True, timeout=120, env=env, stdin=subprocess.DEVNULL)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout.strip().splitlines()[-1])
+    assert summary["ok"] is True and summary["answered"] == 10
+    assert summary["seconds"] >= 0.45

@@ -237,26 +237,21 @@ class BridgeService:
         on every commit cost a write transaction per commit for nothing.
         """
         self._kicked = False
-        if self._pumping:
-            return
-        self.commit()  # publish only what is committed
-        self._pumping = True
-        try:
-            self._publish_ready()
-        finally:
-            self._pumping = False
+        self._run_pass(self._publish_ready)
 
     def pump(self) -> None:
         """The periodic pass: replays, publishing, overdue RC-REF flags, RC-REF retries."""
+        self._run_pass(self._retranslate_replays, self._publish_ready, self._housekeeping, self._retry_references)
+
+    def _run_pass(self, *steps: Callable[[], None]) -> None:
+        """Commit, then run ``steps`` in order; a pass never starts inside another one."""
         if self._pumping:
             return
         self.commit()  # publish only what is committed
         self._pumping = True
         try:
-            self._retranslate_replays()
-            self._publish_ready()
-            self._housekeeping()
-            self._retry_references()
+            for step in steps:
+                step()
         finally:
             self._pumping = False
 

@@ -72,17 +72,24 @@ class IntakeOps:
                           f"same legacy frame received again (sha256 {key[:16]})")
                 return IntakeResult(tuple(known), True)
             self._check_room(conn)
-            ids = []
-            for result in translations:
-                message_id = self._insert(conn, Direction.OUT, State.RECEIVED, original, received_at,
-                                          adapter=adapter, profile=profile)
-                # just inserted as RECEIVED: no need to read it back for the transition
-                self._translate(conn, MessageHead(message_id, Direction.OUT, State.RECEIVED), result, received_at)
-                ids.append(message_id)
+            ids = self._insert_translated(conn, original, translations, adapter=adapter, profile=profile,
+                                          at=received_at)
             if ids:
                 conn.execute("INSERT INTO legacy_intake (frame_sha256, message_id, created_at) VALUES (?, ?, ?)",
                              (key, ids[0], to_db_time(received_at)))
             return IntakeResult(tuple(ids), False)
+
+    def _insert_translated(self, conn: sqlite3.Connection, original: bytes, translations: Sequence[Translation], *,
+                           adapter: str, profile: str | None, at: datetime) -> list[MessageId]:
+        """One outbound row per Hub message, all carrying ``original``, in order (per-case FIFO holds)."""
+        ids = []
+        for result in translations:
+            message_id = self._insert(conn, Direction.OUT, State.RECEIVED, original, at, adapter=adapter,
+                                      profile=profile)
+            # just inserted as RECEIVED: no need to read it back for the transition
+            self._translate(conn, MessageHead(message_id, Direction.OUT, State.RECEIVED), result, at)
+            ids.append(message_id)
+        return ids
 
     def intake_known(self, original: bytes) -> bool:
         """Whether these exact frame bytes were already accepted (and not yet purged)."""

@@ -277,13 +277,8 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
         """
         with self._accepting() as conn:
             self._check_room(conn)
-            ids = []
-            for result in translations:
-                message_id = self._insert(conn, Direction.OUT, State.RECEIVED, original, received_at,
-                                          adapter=adapter, profile=profile)
-                self._translate(conn, MessageHead(message_id, Direction.OUT, State.RECEIVED), result, received_at)
-                ids.append(message_id)
-            return ids
+            return self._insert_translated(conn, original, translations, adapter=adapter, profile=profile,
+                                           at=received_at)
 
     def record_translations(self, message_id: MessageId, translations: Sequence[Translation], *,
                             at: datetime) -> list[MessageId]:

@@ -190,6 +190,7 @@ def _tree_cpu_seconds(root: int) -> float:
 
 
 def _cpu_by_process(processes: list[subprocess.Popen], broker) -> dict[str, float]:
+    """CPU seconds so far of each process started (in this order; the bridge is absent with --null-bridge)."""
     cpu = {name: _cpu_seconds(p.pid) for name, p in zip(("emulator", "nexsis-sim", "bridge"), processes)}
     cpu["rabbitmq"] = _tree_cpu_seconds(broker.server.pid)
     return cpu
@@ -252,10 +253,7 @@ def _null_bridge(args, broker, processes: list[subprocess.Popen]) -> int:
     try:
         thread.call(client.start)
         time.sleep(1.0)
-        names = ("emulator", "nexsis-sim")
-        before = {name: _cpu_seconds(p.pid) for name, p in zip(names, processes)}
-        before["rabbitmq"] = _tree_cpu_seconds(broker.server.pid)
-        before["client"] = time.process_time()
+        before = {**_cpu_by_process(processes, broker), "client": time.process_time()}
         start = time.perf_counter()
         for body in bodies:
             window.acquire(timeout=60)
@@ -263,9 +261,7 @@ def _null_bridge(args, broker, processes: list[subprocess.Popen]) -> int:
                 lambda f: print("publish failed:", f.getErrorMessage(), file=sys.stderr)))
         done.wait(300)
         elapsed = time.perf_counter() - start
-        after = {name: _cpu_seconds(p.pid) for name, p in zip(names, processes)}
-        after["rabbitmq"] = _tree_cpu_seconds(broker.server.pid)
-        after["client"] = time.process_time()
+        after = {**_cpu_by_process(processes, broker), "client": time.process_time()}
         thread.call(client.stop)
     finally:
         thread.stop()  # the caller stops the processes and the broker

@@ -1,0 +1,43 @@
+"""Our TCP connections switch Nagle off: small frames must not wait for the peer's delayed ACK (no sockets)."""
+
+from __future__ import annotations
+
+from twisted.internet.testing import StringTransport
+
+from bridge.edges.amqp.connection import _Connection, pika_parameters
+from bridge.edges.amqp.settings import AmqpConnectionSettings
+from bridge.edges.tcp.link import LegacyLink
+from bridge.edges.tcp.protocol import LegacyFrameProtocol
+
+
+class NoDelayTransport(StringTransport):
+    """A transport that records what the protocol asked of TCP_NODELAY."""
+
+    no_delay: bool | None = None
+
+    def setTcpNoDelay(self, enabled: bool) -> None:  # noqa: N802 - Twisted API
+        self.no_delay = enabled
+
+
+class QuietHandler:
+    def on_lrm_connected(self) -> None:
+        pass
+
+
+def test_legacy_link_turns_nagle_off():
+    """Acks and answers to the LRM are small writes: 40 ms of delayed ACK each without this."""
+    transport = NoDelayTransport()
+    protocol = LegacyFrameProtocol(LegacyLink(QuietHandler(), framing="stx-etx", max_frame=4096))
+    protocol.makeConnection(transport)
+    assert transport.no_delay is True
+
+
+def test_amqp_connection_turns_nagle_off():
+    """pika writes a publish as several frames; with Nagle the second waited for the broker's ACK."""
+    settings = AmqpConnectionSettings(host="127.0.0.1", port=5672, vhost="/", tls=False, username="u",
+                                      password="p")
+    transport = NoDelayTransport()
+    connection = _Connection(pika_parameters(settings))
+    connection.transport = transport
+    connection.connectionMade()
+    assert transport.no_delay is True

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from twisted.internet.testing import StringTransport
+from twisted.internet.address import IPv4Address
 
 from bridge.edges.amqp.connection import _Connection, pika_parameters
 from bridge.edges.amqp.settings import AmqpConnectionSettings
@@ -10,10 +10,17 @@ from bridge.edges.tcp.link import LegacyLink
 from bridge.edges.tcp.protocol import LegacyFrameProtocol
 
 
-class NoDelayTransport(StringTransport):
-    """A transport that records what the protocol asked of TCP_NODELAY."""
+class NoDelayTransport:
+    """The little of a TCP transport these protocols touch, recording what they asked of TCP_NODELAY.
+
+    Not ``twisted.internet.testing.StringTransport``: importing that module declares zope
+    interfaces on ``collections.abc`` classes, which breaks xmlschema for every later test.
+    """
 
     no_delay: bool | None = None
+
+    def getPeer(self) -> IPv4Address:  # noqa: N802 - Twisted API
+        return IPv4Address("TCP", "127.0.0.1", 40000)
 
     def setTcpNoDelay(self, enabled: bool) -> None:  # noqa: N802 - Twisted API
         self.no_delay = enabled

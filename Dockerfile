@@ -36,11 +36,11 @@ RUN groupadd --system --gid 10001 bridge \
  && chown bridge:bridge /var/lib/hub-bridge
 COPY --from=builder /wheels /wheels
 RUN pip install --no-index --find-links=/wheels hub-bridge && rm -rf /wheels
-# project data the bridge reads through bridge.resources.project_dir(): tables, code lists, legacy XSDs
+# project data the bridge reads through bridge.refdata.resources.project_dir(): tables, code lists, legacy XSDs
 COPY mappings /opt/hub-bridge/mappings
 COPY nomenclatures /opt/hub-bridge/nomenclatures
 COPY xsd /opt/hub-bridge/xsd
-COPY config.example.toml /etc/hub-bridge/config.example.toml
+COPY config.example.toml /etc/hub-bridge/runtime/config.example.toml
 USER bridge:bridge
 WORKDIR /var/lib/hub-bridge
 VOLUME ["/var/lib/hub-bridge"]

@@ -20,7 +20,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bridge.logging import configure_logging
+from bridge.runtime.logging import configure_logging
 from bridge.testing.chaos import Campaign, CampaignPlan
 from bridge.testing.reactor import ReactorThread
 

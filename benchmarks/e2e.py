@@ -46,7 +46,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge.demo import demo_frame  # noqa: E402
+from bridge.runtime.demo import demo_frame  # noqa: E402
 from bridge.testing.lrm import LrmClient  # noqa: E402
 from bridge.testing.rabbitmq import free_port, start_broker  # noqa: E402
 

@@ -24,9 +24,9 @@ from twisted.internet import defer
 
 from bridge.edges.amqp.client import HubClient
 from bridge.edges.amqp.settings import AmqpConnectionSettings, HubClientSettings
-from bridge.edges.hub_emulator.dispatcher_service import DispatcherService
-from bridge.edges.hub_emulator.provision import ManagementApi, provision
-from bridge.edges.hub_emulator.schemas import reference_validator
+from bridge.sim.hub_emulator.dispatcher_service import DispatcherService
+from bridge.sim.hub_emulator.provision import ManagementApi, provision
+from bridge.sim.hub_emulator.schemas import reference_validator
 from bridge.testing.messages import make_message
 from bridge.testing.rabbitmq import rabbitmq_missing_reason, start_broker
 from bridge.testing.reactor import ReactorThread

@@ -23,7 +23,7 @@ import fastjsonschema
 import simplejson
 
 from bridge.core.pipeline import translate
-from bridge.profiles import build_context, load_profile
+from bridge.refdata.profiles import build_context, load_profile
 
 ROOT = Path(__file__).resolve().parents[1]
 

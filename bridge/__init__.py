@@ -1,6 +1,6 @@
 """hub-bridge: legacy 15-18 links, NexSIS EMSI and the Hub Santé, translated and delivered.
 
-Public Python API (imported lazily so ``import bridge`` stays cheap)::
+Public Python API (see :mod:`bridge.api`; imported lazily so ``import bridge`` stays cheap)::
 
     bridge.translate(data: bytes, to: str, *, schemas=None) -> bytes   # to: "json" | "xml"
     bridge.validate(data: bytes, *, schemas=None) -> list[Issue]       # empty when valid
@@ -16,7 +16,7 @@ __all__ = ["detect", "translate", "validate"]
 
 def __getattr__(name: str) -> Any:
     if name in __all__:
-        from bridge import codec
+        from bridge import api
 
-        return getattr(codec, name)
+        return getattr(api, name)
     raise AttributeError(f"module 'bridge' has no attribute {name!r}")

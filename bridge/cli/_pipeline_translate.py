@@ -23,7 +23,7 @@ def run(data: bytes, source: str, target: str | None, profile: str | None, *, la
     """Translate ``data`` from adapter ``source`` to ``target``; report losses on stderr."""
     from bridge.core.errors import BridgeError, InboundError
     from bridge.core.pipeline import translate
-    from bridge.profiles import build_context
+    from bridge.refdata.profiles import build_context
 
     if not target:
         raise click.UsageError("--from needs --to ADAPTER (see 'bridge adapters list')")
@@ -57,7 +57,7 @@ def _readable(data: bytes, target: str) -> bytes:
 
 def _identities() -> dict[str, str]:
     """Our Hub client ID and the peer's, from the configuration defaults and HUB_BRIDGE__* variables."""
-    from bridge.config import ConfigError, load_config
+    from bridge.runtime.config import ConfigError, load_config
 
     try:
         config = load_config(None, check=False)

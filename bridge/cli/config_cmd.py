@@ -21,7 +21,7 @@ EXIT_CONFIG_ERROR = 3
 
 
 def _load(config_path: Path | None, *, check: bool):
-    from bridge.config import ConfigError, load_config
+    from bridge.runtime.config import ConfigError, load_config
 
     try:
         return load_config(config_path, os.environ, check=check)
@@ -51,7 +51,7 @@ def show(config_path: Path | None, as_json: bool) -> None:
     """Print the effective configuration (defaults + file + environment), secrets masked."""
     import tomli_w
 
-    from bridge.config import redacted_dump
+    from bridge.runtime.config import redacted_dump
 
     data = redacted_dump(_load(config_path, check=False))
     click.echo(json.dumps(data, indent=2) if as_json else tomli_w.dumps(data), nl=as_json)

@@ -38,10 +38,10 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
     """
     from twisted.internet import reactor, task
 
-    from bridge.config import BridgeConfig
-    from bridge.core.nexsis_rules import Behaviour
-    from bridge.demo import run_demo
-    from bridge.logging import configure_logging
+    from bridge.runtime.config import BridgeConfig
+    from bridge.sim.nexsis_rules import Behaviour
+    from bridge.runtime.demo import run_demo
+    from bridge.runtime.logging import configure_logging
 
     # The demo's answers come back through lossy EMSI -> legacy code tables, so every answer logs
     # fallback warnings; the summary is what the demo is for, --log-level shows the rest.
@@ -57,7 +57,7 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
                              f"  answered {summary.answered}  failed {summary.failed}   ")
 
     def main(reactor_):
-        from bridge.core.nexsis_rules import PeerRules
+        from bridge.sim.nexsis_rules import PeerRules
 
         d = run_demo(reactor_, messages=messages, config=config, progress=progress, timeout=timeout, rate=rate,
                      peer_rules=PeerRules(own_id=config.bridge.peer_id, behaviour=Behaviour(behaviour)),

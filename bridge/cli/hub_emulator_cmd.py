@@ -40,9 +40,9 @@ def hub_emulator(clients, vhost, management_url, amqp_host, amqp_port, admin_use
     Exit codes: 3 configuration error, 4 broker unreachable or failed.
     """
     from bridge.core.errors import BridgeError
-    from bridge.edges.hub_emulator.provision import ManagementApi, ProvisionError, provision
-    from bridge.edges.hub_emulator.schemas import default_validator
-    from bridge.logging import configure_logging
+    from bridge.sim.hub_emulator.provision import ManagementApi, ProvisionError, provision
+    from bridge.sim.hub_emulator.schemas import default_validator
+    from bridge.runtime.logging import configure_logging
 
     configure_logging(log_format, log_level)
     try:
@@ -88,7 +88,7 @@ def _run_dispatcher(host, port, vhost, user, password, clients, validate, format
     from twisted.internet import reactor
 
     from bridge.edges.amqp.settings import AmqpConnectionSettings
-    from bridge.edges.hub_emulator.dispatcher_service import DispatcherService
+    from bridge.sim.hub_emulator.dispatcher_service import DispatcherService
 
     settings = AmqpConnectionSettings(host=host, port=port, vhost=vhost, tls=False, username=user, password=password)
     service = DispatcherService(settings, reactor, known_clients=clients, validate=validate, formats=formats)

@@ -12,7 +12,7 @@ DIRECTORY = click.argument("directory", required=False, type=click.Path(file_oka
 
 
 def _directory(directory: Path | None) -> Path:
-    from bridge.resources import project_dir
+    from bridge.refdata.resources import project_dir
 
     return directory or project_dir("mappings")
 
@@ -28,7 +28,7 @@ def mappings() -> None:
 def lint_cmd(directory: Path | None, nomenclatures_dir: Path | None) -> None:
     """Check the tables in DIRECTORY (default: the project's mappings/); exit 1 on any error."""
     from bridge.core.mapping import severity
-    from bridge.mapping_loader import lint_directory
+    from bridge.refdata.mapping_loader import lint_directory
 
     directory = _directory(directory)
     result = lint_directory(directory, load_or_exit(nomenclatures_dir))
@@ -47,7 +47,7 @@ def lint_cmd(directory: Path | None, nomenclatures_dir: Path | None) -> None:
 def coverage_cmd(directory: Path | None, nomenclatures_dir: Path | None, all_codes: bool, unmapped: bool) -> None:
     """Per table and direction, the share of the code list mapped, and the codes left unmapped."""
     from bridge.core.mapping import coverage
-    from bridge.mapping_loader import lint_directory
+    from bridge.refdata.mapping_loader import lint_directory
 
     registry = load_or_exit(nomenclatures_dir)
     result = lint_directory(_directory(directory), registry)

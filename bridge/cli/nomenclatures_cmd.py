@@ -13,7 +13,7 @@ NOMENCLATURES_OPTION = click.option(
 
 def load_or_exit(directory: Path | None):
     """The code lists in force, or exit 2 (unreadable input) with the reason."""
-    from bridge.nomenclature_store import NomenclatureStoreError, load_nomenclatures
+    from bridge.refdata.nomenclature_store import NomenclatureStoreError, load_nomenclatures
 
     try:
         return load_nomenclatures(directory)
@@ -32,7 +32,7 @@ def nomenclatures() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Do not print each defect, only their count.")
 def import_cmd(directory: Path, quiet: bool) -> None:
     """Install the official CSV release in DIRECTORY into the user data directory."""
-    from bridge.nomenclature_store import NomenclatureStoreError, import_nomenclatures, store_dir
+    from bridge.refdata.nomenclature_store import NomenclatureStoreError, import_nomenclatures, store_dir
 
     try:
         version, warnings = import_nomenclatures(directory)

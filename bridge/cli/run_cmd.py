@@ -25,9 +25,9 @@ def run(config_path: Path | None, allow_replay: bool) -> None:
     """
     from twisted.internet import reactor
 
-    from bridge.config import ConfigError, with_overrides
-    from bridge.logging import capture_twisted_logs, configure_logging
-    from bridge.runner import start_bridge
+    from bridge.runtime.config import ConfigError, with_overrides
+    from bridge.runtime.logging import capture_twisted_logs, configure_logging
+    from bridge.runtime.runner import start_bridge
 
     config = _load(config_path, check=True)
     if allow_replay:

@@ -19,7 +19,7 @@ def schemas() -> None:
 @click.option("--no-default", is_flag=True, help="Install without making it the default bundle.")
 def install(directory: Path, no_default: bool) -> None:
     """Copy the bundle in DIRECTORY, check it is complete and record its version."""
-    from bridge.bundle import install_bundle
+    from bridge.refdata.bundle import install_bundle
     from bridge.core.errors import BridgeError
 
     try:
@@ -36,7 +36,7 @@ def install(directory: Path, no_default: bool) -> None:
 @schemas.command("list")
 def list_() -> None:
     """Installed bundles: version, upstream commit, location; * marks the default."""
-    from bridge.bundle import list_bundles
+    from bridge.refdata.bundle import list_bundles
 
     bundles = list_bundles()
     if not bundles:

@@ -28,7 +28,7 @@ _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
 
 def default_store_path() -> Path:
     """``$HUB_BRIDGE_STORE``, else ``bridge.sqlite3`` in the user data directory."""
-    from bridge.resources import data_home
+    from bridge.refdata.resources import data_home
 
     return Path(os.environ.get("HUB_BRIDGE_STORE") or data_home() / "bridge.sqlite3")
 
@@ -180,7 +180,7 @@ def dlq_replay(dlq_id: int | None, replay_every: bool, since: str | None, max_pe
                store_path: Path | None, as_json: bool) -> None:
     """Send entries again: outbound ones are re-translated by the running bridge with its current tables."""
     from bridge.edges.store import StoreFull, UnknownMessage
-    from bridge.replay import ReplayOutcome, replay_all, replay_dead_letter
+    from bridge.app.replay import ReplayOutcome, replay_all, replay_dead_letter
 
     if (dlq_id is None) == (not replay_every):
         _fail("give either one ID or --all", EXIT_USAGE)
@@ -260,7 +260,7 @@ def _describe_message(msg: Any, history: Sequence[Any]) -> str:
 @JSON_OPTION
 def replay(start: str, end: str, store_path: Path | None, as_json: bool) -> None:
     """Re-publish what was published in a window, with the same distributionIDs (receivers deduplicate)."""
-    from bridge.replay import replay_window
+    from bridge.app.replay import replay_window
 
     now = _now()
     t0, t1 = parse_time(start, now), parse_time(end, now)

@@ -42,12 +42,18 @@ class Result:
 
 @dataclass(frozen=True)
 class HubPayload:
-    """One Hub payload to send (``createCase`` or ``emsi``), as its JSON dict form."""
+    """One Hub payload to send (``createCase``, ``emsi``, ...), as its JSON dict form.
+
+    The translation fills ``dropped``/``warnings``; the message life adds the
+    case it belongs to (``case_id``, ``case_version``) for per-case ordering.
+    """
 
     name: str
     payload: dict
     dropped: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    case_id: str | None = None
+    case_version: str | None = None
 
 
 def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,

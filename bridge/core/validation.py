@@ -193,7 +193,7 @@ _EMBEDDED = "jsonContent/embeddedJsonContent"
 
 
 class ValidatorSource(Protocol):
-    """What a loaded schema bundle offers (see ``bridge.bundle.Bundle``)."""
+    """What a loaded schema bundle offers (see ``bridge.refdata.bundle.Bundle``)."""
 
     def payload_roots(self) -> list[str]: ...
     def json_validator(self, root: str) -> JsonValidator: ...

@@ -145,7 +145,7 @@ def _admin_settings(broker):
 def _hub_validator():
     """The emulator's schema check: bridge.validate when present, else none (the campaign is about delivery)."""
     from bridge.core.errors import BridgeError
-    from bridge.edges.hub_emulator.schemas import default_validator
+    from bridge.sim.hub_emulator.schemas import default_validator
 
     try:
         return default_validator(None)
@@ -179,8 +179,8 @@ class Campaign:
     # -- setting up ----------------------------------------------------------------------
     def _set_up(self) -> None:
         from bridge.edges.amqp.client import HubClient
-        from bridge.edges.hub_emulator.dispatcher_service import DispatcherService
-        from bridge.edges.hub_emulator.provision import ManagementApi, provision
+        from bridge.sim.hub_emulator.dispatcher_service import DispatcherService
+        from bridge.sim.hub_emulator.provision import ManagementApi, provision
         from bridge.testing.rabbitmq import free_port, start_broker
 
         self.workdir.mkdir(parents=True, exist_ok=True)

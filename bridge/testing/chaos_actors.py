@@ -34,7 +34,7 @@ class ChaosPeer:
     """A NexSIS peer that judges exactly-once: runs in the reactor thread, never crashes."""
 
     def __init__(self, reactor, own_id: str = SDIS) -> None:
-        from bridge.core.nexsis_rules import PeerRules
+        from bridge.sim.nexsis_rules import PeerRules
 
         self.reactor = reactor
         self.rules = PeerRules(own_id=own_id)
@@ -66,10 +66,10 @@ class ChaosPeer:
             self._loop.stop()
 
     def on_message(self, delivery) -> None:
-        from bridge.core.envelope import unwrap
+        from bridge.core.edxl import unwrap
         from bridge.core.errors import BridgeError
-        from bridge.core.nexsis_rules import replies_for
-        from bridge.hub_bodies import decode_hub_body, encode_hub_body
+        from bridge.sim.nexsis_rules import replies_for
+        from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 
         self.redelivered_flags += bool(delivery.redelivered)
         try:

@@ -13,14 +13,14 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-from bridge.core.envelope import make_error, make_reference, unwrap, wrap
+from bridge.core.edxl import make_error, make_reference, unwrap, wrap
 from bridge.core.errors import HubErrorCode
 from bridge.core.framing import ETX, STX
-from bridge.core.nexsis_rules import PeerRules, replies_for
+from bridge.sim.nexsis_rules import PeerRules, replies_for
 from bridge.core.pipeline import legacy_to_hub
-from bridge.demo import demo_frame
-from bridge.hub_bodies import encode_hub_body
-from bridge.profiles import build_context, load_profile
+from bridge.runtime.demo import demo_frame
+from bridge.refdata.hub_bodies import encode_hub_body
+from bridge.refdata.profiles import build_context, load_profile
 from bridge.testing.hostile import JSON, XML, Case
 from bridge.testing.rig import SAMU, SDIS
 

@@ -1,6 +1,6 @@
 """A deterministic bridge for tests and benchmarks: the real service on a fake clock.
 
-The rig joins the real :class:`bridge.service.BridgeService`, a real SQLite store,
+The rig joins the real :class:`bridge.app.service.BridgeService`, a real SQLite store,
 the in-process Hub and a simulated NexSIS peer, all driven by a Twisted
 ``task.Clock``: nothing sleeps, nothing opens a socket, and a test advances time
 itself. It is shared by the service tests and the hostile-input campaign.
@@ -15,13 +15,13 @@ from pathlib import Path
 from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
-from bridge.core.nexsis_rules import PeerRules
-from bridge.edges.inprocess_hub import InProcessHub
+from bridge.sim.nexsis_rules import PeerRules
+from bridge.sim.inprocess_hub import InProcessHub
 from bridge.edges.store.sqlite import Store
-from bridge.nexsis_sim import NexsisSimulator
-from bridge.profiles import build_context, load_profile
-from bridge.service import BridgeService, ServiceSettings
-from bridge.translator import PipelineTranslator
+from bridge.sim.nexsis_sim import NexsisSimulator
+from bridge.refdata.profiles import build_context, load_profile
+from bridge.app.service import BridgeService, ServiceSettings
+from bridge.app.translator import PipelineTranslator
 
 SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
 START = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)

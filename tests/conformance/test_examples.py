@@ -10,8 +10,8 @@ import pytest
 from lxml import etree
 
 import bridge
-from bridge.bundle import load_bundle
-from bridge.codec import dump_json, parse
+from bridge.refdata.bundle import load_bundle
+from bridge.refdata.hub_codec import dump_json, parse
 from tests.conformance.corpus import example_pairs
 
 PAIRS = example_pairs()

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bridge.bundle import load_bundle
-from bridge.codec import parse, to_element, to_json
+from bridge.refdata.bundle import load_bundle
+from bridge.refdata.hub_codec import parse, to_element, to_json
 from bridge.core.codec.json_to_xml import serialize
 from tests.conformance.schema_strategy import from_schema
 from tests.conftest import reference_dir

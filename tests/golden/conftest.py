@@ -11,7 +11,7 @@ import fastjsonschema
 import pytest
 
 from bridge.core.errors import Issue
-from bridge.profiles import build_context
+from bridge.refdata.profiles import build_context
 
 GOLDEN = Path(__file__).resolve().parent
 NOW = datetime(2024, 5, 18, 18, 30, tzinfo=timezone(timedelta(hours=2)))

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from bridge.core.pipeline import translate
-from bridge.profiles import load_profile
+from bridge.refdata.profiles import load_profile
 
 TARGETS = [("rc-eda-json", None), ("legacy-text", "lrm-alpha-text"), ("legacy-text", "lrm-beta-text"),
            ("legacy-xml", "lrm-alpha-xml"), ("legacy-xml", "lrm-beta-xml")]

@@ -13,7 +13,7 @@ from bridge.core.adapters.legacy_text import _parse_delimited, _parse_keyvalue, 
 from bridge.core.adapters.legacy_xml import _record
 from bridge.core.pipeline import hub_payloads_to_legacy, legacy_to_hub
 from bridge.core.xmlsafe import parse_xml
-from bridge.profiles import load_profile
+from bridge.refdata.profiles import load_profile
 
 GOLDEN = Path(__file__).resolve().parent
 PROFILES = ["lrm-alpha-text", "lrm-beta-text", "lrm-alpha-xml", "lrm-beta-xml"]

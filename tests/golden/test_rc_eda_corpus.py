@@ -10,7 +10,7 @@ import pytest
 from lxml import etree
 
 from bridge.core.pipeline import hub_to_legacy, hub_to_legacy_result, translate
-from bridge.profiles import load_profile
+from bridge.refdata.profiles import load_profile
 
 PROFILES = ["lrm-alpha-text", "lrm-beta-text", "lrm-alpha-xml", "lrm-beta-xml"]
 EXAMPLES = ["RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json", "RC-EDA-DouleurThoracique-PierreLegrand.json",

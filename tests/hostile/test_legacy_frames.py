@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge.core.framing import ETX, STX
-from bridge.demo import demo_frame
+from bridge.runtime.demo import demo_frame
 from bridge.testing.hostile import BAD_OUTCOMES, Case, Outcome
 from bridge.testing.hostile_cases import framing_cases, legacy_attack_cases
 

@@ -43,7 +43,7 @@ def reactor_thread():
 @pytest.fixture(scope="session")
 def hub_validator():
     """The schema check the emulator applies: official schemas when the corpus is present."""
-    from bridge.edges.hub_emulator.schemas import reference_validator
+    from bridge.sim.hub_emulator.schemas import reference_validator
 
     ref = reference_dir()
     if ref is not None:
@@ -58,8 +58,8 @@ def hub_validator():
 @pytest.fixture(scope="session")
 def hub(broker, reactor_thread, hub_validator):
     """The Hub topology provisioned in VHOST and the emulator's dispatcher running on it."""
-    from bridge.edges.hub_emulator.dispatcher_service import DispatcherService
-    from bridge.edges.hub_emulator.provision import ManagementApi, add_client, provision
+    from bridge.sim.hub_emulator.dispatcher_service import DispatcherService
+    from bridge.sim.hub_emulator.provision import ManagementApi, add_client, provision
 
     api = ManagementApi(broker.management_url, broker.admin_user, broker.admin_password)
     provision(api, VHOST, CLIENTS)

@@ -12,7 +12,7 @@ from collections import Counter
 import pytest
 from twisted.internet import defer
 
-from bridge.demo import demo_frame
+from bridge.runtime.demo import demo_frame
 from bridge.testing.lrm import LrmClient
 from tests.integration.rabbitmq import SAMU, SDIS, VHOST, client_settings
 
@@ -49,7 +49,7 @@ def test_short_campaign_loses_nothing_and_applies_nothing_twice(rabbitmq_availab
 
 
 def _config(broker, tmp_path):
-    from bridge.config import BridgeConfig
+    from bridge.runtime.config import BridgeConfig
 
     return BridgeConfig.model_validate({
         "bridge": {"client_id": SAMU, "peer_id": SDIS},
@@ -66,12 +66,12 @@ def _config(broker, tmp_path):
 
 def test_redelivery_after_a_consumer_crash_is_handed_over_once(broker, hub, reactor_thread, tmp_path, monkeypatch):
     """The bridge's link dies after it stored an answer but before the broker ack: the redelivery reaches the LRM zero more times."""
-    from bridge.core.nexsis_rules import PeerRules
+    from bridge.sim.nexsis_rules import PeerRules
     from bridge.edges.amqp.client import HubClient
-    from bridge.edges.amqp.errors import Nack
-    from bridge.nexsis_sim import NexsisSimulator
-    from bridge.runner import start_bridge
-    from bridge.service import BridgeService
+    from bridge.app.ports import Nack
+    from bridge.sim.nexsis_sim import NexsisSimulator
+    from bridge.runtime.runner import start_bridge
+    from bridge.app.service import BridgeService
 
     reactor = reactor_thread.reactor
     original = BridgeService.on_hub_message

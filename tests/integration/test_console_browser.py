@@ -27,11 +27,11 @@ SERVER_SCRIPT = textwrap.dedent(
     import sys
     from datetime import UTC, datetime
     from twisted.internet import reactor
-    from bridge.config import load_config
+    from bridge.runtime.config import load_config
     from bridge.edges.http import StoreConsoleProvider, start_http
     from bridge.edges.metrics import BridgeMetrics
     from bridge.edges.store import Store
-    from bridge.logging import configure_logging
+    from bridge.runtime.logging import configure_logging
 
     configure_logging("json", stream=sys.stderr)  # stdout carries only the port line
     store = Store.open(sys.argv[1])

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.config import BridgeConfig
+from bridge.runtime.config import BridgeConfig
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DOCKERFILE = PROJECT_ROOT / "Dockerfile"

@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from bridge.demo import demo_frame
+from bridge.runtime.demo import demo_frame
 from bridge.testing.waiting import wait_until
 from bridge.testing.lrm import LrmClient
 from tests.integration.rabbitmq import SAMU, SDIS, VHOST, client_settings
@@ -17,7 +17,7 @@ pytestmark = pytest.mark.integration
 
 
 def _config(broker, tmp_path):
-    from bridge.config import BridgeConfig
+    from bridge.runtime.config import BridgeConfig
 
     return BridgeConfig.model_validate({
         "bridge": {"client_id": SAMU, "peer_id": SDIS},
@@ -35,10 +35,10 @@ def _config(broker, tmp_path):
 @pytest.fixture
 def running_bridge(broker, hub, reactor_thread, tmp_path):
     """A bridge (AMQP mode) and a simulated NexSIS peer, both on the test broker."""
-    from bridge.core.nexsis_rules import PeerRules
+    from bridge.sim.nexsis_rules import PeerRules
     from bridge.edges.amqp.client import HubClient
-    from bridge.nexsis_sim import NexsisSimulator
-    from bridge.runner import start_bridge
+    from bridge.sim.nexsis_sim import NexsisSimulator
+    from bridge.runtime.runner import start_bridge
 
     reactor = reactor_thread.reactor
     simulator = NexsisSimulator(PeerRules(own_id=SDIS), reactor)
@@ -129,7 +129,7 @@ class TestEndToEnd:
 
 def test_demo_runs_on_the_real_broker(broker, hub, reactor_thread):
     """'bridge demo --hub amqps://...' plays the same scenario through RabbitMQ and the dispatcher."""
-    from bridge.demo import run_demo
+    from bridge.runtime.demo import run_demo
 
     url = f"amqps://127.0.0.1:{broker.amqps_port}/{VHOST.replace('/', '%2F')}"
     scenario = functools.partial(run_demo, reactor_thread.reactor, messages=20, hub_url=url,
@@ -141,9 +141,9 @@ def test_demo_runs_on_the_real_broker(broker, hub, reactor_thread):
 
 def test_bridge_takes_frames_while_the_broker_is_unreachable(reactor_thread, tmp_path):
     """Broker down at start: /healthz answers, /readyz says not ready, LRM frames are stored and acked."""
-    from bridge.config import BridgeConfig
+    from bridge.runtime.config import BridgeConfig
     from bridge.edges.certs import make_test_ca
-    from bridge.runner import start_bridge
+    from bridge.runtime.runner import start_bridge
     from bridge.testing.rabbitmq import free_port
 
     ca = make_test_ca(tmp_path / "certs", [SAMU])

@@ -70,7 +70,7 @@ def test_reconnects_after_connection_loss(broker, hub, reactor_thread):
 
 def test_consumer_cancelled_by_broker_triggers_reconnect(broker, hub, reactor_thread):
     """When the broker cancels a consumer (queue deleted), the client reconnects once the queue is back."""
-    from bridge.edges.hub_emulator.provision import ManagementApi, add_client
+    from bridge.sim.hub_emulator.provision import ManagementApi, add_client
 
     states = Inbox()
     sdis = HubClient(client_settings(broker, SDIS, reconnect_attempts=100, reconnect_max=0.3),

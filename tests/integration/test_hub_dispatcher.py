@@ -199,7 +199,7 @@ def test_json_converted_for_xml_recipient(clients, hub, reactor_thread):
 
 def test_dead_lettered_message_is_reported_500_to_sender(broker, hub, reactor_thread, hub_reference):
     """A message the recipient rejects (Drop) goes to dispatch.dlq and its sender gets RS-ERROR 500."""
-    from bridge.edges.amqp.errors import Drop
+    from bridge.app.ports import Drop
 
     def refuse(_delivery):
         raise Drop("cannot map this case")

@@ -16,7 +16,7 @@ CLIENT = "fr.health.samu690"
 def test_provision_only_creates_queues_users_and_permissions(broker):
     """Queues with 24 h TTL + DLX, a password-less user and the Hub's permissions are created."""
     from bridge.cli.hub_emulator_cmd import hub_emulator
-    from bridge.edges.hub_emulator.provision import ManagementApi
+    from bridge.sim.hub_emulator.provision import ManagementApi
 
     ref = reference_dir()
     args = ["--provision-only", "--client", CLIENT, "--vhost", VHOST, "--management-url", broker.management_url]

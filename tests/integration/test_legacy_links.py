@@ -9,12 +9,12 @@ from pathlib import Path
 import pytest
 
 from bridge.core.framing import NEED_DATA, Deframer, frame
-from bridge.demo import demo_frame
+from bridge.runtime.demo import demo_frame
 from bridge.testing.waiting import wait_until
 
 
 def _config(tmp_path, legacy: dict):
-    from bridge.config import BridgeConfig
+    from bridge.runtime.config import BridgeConfig
 
     return BridgeConfig.model_validate({
         "legacy": {"profile": "lrm-alpha-text", **legacy},
@@ -29,7 +29,7 @@ def start(reactor_thread):
     started = []
 
     def _start(config):
-        from bridge.runner import start_bridge
+        from bridge.runtime.runner import start_bridge
 
         running = reactor_thread.call(start_bridge, config, reactor_thread.reactor, timeout=30)
         started.append(running)

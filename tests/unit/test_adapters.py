@@ -15,7 +15,7 @@ from bridge.core.canonical import Case, Coded, Location, Qualification
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, OutboundError, UnsafeXml
 from bridge.core.mapping import Mapped, UnmappedCode
 from bridge.core.pipeline import translate
-from bridge.profiles import load_profile
+from bridge.refdata.profiles import load_profile
 
 NOW = datetime(2024, 5, 18, 16, 30, tzinfo=timezone.utc)
 

@@ -12,7 +12,7 @@ from bridge.core.adapters.legacy_text import LegacyTextAdapter
 from bridge.core.adapters.legacy_xml import LegacyXmlAdapter
 from bridge.core.errors import BridgeError
 from bridge.core.mapping import Mapped
-from bridge.profiles import load_profile
+from bridge.refdata.profiles import load_profile
 
 PROFILES = {name: load_profile(name) for name in ("lrm-alpha-text", "lrm-beta-text", "lrm-alpha-xml", "lrm-beta-xml")}
 KEYS = ["NUM_DOSSIER", "DATE_APPEL", "NATURE", "COMMUNE", "LAT", "VICT1_AGE", "VICT2_NOM", "TYPE_VICTIME", "OBS",

@@ -11,7 +11,8 @@ from twisted.internet import defer
 
 from bridge.core.errors import InboundError
 from bridge.edges.amqp.consumer import Consumer
-from bridge.edges.amqp.errors import ConnectionLost, Drop, Nack, PublishNacked, PublishReturned
+from bridge.app.ports import Drop, Nack
+from bridge.edges.amqp.errors import ConnectionLost, PublishNacked, PublishReturned
 from bridge.edges.amqp.publisher import Publisher
 
 

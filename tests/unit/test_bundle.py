@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bridge.bundle import check_bundle, install_bundle, list_bundles, load_bundle, resolve_bundle
+from bridge.refdata.bundle import check_bundle, install_bundle, list_bundles, load_bundle, resolve_bundle
 from bridge.core.errors import BridgeError
 
 

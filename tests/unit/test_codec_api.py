@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import bridge
-from bridge.codec import dump_json
+from bridge.refdata.hub_codec import dump_json
 from bridge.core.errors import InboundError
 
 REF_JSON = b'{"reference": {"distributionID": "fr.health.samuB_1"}}'

@@ -1,4 +1,4 @@
-"""Tests of the configuration model and loader (bridge/config.py) and `bridge config`."""
+"""Tests of the configuration model and loader (bridge/runtime/config.py) and `bridge config`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from click.testing import CliRunner
 
 from bridge.cli.main import cli
-from bridge.config import (
+from bridge.runtime.config import (
     BridgeConfig, ConfigError, check_files, env_var_name, load_config, redacted_dump, with_overrides,
 )
 

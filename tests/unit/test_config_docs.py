@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
-from bridge.config import SECTIONS, env_var_name
+from bridge.runtime.config import SECTIONS, env_var_name
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ CORE = Path(__file__).resolve().parents[2] / "bridge" / "core"
 FORBIDDEN = {
     "twisted", "pika", "socket", "asyncio", "sqlite3", "threading", "time",
     "subprocess", "urllib", "http", "ssl", "select", "selectors", "signal",
-    "bridge.edges", "bridge.cli", "bridge.resources", "bridge.bundle", "bridge.config",
+    "bridge.edges", "bridge.cli", "bridge.refdata.resources", "bridge.refdata.bundle", "bridge.runtime.config",
 }
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bridge.core.dispatcher import Reject, Route, build_error_message, check, encode_json
+from bridge.sim.dispatcher import Reject, Route, build_error_message, check, encode_json
 from bridge.core.errors import HubErrorCode, Issue
 from bridge.testing.messages import make_message, make_reference, message_payload
 
@@ -135,7 +135,7 @@ def test_error_message_is_a_full_rs_error():
 
 def test_error_message_validates_against_official_schemas(hub_reference):
     """The RS-ERROR we build passes the official EDXL-DE-full JSON Schema."""
-    from bridge.edges.hub_emulator.schemas import json_schema_validator
+    from bridge.sim.hub_emulator.schemas import json_schema_validator
 
     reject = _run(make_message(SAMU, SDIS, PAYLOAD, now=NOW), delivery_mode=1)
     body = encode_json(build_error_message(reject, hub_id="fr.health.hub", message_uuid=UUID1, now=NOW))
@@ -144,7 +144,7 @@ def test_error_message_validates_against_official_schemas(hub_reference):
 
 def test_dead_letter_report_goes_to_the_envelope_sender():
     """A dead-lettered message gives a 500 for its senderID; Hub errors and garbage give none."""
-    from bridge.core.dispatcher import dead_letter_reject
+    from bridge.sim.dispatcher import dead_letter_reject
 
     message = make_message(SAMU, SDIS, PAYLOAD, now=NOW)
     reject = dead_letter_reject(json.dumps(message).encode(), content_type="application/json", reason="expired",
@@ -159,7 +159,7 @@ def test_dead_letter_report_goes_to_the_envelope_sender():
 
 def test_schema_error_cause_names_paths_and_stays_bounded():
     """errorCause lists issues by path, cuts long ones and counts the rest."""
-    from bridge.core.dispatcher import describe_issues
+    from bridge.sim.dispatcher import describe_issues
 
     issues = [Issue(f"/createCase/f{i}", "x" * 1000) for i in range(25)]
     cause = describe_issues(issues)

@@ -13,7 +13,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.core.envelope import MESSAGE_POINTER, Unwrapped, make_error, make_reference, unwrap, wrap
+from bridge.core.edxl import MESSAGE_POINTER, Unwrapped, make_error, make_reference, unwrap, wrap
 from bridge.core.errors import HubErrorCode, InboundError, OutboundError
 from tests.conftest import reference_dir
 from tests.unit.test_models import assert_same_canonical, load_canonical

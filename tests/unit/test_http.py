@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 from twisted.internet.address import IPv4Address
 
-from bridge.config import load_config
+from bridge.runtime.config import load_config
 from bridge.edges.http import StoreConsoleProvider, build_root, build_site, start_http
 from bridge.edges.metrics import BridgeMetrics
 from bridge.edges.store import Store

@@ -32,9 +32,9 @@ def test_readiness_checks_on_a_real_store(tmp_path):
 
 def test_mapping_coverage_of_the_project_tables():
     """Coverage of the shipped tables names the version and one entry per table direction, computed once per version."""
-    from bridge.mapping_loader import MappingReloader
-    from bridge.nomenclature_store import load_nomenclatures
-    from bridge.resources import project_dir
+    from bridge.refdata.mapping_loader import MappingReloader
+    from bridge.refdata.nomenclature_store import load_nomenclatures
+    from bridge.refdata.resources import project_dir
 
     reloader = MappingReloader(project_dir("mappings"), load_nomenclatures())
     coverage = MappingCoverage(reloader)

@@ -9,8 +9,9 @@ from twisted.internet import defer
 from twisted.internet.task import Clock
 
 from bridge.core.errors import Issue
-from bridge.edges.amqp.errors import Drop, Nack, NotConnected
-from bridge.edges.inprocess_hub import InProcessHub
+from bridge.app.ports import Drop, Nack
+from bridge.edges.amqp.errors import NotConnected
+from bridge.sim.inprocess_hub import InProcessHub
 from bridge.testing.messages import make_message, make_reference, message_payload
 
 NOW = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
@@ -126,9 +127,9 @@ def test_recipient_preferring_xml_gets_xml():
 
 def test_failed_conversion_is_600():
     """A message the Hub cannot convert for its recipient is refused with 600."""
-    from bridge.core.dispatcher import Reject, Route
+    from bridge.sim.dispatcher import Reject, Route
     from bridge.core.errors import BridgeError
-    from bridge.edges.hub_emulator.convert import convert_route
+    from bridge.sim.hub_emulator.convert import convert_route
 
     def broken(_body, _to):
         raise BridgeError("no spec")

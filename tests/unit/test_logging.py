@@ -1,4 +1,4 @@
-"""Tests of the structlog setup (bridge/logging.py)."""
+"""Tests of the structlog setup (bridge/runtime/logging.py)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from bridge.logging import (
+from bridge.runtime.logging import (
     MESSAGE_KEYS,
     configure_logging,
     fallback_limit_health_data,
@@ -118,7 +118,7 @@ class TestRendering:
         """After capture_twisted_logs, a Twisted log event (e.g. an unhandled error) is written as JSON (child process: global state)."""
         script = (
             "import sys\n"
-            "from bridge.logging import configure_logging, capture_twisted_logs\n"
+            "from bridge.runtime.logging import configure_logging, capture_twisted_logs\n"
             "configure_logging('json', stream=sys.stdout)\n"
             "capture_twisted_logs()\n"
             "from twisted.logger import Logger\n"

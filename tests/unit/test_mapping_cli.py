@@ -7,7 +7,7 @@ import shutil
 from click.testing import CliRunner
 
 from bridge.cli.main import cli
-from bridge.resources import project_dir
+from bridge.refdata.resources import project_dir
 
 
 def _run(*args: str):

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from bridge.core.mapping import coverage, lint_tables
-from bridge.mapping_loader import lint_directory
-from bridge.nomenclature_store import load_nomenclatures
-from bridge.resources import project_dir
+from bridge.refdata.mapping_loader import lint_directory
+from bridge.refdata.nomenclature_store import load_nomenclatures
+from bridge.refdata.resources import project_dir
 
 
 @pytest.fixture(scope="module")

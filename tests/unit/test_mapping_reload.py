@@ -7,9 +7,9 @@ import shutil
 import pytest
 from twisted.internet.task import Clock
 
-from bridge.mapping_loader import InvalidMappings, MappingReloader, load_mappings
-from bridge.nomenclature_store import load_nomenclatures
-from bridge.resources import project_dir
+from bridge.refdata.mapping_loader import InvalidMappings, MappingReloader, load_mappings
+from bridge.refdata.nomenclature_store import load_nomenclatures
+from bridge.refdata.resources import project_dir
 
 
 @pytest.fixture

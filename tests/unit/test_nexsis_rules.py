@@ -7,8 +7,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bridge.core.envelope import unwrap, wrap
-from bridge.core.nexsis_rules import Behaviour, PeerRules, is_request_for_assistance, replies_for
+from bridge.core.edxl import unwrap, wrap
+from bridge.sim.nexsis_rules import Behaviour, PeerRules, is_request_for_assistance, replies_for
 
 NOW = datetime(2026, 11, 25, 10, 0, 0, tzinfo=timezone(timedelta(hours=1)))
 SAMU, NEXSIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bridge.core.nomenclature import ALIASES, Nomenclatures, parse_code_list
-from bridge.nomenclature_store import import_nomenclatures, installed_manifest, load_nomenclatures, store_dir
+from bridge.refdata.nomenclature_store import import_nomenclatures, installed_manifest, load_nomenclatures, store_dir
 
 HIERARCHICAL = """\
 ,code,label_n1,label_n2,label_n3,description,commentaire
@@ -118,7 +118,7 @@ def test_environment_variable_selects_a_directory(tmp_path, monkeypatch):
 
 def test_import_of_an_empty_directory_fails_clearly(tmp_path):
     """A directory with no CSV is refused with its path in the message."""
-    from bridge.nomenclature_store import NomenclatureStoreError
+    from bridge.refdata.nomenclature_store import NomenclatureStoreError
 
     with pytest.raises(NomenclatureStoreError, match="no \\*.csv"):
         import_nomenclatures(tmp_path)

@@ -11,7 +11,7 @@ from bridge.core.adapters.registry import AdapterInfo, discover
 from bridge.core.errors import BridgeError, Issue, OutboundError
 from bridge.core.mapping import Mapped
 from bridge.core.pipeline import hub_to_legacy, legacy_to_hub, translate
-from bridge.profiles import load_profile
+from bridge.refdata.profiles import load_profile
 
 NOW = datetime(2024, 5, 18, 16, 30, tzinfo=timezone.utc)
 BASE = b"NUM_DOSSIER=A1\r\nDATE_APPEL=20240518181500\r\nNATURE=INC\r\nCOMMUNE=Nantes"
@@ -93,8 +93,8 @@ def test_direction_is_enforced():
 def test_town_without_street_survives_the_emsi_round_trip():
     """A case sheet with a town but no street comes back from EMSI with its town, not as a street."""
     from bridge.core.pipeline import hub_to_legacy, legacy_to_hub
-    from bridge.demo import demo_frame
-    from bridge.profiles import build_context, load_profile
+    from bridge.runtime.demo import demo_frame
+    from bridge.refdata.profiles import build_context, load_profile
 
     profile = load_profile("lrm-alpha-text")
     ctx = build_context(profile="lrm-alpha-text")

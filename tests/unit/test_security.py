@@ -8,7 +8,7 @@ import json
 import pytest
 import structlog
 
-from bridge.security import (
+from bridge.runtime.security import (
     MASK, WITHHELD, InsecureSetup, check_private_key_permissions, check_tls_required, is_loopback_host,
     limit_health_data, redact_secrets,
 )
@@ -101,8 +101,8 @@ class TestLimitHealthData:
         assert limiter(None, "info", {"event": "x", "body": "Dupont"})["body"] == WITHHELD
 
     def test_wired_into_bridge_logging(self):
-        """bridge.logging installs these processors: a JSON line has no secret and no payload."""
-        from bridge.logging import configure_logging
+        """bridge.runtime.logging installs these processors: a JSON line has no secret and no payload."""
+        from bridge.runtime.logging import configure_logging
 
         stream = io.StringIO()
         configure_logging("json", "INFO", stream=stream)

@@ -6,11 +6,11 @@ import uuid
 
 import pytest
 
-from bridge.core.envelope import make_error, wrap
+from bridge.core.edxl import make_error, wrap
 from bridge.core.errors import HubErrorCode
-from bridge.demo import demo_frame
+from bridge.runtime.demo import demo_frame
 from bridge.edges.amqp.consumer import Delivery
-from bridge.hub_bodies import encode_hub_body
+from bridge.refdata.hub_bodies import encode_hub_body
 from bridge.testing.rig import SAMU, Rig
 
 def settled(rig, reply):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from bridge.demo import demo_frame
+from bridge.runtime.demo import demo_frame
 from bridge.edges.amqp.errors import NotConnected
 from tests.unit.test_service import Rig
 

@@ -6,7 +6,7 @@ dialect is a new file, not new code: the adapter (``legacy-text`` or
 canonical target and the mapping table (or inline code list) that translates its
 codes, how victims are laid out, and the link-level ack/nack frames the TCP
 listener sends back. Parsing is pure (``tomllib.loads``); reading the file is
-the edge's job (``bridge.profiles``).
+the edge's job (``bridge.refdata.profiles``).
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@
 Hand-written: the official envelope XSD is the general OASIS one (with XML-only
 content elements), so the Hub's JSON Schema is the reference for this shape and
 the XSD only for the field order. ``message`` stays a dict: it holds the RC-DE
-header plus one payload, which :mod:`bridge.core.envelope` splits and validates.
+header plus one payload, which :mod:`bridge.core.edxl` splits and validates.
 """
 
 from __future__ import annotations

@@ -21,7 +21,7 @@ from pika.adapters.twisted_connection import TwistedChannel
 from twisted.internet import defer
 
 from bridge.core.errors import InboundError
-from bridge.edges.amqp.errors import Drop, Nack
+from bridge.app.ports import Drop, Nack
 
 log = structlog.get_logger(__name__)
 

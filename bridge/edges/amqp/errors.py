@@ -27,11 +27,3 @@ class PublishNacked(AmqpError):
 
 class PublishReturned(AmqpError):
     """The broker could not route the message (``mandatory`` publish returned)."""
-
-
-class Nack(Exception):
-    """Raised by a consumer callback: put the message back in the queue (retry later)."""
-
-
-class Drop(Exception):
-    """Raised by a consumer callback: reject without requeue (the queue dead-letters it)."""

@@ -1,4 +1,4 @@
-"""Settings of the Hub client (embedded by ``bridge.config``); frozen and validated once."""
+"""Settings of the Hub client (embedded by ``bridge.runtime.config``); frozen and validated once."""
 
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 Also the store snapshot for the metrics gauges, so ``/metrics`` and the
 console read the same figures. The clock, the replay function and mapping
-coverage are injected: the service passes ``bridge.replay`` and the mapping
+coverage are injected: the service passes ``bridge.app.replay`` and the mapping
 reloader; tests pass fixed values.
 """
 
@@ -43,8 +43,8 @@ class StoreConsoleProvider:
         self.instance = instance
 
     def _replay_with_store(self, dlq_id: int) -> Any:
-        """Default replay: ``bridge.replay.replay_dead_letter``; the running service re-translates the bytes."""
-        from bridge.replay import replay_dead_letter
+        """Default replay: ``bridge.app.replay.replay_dead_letter``; the running service re-translates the bytes."""
+        from bridge.app.replay import replay_dead_letter
 
         return replay_dead_letter(self.store, dlq_id, now=self.clock())
 
@@ -102,7 +102,7 @@ class StoreConsoleProvider:
             raise NotFound(exc.message) from None
         except IllegalTransition as exc:
             raise Conflict(exc.message) from None
-        if hasattr(result, "as_dict"):  # bridge.replay.ReplayOutcome: refusals are returned, not raised
+        if hasattr(result, "as_dict"):  # bridge.app.replay.ReplayOutcome: refusals are returned, not raised
             if not result.ok:
                 raise Conflict(result.error)
             return result.as_dict()

@@ -86,7 +86,7 @@ def build_site(root: Resource) -> Site:
 
 def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[str, ReadinessCheck],
                provider: ConsoleProvider | None = None):
-    """Listen as ``[http]`` says (``bridge.config.HttpSection``); returns the listening port or None if disabled."""
+    """Listen as ``[http]`` says (``bridge.runtime.config.HttpSection``); returns the listening port or None if disabled."""
     if not http_config.enabled:
         return None
     loopback = http_config.is_loopback()

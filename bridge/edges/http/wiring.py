@@ -1,6 +1,6 @@
 """Glue for the service: readiness checks and console coverage from the live components.
 
-Small adapters so ``bridge/service.py`` passes its store, Hub client and mapping
+Small adapters so ``bridge/app/service.py`` passes its store, Hub client and mapping
 reloader and gets what :func:`bridge.edges.http.start_http` and
 :class:`bridge.edges.http.StoreConsoleProvider` take.
 """

@@ -1,6 +1,6 @@
 """Durable outbox / inbox / dead-letter store (SQLite, WAL, ``synchronous=FULL``)."""
 
-from bridge.edges.store.records import (
+from bridge.app.records import (
     Attempt, DeadLetter, Message, MessageId, StoredEvent, StoreFull, StoreUnavailable, Translation,
     UnknownMessage,
 )

@@ -24,7 +24,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.core.delivery import Direction, State
-from bridge.edges.store.records import MessageHead, MessageId, Translation, to_db_time
+from bridge.app.records import MessageHead, MessageId, Translation, to_db_time
 
 __all__ = ["IntakeOps", "IntakeResult", "frame_key"]
 

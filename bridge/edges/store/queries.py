@@ -10,7 +10,7 @@ import sqlite3
 from datetime import datetime
 
 from bridge.core.delivery import PENDING_OUTBOUND
-from bridge.edges.store.records import (
+from bridge.app.records import (
     DeadLetter, Message, MessageId, StoredEvent, UnknownMessage, from_db_time, to_db_time,
 )
 

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from bridge.core.delivery import Direction, Event, IllegalTransition, State
-from bridge.edges.store.records import (
+from bridge.app.records import (
     Attempt, DeadLetter, Message, MessageId, Translation, UnknownMessage, to_db_time,
 )
 
@@ -34,7 +34,7 @@ class ReplayOps:
 
 
     def requeue_dead_letter(self, dlq_id: int, *, at: datetime, translations: Sequence[Translation] = ()) -> MessageId:
-        """Replay one dead-letter entry (see :mod:`bridge.replay`); returns the message that carries it on.
+        """Replay one dead-letter entry (see :mod:`bridge.app.replay`); returns the message that carries it on.
 
         Outbound: a NEW outbox message with the original bytes, linked to the entry,
         RECEIVED (the service re-translates it) or TRANSLATED when ``translations``

@@ -25,7 +25,7 @@ from bridge.core.delivery import (
 )
 from bridge.edges.store.intake import IntakeOps
 from bridge.edges.store.migrations import migrate
-from bridge.edges.store.records import (
+from bridge.app.records import (
     Attempt, Message, MessageHead, MessageId, StoreFull, StoreUnavailable, Translation, UnknownMessage,
     from_db_time, to_db_time,
 )

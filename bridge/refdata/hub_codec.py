@@ -1,7 +1,7 @@
 """The public conversion API: ``translate``, ``validate``, ``detect``.
 
 This is the layer that knows where schemas come from (an official bundle via
-:mod:`bridge.bundle`, or the project's models when none is installed) and
+:mod:`bridge.refdata.bundle`, or the project's models when none is installed) and
 wires them to the sans-IO codec in :mod:`bridge.core.codec`. Every function
 takes bytes and gives bytes or a list of issues; nothing here touches the
 network, and every XML byte goes through the hardened parser.
@@ -14,7 +14,7 @@ from typing import Any, Callable
 
 import simplejson
 
-from bridge.bundle import Bundle, resolve_bundle
+from bridge.refdata.bundle import Bundle, resolve_bundle
 from bridge.core.codec.envelope import ENVELOPE_ROOT, envelope_to_element, envelope_to_json, is_envelope_json
 from bridge.core.codec.json_to_xml import build_element, serialize
 from bridge.core.codec.spec import MessageSpec

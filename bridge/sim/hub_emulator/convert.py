@@ -9,14 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from bridge.core.dispatcher import JSON_TYPE, XML_TYPE, Reject, Route, base_content_type
+from bridge.sim.dispatcher import JSON_TYPE, XML_TYPE, Reject, Route, base_content_type
 from bridge.core.errors import BridgeError, HubErrorCode
 
 Translate = Callable[[bytes, str], bytes]
 
 
 def default_translate(body: bytes, to: str) -> bytes:
-    from bridge import translate
+    from bridge.refdata.hub_codec import translate
 
     return translate(body, to, validate=False)
 

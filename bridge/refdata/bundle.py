@@ -24,7 +24,7 @@ from lxml import etree
 from bridge.core.codec.spec import MessageSpec
 from bridge.core.errors import BridgeError, HubErrorCode, Issue
 from bridge.core.validation import JsonValidator, XmlValidator
-from bridge.resources import data_home
+from bridge.refdata.resources import data_home
 
 ENVELOPE_ROOT = "edxlDistribution"
 HEADER_ROOT = "distributionElement"

@@ -21,7 +21,7 @@ def encode_hub_body(message: dict, content_type: str = JSON) -> bytes:
     """Serialise a full EDXL-DE message dict for publishing."""
     body = simplejson.dumps(message, use_decimal=True, ensure_ascii=False, separators=(",", ":")).encode()
     if content_type == XML:
-        from bridge import translate
+        from bridge.refdata.hub_codec import translate
 
         return translate(body, "xml")
     return body
@@ -30,7 +30,7 @@ def encode_hub_body(message: dict, content_type: str = JSON) -> bytes:
 def decode_hub_body(body: bytes, content_type: str | None = None) -> dict:
     """Parse a received body (JSON, or XML when the type says so or the bytes start with '<')."""
     if content_type == XML or body.lstrip()[:1] == b"<":
-        from bridge import translate
+        from bridge.refdata.hub_codec import translate
 
         body = translate(body, "json")
     document = loads_strict(body, "body")

@@ -1,4 +1,4 @@
-"""Assemble a running bridge from a :class:`bridge.config.BridgeConfig`.
+"""Assemble a running bridge from a :class:`bridge.runtime.config.BridgeConfig`.
 
 ``bridge run`` and ``bridge demo`` both go through :func:`start_bridge`. With
 ``hub.mode = "embedded"`` (the default, no config file needed) the Hub is the
@@ -17,13 +17,13 @@ from typing import Any
 import structlog
 from twisted.internet import defer
 
-from bridge.config import BridgeConfig
+from bridge.runtime.config import BridgeConfig
 from bridge.core.delivery import RetryPolicy
-from bridge.core.nexsis_rules import PeerRules
-from bridge.resources import data_home, project_dir
-from bridge.service import BridgeService, ServiceSettings
+from bridge.sim.nexsis_rules import PeerRules
+from bridge.refdata.resources import data_home, project_dir
+from bridge.app.service import BridgeService, ServiceSettings
 
-log = structlog.get_logger("bridge.runner")
+log = structlog.get_logger("bridge.runtime.runner")
 
 CONTENT_TYPES = {"json": "application/json", "xml": "application/xml"}
 
@@ -85,7 +85,7 @@ def _payload_validator(bundle):
 
 
 def _message_validator(schemas):
-    from bridge import codec
+    from bridge.refdata import hub_codec as codec
 
     return lambda body: codec.validate(body, schemas=schemas)
 
@@ -93,14 +93,14 @@ def _message_validator(schemas):
 @defer.inlineCallbacks
 def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None = None):
     """Open the store, load tables, connect the Hub, open the legacy link; fires with a RunningBridge."""
-    from bridge.bundle import resolve_bundle
+    from bridge.refdata.bundle import resolve_bundle
     from bridge.core.adapters.base import AdapterContext
     from bridge.edges.metrics import BridgeMetrics
     from bridge.edges.store.sqlite import Store
-    from bridge.mapping_loader import MappingReloader
-    from bridge.nomenclature_store import load_nomenclatures
-    from bridge.profiles import HubCodec, labels_of, load_profile
-    from bridge.translator import LiveMappings, PipelineTranslator
+    from bridge.refdata.mapping_loader import MappingReloader
+    from bridge.refdata.nomenclature_store import load_nomenclatures
+    from bridge.refdata.profiles import HubCodec, labels_of, load_profile
+    from bridge.app.translator import LiveMappings, PipelineTranslator
 
     bridge_id, peer_id = config.bridge.client_id, config.bridge.peer_id
     store = Store.open(_store_path(config), synchronous=config.store.synchronous, max_pending=config.store.max_pending)
@@ -164,8 +164,8 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
 
 
 def _start_embedded_hub(running: RunningBridge, reactor, handlers: dict, rules: PeerRules, schemas) -> None:
-    from bridge.edges.inprocess_hub import InProcessHub
-    from bridge.nexsis_sim import NexsisSimulator
+    from bridge.sim.inprocess_hub import InProcessHub
+    from bridge.sim.nexsis_sim import NexsisSimulator
 
     config = running.config
     hub = InProcessHub([config.bridge.client_id, rules.own_id], _message_validator(schemas), reactor=reactor)

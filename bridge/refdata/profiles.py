@@ -12,7 +12,7 @@ from pathlib import Path
 
 from bridge.core.adapters.profile import Profile, parse_profile
 from bridge.core.errors import BridgeError, Issue
-from bridge.resources import project_dir
+from bridge.refdata.resources import project_dir
 
 
 def profiles_dir() -> Path:
@@ -60,7 +60,7 @@ def load_all_profiles() -> dict[str, Profile]:
 # ---- adapter contexts for the CLI, the service and tests ------------------------------------------
 
 class HubCodec:
-    """The Hub XML codec adapters need, backed by :func:`bridge.codec.translate` and a schema bundle."""
+    """The Hub XML codec adapters need, backed by :func:`bridge.refdata.hub_codec.translate` and a schema bundle."""
 
     def __init__(self, schemas: Path | str | None = None) -> None:
         self.schemas = schemas
@@ -69,14 +69,14 @@ class HubCodec:
         import simplejson
         from decimal import Decimal
 
-        from bridge.codec import translate
+        from bridge.refdata.hub_codec import translate
 
         return simplejson.loads(translate(xml, "json", schemas=self.schemas), parse_float=Decimal)
 
     def to_xml(self, message: dict) -> bytes:
         import simplejson
 
-        from bridge.codec import translate
+        from bridge.refdata.hub_codec import translate
 
         return translate(simplejson.dumps(message, use_decimal=True).encode("utf-8"), "xml", schemas=self.schemas)
 
@@ -105,8 +105,8 @@ def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | 
 
     from bridge.core.adapters.base import AdapterContext
     from bridge.core.nomenclature import Nomenclatures
-    from bridge.mapping_loader import load_mappings
-    from bridge.nomenclature_store import official_source, read_directory
+    from bridge.refdata.mapping_loader import load_mappings
+    from bridge.refdata.nomenclature_store import official_source, read_directory
 
     source = official_source(nomenclature_dir)
     nomenclatures = read_directory(source)[0] if source is not None and Path(source).is_dir() else Nomenclatures()

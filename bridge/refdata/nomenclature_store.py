@@ -22,7 +22,7 @@ from pathlib import Path
 
 from bridge.core.errors import Issue
 from bridge.core.nomenclature import CodeList, Nomenclatures, parse_code_list
-from bridge.resources import data_home, project_dir
+from bridge.refdata.resources import data_home, project_dir
 
 MANIFEST = "manifest.json"
 CURRENT = "current"

@@ -6,7 +6,7 @@ Every line about a message carries the same five keys (``distribution_id``,
 Two hygiene processors run before rendering: secrets (tokens, passwords,
 keys) are masked, and health data (payloads, patient fields) is kept out of
 every line unless ``debug_health_data`` is on *and* the line is at debug
-level. They come from :mod:`bridge.security` when it is installed; the small
+level. They come from :mod:`bridge.runtime.security` when it is installed; the small
 fallbacks here apply the same rules otherwise.
 """
 
@@ -66,7 +66,7 @@ def fallback_limit_health_data(debug: bool) -> Processor:
 def hygiene_processors(debug_health_data: bool) -> list[Processor]:
     """The security module's processors when present, else the fallbacks above."""
     try:
-        from bridge.security import LimitHealthData, redact_secrets
+        from bridge.runtime.security import LimitHealthData, redact_secrets
     except ImportError:
         return [fallback_redact_secrets, fallback_limit_health_data(debug_health_data)]
     return [redact_secrets, LimitHealthData(debug_health_data, extra_safe_keys=OPERATIONAL_KEYS)]

@@ -94,9 +94,9 @@ def _percentile(values: list[float], q: float) -> float | None:
 def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout: float | None = None,
              rate: float = 0.0, peer_rules=None, hub_url: str | None = None, certs: Path | None = None):
     """Run the scenario; fires with a :class:`Summary`. ``rate`` > 0 paces frames (messages/second)."""
-    from bridge.config import BridgeConfig, with_overrides
-    from bridge.profiles import load_profile
-    from bridge.runner import start_bridge
+    from bridge.runtime.config import BridgeConfig, with_overrides
+    from bridge.refdata.profiles import load_profile
+    from bridge.runtime.runner import start_bridge
 
     workdir = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
     if config is None:
@@ -183,9 +183,9 @@ def amqp_overrides(hub_url: str, certs: Path | None, client_id: str) -> dict:
 
 @defer.inlineCallbacks
 def _start_amqp_peer(reactor, config, certs: Path, peer_rules):
-    from bridge.core.nexsis_rules import PeerRules
+    from bridge.sim.nexsis_rules import PeerRules
     from bridge.edges.amqp.client import HubClient
-    from bridge.nexsis_sim import NexsisSimulator
+    from bridge.sim.nexsis_sim import NexsisSimulator
 
     rules = peer_rules or PeerRules(own_id=config.bridge.peer_id)
     settings = config.hub_client_settings().model_copy(update={

@@ -129,7 +129,7 @@ class StoreSection(_Section):
 
     def effective_path(self) -> Path:
         """The store file, defaulting to the user data directory."""
-        from bridge.resources import data_home
+        from bridge.refdata.resources import data_home
 
         return self.path if self.path is not None else data_home() / "bridge.sqlite3"
 
@@ -387,7 +387,7 @@ def check_files(config: BridgeConfig) -> list[Issue]:
 
 def _check_profile(name: str) -> list[Issue]:
     """The legacy profile must exist (shipped name or a .toml path); the message lists the known ones."""
-    from bridge.profiles import profile_path
+    from bridge.refdata.profiles import profile_path
 
     try:
         profile_path(name)
@@ -413,7 +413,7 @@ def _check_readable_file(key: str, path: Path | None) -> list[Issue]:
 def _check_key_permissions(path: Path) -> list[Issue]:
     """Use the security module's check when it is installed (it names the mode and the chmod fix)."""
     try:
-        from bridge.security import check_private_key_permissions
+        from bridge.runtime.security import check_private_key_permissions
     except ImportError:
         return _fallback_key_permissions(path)
     try:

@@ -31,24 +31,14 @@ import structlog
 from twisted.internet import defer, task
 
 from bridge.core.delivery import IllegalTransition, RetryPolicy
-from bridge.core.envelope import Unwrapped, make_reference, unwrap, wrap
+from bridge.core.edxl import Unwrapped, make_reference, unwrap, wrap
 from bridge.core.errors import BridgeError, InboundError
-from bridge.edges.store.records import StoreFull, Translation
+from bridge.app.ports import HubPayload, StoreFull, Translation
 
-log = structlog.get_logger("bridge.service")
+log = structlog.get_logger("bridge.app.service")
 
 JSON = "application/json"
 RETENTION_CHECK_SECONDS = 3600.0
-
-
-@dataclass(frozen=True, slots=True)
-class HubPayload:
-    """One Hub message to send: payload root name and its JSON-shaped dict."""
-
-    name: str
-    payload: dict[str, Any]
-    case_id: str | None = None
-    case_version: str | None = None
 
 
 class Translator(Protocol):
@@ -382,7 +372,7 @@ class BridgeService:
                 delivery.body, distribution_id=received.distribution_id, case_id=case_id,
                 case_version=case_version, received_at=now, adapter="hub", content_type=delivery.content_type)
         except StoreFull as exc:  # includes StoreUnavailable: not stored, so not acked
-            from bridge.edges.amqp.errors import Nack
+            from bridge.app.ports import Nack
 
             log.error("inbox_unavailable_requeue", distribution_id=received.distribution_id, error=exc.message)
             raise Nack(exc.message) from None

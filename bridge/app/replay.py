@@ -23,7 +23,8 @@ from datetime import datetime
 
 from bridge.core.delivery import Direction, IllegalTransition
 from bridge.core.errors import BridgeError
-from bridge.edges.store import DeadLetter, MessageId, Store, StoreFull, Translation
+from bridge.app.ports import DeadLetterStore as Store
+from bridge.app.records import DeadLetter, MessageId, StoreFull, Translation
 
 __all__ = ["ReplayMeta", "ReplayOutcome", "Reprocess", "replay_dead_letter", "replay_all", "replay_window"]
 

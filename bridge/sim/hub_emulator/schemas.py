@@ -70,7 +70,7 @@ def reference_validator(reference_dir: Path) -> Validator:
     the slower jsonschema/lxml pair above.
     """
     try:
-        from bridge import validate as project_validate  # type: ignore[attr-defined]
+        from bridge.refdata.hub_codec import validate as project_validate
     except ImportError:
         project_validate = None
     if project_validate is not None:
@@ -86,7 +86,7 @@ def reference_validator(reference_dir: Path) -> Validator:
 def default_validator(reference_dir: Path | None = None) -> Validator:
     """``bridge.validate`` when the codec provides it, else the official schemas in ``reference_dir``."""
     try:
-        from bridge import validate as project_validate  # type: ignore[attr-defined]
+        from bridge.refdata.hub_codec import validate as project_validate
     except ImportError:
         project_validate = None
     if project_validate is not None and reference_dir is None:

@@ -17,14 +17,14 @@ import structlog
 
 from bridge.core.adapters.base import AdapterContext
 from bridge.core.adapters.profile import Profile
-from bridge.core.envelope import Unwrapped
+from bridge.core.edxl import Unwrapped
 from bridge.core.errors import Issue
 from bridge.core.pipeline import answer_to_legacy, hub_to_legacy_result, legacy_to_hub
-from bridge.hub_bodies import decode_hub_body, encode_hub_body
-from bridge.service import HubPayload
+from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
+from bridge.app.ports import HubPayload
 
 LEGACY_PAYLOADS = ("createCase", "emsi")
-log = structlog.get_logger("bridge.translator")
+log = structlog.get_logger("bridge.app.translator")
 
 
 class LiveMappings:
@@ -41,7 +41,7 @@ class LiveMappings:
 
 
 class PipelineTranslator:
-    """Legacy frames <-> Hub payloads for one profile, per :class:`bridge.service.Translator`."""
+    """Legacy frames <-> Hub payloads for one profile, per :class:`bridge.app.service.Translator`."""
 
     def __init__(self, profile: Profile, ctx: AdapterContext, *, clock: Callable[[], datetime],
                  validator: Callable[[str, dict], list[Issue]] | None = None) -> None:

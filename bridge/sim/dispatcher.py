@@ -32,7 +32,7 @@ from typing import Any
 
 import simplejson
 
-from bridge.core.envelope import make_error, wrap
+from bridge.core.edxl import make_error, wrap
 from bridge.core.errors import BridgeError, HubErrorCode, Issue
 from bridge.core.xmlsafe import parse_xml
 
@@ -257,8 +257,8 @@ def build_error_message(
 ) -> dict[str, Any]:
     """A complete EDXL-DE message carrying the RS-ERROR, addressed to ``reject.sender``.
 
-    Built with the models' :func:`~bridge.core.envelope.wrap` and
-    :func:`~bridge.core.envelope.make_error`, so it is exactly what the bridge
+    Built with the models' :func:`~bridge.core.edxl.wrap` and
+    :func:`~bridge.core.edxl.make_error`, so it is exactly what the bridge
     itself accepts: an ``error`` payload without RC-DE header, as the Hub sends it.
     """
     payload = make_error(reject.code, reject.reason, reject.source_message, reject.referenced_distribution_id or "")

@@ -165,5 +165,5 @@ class LimitHealthData:
 
 
 def limit_health_data(debug: bool = False) -> LimitHealthData:
-    """The health-data limiter for ``debug_health_data`` (what ``bridge.logging`` installs)."""
+    """The health-data limiter for ``debug_health_data`` (what ``bridge.runtime.logging`` installs)."""
     return LimitHealthData(debug)

@@ -1,7 +1,7 @@
 """An in-memory Hub with the same client interface as :class:`~bridge.edges.amqp.client.HubClient`.
 
 ``bridge run`` with no broker configured and ``bridge demo`` use it, so they
-need no RabbitMQ. It applies the same :func:`bridge.core.dispatcher.check` as
+need no RabbitMQ. It applies the same :func:`bridge.sim.dispatcher.check` as
 the real emulator and keeps the same delivery semantics where they matter to
 the bridge: publish fires once the Hub has the message (faults come back as an
 RS-ERROR on the sender's ``info`` callback), each client has ``message``,
@@ -23,12 +23,13 @@ from typing import Any
 import structlog
 from twisted.internet import defer
 
-from bridge.core.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
+from bridge.sim.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
 from bridge.core.errors import BridgeError, InboundError, Issue
 from bridge.edges.amqp.consumer import Delivery
-from bridge.edges.amqp.errors import Drop, Nack, NotConnected
+from bridge.app.ports import Drop, Nack
+from bridge.edges.amqp.errors import NotConnected
 from bridge.edges.amqp.factory import CONNECTED, DISCONNECTED, STOPPED
-from bridge.edges.hub_emulator.convert import convert_route
+from bridge.sim.hub_emulator.convert import convert_route
 
 log = structlog.get_logger(__name__)
 

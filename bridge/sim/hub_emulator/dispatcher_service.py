@@ -18,15 +18,16 @@ from datetime import datetime, timezone
 import structlog
 from twisted.internet import defer
 
-from bridge.core.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
+from bridge.sim.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
 from bridge.core.errors import HubErrorCode
 from bridge.edges.amqp.consumer import Consumer, Delivery
-from bridge.edges.amqp.errors import Nack, PublishReturned
+from bridge.app.ports import Nack
+from bridge.edges.amqp.errors import PublishReturned
 from bridge.edges.amqp.factory import ReconnectingSession
 from bridge.edges.amqp.publisher import Publisher
 from bridge.edges.amqp.settings import AmqpConnectionSettings
-from bridge.edges.hub_emulator.convert import convert_route
-from bridge.edges.hub_emulator.schemas import Validator
+from bridge.sim.hub_emulator.convert import convert_route
+from bridge.sim.hub_emulator.schemas import Validator
 
 log = structlog.get_logger(__name__)
 
@@ -38,7 +39,7 @@ def utc_now() -> datetime:
 
 
 class DispatcherService:
-    """Consumes ``dispatch`` in one vHost and applies :func:`bridge.core.dispatcher.check`."""
+    """Consumes ``dispatch`` in one vHost and applies :func:`bridge.sim.dispatcher.check`."""
 
     def __init__(self, settings: AmqpConnectionSettings, reactor, *, known_clients: Iterable[str],
                  validate: Validator, clock: Callable[[], datetime] = utc_now, hub_id: str = HUB_ID,

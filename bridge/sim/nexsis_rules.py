@@ -8,7 +8,7 @@ answers an EMSI request for assistance (a MISSION named
 DIVERGENTE), and may follow up with operation
 updates (``#OPERATION_GLOBALE#``). The behaviour is configurable so the bridge
 can be tested against refusals, silence, late and malformed answers. The edge
-(``bridge.nexsis_sim``) only schedules and publishes what these rules return.
+(``bridge.sim.nexsis_sim``) only schedules and publishes what these rules return.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any, Callable
 
-from bridge.core.envelope import Unwrapped, make_reference, wrap
+from bridge.core.edxl import Unwrapped, make_reference, wrap
 
 REQUEST_PREFIX = "#DEMANDE_CONCOURS#"
 ANSWER_TEMPLATE = "#REPONSE_DEMANDE_CONCOURS#{answer}#"

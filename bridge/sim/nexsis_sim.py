@@ -1,4 +1,4 @@
-"""The simulated NexSIS peer (an edge): a Hub client driven by ``bridge.core.nexsis_rules``.
+"""The simulated NexSIS peer (an edge): a Hub client driven by ``bridge.sim.nexsis_rules``.
 
 It runs on any Hub client with the ``HubClient`` interface: the real AMQP one
 (``bridge nexsis-sim --hub amqps://...``) or the in-process Hub of the embedded
@@ -16,12 +16,12 @@ from datetime import datetime, timezone
 import structlog
 from twisted.internet import defer
 
-from bridge.core.envelope import unwrap
+from bridge.core.edxl import unwrap
 from bridge.core.errors import BridgeError
-from bridge.core.nexsis_rules import PeerRules, replies_for
-from bridge.hub_bodies import decode_hub_body, encode_hub_body
+from bridge.sim.nexsis_rules import PeerRules, replies_for
+from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 
-log = structlog.get_logger("bridge.nexsis_sim")
+log = structlog.get_logger("bridge.sim.nexsis_sim")
 
 
 class NexsisSimulator:

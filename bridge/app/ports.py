@@ -1,0 +1,39 @@
+"""What the message life shares with the edges that carry it.
+
+The edges (AMQP, SQLite, TCP, files) implement these; the service only knows
+this vocabulary, so it never imports an edge.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from bridge.app.records import DeadLetter, MessageId, StoreFull, StoreUnavailable, Translation
+from bridge.core.pipeline import HubPayload
+
+__all__ = ["DeadLetterStore", "Drop", "HubPayload", "Nack", "StoreFull", "StoreUnavailable", "Translation"]
+
+
+class Nack(Exception):
+    """Raised by a consumer callback: put the message back in the queue (retry later)."""
+
+
+class Drop(Exception):
+    """Raised by a consumer callback: reject without requeue (the queue dead-letters it)."""
+
+
+class DeadLetterStore(Protocol):
+    """The part of the store that dead-letter replay needs (``bridge.edges.store.Store`` implements it)."""
+
+    def dlq_list(self, since: datetime | None = None, *, include_replayed: bool = False) -> list[DeadLetter]: ...
+
+    def dlq_get(self, dlq_id: int) -> DeadLetter: ...
+
+    def requeue_dead_letter(self, dlq_id: int, *, at: datetime,
+                            translations: Sequence[Translation] = ()) -> MessageId: ...
+
+    def note_replay_failed(self, dlq_id: int, *, error: str, at: datetime) -> None: ...
+
+    def republish_window(self, t0: datetime, t1: datetime, *, at: datetime) -> list[MessageId]: ...

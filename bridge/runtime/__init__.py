@@ -1,0 +1,1 @@
+"""One bridge process: configuration, logging, security checks, start-up."""

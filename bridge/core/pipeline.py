@@ -20,14 +20,18 @@ from bridge.core.adapters.base import AdapterContext, Decoded, Encoded
 from bridge.core.adapters.emsi import decode_emsi, encode_emsi
 from bridge.core.adapters.profile import Profile
 from bridge.core.adapters.rc_eda import decode_create_case, encode_create_case
+from bridge.core.adapters.rc_ri import decode_rc_ri
 from bridge.core.adapters.registry import AdapterInfo, get_adapter
 from bridge.core.canonical import Case
 from bridge.core.errors import BridgeError, HubErrorCode, Issue, OutboundError
+from bridge.core.operations import merge_operations
 
 # (payload name, payload dict) -> issues; empty when valid.
 Validator = Callable[[str, dict], list[Issue]]
 HUB_PAYLOAD_OF = {"rc-eda-json": "createCase", "rc-eda-xml": "createCase", "emsi-json": "emsi",
-                  "emsi-xml": "emsi"}
+                  "emsi-xml": "emsi", "rc-ri-json": "resourcesInfoCisu", "rc-ri-xml": "resourcesInfoCisu"}
+# Hub payloads the LRM is told about, and how each is read (RC-RI: resource statuses of the case).
+HUB_DECODERS = {"createCase": decode_create_case, "emsi": decode_emsi, "resourcesInfoCisu": decode_rc_ri}
 
 
 @dataclass(frozen=True)
@@ -99,7 +103,7 @@ def hub_to_legacy(payload_name: str, payload: dict, profile: Profile, ctx: Adapt
 
 def hub_to_legacy_result(payload_name: str, payload: dict, profile: Profile, ctx: AdapterContext) -> Result:
     """Like :func:`hub_to_legacy`, with the canonical case and the dropped-field report."""
-    decoders = {"createCase": decode_create_case, "emsi": decode_emsi}
+    decoders = HUB_DECODERS
     if payload_name not in decoders:
         raise BridgeError(f"no legacy translation for {payload_name!r} payloads",
                           [Issue("/", f"expected one of {', '.join(decoders)}", "wrong-payload")],
@@ -127,21 +131,51 @@ def answer_to_legacy(payload: dict, original_frame: bytes, profile: Profile, ctx
     return Result(encoded.data, case, list(encoded.dropped), list(answer.warnings) + list(encoded.warnings))
 
 
+def merge_onto_sheet(payloads: list[tuple[str, dict]], sheet: bytes, profile: Profile, ctx: AdapterContext) -> Result:
+    """Hub messages about a case the LRM already has -> its case sheet with them applied, in order.
+
+    The LRM's own sheet (the last frame it sent or received for the dossier) is the
+    base, so its codes stay its own; each message then adds what it carries: an EMSI
+    answer, the partner's missions and resources, RC-RI status changes (merged by id,
+    last received wins). This is what an inbound update means for the LRM.
+    """
+    ctx = ctx.with_profile(profile)
+    adapter = get_adapter(profile.adapter)
+    base = adapter.decode(bytes(sheet), ctx).case
+    decoded = [HUB_DECODERS[name](payload, ctx) for name, payload in payloads]
+    case = base
+    for item in decoded:
+        updates: dict = {"operations": merge_operations(case.operations, item.case.operations)}
+        if item.case.answer is not None:
+            updates["answer"] = item.case.answer
+        case = case.model_copy(update=updates)
+    encoded = adapter.encode(case, ctx)
+    return Result(encoded.data, case, [i for d in decoded for i in d.dropped] + encoded.dropped,
+                  [i for d in decoded for i in d.warnings] + encoded.warnings)
+
+
 def merge_hub_cases(cases: list[Case]) -> Case:
-    """One case from the createCase and EMSI messages of the same event (request/answer from EMSI)."""
+    """One case from the Hub messages of the same event, in the order received.
+
+    Request/answer come from the first EMSI that has them; operations (EMSI missions
+    and resources, RC-RI statuses) are folded in order, by id, so the last status
+    received for a resource is the one the LRM sees (see docs/operations.md).
+    """
     merged = cases[0]
     for other in cases[1:]:
-        updates = {name: getattr(other, name) for name in ("request", "answer")
-                   if getattr(merged, name) is None and getattr(other, name) is not None}
+        updates: dict = {name: getattr(other, name) for name in ("request", "answer")
+                         if getattr(merged, name) is None and getattr(other, name) is not None}
+        operations = merge_operations(merged.operations, other.operations)
+        if operations is not merged.operations:
+            updates["operations"] = operations
         merged = merged.model_copy(update=updates)
     return merged
 
 
 def hub_payloads_to_legacy(payloads: list[tuple[str, dict]], profile: Profile, ctx: AdapterContext) -> Result:
-    """Several Hub payloads about one case (createCase first, then EMSI) -> one legacy message."""
-    decoders = {"createCase": decode_create_case, "emsi": decode_emsi}
+    """Several Hub payloads about one case (createCase first, then EMSI, RC-RI...) -> one legacy message."""
     ctx = ctx.with_profile(profile)
-    decoded = [decoders[name](payload, ctx) for name, payload in payloads]
+    decoded = [HUB_DECODERS[name](payload, ctx) for name, payload in payloads]
     case = merge_hub_cases([d.case for d in decoded])
     encoded = get_adapter(profile.adapter).encode(case, ctx)
     return Result(encoded.data, case, [i for d in decoded for i in d.dropped] + encoded.dropped,

@@ -80,8 +80,10 @@ def _builtin_instances() -> Mapping[str, Adapter]:
     from bridge.core.adapters.legacy_text import LegacyTextAdapter
     from bridge.core.adapters.legacy_xml import LegacyXmlAdapter
     from bridge.core.adapters.rc_eda import RcEdaJsonAdapter, RcEdaXmlAdapter
+    from bridge.core.adapters.rc_ri import RcRiJsonAdapter, RcRiXmlAdapter
 
-    classes = (EmsiJsonAdapter, EmsiXmlAdapter, LegacyTextAdapter, LegacyXmlAdapter, RcEdaJsonAdapter, RcEdaXmlAdapter)
+    classes = (EmsiJsonAdapter, EmsiXmlAdapter, LegacyTextAdapter, LegacyXmlAdapter, RcEdaJsonAdapter, RcEdaXmlAdapter,
+               RcRiJsonAdapter, RcRiXmlAdapter)
     return MappingProxyType({cls.name: cls() for cls in classes})
 
 

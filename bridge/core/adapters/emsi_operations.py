@@ -21,6 +21,7 @@ from bridge.core.errors import Issue
 from bridge.core.operations import Contact, Coord, Mission, Operations, Place, Resource
 
 ASSISTANCE = re.compile(r"^#(REPONSE_)?DEMANDE_CONCOURS#", re.IGNORECASE)
+BEYOND_ASSISTANCE = ("ORG_ID", "POSITION", "PRIORITY", "END_TIME", "PARENT_MISSION_ID", "CHILD_MISSION_ID")
 DEFAULTED = ("START_TIME", "STATUS")
 RC_RI_ONLY = ("engaged", "vehicle_type", "team_name", "medical_level", "state", "fix", "request_id", "mission_id",
               "operation_id", "center_name", "center_city")
@@ -31,11 +32,14 @@ RC_RI_ONLY = ("engaged", "vehicle_type", "team_name", "medical_level", "state", 
 def read_operations(r: Reader) -> Operations | None:
     """Every mission and resource of an EMSI payload read through ``r``.
 
-    The request and answer missions are kept whole here too (their ORG_ID, STATUS,
-    times, POSITION...), so :func:`complete_assistance` can give them back; their
-    meaning (kind, status, free text) stays the adapter's AssistanceRequest/Answer.
+    A request or answer mission that says more than the adapter's AssistanceRequest/
+    Answer holds (an ORG_ID, a POSITION, a PRIORITY...) is kept whole here too, so
+    :func:`complete_assistance` can give it back; one that does not (what the bridge
+    itself builds for an LRM's request) is not repeated as an operation.
     """
-    missions = [_mission(r, i) for i, _ in enumerate(_list(r.data.get("MISSION")))]
+    missions = [_mission(r, i) for i, m in enumerate(_list(r.data.get("MISSION")))
+                if isinstance(m, dict) and (not ASSISTANCE.match(str(m.get("NAME", "")))
+                                            or any(key in m for key in BEYOND_ASSISTANCE))]
     resources = [_resource(r, i) for i, _ in enumerate(_list(r.data.get("RESOURCE")))]
     operations = Operations(missions=tuple(missions), resources=tuple(resources))
     return operations or None

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Protocol
@@ -49,7 +49,8 @@ class Translator(Protocol):
 
     def to_hub(self, frame: bytes) -> list[HubPayload]: ...
 
-    def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None) -> bytes | None: ...
+    def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None,
+                  earlier: Sequence[Unwrapped] = ()) -> bytes | None: ...
 
     def ack_for(self, frame: bytes, reference: str | None = None) -> bytes | None: ...
 
@@ -395,7 +396,7 @@ class BridgeService:
     def _hand_over(self, message_id: int, received: Unwrapped) -> bool:
         now = self.clock()
         try:
-            legacy_bytes = self.translator.to_legacy(received, self._original_frame(received))
+            legacy_bytes = self.translator.to_legacy(received, *self._case_sheet(message_id, received))
         except BridgeError as exc:
             first = exc.issues[0] if exc.issues else None
             self.store.mark_inbound_failed(message_id, error=str(exc), error_path=first and first.path, at=now)
@@ -423,6 +424,29 @@ class BridgeService:
             if request is not None:
                 return request.original
         return None
+
+    def _case_sheet(self, message_id: int, received: Unwrapped) -> tuple[bytes | None, list[Unwrapped]]:
+        """What the LRM holds for the message's case: its own last frame, and the Hub messages since.
+
+        An update (EMSI operation, RC-RI status) is merged onto that, in arrival order per
+        case (docs/operations.md). Only the case's rows are read (indexed by case id).
+        """
+        answered = self._original_frame(received)
+        case_id, _ = _case_identity(received)
+        if received.payload_name == "createCase" or case_id is None:
+            return answered, []
+        rows = [m for m in self.store.by_case(case_id) if m.id != message_id]
+        own = [m for m in rows if m.direction == "out"]
+        base = answered or (own[-1].original if own else None)
+        since = own[-1].id if own and answered is None else 0
+        earlier = []
+        for row in rows:
+            if row.direction == "in" and row.id > since and row.id < message_id:
+                try:
+                    earlier.append(self._read(row.original, row.content_type))
+                except BridgeError:
+                    continue  # dead-lettered when it came; not part of the sheet
+        return base, earlier
 
     def _handed_over(self, message_id: int, received: Unwrapped) -> None:
         self._handing_over.discard(message_id)
@@ -543,4 +567,6 @@ def _case_identity(received: Unwrapped) -> tuple[str | None, str | None]:
         return payload.get("caseId"), None
     if received.payload_name == "emsi":
         return payload.get("EVENT", {}).get("MAIN_EVENT_ID") or payload.get("EVENT", {}).get("ID"), None
+    if received.payload_name == "resourcesInfoCisu":
+        return payload.get("caseId"), None
     return None, None

@@ -22,6 +22,7 @@ from bridge.core.models._gen_emsi import Emsi
 from bridge.core.models._gen_rc_de import DistributionElement, Recipient, Sender
 from bridge.core.models._gen_rc_eda import CreateCase
 from bridge.core.models._gen_rc_ref import Reference
+from bridge.core.models._gen_rc_ri import ResourcesInfoCisu
 from bridge.core.models._gen_rs_error import Error, ErrorCode
 from bridge.core.models.base import HubModel, OpenHubModel
 from bridge.core.models.edxl_de import EdxlDistribution
@@ -40,6 +41,7 @@ PAYLOAD_MODELS: Mapping[str, type[HubModel]] = MappingProxyType({
     "emsi": Emsi,
     "reference": Reference,
     "error": Error,
+    "resourcesInfoCisu": ResourcesInfoCisu,
 })
 """Payload root name (the key beside the RC-DE header) -> model."""
 
@@ -97,6 +99,6 @@ def issues_from(exc: ValidationError, path: str = "") -> list[Issue]:
 __all__ = [
     "CreateCase", "DistributionElement", "EdxlDistribution", "Emsi", "Error", "ErrorCode", "HEADER_MODEL",
     "HubDateTime", "HubDecimal", "HubInt", "HubModel", "LenientHubDateTime", "OpenHubModel", "PAYLOAD_MODELS",
-    "Recipient", "Reference", "Sender", "format_hub_datetime", "issues_from", "normalise_datetime",
+    "Recipient", "Reference", "ResourcesInfoCisu", "Sender", "format_hub_datetime", "issues_from", "normalise_datetime",
     "parse_hub_datetime", "validate_model", "validate_payload",
 ]

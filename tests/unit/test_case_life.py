@@ -1,0 +1,47 @@
+"""The case life towards the LRM: NexSIS engages resources after accepting, their statuses reach the sheet.
+
+Each inbound update (EMSI answer, RC-RI status change) becomes the LRM's own case sheet with
+everything received so far for the case merged in arrival order (docs/operations.md).
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bridge.runtime.demo import demo_frame
+from bridge.sim.nexsis_rules import Engagement, PeerRules
+from bridge.testing.rig import SDIS, Rig
+
+
+def _statuses(frame: bytes) -> dict[str, str]:
+    text = frame.decode("cp1252")
+    ids = dict(re.findall(r"MOYEN_(\d+)_ID=(\S+)", text))
+    states = dict(re.findall(r"MOYEN_(\d+)_ETAT=(\S+)", text))
+    return {ids[n].rsplit(".", 1)[-1]: states.get(n, "") for n in ids}
+
+
+@pytest.mark.parametrize("engagement", [Engagement.NONE, Engagement.ONE, Engagement.SEVERAL])
+def test_engaged_resources_and_their_statuses_reach_the_lrm_in_order(tmp_path, engagement):
+    """none: only the answer; one: VSAV1 ALER; several: each status change, last sheet FPEC/RET, all kept."""
+    rig = Rig(tmp_path, peer_rules=PeerRules(own_id=SDIS, engagement=engagement, status_interval=10.0))
+    try:
+        rig.settled(rig.service.on_legacy_frame(demo_frame(9)))
+        rig.run(60.0, step=0.5)
+        sent = rig.lrm.sent
+        assert b"REPONSE=ACC" in sent[0] and b"NATURE=CHUT" in sent[0]
+        sheets = [_statuses(frame) for frame in sent[1:]]
+        if engagement is Engagement.NONE:
+            assert sheets == []
+        elif engagement is Engagement.ONE:
+            assert sheets == [{"VSAV1": "ALER"}]
+        else:
+            assert sheets[0] == {"VSAV1": "ALER"}
+            assert sheets[-1] == {"VSAV1": "RET", "FPT1": "FPEC"}
+            assert len(sheets) == 5
+        for frame in sent[1:]:  # every update is still the LRM's own sheet with its answer
+            assert b"NATURE=CHUT" in frame and b"REPONSE=ACC" in frame
+        assert rig.store.dlq_list() == []
+    finally:
+        rig.close()

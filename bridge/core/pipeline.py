@@ -20,11 +20,12 @@ from bridge.core.adapters.base import AdapterContext, Decoded, Encoded
 from bridge.core.adapters.emsi import decode_emsi, encode_emsi
 from bridge.core.adapters.profile import Profile
 from bridge.core.adapters.rc_eda import decode_create_case, encode_create_case
-from bridge.core.adapters.rc_ri import decode_rc_ri
+from bridge.core.adapters.base import dropped
+from bridge.core.adapters.rc_ri import decode_rc_ri, encode_rc_ri
 from bridge.core.adapters.registry import AdapterInfo, get_adapter
 from bridge.core.canonical import Case
 from bridge.core.errors import BridgeError, HubErrorCode, Issue, OutboundError
-from bridge.core.operations import merge_operations
+from bridge.core.operations import Operations, merge_operations
 
 # (payload name, payload dict) -> issues; empty when valid.
 Validator = Callable[[str, dict], list[Issue]]
@@ -84,16 +85,41 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
         # One location id shared by the createCase and the EMSI message of the same event.
         case = case.model_copy(update={"location": case.location.model_copy(update={"loc_id": ctx.new_id()})})
     payloads = []
+    own, echoed = split_operations(case.operations, ctx.sender_id)
     create_case, case_drops = encode_create_case(case, ctx)
-    hub_drops = [d for d in case_drops if d.path not in ("request", "answer")]
+    hub_drops = [d for d in case_drops if d.path not in ("request", "answer", "operations")] + echoed
     payloads.append(HubPayload("createCase", create_case, decoded.dropped + hub_drops, list(decoded.warnings)))
     if case.request is not None or case.answer is not None:
-        emsi, emsi_drops, warnings = encode_emsi(case, ctx)
+        emsi, emsi_drops, warnings = encode_emsi(case.model_copy(update={"operations": None}), ctx)
         payloads.append(HubPayload("emsi", emsi, emsi_drops, warnings))
+    if own is not None:
+        rc_ri, ri_drops = encode_rc_ri(case.model_copy(update={"operations": own}), ctx)
+        payloads.append(HubPayload("resourcesInfoCisu", rc_ri, [d for d in ri_drops
+                                                                if d.path.startswith("operations")]))
     if validator is not None:
         for item in payloads:
             _raise_if_invalid(item.name, item.payload, validator)
     return payloads
+
+
+def split_operations(operations: Operations | None, own_org: str) -> tuple[Operations | None, list[Issue]]:
+    """The LRM's own resources (``ORG`` = the bridge's organisation), and a note for each partner's one.
+
+    A sheet echoes what the partner sent (its missions and vehicles): sending them back
+    would make the bridge speak for the fire service. Only resources of our own
+    organisation go out, as RC-RI; the others are listed as not sent (the Hub has them
+    from their owner), so nothing disappears unseen.
+    """
+    if not operations:
+        return None, []
+    mine = tuple(r for r in operations.resources if r.org_id and (r.org_id == own_org
+                                                                   or r.org_id.startswith(own_org + ".")))
+    notes = [dropped(f"operations.resources/{i}", f"resource {r.resource_id} of {r.org_id or 'no organisation'}: "
+                     "the partner's, echoed by the LRM; not sent back (its owner sent it)")
+             for i, r in enumerate(operations.resources) if r not in mine]
+    notes += [dropped(f"operations.missions/{i}", f"mission {m.mission_id}: the partner's, echoed by the LRM; "
+                      "not sent back") for i, m in enumerate(operations.missions)]
+    return (Operations(resources=mine) if mine else None), notes
 
 
 def hub_to_legacy(payload_name: str, payload: dict, profile: Profile, ctx: AdapterContext) -> bytes:
@@ -140,10 +166,22 @@ def merge_onto_sheet(payloads: list[tuple[str, dict]], sheet: bytes, profile: Pr
     last received wins). This is what an inbound update means for the LRM.
     """
     ctx = ctx.with_profile(profile)
+    return apply_onto_sheet([HUB_DECODERS[name](payload, ctx) for name, payload in payloads], sheet, profile, ctx)
+
+
+def translate_onto(data: bytes, *, source: str, sheet: bytes, profile: Profile, ctx: AdapterContext,
+                   installed: dict[str, AdapterInfo] | None = None) -> Result:
+    """``bridge translate --onto SHEET``: one Hub message (any Hub adapter) applied onto an LRM sheet."""
+    decoder = get_adapter(source, installed)
+    _check_direction(decoder, "in", source)
+    ctx = ctx.with_profile(profile)
+    return apply_onto_sheet([decoder.decode(bytes(data), ctx)], sheet, profile, ctx)
+
+
+def apply_onto_sheet(decoded: list[Decoded], sheet: bytes, profile: Profile, ctx: AdapterContext) -> Result:
+    """Decoded Hub messages applied in order onto the LRM sheet ``sheet`` (answer, operations)."""
     adapter = get_adapter(profile.adapter)
-    base = adapter.decode(bytes(sheet), ctx).case
-    decoded = [HUB_DECODERS[name](payload, ctx) for name, payload in payloads]
-    case = base
+    case = adapter.decode(bytes(sheet), ctx).case
     for item in decoded:
         updates: dict = {"operations": merge_operations(case.operations, item.case.operations)}
         if item.case.answer is not None:

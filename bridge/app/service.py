@@ -90,6 +90,11 @@ class ServiceSettings:
     commit_window: float = 0.0
 
 
+# An inbound update is merged onto the LRM's sheet with the case's earlier Hub messages; past this
+# many, only the first (the case itself) and the latest are re-read (RC-RI lists every vehicle anew).
+MAX_CASE_HISTORY = 100
+
+
 def utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
@@ -439,13 +444,16 @@ class BridgeService:
         own = [m for m in rows if m.direction == "out"]
         base = answered or (own[-1].original if own else None)
         since = own[-1].id if own and answered is None else 0
+        inbound = [row for row in rows if row.direction == "in" and since < row.id < message_id]
+        if len(inbound) > MAX_CASE_HISTORY:  # budget: one update never re-reads more than this many messages
+            log.warning("case_history_truncated", case_id=case_id, messages=len(inbound), kept=MAX_CASE_HISTORY)
+            inbound = inbound[:1] + inbound[-(MAX_CASE_HISTORY - 1):]  # the first (createCase) and the latest
         earlier = []
-        for row in rows:
-            if row.direction == "in" and row.id > since and row.id < message_id:
-                try:
-                    earlier.append(self._read(row.original, row.content_type))
-                except BridgeError:
-                    continue  # dead-lettered when it came; not part of the sheet
+        for row in inbound:
+            try:
+                earlier.append(self._read(row.original, row.content_type))
+            except BridgeError:
+                continue  # dead-lettered when it came; not part of the sheet
         return base, earlier
 
     def _handed_over(self, message_id: int, received: Unwrapped) -> None:

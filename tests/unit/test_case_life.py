@@ -45,3 +45,19 @@ def test_engaged_resources_and_their_statuses_reach_the_lrm_in_order(tmp_path, e
         assert rig.store.dlq_list() == []
     finally:
         rig.close()
+
+
+def test_long_case_history_keeps_the_first_message_and_the_latest(tmp_path, monkeypatch):
+    """Past the re-read budget the answer (first inbound) and the latest statuses still reach the LRM."""
+    from bridge.app import service
+
+    monkeypatch.setattr(service, "MAX_CASE_HISTORY", 2)
+    rig = Rig(tmp_path, peer_rules=PeerRules(own_id=SDIS, engagement=Engagement.SEVERAL, status_interval=10.0))
+    try:
+        rig.settled(rig.service.on_legacy_frame(demo_frame(9)))
+        rig.run(60.0, step=0.5)
+        last = rig.lrm.sent[-1]
+        assert b"REPONSE=ACC" in last
+        assert _statuses(last) == {"VSAV1": "RET", "FPT1": "FPEC"}
+    finally:
+        rig.close()

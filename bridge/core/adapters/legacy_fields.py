@@ -308,7 +308,7 @@ def _parse_decimal(text: str, where: str, key: str) -> Decimal:
     except InvalidOperation:
         raise InboundError(f"{key}: {text!r} is not a number",
                            [Issue(where, f"{key}={text!r} is not a decimal number", "bad-number")]) from None
-    if not value.is_finite() or abs(value) > 180:
+    if not value.is_finite() or value.copy_abs() > 180:  # copy_abs: abs() overflows on 1e999999999
         raise InboundError(f"{key}: {text!r} is not a coordinate in degrees",
                            [Issue(where, f"{key}={text!r} is not between -180 and 180", "bad-number")])
     return value

@@ -218,7 +218,7 @@ def _decode(kind: str, text: str, where: str, legacy: str, spec: Any, ctx: Adapt
             value = Decimal(text.replace(",", "."))
         except ArithmeticError:
             value = None
-        if value is None or not value.is_finite() or abs(value) > Decimal("1e9"):
+        if value is None or not value.is_finite() or value.copy_abs() > Decimal("1e9"):
             raise InboundError(f"{legacy}: {text!r} is not a number",
                                [Issue(where, f"{legacy}={text!r} is not a finite decimal number", "bad-number")])
         return value

@@ -16,11 +16,10 @@ from decimal import Decimal
 
 import simplejson
 
-from bridge.core.adapters.base import AdapterContext, Decoded, Encoded
+from bridge.core.adapters.base import AdapterContext, Decoded, Encoded, dropped
 from bridge.core.adapters.emsi import decode_emsi, encode_emsi
 from bridge.core.adapters.profile import Profile
 from bridge.core.adapters.rc_eda import decode_create_case, encode_create_case
-from bridge.core.adapters.base import dropped
 from bridge.core.adapters.rc_ri import decode_rc_ri, encode_rc_ri
 from bridge.core.adapters.registry import AdapterInfo, get_adapter
 from bridge.core.canonical import Case

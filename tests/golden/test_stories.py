@@ -29,11 +29,11 @@ import simplejson
 
 from bridge.core.adapters.registry import get_adapter
 from bridge.core.edxl import wrap
+from bridge.core.pipeline import hub_to_legacy_result, merge_onto_sheet
 from bridge.edges.amqp.consumer import Delivery
 from bridge.refdata.hub_bodies import encode_hub_body
-from bridge.testing.rig import SAMU, SDIS, Rig
-from bridge.core.pipeline import hub_to_legacy_result, merge_onto_sheet
 from bridge.refdata.profiles import load_profile
+from bridge.testing.rig import SAMU, SDIS, Rig
 
 GOLDEN = Path(__file__).resolve().parent
 KINDS = {"RC-EDA": "createCase", "RC-RI": "resourcesInfoCisu", "EMSI": "emsi"}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -12,7 +12,7 @@ from bridge.core.operations import Operations, Resource, State, merge_operations
 from bridge.core.pipeline import translate
 from bridge.refdata.profiles import build_context
 
-T0 = datetime(2026, 3, 13, 10, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 3, 13, 10, 0, tzinfo=UTC)
 HEAD = "NUM_DOSSIER=D1\r\nDATE_APPEL=20240518183000\r\nNATURE=INC\r\nCOMMUNE=Nantes\r\n"
 
 

@@ -78,7 +78,7 @@ def test_rc_eda_target_declares_operations_dropped(hub_reference, fresh_ctx):
     """createCase cannot carry missions: the loss is declared, never silent."""
     original = (hub_reference / "examples" / "EMSI" / "EMSI-OPG-message.json").read_bytes()
     result = translate(original, source="emsi-json", target="rc-eda-json", ctx=fresh_ctx)
-    assert "operations" in {d.path for d in result.dropped}
+    assert any(d.path.startswith("operations") for d in result.dropped)
     assert json.loads(result.data)["createCase"]
 
 

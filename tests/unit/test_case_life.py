@@ -61,3 +61,22 @@ def test_long_case_history_keeps_the_first_message_and_the_latest(tmp_path, monk
         assert _statuses(last) == {"VSAV1": "RET", "FPT1": "FPEC"}
     finally:
         rig.close()
+
+
+def test_updates_held_while_the_lrm_is_away_arrive_in_order(tmp_path):
+    """LRM disconnected during the status changes: on reconnection each update is sent in arrival order."""
+    rig = Rig(tmp_path, peer_rules=PeerRules(own_id=SDIS, engagement=Engagement.SEVERAL, status_interval=10.0))
+    try:
+        rig.lrm.connected = False
+        rig.settled(rig.service.on_legacy_frame(demo_frame(9)))
+        rig.run(60.0, step=0.5)
+        assert rig.lrm.sent == []
+        rig.lrm.connected = True
+        rig.service.on_lrm_connected()
+        rig.run(2.0)
+        sheets = [_statuses(frame) for frame in rig.lrm.sent[1:]]
+        assert b"REPONSE=ACC" in rig.lrm.sent[0]
+        assert sheets[0] == {"VSAV1": "ALER"} and sheets[-1] == {"VSAV1": "RET", "FPT1": "FPEC"}
+        assert len(sheets) == 5
+    finally:
+        rig.close()

@@ -208,10 +208,17 @@ class BridgeService:
             # EMSI convention: CONTEXT.ID repeats the RC-DE messageId, so answers can point back at it.
             payload = {**payload, "CONTEXT": {**payload["CONTEXT"], "ID": distribution_id}}
         message = wrap(item.name, payload, sender_id=self.settings.client_id,
-                       recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid)
+                       recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
+                       kind="Update" if self._case_shared(item.case_id) else "Report")
         body = self.translator.encode_hub(message, self.settings.content_type)
         return Translation(translated=body, distribution_id=distribution_id, case_id=item.case_id,
                            case_version=item.case_version, content_type=self.settings.content_type)
+
+    def _case_shared(self, case_id: str | None) -> bool:
+        """Whether a frame of this dossier already went to the Hub: a later one is an update (docs/operations.md)."""
+        if case_id is None:
+            return False
+        return any(m.direction == "out" for m in self.store.by_case(case_id))
 
     def _dead_letter_frame(self, frame: bytes, exc: BridgeError, now: datetime, source: str = "translation") -> None:
         first = exc.issues[0] if exc.issues else None

@@ -80,3 +80,20 @@ def test_updates_held_while_the_lrm_is_away_arrive_in_order(tmp_path):
         assert len(sheets) == 5
     finally:
         rig.close()
+
+
+def test_a_second_frame_for_the_same_dossier_is_sent_as_an_update(tmp_path):
+    """First frame: distributionKind Report; a changed sheet of the same dossier: Update, same caseId."""
+    import json
+
+    rig = Rig(tmp_path)
+    try:
+        first = demo_frame(3, assistance=False)
+        rig.settled(rig.service.on_legacy_frame(first))
+        rig.settled(rig.service.on_legacy_frame(first.replace(b"NATURE=CHUT", b"NATURE=MAL")))
+        rows = [m for m in rig.store.recent(10) if m.direction == "out"]
+        kinds = sorted((m.id, json.loads(m.translated)["distributionKind"], m.case_id) for m in rows)
+        assert [k for _, k, _ in kinds] == ["Report", "Update"]
+        assert kinds[0][2] == kinds[1][2] is not None
+    finally:
+        rig.close()

@@ -10,7 +10,7 @@ calls :func:`legacy_to_hub` / :func:`hub_to_legacy`; the CLI calls
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -57,10 +57,11 @@ class HubPayload:
 
 
 def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,
-              installed: dict[str, AdapterInfo] | None = None, validator: Validator | None = None) -> Result:
+              installed: Mapping[str, AdapterInfo] | None = None, validator: Validator | None = None) -> Result:
     """Translate ``data`` from adapter ``source`` to adapter ``target``."""
-    decoder = get_adapter(source, installed)
-    encoder = get_adapter(target, installed)
+    adapters = installed if installed is not None else ctx.adapters
+    decoder = get_adapter(source, adapters)
+    encoder = get_adapter(target, adapters)
     _check_direction(decoder, "in", source)
     _check_direction(encoder, "out", target)
     decoded = decoder.decode(bytes(data), ctx)
@@ -74,7 +75,7 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
                   validator: Validator | None = None) -> list[HubPayload]:
     """One legacy frame -> createCase, plus an EMSI message when it requests or answers assistance."""
     ctx = ctx.with_profile(profile)
-    decoded = get_adapter(profile.adapter).decode(bytes(frame), ctx)
+    decoded = get_adapter(profile.adapter, ctx.adapters).decode(bytes(frame), ctx)
     case = decoded.case
     if case.location.loc_id is None:
         # One location id shared by the createCase and the EMSI message of the same event.
@@ -106,7 +107,7 @@ def hub_to_legacy_result(payload_name: str, payload: dict, profile: Profile, ctx
                           HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
     ctx = ctx.with_profile(profile)
     decoded = decoders[payload_name](payload, ctx)
-    encoded = get_adapter(profile.adapter).encode(decoded.case, ctx)
+    encoded = get_adapter(profile.adapter, ctx.adapters).encode(decoded.case, ctx)
     return _result(encoded.data, decoded, encoded)
 
 
@@ -119,7 +120,7 @@ def answer_to_legacy(payload: dict, original_frame: bytes, profile: Profile, ctx
     frame is what the LRM knows, so the answer is put onto it.
     """
     ctx = ctx.with_profile(profile)
-    adapter = get_adapter(profile.adapter)
+    adapter = get_adapter(profile.adapter, ctx.adapters)
     answer = decode_emsi(payload, ctx)
     base = adapter.decode(bytes(original_frame), ctx).case
     case = base.model_copy(update={"answer": answer.case.answer})
@@ -143,7 +144,7 @@ def hub_payloads_to_legacy(payloads: list[tuple[str, dict]], profile: Profile, c
     ctx = ctx.with_profile(profile)
     decoded = [decoders[name](payload, ctx) for name, payload in payloads]
     case = merge_hub_cases([d.case for d in decoded])
-    encoded = get_adapter(profile.adapter).encode(case, ctx)
+    encoded = get_adapter(profile.adapter, ctx.adapters).encode(case, ctx)
     return Result(encoded.data, case, [i for d in decoded for i in d.dropped] + encoded.dropped,
                   [i for d in decoded for i in d.warnings] + encoded.warnings)
 

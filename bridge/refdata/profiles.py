@@ -105,6 +105,7 @@ def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | 
 
     from bridge.core.adapters.base import AdapterContext
     from bridge.core.nomenclature import Nomenclatures
+    from bridge.refdata.adapters import installed_adapters
     from bridge.refdata.mapping_loader import load_mappings
     from bridge.refdata.nomenclature_store import official_source, read_directory
 
@@ -115,5 +116,5 @@ def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | 
         now=now or datetime.now(timezone.utc).astimezone(), new_id=new_id or (lambda: str(uuid.uuid4())),
         mappings=mappings, profile=load_profile(profile) if profile else None, sender_id=sender_id,
         recipient_id=recipient_id, labels=labels_of(nomenclatures), nomenclatures=nomenclatures,
-        codec=HubCodec(schemas),
+        codec=HubCodec(schemas), adapters=installed_adapters(),
     )

@@ -99,6 +99,7 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     from bridge.edges.store.sqlite import Store
     from bridge.refdata.mapping_loader import MappingReloader
     from bridge.refdata.nomenclature_store import load_nomenclatures
+    from bridge.refdata.adapters import installed_adapters
     from bridge.refdata.profiles import HubCodec, labels_of, load_profile
     from bridge.app.translator import LiveMappings, PipelineTranslator
 
@@ -113,7 +114,7 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     bundle = resolve_bundle(schemas)
     ctx = AdapterContext(now=utc_now(), new_id=lambda: str(uuid.uuid4()), mappings=LiveMappings(reloader.current),
                          sender_id=bridge_id, recipient_id=peer_id, labels=labels_of(nomenclatures),
-                         nomenclatures=nomenclatures, codec=HubCodec(schemas))
+                         nomenclatures=nomenclatures, codec=HubCodec(schemas), adapters=installed_adapters())
     translator = PipelineTranslator(profile, ctx, clock=utc_now, validator=_payload_validator(bundle))
     retry = RetryPolicy(base=config.delivery.backoff_base, max_delay=config.delivery.backoff_max,
                         max_attempts=config.delivery.max_attempts, jitter=config.delivery.jitter)

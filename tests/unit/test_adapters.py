@@ -10,7 +10,8 @@ from bridge.core.adapters.base import AdapterContext
 from bridge.core.adapters.legacy_text import LegacyTextAdapter
 from bridge.core.adapters.legacy_xml import LegacyXmlAdapter
 from bridge.core.adapters.profile import parse_profile
-from bridge.core.adapters.registry import discover, get_adapter
+from bridge.core.adapters.registry import get_adapter
+from bridge.refdata.adapters import discover, installed_adapters
 from bridge.core.canonical import Case, Coded, Location, Qualification
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, OutboundError, UnsafeXml
 from bridge.core.mapping import Mapped, UnmappedCode
@@ -39,7 +40,8 @@ class TinyMappings:
 
 def ctx_for(profile_name: str) -> AdapterContext:
     return AdapterContext(now=NOW, new_id=lambda: "id-1", mappings=TinyMappings(),
-                          profile=load_profile(profile_name), sender_id="fr.health.samu440")
+                          profile=load_profile(profile_name), sender_id="fr.health.samu440",
+                          adapters=installed_adapters())
 
 
 ALPHA_MINIMAL = b"NUM_DOSSIER=A1\r\nDATE_APPEL=20240518181500\r\nNATURE=INC\r\nCOMMUNE=Nantes"
@@ -197,8 +199,20 @@ def test_registry_lists_builtins_and_refuses_unknown_names():
     names = set(discover())
     assert {"rc-eda-json", "rc-eda-xml", "emsi-json", "emsi-xml", "legacy-text", "legacy-xml"} <= names
     with pytest.raises(BridgeError) as caught:
-        get_adapter("telex")
+        get_adapter("telex", discover())
     assert "legacy-text" in caught.value.issues[0].message
+
+
+def test_registry_without_package_metadata_reads_the_source_tree_declaration():
+    """An uninstalled checkout still finds the built-ins, from the same pyproject entry points (no second list)."""
+    import tomllib
+
+    from bridge.refdata.resources import PROJECT_ROOT
+
+    declared = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    found = discover(points=[])
+    assert set(found) == set(declared["hub_bridge.adapters"])
+    assert {info.provider for info in found.values()} == {"hub-bridge"}
 
 
 def test_pipeline_legacy_to_rc_eda_without_request_drops_nothing():

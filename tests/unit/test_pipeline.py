@@ -7,7 +7,8 @@ from datetime import datetime, timezone
 import pytest
 
 from bridge.core.adapters.base import Adapter, AdapterContext
-from bridge.core.adapters.registry import AdapterInfo, discover
+from bridge.core.adapters.registry import AdapterInfo
+from bridge.refdata.adapters import discover, installed_adapters
 from bridge.core.errors import BridgeError, Issue, OutboundError
 from bridge.core.mapping import Mapped
 from bridge.core.pipeline import hub_to_legacy, legacy_to_hub, translate
@@ -27,7 +28,8 @@ class EchoMappings:
 
 
 def ctx() -> AdapterContext:
-    return AdapterContext(now=NOW, new_id=lambda: "id-1", mappings=EchoMappings(), sender_id="fr.health.samu440")
+    return AdapterContext(now=NOW, new_id=lambda: "id-1", mappings=EchoMappings(), sender_id="fr.health.samu440",
+                          adapters=installed_adapters())
 
 
 def test_plain_frame_gives_only_create_case():

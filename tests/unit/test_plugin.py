@@ -15,7 +15,7 @@ from click.testing import CliRunner
 
 from bridge.cli.main import cli
 from bridge.core.adapters.base import AdapterContext
-from bridge.core.adapters.registry import discover
+from bridge.refdata.adapters import discover
 from bridge.core.pipeline import translate
 
 PLUGIN = Path(__file__).resolve().parents[1] / "fixtures" / "plugin_demo"
@@ -74,7 +74,7 @@ def test_plugin_shadowing_a_builtin_is_refused(monkeypatch):
     """An entry point reusing a built-in name is refused, naming the offending package."""
     from importlib.metadata import EntryPoint
 
-    from bridge.core.adapters import registry
+    from bridge.refdata import adapters as registry
     from bridge.core.errors import BridgeError
 
     rogue = EntryPoint(name="legacy-text", value="rogue.adapter:Fake", group=registry.GROUP)

@@ -60,6 +60,8 @@ class AdapterContext:
     nomenclatures: Any = None
     codec: HubXmlCodec | None = None
     reference_version: str = "1.3"
+    # The adapters the pipeline may pick by name (``bridge.refdata.adapters.installed_adapters()``).
+    adapters: Mapping[str, Adapter] = field(default_factory=dict)
 
     def with_profile(self, profile: Any) -> AdapterContext:
         """The same context driven by another legacy profile."""

@@ -24,7 +24,7 @@ import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import structlog
@@ -33,6 +33,7 @@ from twisted.internet import defer, task
 from bridge.core.delivery import IllegalTransition, RetryPolicy
 from bridge.core.edxl import Unwrapped, make_reference, unwrap, wrap
 from bridge.core.errors import BridgeError, InboundError
+from bridge.app.clock import utc_now
 from bridge.app.ports import HubPayload, StoreFull, Translation
 
 log = structlog.get_logger("bridge.app.service")
@@ -87,10 +88,6 @@ class ServiceSettings:
     # reactor turn: everything read from the sockets in one turn shares one fsync, and an idle
     # bridge commits at once (a fixed 2 ms window cost latency and measured no throughput gain)
     commit_window: float = 0.0
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class BridgeService:

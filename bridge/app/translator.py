@@ -19,11 +19,10 @@ from bridge.core.adapters.base import AdapterContext
 from bridge.core.adapters.profile import Profile
 from bridge.core.edxl import Unwrapped
 from bridge.core.errors import Issue
-from bridge.core.pipeline import answer_to_legacy, hub_to_legacy_result, legacy_to_hub
+from bridge.core.pipeline import LEGACY_PAYLOADS, answer_to_legacy, hub_to_legacy_result, legacy_to_hub
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 from bridge.app.ports import HubPayload
 
-LEGACY_PAYLOADS = ("createCase", "emsi")
 log = structlog.get_logger("bridge.app.translator")
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 
 import simplejson
 
@@ -28,6 +29,10 @@ from bridge.core.errors import BridgeError, HubErrorCode, Issue, OutboundError
 Validator = Callable[[str, dict], list[Issue]]
 HUB_PAYLOAD_OF = {"rc-eda-json": "createCase", "rc-eda-xml": "createCase", "emsi-json": "emsi",
                   "emsi-xml": "emsi"}
+# The one table of Hub payloads that carry a case to and from the legacy side: name -> decoder.
+HUB_DECODERS: Mapping[str, Callable[[dict, AdapterContext], Decoded]] = MappingProxyType(
+    {"createCase": decode_create_case, "emsi": decode_emsi})
+LEGACY_PAYLOADS = frozenset(HUB_DECODERS)
 
 
 @dataclass(frozen=True)
@@ -100,13 +105,12 @@ def hub_to_legacy(payload_name: str, payload: dict, profile: Profile, ctx: Adapt
 
 def hub_to_legacy_result(payload_name: str, payload: dict, profile: Profile, ctx: AdapterContext) -> Result:
     """Like :func:`hub_to_legacy`, with the canonical case and the dropped-field report."""
-    decoders = {"createCase": decode_create_case, "emsi": decode_emsi}
-    if payload_name not in decoders:
+    if payload_name not in HUB_DECODERS:
         raise BridgeError(f"no legacy translation for {payload_name!r} payloads",
-                          [Issue("/", f"expected one of {', '.join(decoders)}", "wrong-payload")],
+                          [Issue("/", f"expected one of {', '.join(HUB_DECODERS)}", "wrong-payload")],
                           HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
     ctx = ctx.with_profile(profile)
-    decoded = decoders[payload_name](payload, ctx)
+    decoded = HUB_DECODERS[payload_name](payload, ctx)
     encoded = get_adapter(profile.adapter, ctx.adapters).encode(decoded.case, ctx)
     return _result(encoded.data, decoded, encoded)
 
@@ -140,9 +144,8 @@ def merge_hub_cases(cases: list[Case]) -> Case:
 
 def hub_payloads_to_legacy(payloads: list[tuple[str, dict]], profile: Profile, ctx: AdapterContext) -> Result:
     """Several Hub payloads about one case (createCase first, then EMSI) -> one legacy message."""
-    decoders = {"createCase": decode_create_case, "emsi": decode_emsi}
     ctx = ctx.with_profile(profile)
-    decoded = [decoders[name](payload, ctx) for name, payload in payloads]
+    decoded = [HUB_DECODERS[name](payload, ctx) for name, payload in payloads]
     case = merge_hub_cases([d.case for d in decoded])
     encoded = get_adapter(profile.adapter, ctx.adapters).encode(case, ctx)
     return Result(encoded.data, case, [i for d in decoded for i in d.dropped] + encoded.dropped,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,15 +21,12 @@ from bridge.runtime.config import BridgeConfig
 from bridge.core.delivery import RetryPolicy
 from bridge.sim.nexsis_rules import PeerRules
 from bridge.refdata.resources import data_home, project_dir
+from bridge.app.clock import utc_now
 from bridge.app.service import BridgeService, ServiceSettings
 
 log = structlog.get_logger("bridge.runtime.runner")
 
 CONTENT_TYPES = {"json": "application/json", "xml": "application/xml"}
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass

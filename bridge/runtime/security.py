@@ -11,7 +11,6 @@ on, and then only on debug-level lines.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import stat
 from collections.abc import Callable, Iterable, MutableMapping
@@ -20,6 +19,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bridge.core.errors import BridgeError, Issue
+from bridge.core.hosts import is_loopback_host
 
 __all__ = [
     "InsecureSetup", "check_private_key_permissions", "check_tls_required", "is_loopback_host",
@@ -53,17 +53,6 @@ def check_private_key_permissions(path: str | Path, *, key: str = "hub.key_file"
         message = (f"private key {target} has mode {mode:04o} (group/others may access it);"
                    f" run: chmod 600 {target}")
         raise InsecureSetup(f"{key}: {message}", [Issue(key, message, "config-key-permissions")])
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` names and loopback addresses; never resolves DNS."""
-    name = host.strip().strip("[]").lower()
-    if name in {"localhost", "localhost.localdomain"} or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
 
 
 def check_tls_required(host_or_url: str, tls: bool, *, key: str = "hub.tls") -> None:

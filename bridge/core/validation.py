@@ -14,7 +14,8 @@ property or an unexpected one is reported at the property itself
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 import fastjsonschema
 from jsonschema import Draft7Validator

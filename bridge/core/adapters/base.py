@@ -118,4 +118,4 @@ def dropped(path: str, what: str = "") -> Issue:
     return Issue(path, what or "not carried by the target format", "dropped")
 
 
-__all__ = ["Adapter", "AdapterContext", "Decoded", "Encoded", "Direction", "MappingLookup", "HubXmlCodec", "dropped"]
+__all__ = ["Adapter", "AdapterContext", "Decoded", "Direction", "Encoded", "HubXmlCodec", "MappingLookup", "dropped"]

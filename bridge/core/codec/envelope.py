@@ -15,7 +15,7 @@ is written out here rather than derived from the (much larger) EDXL-DE XSD.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from lxml import etree
 

@@ -18,8 +18,17 @@ from bridge.core.delivery import Direction, State
 from bridge.core.errors import BridgeError
 
 __all__ = [
-    "MessageId", "Message", "StoredEvent", "DeadLetter", "Attempt", "Translation",
-    "StoreFull", "StoreUnavailable", "UnknownMessage", "to_db_time", "from_db_time",
+    "Attempt",
+    "DeadLetter",
+    "Message",
+    "MessageId",
+    "StoreFull",
+    "StoreUnavailable",
+    "StoredEvent",
+    "Translation",
+    "UnknownMessage",
+    "from_db_time",
+    "to_db_time",
 ]
 
 MessageId = int

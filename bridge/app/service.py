@@ -25,16 +25,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
 import structlog
 from twisted.internet import defer, task
 
+from bridge.app.clock import utc_now
+from bridge.app.ports import HubPayload, StoreFull, Translation
 from bridge.core.delivery import IllegalTransition, RetryPolicy
 from bridge.core.edxl import Unwrapped, make_reference, unwrap, wrap
 from bridge.core.errors import BridgeError, InboundError
-from bridge.app.clock import utc_now
-from bridge.app.ports import HubPayload, StoreFull, Translation
 
 log = structlog.get_logger("bridge.app.service")
 

@@ -15,13 +15,13 @@ from typing import Any
 
 import structlog
 
+from bridge.app.ports import HubPayload
 from bridge.core.adapters.base import AdapterContext
 from bridge.core.adapters.profile import Profile
 from bridge.core.edxl import Unwrapped
 from bridge.core.errors import Issue
 from bridge.core.pipeline import LEGACY_PAYLOADS, answer_to_legacy, hub_to_legacy_result, legacy_to_hub
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
-from bridge.app.ports import HubPayload
 
 log = structlog.get_logger("bridge.app.translator")
 

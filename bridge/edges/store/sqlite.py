@@ -19,20 +19,35 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from bridge.app.records import (
+    Attempt,
+    Message,
+    MessageHead,
+    MessageId,
+    StoreFull,
+    StoreUnavailable,
+    Translation,
+    UnknownMessage,
+    from_db_time,
+    to_db_time,
+)
 from bridge.core.delivery import (
-    TRANSITIONS, Direction, Event, Queued, RetryPolicy, State,
-    is_repeat, next_state, select_publishable,
+    TRANSITIONS,
+    Direction,
+    Event,
+    Queued,
+    RetryPolicy,
+    State,
+    is_repeat,
+    next_state,
+    select_publishable,
 )
 from bridge.edges.store.intake import IntakeOps
 from bridge.edges.store.migrations import migrate
-from bridge.app.records import (
-    Attempt, Message, MessageHead, MessageId, StoreFull, StoreUnavailable, Translation, UnknownMessage,
-    from_db_time, to_db_time,
-)
 from bridge.edges.store.queries import StoreQueries
 from bridge.edges.store.replaying import ReplayOps
 
-__all__ = ["Store", "DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES"]
+__all__ = ["DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES", "Store"]
 
 DEFAULT_MAX_PENDING = 10_000
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")

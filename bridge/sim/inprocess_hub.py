@@ -23,13 +23,13 @@ from typing import Any
 import structlog
 from twisted.internet import defer
 
-from bridge.sim.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
-from bridge.core.errors import BridgeError, InboundError, Issue
-from bridge.edges.amqp.consumer import Delivery
 from bridge.app.clock import utc_now
 from bridge.app.ports import Drop, Nack
+from bridge.core.errors import BridgeError, InboundError, Issue
+from bridge.edges.amqp.consumer import Delivery
 from bridge.edges.amqp.errors import NotConnected
 from bridge.edges.amqp.factory import CONNECTED, DISCONNECTED, STOPPED
+from bridge.sim.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
 from bridge.sim.hub_emulator.convert import convert_route
 
 log = structlog.get_logger(__name__)

@@ -13,10 +13,11 @@ can be tested against refusals, silence, late and malformed answers. The edge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any
 
 from bridge.core.edxl import Unwrapped, make_reference, wrap
 from bridge.core.pipeline import LEGACY_PAYLOADS

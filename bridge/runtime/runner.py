@@ -17,12 +17,12 @@ from typing import Any
 import structlog
 from twisted.internet import defer
 
-from bridge.runtime.config import BridgeConfig
-from bridge.core.delivery import RetryPolicy
-from bridge.sim.nexsis_rules import PeerRules
-from bridge.refdata.resources import data_home, project_dir
 from bridge.app.clock import utc_now
 from bridge.app.service import BridgeService, ServiceSettings
+from bridge.core.delivery import RetryPolicy
+from bridge.refdata.resources import data_home, project_dir
+from bridge.runtime.config import BridgeConfig
+from bridge.sim.nexsis_rules import PeerRules
 
 log = structlog.get_logger("bridge.runtime.runner")
 
@@ -90,15 +90,15 @@ def _message_validator(schemas):
 @defer.inlineCallbacks
 def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None = None):
     """Open the store, load tables, connect the Hub, open the legacy link; fires with a RunningBridge."""
-    from bridge.refdata.bundle import resolve_bundle
+    from bridge.app.translator import LiveMappings, PipelineTranslator
     from bridge.core.adapters.base import AdapterContext
     from bridge.edges.metrics import BridgeMetrics
     from bridge.edges.store.sqlite import Store
+    from bridge.refdata.adapters import installed_adapters
+    from bridge.refdata.bundle import resolve_bundle
     from bridge.refdata.mapping_loader import MappingReloader
     from bridge.refdata.nomenclature_store import load_nomenclatures
-    from bridge.refdata.adapters import installed_adapters
     from bridge.refdata.profiles import HubCodec, labels_of, load_profile
-    from bridge.app.translator import LiveMappings, PipelineTranslator
 
     bridge_id, peer_id = config.bridge.client_id, config.bridge.peer_id
     store = Store.open(_store_path(config), synchronous=config.store.synchronous, max_pending=config.store.max_pending)

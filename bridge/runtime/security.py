@@ -22,8 +22,15 @@ from bridge.core.errors import BridgeError, Issue
 from bridge.core.hosts import is_loopback_host
 
 __all__ = [
-    "InsecureSetup", "check_private_key_permissions", "check_tls_required", "is_loopback_host",
-    "redact_secrets", "limit_health_data", "LimitHealthData", "MASK", "WITHHELD",
+    "MASK",
+    "WITHHELD",
+    "InsecureSetup",
+    "LimitHealthData",
+    "check_private_key_permissions",
+    "check_tls_required",
+    "is_loopback_host",
+    "limit_health_data",
+    "redact_secrets",
 ]
 
 MASK = "***"
@@ -74,9 +81,9 @@ _SECRET_WORDS = frozenset({
     "credential", "credentials", "apikey",
 })
 _SECRET_NAMES = frozenset({"key", "private_key", "api_key", "secret_key", "access_key", "key_data", "pem"})
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.I)
-_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I)
-_PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.IGNORECASE)
+_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+_PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL)
 
 
 def _is_secret_key(name: str) -> bool:

@@ -179,8 +179,8 @@ def _describe_dead_letter(entry: Any) -> str:
 def dlq_replay(dlq_id: int | None, replay_every: bool, since: str | None, max_pending: int | None,
                store_path: Path | None, as_json: bool) -> None:
     """Send entries again: outbound ones are re-translated by the running bridge with its current tables."""
-    from bridge.edges.store import StoreFull, UnknownMessage
     from bridge.app.replay import ReplayOutcome, replay_all, replay_dead_letter
+    from bridge.edges.store import StoreFull, UnknownMessage
 
     if (dlq_id is None) == (not replay_every):
         _fail("give either one ID or --all", EXIT_USAGE)

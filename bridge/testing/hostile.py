@@ -22,9 +22,9 @@ from twisted.internet import defer
 from bridge.core.errors import InboundError
 from bridge.core.framing import NEED_DATA, Deframer
 from bridge.core.pipeline import hub_to_legacy, legacy_to_hub
-from bridge.runtime.demo import demo_frame
 from bridge.edges.amqp.consumer import Delivery
 from bridge.refdata.profiles import build_context, load_profile
+from bridge.runtime.demo import demo_frame
 from bridge.testing.rig import SAMU, SDIS, Rig
 
 JSON, XML = "application/json", "application/xml"

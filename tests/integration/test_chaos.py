@@ -6,7 +6,6 @@ figures in docs/reliability.md, "Crash and restart campaign".
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -66,12 +65,12 @@ def _config(broker, tmp_path):
 
 def test_redelivery_after_a_consumer_crash_is_handed_over_once(broker, hub, reactor_thread, tmp_path, monkeypatch):
     """The bridge's link dies after it stored an answer but before the broker ack: the redelivery reaches the LRM zero more times."""
-    from bridge.sim.nexsis_rules import PeerRules
-    from bridge.edges.amqp.client import HubClient
     from bridge.app.ports import Nack
-    from bridge.sim.nexsis_sim import NexsisSimulator
-    from bridge.runtime.runner import start_bridge
     from bridge.app.service import BridgeService
+    from bridge.edges.amqp.client import HubClient
+    from bridge.runtime.runner import start_bridge
+    from bridge.sim.nexsis_rules import PeerRules
+    from bridge.sim.nexsis_sim import NexsisSimulator
 
     reactor = reactor_thread.reactor
     original = BridgeService.on_hub_message

@@ -9,8 +9,8 @@ import urllib.request
 import pytest
 
 from bridge.runtime.demo import demo_frame
-from bridge.testing.waiting import wait_until
 from bridge.testing.lrm import LrmClient
+from bridge.testing.waiting import wait_until
 from tests.integration.rabbitmq import SAMU, SDIS, VHOST, client_settings
 
 pytestmark = pytest.mark.integration
@@ -35,10 +35,10 @@ def _config(broker, tmp_path):
 @pytest.fixture
 def running_bridge(broker, hub, reactor_thread, tmp_path):
     """A bridge (AMQP mode) and a simulated NexSIS peer, both on the test broker."""
-    from bridge.sim.nexsis_rules import PeerRules
     from bridge.edges.amqp.client import HubClient
-    from bridge.sim.nexsis_sim import NexsisSimulator
     from bridge.runtime.runner import start_bridge
+    from bridge.sim.nexsis_rules import PeerRules
+    from bridge.sim.nexsis_sim import NexsisSimulator
 
     reactor = reactor_thread.reactor
     simulator = NexsisSimulator(PeerRules(own_id=SDIS), reactor)
@@ -141,8 +141,8 @@ def test_demo_runs_on_the_real_broker(broker, hub, reactor_thread):
 
 def test_bridge_takes_frames_while_the_broker_is_unreachable(reactor_thread, tmp_path):
     """Broker down at start: /healthz answers, /readyz says not ready, LRM frames are stored and acked."""
-    from bridge.runtime.config import BridgeConfig
     from bridge.edges.certs import make_test_ca
+    from bridge.runtime.config import BridgeConfig
     from bridge.runtime.runner import start_bridge
     from bridge.testing.rabbitmq import free_port
 

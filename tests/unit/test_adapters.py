@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
@@ -11,14 +11,14 @@ from bridge.core.adapters.legacy_text import LegacyTextAdapter
 from bridge.core.adapters.legacy_xml import LegacyXmlAdapter
 from bridge.core.adapters.profile import parse_profile
 from bridge.core.adapters.registry import get_adapter
-from bridge.refdata.adapters import discover, installed_adapters
 from bridge.core.canonical import Case, Coded, Location, Qualification
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, OutboundError, UnsafeXml
 from bridge.core.mapping import Mapped, UnmappedCode
 from bridge.core.pipeline import translate
+from bridge.refdata.adapters import discover, installed_adapters
 from bridge.refdata.profiles import load_profile
 
-NOW = datetime(2024, 5, 18, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 18, 16, 30, tzinfo=UTC)
 
 
 class TinyMappings:
@@ -252,7 +252,7 @@ def test_characters_the_link_lacks_are_replaced_with_a_warning():
 
 def test_utf8_on_a_cp1252_link_is_accepted_with_a_warning():
     """Every byte is valid cp1252, so the frame goes on; the warning names the line and the cause."""
-    data = ALPHA_MINIMAL + "\r\nOBS=Personne âgée au sol".encode("utf-8")
+    data = ALPHA_MINIMAL + "\r\nOBS=Personne âgée au sol".encode()
     decoded = LegacyTextAdapter().decode(data, ctx_for("lrm-alpha-text"))
     suspects = [w for w in decoded.warnings if w.code == "encoding-suspect"]
     assert len(suspects) == 1 and suspects[0].path == "line 5" and "UTF-8" in suspects[0].message

@@ -62,7 +62,7 @@ def test_profile_of_another_adapter_is_a_configuration_error(tmp_path):
 def test_translate_badly_encoded_message_exits_2(tmp_path):
     """Bytes invalid in the profile's encoding are unreadable input: exit 2 with the byte offset."""
     source = tmp_path / "bad.txt"
-    source.write_bytes("NUM_DOSSIER=é".encode("utf-8").replace(b"\xc3", b"\x81"))
+    source.write_bytes("NUM_DOSSIER=é".encode().replace(b"\xc3", b"\x81"))
     result = CliRunner().invoke(cli, ["translate", str(source), "--from", "legacy-text", "--to", "rc-eda-json",
                                       "--profile", "lrm-alpha-text"])
     assert result.exit_code == 2

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import bridge
-from bridge.refdata.hub_codec import dump_json
 from bridge.core.errors import InboundError
+from bridge.refdata.hub_codec import dump_json
 
 REF_JSON = b'{"reference": {"distributionID": "fr.health.samuB_1"}}'
 REF_XML = (b'<?xml version="1.0" encoding="UTF-8"?>\n<reference xmlns="urn:emergency:eda:1.9:reference">\n'

@@ -10,7 +10,13 @@ from click.testing import CliRunner
 
 from bridge.cli.main import cli
 from bridge.runtime.config import (
-    BridgeConfig, ConfigError, check_files, env_var_name, load_config, redacted_dump, with_overrides,
+    BridgeConfig,
+    ConfigError,
+    check_files,
+    env_var_name,
+    load_config,
+    redacted_dump,
+    with_overrides,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 from twisted.internet.address import IPv4Address
 
-from bridge.runtime.config import load_config
 from bridge.edges.http import StoreConsoleProvider, build_root, build_site, start_http
 from bridge.edges.metrics import BridgeMetrics
 from bridge.edges.store import Store
+from bridge.runtime.config import load_config
 
 TOKEN = "replay-token-0123456789"
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from bridge.core.adapters.base import Adapter, AdapterContext
 from bridge.core.adapters.registry import AdapterInfo
-from bridge.refdata.adapters import discover, installed_adapters
 from bridge.core.errors import BridgeError, Issue, OutboundError
 from bridge.core.mapping import Mapped
 from bridge.core.pipeline import hub_to_legacy, legacy_to_hub, translate
+from bridge.refdata.adapters import discover, installed_adapters
 from bridge.refdata.profiles import load_profile
 
-NOW = datetime(2024, 5, 18, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 18, 16, 30, tzinfo=UTC)
 BASE = b"NUM_DOSSIER=A1\r\nDATE_APPEL=20240518181500\r\nNATURE=INC\r\nCOMMUNE=Nantes"
 
 
@@ -95,8 +95,8 @@ def test_direction_is_enforced():
 def test_town_without_street_survives_the_emsi_round_trip():
     """A case sheet with a town but no street comes back from EMSI with its town, not as a street."""
     from bridge.core.pipeline import hub_to_legacy, legacy_to_hub
-    from bridge.runtime.demo import demo_frame
     from bridge.refdata.profiles import build_context, load_profile
+    from bridge.runtime.demo import demo_frame
 
     profile = load_profile("lrm-alpha-text")
     ctx = build_context(profile="lrm-alpha-text")

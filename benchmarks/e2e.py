@@ -40,15 +40,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge.runtime.demo import demo_frame  # noqa: E402
-from bridge.testing.lrm import LrmClient  # noqa: E402
-from bridge.testing.rabbitmq import free_port, start_broker  # noqa: E402
+from bridge.runtime.demo import demo_frame
+from bridge.testing.lrm import LrmClient
+from bridge.testing.rabbitmq import free_port, start_broker
 
 SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
 VHOST = "/15-nexsis_v1.9"
@@ -218,7 +218,6 @@ def _null_bridge(args, broker, processes: list[subprocess.Popen]) -> int:
     """
     import json
     import threading
-    from datetime import timezone
 
     from twisted.internet import defer
 
@@ -233,7 +232,7 @@ def _null_bridge(args, broker, processes: list[subprocess.Popen]) -> int:
         print("--null-bridge needs the official RC-EDA examples (../shared/hub-reference)", file=sys.stderr)
         return 2
     payload = json.loads(payloads[0].read_text())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     bodies = [json.dumps(make_message(SAMU, SDIS, payload, now=now)).encode() for _ in range(args.frames)]
     acked = {"n": 0}
     done = threading.Event()

@@ -312,7 +312,7 @@ class BridgeService:
         waiters, self._waiters = self._waiters, []
         try:
             self.store.commit_group()
-        except Exception as exc:  # nothing of the group is durable: every waiter learns it
+        except Exception as exc:  # noqa: BLE001 - nothing of the group is durable: every waiter learns it
             log.error("group_commit_failed", error=repr(exc), waiting=len(waiters))
             for waiter in waiters:
                 waiter.errback(exc)

@@ -44,7 +44,7 @@ def parse_time(text: str, now: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is neither ISO 8601 (2026-05-18T16:15:00+02:00) nor an age (90m, 2h, 3d)")
+        raise click.BadParameter(f"{text!r} is neither ISO 8601 (2026-05-18T16:15:00+02:00) nor an age (90m, 2h, 3d)") from None
     return parsed if parsed.tzinfo else parsed.astimezone()
 
 
@@ -66,7 +66,7 @@ def open_store(store_path: Path | None, *, max_pending: int | None = None) -> It
         _fail(str(exc), EXIT_USAGE)
     except StoreVersionError as exc:
         _fail(str(exc), EXIT_CONFIG)
-    except Exception as exc:  # sqlite3.DatabaseError: not a database, locked...
+    except Exception as exc:  # noqa: BLE001 - sqlite3.DatabaseError: not a database, locked...
         _fail(f"cannot open store {path}: {exc}", EXIT_USAGE)
     try:
         yield store

@@ -8,6 +8,7 @@ check what the peer saw.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import Callable
@@ -64,10 +65,8 @@ class NexsisSimulator:
 
     def on_info(self, delivery) -> None:
         self.seen["error-received"] += 1
-        try:
+        with contextlib.suppress(BridgeError):
             self.errors.append(unwrap(decode_hub_body(delivery.body, delivery.content_type)).payload)
-        except BridgeError:
-            pass
 
     def _publish(self, body: bytes) -> defer.Deferred:
         d = defer.maybeDeferred(self.client.publish, body, content_type=self.content_type)

@@ -34,7 +34,7 @@ APPLIED_EVENTS = {"rcref_for_unknown_message", "rs_error", "rcref_out_of_sequenc
 HUB_QUEUES = {"hub": "message", "hub-ack": "ack", "hub-info": "info"}  # entry point -> our queue suffix
 
 
-class Outcome(str, Enum):
+class Outcome(str, Enum):  # noqa: UP042 - StrEnum would change str()/format() of members in reports
     """What the bridge did with one hostile input; the last three must never happen."""
 
     DEAD_LETTERED = "dead-lettered with error"

@@ -44,9 +44,9 @@ def parse_datetime(text: Any, pointer: str) -> datetime | None:
     if text is None:
         return None
     try:
-        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(text))
     except ValueError:
-        raise InboundError(f"bad date {text!r}", [Issue(pointer, f"{text!r} is not an ISO 8601 date", "bad-date")])
+        raise InboundError(f"bad date {text!r}", [Issue(pointer, f"{text!r} is not an ISO 8601 date", "bad-date")]) from None
     if parsed.tzinfo is None:
         raise InboundError(f"date without offset {text!r}", [Issue(pointer, "date has no offset", "bad-date")])
     return parsed

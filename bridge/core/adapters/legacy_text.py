@@ -155,7 +155,7 @@ def _parse_delimited(text: str, profile: Profile) -> Record:
                                   "bad-record")])
     repeated = {f.key for f in profile.fields if f.repeated}
     record = Record()
-    for index, (column, value) in enumerate(zip(spec.columns, values), start=1):
+    for index, (column, value) in enumerate(zip(spec.columns, values, strict=False), start=1):
         items = value.split(profile.list_separator) if column in repeated and value else [value]
         record.entries += [Entry(column, item, f"column {index} ({column})") for item in items]
     return record

@@ -155,7 +155,7 @@ def _descriptor_to_xml(parent: etree._Element, descriptor: object) -> None:
                 if address.get(name) is not None:
                     set_text(etree.SubElement(element, _E + name), address[name])
     except CodecError as exc:
-        raise _segment(exc, "descriptor")
+        raise _segment(exc, "descriptor") from exc
 
 
 def _descriptor_to_json(descriptor: etree._Element) -> dict:
@@ -173,7 +173,7 @@ def _descriptor_to_json(descriptor: etree._Element) -> dict:
             _check_names(fields, ADDRESS_FIELDS, "explicitAddress")
             result["explicitAddress"] = {name: fields[name][0].text or "" for name in ADDRESS_FIELDS if name in fields}
     except CodecError as exc:
-        raise _segment(exc, "descriptor")
+        raise _segment(exc, "descriptor") from exc
     return result
 
 

@@ -51,7 +51,7 @@ CELL_SPACES = "cell-spaces"
 BAD_MANIFEST = "bad-manifest"
 
 
-class Policy(str, Enum):
+class Policy(str, Enum):  # noqa: UP042 - StrEnum would change str()/format() of members in messages
     """What a lookup does with a code that no row maps."""
 
     REJECT = "reject"

@@ -59,7 +59,7 @@ def _metric(port: int, name: str, **labels) -> float:
     wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     total = 0.0
     for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
+        if line.startswith((name + "{", name + " ")):
             head, _, value = line.rpartition(" ")
             have = head[len(name):].strip("{}")
             if all(part in have.split(",") for part in wanted.split(",") if part):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import pytest
 
@@ -24,7 +25,7 @@ NOW = datetime(2024, 5, 18, 16, 30, tzinfo=UTC)
 class TinyMappings:
     """A two-row stand-in for MappingSet: INC <-> C04.00.00, anything else rejected like a 'reject' table."""
 
-    ROWS = {"INC": "C04.00.00", "501": "C09.03.00"}
+    ROWS: ClassVar[dict[str, str]] = {"INC": "C04.00.00", "501": "C09.03.00"}
 
     def forward(self, table: str, code: str) -> Mapped:
         if code in self.ROWS:

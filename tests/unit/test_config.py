@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from bridge.cli.main import cli
 from bridge.runtime.config import (
@@ -54,7 +55,7 @@ class TestDefaults:
     def test_model_is_frozen(self):
         """A loaded configuration cannot be changed behind the service's back."""
         config = load_config(None, {})
-        with pytest.raises(Exception):
+        with pytest.raises(ValidationError, match="frozen"):
             config.hub.port = 1  # type: ignore[misc]
 
     def test_example_file_loads(self):

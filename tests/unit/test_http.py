@@ -235,7 +235,7 @@ class TestReplayGuard:
     def test_replay_with_token(self):
         """allow_replay + right bearer token replays the entry."""
         provider = FakeProvider()
-        status, _, body = call(site_with(provider=provider, allow_replay=True), "POST", "/api/dlq/7/replay",
+        status, _, _body = call(site_with(provider=provider, allow_replay=True), "POST", "/api/dlq/7/replay",
                                headers={"Authorization": f"Bearer {TOKEN}"})
         assert (200, [7]) == (status, provider.replayed)
 

@@ -45,7 +45,7 @@ def assert_same_canonical(actual, expected, path="") -> None:
             assert_same_canonical(actual[key], expected[key], f"{path}/{key}")
     elif isinstance(expected, list):
         assert isinstance(actual, list) and len(actual) == len(expected), path
-        for index, (left, right) in enumerate(zip(actual, expected)):
+        for index, (left, right) in enumerate(zip(actual, expected, strict=True)):
             assert_same_canonical(left, right, f"{path}/{index}")
     elif isinstance(expected, (Decimal, int)) and not isinstance(expected, bool):
         assert isinstance(actual, (Decimal, int)) and not isinstance(actual, bool), path

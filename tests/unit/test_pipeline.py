@@ -101,6 +101,6 @@ def test_town_without_street_survives_the_emsi_round_trip():
     profile = load_profile("lrm-alpha-text")
     ctx = build_context(profile="lrm-alpha-text")
     frame = demo_frame(1).replace(b"NUMERO=2\r\n", b"").replace(b"VOIE=Rue de la Fosse\r\n", b"")
-    emsi = [item for item in legacy_to_hub(frame, profile, ctx) if item.name == "emsi"][0].payload
+    emsi = next(item for item in legacy_to_hub(frame, profile, ctx) if item.name == "emsi").payload
     back = hub_to_legacy("emsi", emsi, profile, ctx)
     assert b"COMMUNE=Nantes" in back and b"VOIE=" not in back

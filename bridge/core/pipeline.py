@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from types import MappingProxyType
+from typing import Any
 
 import simplejson
 
@@ -26,11 +27,11 @@ from bridge.core.canonical import Case
 from bridge.core.errors import BridgeError, HubErrorCode, Issue, OutboundError
 
 # (payload name, payload dict) -> issues; empty when valid.
-Validator = Callable[[str, dict], list[Issue]]
+Validator = Callable[[str, dict[str, Any]], list[Issue]]
 HUB_PAYLOAD_OF = {"rc-eda-json": "createCase", "rc-eda-xml": "createCase", "emsi-json": "emsi",
                   "emsi-xml": "emsi"}
 # The one table of Hub payloads that carry a case to and from the legacy side: name -> decoder.
-HUB_DECODERS: Mapping[str, Callable[[dict, AdapterContext], Decoded]] = MappingProxyType(
+HUB_DECODERS: Mapping[str, Callable[[dict[str, Any], AdapterContext], Decoded]] = MappingProxyType(
     {"createCase": decode_create_case, "emsi": decode_emsi})
 LEGACY_PAYLOADS = frozenset(HUB_DECODERS)
 
@@ -54,7 +55,7 @@ class HubPayload:
     """
 
     name: str
-    payload: dict
+    payload: dict[str, Any]
     dropped: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     case_id: str | None = None
@@ -98,12 +99,12 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
     return payloads
 
 
-def hub_to_legacy(payload_name: str, payload: dict, profile: Profile, ctx: AdapterContext) -> bytes:
+def hub_to_legacy(payload_name: str, payload: dict[str, Any], profile: Profile, ctx: AdapterContext) -> bytes:
     """A Hub payload (``createCase`` or ``emsi`` dict) -> one unframed legacy message."""
     return hub_to_legacy_result(payload_name, payload, profile, ctx).data
 
 
-def hub_to_legacy_result(payload_name: str, payload: dict, profile: Profile, ctx: AdapterContext) -> Result:
+def hub_to_legacy_result(payload_name: str, payload: dict[str, Any], profile: Profile, ctx: AdapterContext) -> Result:
     """Like :func:`hub_to_legacy`, with the canonical case and the dropped-field report."""
     if payload_name not in HUB_DECODERS:
         raise BridgeError(f"no legacy translation for {payload_name!r} payloads",
@@ -115,7 +116,7 @@ def hub_to_legacy_result(payload_name: str, payload: dict, profile: Profile, ctx
     return _result(encoded.data, decoded, encoded)
 
 
-def answer_to_legacy(payload: dict, original_frame: bytes, profile: Profile, ctx: AdapterContext) -> Result:
+def answer_to_legacy(payload: dict[str, Any], original_frame: bytes, profile: Profile, ctx: AdapterContext) -> Result:
     """An EMSI answer to one of our requests -> the LRM's own case sheet, plus the answer.
 
     Read back from EMSI alone, the qualification goes through the lossy
@@ -142,7 +143,7 @@ def merge_hub_cases(cases: list[Case]) -> Case:
     return merged
 
 
-def hub_payloads_to_legacy(payloads: list[tuple[str, dict]], profile: Profile, ctx: AdapterContext) -> Result:
+def hub_payloads_to_legacy(payloads: list[tuple[str, dict[str, Any]]], profile: Profile, ctx: AdapterContext) -> Result:
     """Several Hub payloads about one case (createCase first, then EMSI) -> one legacy message."""
     ctx = ctx.with_profile(profile)
     decoded = [HUB_DECODERS[name](payload, ctx) for name, payload in payloads]
@@ -167,7 +168,7 @@ def _validate_json(data: bytes, name: str, validator: Validator) -> None:
     _raise_if_invalid(name, simplejson.loads(data, parse_float=Decimal)[name], validator)
 
 
-def _raise_if_invalid(name: str, payload: dict, validator: Validator) -> None:
+def _raise_if_invalid(name: str, payload: dict[str, Any], validator: Validator) -> None:
     issues = validator(name, payload)
     if issues:
         raise OutboundError(f"the {name} produced does not validate against the official schema", issues,

@@ -32,7 +32,7 @@ _CLARK_NAMESPACE = re.compile(r"\{(?:urn|https?):[^}]*\}")
 class JsonValidator:
     """One JSON Schema, compiled twice: fast yes/no, then full error collection."""
 
-    def __init__(self, schema: dict) -> None:
+    def __init__(self, schema: dict[str, Any]) -> None:
         # The official "$id" (classpath:/...) is not resolvable; refs are local anyway.
         schema = {key: value for key, value in schema.items() if key != "$id"}
         self._fast = fastjsonschema.compile(schema, use_default=False)
@@ -222,7 +222,7 @@ def envelope_json_issues(document: Any, source: ValidatorSource) -> list[Issue]:
     return found
 
 
-def _message_issues(message: dict, source: ValidatorSource, embedded_path: str) -> list[Issue]:
+def _message_issues(message: dict[str, Any], source: ValidatorSource, embedded_path: str) -> list[Issue]:
     base = f"{embedded_path}/message"
     roots = set(source.payload_roots())
     payloads = [key for key in message if key in roots]

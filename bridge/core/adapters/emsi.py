@@ -63,12 +63,12 @@ class EmsiXmlAdapter(Adapter):
 
 # ---- decode -------------------------------------------------------------------------------------
 
-def decode_emsi(payload: dict, ctx: AdapterContext) -> Decoded:
+def decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     """EMSI dict -> Case, with unread leaves listed as dropped and mapping warnings kept."""
     return shape_guard(PAYLOAD, _decode_emsi, payload, ctx)
 
 
-def _decode_emsi(payload: dict, ctx: AdapterContext) -> Decoded:
+def _decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     r = Reader(payload, f"/{PAYLOAD}")
     warnings: list[Issue] = []
     for key in ("ID", "MODE", "MSGTYPE", "CREATION"):
@@ -151,7 +151,7 @@ def _missions(r: Reader, ctx: AdapterContext, warnings: list[Issue]
 
 # ---- encode -------------------------------------------------------------------------------------
 
-def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issue], list[Issue]]:
+def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
     """Case -> EMSI dict, what EMSI cannot carry, and mapping warnings."""
     warnings: list[Issue] = []
 
@@ -185,7 +185,7 @@ def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issue], lis
     return prune(payload), _encode_drops(case), warnings
 
 
-def _egeo(case: Case) -> dict | None:
+def _egeo(case: Case) -> dict[str, Any] | None:
     loc = case.location
     address = " ".join(p for p in (loc.number, loc.street) if p)
     town = None
@@ -201,7 +201,7 @@ def _egeo(case: Case) -> dict | None:
                          "ADDRESS": [address] if address else []}}
 
 
-def _missions_out(case: Case, ctx: AdapterContext) -> list[dict]:
+def _missions_out(case: Case, ctx: AdapterContext) -> list[dict[str, Any]]:
     missions = []
     request = case.request
     if request is not None:

@@ -11,7 +11,7 @@ import simplejson
 from bridge.core.errors import HubErrorCode, InboundError, Issue
 
 
-def loads(data: bytes, payload: str) -> dict:
+def loads(data: bytes, payload: str) -> dict[str, Any]:
     """The payload dict of ``{"payload": {...}}`` (or a bare payload), numbers as Decimal."""
     try:
         document = simplejson.loads(bytes(data).decode("utf-8"), parse_float=Decimal)
@@ -26,7 +26,7 @@ def loads(data: bytes, payload: str) -> dict:
                        HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
 
 
-def dumps(payload_name: str, payload: dict) -> bytes:
+def dumps(payload_name: str, payload: dict[str, Any]) -> bytes:
     """``{"payload_name": payload}`` as compact UTF-8 JSON, decimals kept exact."""
     return simplejson.dumps({payload_name: payload}, use_decimal=True, ensure_ascii=False,
                             separators=(",", ":")).encode("utf-8")

@@ -8,6 +8,8 @@ child elements (indentation) is ignored; string leaves are kept byte-exact.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from bridge.core.codec.scalars import CodecError, value_of
@@ -19,7 +21,7 @@ from bridge.core.errors import InboundError, Issue
 ANY_ARRAY_NAMES = frozenset({"content"})
 
 
-def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") -> dict:
+def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") -> dict[str, Any]:
     """``{root: {...}}`` for a payload element, which must be in the type's namespace."""
     expected = f"{{{spec.namespace}}}{spec.name}"
     if element.tag != expected:
@@ -45,7 +47,7 @@ def local_name(tag: str) -> str:
 
 def any_value(element: etree._Element) -> object:
     """Open content: children nest, repeats (and ANY_ARRAY_NAMES) become arrays, leaves strings."""
-    groups: dict[str, list] = {}
+    groups: dict[str, list[Any]] = {}
     for child in element:
         tag = child.tag
         if isinstance(tag, str):
@@ -68,13 +70,13 @@ def _value(element: etree._Element, spec: ElementSpec) -> object:
     return value_of(element.text, kind)
 
 
-def _object(element: etree._Element, spec: ElementSpec) -> dict:
+def _object(element: etree._Element, spec: ElementSpec) -> dict[str, Any]:
     return object_from_children(element, spec)
 
 
-def object_from_children(children, spec: ElementSpec) -> dict:
+def object_from_children(children, spec: ElementSpec) -> dict[str, Any]:
     """The JSON object of a complex element given its child elements (keys in XSD order)."""
-    groups: dict[str, list] = {}
+    groups: dict[str, list[Any]] = {}
     index = spec._index
     for child in children:
         tag = child.tag
@@ -90,7 +92,7 @@ def object_from_children(children, spec: ElementSpec) -> dict:
             groups[name] = [child]
         else:
             found.append(child)
-    result: dict = {}
+    result: dict[str, Any] = {}
     for name in sorted(groups, key=spec._position.__getitem__):
         found, child_spec = groups[name], index[name]
         if child_spec.repeated:

@@ -31,6 +31,7 @@ import io
 import re
 import tomllib
 from enum import Enum
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -126,7 +127,7 @@ def _line_index(text: str) -> dict[tuple[str, str], int]:
     return where
 
 
-def _rules(raw: object, name: str, direction: str, where: dict, manifest: str) -> tuple[DirectionRules, list[Issue]]:
+def _rules(raw: object, name: str, direction: str, where: dict[str, Any], manifest: str) -> tuple[DirectionRules, list[Issue]]:
     line = where.get((name, direction), where.get((name, ""), 0))
     at = f"{manifest}:{line}"
     if raw is None:

@@ -25,7 +25,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 import structlog
 from twisted.internet import defer, task
@@ -56,9 +56,9 @@ class Translator(Protocol):
 
     def nack_for(self, frame: bytes, code: str, reason: str, reference: str | None = None) -> bytes | None: ...
 
-    def encode_hub(self, message: dict, content_type: str) -> bytes: ...
+    def encode_hub(self, message: dict[str, Any], content_type: str) -> bytes: ...
 
-    def decode_hub(self, body: bytes, content_type: str | None) -> dict: ...
+    def decode_hub(self, body: bytes, content_type: str | None) -> dict[str, Any]: ...
 
 
 class HubLink(Protocol):

@@ -43,7 +43,7 @@ class PipelineTranslator:
     """Legacy frames <-> Hub payloads for one profile, per :class:`bridge.app.service.Translator`."""
 
     def __init__(self, profile: Profile, ctx: AdapterContext, *, clock: Callable[[], datetime],
-                 validator: Callable[[str, dict], list[Issue]] | None = None) -> None:
+                 validator: Callable[[str, dict[str, Any]], list[Issue]] | None = None) -> None:
         self.profile_model = profile
         self.adapter = profile.adapter
         self.profile = profile.name
@@ -89,8 +89,8 @@ class PipelineTranslator:
         text = template.format(id=reference, code=code, reason=reason.replace(";", ","))
         return text.encode(self.profile_model.encoding, errors="replace")
 
-    def encode_hub(self, message: dict, content_type: str) -> bytes:
+    def encode_hub(self, message: dict[str, Any], content_type: str) -> bytes:
         return encode_hub_body(message, content_type)
 
-    def decode_hub(self, body: bytes, content_type: str | None) -> dict:
+    def decode_hub(self, body: bytes, content_type: str | None) -> dict[str, Any]:
         return decode_hub_body(body, content_type)

@@ -18,7 +18,7 @@ from typing import Any
 
 import simplejson
 
-from bridge.core.adapters.base import AdapterContext, Decoded, Encoded
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded
 from bridge.core.adapters.emsi import decode_emsi, encode_emsi
 from bridge.core.adapters.profile import Profile
 from bridge.core.adapters.rc_eda import decode_create_case, encode_create_case
@@ -153,7 +153,7 @@ def hub_payloads_to_legacy(payloads: list[tuple[str, dict[str, Any]]], profile: 
                   [i for d in decoded for i in d.warnings] + encoded.warnings)
 
 
-def _check_direction(adapter, wanted: str, name: str) -> None:
+def _check_direction(adapter: Adapter, wanted: str, name: str) -> None:
     if adapter.direction not in (wanted, "both"):
         verb = "read" if wanted == "in" else "written"
         raise BridgeError(f"adapter {name} cannot be {verb} (direction {adapter.direction})",

@@ -86,8 +86,9 @@ def _decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     return Decoded(case=case, dropped=r.leftover(), warnings=warnings)
 
 
-def _first(r: Reader, *path: str) -> str | None:
-    return r.get(*path, 0)
+def _first(r: Reader, *path: str | int) -> str | None:
+    value: str | None = r.get(*path, 0)
+    return value
 
 
 def _qualification(r: Reader, ctx: AdapterContext, warnings: list[Issue]) -> Qualification:
@@ -143,7 +144,9 @@ def _missions(r: Reader, ctx: AdapterContext, warnings: list[Issue]
             r.mark("MISSION", index, "NAME")
             status, issues = map_code(ctx, "answer-aliases", match[1].upper(), r.pointer("MISSION", index, "NAME"))
             warnings.extend(issues)
-            answer = AssistanceAnswer(status=status, free_text=r.get("MISSION", index, "FREETEXT"),
+            # an empty answer code maps to None, which the model refuses (shape_guard reports it)
+            answer = AssistanceAnswer(status=status, free_text=  # type: ignore[arg-type]
+                                      r.get("MISSION", index, "FREETEXT"),
                                       request_id=r.get("MISSION", index, "MAIN_MISSION_ID"),
                                       mission_type=r.get("MISSION", index, "TYPE"))
     return request, answer

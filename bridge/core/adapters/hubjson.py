@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import simplejson
 
@@ -19,7 +19,7 @@ def loads(data: bytes, payload: str) -> dict[str, Any]:
         raise InboundError(f"not valid JSON: {exc}", [Issue("/", str(exc), "json-syntax")],
                            HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT) from None
     if isinstance(document, dict) and isinstance(document.get(payload), dict):
-        return document[payload]
+        return cast(dict[str, Any], document[payload])
     if isinstance(document, dict) and payload not in document and document:
         return document
     raise InboundError(f"expected a {payload} payload", [Issue("/", f"no {payload!r} object", "wrong-payload")],

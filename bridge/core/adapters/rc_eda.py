@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, HubXmlCodec, dropped
 from bridge.core.adapters.codes import label_of
 from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
 from bridge.core.adapters.tracking import Reader
@@ -61,7 +62,7 @@ class RcEdaXmlAdapter(Adapter):
         return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops)
 
 
-def require_codec(ctx: AdapterContext, adapter: str):
+def require_codec(ctx: AdapterContext, adapter: str) -> HubXmlCodec:
     """The Hub XML codec of the context, or a clear error saying it is missing."""
     if ctx.codec is None:
         raise BridgeError(f"adapter {adapter} needs the Hub XML codec in its context",
@@ -76,7 +77,8 @@ def decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     return shape_guard(PAYLOAD, _decode_create_case, payload, ctx)
 
 
-def shape_guard(name: str, decode, payload: object, ctx: AdapterContext) -> Decoded:
+def shape_guard(name: str, decode: Callable[[dict[str, Any], AdapterContext], Decoded], payload: object,
+                ctx: AdapterContext) -> Decoded:
     """Run a Hub decoder; a payload of the wrong shape is refused (INVALID_MESSAGE), never a crash.
 
     Payloads are normally schema-validated before they get here; this is the net under that.
@@ -111,7 +113,7 @@ def _decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded
     return Decoded(case=case, dropped=r.leftover())
 
 
-def _coded(r: Reader, *path: str) -> Coded | None:
+def _coded(r: Reader, *path: str | int) -> Coded | None:
     code = r.get(*path, "code")
     return Coded(code=code, label=r.get(*path, "label")) if code else None
 

@@ -122,7 +122,8 @@ def _message_to_json(content_object: etree._Element, spec_of: SpecLookup, positi
     base = f"/{ENVELOPE_ROOT}/content/contentObject[{position}]/contentXML/embeddedXMLContent/message"
     message = _xml_dig(content_object, ("contentXML", "embeddedXMLContent", "message"), base)
     header = spec_of(HEADER_ROOT).root
-    header_children, payloads = [], []
+    header_children: list[etree._Element] = []
+    payloads: list[etree._Element] = []
     for child in message:
         if isinstance(child.tag, str):
             (header_children if header.child(local_name(child.tag)) else payloads).append(child)

@@ -8,6 +8,7 @@ child elements (indentation) is ignored; string leaves are kept byte-exact.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from lxml import etree
@@ -24,9 +25,10 @@ ANY_ARRAY_NAMES = frozenset({"content"})
 def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") -> dict[str, Any]:
     """``{root: {...}}`` for a payload element, which must be in the type's namespace."""
     expected = f"{{{spec.namespace}}}{spec.name}"
-    if element.tag != expected:
-        path = f"{base}/{local_name(element.tag)}"
-        message = f"element {element.tag} found, {expected} expected (namespace urn:emergency:eda:1.9:...)"
+    tag = str(element.tag)
+    if tag != expected:
+        path = f"{base}/{local_name(tag)}"
+        message = f"element {tag} found, {expected} expected (namespace urn:emergency:eda:1.9:...)"
         raise InboundError(f"cannot convert to JSON: {path}: {message}", [Issue(path, message, "wrong-namespace")])
     try:
         return {spec.name: _value(element, spec.root)}
@@ -40,8 +42,9 @@ def to_inbound(exc: CodecError, base: str) -> InboundError:
     return InboundError(f"cannot convert to JSON: {path}: {exc.message}", [Issue(path, exc.message, exc.code)])
 
 
-def local_name(tag: str) -> str:
-    """``{urn:x}name`` -> ``name``."""
+def local_name(tag: object) -> str:
+    """``{urn:x}name`` -> ``name`` (an element's tag, as lxml types it)."""
+    tag = str(tag)
     return tag[tag.index("}") + 1 :] if tag[0] == "{" else tag
 
 
@@ -74,7 +77,7 @@ def _object(element: etree._Element, spec: ElementSpec) -> dict[str, Any]:
     return object_from_children(element, spec)
 
 
-def object_from_children(children, spec: ElementSpec) -> dict[str, Any]:
+def object_from_children(children: Iterable[etree._Element], spec: ElementSpec) -> dict[str, Any]:
     """The JSON object of a complex element given its child elements (keys in XSD order)."""
     groups: dict[str, list[Any]] = {}
     index = spec._index

@@ -30,8 +30,8 @@ import csv
 import io
 import re
 import tomllib
+from collections.abc import Iterator
 from enum import Enum
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -127,7 +127,7 @@ def _line_index(text: str) -> dict[tuple[str, str], int]:
     return where
 
 
-def _rules(raw: object, name: str, direction: str, where: dict[str, Any], manifest: str) -> tuple[DirectionRules, list[Issue]]:
+def _rules(raw: object, name: str, direction: str, where: dict[tuple[str, str], int], manifest: str) -> tuple[DirectionRules, list[Issue]]:
     line = where.get((name, direction), where.get((name, ""), 0))
     at = f"{manifest}:{line}"
     if raw is None:
@@ -183,7 +183,7 @@ def delimiter(text: str) -> str:
     return ";" if ";" in header and "," not in header else ","
 
 
-def _records(text: str):
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter(text))
     consumed = 0
     for row in reader:

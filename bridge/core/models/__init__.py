@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -44,6 +44,7 @@ PAYLOAD_MODELS: Mapping[str, type[HubModel]] = MappingProxyType({
 """Payload root name (the key beside the RC-DE header) -> model."""
 
 HEADER_MODEL = DistributionElement
+ModelT = TypeVar("ModelT", bound=HubModel)
 
 _ISSUE_CODES = {
     "extra_forbidden": "unknown-key",
@@ -73,8 +74,8 @@ def validate_payload(name: str, data: Any, *, error: type[BridgeError] = Inbound
     return validate_model(model, data, f"/{name}", error=error)
 
 
-def validate_model(model: type[HubModel], data: Any, path: str = "", *,
-                   error: type[BridgeError] = InboundError) -> HubModel:
+def validate_model(model: type[ModelT], data: Any, path: str = "", *,
+                   error: type[BridgeError] = InboundError) -> ModelT:
     """``model.model_validate(data)``, with pydantic's errors turned into project ``Issue``s under ``path``."""
     try:
         return model.model_validate(data)

@@ -67,14 +67,13 @@ def normalise_datetime(text: str, *, path: str = "") -> str:
     :class:`InboundError` naming ``path``.
     """
     match = _XSD_DATETIME.fullmatch(text.strip())
-    problem = None
     if match is None:
         problem = f"{text!r} is not an XSD dateTime"
     elif match["zone"] is None:
         problem = f"{text!r} has no UTC offset: the Hub requires one"
     elif match["fraction"] and match["fraction"].strip("0"):
         problem = f"{text!r} has fractional seconds: the Hub allows whole seconds only"
-    if problem is None:
+    else:
         zone = "+00:00" if match["zone"] == "Z" else match["zone"]
         strict = match["main"] + zone
         try:

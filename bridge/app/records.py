@@ -138,7 +138,7 @@ class StoredEvent:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredEvent:
-        return cls(from_db_time(row["ts"]), row["event"], row["from_state"], row["to_state"], row["detail"])
+        return cls(datetime.fromisoformat(row["ts"]), row["event"], row["from_state"], row["to_state"], row["detail"])
 
     def as_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))

@@ -11,12 +11,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
 from bridge.app.ports import HubPayload
-from bridge.core.adapters.base import AdapterContext
+from bridge.core.adapters.base import AdapterContext, MappedLike
 from bridge.core.adapters.profile import Profile
 from bridge.core.edxl import Unwrapped
 from bridge.core.errors import Issue
@@ -32,11 +32,11 @@ class LiveMappings:
     def __init__(self, current: Callable[[], Any]) -> None:
         self._current = current
 
-    def forward(self, table: str, code: str):
-        return self._current().forward(table, code)
+    def forward(self, table: str, code: str) -> MappedLike:
+        return cast(MappedLike, self._current().forward(table, code))
 
-    def reverse(self, table: str, code: str):
-        return self._current().reverse(table, code)
+    def reverse(self, table: str, code: str) -> MappedLike:
+        return cast(MappedLike, self._current().reverse(table, code))
 
 
 class PipelineTranslator:

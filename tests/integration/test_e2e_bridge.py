@@ -11,25 +11,9 @@ import pytest
 from bridge.runtime.demo import demo_frame
 from bridge.testing.lrm import LrmClient
 from bridge.testing.waiting import wait_until
-from tests.integration.rabbitmq import SAMU, SDIS, VHOST, client_settings
+from tests.integration.rabbitmq import SAMU, SDIS, VHOST, bridge_config, client_settings
 
 pytestmark = pytest.mark.integration
-
-
-def _config(broker, tmp_path):
-    from bridge.runtime.config import BridgeConfig
-
-    return BridgeConfig.model_validate({
-        "bridge": {"client_id": SAMU, "peer_id": SDIS},
-        "hub": {"mode": "amqp", "host": "127.0.0.1", "port": broker.amqps_port, "vhost": VHOST,
-                "ca_file": str(broker.ca.ca_cert), "cert_file": str(broker.ca.client_cert(SAMU)),
-                "key_file": str(broker.ca.client_key(SAMU)), "reconnect_min_seconds": 0.2,
-                "reconnect_max_seconds": 1.0, "rcref_deadline_seconds": 30},
-        "legacy": {"mode": "tcp-server", "host": "127.0.0.1", "port": 0, "profile": "lrm-alpha-text"},
-        "store": {"path": str(tmp_path / "bridge.sqlite3")},
-        "http": {"enabled": True, "bind": "127.0.0.1", "port": 0},
-        "mappings": {"reload_interval_seconds": 0},
-    })
 
 
 @pytest.fixture
@@ -46,7 +30,8 @@ def running_bridge(broker, hub, reactor_thread, tmp_path):
                            on_ack=simulator.on_ack, on_info=simulator.on_info, stop_on_shutdown=False)
     simulator.attach(sim_client)
     reactor_thread.call(sim_client.start, timeout=60)
-    running = reactor_thread.call(start_bridge, _config(broker, tmp_path), reactor, timeout=60)
+    running = reactor_thread.call(start_bridge, bridge_config(broker, tmp_path, hub={"rcref_deadline_seconds": 30},
+                                                      http={"enabled": True, "bind": "127.0.0.1", "port": 0}), reactor, timeout=60)
     try:
         yield running, simulator
     finally:

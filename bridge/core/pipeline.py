@@ -64,7 +64,11 @@ class HubPayload:
 
 def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,
               installed: Mapping[str, AdapterInfo] | None = None, validator: Validator | None = None) -> Result:
-    """Translate ``data`` from adapter ``source`` to adapter ``target``."""
+    """Translate ``data`` from adapter ``source`` to adapter ``target``.
+
+    The adapters are looked up in ``installed`` when given, else in ``ctx.adapters``
+    (``bridge.refdata.adapters`` reads them from the entry points; the core never does).
+    """
     adapters = installed if installed is not None else ctx.adapters
     decoder = get_adapter(source, adapters)
     encoder = get_adapter(target, adapters)

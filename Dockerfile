@@ -12,9 +12,10 @@ ARG PYTHON_IMAGE=python:3.11-slim
 FROM ${PYTHON_IMAGE} AS builder
 WORKDIR /src
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
-COPY pyproject.toml README.md ./
+COPY pyproject.toml README.md requirements.lock ./
 COPY bridge ./bridge
-RUN pip wheel --wheel-dir /wheels .
+# the dependency versions CI tested (requirements.lock, pip-compile), nothing resolved afresh
+RUN pip wheel --wheel-dir /wheels --constraint requirements.lock .
 
 FROM ${PYTHON_IMAGE} AS runtime
 LABEL org.opencontainers.image.title="hub-bridge" \

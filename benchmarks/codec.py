@@ -23,11 +23,11 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge.refdata.bundle import load_bundle  # noqa: E402
-from bridge.refdata.hub_codec import dump_json  # noqa: E402
-from bridge.core.codec.json_to_xml import build_element, serialize  # noqa: E402
-from bridge.core.codec.xml_to_json import element_to_json  # noqa: E402
-from bridge.core.xmlsafe import parse_xml  # noqa: E402
+from bridge.core.codec.json_to_xml import build_element, serialize
+from bridge.core.codec.xml_to_json import element_to_json
+from bridge.core.xmlsafe import parse_xml
+from bridge.refdata.bundle import load_bundle
+from bridge.refdata.hub_codec import dump_json
 
 SAMPLES = {
     "RC-EDA": ("createCase", "examples/RC-EDA/RC-EDA-FuiteDeGaz-AliceGregoireNormand.01"),

@@ -32,6 +32,7 @@ Prints figures and ratios against the targets; never fails on a figure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import signal
 import sqlite3
@@ -40,15 +41,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge.runtime.demo import demo_frame  # noqa: E402
-from bridge.testing.lrm import LrmClient  # noqa: E402
-from bridge.testing.rabbitmq import free_port, start_broker  # noqa: E402
+from bridge.runtime.demo import demo_frame
+from bridge.testing.lrm import LrmClient
+from bridge.testing.rabbitmq import free_port, start_broker
 
 SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
 VHOST = "/15-nexsis_v1.9"
@@ -58,7 +59,7 @@ TARGETS = {"throughput_msg_s": 1000, "p99_ms": 25, "rss_mb": 150}
 
 def _spawn(args: list[str], log: Path, env: dict, profile: Path | None = None) -> subprocess.Popen:
     """Start ``bridge ARGS``; under cProfile (written at SIGTERM) when ``profile`` names a file."""
-    out = open(log, "wb")
+    out = open(log, "wb")  # noqa: SIM115 - the child process writes to it after this function returns
     command = [str(BRIDGE), *args] if profile is None else [
         sys.executable, "-m", "cProfile", "-o", str(profile), "-m", "bridge.cli.main", *args]
     return subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -181,17 +182,15 @@ def _tree_cpu_seconds(root: int) -> float:
     total, todo = 0.0, [root]
     while todo:
         pid = todo.pop()
-        try:
+        with contextlib.suppress(OSError):
             total += _cpu_seconds(pid)
-        except OSError:
-            pass
         todo.extend(children.get(pid, []))
     return total
 
 
 def _cpu_by_process(processes: list[subprocess.Popen], broker) -> dict[str, float]:
     """CPU seconds so far of each process started (in this order; the bridge is absent with --null-bridge)."""
-    cpu = {name: _cpu_seconds(p.pid) for name, p in zip(("emulator", "nexsis-sim", "bridge"), processes)}
+    cpu = {name: _cpu_seconds(p.pid) for name, p in zip(("emulator", "nexsis-sim", "bridge"), processes, strict=False)}
     cpu["rabbitmq"] = _tree_cpu_seconds(broker.server.pid)
     return cpu
 
@@ -218,7 +217,6 @@ def _null_bridge(args, broker, processes: list[subprocess.Popen]) -> int:
     """
     import json
     import threading
-    from datetime import timezone
 
     from twisted.internet import defer
 
@@ -233,7 +231,7 @@ def _null_bridge(args, broker, processes: list[subprocess.Popen]) -> int:
         print("--null-bridge needs the official RC-EDA examples (../shared/hub-reference)", file=sys.stderr)
         return 2
     payload = json.loads(payloads[0].read_text())
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     bodies = [json.dumps(make_message(SAMU, SDIS, payload, now=now)).encode() for _ in range(args.frames)]
     acked = {"n": 0}
     done = threading.Event()

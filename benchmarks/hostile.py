@@ -28,9 +28,18 @@ from pathlib import Path
 import structlog
 
 from bridge.testing.hostile import BAD_OUTCOMES, JSON, Campaign, Case, Outcome, Tally
-from bridge.testing.hostile_cases import (all_fixed_cases, json_attack_cases, legacy_xml_attack_cases,
-                                          random_ack_info_cases, random_hub_cases, random_json_documents,
-                                          mutate, random_legacy_cases, random_stream_cases, xml_attack_cases)
+from bridge.testing.hostile_cases import (
+    all_fixed_cases,
+    json_attack_cases,
+    legacy_xml_attack_cases,
+    mutate,
+    random_ack_info_cases,
+    random_hub_cases,
+    random_json_documents,
+    random_legacy_cases,
+    random_stream_cases,
+    xml_attack_cases,
+)
 from bridge.testing.rig import Rig
 
 PROJECT = Path(__file__).resolve().parent.parent

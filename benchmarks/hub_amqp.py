@@ -17,7 +17,7 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from twisted.internet import defer
@@ -49,7 +49,7 @@ def _payload() -> dict:
 
 
 def _bodies(n: int) -> list[bytes]:
-    payload, now = _payload(), datetime.now(timezone.utc)
+    payload, now = _payload(), datetime.now(UTC)
     return [json.dumps(make_message(SAMU, SDIS, payload, now=now)).encode() for _ in range(n)]
 
 

@@ -35,7 +35,7 @@ def main() -> None:
     parser.add_argument("--reference", type=Path, default=ROOT.parent / "shared" / "hub-reference")
     args = parser.parse_args()
     if hasattr(os, "sched_setaffinity"):
-        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})
+        os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})
     profile = load_profile(args.profile)
     counter = itertools.count()
     ctx = build_context(nomenclature_dir=args.reference / "nomenclatures", profile=args.profile,

@@ -6,14 +6,14 @@ this vocabulary, so it never imports an edge.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
 from bridge.app.records import DeadLetter, MessageId, StoreFull, StoreUnavailable, Translation
 from bridge.core.pipeline import HubPayload
 
-__all__ = ["DeadLetterStore", "Drop", "HubPayload", "Nack", "StoreFull", "StoreUnavailable", "Translation"]
+__all__ = ["DeadLetterStore", "Drop", "HubDelivery", "HubPayload", "Nack", "Scheduler", "StoreFull", "StoreUnavailable", "Translation"]
 
 
 class Nack(Exception):
@@ -22,6 +22,25 @@ class Nack(Exception):
 
 class Drop(Exception):
     """Raised by a consumer callback: reject without requeue (the queue dead-letters it)."""
+
+
+class Scheduler(Protocol):
+    """The part of the reactor the service uses (``IReactorTime``; zope interfaces are opaque to mypy)."""
+
+    def callLater(self, delay: float, callable: Callable[..., object], *args: object,
+                  **kwargs: object) -> object: ...
+
+    def seconds(self) -> float: ...
+
+
+class HubDelivery(Protocol):
+    """One message taken from a Hub queue (``bridge.edges.amqp.consumer.Delivery`` implements it)."""
+
+    @property
+    def body(self) -> bytes: ...
+
+    @property
+    def content_type(self) -> str | None: ...
 
 
 class DeadLetterStore(Protocol):

@@ -18,8 +18,17 @@ from bridge.core.delivery import Direction, State
 from bridge.core.errors import BridgeError
 
 __all__ = [
-    "MessageId", "Message", "StoredEvent", "DeadLetter", "Attempt", "Translation",
-    "StoreFull", "StoreUnavailable", "UnknownMessage", "to_db_time", "from_db_time",
+    "Attempt",
+    "DeadLetter",
+    "Message",
+    "MessageId",
+    "StoreFull",
+    "StoreUnavailable",
+    "StoredEvent",
+    "Translation",
+    "UnknownMessage",
+    "from_db_time",
+    "to_db_time",
 ]
 
 MessageId = int
@@ -129,7 +138,7 @@ class StoredEvent:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row) -> StoredEvent:
-        return cls(from_db_time(row["ts"]), row["event"], row["from_state"], row["to_state"], row["detail"])
+        return cls(datetime.fromisoformat(row["ts"]), row["event"], row["from_state"], row["to_state"], row["detail"])
 
     def as_dict(self) -> dict[str, Any]:
         return _jsonable(asdict(self))

@@ -21,12 +21,12 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from bridge.core.delivery import Direction, IllegalTransition
-from bridge.core.errors import BridgeError
 from bridge.app.ports import DeadLetterStore as Store
 from bridge.app.records import DeadLetter, MessageId, StoreFull, Translation
+from bridge.core.delivery import Direction, IllegalTransition
+from bridge.core.errors import BridgeError
 
-__all__ = ["ReplayMeta", "ReplayOutcome", "Reprocess", "replay_dead_letter", "replay_all", "replay_window"]
+__all__ = ["ReplayMeta", "ReplayOutcome", "Reprocess", "replay_all", "replay_dead_letter", "replay_window"]
 
 
 @dataclass(frozen=True, slots=True)

@@ -24,16 +24,22 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
-from typing import Any, Protocol
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import structlog
 from twisted.internet import defer, task
+from twisted.python.failure import Failure
 
+from bridge.app.clock import utc_now
+from bridge.app.ports import HubDelivery, HubPayload, Scheduler, StoreFull, Translation
+from bridge.app.records import Message
 from bridge.core.delivery import IllegalTransition, RetryPolicy
 from bridge.core.edxl import Unwrapped, make_reference, unwrap, wrap
 from bridge.core.errors import BridgeError, InboundError
-from bridge.app.ports import HubPayload, StoreFull, Translation
+
+if TYPE_CHECKING:
+    from twisted.internet.interfaces import IReactorTime
 
 log = structlog.get_logger("bridge.app.service")
 
@@ -56,16 +62,17 @@ class Translator(Protocol):
 
     def nack_for(self, frame: bytes, code: str, reason: str, reference: str | None = None) -> bytes | None: ...
 
-    def encode_hub(self, message: dict, content_type: str) -> bytes: ...
+    def encode_hub(self, message: dict[str, Any], content_type: str) -> bytes: ...
 
-    def decode_hub(self, body: bytes, content_type: str | None) -> dict: ...
+    def decode_hub(self, body: bytes, content_type: str | None) -> dict[str, Any]: ...
 
 
 class HubLink(Protocol):
     client_id: str
     state: str
 
-    def publish(self, body: bytes, *, content_type: str | None = None, message_id: str | None = None): ...
+    def publish(self, body: bytes, *, content_type: str | None = None,
+                message_id: str | None = None) -> defer.Deferred[Any]: ...
 
 
 class LegacySide(Protocol):
@@ -95,15 +102,12 @@ class ServiceSettings:
 MAX_CASE_HISTORY = 100
 
 
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 class BridgeService:
     """The running bridge; every callback returns quickly and never raises into Twisted."""
 
-    def __init__(self, settings: ServiceSettings, *, reactor, store, translator: Translator,
-                 metrics=None, clock: Callable[[], datetime] = utc_now,
+    # store: bridge.edges.store.Store and metrics: bridge.edges.metrics.BridgeMetrics (edges the app cannot import)
+    def __init__(self, settings: ServiceSettings, *, reactor: Scheduler, store: Any, translator: Translator,
+                 metrics: Any = None, clock: Callable[[], datetime] = utc_now,
                  new_uuid: Callable[[], str] | None = None, rng: Callable[[], float] = random.random) -> None:
         import uuid
 
@@ -122,7 +126,7 @@ class BridgeService:
         self._retention_loop: task.LoopingCall | None = None
         self._pumping = False
         self._kicked = False
-        self._waiters: list[defer.Deferred] = []
+        self._waiters: list[defer.Deferred[None]] = []
         self._rcref_retry: dict[int, Unwrapped] = {}  # inbound messages whose RC-REF publish failed
         self._handing_over: set[int] = set()  # written to the LRM, not yet marked handed over
 
@@ -131,11 +135,12 @@ class BridgeService:
         self.hub, self.legacy = hub, legacy
 
     def start(self) -> None:
+        clock = cast("IReactorTime", self.reactor)  # LoopingCall uses only callLater and seconds
         self._pump_loop = task.LoopingCall(self.pump)
-        self._pump_loop.clock = self.reactor
+        self._pump_loop.clock = clock
         self._pump_loop.start(self.settings.pump_interval, now=True).addErrback(self._pump_crashed)
         self._retention_loop = task.LoopingCall(self.purge_expired)
-        self._retention_loop.clock = self.reactor
+        self._retention_loop.clock = clock
         self._retention_loop.start(RETENTION_CHECK_SECONDS, now=False).addErrback(self._pump_crashed)
 
     def stop(self) -> None:
@@ -148,13 +153,13 @@ class BridgeService:
         purged = self.store.purge_delivered(self.clock() - self.settings.retention)
         if purged:
             log.info("retention_purge", purged=purged)
-        return purged
+        return int(purged)
 
-    def _pump_crashed(self, failure) -> None:
+    def _pump_crashed(self, failure: Failure) -> None:
         log.error("pump_crashed", error=failure.getErrorMessage())
 
     # ------------------------------------------------------------------ legacy -> hub
-    def on_legacy_frame(self, frame: bytes) -> bytes | None:
+    def on_legacy_frame(self, frame: bytes) -> defer.Deferred[bytes | None] | bytes | None:
         """Store the frame (translated, or dead-lettered) durably, then answer the LRM."""
         now = self.clock()
         started = time.perf_counter()
@@ -286,7 +291,7 @@ class BridgeService:
                            errbackArgs=(msg,))
             d.addErrback(lambda f: log.error("publish_bookkeeping_failed", error=f.getErrorMessage()))
 
-    def _confirmed(self, _result, msg, started: datetime) -> None:
+    def _confirmed(self, _result: object, msg: Message, started: datetime) -> None:
         now = self.clock()
         if self.metrics is not None:
             self.metrics.observe_publish((now - started).total_seconds())
@@ -313,11 +318,11 @@ class BridgeService:
             self.store.begin_group()
             self.reactor.callLater(self.settings.commit_window, self.commit)
 
-    def durable(self) -> defer.Deferred:
+    def durable(self) -> defer.Deferred[None]:
         """A Deferred firing once everything written so far is committed (at once if nothing is pending)."""
         if not self.store.grouping:
             return defer.succeed(None)
-        waiter = defer.Deferred()
+        waiter: defer.Deferred[None] = defer.Deferred()
         self._waiters.append(waiter)
         return waiter
 
@@ -328,7 +333,7 @@ class BridgeService:
         waiters, self._waiters = self._waiters, []
         try:
             self.store.commit_group()
-        except Exception as exc:  # nothing of the group is durable: every waiter learns it
+        except Exception as exc:  # noqa: BLE001 - nothing of the group is durable: every waiter learns it
             log.error("group_commit_failed", error=repr(exc), waiting=len(waiters))
             for waiter in waiters:
                 waiter.errback(exc)
@@ -337,7 +342,7 @@ class BridgeService:
             waiter.callback(None)
         self.kick()
 
-    def _publish_failed(self, failure, msg) -> None:
+    def _publish_failed(self, failure: Failure, msg: Message) -> None:
         self._in_flight.discard(msg.id)
         error = failure.getErrorMessage() or failure.type.__name__
         try:
@@ -359,7 +364,7 @@ class BridgeService:
                 self.metrics.rcref_overdue()
 
     # ------------------------------------------------------------------ hub -> us
-    def on_hub_message(self, delivery) -> defer.Deferred | None:
+    def on_hub_message(self, delivery: HubDelivery) -> defer.Deferred[None] | None:
         """A functional message for us: inbox first, then the LRM, then RC-REF, in one group commit.
 
         The broker ack follows this return, so it comes only after the commit:
@@ -369,7 +374,7 @@ class BridgeService:
         self._on_hub_message(delivery)
         return self.durable()
 
-    def _on_hub_message(self, delivery) -> defer.Deferred | None:
+    def _on_hub_message(self, delivery: HubDelivery) -> defer.Deferred[None] | None:
         now = self.clock()
         try:
             received = self._read(delivery.body, delivery.content_type)
@@ -434,7 +439,8 @@ class BridgeService:
         for link in received.payload.get("CONTEXT", {}).get("LINK") or ():
             request = self.store.find(str(link.get("ID", "")), direction="out")
             if request is not None:
-                return request.original
+                original: bytes | None = request.original
+                return original
         return None
 
     def _case_sheet(self, message_id: int, received: Unwrapped) -> tuple[bytes | None, list[Unwrapped]]:
@@ -481,15 +487,18 @@ class BridgeService:
         body = self.translator.encode_hub(message, self.settings.content_type)
         ref_id = f"{self.settings.client_id}_{message_uuid}"
 
-        def acked(_):
+        def acked(_: object) -> None:
             self._open_group()
             self.store.mark_inbound_acked(message_id, at=self.clock(), rcref_distribution_id=ref_id)
 
-        def failed(failure):
+        def failed(failure: Failure) -> None:
             log.warning("rcref_publish_failed", error=failure.getErrorMessage(),
                         distribution_id=received.distribution_id)
             self._rcref_retry[message_id] = received
 
+        if self.hub is None:  # no Hub link attached (yet): the RC-REF retry sends it once one is
+            defer.fail(RuntimeError("no Hub link attached")).addErrback(failed)
+            return
         d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type, message_id=ref_id)
         d.addCallbacks(acked, failed)
 
@@ -516,7 +525,7 @@ class BridgeService:
         for msg in self.store.handed_over_unacked(self.settings.batch):
             self._send_reference(msg.id, self._read(msg.original, msg.content_type))
 
-    def on_hub_ack(self, delivery) -> defer.Deferred | None:
+    def on_hub_ack(self, delivery: HubDelivery) -> defer.Deferred[None] | None:
         """RC-REF: the recipient has the message; mark ours delivered (broker ack once that is durable)."""
         now = self.clock()
         try:
@@ -534,7 +543,7 @@ class BridgeService:
             self._count("out", "delivered")
         return self.durable()  # the broker ack waits for the commit
 
-    def on_hub_info(self, delivery) -> None:
+    def on_hub_info(self, delivery: HubDelivery) -> None:
         """RS-ERROR: the Hub (or the peer) refused one of our messages."""
         now = self.clock()
         try:

@@ -11,19 +11,18 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 import structlog
 
-from bridge.core.adapters.base import AdapterContext
+from bridge.app.ports import HubPayload
+from bridge.core.adapters.base import AdapterContext, MappedLike
 from bridge.core.adapters.profile import Profile
 from bridge.core.edxl import Unwrapped
 from bridge.core.errors import BridgeError, Issue
-from bridge.core.pipeline import hub_to_legacy_result, legacy_to_hub, merge_onto_sheet
+from bridge.core.pipeline import LEGACY_PAYLOADS, hub_to_legacy_result, legacy_to_hub, merge_onto_sheet
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
-from bridge.app.ports import HubPayload
 
-LEGACY_PAYLOADS = ("createCase", "emsi", "resourcesInfoCisu")
 log = structlog.get_logger("bridge.app.translator")
 
 
@@ -33,18 +32,18 @@ class LiveMappings:
     def __init__(self, current: Callable[[], Any]) -> None:
         self._current = current
 
-    def forward(self, table: str, code: str):
-        return self._current().forward(table, code)
+    def forward(self, table: str, code: str) -> MappedLike:
+        return cast(MappedLike, self._current().forward(table, code))
 
-    def reverse(self, table: str, code: str):
-        return self._current().reverse(table, code)
+    def reverse(self, table: str, code: str) -> MappedLike:
+        return cast(MappedLike, self._current().reverse(table, code))
 
 
 class PipelineTranslator:
     """Legacy frames <-> Hub payloads for one profile, per :class:`bridge.app.service.Translator`."""
 
     def __init__(self, profile: Profile, ctx: AdapterContext, *, clock: Callable[[], datetime],
-                 validator: Callable[[str, dict], list[Issue]] | None = None) -> None:
+                 validator: Callable[[str, dict[str, Any]], list[Issue]] | None = None) -> None:
         self.profile_model = profile
         self.adapter = profile.adapter
         self.profile = profile.name
@@ -111,8 +110,8 @@ class PipelineTranslator:
         text = template.format(id=reference, code=code, reason=reason.replace(";", ","))
         return text.encode(self.profile_model.encoding, errors="replace")
 
-    def encode_hub(self, message: dict, content_type: str) -> bytes:
+    def encode_hub(self, message: dict[str, Any], content_type: str) -> bytes:
         return encode_hub_body(message, content_type)
 
-    def decode_hub(self, body: bytes, content_type: str | None) -> dict:
+    def decode_hub(self, body: bytes, content_type: str | None) -> dict[str, Any]:
         return decode_hub_body(body, content_type)

@@ -57,8 +57,9 @@ def _readable(data: bytes, target: str) -> bytes:
     """Indented JSON for people (the pipeline emits compact JSON for the wire)."""
     if not target.endswith("-json"):
         return data
-    import simplejson
     from decimal import Decimal
+
+    import simplejson
 
     document = simplejson.loads(data, parse_float=Decimal)
     return simplejson.dumps(document, use_decimal=True, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"

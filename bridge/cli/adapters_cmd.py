@@ -16,8 +16,8 @@ def adapters() -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_adapters(as_json: bool) -> None:
     """Name, direction (in/out/both), version and providing package of each adapter."""
-    from bridge.core.adapters.registry import discover
     from bridge.core.errors import BridgeError
+    from bridge.refdata.adapters import discover
 
     try:
         installed = discover()

@@ -41,12 +41,12 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
     certificates are then in DIR/certs). Exit 0 when every case sheet was
     acknowledged and answered.
     """
-    from twisted.internet import reactor, task
+    from twisted.internet import task
 
     from bridge.runtime.config import BridgeConfig
-    from bridge.sim.nexsis_rules import Behaviour, Engagement
     from bridge.runtime.demo import run_demo
     from bridge.runtime.logging import configure_logging
+    from bridge.sim.nexsis_rules import Behaviour, Engagement
 
     # The demo's answers come back through lossy EMSI -> legacy code tables, so every answer logs
     # fallback warnings; the summary is what the demo is for, --log-level shows the rest.

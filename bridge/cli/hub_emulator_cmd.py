@@ -40,9 +40,9 @@ def hub_emulator(clients, vhost, management_url, amqp_host, amqp_port, admin_use
     Exit codes: 3 configuration error, 4 broker unreachable or failed.
     """
     from bridge.core.errors import BridgeError
+    from bridge.runtime.logging import configure_logging
     from bridge.sim.hub_emulator.provision import ManagementApi, ProvisionError, provision
     from bridge.sim.hub_emulator.schemas import default_validator
-    from bridge.runtime.logging import configure_logging
 
     configure_logging(log_format, log_level)
     try:

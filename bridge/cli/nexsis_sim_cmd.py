@@ -34,10 +34,10 @@ def nexsis_sim(client_id: str, host: str, port: int, vhost: str, certs: Path, be
     """Answer like NexSIS: RC-REF for every case and request, EMSI answer per --behaviour."""
     from twisted.internet import reactor
 
-    from bridge.sim.nexsis_rules import Behaviour, Engagement, PeerRules
     from bridge.edges.amqp.client import HubClient
     from bridge.edges.amqp.settings import HubClientSettings
     from bridge.runtime.logging import configure_logging
+    from bridge.sim.nexsis_rules import Behaviour, Engagement, PeerRules
     from bridge.sim.nexsis_sim import NexsisSimulator
 
     configure_logging(log_format, log_level)

@@ -19,8 +19,8 @@ def schemas() -> None:
 @click.option("--no-default", is_flag=True, help="Install without making it the default bundle.")
 def install(directory: Path, no_default: bool) -> None:
     """Copy the bundle in DIRECTORY, check it is complete and record its version."""
-    from bridge.refdata.bundle import install_bundle
     from bridge.core.errors import BridgeError
+    from bridge.refdata.bundle import install_bundle
 
     try:
         info = install_bundle(directory, make_default=not no_default)

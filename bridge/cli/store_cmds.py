@@ -44,7 +44,7 @@ def parse_time(text: str, now: datetime) -> datetime:
     try:
         parsed = datetime.fromisoformat(value)
     except ValueError:
-        raise click.BadParameter(f"{text!r} is neither ISO 8601 (2026-05-18T16:15:00+02:00) nor an age (90m, 2h, 3d)")
+        raise click.BadParameter(f"{text!r} is neither ISO 8601 (2026-05-18T16:15:00+02:00) nor an age (90m, 2h, 3d)") from None
     return parsed if parsed.tzinfo else parsed.astimezone()
 
 
@@ -66,7 +66,7 @@ def open_store(store_path: Path | None, *, max_pending: int | None = None) -> It
         _fail(str(exc), EXIT_USAGE)
     except StoreVersionError as exc:
         _fail(str(exc), EXIT_CONFIG)
-    except Exception as exc:  # sqlite3.DatabaseError: not a database, locked...
+    except Exception as exc:  # noqa: BLE001 - sqlite3.DatabaseError: not a database, locked...
         _fail(f"cannot open store {path}: {exc}", EXIT_USAGE)
     try:
         yield store
@@ -179,8 +179,8 @@ def _describe_dead_letter(entry: Any) -> str:
 def dlq_replay(dlq_id: int | None, replay_every: bool, since: str | None, max_pending: int | None,
                store_path: Path | None, as_json: bool) -> None:
     """Send entries again: outbound ones are re-translated by the running bridge with its current tables."""
-    from bridge.edges.store import StoreFull, UnknownMessage
     from bridge.app.replay import ReplayOutcome, replay_all, replay_dead_letter
+    from bridge.edges.store import StoreFull, UnknownMessage
 
     if (dlq_id is None) == (not replay_every):
         _fail("give either one ID or --all", EXIT_USAGE)

@@ -48,9 +48,10 @@ def translate(file: Path, to: str | None, from_: str | None, profile: str | None
 def translate_hub(file: Path, data: bytes, to: str | None, schemas: Path | None, max_bytes: int | None,
                   *, validate: bool = True) -> bytes:
     """The codec path: JSON <-> XML of a Hub message, exit 2 with every error on invalid input."""
-    from bridge.refdata.hub_codec import detect, translate as convert
     from bridge.core.errors import BridgeError, InboundError
     from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits
+    from bridge.refdata.hub_codec import detect
+    from bridge.refdata.hub_codec import translate as convert
 
     limits = XmlLimits(max_bytes=max_bytes) if max_bytes else DEFAULT_LIMITS
     try:

@@ -22,9 +22,10 @@ from bridge.cli.io import EXIT_CONFIG, EXIT_INVALID, EXIT_UNREADABLE
 @click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Size limit per file (default 1 MiB).")
 def validate(files: tuple[Path, ...], schemas: Path | None, root_hint: str | None, max_bytes: int | None) -> None:
     """Check each FILE against the official schemas (or the models when no bundle is installed)."""
-    from bridge.refdata.hub_codec import UNREADABLE_CODES, validate as check
     from bridge.core.errors import BridgeError
     from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits
+    from bridge.refdata.hub_codec import UNREADABLE_CODES
+    from bridge.refdata.hub_codec import validate as check
 
     limits = XmlLimits(max_bytes=max_bytes) if max_bytes else DEFAULT_LIMITS
     worst = 0

@@ -20,8 +20,20 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from bridge.core.errors import BridgeError
 
 __all__ = [
-    "Direction", "State", "Event", "TRANSITIONS", "TERMINAL", "PENDING_OUTBOUND", "PURGEABLE",
-    "IDEMPOTENT", "IllegalTransition", "next_state", "is_repeat", "RetryPolicy", "Queued", "select_publishable",
+    "IDEMPOTENT",
+    "PENDING_OUTBOUND",
+    "PURGEABLE",
+    "TERMINAL",
+    "TRANSITIONS",
+    "Direction",
+    "Event",
+    "IllegalTransition",
+    "Queued",
+    "RetryPolicy",
+    "State",
+    "is_repeat",
+    "next_state",
+    "select_publishable",
 ]
 
 

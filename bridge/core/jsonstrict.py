@@ -21,7 +21,7 @@ class _DuplicateKey(ValueError):
         self.key = key
 
 
-def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict:
+def _object_without_duplicates(pairs: list[tuple[str, object]]) -> dict[str, Any]:
     document = dict(pairs)
     if len(document) != len(pairs):
         seen: set[str] = set()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -148,11 +149,11 @@ def _slash_parent(code: str, known: Mapping[str, object]) -> str | None:
     return None
 
 
-def _with_hierarchy(entries: list[dict]) -> dict[str, Code]:
+def _with_hierarchy(entries: list[dict[str, Any]]) -> dict[str, Code]:
     """Parents from slash paths when the list uses them, else from label levels; then leaves."""
     by_code = {e["code"]: e for e in entries}
     slashed = any("/" in code for code in by_code)
-    stack: list[dict] = []
+    stack: list[dict[str, Any]] = []
     for entry in entries:
         if slashed:
             entry["parent"] = _slash_parent(entry["code"], by_code)
@@ -175,7 +176,7 @@ def parse_code_list(name: str, text: str, source: str, version: str = "") -> tup
         issue = Issue(f"{source}:{header_line}", f"no 'code' column in header {header!r}", BAD_HEADER)
         return CodeList(name=name, version=version, source=source, codes={}), [issue]
     code_col, label_cols = columns.index("code"), _label_columns(header)
-    entries: dict[str, dict] = {}
+    entries: dict[str, dict[str, Any]] = {}
     issues: list[Issue] = []
     for line, row in rows:
         if not any(cell.strip() for cell in row):
@@ -190,7 +191,7 @@ def parse_code_list(name: str, text: str, source: str, version: str = "") -> tup
 
 
 def _entry(row: list[str], code_col: int, label_cols: list[int], where: str,
-           seen: Mapping[str, dict]) -> tuple[dict | None, list[Issue]]:
+           seen: Mapping[str, dict[str, Any]]) -> tuple[dict[str, Any] | None, list[Issue]]:
     raw = _cell(row, code_col)
     code = raw.strip()
     issues: list[Issue] = []

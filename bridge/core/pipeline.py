@@ -10,13 +10,15 @@ calls :func:`legacy_to_hub` / :func:`hub_to_legacy`; the CLI calls
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
+from typing import Any
 
 import simplejson
 
-from bridge.core.adapters.base import AdapterContext, Decoded, Encoded, dropped
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
 from bridge.core.adapters.emsi import decode_emsi, encode_emsi
 from bridge.core.adapters.profile import Profile
 from bridge.core.adapters.rc_eda import decode_create_case, encode_create_case
@@ -27,11 +29,14 @@ from bridge.core.errors import BridgeError, HubErrorCode, Issue, OutboundError
 from bridge.core.operations import Operations, merge_operations
 
 # (payload name, payload dict) -> issues; empty when valid.
-Validator = Callable[[str, dict], list[Issue]]
+Validator = Callable[[str, dict[str, Any]], list[Issue]]
 HUB_PAYLOAD_OF = {"rc-eda-json": "createCase", "rc-eda-xml": "createCase", "emsi-json": "emsi",
                   "emsi-xml": "emsi", "rc-ri-json": "resourcesInfoCisu", "rc-ri-xml": "resourcesInfoCisu"}
-# Hub payloads the LRM is told about, and how each is read (RC-RI: resource statuses of the case).
-HUB_DECODERS = {"createCase": decode_create_case, "emsi": decode_emsi, "resourcesInfoCisu": decode_rc_ri}
+# The one table of Hub payloads that carry a case to and from the legacy side: name -> decoder
+# (RC-RI: the resource statuses of a case, merged onto the LRM's sheet).
+HUB_DECODERS: Mapping[str, Callable[[dict[str, Any], AdapterContext], Decoded]] = MappingProxyType(
+    {"createCase": decode_create_case, "emsi": decode_emsi, "resourcesInfoCisu": decode_rc_ri})
+LEGACY_PAYLOADS = frozenset(HUB_DECODERS)
 
 
 @dataclass(frozen=True)
@@ -53,7 +58,7 @@ class HubPayload:
     """
 
     name: str
-    payload: dict
+    payload: dict[str, Any]
     dropped: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
     case_id: str | None = None
@@ -61,10 +66,15 @@ class HubPayload:
 
 
 def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,
-              installed: dict[str, AdapterInfo] | None = None, validator: Validator | None = None) -> Result:
-    """Translate ``data`` from adapter ``source`` to adapter ``target``."""
-    decoder = get_adapter(source, installed)
-    encoder = get_adapter(target, installed)
+              installed: Mapping[str, AdapterInfo] | None = None, validator: Validator | None = None) -> Result:
+    """Translate ``data`` from adapter ``source`` to adapter ``target``.
+
+    The adapters are looked up in ``installed`` when given, else in ``ctx.adapters``
+    (``bridge.refdata.adapters`` reads them from the entry points; the core never does).
+    """
+    adapters = installed if installed is not None else ctx.adapters
+    decoder = get_adapter(source, adapters)
+    encoder = get_adapter(target, adapters)
     _check_direction(decoder, "in", source)
     _check_direction(encoder, "out", target)
     decoded = decoder.decode(bytes(data), ctx)
@@ -78,7 +88,7 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
                   validator: Validator | None = None) -> list[HubPayload]:
     """One legacy frame -> createCase, plus an EMSI message when it requests or answers assistance."""
     ctx = ctx.with_profile(profile)
-    decoded = get_adapter(profile.adapter).decode(bytes(frame), ctx)
+    decoded = get_adapter(profile.adapter, ctx.adapters).decode(bytes(frame), ctx)
     case = decoded.case
     if case.location.loc_id is None:
         # One location id shared by the createCase and the EMSI message of the same event.
@@ -121,25 +131,24 @@ def split_operations(operations: Operations | None, own_org: str) -> tuple[Opera
     return (Operations(resources=mine) if mine else None), notes
 
 
-def hub_to_legacy(payload_name: str, payload: dict, profile: Profile, ctx: AdapterContext) -> bytes:
+def hub_to_legacy(payload_name: str, payload: dict[str, Any], profile: Profile, ctx: AdapterContext) -> bytes:
     """A Hub payload (``createCase`` or ``emsi`` dict) -> one unframed legacy message."""
     return hub_to_legacy_result(payload_name, payload, profile, ctx).data
 
 
-def hub_to_legacy_result(payload_name: str, payload: dict, profile: Profile, ctx: AdapterContext) -> Result:
+def hub_to_legacy_result(payload_name: str, payload: dict[str, Any], profile: Profile, ctx: AdapterContext) -> Result:
     """Like :func:`hub_to_legacy`, with the canonical case and the dropped-field report."""
-    decoders = HUB_DECODERS
-    if payload_name not in decoders:
+    if payload_name not in HUB_DECODERS:
         raise BridgeError(f"no legacy translation for {payload_name!r} payloads",
-                          [Issue("/", f"expected one of {', '.join(decoders)}", "wrong-payload")],
+                          [Issue("/", f"expected one of {', '.join(HUB_DECODERS)}", "wrong-payload")],
                           HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
     ctx = ctx.with_profile(profile)
-    decoded = decoders[payload_name](payload, ctx)
-    encoded = get_adapter(profile.adapter).encode(decoded.case, ctx)
+    decoded = HUB_DECODERS[payload_name](payload, ctx)
+    encoded = get_adapter(profile.adapter, ctx.adapters).encode(decoded.case, ctx)
     return _result(encoded.data, decoded, encoded)
 
 
-def answer_to_legacy(payload: dict, original_frame: bytes, profile: Profile, ctx: AdapterContext) -> Result:
+def answer_to_legacy(payload: dict[str, Any], original_frame: bytes, profile: Profile, ctx: AdapterContext) -> Result:
     """An EMSI answer to one of our requests -> the LRM's own case sheet, plus the answer.
 
     Read back from EMSI alone, the qualification goes through the lossy
@@ -148,7 +157,7 @@ def answer_to_legacy(payload: dict, original_frame: bytes, profile: Profile, ctx
     frame is what the LRM knows, so the answer is put onto it.
     """
     ctx = ctx.with_profile(profile)
-    adapter = get_adapter(profile.adapter)
+    adapter = get_adapter(profile.adapter, ctx.adapters)
     answer = decode_emsi(payload, ctx)
     base = adapter.decode(bytes(original_frame), ctx).case
     case = base.model_copy(update={"answer": answer.case.answer})
@@ -156,7 +165,7 @@ def answer_to_legacy(payload: dict, original_frame: bytes, profile: Profile, ctx
     return Result(encoded.data, case, list(encoded.dropped), list(answer.warnings) + list(encoded.warnings))
 
 
-def merge_onto_sheet(payloads: list[tuple[str, dict]], sheet: bytes, profile: Profile, ctx: AdapterContext) -> Result:
+def merge_onto_sheet(payloads: list[tuple[str, dict[str, Any]]], sheet: bytes, profile: Profile, ctx: AdapterContext) -> Result:
     """Hub messages about a case the LRM already has -> its case sheet with them applied, in order.
 
     The LRM's own sheet (the last frame it sent or received for the dossier) is the
@@ -169,9 +178,9 @@ def merge_onto_sheet(payloads: list[tuple[str, dict]], sheet: bytes, profile: Pr
 
 
 def translate_onto(data: bytes, *, source: str, sheet: bytes, profile: Profile, ctx: AdapterContext,
-                   installed: dict[str, AdapterInfo] | None = None) -> Result:
+                   installed: Mapping[str, AdapterInfo] | None = None) -> Result:
     """``bridge translate --onto SHEET``: one Hub message (any Hub adapter) applied onto an LRM sheet."""
-    decoder = get_adapter(source, installed)
+    decoder = get_adapter(source, installed if installed is not None else ctx.adapters)
     _check_direction(decoder, "in", source)
     ctx = ctx.with_profile(profile)
     return apply_onto_sheet([decoder.decode(bytes(data), ctx)], sheet, profile, ctx)
@@ -179,10 +188,10 @@ def translate_onto(data: bytes, *, source: str, sheet: bytes, profile: Profile, 
 
 def apply_onto_sheet(decoded: list[Decoded], sheet: bytes, profile: Profile, ctx: AdapterContext) -> Result:
     """Decoded Hub messages applied in order onto the LRM sheet ``sheet`` (answer, operations)."""
-    adapter = get_adapter(profile.adapter)
+    adapter = get_adapter(profile.adapter, ctx.adapters)
     case = adapter.decode(bytes(sheet), ctx).case
     for item in decoded:
-        updates: dict = {"operations": merge_operations(case.operations, item.case.operations)}
+        updates: dict[str, Any] = {"operations": merge_operations(case.operations, item.case.operations)}
         if item.case.answer is not None:
             updates["answer"] = item.case.answer
         case = case.model_copy(update=updates)
@@ -200,7 +209,7 @@ def merge_hub_cases(cases: list[Case]) -> Case:
     """
     merged = cases[0]
     for other in cases[1:]:
-        updates: dict = {name: getattr(other, name) for name in ("request", "answer")
+        updates: dict[str, Any] = {name: getattr(other, name) for name in ("request", "answer")
                          if getattr(merged, name) is None and getattr(other, name) is not None}
         operations = merge_operations(merged.operations, other.operations)
         if operations is not merged.operations:
@@ -209,17 +218,17 @@ def merge_hub_cases(cases: list[Case]) -> Case:
     return merged
 
 
-def hub_payloads_to_legacy(payloads: list[tuple[str, dict]], profile: Profile, ctx: AdapterContext) -> Result:
+def hub_payloads_to_legacy(payloads: list[tuple[str, dict[str, Any]]], profile: Profile, ctx: AdapterContext) -> Result:
     """Several Hub payloads about one case (createCase first, then EMSI, RC-RI...) -> one legacy message."""
     ctx = ctx.with_profile(profile)
     decoded = [HUB_DECODERS[name](payload, ctx) for name, payload in payloads]
     case = merge_hub_cases([d.case for d in decoded])
-    encoded = get_adapter(profile.adapter).encode(case, ctx)
+    encoded = get_adapter(profile.adapter, ctx.adapters).encode(case, ctx)
     return Result(encoded.data, case, [i for d in decoded for i in d.dropped] + encoded.dropped,
                   [i for d in decoded for i in d.warnings] + encoded.warnings)
 
 
-def _check_direction(adapter, wanted: str, name: str) -> None:
+def _check_direction(adapter: Adapter, wanted: str, name: str) -> None:
     if adapter.direction not in (wanted, "both"):
         verb = "read" if wanted == "in" else "written"
         raise BridgeError(f"adapter {name} cannot be {verb} (direction {adapter.direction})",
@@ -234,7 +243,7 @@ def _validate_json(data: bytes, name: str, validator: Validator) -> None:
     _raise_if_invalid(name, simplejson.loads(data, parse_float=Decimal)[name], validator)
 
 
-def _raise_if_invalid(name: str, payload: dict, validator: Validator) -> None:
+def _raise_if_invalid(name: str, payload: dict[str, Any], validator: Validator) -> None:
     issues = validator(name, payload)
     if issues:
         raise OutboundError(f"the {name} produced does not validate against the official schema", issues,

@@ -14,13 +14,17 @@ property or an unexpected one is reported at the property itself
 from __future__ import annotations
 
 import re
-from typing import Any, Callable, Protocol
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, Protocol
 
 import fastjsonschema
 from jsonschema import Draft7Validator
 from lxml import etree
 
 from bridge.core.errors import Issue
+
+if TYPE_CHECKING:  # xmlschema is slow to import: only its type here
+    from xmlschema import XMLSchemaValidationError
 
 _JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
                (list, "array"), (dict, "object"), (type(None), "null"))
@@ -31,7 +35,7 @@ _CLARK_NAMESPACE = re.compile(r"\{(?:urn|https?):[^}]*\}")
 class JsonValidator:
     """One JSON Schema, compiled twice: fast yes/no, then full error collection."""
 
-    def __init__(self, schema: dict) -> None:
+    def __init__(self, schema: dict[str, Any]) -> None:
         # The official "$id" (classpath:/...) is not resolvable; refs are local anyway.
         schema = {key: value for key, value in schema.items() if key != "$id"}
         self._fast = fastjsonschema.compile(schema, use_default=False)
@@ -51,7 +55,7 @@ class JsonValidator:
             self._fast(instance)
             return []
         except fastjsonschema.JsonSchemaException as exc:
-            fast_message = exc.message
+            fast_message = str(exc)
         found: dict[Issue, None] = {}  # ordered set: combinators report one error once per branch
         for error in sorted(self._full.iter_errors(instance), key=lambda e: list(map(str, e.absolute_path))):
             found.update(dict.fromkeys(_json_issues(error, base)))
@@ -96,15 +100,16 @@ def pointer(base: str, *parts: object) -> str:
 def readable_path(element: etree._Element) -> str:
     """``/createCase/location/city`` with ``[n]`` (1-based) only where a name repeats."""
     steps = []
-    while element is not None:
-        name = etree.QName(element).localname
-        parent = element.getparent()
+    current: etree._Element | None = element
+    while current is not None:
+        name = etree.QName(current).localname
+        parent = current.getparent()
         if parent is not None:
-            same = [sibling for sibling in parent if sibling.tag == element.tag]
+            same = [sibling for sibling in parent if sibling.tag == current.tag]
             if len(same) > 1:
-                name += f"[{same.index(element) + 1}]"
+                name += f"[{same.index(current) + 1}]"
         steps.append(name)
-        element = parent
+        current = parent
     return "/" + "/".join(reversed(steps))
 
 
@@ -116,7 +121,7 @@ def json_type_name(value: Any) -> str:
     return "number"  # Decimal
 
 
-def _json_issues(error, base: str) -> list[Issue]:
+def _json_issues(error: Any, base: str) -> list[Issue]:  # jsonschema ValidationError: its fields are `| Unset`
     at = pointer(base, *error.absolute_path)
     keyword = error.validator
     if keyword == "required":
@@ -134,7 +139,7 @@ def _json_issues(error, base: str) -> list[Issue]:
     return [Issue(at, _json_message(error), keyword)]
 
 
-def _json_message(error) -> str:
+def _json_message(error: Any) -> str:
     keyword, expected = error.validator, error.validator_value
     if keyword == "type":
         wanted = " or ".join(expected) if isinstance(expected, list) else expected
@@ -147,7 +152,7 @@ def _json_message(error) -> str:
         return f"there must be a maximum of {expected} items in the array"
     if keyword == "minItems":
         return f"there must be a minimum of {expected} items in the array"
-    return error.message
+    return str(error.message)
 
 
 _PYTHON_NOISE = (
@@ -157,7 +162,7 @@ _PYTHON_NOISE = (
 _UNEXPECTED_CHILD = re.compile(r"^Unexpected child with tag '(?:\{[^}]*\})?([^']+)'")
 
 
-def _full_xml_issue(error) -> Issue:
+def _full_xml_issue(error: XMLSchemaValidationError) -> Issue:
     path = re.sub(r"\{[^}]*\}", "", error.path or "/")  # Clark names -> local names
     reason = error.reason or error.message
     child = _UNEXPECTED_CHILD.match(reason)
@@ -170,7 +175,7 @@ def _full_xml_issue(error) -> Issue:
     return Issue(path, message, "schema")
 
 
-def _xml_issue(tree: etree._ElementTree, entry) -> Issue:
+def _xml_issue(tree: etree._ElementTree, entry: etree._LogEntry) -> Issue:
     path = f"line {entry.line}"
     if entry.path:
         try:
@@ -200,7 +205,7 @@ class ValidatorSource(Protocol):
     def xml_validator(self, root: str) -> XmlValidator: ...
 
 
-def json_message_issues(document: Any, source: ValidatorSource, root: str | None) -> list[Issue]:
+def json_message_issues(document: Any, source: ValidatorSource, root: str) -> list[Issue]:
     """Issues of a parsed JSON message: a full EDXL-DE message, ``{root: payload}``, or a bare payload of ``root``."""
     if root == ENVELOPE_ROOT:
         return envelope_json_issues(document, source)
@@ -221,7 +226,7 @@ def envelope_json_issues(document: Any, source: ValidatorSource) -> list[Issue]:
     return found
 
 
-def _message_issues(message: dict, source: ValidatorSource, embedded_path: str) -> list[Issue]:
+def _message_issues(message: dict[str, Any], source: ValidatorSource, embedded_path: str) -> list[Issue]:
     base = f"{embedded_path}/message"
     roots = set(source.payload_roots())
     payloads = [key for key in message if key in roots]

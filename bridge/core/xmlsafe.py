@@ -11,6 +11,7 @@ any of the document is handed to the rest of the bridge. Each refusal is an
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from lxml import etree
 
@@ -42,7 +43,7 @@ class _NothingExternal(etree.Resolver):
     blocks the reactor for ever) despite ``load_dtd=False``.
     """
 
-    def resolve(self, system_url, public_id, context):
+    def resolve(self, system_url: str | None, public_id: str | None, context: object) -> Any:
         return self.resolve_string("", context)
 
 

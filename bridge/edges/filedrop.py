@@ -62,7 +62,7 @@ class FileDropLink:
             data = path.read_bytes()
             try:
                 reply = yield defer.maybeDeferred(self.handler.on_legacy_frame, data)
-            except Exception as exc:  # stored nowhere: keep the file for the operator
+            except Exception as exc:  # noqa: BLE001 - stored nowhere: keep the file for the operator
                 log.error("legacy_file_refused", file=path.name, error=str(exc))
                 self._move(path, "rejected")
                 continue

@@ -7,7 +7,6 @@ dict form.
 
 from __future__ import annotations
 
-
 import simplejson
 
 from bridge.core.errors import InboundError, Issue

@@ -9,20 +9,21 @@ network, and every XML byte goes through the hardened parser.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import simplejson
 
-from bridge.refdata.bundle import Bundle, resolve_bundle
 from bridge.core.codec.envelope import ENVELOPE_ROOT, envelope_to_element, envelope_to_json, is_envelope_json
 from bridge.core.codec.json_to_xml import build_element, serialize
 from bridge.core.codec.spec import MessageSpec
 from bridge.core.codec.xml_to_json import element_to_json, local_name
-from bridge.core.jsonstrict import loads_strict
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, UnknownMessageType
+from bridge.core.jsonstrict import loads_strict
 from bridge.core.validation import json_message_issues, xml_message_issues
 from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits, parse_xml
+from bridge.refdata.bundle import Bundle, resolve_bundle
 
 FORMATS = ("json", "xml")
 # Issue codes that mean "could not even read it" (CLI exit 2) rather than "invalid" (exit 1).

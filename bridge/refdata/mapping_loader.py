@@ -141,7 +141,7 @@ class MappingReloader:
         """One polling tick; a bug in a reload must not stop the polling loop for good."""
         try:
             self.check()
-        except Exception:  # noqa: BLE001 - logged with traceback, tables in force unchanged
+        except Exception:
             log.exception("mappings.reload_failed", directory=str(self.directory), kept=self._current.version)
 
     def start(self, interval: float = DEFAULT_POLL_SECONDS, clock=None):

@@ -17,7 +17,7 @@ import hashlib
 import json
 import os
 import shutil
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.core.errors import Issue
@@ -72,7 +72,7 @@ def import_nomenclatures(src_dir: Path) -> tuple[str, list[Issue]]:
     for path in files:
         shutil.copyfile(path, staging / path.name)
     manifest = {"version": version, "source": str(Path(src_dir).resolve()), "files": [p.name for p in files],
-                "imported_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
                 "warnings": len(warnings)}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)

@@ -8,6 +8,7 @@ so the core adapter receives text and never opens a file.
 
 from __future__ import annotations
 
+from datetime import UTC
 from pathlib import Path
 
 from bridge.core.adapters.profile import Profile, parse_profile
@@ -66,8 +67,9 @@ class HubCodec:
         self.schemas = schemas
 
     def to_dict(self, xml: bytes) -> dict:
-        import simplejson
         from decimal import Decimal
+
+        import simplejson
 
         from bridge.refdata.hub_codec import translate
 
@@ -101,10 +103,11 @@ def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | 
     import``); without lists the tables load unchecked against them and labels stay empty.
     """
     import uuid
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     from bridge.core.adapters.base import AdapterContext
     from bridge.core.nomenclature import Nomenclatures
+    from bridge.refdata.adapters import installed_adapters
     from bridge.refdata.mapping_loader import load_mappings
     from bridge.refdata.nomenclature_store import official_source, read_directory
 
@@ -112,8 +115,8 @@ def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | 
     nomenclatures = read_directory(source)[0] if source is not None and Path(source).is_dir() else Nomenclatures()
     mappings = load_mappings(mappings_dir or project_dir("mappings"), nomenclatures)
     return AdapterContext(
-        now=now or datetime.now(timezone.utc).astimezone(), new_id=new_id or (lambda: str(uuid.uuid4())),
+        now=now or datetime.now(UTC).astimezone(), new_id=new_id or (lambda: str(uuid.uuid4())),
         mappings=mappings, profile=load_profile(profile) if profile else None, sender_id=sender_id,
         recipient_id=recipient_id, labels=labels_of(nomenclatures), nomenclatures=nomenclatures,
-        codec=HubCodec(schemas),
+        codec=HubCodec(schemas), adapters=installed_adapters(),
     )

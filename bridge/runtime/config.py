@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
 
 from bridge.core.errors import BridgeError, Issue
+from bridge.core.hosts import is_loopback_host
 
 ENV_PREFIX = "HUB_BRIDGE__"
 ENV_SEPARATOR = "__"
@@ -187,7 +188,7 @@ class HttpSection(_Section):
 
     def is_loopback(self) -> bool:
         """True when only this machine can reach the HTTP server."""
-        return self.bind == "localhost" or ipaddress.ip_address(self.bind).is_loopback
+        return is_loopback_host(self.bind)
 
 
 class LoggingSection(_Section):
@@ -221,7 +222,7 @@ class BridgeConfig(_Section):
         if self.bridge.client_id == self.bridge.peer_id:
             raise ValueError(f"bridge.peer_id equals bridge.client_id ({self.bridge.client_id!r})")
         if self.hub.mode == "amqp" and not self.hub.tls:
-            if not _is_loopback_host(self.hub.host):
+            if not is_loopback_host(self.hub.host):
                 raise ValueError(f"hub.tls = false is only allowed for a loopback broker, found host {self.hub.host!r}")
             if self.hub.username is None or self.hub.password is None:
                 raise ValueError("hub.tls = false needs hub.username and hub.password (PLAIN login)")
@@ -239,15 +240,6 @@ class BridgeConfig(_Section):
             heartbeat=hub.heartbeat, reconnect_initial=hub.reconnect_min_seconds, reconnect_max=hub.reconnect_max_seconds,
             client_id=self.bridge.client_id, content_type=f"application/{hub.content_type}", prefetch=hub.prefetch,
         )
-
-
-def _is_loopback_host(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 SECTIONS: dict[str, type[_Section]] = {

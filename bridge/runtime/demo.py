@@ -20,7 +20,7 @@ from pathlib import Path
 
 from twisted.internet import defer, protocol, task
 
-from bridge.core.framing import Deframer, NEED_DATA, frame
+from bridge.core.framing import NEED_DATA, Deframer, frame
 
 PROFILE = "lrm-alpha-text"
 
@@ -77,7 +77,7 @@ class SimulatedLrm(protocol.Protocol):
         self.framing = framing
         self.on_frame = on_frame
 
-    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+    def dataReceived(self, data: bytes) -> None:
         self.deframer.feed(data)
         while (item := self.deframer.next_frame()) is not NEED_DATA:
             self.on_frame(item)
@@ -98,8 +98,8 @@ def _percentile(values: list[float], q: float) -> float | None:
 def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout: float | None = None,
              rate: float = 0.0, peer_rules=None, hub_url: str | None = None, certs: Path | None = None):
     """Run the scenario; fires with a :class:`Summary`. ``rate`` > 0 paces frames (messages/second)."""
-    from bridge.runtime.config import BridgeConfig, with_overrides
     from bridge.refdata.profiles import load_profile
+    from bridge.runtime.config import BridgeConfig, with_overrides
     from bridge.runtime.runner import start_bridge
 
     workdir = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
@@ -189,8 +189,8 @@ def amqp_overrides(hub_url: str, certs: Path | None, client_id: str) -> dict:
 
 @defer.inlineCallbacks
 def _start_amqp_peer(reactor, config, certs: Path, peer_rules):
-    from bridge.sim.nexsis_rules import PeerRules
     from bridge.edges.amqp.client import HubClient
+    from bridge.sim.nexsis_rules import PeerRules
     from bridge.sim.nexsis_sim import NexsisSimulator
 
     rules = peer_rules or PeerRules(own_id=config.bridge.peer_id)

@@ -108,7 +108,7 @@ def configure_logging(
     stream = stream if stream is not None else sys.stderr
     numeric_level = logging.getLevelName(level.upper())
     if not isinstance(numeric_level, int):
-        raise ValueError(f"unknown log level {level!r}")
+        raise ValueError(f"unknown log level {level!r}")  # noqa: TRY004 - a bad value, not a bad type
     processors = build_processors(format, debug_health_data, stream)
     structlog.configure(
         processors=processors,

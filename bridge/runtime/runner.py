@@ -10,26 +10,23 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import structlog
 from twisted.internet import defer
 
-from bridge.runtime.config import BridgeConfig
-from bridge.core.delivery import RetryPolicy
-from bridge.sim.nexsis_rules import PeerRules
-from bridge.refdata.resources import data_home, project_dir
+from bridge.app.clock import utc_now
 from bridge.app.service import BridgeService, ServiceSettings
+from bridge.core.delivery import RetryPolicy
+from bridge.refdata.resources import data_home, project_dir
+from bridge.runtime.config import BridgeConfig
+from bridge.sim.nexsis_rules import PeerRules
 
 log = structlog.get_logger("bridge.runtime.runner")
 
 CONTENT_TYPES = {"json": "application/json", "xml": "application/xml"}
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -93,14 +90,15 @@ def _message_validator(schemas):
 @defer.inlineCallbacks
 def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None = None):
     """Open the store, load tables, connect the Hub, open the legacy link; fires with a RunningBridge."""
-    from bridge.refdata.bundle import resolve_bundle
+    from bridge.app.translator import LiveMappings, PipelineTranslator
     from bridge.core.adapters.base import AdapterContext
     from bridge.edges.metrics import BridgeMetrics
     from bridge.edges.store.sqlite import Store
+    from bridge.refdata.adapters import installed_adapters
+    from bridge.refdata.bundle import resolve_bundle
     from bridge.refdata.mapping_loader import MappingReloader
     from bridge.refdata.nomenclature_store import load_nomenclatures
     from bridge.refdata.profiles import HubCodec, labels_of, load_profile
-    from bridge.app.translator import LiveMappings, PipelineTranslator
 
     bridge_id, peer_id = config.bridge.client_id, config.bridge.peer_id
     store = Store.open(_store_path(config), synchronous=config.store.synchronous, max_pending=config.store.max_pending)
@@ -113,7 +111,7 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     bundle = resolve_bundle(schemas)
     ctx = AdapterContext(now=utc_now(), new_id=lambda: str(uuid.uuid4()), mappings=LiveMappings(reloader.current),
                          sender_id=bridge_id, recipient_id=peer_id, labels=labels_of(nomenclatures),
-                         nomenclatures=nomenclatures, codec=HubCodec(schemas))
+                         nomenclatures=nomenclatures, codec=HubCodec(schemas), adapters=installed_adapters())
     translator = PipelineTranslator(profile, ctx, clock=utc_now, validator=_payload_validator(bundle))
     retry = RetryPolicy(base=config.delivery.backoff_base, max_delay=config.delivery.backoff_max,
                         max_attempts=config.delivery.max_attempts, jitter=config.delivery.jitter)

@@ -11,7 +11,6 @@ on, and then only on debug-level lines.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import stat
 from collections.abc import Callable, Iterable, MutableMapping
@@ -20,10 +19,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bridge.core.errors import BridgeError, Issue
+from bridge.core.hosts import is_loopback_host
 
 __all__ = [
-    "InsecureSetup", "check_private_key_permissions", "check_tls_required", "is_loopback_host",
-    "redact_secrets", "limit_health_data", "LimitHealthData", "MASK", "WITHHELD",
+    "MASK",
+    "WITHHELD",
+    "InsecureSetup",
+    "LimitHealthData",
+    "check_private_key_permissions",
+    "check_tls_required",
+    "is_loopback_host",
+    "limit_health_data",
+    "redact_secrets",
 ]
 
 MASK = "***"
@@ -55,17 +62,6 @@ def check_private_key_permissions(path: str | Path, *, key: str = "hub.key_file"
         raise InsecureSetup(f"{key}: {message}", [Issue(key, message, "config-key-permissions")])
 
 
-def is_loopback_host(host: str) -> bool:
-    """True for ``localhost`` names and loopback addresses; never resolves DNS."""
-    name = host.strip().strip("[]").lower()
-    if name in {"localhost", "localhost.localdomain"} or name.endswith(".localhost"):
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
-
-
 def check_tls_required(host_or_url: str, tls: bool, *, key: str = "hub.tls") -> None:
     """Refuse plain AMQP to a non-loopback broker. An ``amqps://`` URL counts as TLS."""
     host = host_or_url
@@ -85,9 +81,9 @@ _SECRET_WORDS = frozenset({
     "credential", "credentials", "apikey",
 })
 _SECRET_NAMES = frozenset({"key", "private_key", "api_key", "secret_key", "access_key", "key_data", "pem"})
-_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.I)
-_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.I)
-_PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S)
+_URL_CREDENTIALS = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)(?P<user>[^:/@\s]+):(?P<pw>[^@/\s]+)@", re.IGNORECASE)
+_BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
+_PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL)
 
 
 def _is_secret_key(name: str) -> bool:

@@ -169,7 +169,7 @@ def _expired(expires: str | None, now: datetime) -> str | None:
     if not expires:
         return None  # a missing date is the schema's business (300), not ours
     try:
-        moment = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+        moment = datetime.fromisoformat(expires)
     except ValueError:
         return f"dateTimeExpires {expires!r} is not a date-time"
     if moment.tzinfo is None:

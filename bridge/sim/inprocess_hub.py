@@ -17,18 +17,19 @@ import uuid
 from collections import deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 import structlog
 from twisted.internet import defer
 
-from bridge.sim.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
+from bridge.app.clock import utc_now
+from bridge.app.ports import Drop, Nack
 from bridge.core.errors import BridgeError, InboundError, Issue
 from bridge.edges.amqp.consumer import Delivery
-from bridge.app.ports import Drop, Nack
 from bridge.edges.amqp.errors import NotConnected
 from bridge.edges.amqp.factory import CONNECTED, DISCONNECTED, STOPPED
+from bridge.sim.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
 from bridge.sim.hub_emulator.convert import convert_route
 
 log = structlog.get_logger(__name__)
@@ -36,10 +37,6 @@ log = structlog.get_logger(__name__)
 QUEUE_KINDS = ("message", "ack", "info")
 Handler = Callable[[Delivery], Any]
 REQUEUE_DELAY = 0.5
-
-
-def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 @dataclass
@@ -55,7 +52,7 @@ class InProcessHub:
     """The Hub's routing and checks, in memory, driven by the Twisted reactor."""
 
     def __init__(self, known_clients: Iterable[str], validate: Callable[[bytes], list[Issue]],
-                 clock: Callable[[], datetime] = _utc_now, *, reactor=None, hub_id: str = "fr.health.hub",
+                 clock: Callable[[], datetime] = utc_now, *, reactor=None, hub_id: str = "fr.health.hub",
                  id_factory: Callable[[], str] = lambda: str(uuid.uuid4()),
                  formats: dict[str, str] | None = None) -> None:
         if reactor is None:

@@ -17,17 +17,19 @@ can be tested against refusals, silence, late and malformed answers. The edge
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Any, Callable
+from typing import Any
 
 from bridge.core.edxl import Unwrapped, make_reference, wrap
+from bridge.core.pipeline import LEGACY_PAYLOADS
 
 REQUEST_PREFIX = "#DEMANDE_CONCOURS#"
 ANSWER_TEMPLATE = "#REPONSE_DEMANDE_CONCOURS#{answer}#"
 OPERATION_NAME = "#OPERATION_GLOBALE#"
-FUNCTIONAL_PAYLOADS = frozenset({"createCase", "emsi", "resourcesInfoCisu"})
+FUNCTIONAL_PAYLOADS = LEGACY_PAYLOADS  # what a NexSIS peer acts on: the payloads that carry a case
 STATUS_STEPS = ("DECLENCHE", "DEPART", "ARRIVEE", "FINPEC", "RETOUR")
 
 

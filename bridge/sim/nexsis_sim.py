@@ -8,18 +8,19 @@ check what the peer saw.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections import Counter
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import structlog
 from twisted.internet import defer
 
 from bridge.core.edxl import unwrap
 from bridge.core.errors import BridgeError
-from bridge.sim.nexsis_rules import PeerRules, replies_for
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
+from bridge.sim.nexsis_rules import PeerRules, replies_for
 
 log = structlog.get_logger("bridge.sim.nexsis_sim")
 
@@ -32,7 +33,7 @@ class NexsisSimulator:
         self.rules = rules
         self.reactor = reactor
         self.content_type = content_type
-        self.clock = clock or (lambda: datetime.now(timezone.utc).astimezone())
+        self.clock = clock or (lambda: datetime.now(UTC).astimezone())
         self.new_uuid = new_uuid or (lambda: str(uuid.uuid4()))
         self.client = None
         self.seen: Counter[str] = Counter()
@@ -64,10 +65,8 @@ class NexsisSimulator:
 
     def on_info(self, delivery) -> None:
         self.seen["error-received"] += 1
-        try:
+        with contextlib.suppress(BridgeError):
             self.errors.append(unwrap(decode_hub_body(delivery.body, delivery.content_type)).payload)
-        except BridgeError:
-            pass
 
     def _publish(self, body: bytes) -> defer.Deferred:
         d = defer.maybeDeferred(self.client.publish, body, content_type=self.content_type)

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bridge.testing.chaos_actors import SAMU, SDIS, VHOST, BridgeProcess, ChaosPeer, LrmDriver
 
-__all__ = ["Campaign", "CampaignPlan", "CampaignReport", "ChaosPeer", "LrmDriver", "BridgeProcess", "case_frames"]
+__all__ = ["BridgeProcess", "Campaign", "CampaignPlan", "CampaignReport", "ChaosPeer", "LrmDriver", "case_frames"]
 
 PENDING_OUT = ("received", "translated", "published")
 PENDING_IN = ("received", "translated", "handed_over")

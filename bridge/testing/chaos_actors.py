@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 from collections import Counter, defaultdict, deque
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.core.framing import NEED_DATA, Deframer, frame
@@ -68,8 +68,8 @@ class ChaosPeer:
     def on_message(self, delivery) -> None:
         from bridge.core.edxl import unwrap
         from bridge.core.errors import BridgeError
-        from bridge.sim.nexsis_rules import replies_for
         from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
+        from bridge.sim.nexsis_rules import replies_for
 
         self.redelivered_flags += bool(delivery.redelivered)
         try:
@@ -89,7 +89,7 @@ class ChaosPeer:
             if key[1] < self.final_rev.get(key[0], 0):
                 self.out_of_order += 1
             self.final_rev[key[0]] = key[1]
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         for reply in replies_for(received, self.rules, now=now, new_uuid=lambda: str(uuid.uuid4())):
             self._outbox[self._next] = encode_hub_body(reply.message, "application/json")
             self._next += 1
@@ -166,7 +166,7 @@ class LrmDriver(threading.Thread):
                 return
             try:
                 data = sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             if not data or not self._feed(deframer, data):
                 return
@@ -193,7 +193,7 @@ class LrmDriver(threading.Thread):
         while time.monotonic() < deadline:
             try:
                 data = sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             except OSError:
                 return

@@ -22,9 +22,9 @@ from twisted.internet import defer
 from bridge.core.errors import InboundError
 from bridge.core.framing import NEED_DATA, Deframer
 from bridge.core.pipeline import hub_to_legacy, legacy_to_hub
-from bridge.runtime.demo import demo_frame
 from bridge.edges.amqp.consumer import Delivery
 from bridge.refdata.profiles import build_context, load_profile
+from bridge.runtime.demo import demo_frame
 from bridge.testing.rig import SAMU, SDIS, Rig
 
 JSON, XML = "application/json", "application/xml"
@@ -34,7 +34,7 @@ APPLIED_EVENTS = {"rcref_for_unknown_message", "rs_error", "rcref_out_of_sequenc
 HUB_QUEUES = {"hub": "message", "hub-ack": "ack", "hub-info": "info"}  # entry point -> our queue suffix
 
 
-class Outcome(str, Enum):
+class Outcome(str, Enum):  # noqa: UP042 - StrEnum would change str()/format() of members in reports
     """What the bridge did with one hostile input; the last three must never happen."""
 
     DEAD_LETTERED = "dead-lettered with error"

@@ -10,21 +10,21 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 from bridge.core.edxl import make_error, make_reference, unwrap, wrap
 from bridge.core.errors import HubErrorCode
 from bridge.core.framing import ETX, STX
-from bridge.sim.nexsis_rules import PeerRules, replies_for
 from bridge.core.pipeline import legacy_to_hub
-from bridge.runtime.demo import demo_frame
 from bridge.refdata.hub_bodies import encode_hub_body
 from bridge.refdata.profiles import build_context, load_profile
+from bridge.runtime.demo import demo_frame
+from bridge.sim.nexsis_rules import PeerRules, replies_for
 from bridge.testing.hostile import JSON, XML, Case
 from bridge.testing.rig import SAMU, SDIS
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 MIB = 1024 * 1024
 ANSWER_MARK = b"#REPONSE_DEMANDE_CONCOURS#ACCEPTE#"
 

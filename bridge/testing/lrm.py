@@ -42,7 +42,7 @@ class LrmClient:
             self.sock.settimeout(min(remaining, 0.2))
             try:
                 data = self.sock.recv(65536)
-            except socket.timeout:
+            except TimeoutError:
                 continue
             if not data:
                 return

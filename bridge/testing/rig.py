@@ -9,22 +9,22 @@ itself. It is shared by the service tests and the hostile-input campaign.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
-from bridge.sim.nexsis_rules import PeerRules
-from bridge.sim.inprocess_hub import InProcessHub
-from bridge.edges.store.sqlite import Store
-from bridge.sim.nexsis_sim import NexsisSimulator
-from bridge.refdata.profiles import build_context, load_profile
 from bridge.app.service import BridgeService, ServiceSettings
 from bridge.app.translator import PipelineTranslator
+from bridge.edges.store.sqlite import Store
+from bridge.refdata.profiles import build_context, load_profile
+from bridge.sim.inprocess_hub import InProcessHub
+from bridge.sim.nexsis_rules import PeerRules
+from bridge.sim.nexsis_sim import NexsisSimulator
 
 SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
-START = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 class FakeLrm:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bridge.core.codec.json_to_xml import serialize
 from bridge.refdata.bundle import load_bundle
 from bridge.refdata.hub_codec import parse, to_element, to_json
-from bridge.core.codec.json_to_xml import serialize
 from tests.conformance.schema_strategy import from_schema
 from tests.conftest import reference_dir
 

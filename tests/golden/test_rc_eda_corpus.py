@@ -36,15 +36,23 @@ def test_rc_eda_example_to_legacy_and_back(example, profile_name, hub_reference,
     assert after.caller.phone == before.caller.phone
 
 
-def test_rc_eda_xml_from_legacy_validates_against_the_official_xsd(hub_reference, fresh_ctx):
-    """legacy -> rc-eda-xml produces XML the official RC-EDA XSD accepts, and it decodes back."""
-    ctx = fresh_ctx.with_profile(load_profile("lrm-alpha-text"))
-    legacy = (Path(__file__).parent / "lrm-alpha-text" / "normal.txt").read_bytes()
-    xml = translate(legacy, source="legacy-text", target="rc-eda-xml", ctx=ctx).data
-    schema = etree.XMLSchema(etree.parse(str(hub_reference / "xsd" / "RC-EDA.xsd")))
+@pytest.mark.parametrize(("profile", "sample", "target", "xsd", "kept"), [
+    # legacy -> rc-eda-xml: accepted by the official RC-EDA XSD, and it decodes back
+    ("lrm-alpha-text", "normal.txt", "rc-eda-xml", "RC-EDA.xsd", b"NATURE=GAZ"),
+    # a legacy request for assistance -> emsi-xml: accepted by the official EMSI XSD
+    ("lrm-beta-xml", "assistance.xml", "emsi-xml", "EMSI.xsd", b"<NATURE>11</NATURE>"),
+])
+def test_hub_xml_from_legacy_validates_against_the_official_xsd(hub_reference, fresh_ctx, profile: str, sample: str,
+                                                                 target: str, xsd: str, kept: bytes):
+    """legacy -> Hub XML is accepted by the official XSD, and reading it back gives the LRM its code again."""
+    loaded = load_profile(profile)
+    ctx = fresh_ctx.with_profile(loaded)
+    legacy = (Path(__file__).parent / profile / sample).read_bytes()
+    xml = translate(legacy, source=loaded.adapter, target=target, ctx=ctx).data
+    schema = etree.XMLSchema(etree.parse(str(hub_reference / "xsd" / xsd)))
     assert schema.validate(etree.fromstring(xml)), schema.error_log
-    back = translate(xml, source="rc-eda-xml", target="legacy-text", ctx=ctx)
-    assert b"NATURE=GAZ" in back.data
+    back = translate(xml, source=target, target=loaded.adapter, ctx=ctx)
+    assert kept in back.data
 
 
 def test_emsi_xml_example_decodes_like_its_json_twin(hub_reference, fresh_ctx):
@@ -55,14 +63,3 @@ def test_emsi_xml_example_decodes_like_its_json_twin(hub_reference, fresh_ctx):
     from_json = translate((folder / "EMSI-RDC-message.json").read_bytes(), source="emsi-json", target="emsi-json",
                           ctx=fresh_ctx)
     assert from_xml.case == from_json.case
-
-
-def test_emsi_xml_request_validates_against_the_official_xsd(hub_reference, fresh_ctx):
-    """A legacy request for assistance -> emsi-xml is accepted by the official EMSI XSD."""
-    ctx = fresh_ctx.with_profile(load_profile("lrm-beta-xml"))
-    legacy = (Path(__file__).parent / "lrm-beta-xml" / "assistance.xml").read_bytes()
-    xml = translate(legacy, source="legacy-xml", target="emsi-xml", ctx=ctx).data
-    schema = etree.XMLSchema(etree.parse(str(hub_reference / "xsd" / "EMSI.xsd")))
-    assert schema.validate(etree.fromstring(xml)), schema.error_log
-    back = translate(xml, source="emsi-xml", target="legacy-xml", ctx=ctx)
-    assert b"<NATURE>11</NATURE>" in back.data

@@ -101,7 +101,7 @@ def test_every_story_reaches_the_lrm(profile_name, sheet_name, hub_reference, fr
         if profile.operations is None:  # cannot carry them: every resource is a declared drop on the last step
             assert all(any(rid in message for message in declared) for rid in statuses), key
             continue
-        reread = get_adapter(profile.adapter).decode(sheet, ctx).case  # what the LRM holds, read back
+        reread = get_adapter(profile.adapter, ctx.adapters).decode(sheet, ctx).case  # what the LRM holds, read back
         for held in (case, reread):
             got = {r.resource_id: (r.state.status if r.state else r.status) for r in held.operations.resources}
             assert got == statuses, (key, profile_name)

@@ -12,8 +12,13 @@ from hypothesis import strategies as st
 from bridge.core.errors import UnsafeXml
 from bridge.core.xmlsafe import parse_xml
 from bridge.testing.hostile import BAD_OUTCOMES, JSON, XML, Case, Outcome
-from bridge.testing.hostile_cases import (corpus_cases, json_attack_cases, unknown_code_hub_cases,
-                                          valid_create_case, xml_attack_cases)
+from bridge.testing.hostile_cases import (
+    corpus_cases,
+    json_attack_cases,
+    unknown_code_hub_cases,
+    valid_create_case,
+    xml_attack_cases,
+)
 
 
 def _run(campaign, cases):

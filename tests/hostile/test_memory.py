@@ -10,8 +10,13 @@ import tracemalloc
 import pytest
 
 from bridge.testing.hostile import BAD_OUTCOMES
-from bridge.testing.hostile_cases import (json_attack_cases, legacy_attack_cases, random_hub_cases,
-                                          random_legacy_cases, xml_attack_cases)
+from bridge.testing.hostile_cases import (
+    json_attack_cases,
+    legacy_attack_cases,
+    random_hub_cases,
+    random_legacy_cases,
+    xml_attack_cases,
+)
 
 GROWTH_BOUND = 1024 * 1024  # a leak of the hostile bodies alone would be several MiB
 

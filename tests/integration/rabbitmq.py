@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import queue
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import pika
 from twisted.internet import defer
@@ -13,6 +15,9 @@ from bridge.edges.amqp.connection import connect
 from bridge.edges.amqp.consumer import Delivery
 from bridge.edges.amqp.settings import AmqpConnectionSettings, HubClientSettings
 from bridge.testing.rabbitmq import Broker
+
+if TYPE_CHECKING:
+    from bridge.runtime.config import BridgeConfig
 
 VHOST = "/15-nexsis_v1.9"
 SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
@@ -83,3 +88,21 @@ class RawLink:
             self.connection.close()
             return closed
         return None
+
+
+def bridge_config(broker: Broker, tmp_path: Path, *, hub: dict[str, Any] | None = None,
+                  http: dict[str, Any] | None = None) -> BridgeConfig:
+    """A bridge in AMQP mode on the test broker (client certificate of SAMU), TCP legacy server on a free port."""
+    from bridge.runtime.config import BridgeConfig
+
+    return BridgeConfig.model_validate({
+        "bridge": {"client_id": SAMU, "peer_id": SDIS},
+        "hub": {"mode": "amqp", "host": "127.0.0.1", "port": broker.amqps_port, "vhost": VHOST,
+                "ca_file": str(broker.ca.ca_cert), "cert_file": str(broker.ca.client_cert(SAMU)),
+                "key_file": str(broker.ca.client_key(SAMU)), "reconnect_min_seconds": 0.2,
+                "reconnect_max_seconds": 1.0, **(hub or {})},
+        "legacy": {"mode": "tcp-server", "host": "127.0.0.1", "port": 0, "profile": "lrm-alpha-text"},
+        "store": {"path": str(tmp_path / "bridge.sqlite3")},
+        "http": http or {"enabled": False},
+        "mappings": {"reload_interval_seconds": 0},
+    })

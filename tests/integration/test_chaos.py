@@ -6,7 +6,6 @@ figures in docs/reliability.md, "Crash and restart campaign".
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 
 import pytest
@@ -14,7 +13,7 @@ from twisted.internet import defer
 
 from bridge.runtime.demo import demo_frame
 from bridge.testing.lrm import LrmClient
-from tests.integration.rabbitmq import SAMU, SDIS, VHOST, client_settings
+from tests.integration.rabbitmq import SDIS, bridge_config, client_settings
 
 pytestmark = pytest.mark.integration
 
@@ -48,30 +47,14 @@ def test_short_campaign_loses_nothing_and_applies_nothing_twice(rabbitmq_availab
     assert report.ok, detail
 
 
-def _config(broker, tmp_path):
-    from bridge.runtime.config import BridgeConfig
-
-    return BridgeConfig.model_validate({
-        "bridge": {"client_id": SAMU, "peer_id": SDIS},
-        "hub": {"mode": "amqp", "host": "127.0.0.1", "port": broker.amqps_port, "vhost": VHOST,
-                "ca_file": str(broker.ca.ca_cert), "cert_file": str(broker.ca.client_cert(SAMU)),
-                "key_file": str(broker.ca.client_key(SAMU)), "reconnect_min_seconds": 0.2,
-                "reconnect_max_seconds": 1.0},
-        "legacy": {"mode": "tcp-server", "host": "127.0.0.1", "port": 0, "profile": "lrm-alpha-text"},
-        "store": {"path": str(tmp_path / "bridge.sqlite3")},
-        "http": {"enabled": False},
-        "mappings": {"reload_interval_seconds": 0},
-    })
-
-
 def test_redelivery_after_a_consumer_crash_is_handed_over_once(broker, hub, reactor_thread, tmp_path, monkeypatch):
     """The bridge's link dies after it stored an answer but before the broker ack: the redelivery reaches the LRM zero more times."""
-    from bridge.sim.nexsis_rules import PeerRules
-    from bridge.edges.amqp.client import HubClient
     from bridge.app.ports import Nack
-    from bridge.sim.nexsis_sim import NexsisSimulator
-    from bridge.runtime.runner import start_bridge
     from bridge.app.service import BridgeService
+    from bridge.edges.amqp.client import HubClient
+    from bridge.runtime.runner import start_bridge
+    from bridge.sim.nexsis_rules import PeerRules
+    from bridge.sim.nexsis_sim import NexsisSimulator
 
     reactor = reactor_thread.reactor
     original = BridgeService.on_hub_message
@@ -93,7 +76,7 @@ def test_redelivery_after_a_consumer_crash_is_handed_over_once(broker, hub, reac
                            on_ack=simulator.on_ack, on_info=simulator.on_info, stop_on_shutdown=False)
     simulator.attach(sim_client)
     reactor_thread.call(sim_client.start, timeout=60)
-    running = reactor_thread.call(start_bridge, _config(broker, tmp_path), reactor, timeout=60)
+    running = reactor_thread.call(start_bridge, bridge_config(broker, tmp_path), reactor, timeout=60)
     frames: Counter[str] = Counter()
     lrm = LrmClient("127.0.0.1", running.legacy_port)
     sort = lrm._sort

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import signal
 import subprocess
 import sys
@@ -73,7 +72,7 @@ def populated_store(tmp_path) -> tuple[Path, int]:
 def console_url(populated_store, tmp_path):
     """Start the HTTP server in a subprocess on a free loopback port; stop it by PID afterwards."""
     process = subprocess.Popen([sys.executable, "-c", SERVER_SCRIPT, str(populated_store[0]), TOKEN],
-                               stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "wb"), text=True)
+                               stdout=subprocess.PIPE, stderr=open(tmp_path / "server.log", "wb"), text=True)  # noqa: SIM115 - the child writes it
     try:
         line = process.stdout.readline()  # the process prints the port or exits (pytest-timeout bounds it)
         if not line.strip().isdigit():

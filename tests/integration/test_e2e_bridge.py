@@ -9,36 +9,20 @@ import urllib.request
 import pytest
 
 from bridge.runtime.demo import demo_frame
-from bridge.testing.waiting import wait_until
 from bridge.testing.lrm import LrmClient
-from tests.integration.rabbitmq import SAMU, SDIS, VHOST, client_settings
+from bridge.testing.waiting import wait_until
+from tests.integration.rabbitmq import SAMU, SDIS, VHOST, bridge_config, client_settings
 
 pytestmark = pytest.mark.integration
-
-
-def _config(broker, tmp_path):
-    from bridge.runtime.config import BridgeConfig
-
-    return BridgeConfig.model_validate({
-        "bridge": {"client_id": SAMU, "peer_id": SDIS},
-        "hub": {"mode": "amqp", "host": "127.0.0.1", "port": broker.amqps_port, "vhost": VHOST,
-                "ca_file": str(broker.ca.ca_cert), "cert_file": str(broker.ca.client_cert(SAMU)),
-                "key_file": str(broker.ca.client_key(SAMU)), "reconnect_min_seconds": 0.2,
-                "reconnect_max_seconds": 1.0, "rcref_deadline_seconds": 30},
-        "legacy": {"mode": "tcp-server", "host": "127.0.0.1", "port": 0, "profile": "lrm-alpha-text"},
-        "store": {"path": str(tmp_path / "bridge.sqlite3")},
-        "http": {"enabled": True, "bind": "127.0.0.1", "port": 0},
-        "mappings": {"reload_interval_seconds": 0},
-    })
 
 
 @pytest.fixture
 def running_bridge(broker, hub, reactor_thread, tmp_path):
     """A bridge (AMQP mode) and a simulated NexSIS peer, both on the test broker."""
-    from bridge.sim.nexsis_rules import PeerRules
     from bridge.edges.amqp.client import HubClient
-    from bridge.sim.nexsis_sim import NexsisSimulator
     from bridge.runtime.runner import start_bridge
+    from bridge.sim.nexsis_rules import PeerRules
+    from bridge.sim.nexsis_sim import NexsisSimulator
 
     reactor = reactor_thread.reactor
     simulator = NexsisSimulator(PeerRules(own_id=SDIS), reactor)
@@ -46,7 +30,8 @@ def running_bridge(broker, hub, reactor_thread, tmp_path):
                            on_ack=simulator.on_ack, on_info=simulator.on_info, stop_on_shutdown=False)
     simulator.attach(sim_client)
     reactor_thread.call(sim_client.start, timeout=60)
-    running = reactor_thread.call(start_bridge, _config(broker, tmp_path), reactor, timeout=60)
+    running = reactor_thread.call(start_bridge, bridge_config(broker, tmp_path, hub={"rcref_deadline_seconds": 30},
+                                                      http={"enabled": True, "bind": "127.0.0.1", "port": 0}), reactor, timeout=60)
     try:
         yield running, simulator
     finally:
@@ -59,7 +44,7 @@ def _metric(port: int, name: str, **labels) -> float:
     wanted = ",".join(f'{k}="{v}"' for k, v in sorted(labels.items()))
     total = 0.0
     for line in text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
+        if line.startswith((name + "{", name + " ")):
             head, _, value = line.rpartition(" ")
             have = head[len(name):].strip("{}")
             if all(part in have.split(",") for part in wanted.split(",") if part):
@@ -141,8 +126,8 @@ def test_demo_runs_on_the_real_broker(broker, hub, reactor_thread):
 
 def test_bridge_takes_frames_while_the_broker_is_unreachable(reactor_thread, tmp_path):
     """Broker down at start: /healthz answers, /readyz says not ready, LRM frames are stored and acked."""
-    from bridge.runtime.config import BridgeConfig
     from bridge.edges.certs import make_test_ca
+    from bridge.runtime.config import BridgeConfig
     from bridge.runtime.runner import start_bridge
     from bridge.testing.rabbitmq import free_port
 

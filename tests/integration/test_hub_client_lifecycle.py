@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 from twisted.internet import task
@@ -39,7 +39,7 @@ def test_stop_lets_in_flight_callback_finish_and_ack(broker, hub, reactor_thread
     samu = HubClient(client_settings(broker, SAMU), reactor_thread.reactor, stop_on_shutdown=False)
     reactor_thread.call(sdis.start)
     reactor_thread.call(samu.start)
-    body = json.dumps(make_message(SAMU, SDIS, _case(hub_reference), now=datetime.now(timezone.utc))).encode()
+    body = json.dumps(make_message(SAMU, SDIS, _case(hub_reference), now=datetime.now(UTC))).encode()
     try:
         reactor_thread.call(samu.publish, body)
         seen.get()
@@ -131,7 +131,7 @@ def test_sigterm_finishes_in_flight_work_then_exits(broker, hub, reactor_thread,
     try:
         wait_for(b"ready")
         reactor_thread.call(samu.start)
-        body = json.dumps(make_message(SAMU, SDIS, _case(hub_reference), now=datetime.now(timezone.utc))).encode()
+        body = json.dumps(make_message(SAMU, SDIS, _case(hub_reference), now=datetime.now(UTC))).encode()
         reactor_thread.call(samu.publish, body)
         wait_for(b"received")
         child.send_signal(signal.SIGTERM)

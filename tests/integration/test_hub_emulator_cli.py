@@ -39,10 +39,10 @@ def test_provision_only_creates_queues_users_and_permissions(broker):
 
 def test_emulator_process_stops_cleanly_on_sigterm(broker, tmp_path):
     """`bridge hub-emulator` runs its dispatcher until SIGTERM, then stops it and exits 0."""
+    import json
     import os
     import signal
     import subprocess
-    import json
     import sys
     import time
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import socket
 import time
-from pathlib import Path
 
 import pytest
 
@@ -73,7 +72,7 @@ def test_tcp_client_mode_connects_to_the_lrm(start, tmp_path):
         while time.monotonic() < end and len(received) < 2:
             try:
                 deframer.feed(conn.recv(65536))
-            except socket.timeout:
+            except TimeoutError:
                 continue
             while (item := deframer.next_frame()) is not NEED_DATA:
                 received.append(item)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
+from typing import ClassVar
 
 import pytest
 
@@ -10,20 +11,21 @@ from bridge.core.adapters.base import AdapterContext
 from bridge.core.adapters.legacy_text import LegacyTextAdapter
 from bridge.core.adapters.legacy_xml import LegacyXmlAdapter
 from bridge.core.adapters.profile import parse_profile
-from bridge.core.adapters.registry import discover, get_adapter
+from bridge.core.adapters.registry import get_adapter
 from bridge.core.canonical import Case, Coded, Location, Qualification
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, OutboundError, UnsafeXml
 from bridge.core.mapping import Mapped, UnmappedCode
 from bridge.core.pipeline import translate
+from bridge.refdata.adapters import discover, installed_adapters
 from bridge.refdata.profiles import load_profile
 
-NOW = datetime(2024, 5, 18, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 18, 16, 30, tzinfo=UTC)
 
 
 class TinyMappings:
     """A two-row stand-in for MappingSet: INC <-> C04.00.00, anything else rejected like a 'reject' table."""
 
-    ROWS = {"INC": "C04.00.00", "501": "C09.03.00"}
+    ROWS: ClassVar[dict[str, str]] = {"INC": "C04.00.00", "501": "C09.03.00"}
 
     def forward(self, table: str, code: str) -> Mapped:
         if code in self.ROWS:
@@ -39,7 +41,8 @@ class TinyMappings:
 
 def ctx_for(profile_name: str) -> AdapterContext:
     return AdapterContext(now=NOW, new_id=lambda: "id-1", mappings=TinyMappings(),
-                          profile=load_profile(profile_name), sender_id="fr.health.samu440")
+                          profile=load_profile(profile_name), sender_id="fr.health.samu440",
+                          adapters=installed_adapters())
 
 
 ALPHA_MINIMAL = b"NUM_DOSSIER=A1\r\nDATE_APPEL=20240518181500\r\nNATURE=INC\r\nCOMMUNE=Nantes"
@@ -197,8 +200,20 @@ def test_registry_lists_builtins_and_refuses_unknown_names():
     names = set(discover())
     assert {"rc-eda-json", "rc-eda-xml", "emsi-json", "emsi-xml", "legacy-text", "legacy-xml"} <= names
     with pytest.raises(BridgeError) as caught:
-        get_adapter("telex")
+        get_adapter("telex", discover())
     assert "legacy-text" in caught.value.issues[0].message
+
+
+def test_registry_without_package_metadata_reads_the_source_tree_declaration():
+    """An uninstalled checkout still finds the built-ins, from the same pyproject entry points (no second list)."""
+    import tomllib
+
+    from bridge.refdata.resources import PROJECT_ROOT
+
+    declared = tomllib.loads((PROJECT_ROOT / "pyproject.toml").read_text())["project"]["entry-points"]
+    found = discover(points=[])
+    assert set(found) == set(declared["hub_bridge.adapters"])
+    assert {info.provider for info in found.values()} == {"hub-bridge"}
 
 
 def test_pipeline_legacy_to_rc_eda_without_request_drops_nothing():
@@ -238,7 +253,7 @@ def test_characters_the_link_lacks_are_replaced_with_a_warning():
 
 def test_utf8_on_a_cp1252_link_is_accepted_with_a_warning():
     """Every byte is valid cp1252, so the frame goes on; the warning names the line and the cause."""
-    data = ALPHA_MINIMAL + "\r\nOBS=Personne âgée au sol".encode("utf-8")
+    data = ALPHA_MINIMAL + "\r\nOBS=Personne âgée au sol".encode()
     decoded = LegacyTextAdapter().decode(data, ctx_for("lrm-alpha-text"))
     suspects = [w for w in decoded.warnings if w.code == "encoding-suspect"]
     assert len(suspects) == 1 and suspects[0].path == "line 5" and "UTF-8" in suspects[0].message

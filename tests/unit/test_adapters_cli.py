@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from bridge.cli.main import cli
@@ -39,31 +40,20 @@ def test_translate_unknown_profile_is_a_configuration_error():
     assert "lrm-alpha-text" in result.stderr
 
 
-def test_translate_invalid_message_exits_1_naming_fields(tmp_path):
-    """A message missing required fields exits 1 with one line per missing field."""
-    source = tmp_path / "bad.txt"
-    source.write_bytes(b"NUM_DOSSIER=A1")
+@pytest.mark.parametrize(("data", "profile", "exit_code", "said"), [
+    # a message missing required fields exits 1 with one line per missing field
+    pytest.param(b"NUM_DOSSIER=A1", "lrm-alpha-text", 1, "error: NATURE: required field NATURE", id="invalid-1"),
+    # an XML profile given to legacy-text is a configuration error (3) saying which adapter it is for
+    pytest.param(b"ID;1", "lrm-alpha-xml", 3, "is for legacy-xml", id="wrong-profile-3"),
+    # bytes invalid in the profile's encoding are unreadable input: exit 2 with the byte offset
+    pytest.param("NUM_DOSSIER=é".encode().replace(b"\xc3", b"\x81"), "lrm-alpha-text", 2, "byte 12",
+                 id="bad-encoding-2"),
+])
+def test_translate_refusals_exit_with_their_code(tmp_path, data: bytes, profile: str, exit_code: int, said: str):
+    """Each kind of refusal has its exit code and names what is wrong on stderr."""
+    source = tmp_path / "message.txt"
+    source.write_bytes(data)
     result = CliRunner().invoke(cli, ["translate", str(source), "--from", "legacy-text", "--to", "rc-eda-json",
-                                      "--profile", "lrm-alpha-text"])
-    assert result.exit_code == 1
-    assert "error: NATURE: required field NATURE" in result.stderr
-
-
-def test_profile_of_another_adapter_is_a_configuration_error(tmp_path):
-    """An XML profile given to legacy-text exits 3 saying which adapter it is for."""
-    source = tmp_path / "m.txt"
-    source.write_bytes(b"ID;1")
-    result = CliRunner().invoke(cli, ["translate", str(source), "--from", "legacy-text", "--to", "rc-eda-json",
-                                      "--profile", "lrm-alpha-xml"])
-    assert result.exit_code == 3
-    assert "is for legacy-xml" in result.stderr
-
-
-def test_translate_badly_encoded_message_exits_2(tmp_path):
-    """Bytes invalid in the profile's encoding are unreadable input: exit 2 with the byte offset."""
-    source = tmp_path / "bad.txt"
-    source.write_bytes("NUM_DOSSIER=é".encode("utf-8").replace(b"\xc3", b"\x81"))
-    result = CliRunner().invoke(cli, ["translate", str(source), "--from", "legacy-text", "--to", "rc-eda-json",
-                                      "--profile", "lrm-alpha-text"])
-    assert result.exit_code == 2
-    assert "byte 12" in result.stderr
+                                      "--profile", profile])
+    assert result.exit_code == exit_code
+    assert said in result.stderr

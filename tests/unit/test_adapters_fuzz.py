@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -27,7 +27,7 @@ class EchoMappings:
 
 
 def _ctx(profile: str) -> AdapterContext:
-    return AdapterContext(now=datetime(2024, 1, 1, tzinfo=timezone.utc), new_id=lambda: "id",
+    return AdapterContext(now=datetime(2024, 1, 1, tzinfo=UTC), new_id=lambda: "id",
                           mappings=EchoMappings(), profile=PROFILES[profile])
 
 

@@ -9,9 +9,9 @@ import pytest
 from pika.adapters.twisted_connection import ClosableDeferredQueue, ReceivedMessage
 from twisted.internet import defer
 
+from bridge.app.ports import Drop, Nack
 from bridge.core.errors import InboundError
 from bridge.edges.amqp.consumer import Consumer
-from bridge.app.ports import Drop, Nack
 from bridge.edges.amqp.errors import ConnectionLost, PublishNacked, PublishReturned
 from bridge.edges.amqp.publisher import Publisher
 

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.refdata.bundle import check_bundle, install_bundle, list_bundles, load_bundle, resolve_bundle
 from bridge.core.errors import BridgeError
+from bridge.refdata.bundle import check_bundle, install_bundle, list_bundles, load_bundle, resolve_bundle
 
 
 def test_install_copies_and_records_version(hub_reference: Path) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import stat
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from click.testing import CliRunner
 from cryptography import x509
@@ -39,7 +39,7 @@ def test_expired_and_other_ca_certificates(tmp_path):
     old = x509.load_pem_x509_certificate(made.client_cert("old.client").read_bytes())
     stranger = x509.load_pem_x509_certificate(made.client_cert("stranger").read_bytes())
     ca = x509.load_pem_x509_certificate(made.ca_cert.read_bytes())
-    assert old.not_valid_after_utc < datetime.now(timezone.utc)
+    assert old.not_valid_after_utc < datetime.now(UTC)
     assert stranger.issuer != ca.subject
 
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import bridge
-from bridge.refdata.hub_codec import dump_json
 from bridge.core.errors import InboundError
+from bridge.refdata.hub_codec import dump_json
 
 REF_JSON = b'{"reference": {"distributionID": "fr.health.samuB_1"}}'
 REF_XML = (b'<?xml version="1.0" encoding="UTF-8"?>\n<reference xmlns="urn:emergency:eda:1.9:reference">\n'
@@ -61,18 +61,23 @@ def test_translate_rejects_an_unknown_target() -> None:
         bridge.translate(REF_JSON, "yaml")
 
 
-def test_full_message_xml_round_trip_is_byte_stable(hub_reference: Path) -> None:
-    """A full EDXL-DE message goes XML -> JSON -> XML to identical bytes, decimals intact."""
-    payload = json.loads((hub_reference / "examples/EMSI/EMSI-OPG-message.json").read_bytes(), parse_float=Decimal)
-    envelope = {
+def _full_message(payload: dict, kind: str) -> dict:
+    """A full EDXL-DE message (envelope + RC-DE header) from samuA to sdis44 carrying ``payload``."""
+    return {
         "distributionID": "fr.health.samuA_1", "senderID": "fr.health.samuA",
         "dateTimeSent": "2024-05-18T18:15:00+02:00", "dateTimeExpires": "2024-05-19T18:15:00+02:00",
-        "distributionStatus": "Actual", "distributionKind": "Report",
+        "distributionStatus": "Actual", "distributionKind": kind,
         "descriptor": {"language": "fr-FR", "explicitAddress": {"explicitAddressScheme": "hubex", "explicitAddressValue": "fr.fire.nexsis.sdis44"}},
         "content": [{"jsonContent": {"embeddedJsonContent": {"message": {
             "messageId": "m1", "sender": {"name": "samuA", "URI": "hubex:fr.health.samuA"}, "sentAt": "2024-05-18T18:15:00+02:00",
-            "kind": "Report", "status": "Actual", "recipient": [{"name": "sdis44", "URI": "hubex:fr.fire.nexsis.sdis44"}], **payload}}}}],
+            "kind": kind, "status": "Actual", "recipient": [{"name": "sdis44", "URI": "hubex:fr.fire.nexsis.sdis44"}], **payload}}}}],
     }
+
+
+def test_full_message_xml_round_trip_is_byte_stable(hub_reference: Path) -> None:
+    """A full EDXL-DE message goes XML -> JSON -> XML to identical bytes, decimals intact."""
+    payload = json.loads((hub_reference / "examples/EMSI/EMSI-OPG-message.json").read_bytes(), parse_float=Decimal)
+    envelope = _full_message(payload, "Report")
     data = dump_json(envelope)
     xml = bridge.translate(data, "xml", schemas=hub_reference)
     assert b"<edxlDistribution" in xml and b'<emsi xmlns="urn:emergency:eda:1.9:emsi">' in xml
@@ -84,16 +89,7 @@ def test_full_message_xml_round_trip_is_byte_stable(hub_reference: Path) -> None
 def test_full_xml_message_errors_name_envelope_and_content_paths(hub_reference: Path) -> None:
     """An XML EDXL-DE message with a bad envelope field and a bad payload field gets both, as readable XPaths."""
     payload = json.loads((hub_reference / "examples/RC-REF/RC-REF.json").read_bytes())
-    envelope = {
-        "distributionID": "fr.health.samuA_1", "senderID": "fr.health.samuA",
-        "dateTimeSent": "2024-05-18T18:15:00+02:00", "dateTimeExpires": "2024-05-19T18:15:00+02:00",
-        "distributionStatus": "Actual", "distributionKind": "Ack",
-        "descriptor": {"language": "fr-FR", "explicitAddress": {"explicitAddressScheme": "hubex", "explicitAddressValue": "x"}},
-        "content": [{"jsonContent": {"embeddedJsonContent": {"message": {
-            "messageId": "m1", "sender": {"name": "a", "URI": "hubex:a"}, "sentAt": "2024-05-18T18:15:00+02:00",
-            "kind": "Ack", "status": "Actual", "recipient": [{"name": "b", "URI": "hubex:b"}], **payload}}}}],
-    }
-    xml = bridge.translate(dump_json(envelope), "xml", schemas=hub_reference)
+    xml = bridge.translate(dump_json(_full_message(payload, "Ack")), "xml", schemas=hub_reference)
     assert b"<refused>" not in xml  # the RC-REF example carries only distributionID
     bad = xml.replace(b"<distributionKind>Ack<", b"<distributionKind>Nope<")
     bad = bad.replace(b"<distributionID>fr.health.samuB", b"<refused>maybe</refused><distributionID>fr.health.samuB")

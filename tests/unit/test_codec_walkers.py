@@ -8,11 +8,11 @@ from decimal import Decimal
 import pytest
 from lxml import etree
 
-from bridge.refdata.hub_codec import dump_json
 from bridge.core.codec.json_to_xml import build_element, json_to_xml
 from bridge.core.codec.spec import ElementSpec, MessageSpec
 from bridge.core.codec.xml_to_json import element_to_json
 from bridge.core.errors import InboundError
+from bridge.refdata.hub_codec import dump_json
 
 SPEC = MessageSpec(ElementSpec("demo", "complex", children=(
     ElementSpec("id", "string"),

@@ -7,10 +7,17 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from pydantic import ValidationError
 
 from bridge.cli.main import cli
 from bridge.runtime.config import (
-    BridgeConfig, ConfigError, check_files, env_var_name, load_config, redacted_dump, with_overrides,
+    BridgeConfig,
+    ConfigError,
+    check_files,
+    env_var_name,
+    load_config,
+    redacted_dump,
+    with_overrides,
 )
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -48,7 +55,7 @@ class TestDefaults:
     def test_model_is_frozen(self):
         """A loaded configuration cannot be changed behind the service's back."""
         config = load_config(None, {})
-        with pytest.raises(Exception):
+        with pytest.raises(ValidationError, match="frozen"):
             config.hub.port = 1  # type: ignore[misc]
 
     def test_example_file_loads(self):

@@ -8,7 +8,15 @@ import pytest
 from pydantic import ValidationError
 
 from bridge.core.delivery import (
-    TRANSITIONS, Direction, Event, IllegalTransition, Queued, RetryPolicy, State, is_repeat, next_state,
+    TRANSITIONS,
+    Direction,
+    Event,
+    IllegalTransition,
+    Queued,
+    RetryPolicy,
+    State,
+    is_repeat,
+    next_state,
     select_publishable,
 )
 

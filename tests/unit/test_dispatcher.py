@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from bridge.sim.dispatcher import Reject, Route, build_error_message, check, encode_json
 from bridge.core.errors import HubErrorCode, Issue
+from bridge.sim.dispatcher import Reject, Route, build_error_message, check, encode_json
 from bridge.testing.messages import make_message, make_reference, message_payload
 
 UUID1 = "6f1c6f1c-0000-4000-8000-000000000001"
-NOW = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
 KNOWN = {SAMU, SDIS}
 PAYLOAD = {"createCase": {"caseId": "fr.health.samu440.DRFR154402600001"}}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -102,7 +104,7 @@ def test_garbage_never_crashes(framing, garbage, cuts):
     deframer = Deframer(framing, max_frame=64)
     points = sorted({0, len(garbage), *[c % (len(garbage) + 1) for c in cuts]})
     try:
-        for start, end in zip(points, points[1:]):
+        for start, end in itertools.pairwise(points):
             deframer.feed(garbage[start:end])
             for payload in deframer.frames():
                 assert len(payload) <= 64

@@ -9,10 +9,10 @@ from types import SimpleNamespace
 import pytest
 from twisted.internet.address import IPv4Address
 
-from bridge.runtime.config import load_config
 from bridge.edges.http import StoreConsoleProvider, build_root, build_site, start_http
 from bridge.edges.metrics import BridgeMetrics
 from bridge.edges.store import Store
+from bridge.runtime.config import load_config
 
 TOKEN = "replay-token-0123456789"
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
@@ -235,7 +235,7 @@ class TestReplayGuard:
     def test_replay_with_token(self):
         """allow_replay + right bearer token replays the entry."""
         provider = FakeProvider()
-        status, _, body = call(site_with(provider=provider, allow_replay=True), "POST", "/api/dlq/7/replay",
+        status, _, _body = call(site_with(provider=provider, allow_replay=True), "POST", "/api/dlq/7/replay",
                                headers={"Authorization": f"Bearer {TOKEN}"})
         assert (200, [7]) == (status, provider.replayed)
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from twisted.internet import defer
 from twisted.internet.task import Clock
 
-from bridge.core.errors import Issue
 from bridge.app.ports import Drop, Nack
+from bridge.core.errors import Issue
 from bridge.edges.amqp.errors import NotConnected
 from bridge.sim.inprocess_hub import InProcessHub
 from bridge.testing.messages import make_message, make_reference, message_payload
 
-NOW = datetime(2026, 11, 25, 20, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
 SAMU, SDIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
 PAYLOAD = {"createCase": {"caseId": "x"}}
 
@@ -127,8 +127,8 @@ def test_recipient_preferring_xml_gets_xml():
 
 def test_failed_conversion_is_600():
     """A message the Hub cannot convert for its recipient is refused with 600."""
-    from bridge.sim.dispatcher import Reject, Route
     from bridge.core.errors import BridgeError
+    from bridge.sim.dispatcher import Reject, Route
     from bridge.sim.hub_emulator.convert import convert_route
 
     def broken(_body, _to):

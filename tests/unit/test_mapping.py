@@ -142,5 +142,5 @@ def test_inherit_falls_back_when_no_ancestor_has_a_row():
 
 def test_coverage_counts_inherited_codes_apart():
     """Coverage reports codes reached through a parent row separately."""
-    reverse = [c for c in _inheriting_set()[1] if c.direction == "reverse"][0]
+    reverse = next(c for c in _inheriting_set()[1] if c.direction == "reverse")
     assert (reverse.mapped, reverse.total, reverse.inherited, reverse.unmapped) == (1, 2, 1, ("C08.00.00",))

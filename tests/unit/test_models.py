@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -45,7 +45,7 @@ def assert_same_canonical(actual, expected, path="") -> None:
             assert_same_canonical(actual[key], expected[key], f"{path}/{key}")
     elif isinstance(expected, list):
         assert isinstance(actual, list) and len(actual) == len(expected), path
-        for index, (left, right) in enumerate(zip(actual, expected)):
+        for index, (left, right) in enumerate(zip(actual, expected, strict=True)):
             assert_same_canonical(left, right, f"{path}/{index}")
     elif isinstance(expected, (Decimal, int)) and not isinstance(expected, bool):
         assert isinstance(actual, (Decimal, int)) and not isinstance(actual, bool), path
@@ -143,7 +143,7 @@ def test_naive_datetime_is_refused_and_aware_one_written_strictly() -> None:
     with pytest.raises(ValidationError, match="naive"):
         DistributionElement.model_validate({**HEADER, "sentAt": datetime(2024, 5, 18, 18, 15)})
     model = DistributionElement.model_validate({**HEADER, "sentAt": datetime(2024, 5, 18, 16, 15, 0, 500,
-                                                                           tzinfo=timezone.utc)})
+                                                                           tzinfo=UTC)})
     assert model.to_hub()["sentAt"] == "2024-05-18T16:15:00+00:00"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 from bridge.core.nomenclature import ALIASES, Nomenclatures, parse_code_list

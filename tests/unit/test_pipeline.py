@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import pytest
 
 from bridge.core.adapters.base import Adapter, AdapterContext
-from bridge.core.adapters.registry import AdapterInfo, discover
+from bridge.core.adapters.registry import AdapterInfo
 from bridge.core.errors import BridgeError, Issue, OutboundError
 from bridge.core.mapping import Mapped
 from bridge.core.pipeline import hub_to_legacy, legacy_to_hub, translate
+from bridge.refdata.adapters import discover, installed_adapters
 from bridge.refdata.profiles import load_profile
 
-NOW = datetime(2024, 5, 18, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 18, 16, 30, tzinfo=UTC)
 BASE = b"NUM_DOSSIER=A1\r\nDATE_APPEL=20240518181500\r\nNATURE=INC\r\nCOMMUNE=Nantes"
 
 
@@ -27,7 +28,8 @@ class EchoMappings:
 
 
 def ctx() -> AdapterContext:
-    return AdapterContext(now=NOW, new_id=lambda: "id-1", mappings=EchoMappings(), sender_id="fr.health.samu440")
+    return AdapterContext(now=NOW, new_id=lambda: "id-1", mappings=EchoMappings(), sender_id="fr.health.samu440",
+                          adapters=installed_adapters())
 
 
 def test_plain_frame_gives_only_create_case():
@@ -93,12 +95,12 @@ def test_direction_is_enforced():
 def test_town_without_street_survives_the_emsi_round_trip():
     """A case sheet with a town but no street comes back from EMSI with its town, not as a street."""
     from bridge.core.pipeline import hub_to_legacy, legacy_to_hub
-    from bridge.runtime.demo import demo_frame
     from bridge.refdata.profiles import build_context, load_profile
+    from bridge.runtime.demo import demo_frame
 
     profile = load_profile("lrm-alpha-text")
     ctx = build_context(profile="lrm-alpha-text")
     frame = demo_frame(1).replace(b"NUMERO=2\r\n", b"").replace(b"VOIE=Rue de la Fosse\r\n", b"")
-    emsi = [item for item in legacy_to_hub(frame, profile, ctx) if item.name == "emsi"][0].payload
+    emsi = next(item for item in legacy_to_hub(frame, profile, ctx) if item.name == "emsi").payload
     back = hub_to_legacy("emsi", emsi, profile, ctx)
     assert b"COMMUNE=Nantes" in back and b"VOIE=" not in back

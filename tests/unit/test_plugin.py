@@ -7,7 +7,7 @@ import json
 import shutil
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from bridge.cli.main import cli
 from bridge.core.adapters.base import AdapterContext
-from bridge.core.adapters.registry import discover
 from bridge.core.pipeline import translate
+from bridge.refdata.adapters import discover
 
 PLUGIN = Path(__file__).resolve().parents[1] / "fixtures" / "plugin_demo"
 
@@ -52,7 +52,7 @@ def test_adapters_list_shows_the_plugin(demo_plugin):
 def test_translate_through_the_plugin(demo_plugin):
     """A plugin format translates to RC-EDA and back through the pipeline like a built-in one."""
     installed = discover()
-    ctx = AdapterContext(now=datetime(2024, 1, 1, tzinfo=timezone.utc), new_id=lambda: "id-1",
+    ctx = AdapterContext(now=datetime(2024, 1, 1, tzinfo=UTC), new_id=lambda: "id-1",
                          sender_id="fr.health.samu440")
     result = translate(b"D-42;2024-03-01T10:00:00+01:00;C04.00.00;Nantes", source="demo-csv",
                        target="rc-eda-json", ctx=ctx, installed=installed)
@@ -64,7 +64,7 @@ def test_translate_through_the_plugin(demo_plugin):
 def test_cli_translate_with_plugin(demo_plugin, tmp_path):
     """`bridge translate --from demo-csv --to rc-eda-json` works for an installed plugin."""
     source = tmp_path / "case.csv"
-    source.write_bytes("D-7;2024-03-01T10:00:00+01:00;C04.00.00;Rezé".encode("utf-8"))
+    source.write_bytes("D-7;2024-03-01T10:00:00+01:00;C04.00.00;Rezé".encode())
     result = CliRunner().invoke(cli, ["translate", str(source), "--from", "demo-csv", "--to", "rc-eda-json"])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["createCase"]["senderCaseId"] == "D-7"
@@ -74,8 +74,8 @@ def test_plugin_shadowing_a_builtin_is_refused(monkeypatch):
     """An entry point reusing a built-in name is refused, naming the offending package."""
     from importlib.metadata import EntryPoint
 
-    from bridge.core.adapters import registry
     from bridge.core.errors import BridgeError
+    from bridge.refdata import adapters as registry
 
     rogue = EntryPoint(name="legacy-text", value="rogue.adapter:Fake", group=registry.GROUP)
     monkeypatch.setattr(registry, "entry_points", lambda group: [rogue])

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bridge.app.replay import ReplayMeta, replay_all, replay_dead_letter, replay_window
 from bridge.core.delivery import State
 from bridge.core.errors import OutboundError
 from bridge.edges.store import Store, Translation
-from bridge.app.replay import ReplayMeta, replay_all, replay_dead_letter, replay_window
 
 T0 = datetime(2026, 5, 18, 16, 15, tzinfo=UTC)
 

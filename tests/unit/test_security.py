@@ -9,8 +9,14 @@ import pytest
 import structlog
 
 from bridge.runtime.security import (
-    MASK, WITHHELD, InsecureSetup, check_private_key_permissions, check_tls_required, is_loopback_host,
-    limit_health_data, redact_secrets,
+    MASK,
+    WITHHELD,
+    InsecureSetup,
+    check_private_key_permissions,
+    check_tls_required,
+    is_loopback_host,
+    limit_health_data,
+    redact_secrets,
 )
 
 

@@ -8,10 +8,11 @@ import pytest
 
 from bridge.core.edxl import make_error, wrap
 from bridge.core.errors import HubErrorCode
-from bridge.runtime.demo import demo_frame
 from bridge.edges.amqp.consumer import Delivery
 from bridge.refdata.hub_bodies import encode_hub_body
+from bridge.runtime.demo import demo_frame
 from bridge.testing.rig import SAMU, Rig
+
 
 def settled(rig, reply):
     """The value a reply Deferred fires with once the commit window has closed."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from twisted.internet import defer
 
-from bridge.runtime.demo import demo_frame
 from bridge.edges.amqp.errors import NotConnected
+from bridge.runtime.demo import demo_frame
 from tests.unit.test_service import Rig
 
 

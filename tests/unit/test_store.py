@@ -204,7 +204,7 @@ class TestMultiMessageFrames:
 
     def test_accept_translated_respects_back_pressure(self, store):
         """A full outbox refuses the whole frame, storing none of its messages."""
-        for n in range(5):
+        for _ in range(5):
             store.accept_outbound(b"x", adapter="a", profile=None, received_at=T0)
         with pytest.raises(StoreFull):
             store.accept_translated(b"F", [Translation(b"{}", "fr.x_z")], adapter="a", profile=None, received_at=T0)

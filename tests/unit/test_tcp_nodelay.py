@@ -19,10 +19,10 @@ class NoDelayTransport:
 
     no_delay: bool | None = None
 
-    def getPeer(self) -> IPv4Address:  # noqa: N802 - Twisted API
+    def getPeer(self) -> IPv4Address:
         return IPv4Address("TCP", "127.0.0.1", 40000)
 
-    def setTcpNoDelay(self, enabled: bool) -> None:  # noqa: N802 - Twisted API
+    def setTcpNoDelay(self, enabled: bool) -> None:
         self.no_delay = enabled
 
 

@@ -41,9 +41,9 @@ class MappingLookup(Protocol):
 class HubXmlCodec(Protocol):
     """Hub payload XML <-> its JSON dict form (the codec engineer's schema-driven codec)."""
 
-    def to_dict(self, xml: bytes) -> dict: ...
+    def to_dict(self, xml: bytes) -> dict[str, Any]: ...
 
-    def to_xml(self, message: dict) -> bytes: ...
+    def to_xml(self, message: dict[str, Any]) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -60,6 +60,8 @@ class AdapterContext:
     nomenclatures: Any = None
     codec: HubXmlCodec | None = None
     reference_version: str = "1.3"
+    # The adapters the pipeline may pick by name (``bridge.refdata.adapters.installed_adapters()``).
+    adapters: Mapping[str, Adapter] = field(default_factory=dict)
 
     def with_profile(self, profile: Any) -> AdapterContext:
         """The same context driven by another legacy profile."""
@@ -84,7 +86,7 @@ class Encoded:
     warnings: list[Issue] = field(default_factory=list)
 
 
-class Adapter(ABC):
+class Adapter(ABC):  # noqa: B024 - a subclass overrides decode, encode or both, per its direction
     """One format. Subclasses set ``name``, ``version``, ``direction`` and implement the codecs.
 
     ``direction`` says what the adapter supports: ``"in"`` (decode only),
@@ -116,4 +118,4 @@ def dropped(path: str, what: str = "") -> Issue:
     return Issue(path, what or "not carried by the target format", "dropped")
 
 
-__all__ = ["Adapter", "AdapterContext", "Decoded", "Encoded", "Direction", "MappingLookup", "HubXmlCodec", "dropped"]
+__all__ = ["Adapter", "AdapterContext", "Decoded", "Direction", "Encoded", "HubXmlCodec", "MappingLookup", "dropped"]

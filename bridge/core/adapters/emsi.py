@@ -66,12 +66,12 @@ class EmsiXmlAdapter(Adapter):
 
 # ---- decode -------------------------------------------------------------------------------------
 
-def decode_emsi(payload: dict, ctx: AdapterContext) -> Decoded:
+def decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     """EMSI dict -> Case, with unread leaves listed as dropped and mapping warnings kept."""
     return shape_guard(PAYLOAD, _decode_emsi, payload, ctx)
 
 
-def _decode_emsi(payload: dict, ctx: AdapterContext) -> Decoded:
+def _decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     r = Reader(payload, f"/{PAYLOAD}")
     warnings: list[Issue] = []
     for key in ("ID", "MODE", "MSGTYPE", "CREATION"):
@@ -89,8 +89,9 @@ def _decode_emsi(payload: dict, ctx: AdapterContext) -> Decoded:
     return Decoded(case=case, dropped=r.leftover(), warnings=warnings)
 
 
-def _first(r: Reader, *path: str) -> str | None:
-    return r.get(*path, 0)
+def _first(r: Reader, *path: str | int) -> str | None:
+    value: str | None = r.get(*path, 0)
+    return value
 
 
 def _qualification(r: Reader, ctx: AdapterContext, warnings: list[Issue]) -> Qualification:
@@ -146,7 +147,9 @@ def _missions(r: Reader, ctx: AdapterContext, warnings: list[Issue]
             r.mark("MISSION", index, "NAME")
             status, issues = map_code(ctx, "answer-aliases", match[1].upper(), r.pointer("MISSION", index, "NAME"))
             warnings.extend(issues)
-            answer = AssistanceAnswer(status=status, free_text=r.get("MISSION", index, "FREETEXT"),
+            # an empty answer code maps to None, which the model refuses (shape_guard reports it)
+            answer = AssistanceAnswer(status=status, free_text=  # type: ignore[arg-type]
+                                      r.get("MISSION", index, "FREETEXT"),
                                       request_id=r.get("MISSION", index, "MAIN_MISSION_ID"),
                                       mission_type=r.get("MISSION", index, "TYPE"))
     return request, answer
@@ -154,7 +157,7 @@ def _missions(r: Reader, ctx: AdapterContext, warnings: list[Issue]
 
 # ---- encode -------------------------------------------------------------------------------------
 
-def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issue], list[Issue]]:
+def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
     """Case -> EMSI dict, what EMSI cannot carry, and mapping warnings."""
     warnings: list[Issue] = []
 
@@ -190,7 +193,7 @@ def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issue], lis
     return prune(payload), _encode_drops(case) + op_drops, warnings
 
 
-def _egeo(case: Case) -> dict | None:
+def _egeo(case: Case) -> dict[str, Any] | None:
     loc = case.location
     address = " ".join(p for p in (loc.number, loc.street) if p)
     town = None
@@ -206,7 +209,7 @@ def _egeo(case: Case) -> dict | None:
                          "ADDRESS": [address] if address else []}}
 
 
-def _missions_out(case: Case, ctx: AdapterContext) -> list[dict]:
+def _missions_out(case: Case, ctx: AdapterContext) -> list[dict[str, Any]]:
     missions = []
     request = case.request
     if request is not None:

@@ -45,7 +45,7 @@ def read_operations(r: Reader) -> Operations | None:
     return operations or None
 
 
-def _list(value: Any) -> list:
+def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
@@ -108,7 +108,7 @@ def _resource(r: Reader, i: int) -> Resource:
 
 # ---- operations -> EMSI ---------------------------------------------------------------------------
 
-def write_operations(operations: Operations | None) -> tuple[list[dict], list[dict], list[Issue]]:
+def write_operations(operations: Operations | None) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[Issue]]:
     """EMSI ``MISSION`` items, ``RESOURCE`` items, and what EMSI cannot carry (declared drops)."""
     if not operations:
         return [], [], []
@@ -130,7 +130,7 @@ def write_operations(operations: Operations | None) -> tuple[list[dict], list[di
     return missions, resources, drops
 
 
-def complete_assistance(generated: list[dict], operations: Operations | None) -> list[dict]:
+def complete_assistance(generated: list[dict[str, Any]], operations: Operations | None) -> list[dict[str, Any]]:
     """Request/answer missions built from the case, completed with what the received ones also said.
 
     The case's request and answer (possibly changed by the LRM) win for every field
@@ -161,7 +161,7 @@ def complete_assistance(generated: list[dict], operations: Operations | None) ->
     return result
 
 
-def _mission_out(m: Mission) -> dict:
+def _mission_out(m: Mission) -> dict[str, Any]:
     return {
         "TYPE": m.type, "FREETEXT": m.free_text, "ID": m.mission_id, "ORG_ID": m.org_id, "NAME": m.name,
         "STATUS": m.status, "START_TIME": hub_datetime(m.start) if m.start else None,
@@ -171,7 +171,7 @@ def _mission_out(m: Mission) -> dict:
     }
 
 
-def _place_out(place: Place | None) -> dict | None:
+def _place_out(place: Place | None) -> dict[str, Any] | None:
     if place is None:
         return None
     return {"LOC_ID": place.loc_id, "NAME": place.name, "TYPE": place.type, "HEIGHT_ROLE": place.height_role,
@@ -180,7 +180,7 @@ def _place_out(place: Place | None) -> dict | None:
             "ADDRESS": list(place.address)}
 
 
-def _resource_out(res: Resource) -> dict:
+def _resource_out(res: Resource) -> dict[str, Any]:
     return {
         "RTYPE": {"RCLASS": list(res.classes), "CAPABILITY": list(res.capabilities),
                   "CHARACTERISTICS": list(res.characteristics)},

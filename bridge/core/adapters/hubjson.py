@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import simplejson
 
 from bridge.core.errors import HubErrorCode, InboundError, Issue
 
 
-def loads(data: bytes, payload: str) -> dict:
+def loads(data: bytes, payload: str) -> dict[str, Any]:
     """The payload dict of ``{"payload": {...}}`` (or a bare payload), numbers as Decimal."""
     try:
         document = simplejson.loads(bytes(data).decode("utf-8"), parse_float=Decimal)
@@ -19,14 +19,14 @@ def loads(data: bytes, payload: str) -> dict:
         raise InboundError(f"not valid JSON: {exc}", [Issue("/", str(exc), "json-syntax")],
                            HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT) from None
     if isinstance(document, dict) and isinstance(document.get(payload), dict):
-        return document[payload]
+        return cast(dict[str, Any], document[payload])
     if isinstance(document, dict) and payload not in document and document:
         return document
     raise InboundError(f"expected a {payload} payload", [Issue("/", f"no {payload!r} object", "wrong-payload")],
                        HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
 
 
-def dumps(payload_name: str, payload: dict) -> bytes:
+def dumps(payload_name: str, payload: dict[str, Any]) -> bytes:
     """``{"payload_name": payload}`` as compact UTF-8 JSON, decimals kept exact."""
     return simplejson.dumps({payload_name: payload}, use_decimal=True, ensure_ascii=False,
                             separators=(",", ":")).encode("utf-8")
@@ -44,9 +44,9 @@ def parse_datetime(text: Any, pointer: str) -> datetime | None:
     if text is None:
         return None
     try:
-        parsed = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        parsed = datetime.fromisoformat(str(text))
     except ValueError:
-        raise InboundError(f"bad date {text!r}", [Issue(pointer, f"{text!r} is not an ISO 8601 date", "bad-date")])
+        raise InboundError(f"bad date {text!r}", [Issue(pointer, f"{text!r} is not an ISO 8601 date", "bad-date")]) from None
     if parsed.tzinfo is None:
         raise InboundError(f"date without offset {text!r}", [Issue(pointer, "date has no offset", "bad-date")])
     return parsed

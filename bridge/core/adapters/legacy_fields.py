@@ -247,7 +247,7 @@ def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Pr
         for entry in by_key.get(spec.key, []):
             for item in filter(None, entry.value.split(spec.item_separator)):
                 values = item.split(spec.part_separator)
-                raw.append({name: Entry(name, v, entry.where) for name, v in zip(spec.parts, values)})
+                raw.append({name: Entry(name, v, entry.where) for name, v in zip(spec.parts, values, strict=False)})
     elif spec.mode == "indexed":
         pattern = re.compile(re.escape(spec.key).replace(r"\{n\}", r"(?P<n>\d+)")
                              .replace(r"\{part\}", "(?P<part>" + "|".join(map(re.escape, spec.parts)) + ")") + "$")

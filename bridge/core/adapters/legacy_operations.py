@@ -54,7 +54,7 @@ MISSION_PARTS: dict[str, tuple[str, bool]] = {
 }
 TRUE, FALSE = "O", "N"
 
-Parts = dict[str, list[str]]  # canonical part -> values (one unless a list part)
+Parts = dict[str, list[Any]]  # canonical part -> values (one unless a list part)
 DateCodec = tuple[Callable[[str, str], datetime], Callable[[datetime], str]]
 
 
@@ -178,7 +178,7 @@ def decode_groups(resources: list[Group], missions: list[Group], spec: Any, ctx:
     return (operations or None), drops, warnings
 
 
-def _build(make: Callable[[dict], Any], parts: dict, group: Group, what: str) -> Any:
+def _build(make: Callable[[dict[str, list[Any]]], Any], parts: dict[str, list[Any]], group: Group, what: str) -> Any:
     try:
         return make(parts)
     except ValueError as exc:  # pydantic: a required part missing, or list parts that do not pair up
@@ -190,9 +190,9 @@ def _build(make: Callable[[dict], Any], parts: dict, group: Group, what: str) ->
 
 
 def _typed(group: Group, renames: dict[str, str], vocabulary: dict[str, tuple[str, bool]], spec: Any,
-           ctx: AdapterContext, dates: DateCodec, warnings: list[Issue], drops: list[Issue]) -> dict[str, list]:
+           ctx: AdapterContext, dates: DateCodec, warnings: list[Issue], drops: list[Issue]) -> dict[str, list[Any]]:
     by_legacy = {legacy: canonical for canonical, legacy in legacy_names(renames, vocabulary).items()}
-    parts: dict[str, list] = {}
+    parts: dict[str, list[Any]] = {}
     for legacy, text, where in group:
         canonical = by_legacy.get(legacy)
         if canonical is None:

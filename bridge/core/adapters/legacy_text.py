@@ -110,7 +110,7 @@ class LegacyTextAdapter(Adapter):
     def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
         profile = require_profile(ctx, self.name)
         text = decode_text(bytes(data), profile.encoding)
-        record = _parse_keyvalue(text, profile) if profile.text.style == "keyvalue" else _parse_delimited(text, profile)
+        record = _parse_keyvalue(text, profile) if profile.text_spec.style == "keyvalue" else _parse_delimited(text, profile)
         decoded = record_to_case(record, profile, ctx)
         suspect = utf8_on_single_byte_link(bytes(data), profile.encoding)
         if suspect is None:
@@ -121,7 +121,7 @@ class LegacyTextAdapter(Adapter):
         profile = require_profile(ctx, self.name)
         entries, drops, warnings = case_to_entries(case, profile, ctx)
         patients = patients_to_parts(case, profile)
-        if profile.text.style == "keyvalue":
+        if profile.text_spec.style == "keyvalue":
             text = _render_keyvalue(entries, patients, profile, warnings)
         else:
             text = _render_delimited(entries, patients, profile, warnings)
@@ -130,7 +130,7 @@ class LegacyTextAdapter(Adapter):
 
 
 def _parse_keyvalue(text: str, profile: Profile) -> Record:
-    spec = profile.text
+    spec = profile.text_spec
     record = Record()
     lines = text.replace("\r\n", "\n").split("\n") if spec.pair_separator in ("\r\n", "\n") \
         else text.split(spec.pair_separator)
@@ -147,7 +147,7 @@ def _parse_keyvalue(text: str, profile: Profile) -> Record:
 
 
 def _parse_delimited(text: str, profile: Profile) -> Record:
-    spec = profile.text
+    spec = profile.text_spec
     values = text.rstrip("\r\n").split(spec.delimiter)
     if len(values) > len(spec.columns):
         raise InboundError(f"{profile.name}: {len(values)} columns, the profile defines {len(spec.columns)}",
@@ -155,7 +155,7 @@ def _parse_delimited(text: str, profile: Profile) -> Record:
                                   "bad-record")])
     repeated = {f.key for f in profile.fields if f.repeated}
     record = Record()
-    for index, (column, value) in enumerate(zip(spec.columns, values), start=1):
+    for index, (column, value) in enumerate(zip(spec.columns, values, strict=False), start=1):
         items = value.split(profile.list_separator) if column in repeated and value else [value]
         record.entries += [Entry(column, item, f"column {index} ({column})") for item in items]
     return record
@@ -172,37 +172,39 @@ def _clean(value: str, forbidden: tuple[str, ...], key: str, warnings: list[Issu
 
 def _render_keyvalue(entries: list[Entry], patients: list[dict[str, str]], profile: Profile,
                      warnings: list[Issue]) -> str:
-    separators = (profile.text.pair_separator, "\n", "\r")
-    lines = [f"{e.key}{profile.text.assign}{_clean(e.value, separators, e.key, warnings)}" for e in entries]
+    separators = (profile.text_spec.pair_separator, "\n", "\r")
+    lines = [f"{e.key}{profile.text_spec.assign}{_clean(e.value, separators, e.key, warnings)}" for e in entries]
     spec = profile.patients
     if spec is not None and patients:
         if spec.mode == "indexed":
             for number, parts in enumerate(patients, start=1):
-                lines += [f"{spec.key.replace('{n}', str(number)).replace('{part}', legacy)}{profile.text.assign}"
+                lines += [f"{spec.key.replace('{n}', str(number)).replace('{part}', legacy)}{profile.text_spec.assign}"
                           f"{_clean(value, separators, legacy, warnings)}" for legacy, value in parts.items()]
         else:
-            lines.append(f"{spec.key}{profile.text.assign}{_pack(patients, profile, separators, warnings)}")
-    return profile.text.pair_separator.join(lines)
+            lines.append(f"{spec.key}{profile.text_spec.assign}{_pack(patients, profile, separators, warnings)}")
+    return profile.text_spec.pair_separator.join(lines)
 
 
 def _render_delimited(entries: list[Entry], patients: list[dict[str, str]], profile: Profile,
                       warnings: list[Issue]) -> str:
-    forbidden = (profile.text.delimiter, "\n", "\r")
+    forbidden = (profile.text_spec.delimiter, "\n", "\r")
     columns: dict[str, list[str]] = {}
     for entry in entries:
         columns.setdefault(entry.key, []).append(
             _clean(entry.value, forbidden + (profile.list_separator,), entry.key, warnings))
     if profile.patients is not None and patients:
         columns[profile.patients.key] = [_pack(patients, profile, forbidden, warnings)]
-    values = [profile.list_separator.join(columns.get(c, [])) for c in profile.text.columns]
+    values = [profile.list_separator.join(columns.get(c, [])) for c in profile.text_spec.columns]
     while values and values[-1] == "":
         values.pop()
-    return profile.text.delimiter.join(values)
+    return profile.text_spec.delimiter.join(values)
 
 
 def _pack(patients: list[dict[str, str]], profile: Profile, forbidden: tuple[str, ...],
           warnings: list[Issue]) -> str:
     spec = profile.patients
+    if spec is None:  # callers pack only for a profile with a patient list
+        return ""
     bad = forbidden + (spec.item_separator, spec.part_separator)
     return spec.item_separator.join(
         spec.part_separator.join(_clean(parts.get(legacy, ""), bad, legacy, warnings) for legacy in spec.parts)

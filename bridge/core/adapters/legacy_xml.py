@@ -37,13 +37,13 @@ def compile_xsd(xsd_text: str) -> etree.XMLSchema:
 
 
 def _schema(profile: Profile) -> etree.XMLSchema | None:
-    if not profile.xml.xsd_text:
+    if not profile.xml_spec.xsd_text:
         return None
     try:
-        return compile_xsd(profile.xml.xsd_text)
+        return compile_xsd(profile.xml_spec.xsd_text)
     except etree.XMLSchemaParseError as exc:
-        raise BridgeError(f"XSD {profile.xml.xsd} of profile {profile.name} does not compile",
-                          [Issue(profile.xml.xsd, str(exc), "bad-xsd")]) from None
+        raise BridgeError(f"XSD {profile.xml_spec.xsd} of profile {profile.name} does not compile",
+                          [Issue(profile.xml_spec.xsd, str(exc), "bad-xsd")]) from None
 
 
 def validate_against_xsd(root: etree._Element, profile: Profile) -> list[Issue]:
@@ -66,21 +66,21 @@ class LegacyXmlAdapter(Adapter):
     def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
         profile = require_profile(ctx, self.name)
         root = parse_xml(bytes(data))
-        if etree.QName(root).localname != profile.xml.root:
+        if etree.QName(root).localname != profile.xml_spec.root:
             raise InboundError(f"{profile.name}: root element is <{etree.QName(root).localname}>, "
-                               f"expected <{profile.xml.root}>",
+                               f"expected <{profile.xml_spec.root}>",
                                [Issue(f"line {root.sourceline}", "wrong root element", "wrong-root")],
                                HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
         issues = validate_against_xsd(root, profile)
         if issues:
-            raise InboundError(f"{profile.name}: case sheet does not match {profile.xml.xsd}", issues,
+            raise InboundError(f"{profile.name}: case sheet does not match {profile.xml_spec.xsd}", issues,
                                HubErrorCode.INVALID_MESSAGE)
         return record_to_case(_record(root, profile), profile, ctx)
 
     def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
         profile = require_profile(ctx, self.name)
         entries, drops, warnings = case_to_entries(case, profile, ctx)
-        root = etree.Element(profile.xml.root, profile.xml.root_attributes)
+        root = etree.Element(profile.xml_spec.root, profile.xml_spec.root_attributes)
         for entry in entries:
             _append_path(root, entry.key).text = entry.value
         patients = patients_to_parts(case, profile)
@@ -100,7 +100,7 @@ class LegacyXmlAdapter(Adapter):
                         etree.SubElement(item, legacy).text = value
         issues = validate_against_xsd(root, profile)
         if issues:
-            raise OutboundError(f"{profile.name}: the sheet built does not match {profile.xml.xsd}", issues)
+            raise OutboundError(f"{profile.name}: the sheet built does not match {profile.xml_spec.xsd}", issues)
         data = etree.tostring(root, xml_declaration=True, encoding=profile.encoding.upper(), pretty_print=True)
         return Encoded(data, drops, warnings)
 

@@ -202,6 +202,20 @@ class Profile(BaseModel):
                                  "(a delimited text profile cannot carry them)")
         return self
 
+    @property
+    def text_spec(self) -> TextSpec:
+        """The ``[text]`` section: always set on a legacy-text profile (``_adapter_section``)."""
+        if self.text is None:
+            raise BridgeError(f"profile {self.name} has no [text] section", [Issue("text", "missing", "bad-profile")])
+        return self.text
+
+    @property
+    def xml_spec(self) -> XmlSpec:
+        """The ``[xml]`` section: always set on a legacy-xml profile (``_adapter_section``)."""
+        if self.xml is None:
+            raise BridgeError(f"profile {self.name} has no [xml] section", [Issue("xml", "missing", "bad-profile")])
+        return self.xml
+
     def ack_frame(self, message_id: str) -> bytes:
         """The link-level ack payload for one received message (unframed, in the link's encoding)."""
         return self.ack.ack.format(id=message_id).encode(self.encoding, errors="replace")

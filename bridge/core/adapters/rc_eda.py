@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
-from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, HubXmlCodec, dropped
 from bridge.core.adapters.codes import label_of
 from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
 from bridge.core.adapters.tracking import Reader
@@ -61,7 +62,7 @@ class RcEdaXmlAdapter(Adapter):
         return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops)
 
 
-def require_codec(ctx: AdapterContext, adapter: str):
+def require_codec(ctx: AdapterContext, adapter: str) -> HubXmlCodec:
     """The Hub XML codec of the context, or a clear error saying it is missing."""
     if ctx.codec is None:
         raise BridgeError(f"adapter {adapter} needs the Hub XML codec in its context",
@@ -71,12 +72,13 @@ def require_codec(ctx: AdapterContext, adapter: str):
 
 # ---- decode -------------------------------------------------------------------------------------
 
-def decode_create_case(payload: dict, ctx: AdapterContext) -> Decoded:
+def decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     """createCase dict -> Case, with every unread leaf listed as dropped."""
     return shape_guard(PAYLOAD, _decode_create_case, payload, ctx)
 
 
-def shape_guard(name: str, decode, payload: object, ctx: AdapterContext) -> Decoded:
+def shape_guard(name: str, decode: Callable[[dict[str, Any], AdapterContext], Decoded], payload: object,
+                ctx: AdapterContext) -> Decoded:
     """Run a Hub decoder; a payload of the wrong shape is refused (INVALID_MESSAGE), never a crash.
 
     Payloads are normally schema-validated before they get here; this is the net under that.
@@ -94,7 +96,7 @@ def shape_guard(name: str, decode, payload: object, ctx: AdapterContext) -> Deco
                                   "invalid")], HubErrorCode.INVALID_MESSAGE) from None
 
 
-def _decode_create_case(payload: dict, ctx: AdapterContext) -> Decoded:
+def _decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     r = Reader(payload, f"/{PAYLOAD}")
     r.mark("referenceVersion")
     alert = r.data.get("initialAlert") or {}
@@ -111,7 +113,7 @@ def _decode_create_case(payload: dict, ctx: AdapterContext) -> Decoded:
     return Decoded(case=case, dropped=r.leftover())
 
 
-def _coded(r: Reader, *path: str) -> Coded | None:
+def _coded(r: Reader, *path: str | int) -> Coded | None:
     code = r.get(*path, "code")
     return Coded(code=code, label=r.get(*path, "label")) if code else None
 
@@ -199,7 +201,7 @@ def case_id_for(case: Case, ctx: AdapterContext) -> str:
     return f"{ctx.sender_id}.{local}"
 
 
-def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issue]]:
+def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
     """Case -> createCase dict (pruned of empties) and the canonical fields it cannot carry."""
     if case.qualification.whats_happen is None:
         raise OutboundError("createCase needs whatsHappen", [Issue("qualification.whats_happen",
@@ -229,10 +231,10 @@ def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issu
     return prune(payload), _encode_drops(case)
 
 
-def _qualification_dict(case: Case, ctx: AdapterContext) -> dict:
+def _qualification_dict(case: Case, ctx: AdapterContext) -> dict[str, Any]:
     q = case.qualification
 
-    def coded(c: Coded | None) -> dict | None:
+    def coded(c: Coded | None) -> dict[str, Any] | None:
         return {"code": c.code, "label": c.label or label_of(ctx, c.code) or c.code} if c else None
 
     return {"whatsHappen": coded(q.whats_happen), "locationKind": coded(q.location_kind),
@@ -244,7 +246,7 @@ def _address(number: str | None, street: str | None) -> str | None:
     return " ".join(p for p in (number, street) if p) or None
 
 
-def _location_dict(case: Case, ctx: AdapterContext, created: str) -> dict:
+def _location_dict(case: Case, ctx: AdapterContext, created: str) -> dict[str, Any]:
     loc = case.location
     point = None
     if loc.lat is not None and loc.lon is not None:
@@ -259,7 +261,7 @@ def _location_dict(case: Case, ctx: AdapterContext, created: str) -> dict:
     }
 
 
-def _custom_map_items(case: Case) -> list[dict]:
+def _custom_map_items(case: Case) -> list[dict[str, Any]]:
     # The schema allows 3 customMap entries: victims and extras each travel as one JSON value.
     items = []
     if case.patients:

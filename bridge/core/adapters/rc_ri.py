@@ -13,6 +13,7 @@ typically — rather than a made-up value.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
@@ -21,7 +22,7 @@ from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datet
 from bridge.core.adapters.rc_eda import case_id_for, require_codec, shape_guard
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import Case
-from bridge.core.errors import Issue
+from bridge.core.errors import InboundError, Issue
 from bridge.core.operations import Contact, Fix, Operations, Resource, State
 
 PAYLOAD = "resourcesInfoCisu"
@@ -61,12 +62,12 @@ class RcRiXmlAdapter(Adapter):
         return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops)
 
 
-def decode_rc_ri(payload: dict, ctx: AdapterContext) -> Decoded:
+def decode_rc_ri(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     """resourcesInfoCisu dict -> a case holding only its id and resources; unread leaves dropped."""
     return shape_guard(PAYLOAD, _decode, payload, ctx)
 
 
-def _decode(payload: dict, ctx: AdapterContext) -> Decoded:
+def _decode(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     r = Reader(payload, f"/{PAYLOAD}")
     items = payload.get("resource")
     if not isinstance(items, list):
@@ -93,10 +94,9 @@ def _resource(r: Reader, i: int) -> Resource:
         engaged=parse_datetime(r.get(*res, "datetime"), r.pointer(*res, "datetime")),
         vehicle_type=r.get(*res, "vehicleType"), team_name=r.get(*res, "team", "name"),
         medical_level=r.get(*res, "team", "medicalLevel"),
-        state=State(status=r.get(*res, "state", "status"),
-                    time=parse_datetime(r.get(*res, "state", "datetime"), r.pointer(*res, "state", "datetime")),
+        state=State(status=r.get(*res, "state", "status"), time=_when(r, *res, "state", "datetime"),
                     available=r.get(*res, "state", "availability")) if isinstance(state, dict) else None,
-        fix=Fix(time=parse_datetime(r.get(*res, "position", "datetime"), r.pointer(*res, "position", "datetime")),
+        fix=Fix(time=_when(r, *res, "position", "datetime"),
                 lat=r.get(*res, "position", "coord", "lat"), lon=r.get(*res, "position", "coord", "lon"),
                 speed=r.get(*res, "position", "speed")) if isinstance(fix, dict) else None,
         request_id=r.get(*res, "requestId"), mission_id=r.get(*res, "missionId"),
@@ -105,7 +105,16 @@ def _resource(r: Reader, i: int) -> Resource:
     )
 
 
-def encode_rc_ri(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issue]]:
+def _when(r: Reader, *path: str | int) -> datetime:
+    """A date the schema requires: missing is the sender's fault, named by its pointer."""
+    value = parse_datetime(r.get(*path), r.pointer(*path))
+    if value is None:
+        raise InboundError(f"{r.pointer(*path)} is missing", [Issue(r.pointer(*path), "required date missing",
+                                                                     "missing-field")])
+    return value
+
+
+def encode_rc_ri(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
     """Case -> resourcesInfoCisu dict and the case fields RC-RI cannot carry."""
     drops = [dropped(target, "RC-RI carries the engaged resources only")
              for target in flatten(case) if target != "case.case_id"]
@@ -128,7 +137,7 @@ def encode_rc_ri(case: Case, ctx: AdapterContext) -> tuple[dict, list[Issue]]:
     return prune(payload), drops
 
 
-def _resource_out(res: Resource) -> dict:
+def _resource_out(res: Resource) -> dict[str, Any]:
     state = res.state
     fix = res.fix
     contact = res.contacts[0] if res.contacts else None

@@ -15,7 +15,8 @@ is written out here rather than derived from the (much larger) EDXL-DE XSD.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 from lxml import etree
 
@@ -50,7 +51,7 @@ def is_envelope_json(document: object) -> bool:
     return isinstance(document, dict) and ("content" in document or "distributionID" in document)
 
 
-def envelope_to_element(document: dict, spec_of: SpecLookup) -> etree._Element:
+def envelope_to_element(document: dict[str, Any], spec_of: SpecLookup) -> etree._Element:
     """XML tree of a full JSON message."""
     root = etree.Element(_E + ENVELOPE_ROOT, {_XLINK_TYPE: "extended"}, nsmap={None: EDXL_NAMESPACE, "xlink": XLINK_NAMESPACE})
     try:
@@ -75,9 +76,9 @@ def envelope_to_element(document: dict, spec_of: SpecLookup) -> etree._Element:
     return root
 
 
-def envelope_to_json(root: etree._Element, spec_of: SpecLookup) -> dict:
+def envelope_to_json(root: etree._Element, spec_of: SpecLookup) -> dict[str, Any]:
     """JSON dict of a full XML message (``edxlDistribution`` root)."""
-    result: dict = {}
+    result: dict[str, Any] = {}
     children = _children(root)
     try:
         _check_names(children, (*ENVELOPE_FIELDS, "descriptor", "content"))
@@ -97,7 +98,7 @@ def envelope_to_json(root: etree._Element, spec_of: SpecLookup) -> dict:
     return result
 
 
-def _message_to_xml(parent: etree._Element, message: dict, spec_of: SpecLookup, base: str) -> None:
+def _message_to_xml(parent: etree._Element, message: dict[str, Any], spec_of: SpecLookup, base: str) -> None:
     header = spec_of(HEADER_ROOT).root
     xml_message = etree.SubElement(parent, _M + "message", nsmap={None: MESSAGE_NAMESPACE})
     payload_names = [key for key in message if header.child(key) is None]
@@ -117,11 +118,12 @@ def _message_to_xml(parent: etree._Element, message: dict, spec_of: SpecLookup, 
     xml_message.append(build_element(payload, spec, base))
 
 
-def _message_to_json(content_object: etree._Element, spec_of: SpecLookup, position: int) -> dict:
+def _message_to_json(content_object: etree._Element, spec_of: SpecLookup, position: int) -> dict[str, Any]:
     base = f"/{ENVELOPE_ROOT}/content/contentObject[{position}]/contentXML/embeddedXMLContent/message"
     message = _xml_dig(content_object, ("contentXML", "embeddedXMLContent", "message"), base)
     header = spec_of(HEADER_ROOT).root
-    header_children, payloads = [], []
+    header_children: list[etree._Element] = []
+    payloads: list[etree._Element] = []
     for child in message:
         if isinstance(child.tag, str):
             (header_children if header.child(local_name(child.tag)) else payloads).append(child)
@@ -155,14 +157,14 @@ def _descriptor_to_xml(parent: etree._Element, descriptor: object) -> None:
                 if address.get(name) is not None:
                     set_text(etree.SubElement(element, _E + name), address[name])
     except CodecError as exc:
-        raise _segment(exc, "descriptor")
+        raise _segment(exc, "descriptor") from exc
 
 
-def _descriptor_to_json(descriptor: etree._Element) -> dict:
+def _descriptor_to_json(descriptor: etree._Element) -> dict[str, Any]:
     children = _children(descriptor)
     try:
         _check_names(children, DESCRIPTOR_FIELDS)
-        result: dict = {}
+        result: dict[str, Any] = {}
         if "language" in children:
             result["language"] = children["language"][0].text or ""
         addresses = children.get("explicitAddress", [])
@@ -173,19 +175,19 @@ def _descriptor_to_json(descriptor: etree._Element) -> dict:
             _check_names(fields, ADDRESS_FIELDS, "explicitAddress")
             result["explicitAddress"] = {name: fields[name][0].text or "" for name in ADDRESS_FIELDS if name in fields}
     except CodecError as exc:
-        raise _segment(exc, "descriptor")
+        raise _segment(exc, "descriptor") from exc
     return result
 
 
-def _children(element: etree._Element) -> dict[str, list]:
-    groups: dict[str, list] = {}
+def _children(element: etree._Element) -> dict[str, list[Any]]:
+    groups: dict[str, list[Any]] = {}
     for child in element:
         if isinstance(child.tag, str):
             groups.setdefault(local_name(child.tag), []).append(child)
     return groups
 
 
-def _check_keys(document: dict, allowed: tuple[str, ...], where: str | None = None) -> None:
+def _check_keys(document: dict[str, Any], allowed: tuple[str, ...], where: str | None = None) -> None:
     for key in document:
         if key not in allowed:
             error = _segment(CodecError("is not defined in the schema", "unknown-field"), key)
@@ -200,7 +202,7 @@ def _segment(error: CodecError, name: str) -> CodecError:
     return error
 
 
-def _dig(item: object, names: tuple[str, ...], base: str) -> dict:
+def _dig(item: object, names: tuple[str, ...], base: str) -> dict[str, Any]:
     path = base
     for name in names:
         if not isinstance(item, dict) or name not in item:

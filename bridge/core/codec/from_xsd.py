@@ -9,6 +9,7 @@ and anonymous types) and keep only the small frozen tree the hot path needs.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from bridge.core.codec.spec import ElementSpec, Kind, MessageSpec
@@ -57,7 +58,7 @@ def element_spec(element: Any, repeated: bool = False, depth: int = 0) -> Elemen
     return ElementSpec(element.local_name, "complex", repeated, children)
 
 
-def _child_specs(group: Any, repeated: bool, depth: int):
+def _child_specs(group: Any, repeated: bool, depth: int) -> Iterator[ElementSpec]:
     repeated = repeated or _repeats(group.max_occurs)
     for item in group:
         if _is_group(item):

@@ -9,6 +9,8 @@ can hand the tree straight to ``lxml.etree.XMLSchema`` without reparsing.
 
 from __future__ import annotations
 
+from typing import Any
+
 from lxml import etree
 
 from bridge.core.codec.scalars import CodecError, text_of
@@ -19,7 +21,7 @@ XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _SubElement = etree.SubElement
 
 
-def build_element(payload: dict, spec: MessageSpec, json_path: str = "") -> etree._Element:
+def build_element(payload: dict[str, Any], spec: MessageSpec, json_path: str = "") -> etree._Element:
     """The XML element of ``payload`` (the value under the root key, e.g. ``createCase``)."""
     namespace = spec.namespace
     root = etree.Element(f"{{{namespace}}}{spec.name}", nsmap={None: namespace})
@@ -35,7 +37,7 @@ def serialize(element: etree._Element) -> bytes:
     return XML_DECLARATION + etree.tostring(element, encoding="UTF-8", pretty_print=True)
 
 
-def json_to_xml(payload: dict, spec: MessageSpec) -> bytes:
+def json_to_xml(payload: dict[str, Any], spec: MessageSpec) -> bytes:
     """Serialized XML of one payload."""
     return serialize(build_element(payload, spec))
 
@@ -77,7 +79,7 @@ def fill_element(parent: etree._Element, value: object, spec: ElementSpec, prefi
         set_text(parent, value)
 
 
-def _fill_object(parent: etree._Element, value: dict, spec: ElementSpec, prefix: str) -> None:
+def _fill_object(parent: etree._Element, value: dict[str, Any], spec: ElementSpec, prefix: str) -> None:
     # Hot path: visit only the keys present, in XSD order (sorting a handful of keys
     # beats scanning the dozens of optional children most schemas declare).
     position = spec._position

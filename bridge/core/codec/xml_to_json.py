@@ -8,6 +8,9 @@ child elements (indentation) is ignored; string leaves are kept byte-exact.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+from typing import Any
+
 from lxml import etree
 
 from bridge.core.codec.scalars import CodecError, value_of
@@ -19,12 +22,13 @@ from bridge.core.errors import InboundError, Issue
 ANY_ARRAY_NAMES = frozenset({"content"})
 
 
-def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") -> dict:
+def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") -> dict[str, Any]:
     """``{root: {...}}`` for a payload element, which must be in the type's namespace."""
     expected = f"{{{spec.namespace}}}{spec.name}"
-    if element.tag != expected:
-        path = f"{base}/{local_name(element.tag)}"
-        message = f"element {element.tag} found, {expected} expected (namespace urn:emergency:eda:1.9:...)"
+    tag = str(element.tag)
+    if tag != expected:
+        path = f"{base}/{local_name(tag)}"
+        message = f"element {tag} found, {expected} expected (namespace urn:emergency:eda:1.9:...)"
         raise InboundError(f"cannot convert to JSON: {path}: {message}", [Issue(path, message, "wrong-namespace")])
     try:
         return {spec.name: _value(element, spec.root)}
@@ -38,14 +42,15 @@ def to_inbound(exc: CodecError, base: str) -> InboundError:
     return InboundError(f"cannot convert to JSON: {path}: {exc.message}", [Issue(path, exc.message, exc.code)])
 
 
-def local_name(tag: str) -> str:
-    """``{urn:x}name`` -> ``name``."""
+def local_name(tag: object) -> str:
+    """``{urn:x}name`` -> ``name`` (an element's tag, as lxml types it)."""
+    tag = str(tag)
     return tag[tag.index("}") + 1 :] if tag[0] == "{" else tag
 
 
 def any_value(element: etree._Element) -> object:
     """Open content: children nest, repeats (and ANY_ARRAY_NAMES) become arrays, leaves strings."""
-    groups: dict[str, list] = {}
+    groups: dict[str, list[Any]] = {}
     for child in element:
         tag = child.tag
         if isinstance(tag, str):
@@ -68,13 +73,13 @@ def _value(element: etree._Element, spec: ElementSpec) -> object:
     return value_of(element.text, kind)
 
 
-def _object(element: etree._Element, spec: ElementSpec) -> dict:
+def _object(element: etree._Element, spec: ElementSpec) -> dict[str, Any]:
     return object_from_children(element, spec)
 
 
-def object_from_children(children, spec: ElementSpec) -> dict:
+def object_from_children(children: Iterable[etree._Element], spec: ElementSpec) -> dict[str, Any]:
     """The JSON object of a complex element given its child elements (keys in XSD order)."""
-    groups: dict[str, list] = {}
+    groups: dict[str, list[Any]] = {}
     index = spec._index
     for child in children:
         tag = child.tag
@@ -90,7 +95,7 @@ def object_from_children(children, spec: ElementSpec) -> dict:
             groups[name] = [child]
         else:
             found.append(child)
-    result: dict = {}
+    result: dict[str, Any] = {}
     for name in sorted(groups, key=spec._position.__getitem__):
         found, child_spec = groups[name], index[name]
         if child_spec.repeated:

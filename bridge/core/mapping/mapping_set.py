@@ -93,7 +93,7 @@ def inherited_row(index: dict[str, Row], code_list: CodeList | None, code: str) 
         seen.add(entry.parent)
         if entry.parent in index:
             return entry.parent, index[entry.parent]
-        entry = code_list.codes.get(entry.parent)
+        entry = code_list.codes.get(entry.parent) if code_list is not None else None
     return None
 
 

@@ -30,6 +30,7 @@ import csv
 import io
 import re
 import tomllib
+from collections.abc import Iterator
 from enum import Enum
 
 from pydantic import BaseModel, ConfigDict
@@ -51,7 +52,7 @@ CELL_SPACES = "cell-spaces"
 BAD_MANIFEST = "bad-manifest"
 
 
-class Policy(str, Enum):
+class Policy(str, Enum):  # noqa: UP042 - StrEnum would change str()/format() of members in messages
     """What a lookup does with a code that no row maps."""
 
     REJECT = "reject"
@@ -126,7 +127,7 @@ def _line_index(text: str) -> dict[tuple[str, str], int]:
     return where
 
 
-def _rules(raw: object, name: str, direction: str, where: dict, manifest: str) -> tuple[DirectionRules, list[Issue]]:
+def _rules(raw: object, name: str, direction: str, where: dict[tuple[str, str], int], manifest: str) -> tuple[DirectionRules, list[Issue]]:
     line = where.get((name, direction), where.get((name, ""), 0))
     at = f"{manifest}:{line}"
     if raw is None:
@@ -182,7 +183,7 @@ def delimiter(text: str) -> str:
     return ";" if ";" in header and "," not in header else ","
 
 
-def _records(text: str):
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
     reader = csv.reader(io.StringIO(text.lstrip("\ufeff"), newline=""), delimiter=delimiter(text))
     consumed = 0
     for row in reader:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
@@ -46,6 +46,7 @@ PAYLOAD_MODELS: Mapping[str, type[HubModel]] = MappingProxyType({
 """Payload root name (the key beside the RC-DE header) -> model."""
 
 HEADER_MODEL = DistributionElement
+ModelT = TypeVar("ModelT", bound=HubModel)
 
 _ISSUE_CODES = {
     "extra_forbidden": "unknown-key",
@@ -75,8 +76,8 @@ def validate_payload(name: str, data: Any, *, error: type[BridgeError] = Inbound
     return validate_model(model, data, f"/{name}", error=error)
 
 
-def validate_model(model: type[HubModel], data: Any, path: str = "", *,
-                   error: type[BridgeError] = InboundError) -> HubModel:
+def validate_model(model: type[ModelT], data: Any, path: str = "", *,
+                   error: type[BridgeError] = InboundError) -> ModelT:
     """``model.model_validate(data)``, with pydantic's errors turned into project ``Issue``s under ``path``."""
     try:
         return model.model_validate(data)
@@ -97,8 +98,28 @@ def issues_from(exc: ValidationError, path: str = "") -> list[Issue]:
 
 
 __all__ = [
-    "CreateCase", "DistributionElement", "EdxlDistribution", "Emsi", "Error", "ErrorCode", "HEADER_MODEL",
-    "HubDateTime", "HubDecimal", "HubInt", "HubModel", "LenientHubDateTime", "OpenHubModel", "PAYLOAD_MODELS",
-    "Recipient", "Reference", "ResourcesInfoCisu", "Sender", "format_hub_datetime", "issues_from", "normalise_datetime",
-    "parse_hub_datetime", "validate_model", "validate_payload",
+    "HEADER_MODEL",
+    "PAYLOAD_MODELS",
+    "CreateCase",
+    "DistributionElement",
+    "EdxlDistribution",
+    "Emsi",
+    "Error",
+    "ErrorCode",
+    "HubDateTime",
+    "HubDecimal",
+    "HubInt",
+    "HubModel",
+    "LenientHubDateTime",
+    "OpenHubModel",
+    "Recipient",
+    "Reference",
+    "ResourcesInfoCisu",
+    "Sender",
+    "format_hub_datetime",
+    "issues_from",
+    "normalise_datetime",
+    "parse_hub_datetime",
+    "validate_model",
+    "validate_payload",
 ]

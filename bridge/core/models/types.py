@@ -50,7 +50,7 @@ def parse_hub_datetime(value: Any) -> datetime:
         format_hub_datetime(value)  # rejects offsets with seconds
         return value.replace(microsecond=0)
     if not isinstance(value, str):
-        raise ValueError(f"expected a date-time string, got {type(value).__name__}")
+        raise ValueError(f"expected a date-time string, got {type(value).__name__}")  # noqa: TRY004 - pydantic reports ValueError
     if not STRICT_DATETIME.fullmatch(value):
         raise ValueError(f"{value!r} is not YYYY-MM-DDThh:mm:ss±hh:mm (no Z, no fractions)")
     try:
@@ -67,14 +67,13 @@ def normalise_datetime(text: str, *, path: str = "") -> str:
     :class:`InboundError` naming ``path``.
     """
     match = _XSD_DATETIME.fullmatch(text.strip())
-    problem = None
     if match is None:
         problem = f"{text!r} is not an XSD dateTime"
     elif match["zone"] is None:
         problem = f"{text!r} has no UTC offset: the Hub requires one"
     elif match["fraction"] and match["fraction"].strip("0"):
         problem = f"{text!r} has fractional seconds: the Hub allows whole seconds only"
-    if problem is None:
+    else:
         zone = "+00:00" if match["zone"] == "Z" else match["zone"]
         strict = match["main"] + zone
         try:
@@ -100,7 +99,7 @@ def _lenient_datetime_text(value: Any) -> Any:
 def parse_hub_decimal(value: Any) -> Decimal:
     """A finite Decimal from a Decimal or an int (kept exact) or a float (via its repr)."""
     if isinstance(value, bool) or not isinstance(value, (Decimal, int, float)):
-        raise ValueError(f"expected a number, got {type(value).__name__}")
+        raise ValueError(f"expected a number, got {type(value).__name__}")  # noqa: TRY004 - pydantic reports ValueError
     number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a finite number")
@@ -110,7 +109,7 @@ def parse_hub_decimal(value: Any) -> Decimal:
 def parse_hub_int(value: Any) -> int:
     """An int from an int or an integral Decimal; booleans, floats with fractions and text are refused."""
     if isinstance(value, bool):
-        raise ValueError("expected an integer, got bool")
+        raise ValueError("expected an integer, got bool")  # noqa: TRY004 - pydantic reports ValueError
     if isinstance(value, int):
         return value
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():

@@ -11,6 +11,7 @@ not consumed. ``publish`` fires on the broker's confirm and errbacks with
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 from typing import Any
 
@@ -107,10 +108,8 @@ class HubClient:
     def stop(self):
         """Stop consuming, wait for in-flight callbacks and confirms, close; bounded by shutdown_timeout."""
         if self._shutdown_trigger is not None:
-            try:
+            with contextlib.suppress(ValueError, KeyError):
                 self.reactor.removeSystemEventTrigger(self._shutdown_trigger)
-            except (ValueError, KeyError):
-                pass
             self._shutdown_trigger = None
         work = defer.DeferredList([c.stop() for c in self._consumers], consumeErrors=True)
         pending = list(self._publisher.in_flight) if self._publisher else []

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pika
 from pika.adapters.twisted_connection import TwistedProtocolConnection
-from twisted.internet import defer, endpoints, error as twisted_error, ssl
+from twisted.internet import defer, endpoints, ssl
+from twisted.internet import error as twisted_error
 from twisted.python.failure import Failure
 
 from bridge.edges.amqp.errors import ConnectionFailed
@@ -65,14 +66,14 @@ class _Connection(TwistedProtocolConnection):
 
     lost_reason: Failure | None = None
 
-    def connectionMade(self):  # noqa: N802 - Twisted API
+    def connectionMade(self):
         # pika writes a publish as several frames (method, header, body) and acks as
         # tiny ones: with Nagle on, a second small write waits for the broker's
         # delayed ACK (40 ms on Linux), which was most of our publish->confirm time.
         self.transport.setTcpNoDelay(True)
         super().connectionMade()
 
-    def connectionLost(self, reason=None):  # noqa: N802 - Twisted API
+    def connectionLost(self, reason=None):
         self.lost_reason = reason
         if reason is not None and reason.check(twisted_error.ConnectionLost) and self._impl.is_closing:
             # After an AMQP Connection.Close/CloseOk the broker drops TCP without a TLS
@@ -101,7 +102,7 @@ def connect(settings: AmqpConnectionSettings, reactor):
                 timeout.cancel()
     except ConnectionFailed:
         raise
-    except Exception as exc:  # noqa: BLE001 - every cause becomes one edge error
+    except Exception as exc:
         cause = describe(exc)
         lost = getattr(locals().get("protocol"), "lost_reason", None)
         if lost is not None and not lost.check(twisted_error.ConnectionDone):

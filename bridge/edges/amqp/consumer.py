@@ -20,8 +20,8 @@ import structlog
 from pika.adapters.twisted_connection import TwistedChannel
 from twisted.internet import defer
 
-from bridge.core.errors import InboundError
 from bridge.app.ports import Drop, Nack
+from bridge.core.errors import InboundError
 
 log = structlog.get_logger(__name__)
 

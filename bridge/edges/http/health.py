@@ -39,7 +39,7 @@ def run_checks(checks: Mapping[str, ReadinessCheck]) -> dict[str, dict[str, obje
     for name, check in checks.items():
         try:
             results[name] = {"ok": bool(check())}
-        except Exception as exc:  # a broken check means "not ready", never a 500
+        except Exception as exc:  # noqa: BLE001 - a broken check means "not ready", never a 500
             log.warning("readiness_check_failed", check=name, error=repr(exc))
             results[name] = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
     return results

@@ -14,13 +14,12 @@ from twisted.web.pages import errorPage
 from twisted.web.resource import Resource
 from twisted.web.server import Site
 
+from bridge.core.hosts import is_loopback_host
 from bridge.edges.http.console import ConsoleApi, ConsolePage, ConsoleProvider
 from bridge.edges.http.health import HealthzResource, MetricsResource, ReadinessCheck, ReadyzResource
 from bridge.edges.metrics import BridgeMetrics
 
 log = structlog.get_logger("bridge.http")
-
-LOOPBACK_HOSTS = frozenset({b"127.0.0.1", b"localhost", b"::1", b"[::1]"})
 
 
 class GuardedRoot(Resource):
@@ -31,7 +30,7 @@ class GuardedRoot(Resource):
         self.loopback_only = loopback_only
 
     def getChildWithDefault(self, path: bytes, request) -> Resource:
-        if self.loopback_only and request.getRequestHostname() not in LOOPBACK_HOSTS:
+        if self.loopback_only and not is_loopback_host(request.getRequestHostname()):
             return errorPage(421, "Misdirected Request", "this bridge only answers to a loopback Host name")
         return super().getChildWithDefault(path, request)
 

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from bridge.core.delivery import Direction, State
 from bridge.app.records import MessageHead, MessageId, Translation, to_db_time
+from bridge.core.delivery import Direction, State
 
 __all__ = ["IntakeOps", "IntakeResult", "frame_key"]
 

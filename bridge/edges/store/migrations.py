@@ -12,7 +12,7 @@ import sqlite3
 
 from bridge.core.errors import BridgeError
 
-__all__ = ["MIGRATIONS", "LATEST_VERSION", "migrate", "StoreVersionError"]
+__all__ = ["LATEST_VERSION", "MIGRATIONS", "StoreVersionError", "migrate"]
 
 _V1 = """
 CREATE TABLE messages (

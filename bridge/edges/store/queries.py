@@ -9,10 +9,16 @@ from __future__ import annotations
 import sqlite3
 from datetime import datetime
 
-from bridge.core.delivery import PENDING_OUTBOUND
 from bridge.app.records import (
-    DeadLetter, Message, MessageId, StoredEvent, UnknownMessage, from_db_time, to_db_time,
+    DeadLetter,
+    Message,
+    MessageId,
+    StoredEvent,
+    UnknownMessage,
+    from_db_time,
+    to_db_time,
 )
+from bridge.core.delivery import PENDING_OUTBOUND
 
 __all__ = ["StoreQueries"]
 

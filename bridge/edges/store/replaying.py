@@ -13,10 +13,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from bridge.core.delivery import Direction, Event, IllegalTransition, State
 from bridge.app.records import (
-    Attempt, DeadLetter, Message, MessageId, Translation, UnknownMessage, to_db_time,
+    Attempt,
+    DeadLetter,
+    Message,
+    MessageId,
+    Translation,
+    UnknownMessage,
+    to_db_time,
 )
+from bridge.core.delivery import Direction, Event, IllegalTransition, State
 
 __all__ = ["ReplayOps"]
 

@@ -18,21 +18,37 @@ from contextlib import contextmanager
 from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Self
 
+from bridge.app.records import (
+    Attempt,
+    Message,
+    MessageHead,
+    MessageId,
+    StoreFull,
+    StoreUnavailable,
+    Translation,
+    UnknownMessage,
+    from_db_time,
+    to_db_time,
+)
 from bridge.core.delivery import (
-    TRANSITIONS, Direction, Event, Queued, RetryPolicy, State,
-    is_repeat, next_state, select_publishable,
+    TRANSITIONS,
+    Direction,
+    Event,
+    Queued,
+    RetryPolicy,
+    State,
+    is_repeat,
+    next_state,
+    select_publishable,
 )
 from bridge.edges.store.intake import IntakeOps
 from bridge.edges.store.migrations import migrate
-from bridge.app.records import (
-    Attempt, Message, MessageHead, MessageId, StoreFull, StoreUnavailable, Translation, UnknownMessage,
-    from_db_time, to_db_time,
-)
 from bridge.edges.store.queries import StoreQueries
 from bridge.edges.store.replaying import ReplayOps
 
-__all__ = ["Store", "DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES"]
+__all__ = ["DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES", "Store"]
 
 DEFAULT_MAX_PENDING = 10_000
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
@@ -94,7 +110,7 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
     def close(self) -> None:
         self._conn.close()
 
-    def __enter__(self) -> Store:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -17,7 +17,8 @@ from twisted.internet import defer
 from twisted.internet.protocol import Factory, ReconnectingClientFactory
 
 from bridge.core.errors import InboundError
-from bridge.core.framing import Deframer, frame as frame_payload
+from bridge.core.framing import Deframer
+from bridge.core.framing import frame as frame_payload
 from bridge.edges.tcp.protocol import LegacyFrameProtocol
 
 log = structlog.get_logger("bridge.legacy.tcp")
@@ -102,7 +103,7 @@ class LegacyLink:
             maxDelay = 30
             factor = 2.0
 
-            def buildProtocol(self, addr):  # noqa: N802
+            def buildProtocol(self, addr):
                 self.resetDelay()
                 return LegacyFrameProtocol(link)
 

@@ -39,7 +39,7 @@ class LegacyFrameProtocol(Protocol):
         self.spoke = False  # has this peer sent a whole frame? (a health probe never does)
         self._noise_reported = 0
 
-    def connectionMade(self) -> None:  # noqa: N802 (Twisted API)
+    def connectionMade(self) -> None:
         # acks and answers are small writes: do not let Nagle hold them for the LRM's delayed ACK
         if hasattr(self.transport, "setTcpNoDelay"):
             self.transport.setTcpNoDelay(True)
@@ -52,11 +52,11 @@ class LegacyFrameProtocol(Protocol):
             self._noise_reported = self.deframer.skipped_bytes
             log.warning("legacy_noise_skipped", bytes=skipped, count=self.deframer.skipped_bytes)
 
-    def connectionLost(self, reason: Failure = None) -> None:  # noqa: N802
+    def connectionLost(self, reason: Failure = None) -> None:
         self._closing = True
         self.link.connection_lost(self)
 
-    def dataReceived(self, data: bytes) -> None:  # noqa: N802
+    def dataReceived(self, data: bytes) -> None:
         if self._closing:
             return
         try:
@@ -80,7 +80,6 @@ class LegacyFrameProtocol(Protocol):
     def _failed(self, failure: Failure, frame: bytes) -> None:
         # the link decides what a failure means; one frame never kills the stream
         self.link.frame_failed(frame, failure.value)
-        return None
 
     def _reply(self, reply: bytes | None) -> None:
         if reply and not self._closing:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from bridge.sim.dispatcher import JSON_TYPE, XML_TYPE, Reject, Route, base_content_type
 from bridge.core.errors import BridgeError, HubErrorCode
+from bridge.sim.dispatcher import JSON_TYPE, XML_TYPE, Reject, Route, base_content_type
 
 Translate = Callable[[bytes, str], bytes]
 

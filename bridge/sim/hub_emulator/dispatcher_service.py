@@ -13,29 +13,26 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable
-from datetime import datetime, timezone
+from datetime import datetime
 
 import structlog
 from twisted.internet import defer
 
-from bridge.sim.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
+from bridge.app.clock import utc_now
+from bridge.app.ports import Nack
 from bridge.core.errors import HubErrorCode
 from bridge.edges.amqp.consumer import Consumer, Delivery
-from bridge.app.ports import Nack
 from bridge.edges.amqp.errors import PublishReturned
 from bridge.edges.amqp.factory import ReconnectingSession
 from bridge.edges.amqp.publisher import Publisher
 from bridge.edges.amqp.settings import AmqpConnectionSettings
+from bridge.sim.dispatcher import Reject, Route, build_error_message, check, dead_letter_reject, encode_json
 from bridge.sim.hub_emulator.convert import convert_route
 from bridge.sim.hub_emulator.schemas import Validator
 
 log = structlog.get_logger(__name__)
 
 HUB_ID = "fr.health.hub"
-
-
-def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
 
 
 class DispatcherService:

@@ -49,7 +49,7 @@ class ManagementApi:
         request.add_header("Authorization", f"Basic {token}")
         request.add_header("Content-Type", "application/json")
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:  # noqa: S310 - admin URL from config
+            with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 raw = response.read()
         except urllib.error.HTTPError as exc:
             raise ProvisionError(f"{method} /api/{path}: HTTP {exc.code} {exc.read()[:300]!r}") from exc

@@ -22,6 +22,7 @@ from bridge.core.adapters.flat import flatten, unflatten
 from bridge.core.adapters.profile import FieldSpec, Profile
 from bridge.core.canonical import Case, Patient
 from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
+from bridge.core.numbers import coordinate_problem, number_text_problem
 
 DECIMALS = ("location.lat", "location.lon")
 INTEGERS = ("case.version",)
@@ -153,7 +154,7 @@ def _decode_value(spec: FieldSpec, entry: Entry, profile: Profile, ctx: AdapterC
     if spec.target == "case.created":
         return _parse_datetime(text, profile, where)
     if spec.target in DECIMALS:
-        return _parse_decimal(text, where, spec.key)
+        return _parse_decimal(text, where, spec.key, spec.target.rpartition(".")[2])
     if spec.target in INTEGERS:
         return _parse_int(text, where, spec.key)
     return text
@@ -247,15 +248,21 @@ def _format_datetime(value: datetime, profile: Profile) -> str:
     return value.astimezone(ZoneInfo(profile.timezone)).strftime(profile.datetime_format)
 
 
-def _parse_decimal(text: str, where: str, key: str) -> Decimal:
+def _parse_decimal(text: str, where: str, key: str, axis: str) -> Decimal:
+    # bounded before Decimal() sees it: 1e-999999999 is "between -180 and 180" and a gigabyte written out
+    problem = number_text_problem(text.replace(",", "."))
+    if problem:
+        raise InboundError(f"{key}: {text[:40]!r} is not a coordinate in degrees",
+                           [Issue(where, f"{key}={text[:40]!r}: {problem[1]}", "bad-number")])
     try:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:
         raise InboundError(f"{key}: {text!r} is not a number",
                            [Issue(where, f"{key}={text!r} is not a decimal number", "bad-number")]) from None
-    if not value.is_finite() or abs(value) > 180:
+    reason = coordinate_problem(value, axis)
+    if reason:
         raise InboundError(f"{key}: {text!r} is not a coordinate in degrees",
-                           [Issue(where, f"{key}={text!r} is not between -180 and 180", "bad-number")])
+                           [Issue(where, f"{key}={text!r}: {reason}", "bad-number")])
     return value
 
 

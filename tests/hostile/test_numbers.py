@@ -10,7 +10,7 @@ range-checked whichever way a case travels.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -118,7 +118,7 @@ def test_models_refuse_out_of_bound_numbers():
 
 
 # -- coordinates, both directions ------------------------------------------------------------------
-NOW = datetime(2024, 5, 18, 16, 30, tzinfo=timezone.utc)
+NOW = datetime(2024, 5, 18, 16, 30, tzinfo=UTC)
 ALPHA = b"NUM_DOSSIER=A1\r\nDATE_APPEL=20240518181500\r\nNATURE=INC\r\nCOMMUNE=Nantes"
 
 
@@ -168,7 +168,7 @@ def test_hub_coordinates_are_ranged_on_the_way_to_the_lrm(axis, value):
     assert issue.code in ("bad-coordinate", "number-out-of-range")
 
 
-@pytest.mark.parametrize(("field", "value"), [("lat", Decimal("90.5")), ("lon", Decimal("-181")),
+@pytest.mark.parametrize(("field", "value"), [("lat", Decimal("90.5")), ("lon", Decimal(-181)),
                                               ("lat", Decimal("NaN")), ("lon", Decimal("1E-999999999"))])
 def test_the_canonical_case_never_holds_a_coordinate_out_of_range(field, value):
     """The backstop for every adapter, both directions: a Location cannot be built with it."""

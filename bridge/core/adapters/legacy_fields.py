@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -152,7 +152,7 @@ def _decode_value(spec: FieldSpec, entry: Entry, profile: Profile, ctx: AdapterC
         warnings += issues
         return code
     if spec.target == "case.created":
-        return _parse_datetime(text, profile, where)
+        return _plausible(_parse_datetime(text, profile, where), text, profile, ctx, where)
     if spec.target in DECIMALS:
         return _parse_decimal(text, where, spec.key, spec.target.rpartition(".")[2])
     if spec.target in INTEGERS:
@@ -240,6 +240,22 @@ def _parse_datetime(text: str, profile: Profile, where: str) -> datetime:
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=ZoneInfo(profile.timezone))
     return parsed
+
+
+def _plausible(value: datetime, text: str, profile: Profile, ctx: AdapterContext, where: str) -> datetime:
+    """``value`` when it lies in the profile's window around the injected clock; else a bad-date refusal."""
+    window = profile.dates
+    now = ctx.now if ctx.now.tzinfo is not None else ctx.now.replace(tzinfo=ZoneInfo(profile.timezone))
+    earliest = now - timedelta(days=window.max_past_days)
+    latest = now + timedelta(minutes=window.max_future_minutes)
+    if earliest <= value <= latest:
+        return value
+    side = (f"more than {window.max_past_days} days in the past" if value < earliest
+            else f"more than {window.max_future_minutes} minutes in the future")
+    raise InboundError(f"{profile.name}: implausible date {text!r} ({side})",
+                       [Issue(where, f"{text!r} is {side} of the bridge's clock ({now.isoformat(timespec='seconds')};"
+                                     f" profile {profile.name} [dates] max_past_days={window.max_past_days},"
+                                     f" max_future_minutes={window.max_future_minutes})", "bad-date")])
 
 
 def _format_datetime(value: datetime, profile: Profile) -> str:

@@ -81,13 +81,14 @@ def coordinate_problem(value: object, axis: str) -> str | None:
     if value is None:
         return None
     if isinstance(value, str):  # number text (the models take "47.2" as a Decimal)
-        problem = number_text_problem(value)
+        text = value
+        problem = number_text_problem(text)
         if problem:
             return problem[1]
         try:
-            value = Decimal(value.strip())
+            value = Decimal(text.strip())
         except InvalidOperation:
-            return f"{value[:40]!r} is not a number of degrees"
+            return f"{text[:40]!r} is not a number of degrees"
     problem = number_problem(value)
     if problem:
         return problem[1]

@@ -7,7 +7,7 @@ adapter context carries (the core never reads a clock).
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -22,7 +22,7 @@ from bridge.core.errors import BridgeError, InboundError
 from bridge.core.mapping import Mapped
 from bridge.refdata.profiles import load_profile, profile_path
 
-NOW = datetime(2026, 11, 25, 9, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 PARIS = ZoneInfo("Europe/Paris")
 
 

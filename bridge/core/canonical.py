@@ -17,9 +17,10 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge.core.errors import Issue
+from bridge.core.numbers import coordinate_problem
 from bridge.core.operations import Operations
 
 FROZEN = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
@@ -63,6 +64,15 @@ class Location(BaseModel):
     lon: Decimal | None = None
     precision: str | None = None
     free_text: str | None = None
+
+    @field_validator("lat", "lon")
+    @classmethod
+    def _degrees(cls, value: Decimal | None, info: object) -> Decimal | None:
+        """Every case, whichever way it travels, holds WGS84 degrees in range (and finite, bounded numbers)."""
+        reason = coordinate_problem(value, getattr(info, "field_name", "lat"))
+        if reason:
+            raise ValueError(reason)
+        return value
 
 
 class Caller(BaseModel):

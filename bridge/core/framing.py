@@ -107,21 +107,24 @@ class Deframer:
         return payload[:-1] if payload.endswith(b"\r") else payload
 
     def _next_stx_etx(self) -> bytes | _NeedData:
-        start = self._buffer.find(STX)
-        if start < 0:
-            self.skipped_bytes += len(self._buffer)
-            self._buffer.clear()
-            return NEED_DATA
+        # Iterative and linear: a frame starts at the last STX before the first ETX, so a run
+        # of 100,000 STX bytes (each one cutting the frame before it) is one skip, not 100,000
+        # resynchronisations (this used to recurse once per STX: RecursionError at ~1,000).
+        while True:
+            end = self._buffer.find(ETX)
+            start = self._buffer.rfind(STX, 0, end if end >= 0 else len(self._buffer))
+            if start >= 0:
+                break
+            # no frame has begun: everything up to and with the ETX (or everything) is noise
+            noise = end + 1 if end >= 0 else len(self._buffer)
+            self.skipped_bytes += noise
+            del self._buffer[:noise]
+            if end < 0:
+                return NEED_DATA
         if start:
             self.skipped_bytes += start
             del self._buffer[:start]
-        end = self._buffer.find(ETX, 1)
-        restart = self._buffer.find(STX, 1)
-        if 0 < restart and (end < 0 or restart < end):
-            # An STX before the ETX: the previous frame was cut; resynchronise on the new one.
-            self.skipped_bytes += restart
-            del self._buffer[:restart]
-            return self._next_stx_etx()
+            end = end - start if end >= 0 else -1
         if end < 0:
             if len(self._buffer) - 1 > self.max_frame:
                 raise self._too_large(len(self._buffer) - 1)

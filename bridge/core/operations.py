@@ -25,7 +25,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import TypeVar
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+
+from bridge.core.numbers import coordinate_problem, number_problem
 
 M = TypeVar("M", bound=BaseModel)
 FROZEN = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
@@ -39,6 +41,16 @@ class Coord(BaseModel):
     lat: Decimal
     lon: Decimal
     height: Decimal | None = None
+
+    @field_validator("lat", "lon")
+    @classmethod
+    def _degrees(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        return _in_degrees(value, info)
+
+    @field_validator("height")
+    @classmethod
+    def _bounded(cls, value: Decimal | None) -> Decimal | None:
+        return _bounded_number(value)
 
 
 class Place(BaseModel):
@@ -105,6 +117,16 @@ class Fix(BaseModel):
     lon: Decimal
     speed: Decimal | None = None
 
+    @field_validator("lat", "lon")
+    @classmethod
+    def _degrees(cls, value: Decimal, info: ValidationInfo) -> Decimal:
+        return _in_degrees(value, info)
+
+    @field_validator("speed")
+    @classmethod
+    def _bounded(cls, value: Decimal | None) -> Decimal | None:
+        return _bounded_number(value)
+
 
 class Resource(BaseModel):
     """One engaged resource (a vehicle, a team), as EMSI ``RESOURCE`` and RC-RI ``resource`` describe it.
@@ -142,6 +164,11 @@ class Resource(BaseModel):
     center_name: str | None = None
     center_city: str | None = None
 
+    @field_validator("quantity")
+    @classmethod
+    def _bounded(cls, value: Decimal | None) -> Decimal | None:
+        return _bounded_number(value)
+
 
 class Operations(BaseModel):
     """The missions and resources of a case, in the order their senders gave them."""
@@ -153,6 +180,21 @@ class Operations(BaseModel):
 
     def __bool__(self) -> bool:
         return bool(self.missions or self.resources)
+
+
+def _in_degrees(value: Decimal, info: ValidationInfo) -> Decimal:
+    """WGS84 degrees in range, finite and bounded (the same rule as the case's own location)."""
+    reason = coordinate_problem(value, info.field_name or "lat")
+    if reason:
+        raise ValueError(reason)
+    return value
+
+
+def _bounded_number(value: Decimal | None) -> Decimal | None:
+    problem = number_problem(value)
+    if problem:
+        raise ValueError(problem[1])
+    return value
 
 
 def merge_operations(base: Operations | None, update: Operations | None) -> Operations | None:

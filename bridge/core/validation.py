@@ -13,6 +13,7 @@ property or an unexpected one is reported at the property itself
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
@@ -30,6 +31,16 @@ _JSON_TYPES = ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "st
                (list, "array"), (dict, "object"), (type(None), "null"))
 _ELEMENT_PREFIX = re.compile(r"^Element '[^']*'(?:, attribute '[^']*')?: ")
 _CLARK_NAMESPACE = re.compile(r"\{(?:urn|https?):[^}]*\}")
+
+#: The full (xmlschema) error pass lists at most this many errors; more are summarised in one Issue.
+#: Each of its errors renders the element at fault, so its cost grows with errors x element size.
+MAX_FULL_ERRORS = 100
+#: The full pass runs only on documents up to this size (serialised); bigger ones get libxml2's list,
+#: which is complete for everything but a parent's other children after its first content error.
+MAX_FULL_ERRORS_BYTES = 64 * 1024
+#: ... and with at most this many elements: xmlschema's work on one parent's unexpected children is
+#: quadratic in their number and happens before the first error is yielded (12,000 empty children: 1 s).
+MAX_FULL_ERRORS_ELEMENTS = 2_000
 
 
 class JsonValidator:
@@ -84,11 +95,22 @@ class XmlValidator:
         if self._schema.validate(element):
             return []
         tree = element.getroottree()
-        quick = [_xml_issue(tree, entry) for entry in self._schema.error_log]
-        if self._full_errors is None:
+        quick = _capped([_xml_issue(tree, entry) for entry in itertools.islice(self._schema.error_log,
+                                                                                MAX_FULL_ERRORS + 1)])
+        if (self._full_errors is None or int(element.xpath("count(descendant-or-self::*)")) > MAX_FULL_ERRORS_ELEMENTS
+                or len(etree.tostring(element)) > MAX_FULL_ERRORS_BYTES):
             return quick
-        full = list(dict.fromkeys(_full_xml_issue(error) for error in self._full_errors(element)))
+        errors = itertools.islice(self._full_errors(element), MAX_FULL_ERRORS + 1)
+        full = _capped(list(dict.fromkeys(_full_xml_issue(error) for error in errors)))
         return full or quick
+
+
+def _capped(issues: list[Issue]) -> list[Issue]:
+    """At most MAX_FULL_ERRORS issues; one more says the list was cut (fix these, then validate again)."""
+    if len(issues) <= MAX_FULL_ERRORS:
+        return issues
+    return [*issues[:MAX_FULL_ERRORS],
+            Issue("/", f"more than {MAX_FULL_ERRORS} schema errors: the rest are not listed", "too-many-errors")]
 
 
 def pointer(base: str, *parts: object) -> str:

@@ -3,8 +3,10 @@
 The Hub, NexSIS and every LRM send XML we do not control. This parser refuses
 document type declarations outright (so no entity, internal or external, can be
 declared or expanded: XXE and "billion laughs" both die here), never touches the
-network, and enforces limits on size, nesting depth and element count *before*
-any of the document is handed to the rest of the bridge. Each refusal is an
+network, and enforces limits on size, nesting depth, element count, attributes per
+element and namespace declarations *before* any of the document is handed to the
+rest of the bridge (the last two keep the schema validator's full error pass cheap:
+2,000 attributes on one element made it take 54 s). Each refusal is an
 :class:`~bridge.core.errors.InboundError` with a message naming the limit.
 """
 
@@ -20,6 +22,8 @@ from bridge.core.errors import InboundError, Issue, MessageTooLarge, UnsafeXml
 DEFAULT_MAX_BYTES = 1024 * 1024
 DEFAULT_MAX_DEPTH = 64
 DEFAULT_MAX_ELEMENTS = 50_000
+DEFAULT_MAX_ATTRIBUTES = 64
+DEFAULT_MAX_NAMESPACES = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,6 +33,10 @@ class XmlLimits:
     max_bytes: int = DEFAULT_MAX_BYTES
     max_depth: int = DEFAULT_MAX_DEPTH
     max_elements: int = DEFAULT_MAX_ELEMENTS
+    #: attributes on any one element (namespace declarations not counted)
+    max_attributes: int = DEFAULT_MAX_ATTRIBUTES
+    #: namespace declarations (``xmlns``, ``xmlns:p``) in the whole document
+    max_namespaces: int = DEFAULT_MAX_NAMESPACES
 
 
 DEFAULT_LIMITS = XmlLimits()
@@ -86,6 +94,7 @@ def parse_xml(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> etree._Element
         # Reached only for encodings the byte scan above cannot see (UTF-16...).
         raise _unsafe("document type declarations and entities are not accepted")
     _check_shape(root, limits)
+    _check_namespaces(data, root, limits)
     return root
 
 
@@ -115,12 +124,34 @@ def _check_shape(root: etree._Element, limits: XmlLimits) -> None:
             f"XML has more than {limits.max_elements} elements",
             [Issue("/", f"elements {count} > {limits.max_elements}", "too-large")],
         )
+    crowded = root.xpath(f"(//*[count(@*) > {int(limits.max_attributes)}])[1]")
+    if crowded:
+        count = len(crowded[0].attrib)
+        raise MessageTooLarge(
+            f"XML element has {count} attributes, over the limit of {limits.max_attributes}",
+            [Issue(_path_of(crowded[0]), f"attributes {count} > {limits.max_attributes}", "too-many-attributes")],
+        )
     too_deep = root.xpath("/*" + "/*" * limits.max_depth)
     if too_deep:
         raise InboundError(
             f"XML nesting deeper than {limits.max_depth} levels",
             [Issue(_path_of(too_deep[0]), f"depth > {limits.max_depth}", "too-deep")],
         )
+
+
+def _check_namespaces(data: bytes, root: etree._Element, limits: XmlLimits) -> None:
+    # The byte count is an upper bound (text may say "xmlns" too) for ASCII-compatible
+    # encodings; only over it (or in UTF-16/32) is the tree walked to count the declarations.
+    encoding = (root.getroottree().docinfo.encoding or "UTF-8").upper()
+    wide = encoding.startswith(("UTF-16", "UTF-32", "UCS"))
+    if not wide and bytes(data).count(b"xmlns") <= limits.max_namespaces:
+        return
+    for count, _ in enumerate(etree.iterwalk(root, events=("start-ns",)), start=1):
+        if count > limits.max_namespaces:
+            raise MessageTooLarge(
+                f"XML declares more than {limits.max_namespaces} namespaces",
+                [Issue("/", f"namespace declarations > {limits.max_namespaces}", "too-many-namespaces")],
+            )
 
 
 def _path_of(element: etree._Element) -> str:

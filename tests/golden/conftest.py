@@ -17,6 +17,20 @@ GOLDEN = Path(__file__).resolve().parent
 NOW = datetime(2024, 5, 18, 18, 30, tzinfo=timezone(timedelta(hours=2)))
 
 
+@pytest.fixture(autouse=True)
+def _dates_window_around_the_fixed_clock(monkeypatch):
+    """Golden files and official examples are dated 2023-11 to 2024-12, around one fixed clock (NOW):
+    open the profiles' date window to a year each way here; the window itself is tested in
+    tests/hostile/test_dates.py."""
+    from bridge.core.adapters.profile import DatesSpec
+    from bridge.refdata import profiles
+
+    parse = profiles.parse_profile
+    wide = DatesSpec(max_past_days=3650, max_future_minutes=366 * 24 * 60)
+    monkeypatch.setattr(profiles, "parse_profile", lambda *args, **kwargs: parse(*args, **kwargs).model_copy(
+        update={"dates": wide}))
+
+
 @pytest.fixture(scope="session")
 def hub_ctx(hub_reference):
     """Context with the project's mapping tables, official labels and a fixed clock and id sequence."""

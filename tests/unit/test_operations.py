@@ -52,6 +52,7 @@ def test_operations_round_trip_through_alpha_text():
     ("MOYEN_1_ID=r1\r\nMOYEN_1_QUANTITY=NaN\r\n", "line 6", "bad-number"),
     ("MOYEN_1_ID=r1\r\nMOYEN_1_QUANTITY=1e999999999\r\n", "line 6", "bad-number"),
     ("MOYEN_1_ID=r1\r\nMOYEN_1_ENGAGE=hier\r\n", "line 6", "bad-date"),
+    ("MOYEN_1_ID=r1\r\nMOYEN_1_LAT=95\r\n", "line 6", "bad-number"),  # not a latitude
     ("MOYEN_1_ID=r1\r\nMOYEN_1_DISPO=peut-etre\r\n", "line 6", "bad-value"),
     ("MOYEN_1_NOM=sans identifiant\r\n", "line 5", "invalid"),
     ("MOYEN_1_ID=r1\r\nMOYEN_1_ETAT=SLL\r\n", "line 5", "invalid"),  # a status needs its time

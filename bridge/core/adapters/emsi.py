@@ -24,6 +24,7 @@ from bridge.core.adapters.rc_eda import case_id_for, require_codec, shape_guard
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import AssistanceAnswer, AssistanceRequest, Case, Coded, Location, Note, Qualification
 from bridge.core.errors import Issue
+from bridge.core.numbers import check_coordinate
 
 PAYLOAD = "emsi"
 REQUEST = re.compile(r"^#DEMANDE_CONCOURS#([^#]*)#([^#]*)#?$", re.IGNORECASE)
@@ -123,6 +124,8 @@ def _location(r: Reader) -> Location:
     parts = ADDRESS.match(address.strip()) if address else None
     # a town with no street travels as the position's NAME (see _egeo): a bare ADDRESS is a street
     town = None if address else r.get(*position, "NAME")
+    for axis, name in (("lat", "LAT"), ("lon", "LONG")):  # WGS84 degrees in range, named by pointer
+        check_coordinate(r.get(*position, "COORD", 0, name), axis, r.pointer(*position, "COORD", 0, name))
     return Location(
         loc_id=r.get(*position, "LOC_ID"),
         number=parts["number"] if parts else None, street=parts["street"] or None if parts else None,

@@ -3,21 +3,24 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal
 from typing import Any, cast
 
 import simplejson
 
 from bridge.core.errors import HubErrorCode, InboundError, Issue
+from bridge.core.jsonstrict import loads_strict
+from bridge.core.numbers import NON_FINITE, OUT_OF_RANGE
 
 
 def loads(data: bytes, payload: str) -> dict[str, Any]:
     """The payload dict of ``{"payload": {...}}`` (or a bare payload), numbers as Decimal."""
     try:
-        document = simplejson.loads(bytes(data).decode("utf-8"), parse_float=Decimal)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InboundError(f"not valid JSON: {exc}", [Issue("/", str(exc), "json-syntax")],
-                           HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT) from None
+        # the one strict reader: NaN, Infinity and 1e-999999999 are refused here, with their pointer
+        document = loads_strict(data)
+    except InboundError as exc:
+        number = bool(exc.issues) and exc.issues[0].code in (NON_FINITE, OUT_OF_RANGE)
+        raise InboundError(exc.message, exc.issues, HubErrorCode.INVALID_MESSAGE if number
+                           else HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT) from None
     if isinstance(document, dict) and isinstance(document.get(payload), dict):
         return cast(dict[str, Any], document[payload])
     if isinstance(document, dict) and payload not in document and document:

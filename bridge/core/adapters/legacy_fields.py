@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,6 +30,7 @@ from bridge.core.adapters.legacy_operations import (
 from bridge.core.adapters.profile import FieldSpec, Profile
 from bridge.core.canonical import Case, Patient
 from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
+from bridge.core.numbers import coordinate_problem, number_text_problem
 
 DECIMALS = ("location.lat", "location.lon")
 INTEGERS = ("case.version",)
@@ -206,9 +207,9 @@ def _decode_value(spec: FieldSpec, entry: Entry, profile: Profile, ctx: AdapterC
         warnings += issues
         return code
     if spec.target == "case.created":
-        return _parse_datetime(text, profile, where)
+        return _plausible(_parse_datetime(text, profile, where), text, profile, ctx, where)
     if spec.target in DECIMALS:
-        return _parse_decimal(text, where, spec.key)
+        return _parse_decimal(text, where, spec.key, spec.target.rpartition(".")[2])
     if spec.target in INTEGERS:
         return _parse_int(text, where, spec.key)
     return text
@@ -296,21 +297,43 @@ def _parse_datetime(text: str, profile: Profile, where: str) -> datetime:
     return parsed
 
 
+def _plausible(value: datetime, text: str, profile: Profile, ctx: AdapterContext, where: str) -> datetime:
+    """``value`` when it lies in the profile's window around the injected clock; else a bad-date refusal."""
+    window = profile.dates
+    now = ctx.now if ctx.now.tzinfo is not None else ctx.now.replace(tzinfo=ZoneInfo(profile.timezone))
+    earliest = now - timedelta(days=window.max_past_days)
+    latest = now + timedelta(minutes=window.max_future_minutes)
+    if earliest <= value <= latest:
+        return value
+    side = (f"more than {window.max_past_days} days in the past" if value < earliest
+            else f"more than {window.max_future_minutes} minutes in the future")
+    raise InboundError(f"{profile.name}: implausible date {text!r} ({side})",
+                       [Issue(where, f"{text!r} is {side} of the bridge's clock ({now.isoformat(timespec='seconds')};"
+                                     f" profile {profile.name} [dates] max_past_days={window.max_past_days},"
+                                     f" max_future_minutes={window.max_future_minutes})", "bad-date")])
+
+
 def _format_datetime(value: datetime, profile: Profile) -> str:
     if profile.datetime_format == "iso":
         return value.isoformat(timespec="seconds")
     return value.astimezone(ZoneInfo(profile.timezone)).strftime(profile.datetime_format)
 
 
-def _parse_decimal(text: str, where: str, key: str) -> Decimal:
+def _parse_decimal(text: str, where: str, key: str, axis: str) -> Decimal:
+    # bounded before Decimal() sees it: 1e-999999999 is "between -180 and 180" and a gigabyte written out
+    problem = number_text_problem(text.replace(",", "."))
+    if problem:
+        raise InboundError(f"{key}: {text[:40]!r} is not a coordinate in degrees",
+                           [Issue(where, f"{key}={text[:40]!r}: {problem[1]}", "bad-number")])
     try:
         value = Decimal(text.replace(",", "."))
     except InvalidOperation:
         raise InboundError(f"{key}: {text!r} is not a number",
                            [Issue(where, f"{key}={text!r} is not a decimal number", "bad-number")]) from None
-    if not value.is_finite() or value.copy_abs() > 180:  # copy_abs: abs() overflows on 1e999999999
+    reason = coordinate_problem(value, axis)
+    if reason:
         raise InboundError(f"{key}: {text!r} is not a coordinate in degrees",
-                           [Issue(where, f"{key}={text!r} is not between -180 and 180", "bad-number")])
+                           [Issue(where, f"{key}={text!r}: {reason}", "bad-number")])
     return value
 
 

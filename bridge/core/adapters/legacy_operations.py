@@ -29,6 +29,7 @@ from typing import Any
 from bridge.core.adapters.base import AdapterContext, dropped
 from bridge.core.adapters.codes import map_code
 from bridge.core.errors import InboundError, Issue
+from bridge.core.numbers import coordinate_problem, number_problem, number_text_problem
 from bridge.core.operations import Contact, Coord, Fix, Mission, Operations, Place, Resource, State
 
 # canonical part -> (kind, is list); kinds: text, date, decimal, bool, state
@@ -53,6 +54,7 @@ MISSION_PARTS: dict[str, tuple[str, bool]] = {
     "lat": ("decimal", True), "lon": ("decimal", True), "height": ("decimal", True), "address": ("text", True),
 }
 TRUE, FALSE = "O", "N"
+AXES = {"lat": "lat", "lon": "lon"}  # parts checked as WGS84 degrees
 
 Parts = dict[str, list[Any]]  # canonical part -> values (one unless a list part)
 DateCodec = tuple[Callable[[str, str], datetime], Callable[[datetime], str]]
@@ -205,22 +207,28 @@ def _typed(group: Group, renames: dict[str, str], vocabulary: dict[str, tuple[st
             warnings.append(Issue(where, f"{legacy} given twice in one group; the first value is used",
                                   "repeated-field"))
             continue
-        parts.setdefault(canonical, []).append(_decode(kind, text.strip(), where, legacy, spec, ctx, dates, warnings))
+        parts.setdefault(canonical, []).append(_decode(kind, text.strip(), where, legacy, spec, ctx, dates, warnings,
+                                                       canonical))
     return parts
 
 
 def _decode(kind: str, text: str, where: str, legacy: str, spec: Any, ctx: AdapterContext, dates: DateCodec,
-            warnings: list[Issue]) -> Any:
+            warnings: list[Issue], canonical: str = "") -> Any:
     if kind == "date":
         return dates[0](text, where)
     if kind == "decimal":
+        problem = number_text_problem(text)
         try:
-            value = Decimal(text.replace(",", "."))
+            value = None if problem else Decimal(text.replace(",", "."))
         except ArithmeticError:
             value = None
-        if value is None or not value.is_finite() or value.copy_abs() > Decimal("1e9"):
-            raise InboundError(f"{legacy}: {text!r} is not a number",
-                               [Issue(where, f"{legacy}={text!r} is not a finite decimal number", "bad-number")])
+        reason = (problem[1] if problem else None) if value is None else (
+            coordinate_problem(value, legacy_axis) if (legacy_axis := AXES.get(canonical)) else
+            (number_problem(value) or (None, None))[1])
+        if value is None or reason:
+            raise InboundError(f"{legacy}: {text[:40]!r} is not a number",
+                               [Issue(where, f"{legacy}={text[:40]!r}: {reason or 'not a decimal number'}",
+                                      "bad-number")])
         return value
     if kind == "bool":
         if text.upper() not in (TRUE, FALSE):

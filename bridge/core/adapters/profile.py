@@ -14,7 +14,7 @@ from __future__ import annotations
 import tomllib
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from bridge.core.errors import BridgeError, Issue
 from bridge.core.framing import FRAMINGS
@@ -142,6 +142,22 @@ class XmlSpec(BaseModel):
     xsd_text: str | None = None
 
 
+class DatesSpec(BaseModel):
+    """Plausibility window of the dates an LRM sends (the call date): year 9999 is no call date.
+
+    A date more than ``max_past_days`` before the bridge's clock, or more than
+    ``max_future_minutes`` after it, is refused with ``bad-date`` naming the line.
+    The clock is the adapter context's ``now`` (injected; the core never reads one).
+    The defaults catch impossible dates (year 9999, a typo in the year, an LRM clock
+    reset to 1970) without refusing a late update of an old case; a site may tighten them.
+    """
+
+    model_config = FROZEN
+
+    max_past_days: int = Field(default=3650, ge=1, le=36_500)
+    max_future_minutes: int = Field(default=60, ge=0, le=527_040)
+
+
 class AckSpec(BaseModel):
     """Link-level acknowledgement frames (``{id}``, ``{code}``, ``{reason}`` are filled in)."""
 
@@ -172,6 +188,7 @@ class Profile(BaseModel):
     text: TextSpec | None = None
     xml: XmlSpec | None = None
     ack: AckSpec = AckSpec()
+    dates: DatesSpec = DatesSpec()
 
     @field_validator("encoding")
     @classmethod

@@ -23,6 +23,8 @@ from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datet
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import Caller, Case, Coded, Location, Note, Patient, Qualification
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, OutboundError
+from bridge.core.jsonstrict import loads_strict
+from bridge.core.numbers import check_coordinate
 
 PAYLOAD = "createCase"
 PATIENTS_KEY = "hub-bridge.patients"
@@ -138,6 +140,8 @@ def _location(r: Reader) -> Location:
     if complete in (street, _address(number, street)):
         r.mark("location", "detailedAddress", "complete")
     coord = ("location", "geometry", "point", "coord")
+    for axis in ("lat", "lon"):  # WGS84 degrees in range, named by pointer (the Location model checks too)
+        check_coordinate(r.get(*coord, axis), axis, r.pointer(*coord, axis))
     return Location(
         loc_id=r.get("location", "locID"), number=number, street=street or complete,
         city=r.get("location", "city", "name"), insee=r.get("location", "city", "inseeCode"),
@@ -179,12 +183,12 @@ def _custom_map(r: Reader) -> tuple[list[Patient], dict[str, str]]:
             continue
         pointer = r.pointer("additionalInformation", "customMap", index, "value")
         try:
-            value = json.loads(r.get("additionalInformation", "customMap", index, "value"))
+            value = loads_strict(r.get("additionalInformation", "customMap", index, "value"), "customMap value")
             if key == PATIENTS_KEY:
                 patients = [Patient.model_validate(p) for p in value]
             else:
                 extras = {str(k): str(v) for k, v in value.items()}
-        except (ValueError, TypeError, AttributeError) as exc:
+        except (ValueError, TypeError, AttributeError, InboundError) as exc:
             raise InboundError(f"customMap {key!r} is not what the bridge writes there",
                                [Issue(pointer, str(exc).splitlines()[0], "invalid")]) from None
         r.mark("additionalInformation", "customMap", index)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 
 from bridge.core.codec.spec import Kind
+from bridge.core.numbers import MAX_NUMBER_CHARS, number_problem, number_text_problem
 
 
 class CodecError(Exception):
@@ -29,6 +30,11 @@ def text_of(value: object) -> str:
         return "false"
     if isinstance(value, str):
         return value
+    if isinstance(value, (Decimal, int, float)):
+        # a caller's dict may hold NaN or Decimal('1E-999999999'): never write "nan" or a gigabyte of zeros
+        problem = number_problem(value)
+        if problem:
+            raise CodecError(f"{value!s:.40}: {problem[1]}", problem[0])
     if isinstance(value, Decimal):
         text = str(value)
         return format(value, "f") if "E" in text or "e" in text else text
@@ -42,6 +48,10 @@ def value_of(text: str | None, kind: Kind) -> object:
     if kind == "string":
         return text or ""
     raw = (text or "").strip()
+    if kind in ("decimal", "integer"):
+        problem = number_text_problem(raw)
+        if problem:
+            raise CodecError(f"{raw[:MAX_NUMBER_CHARS // 2]!r}: {problem[1]}", problem[0])
     try:
         if kind == "decimal":
             number = Decimal(raw)

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from pydantic import PlainSerializer, PlainValidator, WithJsonSchema
 
 from bridge.core.errors import HubErrorCode, InboundError, Issue
+from bridge.core.numbers import number_problem
 
 STRICT_DATETIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}[-+]\d{2}:\d{2}", re.ASCII)
 _XSD_DATETIME = re.compile(
@@ -103,6 +104,9 @@ def parse_hub_decimal(value: Any) -> Decimal:
     number = value if isinstance(value, Decimal) else Decimal(repr(value) if isinstance(value, float) else value)
     if not number.is_finite():
         raise ValueError(f"{value!r} is not a finite number")
+    problem = number_problem(number)
+    if problem:  # 1E-999999999 would be written out as a gigabyte of zeros
+        raise ValueError(f"{str(number)[:40]}: {problem[1]}")
     return number
 
 
@@ -110,6 +114,9 @@ def parse_hub_int(value: Any) -> int:
     """An int from an int or an integral Decimal; booleans, floats with fractions and text are refused."""
     if isinstance(value, bool):
         raise ValueError("expected an integer, got bool")  # noqa: TRY004 - pydantic reports ValueError
+    problem = number_problem(value)
+    if problem:  # int(Decimal('1E+999999999')) would build a billion-digit integer
+        raise ValueError(f"{str(value)[:40]}: {problem[1]}")
     if isinstance(value, int):
         return value
     if isinstance(value, Decimal) and value.is_finite() and value == value.to_integral_value():

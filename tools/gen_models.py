@@ -30,6 +30,7 @@ TARGETS: tuple[tuple[str, str, str], ...] = (
     ("rc_de", "RC-DE", "distributionElement"),
     ("rc_ref", "RC-REF", "reference"),
     ("rs_error", "RS-ERROR", "error"),
+    ("rc_ri", "RC-RI", "resourcesInfoCisu"),
 )
 
 DEFAULT_OUT = Path(__file__).resolve().parent.parent / "bridge" / "core" / "models"

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, cast
@@ -55,7 +55,8 @@ class Translator(Protocol):
 
     def to_hub(self, frame: bytes) -> list[HubPayload]: ...
 
-    def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None) -> bytes | None: ...
+    def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None,
+                  earlier: Sequence[Unwrapped] = ()) -> bytes | None: ...
 
     def ack_for(self, frame: bytes, reference: str | None = None) -> bytes | None: ...
 
@@ -94,6 +95,11 @@ class ServiceSettings:
     # reactor turn: everything read from the sockets in one turn shares one fsync, and an idle
     # bridge commits at once (a fixed 2 ms window cost latency and measured no throughput gain)
     commit_window: float = 0.0
+
+
+# An inbound update is merged onto the LRM's sheet with the case's earlier Hub messages; past this
+# many, only the first (the case itself) and the latest are re-read (RC-RI lists every vehicle anew).
+MAX_CASE_HISTORY = 100
 
 
 class BridgeService:
@@ -207,10 +213,17 @@ class BridgeService:
             # EMSI convention: CONTEXT.ID repeats the RC-DE messageId, so answers can point back at it.
             payload = {**payload, "CONTEXT": {**payload["CONTEXT"], "ID": distribution_id}}
         message = wrap(item.name, payload, sender_id=self.settings.client_id,
-                       recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid)
+                       recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
+                       kind="Update" if self._case_shared(item.case_id) else "Report")
         body = self.translator.encode_hub(message, self.settings.content_type)
         return Translation(translated=body, distribution_id=distribution_id, case_id=item.case_id,
                            case_version=item.case_version, content_type=self.settings.content_type)
+
+    def _case_shared(self, case_id: str | None) -> bool:
+        """Whether a frame of this dossier already went to the Hub: a later one is an update (docs/operations.md)."""
+        if case_id is None:
+            return False
+        return any(m.direction == "out" for m in self.store.by_case(case_id))
 
     def _dead_letter_frame(self, frame: bytes, exc: BridgeError, now: datetime, source: str = "translation") -> None:
         first = exc.issues[0] if exc.issues else None
@@ -400,7 +413,7 @@ class BridgeService:
     def _hand_over(self, message_id: int, received: Unwrapped) -> bool:
         now = self.clock()
         try:
-            legacy_bytes = self.translator.to_legacy(received, self._original_frame(received))
+            legacy_bytes = self.translator.to_legacy(received, *self._case_sheet(message_id, received))
         except BridgeError as exc:
             first = exc.issues[0] if exc.issues else None
             self.store.mark_inbound_failed(message_id, error=str(exc), error_path=first and first.path, at=now)
@@ -429,6 +442,32 @@ class BridgeService:
                 original: bytes | None = request.original
                 return original
         return None
+
+    def _case_sheet(self, message_id: int, received: Unwrapped) -> tuple[bytes | None, list[Unwrapped]]:
+        """What the LRM holds for the message's case: its own last frame, and the Hub messages since.
+
+        An update (EMSI operation, RC-RI status) is merged onto that, in arrival order per
+        case (docs/operations.md). Only the case's rows are read (indexed by case id).
+        """
+        answered = self._original_frame(received)
+        case_id, _ = _case_identity(received)
+        if received.payload_name == "createCase" or case_id is None:
+            return answered, []
+        rows = [m for m in self.store.by_case(case_id) if m.id != message_id]
+        own = [m for m in rows if m.direction == "out"]
+        base = answered or (own[-1].original if own else None)
+        since = own[-1].id if own and answered is None else 0
+        inbound = [row for row in rows if row.direction == "in" and since < row.id < message_id]
+        if len(inbound) > MAX_CASE_HISTORY:  # budget: one update never re-reads more than this many messages
+            log.warning("case_history_truncated", case_id=case_id, messages=len(inbound), kept=MAX_CASE_HISTORY)
+            inbound = inbound[:1] + inbound[-(MAX_CASE_HISTORY - 1):]  # the first (createCase) and the latest
+        earlier = []
+        for row in inbound:
+            try:
+                earlier.append(self._read(row.original, row.content_type))
+            except BridgeError:
+                continue  # dead-lettered when it came; not part of the sheet
+        return base, earlier
 
     def _handed_over(self, message_id: int, received: Unwrapped) -> None:
         self._handing_over.discard(message_id)
@@ -552,4 +591,6 @@ def _case_identity(received: Unwrapped) -> tuple[str | None, str | None]:
         return payload.get("caseId"), None
     if received.payload_name == "emsi":
         return payload.get("EVENT", {}).get("MAIN_EVENT_ID") or payload.get("EVENT", {}).get("ID"), None
+    if received.payload_name == "resourcesInfoCisu":
+        return payload.get("caseId"), None
     return None, None

@@ -9,7 +9,7 @@ installed) and supplies what changes per message (the clock).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
@@ -19,8 +19,8 @@ from bridge.app.ports import HubPayload
 from bridge.core.adapters.base import AdapterContext, MappedLike
 from bridge.core.adapters.profile import Profile
 from bridge.core.edxl import Unwrapped
-from bridge.core.errors import Issue
-from bridge.core.pipeline import LEGACY_PAYLOADS, answer_to_legacy, hub_to_legacy_result, legacy_to_hub
+from bridge.core.errors import BridgeError, Issue
+from bridge.core.pipeline import LEGACY_PAYLOADS, hub_to_legacy_result, legacy_to_hub, merge_onto_sheet
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 
 log = structlog.get_logger("bridge.app.translator")
@@ -63,14 +63,35 @@ class PipelineTranslator:
                         error_path=warning.path, code=warning.code)
         return [HubPayload(item.name, item.payload, case_id=case_id) for item in items]
 
-    def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None) -> bytes | None:
-        """The LRM's frame for a Hub message; an answer to one of our frames is put onto that frame."""
+    def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None,
+                  earlier: Sequence[Unwrapped] = ()) -> bytes | None:
+        """The LRM's frame for a Hub message, as an update of the case sheet the LRM holds.
+
+        ``original_frame`` is the LRM's own last sheet for the case (or the request an
+        EMSI answers); ``earlier`` the Hub messages of the case received since, in order.
+        An EMSI answer or operation and an RC-RI are merged onto that sheet (docs/operations.md);
+        with no sheet of its own, the LRM's sheet is the first createCase received. An RC-RI
+        for a case the LRM has no sheet for at all cannot make a sheet: refused, dead-lettered
+        with that reason (replayable once the case exists).
+        """
         if message.payload_name not in LEGACY_PAYLOADS:
-            return None  # nothing the LRM understands (e.g. an RC-RI); acknowledged, not forwarded
-        if original_frame is not None and message.payload_name == "emsi":
-            result = answer_to_legacy(message.payload, original_frame, self.profile_model, self._ctx())
+            return None  # nothing the LRM understands; acknowledged, not forwarded
+        ctx = self._ctx()
+        history = [(m.payload_name, m.payload) for m in earlier if m.payload_name in LEGACY_PAYLOADS]
+        if message.payload_name == "createCase" or (original_frame is None and not history
+                                                    and message.payload_name == "emsi"):
+            result = hub_to_legacy_result(message.payload_name, message.payload, self.profile_model, ctx)
         else:
-            result = hub_to_legacy_result(message.payload_name, message.payload, self.profile_model, self._ctx())
+            sheet = original_frame
+            if sheet is None:
+                first = next((i for i, (name, _) in enumerate(history) if name == "createCase"), None)
+                if first is None:
+                    raise BridgeError(f"{message.payload_name} for a case the LRM has no sheet for",
+                                      [Issue("/", "no createCase or LRM frame for this case yet", "no-case")])
+                sheet = hub_to_legacy_result(*history[first], self.profile_model, ctx).data
+                history = history[first + 1:]
+            updates = [h for h in history if h[0] != "createCase"] + [(message.payload_name, message.payload)]
+            result = merge_onto_sheet(updates, sheet, self.profile_model, ctx)
         for warning in result.warnings:
             log.warning("mapping_warning", distribution_id=message.distribution_id, profile=self.profile,
                         error=warning.message, error_path=warning.path, code=warning.code)

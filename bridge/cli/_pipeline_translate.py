@@ -19,10 +19,14 @@ CONFIGURATION = {"no-profile", "bad-profile", "no-adapter", "no-table", "no-code
 
 
 def run(data: bytes, source: str, target: str | None, profile: str | None, *, label: str = "input",
-        schemas=None) -> bytes:
-    """Translate ``data`` from adapter ``source`` to ``target``; report losses on stderr."""
+        schemas=None, onto: bytes | None = None) -> bytes:
+    """Translate ``data`` from adapter ``source`` to ``target``; report losses on stderr.
+
+    With ``onto`` (an LRM case sheet) and a legacy target, the Hub message is applied onto
+    that sheet, as the bridge does for an update of a case the LRM has (docs/operations.md).
+    """
     from bridge.core.errors import BridgeError, InboundError
-    from bridge.core.pipeline import translate
+    from bridge.core.pipeline import translate, translate_onto
     from bridge.refdata.profiles import build_context
 
     if not target:
@@ -30,7 +34,12 @@ def run(data: bytes, source: str, target: str | None, profile: str | None, *, la
     try:
         ids = _identities()
         ctx = build_context(profile=profile, schemas=schemas, **ids)
-        result = translate(data, source=source, target=target, ctx=ctx)
+        if onto is not None:
+            if ctx.profile is None or ctx.profile.adapter != target:
+                raise click.UsageError("--onto needs a legacy --to and its --profile")
+            result = translate_onto(data, source=source, sheet=onto, profile=ctx.profile, ctx=ctx)
+        else:
+            result = translate(data, source=source, target=target, ctx=ctx)
     except InboundError as exc:
         _report(label, exc.issues, exc.message, "error")
         codes = {issue.code for issue in exc.issues}

@@ -19,13 +19,18 @@ import click
               help="Directory from 'bridge certs make-test-ca' (ca.crt, <client>.crt/.key).")
 @click.option("--behaviour", type=click.Choice(["accept", "refuse", "no-answer", "late", "malformed"]),
               default="accept", show_default=True, help="How the simulated NexSIS peer answers.")
+@click.option("--engagement", type=click.Choice(["none", "one", "several"]), default="none", show_default=True,
+              help="Resources the simulated NexSIS engages after accepting: none, one vehicle, or two with "
+                   "status changes over time (RC-RI), merged onto the LRM's case sheet.")
+@click.option("--status-interval", type=click.FloatRange(min=0), default=1.0, show_default=True,
+              help="Seconds between the simulated vehicles' status changes (--engagement several).")
 @click.option("--timeout", type=float, default=None, help="Give up after this many seconds.")
 @click.option("--rate", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Case sheets per second; 0 sends them all at once (latencies then include the queue).")
 @click.option("--log-level", type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]), default="ERROR",
               show_default=True, help="Log lines shown on stderr while the demo runs.")
-def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, behaviour: str,
-         timeout: float | None, rate: float, log_level: str) -> None:
+def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, behaviour: str, engagement: str,
+         status_interval: float, timeout: float | None, rate: float, log_level: str) -> None:
     """Run the whole chain on this machine: LRM -> bridge -> Hub -> NexSIS and back.
 
     With no option it needs nothing installed: the Hub is emulated in process
@@ -41,7 +46,7 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
     from bridge.runtime.config import BridgeConfig
     from bridge.runtime.demo import run_demo
     from bridge.runtime.logging import configure_logging
-    from bridge.sim.nexsis_rules import Behaviour
+    from bridge.sim.nexsis_rules import Behaviour, Engagement
 
     # The demo's answers come back through lossy EMSI -> legacy code tables, so every answer logs
     # fallback warnings; the summary is what the demo is for, --log-level shows the rest.
@@ -60,7 +65,8 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
         from bridge.sim.nexsis_rules import PeerRules
 
         d = run_demo(reactor_, messages=messages, config=config, progress=progress, timeout=timeout, rate=rate,
-                     peer_rules=PeerRules(own_id=config.bridge.peer_id, behaviour=Behaviour(behaviour)),
+                     peer_rules=PeerRules(own_id=config.bridge.peer_id, behaviour=Behaviour(behaviour),
+                                          engagement=Engagement(engagement), status_interval=status_interval),
                      hub_url=hub_url, certs=Path(certs) if certs else None)
         return d.addCallback(lambda summary: outcome.update(summary=summary))
 
@@ -84,6 +90,7 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
 def _table(summary) -> None:
     rows = [("case sheets sent", summary.sent), ("stored (LRM acked)", summary.stored),
             ("acknowledged (RC-REF)", summary.acknowledged), ("answered (EMSI)", summary.answered),
+            ("resource updates (RC-RI)", f"{summary.resource_updates}/{summary.expected_updates}"),
             ("failed", summary.failed), ("Hub messages", summary.hub_messages),
             ("RC-REF latency p50 (ms)", summary.p50_ms), ("RC-REF latency p99 (ms)", summary.p99_ms),
             ("answer latency p50 (ms)", summary.answer_p50_ms), ("duration (s)", summary.seconds)]

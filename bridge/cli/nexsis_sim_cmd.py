@@ -19,6 +19,10 @@ import click
               default="accept", show_default=True, help="How requests for assistance are answered.")
 @click.option("--late-delay", default=5.0, show_default=True, help="Seconds before a 'late' answer.")
 @click.option("--operations", is_flag=True, help="Follow accepted requests with an #OPERATION_GLOBALE# update.")
+@click.option("--engagement", type=click.Choice(["none", "one", "several"]), default="none", show_default=True,
+              help="After accepting, engage no resource, one vehicle, or two with status changes over time (RC-RI).")
+@click.option("--status-interval", type=click.FloatRange(min=0), default=30.0, show_default=True,
+              help="Seconds between status changes with --engagement several.")
 @click.option("--xml", "use_xml", is_flag=True, help="Publish application/xml instead of JSON.")
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"], case_sensitive=False),
@@ -26,20 +30,21 @@ import click
 @click.option("--log-format", default="auto", show_default=True, type=click.Choice(["auto", "json", "console"]),
               help="auto: key=value on a terminal, JSON lines otherwise.")
 def nexsis_sim(client_id: str, host: str, port: int, vhost: str, certs: Path, behaviour: str, late_delay: float,
-               operations: bool, use_xml: bool, log_level: str, log_format: str) -> None:
+               operations: bool, engagement: str, status_interval: float, use_xml: bool, log_level: str, log_format: str) -> None:
     """Answer like NexSIS: RC-REF for every case and request, EMSI answer per --behaviour."""
     from twisted.internet import reactor
 
     from bridge.edges.amqp.client import HubClient
     from bridge.edges.amqp.settings import HubClientSettings
     from bridge.runtime.logging import configure_logging
-    from bridge.sim.nexsis_rules import Behaviour, PeerRules
+    from bridge.sim.nexsis_rules import Behaviour, Engagement, PeerRules
     from bridge.sim.nexsis_sim import NexsisSimulator
 
     configure_logging(log_format, log_level)
     content_type = "application/xml" if use_xml else "application/json"
     rules = PeerRules(own_id=client_id, behaviour=Behaviour(behaviour), late_delay=late_delay,
-                      send_operations=operations)
+                      send_operations=operations, engagement=Engagement(engagement),
+                      status_interval=status_interval)
     simulator = NexsisSimulator(rules, reactor, content_type=content_type)
     settings = HubClientSettings(host=host, port=port, vhost=vhost, ca_cert=certs / "ca.crt",
                                  cert=certs / f"{client_id}.crt", key=certs / f"{client_id}.key",

@@ -26,13 +26,17 @@ HUB_FORMATS = ("json", "xml")
 @click.option("--schemas", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Official schema bundle directory (default: $HUB_SCHEMAS, then the installed one).")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Size limit of the input (default 1 MiB).")
+@click.option("--onto", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
+              help="With --from HUB-ADAPTER and a legacy --to: apply the message onto this LRM case sheet "
+                   "(an update: answer, missions, resource statuses), as the bridge does.")
 @click.option("--no-validate", is_flag=True, help="Convert without checking the input against the schemas first.")
 def translate(file: Path, to: str | None, from_: str | None, profile: str | None, schemas: Path | None,
-              max_bytes: int | None, no_validate: bool) -> None:
+              max_bytes: int | None, onto: Path | None, no_validate: bool) -> None:
     """Convert FILE (or - for stdin) and write the result to stdout; errors go to stderr (exit 2)."""
     data = read_input(file)
     if from_ is not None:
-        output = translate_with_adapters(data, from_, to, profile, file=file, schemas=schemas)
+        output = translate_with_adapters(data, from_, to, profile, file=file, schemas=schemas,
+                                         onto=read_input(onto) if onto is not None else None)
     else:
         if to is not None and to not in HUB_FORMATS:
             raise click.BadParameter(f"must be one of {', '.join(HUB_FORMATS)} (or use --from for adapters)", param_hint="--to")
@@ -62,8 +66,8 @@ def translate_hub(file: Path, data: bytes, to: str | None, schemas: Path | None,
 
 
 def translate_with_adapters(data: bytes, from_: str, to: str | None, profile: str | None, *,
-                            file: Path | None = None, schemas: Path | None = None) -> bytes:
+                            file: Path | None = None, schemas: Path | None = None, onto: bytes | None = None) -> bytes:
     """Legacy-format translation through ``bridge.core.pipeline`` (owned by the adapters work)."""
     from bridge.cli._pipeline_translate import run
 
-    return run(data, from_, to, profile, label=str(file or "input"), schemas=schemas)
+    return run(data, from_, to, profile, label=str(file or "input"), schemas=schemas, onto=onto)

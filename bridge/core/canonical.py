@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from bridge.core.errors import Issue
 from bridge.core.numbers import coordinate_problem
+from bridge.core.operations import Operations
 
 FROZEN = ConfigDict(frozen=True, arbitrary_types_allowed=True, extra="forbid")
 
@@ -139,7 +140,11 @@ class AssistanceAnswer(BaseModel):
 
 
 class Case(BaseModel):
-    """One emergency case as every format sees it; ``dropped`` lists what a decoder could not keep."""
+    """One emergency case as every format sees it; ``dropped`` lists what a decoder could not keep.
+
+    ``operations`` holds the partner's missions and engaged resources (EMSI OPG, RC-RI),
+    see :mod:`bridge.core.operations`.
+    """
 
     model_config = FROZEN
 
@@ -154,5 +159,6 @@ class Case(BaseModel):
     patients: tuple[Patient, ...] = ()
     request: AssistanceRequest | None = None
     answer: AssistanceAnswer | None = None
+    operations: Operations | None = None
     extras: dict[str, str] = Field(default_factory=dict)
     dropped: tuple[Issue, ...] = ()

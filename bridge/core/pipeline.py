@@ -18,21 +18,24 @@ from typing import Any
 
 import simplejson
 
-from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
 from bridge.core.adapters.emsi import decode_emsi, encode_emsi
 from bridge.core.adapters.profile import Profile
 from bridge.core.adapters.rc_eda import decode_create_case, encode_create_case
+from bridge.core.adapters.rc_ri import decode_rc_ri, encode_rc_ri
 from bridge.core.adapters.registry import AdapterInfo, get_adapter
 from bridge.core.canonical import Case
 from bridge.core.errors import BridgeError, HubErrorCode, Issue, OutboundError
+from bridge.core.operations import Operations, merge_operations
 
 # (payload name, payload dict) -> issues; empty when valid.
 Validator = Callable[[str, dict[str, Any]], list[Issue]]
 HUB_PAYLOAD_OF = {"rc-eda-json": "createCase", "rc-eda-xml": "createCase", "emsi-json": "emsi",
-                  "emsi-xml": "emsi"}
-# The one table of Hub payloads that carry a case to and from the legacy side: name -> decoder.
+                  "emsi-xml": "emsi", "rc-ri-json": "resourcesInfoCisu", "rc-ri-xml": "resourcesInfoCisu"}
+# The one table of Hub payloads that carry a case to and from the legacy side: name -> decoder
+# (RC-RI: the resource statuses of a case, merged onto the LRM's sheet).
 HUB_DECODERS: Mapping[str, Callable[[dict[str, Any], AdapterContext], Decoded]] = MappingProxyType(
-    {"createCase": decode_create_case, "emsi": decode_emsi})
+    {"createCase": decode_create_case, "emsi": decode_emsi, "resourcesInfoCisu": decode_rc_ri})
 LEGACY_PAYLOADS = frozenset(HUB_DECODERS)
 
 
@@ -91,16 +94,41 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
         # One location id shared by the createCase and the EMSI message of the same event.
         case = case.model_copy(update={"location": case.location.model_copy(update={"loc_id": ctx.new_id()})})
     payloads = []
+    own, echoed = split_operations(case.operations, ctx.sender_id)
     create_case, case_drops = encode_create_case(case, ctx)
-    hub_drops = [d for d in case_drops if d.path not in ("request", "answer")]
+    hub_drops = [d for d in case_drops if d.path not in ("request", "answer", "operations")] + echoed
     payloads.append(HubPayload("createCase", create_case, decoded.dropped + hub_drops, list(decoded.warnings)))
     if case.request is not None or case.answer is not None:
-        emsi, emsi_drops, warnings = encode_emsi(case, ctx)
+        emsi, emsi_drops, warnings = encode_emsi(case.model_copy(update={"operations": None}), ctx)
         payloads.append(HubPayload("emsi", emsi, emsi_drops, warnings))
+    if own is not None:
+        rc_ri, ri_drops = encode_rc_ri(case.model_copy(update={"operations": own}), ctx)
+        payloads.append(HubPayload("resourcesInfoCisu", rc_ri, [d for d in ri_drops
+                                                                if d.path.startswith("operations")]))
     if validator is not None:
         for item in payloads:
             _raise_if_invalid(item.name, item.payload, validator)
     return payloads
+
+
+def split_operations(operations: Operations | None, own_org: str) -> tuple[Operations | None, list[Issue]]:
+    """The LRM's own resources (``ORG`` = the bridge's organisation), and a note for each partner's one.
+
+    A sheet echoes what the partner sent (its missions and vehicles): sending them back
+    would make the bridge speak for the fire service. Only resources of our own
+    organisation go out, as RC-RI; the others are listed as not sent (the Hub has them
+    from their owner), so nothing disappears unseen.
+    """
+    if not operations:
+        return None, []
+    mine = tuple(r for r in operations.resources if r.org_id and (r.org_id == own_org
+                                                                   or r.org_id.startswith(own_org + ".")))
+    notes = [dropped(f"operations.resources/{i}", f"resource {r.resource_id} of {r.org_id or 'no organisation'}: "
+                     "the partner's, echoed by the LRM; not sent back (its owner sent it)")
+             for i, r in enumerate(operations.resources) if r not in mine]
+    notes += [dropped(f"operations.missions/{i}", f"mission {m.mission_id}: the partner's, echoed by the LRM; "
+                      "not sent back") for i, m in enumerate(operations.missions)]
+    return (Operations(resources=mine) if mine else None), notes
 
 
 def hub_to_legacy(payload_name: str, payload: dict[str, Any], profile: Profile, ctx: AdapterContext) -> bytes:
@@ -137,18 +165,61 @@ def answer_to_legacy(payload: dict[str, Any], original_frame: bytes, profile: Pr
     return Result(encoded.data, case, list(encoded.dropped), list(answer.warnings) + list(encoded.warnings))
 
 
+def merge_onto_sheet(payloads: list[tuple[str, dict[str, Any]]], sheet: bytes, profile: Profile, ctx: AdapterContext) -> Result:
+    """Hub messages about a case the LRM already has -> its case sheet with them applied, in order.
+
+    The LRM's own sheet (the last frame it sent or received for the dossier) is the
+    base, so its codes stay its own; each message then adds what it carries: an EMSI
+    answer, the partner's missions and resources, RC-RI status changes (merged by id,
+    last received wins). This is what an inbound update means for the LRM.
+    """
+    ctx = ctx.with_profile(profile)
+    return apply_onto_sheet([HUB_DECODERS[name](payload, ctx) for name, payload in payloads], sheet, profile, ctx)
+
+
+def translate_onto(data: bytes, *, source: str, sheet: bytes, profile: Profile, ctx: AdapterContext,
+                   installed: Mapping[str, AdapterInfo] | None = None) -> Result:
+    """``bridge translate --onto SHEET``: one Hub message (any Hub adapter) applied onto an LRM sheet."""
+    decoder = get_adapter(source, installed if installed is not None else ctx.adapters)
+    _check_direction(decoder, "in", source)
+    ctx = ctx.with_profile(profile)
+    return apply_onto_sheet([decoder.decode(bytes(data), ctx)], sheet, profile, ctx)
+
+
+def apply_onto_sheet(decoded: list[Decoded], sheet: bytes, profile: Profile, ctx: AdapterContext) -> Result:
+    """Decoded Hub messages applied in order onto the LRM sheet ``sheet`` (answer, operations)."""
+    adapter = get_adapter(profile.adapter, ctx.adapters)
+    case = adapter.decode(bytes(sheet), ctx).case
+    for item in decoded:
+        updates: dict[str, Any] = {"operations": merge_operations(case.operations, item.case.operations)}
+        if item.case.answer is not None:
+            updates["answer"] = item.case.answer
+        case = case.model_copy(update=updates)
+    encoded = adapter.encode(case, ctx)
+    return Result(encoded.data, case, [i for d in decoded for i in d.dropped] + encoded.dropped,
+                  [i for d in decoded for i in d.warnings] + encoded.warnings)
+
+
 def merge_hub_cases(cases: list[Case]) -> Case:
-    """One case from the createCase and EMSI messages of the same event (request/answer from EMSI)."""
+    """One case from the Hub messages of the same event, in the order received.
+
+    Request/answer come from the first EMSI that has them; operations (EMSI missions
+    and resources, RC-RI statuses) are folded in order, by id, so the last status
+    received for a resource is the one the LRM sees (see docs/operations.md).
+    """
     merged = cases[0]
     for other in cases[1:]:
-        updates = {name: getattr(other, name) for name in ("request", "answer")
-                   if getattr(merged, name) is None and getattr(other, name) is not None}
+        updates: dict[str, Any] = {name: getattr(other, name) for name in ("request", "answer")
+                         if getattr(merged, name) is None and getattr(other, name) is not None}
+        operations = merge_operations(merged.operations, other.operations)
+        if operations is not merged.operations:
+            updates["operations"] = operations
         merged = merged.model_copy(update=updates)
     return merged
 
 
 def hub_payloads_to_legacy(payloads: list[tuple[str, dict[str, Any]]], profile: Profile, ctx: AdapterContext) -> Result:
-    """Several Hub payloads about one case (createCase first, then EMSI) -> one legacy message."""
+    """Several Hub payloads about one case (createCase first, then EMSI, RC-RI...) -> one legacy message."""
     ctx = ctx.with_profile(profile)
     decoded = [HUB_DECODERS[name](payload, ctx) for name, payload in payloads]
     case = merge_hub_cases([d.case for d in decoded])

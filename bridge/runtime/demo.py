@@ -11,6 +11,7 @@ in its own format. The summary counts what happened and how long it took.
 
 from __future__ import annotations
 
+import re
 import statistics
 import tempfile
 import time
@@ -50,6 +51,8 @@ class Summary:
     stored: int = 0
     acknowledged: int = 0
     answered: int = 0
+    resource_updates: int = 0
+    expected_updates: int = 0
     failed: int = 0
     hub_messages: int = 0
     p50_ms: float | None = None
@@ -59,7 +62,8 @@ class Summary:
 
     @property
     def ok(self) -> bool:
-        return self.failed == 0 and self.acknowledged == self.answered == self.messages
+        return (self.failed == 0 and self.acknowledged == self.answered == self.messages
+                and self.resource_updates >= self.expected_updates)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "ok": self.ok}
@@ -113,7 +117,7 @@ def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout
     if hub_url is not None:  # the simulated NexSIS peer is a second client of the same broker
         peer = yield _start_amqp_peer(reactor, config, certs, peer_rules)
     running = yield start_bridge(config, reactor, peer_rules=peer_rules)
-    summary = Summary(messages=messages)
+    summary = Summary(messages=messages, expected_updates=messages * _updates_per_case(peer_rules))
     sent_at: dict[str, float] = {}
     answers: dict[str, float] = {}
     started = time.perf_counter()
@@ -126,6 +130,8 @@ def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout
         if text.startswith("NACK"):
             summary.failed += 1
             return
+        if RESOURCE_MARK.search(text):  # a resource status update merged onto the case sheet
+            summary.resource_updates += 1
         for line in text.replace("\r\n", "\n").split("\n"):
             if line.startswith("NUM_DOSSIER="):
                 answers.setdefault(line.split("=", 1)[1], time.perf_counter())
@@ -197,6 +203,18 @@ def _start_amqp_peer(reactor, config, certs: Path, peer_rules):
     simulator.attach(client)
     yield client.start()
     return client
+
+
+RESOURCE_MARK = re.compile(r"MOYEN_1_|<moyen>|<MOYEN>")
+
+
+def _updates_per_case(peer_rules) -> int:
+    """RC-RI status updates the simulated peer sends per accepted request (see nexsis_rules)."""
+    from bridge.sim.nexsis_rules import STATUS_STEPS, Behaviour, Engagement
+
+    if peer_rules is None or peer_rules.behaviour in (Behaviour.REFUSE, Behaviour.NO_ANSWER, Behaviour.MALFORMED):
+        return 0
+    return {Engagement.NONE: 0, Engagement.ONE: 1, Engagement.SEVERAL: len(STATUS_STEPS)}[peer_rules.engagement]
 
 
 def _update_from_store(summary: Summary, store, answers: dict) -> None:

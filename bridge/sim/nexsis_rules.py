@@ -6,7 +6,11 @@ answers an EMSI request for assistance (a MISSION named
 ``#DEMANDE_CONCOURS#...#``) with an EMSI whose MISSION is named
 ``#REPONSE_DEMANDE_CONCOURS#<answer>#`` (ACCEPTE, REFUS, PARTIELLE,
 DIVERGENTE), and may follow up with operation
-updates (``#OPERATION_GLOBALE#``). The behaviour is configurable so the bridge
+updates (``#OPERATION_GLOBALE#``) and engage resources: ``engagement`` ``one`` sends an
+RC-RI (``resourcesInfoCisu``) with one vehicle ``DECLENCHE``; ``several`` engages two
+vehicles and sends their status changes every ``status_interval`` seconds
+(``DECLENCHE`` -> ``DEPART`` -> ``ARRIVEE`` -> ``FINPEC`` -> ``RETOUR``), each RC-RI
+listing every vehicle engaged so far, as the official stories do. The behaviour is configurable so the bridge
 can be tested against refusals, silence, late and malformed answers. The edge
 (``bridge.sim.nexsis_sim``) only schedules and publishes what these rules return.
 """
@@ -15,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -26,6 +30,7 @@ REQUEST_PREFIX = "#DEMANDE_CONCOURS#"
 ANSWER_TEMPLATE = "#REPONSE_DEMANDE_CONCOURS#{answer}#"
 OPERATION_NAME = "#OPERATION_GLOBALE#"
 FUNCTIONAL_PAYLOADS = LEGACY_PAYLOADS  # what a NexSIS peer acts on: the payloads that carry a case
+STATUS_STEPS = ("DECLENCHE", "DEPART", "ARRIVEE", "FINPEC", "RETOUR")
 
 
 class Behaviour(StrEnum):
@@ -36,6 +41,14 @@ class Behaviour(StrEnum):
     NO_ANSWER = "no-answer"
     LATE = "late"
     MALFORMED = "malformed"
+
+
+class Engagement(StrEnum):
+    """Which resources the simulated peer engages after accepting a request."""
+
+    NONE = "none"
+    ONE = "one"
+    SEVERAL = "several"
 
 
 ANSWER_CODES = {Behaviour.ACCEPT: "ACCEPTE", Behaviour.REFUSE: "REFUS", Behaviour.LATE: "ACCEPTE"}
@@ -58,6 +71,8 @@ class PeerRules:
     late_delay: float = 5.0
     send_operations: bool = False
     org_name: str = "NexSIS (simulated)"
+    engagement: Engagement = Engagement.NONE
+    status_interval: float = 30.0
 
 
 def is_request_for_assistance(emsi: dict[str, Any]) -> bool:
@@ -86,7 +101,37 @@ def replies_for(
     if rules.send_operations and rules.behaviour is not Behaviour.REFUSE:
         operation = _operation(received.payload, rules, now, new_uuid)
         replies.append(Reply(_envelope("emsi", operation, received, rules, now, new_uuid), delay))
+    if rules.engagement is not Engagement.NONE and rules.behaviour is not Behaviour.REFUSE:
+        replies += [Reply(_envelope("resourcesInfoCisu", payload, received, rules, now + timedelta(seconds=after),
+                                    new_uuid), delay + after)
+                    for after, payload in _engagement(received.payload, rules, now)]
     return replies
+
+
+def _engagement(request: dict, rules: PeerRules, now: datetime) -> list[tuple[float, dict]]:
+    """(seconds after the answer, RC-RI payload) for each status change of the engaged vehicles."""
+    case_id = request.get("EVENT", {}).get("MAIN_EVENT_ID") or request.get("EVENT", {}).get("ID")
+    vehicles = ["VSAV1"] if rules.engagement is Engagement.ONE else ["VSAV1", "FPT1"]
+    steps = 1 if rules.engagement is Engagement.ONE else len(STATUS_STEPS)
+    messages = []
+    for step in range(steps):
+        after = step * rules.status_interval
+        resources = []
+        for index, vehicle in enumerate(vehicles):
+            if rules.engagement is Engagement.SEVERAL and index > step:
+                continue  # the second vehicle is engaged one interval after the first
+            status = STATUS_STEPS[min(step - index, len(STATUS_STEPS) - 1)]
+            engaged = now + timedelta(seconds=index * rules.status_interval)
+            changed = now + timedelta(seconds=after)
+            resources.append({
+                "datetime": engaged.isoformat(timespec="seconds"),
+                "resourceId": f"{rules.own_id}.resource.{vehicle}", "orgId": rules.own_id, "name": vehicle,
+                "vehicleType": "SIS", "team": {"medicalLevel": "SECOURS", "name": f"Equipe {vehicle}"},
+                "state": {"status": status, "datetime": changed.isoformat(timespec="seconds"),
+                          "availability": status == "RETOUR"},
+            })
+        messages.append((after, {"caseId": case_id, "resource": resources}))
+    return messages
 
 
 def _envelope(name: str, payload: dict, received: Unwrapped, rules: PeerRules, now: datetime, new_uuid) -> dict:

@@ -43,7 +43,8 @@ class Rig:
     """The service, its store, the in-process Hub and a NexSIS simulator on one fake clock."""
 
     def __init__(self, tmp_path: Path, *, max_pending: int = 100, profile: str = "lrm-alpha-text",
-                 content_type: str = "application/json", peer_listening: bool = True) -> None:
+                 content_type: str = "application/json", peer_listening: bool = True,
+                 peer_rules: PeerRules | None = None) -> None:
         self.clock = task.Clock()
         self.now = lambda: START + timedelta(seconds=self.clock.seconds())
         self.store = Store.open(Path(tmp_path) / "s.sqlite3", max_pending=max_pending)
@@ -54,7 +55,7 @@ class Rig:
         self.service = BridgeService(settings, reactor=self.clock, store=self.store, translator=translator,
                                      clock=self.now, new_uuid=lambda: str(uuid.uuid4()))
         self.hub = InProcessHub([SAMU, SDIS], lambda body: [], clock=self.now, reactor=self.clock)
-        self.simulator = NexsisSimulator(PeerRules(own_id=SDIS), self.clock, clock=self.now)
+        self.simulator = NexsisSimulator(peer_rules or PeerRules(own_id=SDIS), self.clock, clock=self.now)
         sim_client = self.hub.client(SDIS, on_message=self.simulator.on_message, on_ack=self.simulator.on_ack,
                                      on_info=self.simulator.on_info)
         self.simulator.attach(sim_client)

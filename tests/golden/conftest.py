@@ -49,7 +49,7 @@ def fresh_ctx(hub_ctx):
 @pytest.fixture(scope="session")
 def schema_validator(hub_reference):
     """Validate a Hub payload dict against its official JSON Schema; returns Issues."""
-    schemas = {"createCase": "RC-EDA", "emsi": "EMSI"}
+    schemas = {"createCase": "RC-EDA", "emsi": "EMSI", "resourcesInfoCisu": "RC-RI"}
     compiled = {name: fastjsonschema.compile(json.loads((hub_reference / "json-schema" /
                                                          f"{file}.schema.json").read_text()))
                 for name, file in schemas.items()}

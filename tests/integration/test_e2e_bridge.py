@@ -156,3 +156,17 @@ def test_bridge_takes_frames_while_the_broker_is_unreachable(reactor_thread, tmp
         assert running.store.counts().get(("out", "translated")) == 2
     finally:
         reactor_thread.call(running.stop, timeout=60)
+
+
+def test_engaged_resources_reach_the_lrm_through_the_real_broker(broker, hub, reactor_thread):
+    """NexSIS engages two vehicles with status changes (RC-RI): every update crosses the dispatcher to the LRM."""
+    from bridge.runtime.demo import run_demo
+    from bridge.sim.nexsis_rules import Engagement, PeerRules
+
+    url = f"amqps://127.0.0.1:{broker.amqps_port}/{VHOST.replace('/', '%2F')}"
+    rules = PeerRules(own_id=SDIS, engagement=Engagement.SEVERAL, status_interval=0.2)
+    scenario = functools.partial(run_demo, reactor_thread.reactor, messages=3, hub_url=url, peer_rules=rules,
+                                 certs=broker.ca.directory, timeout=60)
+    summary = reactor_thread.call(scenario, timeout=120)
+    assert summary.ok, summary.as_dict()
+    assert summary.resource_updates == summary.expected_updates == 15

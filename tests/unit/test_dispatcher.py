@@ -165,3 +165,24 @@ def test_schema_error_cause_names_paths_and_stays_bounded():
     cause = describe_issues(issues)
     assert cause.startswith("25 schema error(s): /createCase/f0: ") and cause.endswith("and 5 more")
     assert len(cause) < 20 * 310
+
+
+RC_RI = {"caseId": "fr.health.samu440.DRFR154402600001", "resource": [{
+    "datetime": "2026-11-25T20:00:00+01:00", "resourceId": "fr.fire.nexsis.sdis44.resource.VSAV1",
+    "vehicleType": "SIS", "state": {"status": "ARRIVEE", "datetime": "2026-11-25T20:10:00+01:00"}}]}
+
+
+@pytest.mark.parametrize(("status", "routed"), [("ARRIVEE", True), ("PARTI", False)])
+def test_rc_ri_is_checked_and_routed_like_the_other_kinds(status, routed):
+    """The emulator's checks cover RC-RI: a valid one reaches the .message queue, a bad status is a 300."""
+    from bridge.core.edxl import wrap
+    from bridge.refdata.hub_codec import validate
+
+    message = wrap("resourcesInfoCisu", RC_RI, sender_id=SDIS, recipient_id=SAMU, now=NOW, message_uuid=UUID1)
+    message = json.loads(json.dumps(message).replace("ARRIVEE", status))  # as a faulty peer would send it
+    result = _run(message, routing_key=SDIS, validate=lambda body: validate(body))
+    if routed:
+        assert isinstance(result, Route) and (result.recipient, result.queue_suffix) == (SAMU, "message")
+    else:
+        assert isinstance(result, Reject) and result.code == HubErrorCode.INVALID_MESSAGE
+        assert "status" in result.reason

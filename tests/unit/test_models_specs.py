@@ -13,7 +13,7 @@ from bridge.core.models.spec_from_models import message_specs
 from tests.conftest import PROJECT_ROOT
 
 XSD_OF = {"createCase": "RC-EDA", "emsi": "EMSI", "reference": "RC-REF", "error": "RS-ERROR",
-          "distributionElement": "RC-DE"}
+          "distributionElement": "RC-DE", "resourcesInfoCisu": "RC-RI"}
 
 # Run in a child process: xmlschema cannot build schemas once zope.interface has declared interfaces
 # on collections.abc classes, which importing twisted.internet.testing (other test modules) does.

@@ -62,6 +62,6 @@ def test_one_table_of_payloads_the_legacy_side_understands() -> None:
     from bridge.core import pipeline
     from bridge.sim import nexsis_rules
 
-    assert set(pipeline.HUB_DECODERS) == {"createCase", "emsi"}
+    assert set(pipeline.HUB_DECODERS) == {"createCase", "emsi", "resourcesInfoCisu"}  # RC-RI: resource statuses
     assert translator.LEGACY_PAYLOADS is pipeline.LEGACY_PAYLOADS
     assert nexsis_rules.FUNCTIONAL_PAYLOADS is pipeline.LEGACY_PAYLOADS

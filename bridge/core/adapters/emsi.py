@@ -4,9 +4,11 @@ EMSI speaks in EVENT types (CATEGORY, ACTOR, LOCTYPE) where RC-EDA speaks CISU
 codes: the ``cisu-emsi-*`` tables translate. A request for assistance is the
 MISSION named ``#DEMANDE_CONCOURS#kind#frame#`` and its answer the MISSION named
 ``#REPONSE_DEMANDE_CONCOURS#STATUS#`` (the ``answer-aliases`` table turns the
-spellings seen in the field into one canonical status). Other missions,
-resources, casualty triage counts and the many EMSI-only attributes have no
-canonical field: they are listed as dropped, leaf by leaf.
+spellings seen in the field into one canonical status). Other missions and the
+resources (the "opération globale") are the case's operations, read and written
+by :mod:`bridge.core.adapters.emsi_operations`. Casualty triage counts and the many
+EMSI-only event attributes have no canonical field: they are listed as dropped,
+leaf by leaf.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
 from bridge.core.adapters.codes import label_of, map_code
+from bridge.core.adapters.emsi_operations import complete_assistance, read_operations, write_operations
 from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
 from bridge.core.adapters.rc_eda import case_id_for, require_codec, shape_guard
 from bridge.core.adapters.tracking import Reader
@@ -81,7 +84,7 @@ def _decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
         case_id=r.get("EVENT", "MAIN_EVENT_ID"), sender_case_id=r.get("EVENT", "ID"),
         created=parse_datetime(r.get("EVENT", "DECL_DATIME"), r.pointer("EVENT", "DECL_DATIME")),
         qualification=qualification, location=_location(r), notes=tuple(notes),
-        request=request, answer=answer,
+        request=request, answer=answer, operations=read_operations(r),
         extras={"event_name": name} if (name := r.get("EVENT", "NAME")) else {},
     )
     return Decoded(case=case, dropped=r.leftover(), warnings=warnings)
@@ -173,6 +176,7 @@ def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[I
         actors.append(emsi("cisu-emsi-victims", q.victims_count, "qualification.victims_count", "PPL"))
     created = hub_datetime(case.created or ctx.now)
     case_id = case_id_for(case, ctx)
+    op_missions, op_resources, op_drops = write_operations(case.operations)
     payload: dict[str, Any] = {
         "CONTEXT": {"ID": ctx.new_id(), "MODE": "ACTUAL", "MSGTYPE": "ALERT" if case.version <= 1 else "UPDATE",
                     "CREATION": hub_datetime(ctx.now), "LEVEL": "OPR",
@@ -186,9 +190,10 @@ def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[I
                             "LOCTYPE": [emsi("cisu-emsi-loctype", q.location_kind.code if q.location_kind else None,
                                              "qualification.location_kind", "OTH")]},
                   "DECL_DATIME": created, "EGEO": [_egeo(case)]},
-        "MISSION": _missions_out(case, ctx),
+        "MISSION": complete_assistance(_missions_out(case, ctx), case.operations) + op_missions,
+        "RESOURCE": op_resources,
     }
-    return prune(payload), _encode_drops(case), warnings
+    return prune(payload), _encode_drops(case) + op_drops, warnings
 
 
 def _egeo(case: Case) -> dict[str, Any] | None:

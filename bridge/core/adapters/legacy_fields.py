@@ -19,6 +19,14 @@ from zoneinfo import ZoneInfo
 from bridge.core.adapters.base import AdapterContext, Decoded, dropped
 from bridge.core.adapters.codes import map_code
 from bridge.core.adapters.flat import flatten, unflatten
+from bridge.core.adapters.legacy_operations import (
+    Group,
+    decode_groups,
+    encode_groups,
+    indexed_key,
+    indexed_pattern,
+    not_carried,
+)
 from bridge.core.adapters.profile import FieldSpec, Profile
 from bridge.core.canonical import Case, Patient
 from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
@@ -43,6 +51,8 @@ class Record:
 
     entries: list[Entry] = field(default_factory=list)
     patients: list[dict[str, Entry]] = field(default_factory=list)
+    resources: list[Group] = field(default_factory=list)
+    missions: list[Group] = field(default_factory=list)
 
 
 def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Decoded:
@@ -70,14 +80,50 @@ def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Dec
         raise InboundError(f"{profile.name}: {len(missing)} required field(s) missing", missing,
                            HubErrorCode.INSUFFICIENT_DATA)
     patients, patient_keys = _decode_patients(record, by_key, profile)
+    operations, op_keys, op_drops = _decode_operations(record, by_key, profile, ctx, warnings)
     drops = [dropped(e.where or e.key, f"field {e.key}={e.value!r} is not in profile {profile.name}")
-             for key, entries in by_key.items() if key not in patient_keys for e in entries]
+             for key, entries in by_key.items() if key not in patient_keys | op_keys for e in entries]
     try:
         case = unflatten(flat, patients, ctx.labels)
     except ValueError as exc:
         raise InboundError(f"{profile.name}: message does not make a valid case",
                            [Issue("/", str(exc).splitlines()[0], "invalid")]) from None
-    return Decoded(case=case, dropped=drops, warnings=warnings)
+    if operations is not None:
+        case = case.model_copy(update={"operations": operations})
+    return Decoded(case=case, dropped=drops + op_drops, warnings=warnings)
+
+
+def _decode_operations(record: Record, by_key: dict[str, list[Entry]], profile: Profile, ctx: AdapterContext,
+                       warnings: list[Issue]) -> tuple[Any, set[str], list[Issue]]:
+    spec = profile.operations
+    if spec is None:
+        return None, set(), []
+    keys: set[str] = set()
+    resources, missions = list(record.resources), list(record.missions)
+    if spec.mode == "indexed":
+        for template, groups in ((spec.resource_key, resources), (spec.mission_key, missions)):
+            pattern = indexed_pattern(template)
+            numbered: dict[int, Group] = {}
+            for key, entries in by_key.items():
+                match = pattern.match(key)
+                if match:
+                    keys.add(key)
+                    numbered.setdefault(int(match["n"]), []).extend(
+                        (match["part"], e.value, e.where or e.key) for e in entries)
+            groups += [numbered[n] for n in sorted(numbered)]
+    dates = (lambda text, where: _parse_datetime(text, profile, where),
+             lambda value: _format_datetime(value, profile))
+    operations, drops, op_warnings = decode_groups(resources, missions, spec, ctx, dates)
+    warnings += op_warnings
+    return operations, keys, drops
+
+
+def operations_to_groups(case: Case, profile: Profile, ctx: AdapterContext
+                         ) -> tuple[list[list[tuple[str, str]]], list[list[tuple[str, str]]], list[Issue]]:
+    """The case's resources and missions as legacy part groups (empty when the profile has no place)."""
+    if profile.operations is None:
+        return [], [], []
+    return encode_groups(case.operations, profile.operations, ctx, lambda value: _format_datetime(value, profile))
 
 
 def case_to_entries(case: Case, profile: Profile, ctx: AdapterContext) -> tuple[list[Entry], list[Issue], list[Issue]]:
@@ -99,6 +145,15 @@ def case_to_entries(case: Case, profile: Profile, ctx: AdapterContext) -> tuple[
             entries.append(Entry(spec.key, _encode_value(spec, item, profile, ctx, warnings)))
     drops = [dropped(t, f"{profile.name} has no field for {t}") for t in flat if t not in used]
     drops += _unmapped_case_parts(case, profile)
+    if profile.operations is None:
+        drops += not_carried(case.operations, profile.name)
+    elif profile.operations.mode == "indexed":
+        resources, missions, op_warnings = operations_to_groups(case, profile, ctx)
+        warnings += op_warnings
+        for template, groups in ((profile.operations.resource_key, resources),
+                                 (profile.operations.mission_key, missions)):
+            entries += [Entry(indexed_key(template, n, part), text)
+                        for n, group in enumerate(groups, start=1) for part, text in group]
     return entries, drops, warnings
 
 

@@ -15,7 +15,14 @@ from functools import lru_cache
 from lxml import etree
 
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded
-from bridge.core.adapters.legacy_fields import Entry, Record, case_to_entries, patients_to_parts, record_to_case
+from bridge.core.adapters.legacy_fields import (
+    Entry,
+    Record,
+    case_to_entries,
+    operations_to_groups,
+    patients_to_parts,
+    record_to_case,
+)
 from bridge.core.adapters.legacy_text import require_profile
 from bridge.core.adapters.profile import Profile
 from bridge.core.canonical import Case
@@ -82,6 +89,15 @@ class LegacyXmlAdapter(Adapter):
                 item = _append_path(root, profile.patients.key)
                 for legacy, value in parts.items():
                     etree.SubElement(item, legacy).text = value
+        resources, missions, op_warnings = operations_to_groups(case, profile, ctx)
+        warnings += op_warnings
+        if profile.operations is not None:
+            for path, groups in ((profile.operations.resource_key, resources),
+                                 (profile.operations.mission_key, missions)):
+                for group in groups:
+                    item = _append_path(root, path)
+                    for legacy, value in group:
+                        etree.SubElement(item, legacy).text = value
         issues = validate_against_xsd(root, profile)
         if issues:
             raise OutboundError(f"{profile.name}: the sheet built does not match {profile.xml_spec.xsd}", issues)
@@ -92,6 +108,7 @@ class LegacyXmlAdapter(Adapter):
 def _record(root: etree._Element, profile: Profile) -> Record:
     record = Record()
     patient_path = profile.patients.key if profile.patients is not None else None
+    group_paths = (profile.operations.resource_key, profile.operations.mission_key) if profile.operations else ()
     tree = root.getroottree()
     for element in root.iter(etree.Element):
         if element is root or len(element):
@@ -101,6 +118,8 @@ def _record(root: etree._Element, profile: Profile) -> Record:
         key = f"{path}/{etree.QName(element).localname}".lstrip("/")
         if patient_path and key.startswith(patient_path + "/"):
             continue
+        if any(key.startswith(group + "/") for group in group_paths):
+            continue
         record.entries.append(Entry(key, element.text or "", f"{tree.getpath(element)} (line {element.sourceline})"))
     if patient_path:
         for item in root.iterfind(patient_path):
@@ -108,6 +127,10 @@ def _record(root: etree._Element, profile: Profile) -> Record:
                                     Entry(etree.QName(child).localname, child.text or "",
                                           f"{tree.getpath(child)} (line {child.sourceline})")
                                     for child in item if isinstance(child.tag, str)})
+    for path, groups in zip(group_paths, (record.resources, record.missions), strict=False):
+        groups += [[(etree.QName(child).localname, child.text or "",
+                     f"{tree.getpath(child)} (line {child.sourceline})") for child in item if isinstance(child.tag, str)]
+                   for item in root.iterfind(path)]
     return record
 
 

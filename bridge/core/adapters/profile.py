@@ -86,6 +86,39 @@ class PatientsSpec(BaseModel):
         return value
 
 
+class OperationsSpec(BaseModel):
+    """Where missions and resources go (see :mod:`bridge.core.adapters.legacy_operations`).
+
+    ``indexed``: ``resource_key``/``mission_key`` are key templates with ``{n}`` and
+    ``{part}`` (``MOYEN_{n}_{part}``); ``elements``: they are element paths
+    (``MOYENS/MOYEN``). ``*_parts`` rename parts (legacy name -> canonical part);
+    ``state_table`` maps the legacy vehicle status to ``HubSante.statutVecteur``.
+    """
+
+    model_config = FROZEN
+
+    mode: Literal["indexed", "elements"] = "indexed"
+    resource_key: str
+    mission_key: str
+    resource_parts: dict[str, str] = {}
+    mission_parts: dict[str, str] = {}
+    state_table: str | None = None
+
+    @model_validator(mode="after")
+    def _known_parts(self) -> OperationsSpec:
+        from bridge.core.adapters.legacy_operations import MISSION_PARTS, RESOURCE_PARTS
+
+        for renames, vocabulary, what in ((self.resource_parts, RESOURCE_PARTS, "resource_parts"),
+                                          (self.mission_parts, MISSION_PARTS, "mission_parts")):
+            unknown = set(renames.values()) - set(vocabulary)
+            if unknown:
+                raise ValueError(f"{what}: unknown parts {sorted(unknown)}; choose from {', '.join(vocabulary)}")
+        if self.mode == "indexed" and not all("{n}" in k and "{part}" in k
+                                              for k in (self.resource_key, self.mission_key)):
+            raise ValueError("indexed operations keys need {n} and {part} (e.g. MOYEN_{n}_{part})")
+        return self
+
+
 class TextSpec(BaseModel):
     """Record layout of ``legacy-text``: ``KEY=VALUE`` pairs or ``;``-delimited columns."""
 
@@ -151,6 +184,7 @@ class Profile(BaseModel):
     list_separator: str = "|"
     fields: tuple[FieldSpec, ...]
     patients: PatientsSpec | None = None
+    operations: OperationsSpec | None = None
     text: TextSpec | None = None
     xml: XmlSpec | None = None
     ack: AckSpec = AckSpec()
@@ -178,6 +212,11 @@ class Profile(BaseModel):
             object.__setattr__(self, "text", TextSpec())
         if self.text and self.text.style == "delimited" and not self.text.columns:
             raise ValueError("a delimited legacy-text profile needs text.columns")
+        if self.operations is not None:
+            wanted = "elements" if self.adapter == "legacy-xml" else "indexed"
+            if self.operations.mode != wanted or (self.text and self.text.style == "delimited"):
+                raise ValueError(f"{self.adapter} profiles carry operations as {wanted!r} "
+                                 "(a delimited text profile cannot carry them)")
         return self
 
     @property

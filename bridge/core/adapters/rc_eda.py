@@ -291,6 +291,8 @@ def _encode_drops(case: Case) -> list[Issue]:
         drops.append(dropped("request", "createCase has no request for assistance (sent as EMSI)"))
     if case.answer is not None:
         drops.append(dropped("answer", "createCase has no answer to a request for assistance (sent as EMSI)"))
+    if case.operations:
+        drops.append(dropped("operations", "createCase has no missions or resources (they travel as EMSI or RC-RI)"))
     if case.caller is not None and not case.caller.phone:
         drops += [dropped(f"caller.{k}", "createCase needs a caller phone to carry the caller")
                   for k, v in case.caller if v is not None]

@@ -22,6 +22,7 @@ from bridge.core.models._gen_emsi import Emsi
 from bridge.core.models._gen_rc_de import DistributionElement, Recipient, Sender
 from bridge.core.models._gen_rc_eda import CreateCase
 from bridge.core.models._gen_rc_ref import Reference
+from bridge.core.models._gen_rc_ri import ResourcesInfoCisu
 from bridge.core.models._gen_rs_error import Error, ErrorCode
 from bridge.core.models.base import HubModel, OpenHubModel
 from bridge.core.models.edxl_de import EdxlDistribution
@@ -40,6 +41,7 @@ PAYLOAD_MODELS: Mapping[str, type[HubModel]] = MappingProxyType({
     "emsi": Emsi,
     "reference": Reference,
     "error": Error,
+    "resourcesInfoCisu": ResourcesInfoCisu,
 })
 """Payload root name (the key beside the RC-DE header) -> model."""
 
@@ -112,6 +114,7 @@ __all__ = [
     "OpenHubModel",
     "Recipient",
     "Reference",
+    "ResourcesInfoCisu",
     "Sender",
     "format_hub_datetime",
     "issues_from",

@@ -20,11 +20,14 @@ from bridge.core.models import HEADER_MODEL, PAYLOAD_MODELS
 HEADER_NAMESPACE = "urn:emergency:eda:1.9"
 """RC-DE lives in the bare EDA namespace, not ``urn:emergency:eda:1.9:<root>``."""
 MAX_DEPTH = 40
+# Payloads whose XSD namespace is not ``urn:emergency:eda:1.9:<root>`` (RC-RI's is in lower case).
+PAYLOAD_NAMESPACES = {"resourcesInfoCisu": "urn:emergency:eda:1.9:resourcesinfocisu"}
 
 
 def message_specs() -> dict[str, MessageSpec]:
     """Spec per payload root (``createCase``, ``emsi``, ``reference``, ``error``) and the RC-DE header."""
-    specs = {name: MessageSpec(root=model_spec(name, model)) for name, model in PAYLOAD_MODELS.items()}
+    specs = {name: MessageSpec(root=model_spec(name, model), target_namespace=PAYLOAD_NAMESPACES.get(name))
+             for name, model in PAYLOAD_MODELS.items()}
     specs["distributionElement"] = MessageSpec(
         root=model_spec("distributionElement", HEADER_MODEL), target_namespace=HEADER_NAMESPACE
     )

@@ -1,0 +1,156 @@
+"""``rc-ri-json`` / ``rc-ri-xml``: CISU RC-RI (``resourcesInfoCisu``) <-> the case's resources.
+
+An RC-RI message says, for one shared case (``caseId``), which resources a partner
+engaged and where each one stands: vehicle type, team and medical level, status
+(``HubSante.statutVecteur``: ``DECLENCHE``, ``DEPART``, ``ARRIVEE``... ``REN-BASE``)
+with its time and availability, last position, request/mission/operation ids. It is
+read into :attr:`Case.operations` (``Resource`` fields ``engaged``, ``vehicle_type``,
+``team_name``, ``medical_level``, ``state``, ``fix``...). The message carries nothing
+else, so going out every other case field is a declared drop, and so is a resource
+lacking what RC-RI requires (engagement time, vehicle type, status) — an EMSI resource,
+typically — rather than a made-up value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
+from bridge.core.adapters.flat import flatten
+from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
+from bridge.core.adapters.rc_eda import case_id_for, require_codec, shape_guard
+from bridge.core.adapters.tracking import Reader
+from bridge.core.canonical import Case
+from bridge.core.errors import InboundError, Issue
+from bridge.core.operations import Contact, Fix, Operations, Resource, State
+
+PAYLOAD = "resourcesInfoCisu"
+EMSI_ONLY = ("classes", "capabilities", "characteristics", "quantity", "unit", "status", "nationality")
+
+
+class RcRiJsonAdapter(Adapter):
+    """RC-RI as JSON."""
+
+    name = "rc-ri-json"
+    version = "1.0"
+    direction = "both"
+    media_type = "application/json"
+
+    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
+        return decode_rc_ri(loads(data, PAYLOAD), ctx)
+
+    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
+        payload, drops = encode_rc_ri(case, ctx)
+        return Encoded(dumps(PAYLOAD, payload), drops)
+
+
+class RcRiXmlAdapter(Adapter):
+    """RC-RI as XML, through the Hub codec in the context."""
+
+    name = "rc-ri-xml"
+    version = "1.0"
+    direction = "both"
+    media_type = "application/xml"
+
+    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
+        document = require_codec(ctx, self.name).to_dict(bytes(data))
+        return decode_rc_ri(document.get(PAYLOAD, document), ctx)
+
+    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
+        payload, drops = encode_rc_ri(case, ctx)
+        return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops)
+
+
+def decode_rc_ri(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
+    """resourcesInfoCisu dict -> a case holding only its id and resources; unread leaves dropped."""
+    return shape_guard(PAYLOAD, _decode, payload, ctx)
+
+
+def _decode(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
+    r = Reader(payload, f"/{PAYLOAD}")
+    items = payload.get("resource")
+    if not isinstance(items, list):
+        raise TypeError("resource is not a list")
+    resources = tuple(_resource(r, i) for i, _ in enumerate(items))
+    case = Case(case_id=r.get("caseId"), operations=Operations(resources=resources) or None)
+    return Decoded(case=case, dropped=r.leftover())
+
+
+def _resource(r: Reader, i: int) -> Resource:
+    res = ("resource", i)
+    item = r.data["resource"][i]
+    state = item.get("state")
+    fix = item.get("position")
+    contact = item.get("contact")
+    free = r.get(*res, "freetext") or []
+    if not isinstance(free, list):
+        raise TypeError(f"{r.pointer(*res, 'freetext')} is not a list")
+    return Resource(
+        resource_id=r.get(*res, "resourceId"), name=r.get(*res, "name"), org_id=r.get(*res, "orgId"),
+        free_text=tuple(str(t) for t in free),
+        contacts=(Contact(type=r.get(*res, "contact", "type"), detail=r.get(*res, "contact", "details")),)
+        if isinstance(contact, dict) and contact.get("type") and contact.get("details") else (),
+        engaged=parse_datetime(r.get(*res, "datetime"), r.pointer(*res, "datetime")),
+        vehicle_type=r.get(*res, "vehicleType"), team_name=r.get(*res, "team", "name"),
+        medical_level=r.get(*res, "team", "medicalLevel"),
+        state=State(status=r.get(*res, "state", "status"), time=_when(r, *res, "state", "datetime"),
+                    available=r.get(*res, "state", "availability")) if isinstance(state, dict) else None,
+        fix=Fix(time=_when(r, *res, "position", "datetime"),
+                lat=r.get(*res, "position", "coord", "lat"), lon=r.get(*res, "position", "coord", "lon"),
+                speed=r.get(*res, "position", "speed")) if isinstance(fix, dict) else None,
+        request_id=r.get(*res, "requestId"), mission_id=r.get(*res, "missionId"),
+        operation_id=r.get(*res, "operationId"), center_name=r.get(*res, "centerName"),
+        center_city=r.get(*res, "centerCity"),
+    )
+
+
+def _when(r: Reader, *path: str | int) -> datetime:
+    """A date the schema requires: missing is the sender's fault, named by its pointer."""
+    value = parse_datetime(r.get(*path), r.pointer(*path))
+    if value is None:
+        raise InboundError(f"{r.pointer(*path)} is missing", [Issue(r.pointer(*path), "required date missing",
+                                                                     "missing-field")])
+    return value
+
+
+def encode_rc_ri(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
+    """Case -> resourcesInfoCisu dict and the case fields RC-RI cannot carry."""
+    drops = [dropped(target, "RC-RI carries the engaged resources only")
+             for target in flatten(case) if target != "case.case_id"]
+    drops += [dropped(f"patients/{i}", "RC-RI carries the engaged resources only") for i, _ in enumerate(case.patients)]
+    operations = case.operations or Operations()
+    drops += [dropped(f"operations.missions/{i}", "RC-RI has no missions (EMSI carries them)")
+              for i, _ in enumerate(operations.missions)]
+    items: list[dict[str, Any]] = []
+    for index, res in enumerate(operations.resources):
+        where = f"operations.resources/{index}"
+        if res.engaged is None or res.vehicle_type is None or res.state is None:
+            drops.append(dropped(where, f"resource {res.resource_id}: RC-RI needs an engagement time, a vehicle "
+                                        "type and a status, which this resource does not all have (an EMSI one?)"))
+            continue
+        drops += [dropped(f"{where}/{name}", "EMSI field with no RC-RI counterpart")
+                  for name in EMSI_ONLY if getattr(res, name) not in (None, ())]
+        drops += [dropped(f"{where}/contacts/{j}", "RC-RI has one contact") for j in range(1, len(res.contacts))]
+        items.append(_resource_out(res))
+    payload = {"caseId": case_id_for(case, ctx), "resource": items}
+    return prune(payload), drops
+
+
+def _resource_out(res: Resource) -> dict[str, Any]:
+    state = res.state
+    fix = res.fix
+    contact = res.contacts[0] if res.contacts else None
+    return {
+        "datetime": hub_datetime(res.engaged) if res.engaged else None, "resourceId": res.resource_id,
+        "requestId": res.request_id, "missionId": res.mission_id, "operationId": res.operation_id,
+        "orgId": res.org_id, "centerName": res.center_name, "vehicleType": res.vehicle_type, "name": res.name,
+        "centerCity": res.center_city,
+        "team": {"medicalLevel": res.medical_level, "name": res.team_name},
+        "state": {"datetime": hub_datetime(state.time), "status": state.status,
+                  "availability": state.available} if state else None,
+        "position": {"datetime": hub_datetime(fix.time), "speed": fix.speed,
+                     "coord": {"lat": fix.lat, "lon": fix.lon}} if fix else None,
+        "contact": {"type": contact.type, "details": contact.detail} if contact else None,
+        "freetext": list(res.free_text),
+    }

@@ -13,11 +13,16 @@ from typing import Protocol
 from bridge.app.records import DeadLetter, MessageId, StoreFull, StoreUnavailable, Translation
 from bridge.core.pipeline import HubPayload
 
-__all__ = ["DeadLetterStore", "Drop", "HubDelivery", "HubPayload", "Nack", "Scheduler", "StoreFull", "StoreUnavailable", "Translation"]
+__all__ = ["DeadLetterStore", "Drop", "HubDelivery", "HubPayload", "LegacyUnavailable", "Nack", "Scheduler", "StoreFull",
+           "StoreUnavailable", "Translation"]
 
 
 class Nack(Exception):
     """Raised by a consumer callback: put the message back in the queue (retry later)."""
+
+
+class LegacyUnavailable(Exception):
+    """Raised by a legacy side's ``send``: no LRM can take it now (the message waits in the inbox)."""
 
 
 class Drop(Exception):

@@ -71,6 +71,11 @@ class StoreQueries:
         return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state IN ('received', 'translated')"
                               " ORDER BY id LIMIT ?", (limit,))
 
+    def inbound_waiting_since(self, cutoff: datetime, limit: int = 100) -> list[Message]:
+        """Inbound messages not handed over yet whose last transition is older than ``cutoff`` (the alarm's list)."""
+        return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state IN ('received', 'translated')"
+                              " AND updated_at < ? ORDER BY id LIMIT ?", (to_db_time(cutoff), limit))
+
     def handed_over_unacked(self, limit: int = 100) -> list[Message]:
         """Inbound messages given to the legacy side whose RC-REF is not sent yet."""
         return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state = 'handed_over'"

@@ -16,6 +16,7 @@ import structlog
 from twisted.internet import defer
 from twisted.internet.protocol import Factory, ReconnectingClientFactory
 
+from bridge.app.ports import LegacyUnavailable
 from bridge.core.errors import InboundError
 from bridge.core.framing import Deframer
 from bridge.core.framing import frame as frame_payload
@@ -24,7 +25,7 @@ from bridge.edges.tcp.protocol import LegacyFrameProtocol
 log = structlog.get_logger("bridge.legacy.tcp")
 
 
-class LrmNotConnected(Exception):
+class LrmNotConnected(LegacyUnavailable):
     """No LRM connection is open to hand a message to."""
 
 

@@ -32,7 +32,8 @@ from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
 from bridge.app.clock import utc_now
-from bridge.app.ports import HubDelivery, HubPayload, LegacyUnavailable, Nack, Scheduler, StoreFull, Translation
+from bridge.app.ports import (FrameHandled, HubDelivery, HubPayload, LegacyUnavailable, Nack, Scheduler, StoreFull,
+                              Translation)
 from bridge.app.records import Message
 from bridge.core.delivery import IllegalTransition, RetryPolicy
 from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap
@@ -173,8 +174,12 @@ class BridgeService:
         log.error("pump_crashed", error=failure.getErrorMessage())
 
     # ------------------------------------------------------------------ legacy -> hub
-    def on_legacy_frame(self, frame: bytes) -> defer.Deferred[bytes | None] | bytes | None:
-        """Store the frame (translated, or dead-lettered) durably, then answer the LRM."""
+    def on_legacy_frame(self, frame: bytes) -> FrameHandled | bytes | None:
+        """Store the frame (translated, or dead-lettered) durably, then answer the LRM.
+
+        The returned :class:`FrameHandled` says at once whether the frame was a valid
+        message (``accepted``); it fires with the reply once that is durable.
+        """
         now = self.clock()
         started = time.perf_counter()
         try:
@@ -185,7 +190,7 @@ class BridgeService:
             self._dead_letter_frame(frame, exc, now)
             self._count("out", "dead_lettered")
             ack = self.translator.ack_for(frame)  # parked with its bytes: the bridge has it
-            return self.durable().addCallbacks(lambda _: ack, lambda _failure: None)
+            return _handled(self.durable().addCallbacks(lambda _: ack, lambda _failure: None), accepted=False)
         if self.metrics is not None:
             self.metrics.observe_translation(time.perf_counter() - started)
         reference = _sender_case_id(items)
@@ -206,7 +211,7 @@ class BridgeService:
         ack = self.translator.ack_for(frame, reference)
         nack = self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference)
         # the LRM's ack leaves only once the frame is committed; a failed commit answers the nack
-        return self.durable().addCallbacks(lambda _: ack, lambda _failure: nack)
+        return _handled(self.durable().addCallbacks(lambda _: ack, lambda _failure: nack), accepted=True)
 
     def on_legacy_garbage(self, data: bytes, error: InboundError) -> None:
         """Bytes that do not even form a frame: park them for the operator."""
@@ -694,6 +699,13 @@ class BridgeService:
     def _count(self, direction: str, state: str, n: int = 1) -> None:
         if self.metrics is not None:
             self.metrics.message(direction=direction, adapter=self.translator.adapter, state=state, count=n)
+
+
+def _handled(reply: defer.Deferred, *, accepted: bool) -> FrameHandled:
+    handled = FrameHandled()
+    handled.accepted = accepted
+    reply.chainDeferred(handled)
+    return handled
 
 
 def _first_path(exc: BridgeError) -> str | None:

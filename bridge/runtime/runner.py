@@ -117,7 +117,8 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
                         max_attempts=config.delivery.max_attempts, jitter=config.delivery.jitter)
     settings = ServiceSettings(client_id=bridge_id, recipient_id=peer_id,
                                content_type=CONTENT_TYPES[config.hub.content_type],
-                               rcref_deadline=timedelta(seconds=config.hub.rcref_deadline_seconds), retry=retry)
+                               rcref_deadline=timedelta(seconds=config.hub.rcref_deadline_seconds), retry=retry,
+                               handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds))
     from bridge.edges.http.provider import StoreConsoleProvider
     from bridge.edges.http.wiring import MappingCoverage
 
@@ -129,7 +130,8 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
 
     provider = StoreConsoleProvider(store, clock=utc_now, coverage_fn=MappingCoverage(reloader),
                                     broker_connected=broker_connected, mapping_version=lambda: reloader.version,
-                                    instance=config.bridge.instance)
+                                    instance=config.bridge.instance,
+                                    handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds))
     metrics = BridgeMetrics(snapshot=provider.metrics_snapshot, broker_connected=broker_connected)
     service = BridgeService(settings, reactor=reactor, store=store, translator=translator, metrics=metrics)
     running = RunningBridge(config=config, service=service, store=store, hub_client=None, link=None,
@@ -192,7 +194,8 @@ def _open_legacy_link(config: BridgeConfig, profile, service: BridgeService, rea
         return link
     from bridge.edges.tcp.link import LegacyLink
 
-    link = LegacyLink(service, framing=profile.framing, max_frame=max_frame)
+    link = LegacyLink(service, framing=profile.framing, max_frame=max_frame, allowed_peers=legacy.allowed_peers,
+                      max_refused_frames=legacy.max_refused_frames)
     if legacy.mode == "tcp-server":
         link.listen(reactor, legacy.host, legacy.port)
     else:

@@ -16,6 +16,7 @@ from pathlib import Path
 from bridge.core.edxl import make_error, make_reference, unwrap, wrap
 from bridge.core.errors import HubErrorCode
 from bridge.core.framing import ETX, STX
+from bridge.edges.amqp.consumer import Delivery
 from bridge.core.pipeline import legacy_to_hub
 from bridge.refdata.hub_bodies import encode_hub_body
 from bridge.refdata.profiles import build_context, load_profile
@@ -49,6 +50,30 @@ def valid_emsi_answer(n: int, content_type: str = JSON) -> bytes:
     replies = replies_for(unwrap(request), PeerRules(own_id=SDIS), now=NOW, new_uuid=lambda: str(uuid.uuid4()))
     [answer] = [r.message for r in replies if ANSWER_MARK in encode_hub_body(r.message)]
     return encode_hub_body(answer, content_type)
+
+
+def hub_create_case(n: int, note: str = "Personne au sol", *, sender: str = SDIS, recipient: str = SAMU,
+                    envelope_sender: str | None = None) -> bytes:
+    """A createCase from ``sender`` to ``recipient`` with its own caseId (``{SDIS}.CASE-n``) and one note.
+
+    ``envelope_sender`` rewrites the EDXL ``senderID`` alone, for a body whose envelope and header disagree.
+    """
+    import json
+
+    payload = json.loads(json.dumps(_payloads(n)["createCase"], default=str))
+    payload["caseId"] = f"{SDIS}.CASE-{n}"
+    payload["initialAlert"]["notes"] = [{"freetext": note}]
+    message = wrap("createCase", payload, sender_id=sender, recipient_id=recipient, now=NOW,
+                   message_uuid=uuid.uuid4())
+    if envelope_sender is not None:
+        message["senderID"] = envelope_sender
+    return encode_hub_body(message, JSON)
+
+
+def hub_delivery(body: bytes, queue: str = "message", tag: int = 1, content_type: str = JSON) -> Delivery:
+    """``body`` as the AMQP consumer hands it to the service from our ``{SAMU}.{queue}`` queue."""
+    return Delivery(body=body, queue=f"{SAMU}.{queue}", routing_key=f"{SAMU}.{queue}", content_type=content_type,
+                    delivery_mode=2, redelivered=False, delivery_tag=tag)
 
 
 # ---------------------------------------------------------------------- Hub bodies

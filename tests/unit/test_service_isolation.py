@@ -3,31 +3,17 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import pytest
 from structlog.testing import capture_logs
 
-from bridge.core.edxl import wrap
-from bridge.edges.amqp.consumer import Delivery
 from bridge.edges.metrics import BridgeMetrics
-from bridge.refdata.hub_bodies import encode_hub_body
-from bridge.testing.hostile_cases import NOW, _payloads
-from bridge.testing.rig import SAMU, SDIS, Rig
+from bridge.testing.hostile_cases import hub_create_case, hub_delivery
+from bridge.testing.rig import Rig
 
 
-def create_case(n: int, note: str = "Personne au sol", *, sender: str = SDIS, recipient: str = SAMU) -> bytes:
-    payload = json.loads(json.dumps(_payloads(n)["createCase"], default=str))
-    payload["caseId"] = f"{SDIS}.CASE-{n}"
-    payload["initialAlert"]["notes"] = [{"freetext": note}]
-    message = wrap("createCase", payload, sender_id=sender, recipient_id=recipient, now=NOW,
-                   message_uuid=uuid.uuid4())
-    return encode_hub_body(message, "application/json")
-
-
-def delivery(body: bytes, queue: str = "message", tag: int = 1) -> Delivery:
-    return Delivery(body=body, queue=f"{SAMU}.{queue}", routing_key=f"{SAMU}.{queue}",
-                    content_type="application/json", delivery_mode=2, redelivered=False, delivery_tag=tag)
+create_case = hub_create_case
+delivery = hub_delivery
 
 
 @pytest.fixture

@@ -46,6 +46,9 @@ log = structlog.get_logger("bridge.app.service")
 
 JSON = "application/json"
 MAX_ERROR_CAUSE = 1000  # characters of our own reason quoted in an RS-ERROR we send
+# what may arrive on each of our queues: RC-REF on .ack, RS-ERROR on .info, anything else on .message
+QUEUE_PAYLOADS = {"message": frozenset({"reference", "error"}), "ack": frozenset({"reference"}),
+                  "info": frozenset({"error"})}
 RETENTION_CHECK_SECONDS = 3600.0
 
 
@@ -447,6 +450,10 @@ class BridgeService:
                                    source="hub", at=now, direction="in", content_type=delivery.content_type)
             self._count("in", "dead_lettered")
             return None  # acked: parked in our dead-letter table, not lost
+        problem = self._addressing_problem(received, "message") or self._answer_problem(received)
+        if problem is not None:
+            self._refuse_delivery(delivery, received, problem, source="hub")
+            return None  # acked: parked in our dead-letter table with the reason, never handed to the LRM
         case_id, case_version = _case_identity(received)
         try:
             message_id, duplicate = self.store.record_inbound(
@@ -462,6 +469,68 @@ class BridgeService:
         self._note_answer(received, now)
         self._hand_over(message_id, received)
         return None
+
+    # ------------------------------------------------------------------ who may send what
+    def _addressing_problem(self, received: Unwrapped, queue: str) -> tuple[str, str, str] | None:
+        """Why this delivery is not ours to take, as (reason key, path, message); None when it is.
+
+        The dispatcher checks that the envelope sender is the publisher; we check the
+        rest: the message is for us, does not claim to come from us, its RC-DE header
+        agrees with its envelope, and its kind belongs on the queue it came from.
+        """
+        us = self.settings.client_id
+        if received.recipient_id != us:
+            return ("misaddressed", "/descriptor/explicitAddress/explicitAddressValue",
+                    f"addressed to {received.recipient_id!r}, not to us ({us})")
+        if received.sender_id == us:
+            return ("spoofed-sender", "/senderID", f"claims to come from us ({us})")
+        header = received.header
+        if header is not None:
+            header_sender = header.sender.uri.removeprefix("hubex:")
+            if header_sender != received.sender_id:
+                return ("spoofed-sender", "/message/sender/URI",
+                        f"RC-DE sender {header_sender!r} differs from the envelope senderID {received.sender_id!r}")
+            recipients = {r.uri.removeprefix("hubex:") for r in header.recipient}
+            if us not in recipients:
+                return ("misaddressed", "/message/recipient",
+                        f"RC-DE recipients {sorted(recipients)} do not include us ({us})")
+        expected = QUEUE_PAYLOADS[queue]
+        if (received.payload_name in expected) != (queue != "message"):
+            return ("wrong-queue", f"/{received.payload_name}",
+                    f"a {received.payload_name} message on our .{queue} queue")
+        return None
+
+    def _answer_problem(self, received: Unwrapped) -> tuple[str, str, str] | None:
+        """An EMSI answer must come from the client our request was sent to."""
+        if received.payload_name != "emsi":
+            return None
+        for link in received.payload.get("CONTEXT", {}).get("LINK") or ():
+            request = self.store.find(str(link.get("ID", "")), direction="out")
+            if request is None:
+                continue
+            recipient = self._request_recipient(request)
+            if recipient is not None and recipient != received.sender_id:
+                return ("answer-from-stranger", "/emsi/CONTEXT/LINK",
+                        f"answers our {link.get('ID')} sent to {recipient!r}, but comes from {received.sender_id!r}")
+        return None
+
+    def _request_recipient(self, request: Message) -> str | None:
+        """The client one of our stored outbound messages was addressed to (None if it cannot be read)."""
+        try:
+            return self._read(request.translated, request.content_type).recipient_id
+        except Exception:  # noqa: BLE001 - not translated yet, or unreadable: fall back on our one peer
+            return self.settings.recipient_id
+
+    def _refuse_delivery(self, delivery: HubDelivery, received: Unwrapped, problem: tuple[str, str, str], *,
+                         source: str) -> None:
+        key, path, reason = problem
+        log.warning("hub_delivery_refused", queue=delivery.queue, reason=key, error=reason, path=path,
+                    distribution_id=received.distribution_id, sender=received.sender_id)
+        self.store.dead_letter(delivery.body, error=f"refused: {reason}", error_path=path, source=source,
+                               at=self.clock(), direction="in", content_type=delivery.content_type)
+        self._count("in", "dead_lettered")
+        if self.metrics is not None:
+            self.metrics.inbound_refused(key)
 
     def _note_answer(self, received: Unwrapped, now: datetime) -> None:
         if received.payload_name != "emsi":
@@ -662,14 +731,29 @@ class BridgeService:
             self.store.dead_letter(delivery.body, error=str(exc), error_path=_first_path(exc), source="hub-ack", at=now,
                                    direction="in", content_type=delivery.content_type)
             return None
-        reference = received.payload.get("distributionID")
         self._open_group()
+        problem = self._addressing_problem(received, "ack") or self._ack_problem(received)
+        if problem is not None:
+            self._refuse_delivery(delivery, received, problem, source="hub-ack")
+            return self.durable()
+        reference = received.payload.get("distributionID")
         msg = self.store.mark_delivered(reference, at=now) if reference else None
         if msg is None:
             log.warning("rcref_for_unknown_message", distribution_id=reference)
         else:
             self._count("out", "delivered")
         return self.durable()  # the broker ack waits for the commit
+
+    def _ack_problem(self, received: Unwrapped) -> tuple[str, str, str] | None:
+        """An RC-REF must come from the client the acknowledged message was sent to."""
+        request = self.store.find(str(received.payload.get("distributionID", "")), direction="out")
+        if request is None:
+            return None
+        recipient = self._request_recipient(request)
+        if recipient is not None and recipient != received.sender_id:
+            return ("ack-from-stranger", "/reference/distributionID",
+                    f"acknowledges our message sent to {recipient!r}, but comes from {received.sender_id!r}")
+        return None
 
     def on_hub_info(self, delivery: HubDelivery) -> None:
         """RS-ERROR: the Hub (or the peer) refused one of our messages."""
@@ -679,6 +763,10 @@ class BridgeService:
         except BridgeError as exc:
             self.store.dead_letter(delivery.body, error=str(exc), error_path=_first_path(exc), source="hub-info",
                                    at=now, direction="in", content_type=delivery.content_type)
+            return
+        problem = self._addressing_problem(received, "info")
+        if problem is not None:
+            self._refuse_delivery(delivery, received, problem, source="hub-info")
             return
         error = received.payload
         code = int((error.get("errorCode") or {}).get("statusCode", 700))

@@ -21,6 +21,7 @@ connected, and only then acknowledged end to end with an RC-REF.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 log = structlog.get_logger("bridge.app.service")
 
 JSON = "application/json"
+MAX_EVIDENCE_BYTES = 1_048_576  # of an unreferenced RS-ERROR searched for our distributionIDs
 MAX_ERROR_CAUSE = 1000  # characters of our own reason quoted in an RS-ERROR we send
 # what may arrive on each of our queues: RC-REF on .ack, RS-ERROR on .info, anything else on .message
 QUEUE_PAYLOADS = {"message": frozenset({"reference", "error"}), "ack": frozenset({"reference"}),
@@ -779,6 +781,34 @@ class BridgeService:
         if referenced:
             self.store.mark_failed(referenced, hub_code=code, reason=reason, at=now)
             self._count("out", "failed")
+            return
+        self._unreferenced_error(delivery, code, reason, now)
+
+    def _unreferenced_error(self, delivery: Any, code: int, reason: str, now: datetime) -> None:
+        """An RS-ERROR naming no distributionID (the Hub could not read our body): find ours by evidence.
+
+        Our distributionIDs quoted anywhere in the body (cause, source message) are
+        failed with the Hub's code. With no such evidence, nothing is guessed: the
+        RS-ERROR is dead-lettered for the operator, logged at ERROR with the messages
+        published in the last RC-REF window (the candidates), and those keep waiting
+        for their RC-REF (the overdue alarm flags them if none comes).
+        """
+        pattern = re.compile(re.escape(self.settings.client_id.encode()) + rb"_[0-9a-fA-F-]{36}")
+        matched = []
+        for found in dict.fromkeys(pattern.findall(delivery.body[:MAX_EVIDENCE_BYTES])):
+            msg = self.store.mark_failed(found.decode(), hub_code=code, reason=reason, at=now)
+            if msg is not None:
+                matched.append(msg.distribution_id)
+                self._count("out", "failed")
+        if matched:
+            log.error("rs_error_matched_by_evidence", code=code, distribution_ids=matched)
+            return
+        candidates = [m.distribution_id for m in self.store.published_between(now - self.settings.rcref_deadline, now)
+                      if m.state.value == "published"]
+        log.error("rs_error_unreferenced", code=code, candidates=candidates[:20], candidate_count=len(candidates))
+        self.store.dead_letter(delivery.body, error=f"RS-ERROR {code} names none of our messages: {reason[:1000]}",
+                               error_path="/referencedDistributionID", source="hub-info", at=now, direction="in",
+                               content_type=delivery.content_type, hub_error_code=code)
 
     def _read(self, body: bytes, content_type: str | None) -> Unwrapped:
         """A Hub body (as received, or as stored in the inbox) checked and split into envelope and payload."""

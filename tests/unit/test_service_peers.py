@@ -85,3 +85,30 @@ def test_an_rcref_from_a_stranger_does_not_mark_our_message_delivered(rig):
     [entry] = rig.store.dlq_list()
     assert f"comes from '{STRANGER}'" in entry.error
     assert "delivered" not in rig.states("out")
+
+
+def _rs_error(rig, referenced: str, cause: str) -> bytes:
+    from bridge.core.edxl import make_error
+    from bridge.core.errors import HubErrorCode
+
+    error = wrap("error", make_error(HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT, cause, None, referenced),
+                 sender_id="fr.health.hub", recipient_id=SAMU, now=NOW, message_uuid=uuid.uuid4(), kind="Error")
+    return encode_hub_body(error)
+
+
+def test_an_unreferenced_rs_error_is_matched_on_our_id_quoted_in_its_cause(rig):
+    """No referencedDistributionID, but the cause quotes our distributionID: that message fails at once."""
+    request = _our_emsi_request(rig)
+    body = _rs_error(rig, "", f"could not read body of {request['distributionID']}")
+    rig.service.on_hub_info(hub_delivery(body, "info"))
+    assert rig.store.find(request["distributionID"]).state.value == "dead_lettered"
+
+
+def test_an_unreferenced_rs_error_without_evidence_is_dead_lettered_for_the_operator(rig):
+    """Nothing to match: the RS-ERROR itself is parked (never dropped) and our messages are not guessed at."""
+    _our_emsi_request(rig)
+    body = _rs_error(rig, "", "unreadable body")
+    rig.service.on_hub_info(hub_delivery(body, "info"))
+    [entry] = rig.store.dlq_list()
+    assert entry.original == body and "names none of our messages" in entry.error and entry.hub_error_code == 102
+    assert rig.states("out") == {"published": 2}

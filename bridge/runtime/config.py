@@ -121,6 +121,10 @@ class LegacySection(_Section):
         20, ge=1, description="Refused (dead-lettered) frames in a row after which a connection is closed; "
         "what it still had queued becomes one dead letter.",
     )
+    file_settle_seconds: float = Field(
+        1.0, ge=0, description="`file` mode: a file is taken once its size and mtime stayed the same this long "
+        "(on top of the `.tmp` + rename convention).",
+    )
     handover_deadline_seconds: float = Field(
         60.0, gt=0, description="A Hub message not handed to the LRM within this many seconds raises the "
         "inbound-overdue alarm (ERROR log, `bridge_inbound_overdue`, console); it keeps waiting.",

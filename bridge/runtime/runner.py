@@ -189,7 +189,8 @@ def _open_legacy_link(config: BridgeConfig, profile, service: BridgeService, rea
     if legacy.mode == "file":
         from bridge.edges.filedrop import FileDropLink
 
-        link = FileDropLink(service, inbox=legacy.inbox_dir, outbox=legacy.outbox_dir, max_bytes=max_frame)
+        link = FileDropLink(service, inbox=legacy.inbox_dir, outbox=legacy.outbox_dir, max_bytes=max_frame,
+                            settle_seconds=legacy.file_settle_seconds)
         link.start(reactor)
         return link
     from bridge.edges.tcp.link import LegacyLink
@@ -211,5 +212,10 @@ def _start_http(config: BridgeConfig, reactor, running: RunningBridge):
 
     checks = readiness_checks(store=running.store, broker_connected=running.extra["broker_connected"],
                               reloader=running.reloader)
+    liveness = {}
+    link_healthy = getattr(running.link, "healthy", None)
+    if link_healthy is not None:  # the file-drop poll loop: a stalled loop fails /healthz and /readyz
+        liveness["legacy_file_polling"] = link_healthy
+        checks = {**checks, **liveness}
     return start_http(reactor, config.http, metrics=running.metrics, checks=checks,
-                      provider=running.extra["provider"])
+                      provider=running.extra["provider"], liveness=liveness)

@@ -63,10 +63,11 @@ def build_root(
     allow_replay: bool = False,
     replay_token: str | None = None,
     loopback_only: bool = True,
+    liveness: Mapping[str, ReadinessCheck] | None = None,
 ) -> Resource:
     """The resource tree: ``/healthz``, ``/readyz``, ``/metrics`` and, with a provider, ``/console`` + ``/api``."""
     root = GuardedRoot(loopback_only=loopback_only)
-    root.putChild(b"healthz", HealthzResource())
+    root.putChild(b"healthz", HealthzResource(liveness))
     root.putChild(b"readyz", ReadyzResource(checks))
     root.putChild(b"metrics", MetricsResource(metrics))
     if provider is not None:
@@ -84,7 +85,7 @@ def build_site(root: Resource) -> Site:
 
 
 def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[str, ReadinessCheck],
-               provider: ConsoleProvider | None = None):
+               provider: ConsoleProvider | None = None, liveness: Mapping[str, ReadinessCheck] | None = None):
     """Listen as ``[http]`` says (``bridge.runtime.config.HttpSection``); returns the listening port or None if disabled."""
     if not http_config.enabled:
         return None
@@ -92,7 +93,7 @@ def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[
     token = http_config.replay_token.get_secret_value() if http_config.replay_token is not None else None
     root = build_root(
         metrics=metrics, checks=checks, provider=provider if http_config.console else None,
-        allow_replay=http_config.allow_replay, replay_token=token, loopback_only=loopback,
+        allow_replay=http_config.allow_replay, replay_token=token, loopback_only=loopback, liveness=liveness,
     )
     port = reactor.listenTCP(http_config.port, build_site(root), interface=http_config.bind)
     if not loopback:

@@ -8,11 +8,15 @@ happens to open cannot reach the console through DNS rebinding.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import structlog
 from twisted.web.pages import errorPage
 from twisted.web.resource import Resource
+from twisted.web.http import _escape
+from twisted.web.iweb import IAccessLogFormatter
 from twisted.web.server import Site
+from zope.interface import provider
 
 from bridge.core.hosts import is_loopback_host
 from bridge.edges.http.console import ConsoleApi, ConsolePage, ConsoleProvider
@@ -76,9 +80,39 @@ def build_root(
     return root
 
 
+MAX_LOGGED_URI = 512  # characters of a request target or Referer kept in the access log
+KEPT_QUERY_KEYS = frozenset({b"limit"})  # every other query value is masked in the access log
+
+
+def mask_url(raw: bytes) -> bytes:
+    """``raw`` cut to MAX_LOGGED_URI, with every query value masked but ``limit`` (tokens pasted in URLs...)."""
+    path, sep, query = raw.partition(b"?")
+    path = path.split(b"#", 1)[0]
+    if sep:
+        parts = []
+        for item in query.split(b"#", 1)[0].split(b"&"):
+            key, eq, _value = item.partition(b"=")
+            parts.append(item if key in KEPT_QUERY_KEYS or not eq else key + b"=***")
+        path = path + b"?" + b"&".join(parts)
+    return path[:MAX_LOGGED_URI] + (b"..." if len(path) > MAX_LOGGED_URI else b"")
+
+
+@provider(IAccessLogFormatter)
+def access_log_line(timestamp: str, request: Any) -> str:
+    """Twisted's combined log line, with query values masked and long fields cut (URI, Referer, User-Agent)."""
+    client = request.getClientAddress()
+    ip = getattr(client, "host", "-")
+    return '"%s" - - %s "%s %s %s" %d %s "%s" "%s"' % (
+        _escape(ip), timestamp, _escape(request.method[:16]), _escape(mask_url(request.uri)),
+        _escape(request.clientproto[:16]), request.code, request.sentLength or "-",
+        _escape(mask_url(request.getHeader(b"referer") or b"-")),
+        _escape((request.getHeader(b"user-agent") or b"-")[:MAX_LOGGED_URI]),
+    )
+
+
 def build_site(root: Resource) -> Site:
-    """A Site that never shows Python tracebacks to the browser."""
-    site = Site(root)
+    """A Site that never shows Python tracebacks to the browser nor logs a query-string secret."""
+    site = Site(root, logFormatter=access_log_line)
     site.displayTracebacks = False
     site.noisy = False
     return site

@@ -163,7 +163,7 @@ class FileDropLink:
         self._seen.pop(name, None)
         try:
             reply = yield defer.maybeDeferred(self.handler.on_legacy_frame, data)
-        except Exception as exc:  # stored nowhere: keep the file for the operator
+        except Exception as exc:  # noqa: BLE001 - stored nowhere: keep the file for the operator
             log.error("legacy_file_refused", file=name, error=str(exc))
             self._move(path, "rejected")
             return

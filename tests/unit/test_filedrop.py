@@ -156,10 +156,10 @@ def test_healthz_answers_503_naming_a_failing_liveness_check():
     class Request:
         code = 200
 
-        def setHeader(self, *_):  # noqa: N802 - Twisted API
+        def setHeader(self, *_):  # Twisted API
             pass
 
-        def setResponseCode(self, code):  # noqa: N802
+        def setResponseCode(self, code):
             self.code = code
 
     request = Request()

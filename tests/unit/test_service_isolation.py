@@ -11,7 +11,6 @@ from bridge.edges.metrics import BridgeMetrics
 from bridge.testing.hostile_cases import hub_create_case, hub_delivery
 from bridge.testing.rig import Rig
 
-
 create_case = hub_create_case
 delivery = hub_delivery
 

@@ -102,12 +102,11 @@ def access_log_line(timestamp: str, request: Any) -> str:
     """Twisted's combined log line, with query values masked and long fields cut (URI, Referer, User-Agent)."""
     client = request.getClientAddress()
     ip = getattr(client, "host", "-")
-    return '"%s" - - %s "%s %s %s" %d %s "%s" "%s"' % (
-        _escape(ip), timestamp, _escape(request.method[:16]), _escape(mask_url(request.uri)),
-        _escape(request.clientproto[:16]), request.code, request.sentLength or "-",
-        _escape(mask_url(request.getHeader(b"referer") or b"-")),
-        _escape((request.getHeader(b"user-agent") or b"-")[:MAX_LOGGED_URI]),
-    )
+    method, uri, proto = _escape(request.method[:16]), _escape(mask_url(request.uri)), _escape(request.clientproto[:16])
+    referrer = _escape(mask_url(request.getHeader(b"referer") or b"-"))
+    agent = _escape((request.getHeader(b"user-agent") or b"-")[:MAX_LOGGED_URI])
+    return (f'"{_escape(ip)}" - - {timestamp} "{method} {uri} {proto}" {request.code} {request.sentLength or "-"} '
+            f'"{referrer}" "{agent}"')
 
 
 def build_site(root: Resource) -> Site:

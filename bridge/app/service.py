@@ -47,6 +47,7 @@ log = structlog.get_logger("bridge.app.service")
 
 JSON = "application/json"
 MAX_EVIDENCE_BYTES = 1_048_576  # of an unreferenced RS-ERROR searched for our distributionIDs
+MAX_PENDING_ERRORS = 1000  # RS-ERRORs kept for a retry while the Hub is away (the dead letters keep the rest)
 MAX_ERROR_CAUSE = 1000  # characters of our own reason quoted in an RS-ERROR we send
 # what may arrive on each of our queues: RC-REF on .ack, RS-ERROR on .info, anything else on .message
 QUEUE_PAYLOADS = {"message": frozenset({"reference", "error"}), "ack": frozenset({"reference"}),
@@ -138,6 +139,7 @@ class BridgeService:
         self._kicked = False
         self._waiters: list[defer.Deferred[None]] = []
         self._rcref_retry: dict[int, Unwrapped] = {}  # inbound messages whose RC-REF publish failed
+        self._error_retry: list[tuple[bytes, str, str]] = []  # RS-ERRORs we send whose publish failed
         self._handing_over: set[int] = set()  # written to the LRM, not yet marked handed over
         self._overdue_alarmed: set[int] = set()  # inbound messages already reported as waiting too long
         self._stopped = False  # after stop() no delayed callback touches the store (it may be closed)
@@ -603,10 +605,16 @@ class BridgeService:
         except Exception as exc:  # noqa: BLE001
             log.error("rs_error_not_built", distribution_id=received.distribution_id, error=repr(exc))
             return
-        d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type,
-                                message_id=f"{self.settings.client_id}_{message_uuid}")
-        d.addErrback(lambda f: log.warning("rs_error_publish_failed", distribution_id=received.distribution_id,
-                                           error=f.getErrorMessage()))
+        self._publish_error(body, f"{self.settings.client_id}_{message_uuid}", received.distribution_id)
+
+    def _publish_error(self, body: bytes, message_id: str, about: str) -> None:
+        def failed(failure: Any) -> None:  # e.g. the Hub link still connecting: the periodic pump retries it
+            log.warning("rs_error_publish_failed", distribution_id=about, error=failure.getErrorMessage())
+            if len(self._error_retry) < MAX_PENDING_ERRORS:
+                self._error_retry.append((body, message_id, about))
+
+        d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type, message_id=message_id)
+        d.addErrback(failed)
 
     def _original_frame(self, received: Unwrapped) -> bytes | None:
         """The LRM frame an EMSI answer answers (its CONTEXT.LINK names our request's distributionID)."""
@@ -688,7 +696,12 @@ class BridgeService:
         Without this they waited for the next LRM reconnect or bridge restart, and the
         peer saw its message as never acknowledged. A repeat RC-REF is harmless.
         """
-        if not self._rcref_retry or self.hub is None or self.hub.state != "connected":
+        if self.hub is None or self.hub.state != "connected":
+            return
+        errors, self._error_retry = self._error_retry, []
+        for body, message_id, about in errors:
+            self._publish_error(body, message_id, about)
+        if not self._rcref_retry:
             return
         retry, self._rcref_retry = self._rcref_retry, {}
         for message_id, received in retry.items():

@@ -53,7 +53,7 @@ def valid_emsi_answer(n: int, content_type: str = JSON) -> bytes:
 
 
 def hub_create_case(n: int, note: str = "Personne au sol", *, sender: str = SDIS, recipient: str = SAMU,
-                    envelope_sender: str | None = None) -> bytes:
+                    envelope_sender: str | None = None, now: datetime = NOW) -> bytes:
     """A createCase from ``sender`` to ``recipient`` with its own caseId (``{SDIS}.CASE-n``) and one note.
 
     ``envelope_sender`` rewrites the EDXL ``senderID`` alone, for a body whose envelope and header disagree.
@@ -63,7 +63,7 @@ def hub_create_case(n: int, note: str = "Personne au sol", *, sender: str = SDIS
     payload = json.loads(json.dumps(_payloads(n)["createCase"], default=str))
     payload["caseId"] = f"{SDIS}.CASE-{n}"
     payload["initialAlert"]["notes"] = [{"freetext": note}]
-    message = wrap("createCase", payload, sender_id=sender, recipient_id=recipient, now=NOW,
+    message = wrap("createCase", payload, sender_id=sender, recipient_id=recipient, now=now,
                    message_uuid=uuid.uuid4())
     if envelope_sender is not None:
         message["senderID"] = envelope_sender

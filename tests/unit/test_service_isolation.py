@@ -100,3 +100,22 @@ class TestShutdown:
         rig.service.stop()
         rig.store.close()
         rig.run(1.0)  # task.Clock re-raises what a delayed call raises: ProgrammingError before the fix
+
+
+def test_the_rs_error_is_sent_again_when_the_hub_was_away(rig):
+    """The hand-over failed while the Hub link was reconnecting: the RS-ERROR goes once the link is back."""
+    rig.client.state = "connecting"
+    real_publish = rig.client.publish
+
+    def refuse(*args, **kwargs):
+        if rig.client.state != "connected":
+            raise ConnectionError("not connected to the Hub (connecting)")
+        return real_publish(*args, **kwargs)
+
+    rig.client.publish = refuse
+    rig.settled(rig.service.on_hub_message(delivery(create_case(9, "x\x02y"))))
+    rig.run(0.5)
+    assert rig.simulator.errors == []
+    rig.client.state = "connected"
+    rig.run(1.0)
+    assert [e["errorCode"]["statusCode"] for e in rig.simulator.errors] == [700]

@@ -119,3 +119,15 @@ def test_the_rs_error_is_sent_again_when_the_hub_was_away(rig):
     rig.client.state = "connected"
     rig.run(1.0)
     assert [e["errorCode"]["statusCode"] for e in rig.simulator.errors] == [700]
+
+
+def test_the_console_and_the_gauge_count_every_waiting_message(rig):
+    """The provider's figure is a count, not the length of a capped list."""
+    from bridge.edges.http.provider import StoreConsoleProvider
+
+    rig.lrm.connected = False
+    for n in range(3):
+        rig.settled(rig.service.on_hub_message(delivery(create_case(40 + n), tag=n + 1)))
+    provider = StoreConsoleProvider(rig.store, clock=lambda: rig.now() + rig.service.settings.handover_deadline * 2)
+    assert provider.summary()["inbound_overdue"] == 3
+    assert provider.metrics_snapshot().inbound_overdue == 3

@@ -58,7 +58,7 @@ class StoreConsoleProvider:
             oldest_pending_age_seconds=self.store.oldest_pending_age(now),
             dlq_size=self.store.dlq_size(),
             rcref_overdue=len(self.store.overdue_rcref(now)),
-            inbound_overdue=len(self.store.inbound_waiting_since(now - self.handover_deadline)),
+            inbound_overdue=self.store.count_inbound_waiting_since(now - self.handover_deadline),
         )
 
     def summary(self) -> dict[str, Any]:

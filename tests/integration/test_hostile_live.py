@@ -146,7 +146,49 @@ def test_attack_is_parked_and_the_bridge_goes_on(live, reactor_thread, attack):
                           timeout=30)
 
 
-def test_report_healthz_latency(live):
+def test_garbage_flood_and_intruder_on_the_legacy_port(live):
+    """A second connection floods garbage frames: capped, collapsed, closed; the LRM session keeps its answers."""
+    import socket
+
+    from bridge.core.framing import ETX, STX
+
+    running, _, lrm, _ = live
+    http_port = running.http_port.getHost().port
+    before = running.store.dlq_size()
+    flood = socket.create_connection(("127.0.0.1", running.legacy_port), timeout=5)
+    try:
+        flood.sendall(b"".join(STX + b"G%06d" % i + ETX for i in range(12_000)))  # 96 kB of garbage frames
+        assert _healthz(http_port) == 200
+        assert wait_until(lambda: running.store.dlq_size() - before >= 21, timeout=30)
+        flood.settimeout(10)
+        received = b""
+        while chunk := flood.recv(65536):  # acks of the parked frames, then the bridge hangs up
+            received += chunk
+        assert b"DEMO-" not in received  # never handed a case
+    finally:
+        flood.close()
+    assert running.store.dlq_size() - before == 21  # 20 refused frames + one collapsed entry
+    assert _good_frame_flows(lrm, 6100)
+    assert _healthz(http_port) == 200
+
+
+@pytest.mark.parametrize("target", ["/api/messages/" + "9" * 30, "/" + "a" * 15_000, "/healthz?token=s3cr3t"])
+def test_hostile_http_requests(live, target):
+    """Huge ids, a 15 kB path, a token in a query: 4xx or 200, never a 500; the next frame still flows."""
+    import urllib.error
+
+    running, _, lrm, _ = live
+    http_port = running.http_port.getHost().port
+    try:
+        status = urllib.request.urlopen(f"http://127.0.0.1:{http_port}{target}", timeout=5).status
+    except urllib.error.HTTPError as exc:
+        status = exc.code
+    assert status < 500
+    assert _healthz(http_port) == 200
+    assert _good_frame_flows(lrm, 6200 + len(target) % 97)
+
+
+def test_zz_report_healthz_latency(live):
     """Not an assertion on time: records the worst /healthz latency seen during the attacks (docs/reliability.md)."""
     assert HEALTHZ_LATENCIES, "the attack tests ran first and measured /healthz"
     print(json.dumps({"healthz_samples": len(HEALTHZ_LATENCIES), "healthz_max_seconds": max(HEALTHZ_LATENCIES)}))

@@ -115,7 +115,9 @@ class LegacySection(_Section):
     allowed_peers: list[str] = Field(
         ["127.0.0.1", "::1"],
         description="`tcp-server`: addresses or networks (`10.1.2.3`, `10.1.2.0/24`) the LRM may connect from; "
-        "any other connection is closed unread. Not used in `tcp-client` mode (we dial the LRM).",
+        "any other connection is closed unread (comma-separated in the environment variable). Behind Docker's "
+        "port publishing, a client on the host itself appears as the network's gateway. Not used in "
+        "`tcp-client` mode (we dial the LRM).",
     )
     max_refused_frames: int = Field(
         20, ge=1, description="Refused (dead-lettered) frames in a row after which a connection is closed; "
@@ -130,12 +132,18 @@ class LegacySection(_Section):
         "inbound-overdue alarm (ERROR log, `bridge_inbound_overdue`, console); it keeps waiting.",
     )
 
-    @field_validator("allowed_peers")
+    @field_validator("allowed_peers", mode="before")
     @classmethod
-    def _peers_are_addresses(cls, peers: list[str]) -> list[str]:
+    def _peers_are_addresses(cls, peers: Any) -> Any:
         import ipaddress
 
+        if isinstance(peers, str):  # from the environment: "10.0.0.5,10.1.0.0/24"
+            peers = [peer.strip() for peer in peers.split(",") if peer.strip()]
+        if not isinstance(peers, list):
+            return peers  # pydantic names the wrong type
         for peer in peers:
+            if not isinstance(peer, str):
+                continue
             try:
                 ipaddress.ip_network(peer, strict=False)
             except ValueError:

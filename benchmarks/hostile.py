@@ -165,7 +165,7 @@ def _report(tally: Tally, n: int, seed: int, seconds: float, growth: int, peak: 
         print(f"| {category} | {per_category[category]} | {cells} |")
     sums = " | ".join(str(sum(c for (_, o), c in tally.counts.items() if o is outcome)) for outcome in outcomes)
     print(f"| **total** | **{total}** | {sums} |\n")
-    print(f"crashed / unclear / lost hostile inputs: {tally.bad} (must be 0)")
+    print(f"crashed / hung / accepted wrongly / unclear / lost hostile inputs: {tally.bad} (must be 0)")
     print(f"good messages not delivered after a hostile input: {tally.lost_good} (must be 0)")
     answers = sum(tally.answer_dead_letters.values())
     print(f"replies to accepted legacy inputs dead-lettered on their way back to the LRM: {answers}")

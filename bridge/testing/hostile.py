@@ -42,12 +42,17 @@ LONG_LOG_VALUE = 10_000  # characters: log entries with a longer value are repla
 LOG_REPLAY_BUDGET = 5.0  # seconds the production log pipeline may take on one input's log lines
 
 
+_PIPELINE: list[Any] = []
+
+
 def _run_pipeline(entries: list[dict]) -> None:
-    import io
+    if not _PIPELINE:
+        import io
 
-    from bridge.runtime.logging import build_processors
+        from bridge.runtime.logging import build_processors
 
-    processors = build_processors("json", False, io.StringIO())
+        _PIPELINE.extend(build_processors("json", False, io.StringIO()))
+    processors = _PIPELINE
     for entry in entries:
         event: Any = dict(entry)
         for processor in processors:

@@ -98,7 +98,10 @@ class FileDropLink:
         return self._reactor.seconds() if self._reactor is not None else 0.0
 
     def healthy(self) -> bool:
-        """True while the poll loop runs and completed a poll within the last few intervals."""
+        """True while the poll loop runs and completed a poll within the last few intervals.
+
+        A poll that fails as a whole (the inbox folder gone or unreadable) does not count.
+        """
         if self._loop is None or not self._loop.running or self.last_poll_done is None:
             return False
         return self._now() - self.last_poll_done <= max(STALL_POLLS * self.interval, MIN_STALL_SECONDS)
@@ -107,8 +110,9 @@ class FileDropLink:
     def _poll_guarded(self) -> Any:
         try:
             yield self.poll()
-        except Exception as exc:  # noqa: BLE001 - one bad poll never stops the loop
+        except Exception as exc:  # noqa: BLE001 - one bad poll never stops the loop; health sees it
             log.error("file_poll_failed", error=f"{type(exc).__name__}: {exc}")
+            return
         self.last_poll_done = self._now()
 
     @defer.inlineCallbacks

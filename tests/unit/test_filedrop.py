@@ -165,3 +165,18 @@ def test_healthz_answers_503_naming_a_failing_liveness_check():
     request = Request()
     body = HealthzResource({"legacy_file_polling": lambda: False}).render_GET(request)
     assert request.code == 503 and b"legacy_file_polling" in body
+
+
+def test_health_reflects_an_inbox_that_cannot_be_listed(drop):
+    """Every poll failing (the folder gone) is a stalled loop too, not a healthy one that logs errors."""
+    import shutil
+
+    link, handler, clock = drop
+    settle(clock)
+    assert link.healthy()
+    shutil.rmtree(link.inbox)
+    settle(clock, 30.0)
+    assert not link.healthy()
+    link.inbox.mkdir()
+    settle(clock)
+    assert link.healthy()

@@ -33,8 +33,16 @@ from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
 from bridge.app.clock import utc_now
-from bridge.app.ports import (FrameHandled, HubDelivery, HubPayload, LegacyUnavailable, Nack, Scheduler, StoreFull,
-                              Translation)
+from bridge.app.ports import (
+    FrameHandled,
+    HubDelivery,
+    HubPayload,
+    LegacyUnavailable,
+    Nack,
+    Scheduler,
+    StoreFull,
+    Translation,
+)
 from bridge.app.records import Message
 from bridge.core.delivery import IllegalTransition, RetryPolicy
 from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap
@@ -520,15 +528,17 @@ class BridgeService:
 
     def _request_recipient(self, request: Message) -> str | None:
         """The client one of our stored outbound messages was addressed to (None if it cannot be read)."""
+        if request.translated is None:  # not translated yet: our one peer
+            return self.settings.recipient_id
         try:
             return self._read(request.translated, request.content_type).recipient_id
-        except Exception:  # noqa: BLE001 - not translated yet, or unreadable: fall back on our one peer
+        except Exception:  # noqa: BLE001 - unreadable: fall back on our one peer
             return self.settings.recipient_id
 
     def _refuse_delivery(self, delivery: HubDelivery, received: Unwrapped, problem: tuple[str, str, str], *,
                          source: str) -> None:
         key, path, reason = problem
-        log.warning("hub_delivery_refused", queue=delivery.queue, reason=key, error=reason, path=path,
+        log.warning("hub_delivery_refused", queue=getattr(delivery, "queue", None), reason=key, error=reason, path=path,
                     distribution_id=received.distribution_id, sender=received.sender_id)
         self.store.dead_letter(delivery.body, error=f"refused: {reason}", error_path=path, source=source,
                                at=self.clock(), direction="in", content_type=delivery.content_type)
@@ -613,6 +623,10 @@ class BridgeService:
             if len(self._error_retry) < MAX_PENDING_ERRORS:
                 self._error_retry.append((body, message_id, about))
 
+        if self.hub is None:  # no Hub link attached yet: the periodic pump sends it once there is one
+            if len(self._error_retry) < MAX_PENDING_ERRORS:
+                self._error_retry.append((body, message_id, about))
+            return
         d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type, message_id=message_id)
         d.addErrback(failed)
 
@@ -699,8 +713,8 @@ class BridgeService:
         if self.hub is None or self.hub.state != "connected":
             return
         errors, self._error_retry = self._error_retry, []
-        for body, message_id, about in errors:
-            self._publish_error(body, message_id, about)
+        for body, error_id, about in errors:
+            self._publish_error(body, error_id, about)
         if not self._rcref_retry:
             return
         retry, self._rcref_retry = self._rcref_retry, {}
@@ -832,7 +846,7 @@ class BridgeService:
             self.metrics.message(direction=direction, adapter=self.translator.adapter, state=state, count=n)
 
 
-def _handled(reply: defer.Deferred, *, accepted: bool) -> FrameHandled:
+def _handled(reply: defer.Deferred[bytes | None], *, accepted: bool) -> FrameHandled:
     handled = FrameHandled()
     handled.accepted = accepted
     reply.chainDeferred(handled)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import itertools
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -45,7 +45,7 @@ LOG_REPLAY_BUDGET = 5.0  # seconds the production log pipeline may take on one i
 _PIPELINE: list[Any] = []
 
 
-def _run_pipeline(entries: list[dict]) -> None:
+def _run_pipeline(entries: Sequence[Mapping[str, Any]]) -> None:
     if not _PIPELINE:
         import io
 
@@ -59,7 +59,7 @@ def _run_pipeline(entries: list[dict]) -> None:
             event = processor(None, str(event.get("log_level", "info")), event)
 
 
-def replay_logs(entries: list[dict], budget: float = LOG_REPLAY_BUDGET) -> str | None:
+def replay_logs(entries: Sequence[Mapping[str, Any]], budget: float = LOG_REPLAY_BUDGET) -> str | None:
     """Push what an input made the bridge log through the production log pipeline (redaction...).
 
     Returns None when that took under ``budget`` seconds, else why not. ``capture_logs``

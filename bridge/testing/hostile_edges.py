@@ -293,11 +293,11 @@ class Edges:
     def _feed_tcp(self, case: Case) -> tuple[Outcome, str]:
         link = self._tcp_link()
         store = self.rig.store
-        framing = self.rig.profile.framing
+        framing: Any = self.rig.profile.framing
         dlq_before = store.dlq_size()
         service = self.rig.service
         saved_legacy = service.legacy
-        service.attach(hub=service.hub, legacy=link)  # Hub messages now go to the LRM session on this link
+        service.legacy = link  # Hub messages now go to the LRM session on this link
         wires: list[_Wire] = []
         try:
             if case.name == "intruder":
@@ -344,4 +344,4 @@ class Edges:
                 wire.close()
             for _ in range(10):
                 self.reactor.iterate(0.005)
-            service.attach(hub=service.hub, legacy=saved_legacy)
+            service.legacy = saved_legacy

@@ -15,9 +15,9 @@ from pathlib import Path
 from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
-from bridge.core.framing import frame
 from bridge.app.service import BridgeService, ServiceSettings
 from bridge.app.translator import PipelineTranslator
+from bridge.core.framing import frame
 from bridge.edges.store.sqlite import Store
 from bridge.refdata.profiles import build_context, load_profile
 from bridge.sim.inprocess_hub import InProcessHub

@@ -2,9 +2,8 @@
 
 Each case goes through its real entry point on the rig; after each, a good frame must
 still go end to end. Cases marked ``must_refuse`` that are taken count as *accepted
-wrongly*. Classes whose fix lives in the core (w12a's branch: log redaction, numbers,
-XML shapes, STX runs, dates) are expected to fail until that branch is merged; their
-marker is strict, so the merge makes them fail as XPASS until the marker is removed.
+wrongly*. The classes whose fix lives in the core (log redaction, numbers, XML shapes,
+STX runs, dates: w12a) were strict xfails here until that branch was merged.
 """
 
 from __future__ import annotations
@@ -15,14 +14,7 @@ from bridge.testing.hostile import BAD_OUTCOMES, Campaign
 from bridge.testing.hostile_cases import trust_cases
 from bridge.testing.rig import Rig
 
-PENDING_W12A = {  # (category, name) closed by w12a's core fixes, not by this branch
-    ("long strings", "200 kB errorCause"),
-    ("long strings", "30 kB bad date (quoted in the dead-letter log line)"),
-    ("numbers", "Hub latitude 1e-999999999"), ("numbers", "Hub latitude 999"),
-    ("numbers", "legacy LAT=1e-999999999"),
-    ("framing: STX run", "100,000 STX bytes"), ("tcp: STX run", "stream"),
-    ("dates", "year 9999"),
-}
+STILL_OPEN: set[tuple[str, str]] = set()  # (category, name) still open; w12a's core fixes are merged
 CASES = trust_cases()
 
 
@@ -36,8 +28,8 @@ def campaign(tmp_path_factory):
 
 
 def _param(case):
-    marks = [pytest.mark.xfail(reason="closed by w12a's branch; remove from PENDING_W12A once merged", strict=True)] \
-        if (case.category, case.name) in PENDING_W12A else []
+    marks = [pytest.mark.xfail(reason="a class not closed yet", strict=True)] \
+        if (case.category, case.name) in STILL_OPEN else []
     return pytest.param(case, id=f"{case.category}/{case.name}", marks=marks)
 
 

@@ -171,7 +171,7 @@ def test_health_reflects_an_inbox_that_cannot_be_listed(drop):
     """Every poll failing (the folder gone) is a stalled loop too, not a healthy one that logs errors."""
     import shutil
 
-    link, handler, clock = drop
+    link, _handler, clock = drop
     settle(clock)
     assert link.healthy()
     shutil.rmtree(link.inbox)

@@ -11,12 +11,10 @@ from collections.abc import Mapping
 from typing import Any
 
 import structlog
+from twisted.web.http import _escape
 from twisted.web.pages import errorPage
 from twisted.web.resource import Resource
-from twisted.web.http import _escape
-from twisted.web.iweb import IAccessLogFormatter
 from twisted.web.server import Site
-from zope.interface import provider
 
 from bridge.core.hosts import is_loopback_host
 from bridge.edges.http.console import ConsoleApi, ConsolePage, ConsoleProvider
@@ -97,7 +95,6 @@ def mask_url(raw: bytes) -> bytes:
     return path[:MAX_LOGGED_URI] + (b"..." if len(path) > MAX_LOGGED_URI else b"")
 
 
-@provider(IAccessLogFormatter)
 def access_log_line(timestamp: str, request: Any) -> str:
     """Twisted's combined log line, with query values masked and long fields cut (URI, Referer, User-Agent)."""
     client = request.getClientAddress()

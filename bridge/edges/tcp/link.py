@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from typing import Any
 from typing import Protocol as TypingProtocol
 
 import structlog
@@ -59,6 +60,19 @@ MAX_REFUSED_FRAMES = 20
 def parse_peers(peers: Iterable[str]) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
     """Addresses or networks (``10.1.2.3``, ``10.1.2.0/24``, ``::1``); a bad entry raises ValueError naming it."""
     return [ipaddress.ip_network(peer, strict=False) for peer in peers]
+
+
+def _peer(proto: LegacyFrameProtocol) -> tuple[str, str]:
+    """The connection's peer address as (host, port) text ("" when the transport has none)."""
+    transport: Any = proto.transport
+    peer = transport.getPeer() if transport is not None else None
+    return str(getattr(peer, "host", "")), str(getattr(peer, "port", ""))
+
+
+def _hang_up(proto: LegacyFrameProtocol) -> None:
+    transport: Any = proto.transport
+    if transport is not None:
+        transport.loseConnection()
 
 
 def _peer_allowed(host: str, allowed: list[ipaddress.IPv4Network | ipaddress.IPv6Network] | None) -> bool:
@@ -99,17 +113,16 @@ class LegacyLink:
 
     def connection_made(self, proto: LegacyFrameProtocol) -> bool:
         """Register a connection; False (and closed) when its address is not an allowed LRM peer."""
-        peer = proto.transport.getPeer()
-        host = getattr(peer, "host", "")
+        host, port = _peer(proto)
         if not self._client_mode and not _peer_allowed(host, self.allowed):
-            log.warning("lrm_connection_refused", peer=f"{host}:{getattr(peer, 'port', '')}",
+            log.warning("lrm_connection_refused", peer=f"{host}:{port}",
                         reason="address not in legacy.allowed_peers")
             if self.on_refused_peer is not None:
                 self.on_refused_peer(host)
-            proto.transport.loseConnection()
+            _hang_up(proto)
             return False
         self.connections.append(proto)
-        log.info("lrm_connected", peer=f"{host}:{getattr(peer, 'port', '')}", session=self.session is None)
+        log.info("lrm_connected", peer=f"{host}:{port}", session=self.session is None)
         if self.session is None:
             self._take_session(proto, "first allowed connection")
         return True
@@ -127,11 +140,11 @@ class LegacyLink:
 
     def _take_session(self, proto: LegacyFrameProtocol, why: str) -> None:
         previous, self.session = self.session, proto
-        peer = proto.transport.getPeer()
-        log.info("lrm_session", peer=f"{getattr(peer, 'host', '')}:{getattr(peer, 'port', '')}", why=why)
+        host, port = _peer(proto)
+        log.info("lrm_session", peer=f"{host}:{port}", why=why)
         if previous is not None and previous in self.connections:
             log.warning("lrm_session_replaced", reason=why)
-            previous.transport.loseConnection()
+            _hang_up(previous)
         self.handler.on_lrm_connected()
 
     def on_frame(self, frame: bytes, proto: LegacyFrameProtocol | None = None) -> defer.Deferred:

@@ -12,7 +12,7 @@ the stream can no longer be trusted to be in sync.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from twisted.internet import defer
@@ -62,7 +62,8 @@ class LegacyFrameProtocol(Protocol):
         """Too many refused frames: stop reading, park what is still queued as one dead letter, hang up."""
         self._closing = True
         self.link.garbage_collapsed(self, self.deframer.take_buffered())
-        self.transport.loseConnection()
+        transport: Any = self.transport
+        transport.loseConnection()
 
     def dataReceived(self, data: bytes) -> None:
         if self._closing:

@@ -64,10 +64,10 @@ class TestPoisonMessageIsIsolated:
         rig.settled(rig.service.on_hub_message(delivery(create_case(6), tag=2)))
         real = rig.service.translator.to_legacy
 
-        def flaky(received, original=None):
+        def flaky(received, *args):
             if received.payload.get("caseId", "").endswith("CASE-5"):
                 raise KeyError("bug in a mapping")
-            return real(received, original)
+            return real(received, *args)
 
         monkeypatch.setattr(rig.service.translator, "to_legacy", flaky)
         rig.lrm.connected = True

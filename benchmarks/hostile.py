@@ -7,9 +7,14 @@ Hub, simulated NexSIS peer, fake clock). After each case a good frame must go
 end to end (acked, stored, published, RC-REF'd). Prints cases per category and
 outcome, the heap growth (tracemalloc, after a warm-up) and the peak RSS.
 
-Run: ``.venv/bin/python benchmarks/hostile.py [--n 1000] [--seed 1] [--reference ../shared/hub-reference]``
-(``--n`` random cases per generator; exit status 1 if anything crashed, was
-lost, was parked without a clear error, or a good message did not get through).
+Run: ``.venv/bin/python benchmarks/hostile.py [--n 1000] [--seed 1] [--budget 1.0] [--reference ../shared/hub-reference]``
+(``--n`` random cases per generator; ``--budget`` seconds one input may take
+before it counts as hung; exit status 1 if anything crashed, hung, was accepted
+wrongly, was lost, was parked without a clear error, or a good message did not get
+through). ``--trust-only`` runs just issue 12's classes (Hub peers, hand-over,
+numbers, XML shapes, STX runs, dates, file drop, HTTP, legacy TCP) and prints the
+per-class table: tried / refused cleanly / taken (valid) / crashed / hung /
+accepted wrongly / lost.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from pathlib import Path
 
 import structlog
 
-from bridge.testing.hostile import BAD_OUTCOMES, JSON, Campaign, Case, Outcome, Tally
+from bridge.testing.hostile import BAD_OUTCOMES, JSON, REFUSED_CLEANLY, TAKEN, Campaign, Case, Outcome, Tally
 from bridge.testing.hostile_cases import (
     all_fixed_cases,
     json_attack_cases,
@@ -38,6 +43,7 @@ from bridge.testing.hostile_cases import (
     random_json_documents,
     random_legacy_cases,
     random_stream_cases,
+    trust_cases,
     xml_attack_cases,
 )
 from bridge.testing.rig import Rig
@@ -71,13 +77,49 @@ def _feed_all(campaign: Campaign, cases, tally: Tally, record_heap: bool) -> Non
                 gc.collect()
 
 
-def run(n: int, seed: int, reference: Path | None, work: Path) -> int:
+def run_trust(budget: float, work: Path, rounds: int = 1) -> int:
+    """Issue 12's classes only, ``rounds`` times each (fresh case numbers each round)."""
+    tally = Tally()
+    started = time.perf_counter()
+    rig = Rig(work / "trust", max_pending=1_000_000)
+    campaign = Campaign(rig, hung_after=budget)
+    for r in range(rounds):
+        _feed_all(campaign, trust_cases(2000 + 100 * r), tally, False)
+    campaign.close()
+    rig.close()
+    _trust_report(tally, budget, time.perf_counter() - started)
+    return 1 if tally.bad or tally.lost_good else 0
+
+
+def _trust_report(tally: Tally, budget: float, seconds: float) -> None:
+    columns = [("refused cleanly", REFUSED_CLEANLY), ("taken (valid)", TAKEN), ("crashed", {Outcome.CRASHED}),
+               ("hung", {Outcome.HUNG}), ("accepted wrongly", {Outcome.ACCEPTED_WRONGLY}),
+               ("lost", {Outcome.LOST, Outcome.UNCLEAR})]
+    total = sum(tally.counts.values())
+    print(f"issue-12 classes: {total} cases in {seconds:.1f} s, budget {budget} s per input, "
+          "each followed by a good frame end to end\n")
+    print("| class | tried | " + " | ".join(name for name, _ in columns) + " | slowest input (s) |")
+    print("|---|---:|" + "---:|" * len(columns) + "---:|")
+    for category in dict.fromkeys(category for category, _ in tally.counts):
+        row = [sum(c for (cat, o), c in tally.counts.items() if cat == category and o in outcomes)
+               for _, outcomes in columns]
+        tried = sum(c for (cat, _), c in tally.counts.items() if cat == category)
+        print(f"| {category} | {tried} | " + " | ".join(str(v) for v in row)
+              + f" | {tally.slowest.get(category, 0.0):.2f} |")
+    print(f"\ngood messages not delivered after a hostile input: {tally.lost_good} (must be 0)")
+    for (category, outcome), detail in tally.examples.items():
+        if outcome in BAD_OUTCOMES:
+            print(f"  BAD {category} {outcome.name}: {detail}")
+
+
+def run(n: int, seed: int, reference: Path | None, work: Path, budget: float | None = None) -> int:
     rng = random.Random(seed)
     tally = Tally()
     started = time.perf_counter()
     text_rig = Rig(work / "text", max_pending=1_000_000)
-    campaign = Campaign(text_rig)
+    campaign = Campaign(text_rig, hung_after=budget)
     _feed_all(campaign, all_fixed_cases(work, reference, text_rig.profile.max_frame), tally, False)  # warm-up too
+    _feed_all(campaign, trust_cases(), tally, False)
     gc.collect()
     tracemalloc.start()
     base = tracemalloc.get_traced_memory()[0]
@@ -88,6 +130,7 @@ def run(n: int, seed: int, reference: Path | None, work: Path) -> int:
     _feed_all(campaign, random_ack_info_cases(rng, n // 2), tally, True)
     _feed_all(campaign, _on_ack_and_info_queues(work), tally, True)
     campaign.rig.forget_test_records()
+    campaign.close()
     gc.collect()
     growth, peak = tracemalloc.get_traced_memory()[0] - base, tracemalloc.get_traced_memory()[1] - base
     tracemalloc.stop()
@@ -122,7 +165,7 @@ def _report(tally: Tally, n: int, seed: int, seconds: float, growth: int, peak: 
         print(f"| {category} | {per_category[category]} | {cells} |")
     sums = " | ".join(str(sum(c for (_, o), c in tally.counts.items() if o is outcome)) for outcome in outcomes)
     print(f"| **total** | **{total}** | {sums} |\n")
-    print(f"crashed / unclear / lost hostile inputs: {tally.bad} (must be 0)")
+    print(f"crashed / hung / accepted wrongly / unclear / lost hostile inputs: {tally.bad} (must be 0)")
     print(f"good messages not delivered after a hostile input: {tally.lost_good} (must be 0)")
     answers = sum(tally.answer_dead_letters.values())
     print(f"replies to accepted legacy inputs dead-lettered on their way back to the LRM: {answers}")
@@ -140,6 +183,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=1000, help="random cases per generator (default 1000)")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--budget", type=float, default=1.0,
+                        help="seconds one input may take before it counts as hung (default 1.0)")
+    parser.add_argument("--trust-only", action="store_true", help="only issue 12's classes, with their table")
+    parser.add_argument("--rounds", type=int, default=1, help="with --trust-only: how many times each case")
     parser.add_argument("--reference", type=Path, default=PROJECT.parent / "shared" / "hub-reference",
                         help="official corpus (its failing/ folder is fed too, when present)")
     args = parser.parse_args(argv)
@@ -148,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     if reference is None:
         print(f"(official corpus not found at {args.reference}: failing/ samples skipped)", file=sys.stderr)
     with tempfile.TemporaryDirectory() as work:
-        return run(args.n, args.seed, reference, Path(work))
+        if args.trust_only:
+            return run_trust(args.budget, Path(work), args.rounds)
+        return run(args.n, args.seed, reference, Path(work), args.budget)
 
 
 if __name__ == "__main__":

@@ -10,14 +10,32 @@ from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from twisted.internet import defer
+
 from bridge.app.records import DeadLetter, MessageId, StoreFull, StoreUnavailable, Translation
 from bridge.core.pipeline import HubPayload
 
-__all__ = ["DeadLetterStore", "Drop", "HubDelivery", "HubPayload", "Nack", "Scheduler", "StoreFull", "StoreUnavailable", "Translation"]
+__all__ = ["DeadLetterStore", "Drop", "FrameHandled", "HubDelivery", "HubPayload", "LegacyUnavailable", "Nack",
+           "Scheduler", "StoreFull", "StoreUnavailable", "Translation"]
 
 
 class Nack(Exception):
     """Raised by a consumer callback: put the message back in the queue (retry later)."""
+
+
+class FrameHandled(defer.Deferred["bytes | None"]):
+    """What ``on_legacy_frame`` returns: the reply to come, and at once whether the frame was a valid message.
+
+    ``accepted`` is False when the frame was dead-lettered (it did not speak the
+    profile). The TCP link uses it to decide which connection is the LRM and to
+    cap the garbage one connection may send; other callers just wait for the reply.
+    """
+
+    accepted: bool = True
+
+
+class LegacyUnavailable(Exception):
+    """Raised by a legacy side's ``send``: no LRM can take it now (the message waits in the inbox)."""
 
 
 class Drop(Exception):

@@ -21,6 +21,7 @@ connected, and only then acknowledged end to end with an RC-REF.
 from __future__ import annotations
 
 import random
+import re
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -32,11 +33,20 @@ from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
 from bridge.app.clock import utc_now
-from bridge.app.ports import HubDelivery, HubPayload, Scheduler, StoreFull, Translation
+from bridge.app.ports import (
+    FrameHandled,
+    HubDelivery,
+    HubPayload,
+    LegacyUnavailable,
+    Nack,
+    Scheduler,
+    StoreFull,
+    Translation,
+)
 from bridge.app.records import Message
 from bridge.core.delivery import IllegalTransition, RetryPolicy
-from bridge.core.edxl import Unwrapped, make_reference, unwrap, wrap
-from bridge.core.errors import BridgeError, InboundError
+from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap
+from bridge.core.errors import BridgeError, HubErrorCode, InboundError
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
@@ -44,6 +54,12 @@ if TYPE_CHECKING:
 log = structlog.get_logger("bridge.app.service")
 
 JSON = "application/json"
+MAX_EVIDENCE_BYTES = 1_048_576  # of an unreferenced RS-ERROR searched for our distributionIDs
+MAX_PENDING_ERRORS = 1000  # RS-ERRORs kept for a retry while the Hub is away (the dead letters keep the rest)
+MAX_ERROR_CAUSE = 1000  # characters of our own reason quoted in an RS-ERROR we send
+# what may arrive on each of our queues: RC-REF on .ack, RS-ERROR on .info, anything else on .message
+QUEUE_PAYLOADS = {"message": frozenset({"reference", "error"}), "ack": frozenset({"reference"}),
+                  "info": frozenset({"error"})}
 RETENTION_CHECK_SECONDS = 3600.0
 
 
@@ -87,6 +103,9 @@ class ServiceSettings:
     recipient_id: str
     content_type: str = JSON
     rcref_deadline: timedelta = timedelta(seconds=60)
+    # a Hub message not handed to the LRM this long after its last transition raises the
+    # inbound-overdue alarm (ERROR log, metric, console); it keeps waiting for the LRM
+    handover_deadline: timedelta = timedelta(seconds=60)
     pump_interval: float = 0.2
     batch: int = 200
     retry: RetryPolicy = field(default_factory=RetryPolicy)
@@ -128,7 +147,10 @@ class BridgeService:
         self._kicked = False
         self._waiters: list[defer.Deferred[None]] = []
         self._rcref_retry: dict[int, Unwrapped] = {}  # inbound messages whose RC-REF publish failed
+        self._error_retry: list[tuple[bytes, str, str]] = []  # RS-ERRORs we send whose publish failed
         self._handing_over: set[int] = set()  # written to the LRM, not yet marked handed over
+        self._overdue_alarmed: set[int] = set()  # inbound messages already reported as waiting too long
+        self._stopped = False  # after stop() no delayed callback touches the store (it may be closed)
 
     # ------------------------------------------------------------------ lifecycle
     def attach(self, *, hub: HubLink, legacy: LegacySide) -> None:
@@ -144,9 +166,17 @@ class BridgeService:
         self._retention_loop.start(RETENTION_CHECK_SECONDS, now=False).addErrback(self._pump_crashed)
 
     def stop(self) -> None:
+        """Stop the loops and commit what is open; later callbacks leave the store alone.
+
+        Hand-over marks, RC-REF confirms and publish confirms that land after this
+        are not recorded: the store is about to close. Each is redone after the
+        restart (a repeat hand-over or publish is at-least-once, never a loss).
+        """
         for loop in (self._pump_loop, self._retention_loop):
             if loop is not None and loop.running:
                 loop.stop()
+        self.commit()
+        self._stopped = True
 
     def purge_expired(self) -> int:
         """Retention: delivered/answered/acked messages older than the retention period go; failed ones stay."""
@@ -159,8 +189,12 @@ class BridgeService:
         log.error("pump_crashed", error=failure.getErrorMessage())
 
     # ------------------------------------------------------------------ legacy -> hub
-    def on_legacy_frame(self, frame: bytes) -> defer.Deferred[bytes | None] | bytes | None:
-        """Store the frame (translated, or dead-lettered) durably, then answer the LRM."""
+    def on_legacy_frame(self, frame: bytes) -> FrameHandled | bytes | None:
+        """Store the frame (translated, or dead-lettered) durably, then answer the LRM.
+
+        The returned :class:`FrameHandled` says at once whether the frame was a valid
+        message (``accepted``); it fires with the reply once that is durable.
+        """
         now = self.clock()
         started = time.perf_counter()
         try:
@@ -171,7 +205,7 @@ class BridgeService:
             self._dead_letter_frame(frame, exc, now)
             self._count("out", "dead_lettered")
             ack = self.translator.ack_for(frame)  # parked with its bytes: the bridge has it
-            return self.durable().addCallbacks(lambda _: ack, lambda _failure: None)
+            return _handled(self.durable().addCallbacks(lambda _: ack, lambda _failure: None), accepted=False)
         if self.metrics is not None:
             self.metrics.observe_translation(time.perf_counter() - started)
         reference = _sender_case_id(items)
@@ -192,7 +226,7 @@ class BridgeService:
         ack = self.translator.ack_for(frame, reference)
         nack = self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference)
         # the LRM's ack leaves only once the frame is committed; a failed commit answers the nack
-        return self.durable().addCallbacks(lambda _: ack, lambda _failure: nack)
+        return _handled(self.durable().addCallbacks(lambda _: ack, lambda _failure: nack), accepted=True)
 
     def on_legacy_garbage(self, data: bytes, error: InboundError) -> None:
         """Bytes that do not even form a frame: park them for the operator."""
@@ -245,6 +279,8 @@ class BridgeService:
         on every commit cost a write transaction per commit for nothing.
         """
         self._kicked = False
+        if self._stopped:
+            return
         self._run_pass(self._publish_ready)
 
     def pump(self) -> None:
@@ -297,6 +333,8 @@ class BridgeService:
             self.metrics.observe_publish((now - started).total_seconds())
 
         self._in_flight.discard(msg.id)
+        if self._stopped:  # the store may be closed: the message is published again after the restart
+            return
         self._open_group()  # a confirm lost in a crash only means a re-publish, same distributionID
         try:
             self.store.mark_published(msg.id, at=now, rcref_deadline=now + self.settings.rcref_deadline)
@@ -314,7 +352,7 @@ class BridgeService:
         LRM acks and broker acks wait on :meth:`durable`, and the publish pump
         commits first so it only ever publishes committed messages.
         """
-        if not self.store.grouping:
+        if not self._stopped and not self.store.grouping:  # stopped: each write commits on its own
             self.store.begin_group()
             self.reactor.callLater(self.settings.commit_window, self.commit)
 
@@ -328,7 +366,7 @@ class BridgeService:
 
     def commit(self) -> None:
         """Close the group: COMMIT, then release every ack that waited for it."""
-        if not self.store.grouping:
+        if self._stopped or not self.store.grouping:
             return
         waiters, self._waiters = self._waiters, []
         try:
@@ -344,6 +382,8 @@ class BridgeService:
 
     def _publish_failed(self, failure: Failure, msg: Message) -> None:
         self._in_flight.discard(msg.id)
+        if self._stopped:
+            return
         error = failure.getErrorMessage() or failure.type.__name__
         try:
             retry_at = self.store.mark_publish_failed(msg.id, error=error, now=self.clock(),
@@ -362,6 +402,28 @@ class BridgeService:
             log.warning("rcref_overdue", distribution_id=msg.distribution_id, case_id=msg.case_id)
             if self.metrics is not None:
                 self.metrics.rcref_overdue()
+        self._alarm_inbound_overdue(now)
+
+    def _alarm_inbound_overdue(self, now: datetime) -> None:
+        """No Hub message waits for the LRM in silence: past the deadline, one ERROR line and a metric each.
+
+        The message keeps waiting (it is handed over as soon as the LRM can take it);
+        the console and ``bridge_inbound_overdue`` show how many wait, the log says which.
+        """
+        waiting = self.store.inbound_waiting_since(now - self.settings.handover_deadline, self.settings.batch)
+        if len(waiting) < self.settings.batch:  # a complete list: forget the ones no longer waiting
+            self._overdue_alarmed &= {msg.id for msg in waiting}
+        for msg in waiting:
+            if msg.id in self._overdue_alarmed:
+                continue
+            self._overdue_alarmed.add(msg.id)
+            connected = self.legacy is not None and self.legacy.connected
+            log.error("inbound_not_handed_over", distribution_id=msg.distribution_id, case_id=msg.case_id,
+                      state=msg.state.value, waiting_since=msg.updated_at.isoformat(), lrm_connected=connected)
+            if self.metrics is not None:
+                self.metrics.inbound_overdue()
+        if waiting and self.legacy is not None and self.legacy.connected:
+            self.flush_inbox()  # the LRM is there: whatever made them wait, try again (each isolated)
 
     # ------------------------------------------------------------------ hub -> us
     def on_hub_message(self, delivery: HubDelivery) -> defer.Deferred[None] | None:
@@ -371,8 +433,24 @@ class BridgeService:
         a crash before it makes the broker redeliver, and the inbox deduplicates.
         """
         self._open_group()
-        self._on_hub_message(delivery)
+        try:
+            self._on_hub_message(delivery)
+        except Nack:
+            raise
+        except Exception as exc:  # noqa: BLE001 - a bug on one message must not requeue it for ever
+            self._park_unexpected(delivery, exc, source="hub")
         return self.durable()
+
+    def _park_unexpected(self, delivery: HubDelivery, exc: Exception, *, source: str) -> None:
+        """An unexpected error while taking a Hub delivery: dead-letter its bytes (or requeue if even that fails)."""
+        error = f"internal error while receiving: {type(exc).__name__}: {exc}"
+        log.error("hub_delivery_failed", queue=getattr(delivery, "queue", None), error=error)
+        try:
+            self.store.dead_letter(delivery.body, error=error, error_path="/", source=source, at=self.clock(),
+                                   direction="in", content_type=delivery.content_type)
+        except Exception as store_exc:  # noqa: BLE001 - not stored anywhere: the broker must keep it
+            raise Nack(f"{error}; and it could not be dead-lettered: {store_exc!r}") from None
+        self._count("in", "dead_lettered")
 
     def _on_hub_message(self, delivery: HubDelivery) -> defer.Deferred[None] | None:
         now = self.clock()
@@ -384,14 +462,16 @@ class BridgeService:
                                    source="hub", at=now, direction="in", content_type=delivery.content_type)
             self._count("in", "dead_lettered")
             return None  # acked: parked in our dead-letter table, not lost
+        problem = self._addressing_problem(received, "message") or self._answer_problem(received)
+        if problem is not None:
+            self._refuse_delivery(delivery, received, problem, source="hub")
+            return None  # acked: parked in our dead-letter table with the reason, never handed to the LRM
         case_id, case_version = _case_identity(received)
         try:
             message_id, duplicate = self.store.record_inbound(
                 delivery.body, distribution_id=received.distribution_id, case_id=case_id,
                 case_version=case_version, received_at=now, adapter="hub", content_type=delivery.content_type)
         except StoreFull as exc:  # includes StoreUnavailable: not stored, so not acked
-            from bridge.app.ports import Nack
-
             log.error("inbox_unavailable_requeue", distribution_id=received.distribution_id, error=exc.message)
             raise Nack(exc.message) from None
         if duplicate:
@@ -402,6 +482,70 @@ class BridgeService:
         self._hand_over(message_id, received)
         return None
 
+    # ------------------------------------------------------------------ who may send what
+    def _addressing_problem(self, received: Unwrapped, queue: str) -> tuple[str, str, str] | None:
+        """Why this delivery is not ours to take, as (reason key, path, message); None when it is.
+
+        The dispatcher checks that the envelope sender is the publisher; we check the
+        rest: the message is for us, does not claim to come from us, its RC-DE header
+        agrees with its envelope, and its kind belongs on the queue it came from.
+        """
+        us = self.settings.client_id
+        if received.recipient_id != us:
+            return ("misaddressed", "/descriptor/explicitAddress/explicitAddressValue",
+                    f"addressed to {received.recipient_id!r}, not to us ({us})")
+        if received.sender_id == us:
+            return ("spoofed-sender", "/senderID", f"claims to come from us ({us})")
+        header = received.header
+        if header is not None:
+            header_sender = header.sender.uri.removeprefix("hubex:")
+            if header_sender != received.sender_id:
+                return ("spoofed-sender", "/message/sender/URI",
+                        f"RC-DE sender {header_sender!r} differs from the envelope senderID {received.sender_id!r}")
+            recipients = {r.uri.removeprefix("hubex:") for r in header.recipient}
+            if us not in recipients:
+                return ("misaddressed", "/message/recipient",
+                        f"RC-DE recipients {sorted(recipients)} do not include us ({us})")
+        expected = QUEUE_PAYLOADS[queue]
+        if (received.payload_name in expected) != (queue != "message"):
+            return ("wrong-queue", f"/{received.payload_name}",
+                    f"a {received.payload_name} message on our .{queue} queue")
+        return None
+
+    def _answer_problem(self, received: Unwrapped) -> tuple[str, str, str] | None:
+        """An EMSI answer must come from the client our request was sent to."""
+        if received.payload_name != "emsi":
+            return None
+        for link in received.payload.get("CONTEXT", {}).get("LINK") or ():
+            request = self.store.find(str(link.get("ID", "")), direction="out")
+            if request is None:
+                continue
+            recipient = self._request_recipient(request)
+            if recipient is not None and recipient != received.sender_id:
+                return ("answer-from-stranger", "/emsi/CONTEXT/LINK",
+                        f"answers our {link.get('ID')} sent to {recipient!r}, but comes from {received.sender_id!r}")
+        return None
+
+    def _request_recipient(self, request: Message) -> str | None:
+        """The client one of our stored outbound messages was addressed to (None if it cannot be read)."""
+        if request.translated is None:  # not translated yet: our one peer
+            return self.settings.recipient_id
+        try:
+            return self._read(request.translated, request.content_type).recipient_id
+        except Exception:  # noqa: BLE001 - unreadable: fall back on our one peer
+            return self.settings.recipient_id
+
+    def _refuse_delivery(self, delivery: HubDelivery, received: Unwrapped, problem: tuple[str, str, str], *,
+                         source: str) -> None:
+        key, path, reason = problem
+        log.warning("hub_delivery_refused", queue=getattr(delivery, "queue", None), reason=key, error=reason, path=path,
+                    distribution_id=received.distribution_id, sender=received.sender_id)
+        self.store.dead_letter(delivery.body, error=f"refused: {reason}", error_path=path, source=source,
+                               at=self.clock(), direction="in", content_type=delivery.content_type)
+        self._count("in", "dead_lettered")
+        if self.metrics is not None:
+            self.metrics.inbound_refused(key)
+
     def _note_answer(self, received: Unwrapped, now: datetime) -> None:
         if received.payload_name != "emsi":
             return
@@ -411,26 +555,80 @@ class BridgeService:
                 self._count("out", "answered")
 
     def _hand_over(self, message_id: int, received: Unwrapped) -> bool:
-        now = self.clock()
+        """Translate and write one message to the LRM; False only when the LRM is not there (stop flushing).
+
+        Any other failure (a mapping error, a payload the link's framing cannot
+        carry, a bug) belongs to this message alone: it is dead-lettered with its
+        bytes and the reason, alarmed, and the sender gets an RS-ERROR.
+        """
         try:
             legacy_bytes = self.translator.to_legacy(received, *self._case_sheet(message_id, received))
-        except BridgeError as exc:
-            first = exc.issues[0] if exc.issues else None
-            self.store.mark_inbound_failed(message_id, error=str(exc), error_path=first and first.path, at=now)
-            self._count("in", "dead_lettered")
+            if legacy_bytes is None:
+                self._handed_over(message_id, received)
+                return True
+            if self.legacy is None or not self.legacy.connected:
+                return False  # stays RECEIVED; flush_inbox retries when the LRM is back
+            self.legacy.send(legacy_bytes)
+        except LegacyUnavailable:
             return False
-        if legacy_bytes is None:
-            self._handed_over(message_id, received)
+        except Exception as exc:  # noqa: BLE001 - isolate this message, whatever the cause
+            self._hand_over_failed(message_id, received, exc)
             return True
-        if self.legacy is None or not self.legacy.connected:
-            return False  # stays RECEIVED; flush_inbox retries when the LRM is back
-        self.legacy.send(legacy_bytes)
         # Twisted writes on its next loop turn: marking now, a kill -9 before that write would
         # lose the answer (marked handed over, never sent). Two hops put one I/O turn between
         # the write and the mark; a kill in that gap re-sends it after restart (at-least-once).
         self._handing_over.add(message_id)
         self.reactor.callLater(0, self.reactor.callLater, 0, self._handed_over, message_id, received)
         return True
+
+    def _hand_over_failed(self, message_id: int, received: Unwrapped, exc: Exception) -> None:
+        if isinstance(exc, BridgeError):
+            error, path = str(exc), _first_path(exc) or "/"
+        else:  # e.g. the framing refused the payload: STX/ETX inside an STX/ETX-framed link
+            error, path = f"hand-over to the LRM failed: {type(exc).__name__}: {exc}", "/hand-over"
+        log.error("inbound_hand_over_failed", distribution_id=received.distribution_id, sender=received.sender_id,
+                  error=error, error_path=path)
+        if self.metrics is not None:
+            self.metrics.hand_over_failed()
+        try:
+            self.store.mark_inbound_failed(message_id, error=error, error_path=path, at=self.clock())
+        except Exception as store_exc:  # noqa: BLE001 - it stays RECEIVED: the overdue alarm names it
+            log.error("inbound_dead_letter_failed", distribution_id=received.distribution_id, error=repr(store_exc))
+            return
+        self._count("in", "dead_lettered")
+        self._send_error(received, HubErrorCode.INTERNAL_CLIENT_ERROR,
+                         f"message received but not delivered to the legacy system: {error}")
+
+    def _send_error(self, received: Unwrapped, code: HubErrorCode, reason: str) -> None:
+        """Tell the sender (RS-ERROR on its ``.info`` queue) that its message went no further than our dead letters.
+
+        Best effort: the dead letter holds the message whatever happens to this answer.
+        """
+        if self.hub is None or self._stopped:
+            return
+        try:
+            message_uuid = self.new_uuid()
+            error = make_error(code, reason[:MAX_ERROR_CAUSE], None, received.distribution_id)
+            message = wrap("error", error, sender_id=self.settings.client_id, recipient_id=received.sender_id,
+                           now=self.clock(), message_uuid=message_uuid, kind="Error")
+            body = self.translator.encode_hub(message, self.settings.content_type)
+        except Exception as exc:  # noqa: BLE001
+            log.error("rs_error_not_built", distribution_id=received.distribution_id, error=repr(exc))
+            return
+        self._publish_error(body, f"{self.settings.client_id}_{message_uuid}", received.distribution_id)
+
+    def _publish_error(self, body: bytes, message_id: str, about: str) -> None:
+        def failed(failure: Any) -> None:  # e.g. the Hub link still connecting: the periodic pump retries it
+            log.warning("rs_error_publish_failed", distribution_id=about, error=failure.getErrorMessage())
+            if len(self._error_retry) < MAX_PENDING_ERRORS:
+                self._error_retry.append((body, message_id, about))
+
+        if self.hub is None:  # no Hub link attached yet: the periodic pump sends it once there is one
+            if len(self._error_retry) < MAX_PENDING_ERRORS:
+                self._error_retry.append((body, message_id, about))
+            return
+        d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type, message_id=message_id)
+        d.addErrback(failed)
 
     def _original_frame(self, received: Unwrapped) -> bytes | None:
         """The LRM frame an EMSI answer answers (its CONTEXT.LINK names our request's distributionID)."""
@@ -471,6 +669,8 @@ class BridgeService:
 
     def _handed_over(self, message_id: int, received: Unwrapped) -> None:
         self._handing_over.discard(message_id)
+        if self._stopped:  # the store may be closed: handed over again after the restart (at-least-once)
+            return
         self._open_group()
         try:
             self.store.mark_inbound_handed_over(message_id, at=self.clock())
@@ -488,6 +688,8 @@ class BridgeService:
         ref_id = f"{self.settings.client_id}_{message_uuid}"
 
         def acked(_: object) -> None:
+            if self._stopped:  # the RC-REF is sent again after the restart (a repeat is harmless)
+                return
             self._open_group()
             self.store.mark_inbound_acked(message_id, at=self.clock(), rcref_distribution_id=ref_id)
 
@@ -508,7 +710,12 @@ class BridgeService:
         Without this they waited for the next LRM reconnect or bridge restart, and the
         peer saw its message as never acknowledged. A repeat RC-REF is harmless.
         """
-        if not self._rcref_retry or self.hub is None or self.hub.state != "connected":
+        if self.hub is None or self.hub.state != "connected":
+            return
+        errors, self._error_retry = self._error_retry, []
+        for body, error_id, about in errors:
+            self._publish_error(body, error_id, about)
+        if not self._rcref_retry:
             return
         retry, self._rcref_retry = self._rcref_retry, {}
         for message_id, received in retry.items():
@@ -516,14 +723,33 @@ class BridgeService:
 
     def flush_inbox(self) -> None:
         """Hand over inbound messages that waited for the LRM; resend RC-REFs that never left."""
+        if self._stopped:
+            return
         for msg in self.store.pending_inbound(self.settings.batch):
             if msg.id in self._handing_over:
                 continue  # written already, its mark is on the way
-            received = self._read(msg.original, msg.content_type)
+            try:
+                received = self._read(msg.original, msg.content_type)
+            except Exception as exc:  # noqa: BLE001 - stored once, unreadable now (schemas changed?): park it
+                self._stored_inbound_unreadable(msg.id, exc)
+                continue
             if not self._hand_over(msg.id, received):
                 break
         for msg in self.store.handed_over_unacked(self.settings.batch):
-            self._send_reference(msg.id, self._read(msg.original, msg.content_type))
+            try:
+                received = self._read(msg.original, msg.content_type)
+            except Exception as exc:  # noqa: BLE001 - the LRM has it; no RC-REF can be built
+                log.error("rcref_not_built", message_id=msg.id, error=repr(exc))
+                continue
+            self._send_reference(msg.id, received)
+
+    def _stored_inbound_unreadable(self, message_id: int, exc: Exception) -> None:
+        error = f"stored inbound message no longer readable: {type(exc).__name__}: {exc}"
+        log.error("inbound_hand_over_failed", message_id=message_id, error=error)
+        try:
+            self.store.mark_inbound_failed(message_id, error=error, error_path="/", at=self.clock())
+        except Exception as store_exc:  # noqa: BLE001
+            log.error("inbound_dead_letter_failed", message_id=message_id, error=repr(store_exc))
 
     def on_hub_ack(self, delivery: HubDelivery) -> defer.Deferred[None] | None:
         """RC-REF: the recipient has the message; mark ours delivered (broker ack once that is durable)."""
@@ -534,14 +760,29 @@ class BridgeService:
             self.store.dead_letter(delivery.body, error=str(exc), error_path=_first_path(exc), source="hub-ack", at=now,
                                    direction="in", content_type=delivery.content_type)
             return None
-        reference = received.payload.get("distributionID")
         self._open_group()
+        problem = self._addressing_problem(received, "ack") or self._ack_problem(received)
+        if problem is not None:
+            self._refuse_delivery(delivery, received, problem, source="hub-ack")
+            return self.durable()
+        reference = received.payload.get("distributionID")
         msg = self.store.mark_delivered(reference, at=now) if reference else None
         if msg is None:
             log.warning("rcref_for_unknown_message", distribution_id=reference)
         else:
             self._count("out", "delivered")
         return self.durable()  # the broker ack waits for the commit
+
+    def _ack_problem(self, received: Unwrapped) -> tuple[str, str, str] | None:
+        """An RC-REF must come from the client the acknowledged message was sent to."""
+        request = self.store.find(str(received.payload.get("distributionID", "")), direction="out")
+        if request is None:
+            return None
+        recipient = self._request_recipient(request)
+        if recipient is not None and recipient != received.sender_id:
+            return ("ack-from-stranger", "/reference/distributionID",
+                    f"acknowledges our message sent to {recipient!r}, but comes from {received.sender_id!r}")
+        return None
 
     def on_hub_info(self, delivery: HubDelivery) -> None:
         """RS-ERROR: the Hub (or the peer) refused one of our messages."""
@@ -551,6 +792,10 @@ class BridgeService:
         except BridgeError as exc:
             self.store.dead_letter(delivery.body, error=str(exc), error_path=_first_path(exc), source="hub-info",
                                    at=now, direction="in", content_type=delivery.content_type)
+            return
+        problem = self._addressing_problem(received, "info")
+        if problem is not None:
+            self._refuse_delivery(delivery, received, problem, source="hub-info")
             return
         error = received.payload
         code = int((error.get("errorCode") or {}).get("statusCode", 700))
@@ -563,6 +808,34 @@ class BridgeService:
         if referenced:
             self.store.mark_failed(referenced, hub_code=code, reason=reason, at=now)
             self._count("out", "failed")
+            return
+        self._unreferenced_error(delivery, code, reason, now)
+
+    def _unreferenced_error(self, delivery: Any, code: int, reason: str, now: datetime) -> None:
+        """An RS-ERROR naming no distributionID (the Hub could not read our body): find ours by evidence.
+
+        Our distributionIDs quoted anywhere in the body (cause, source message) are
+        failed with the Hub's code. With no such evidence, nothing is guessed: the
+        RS-ERROR is dead-lettered for the operator, logged at ERROR with the messages
+        published in the last RC-REF window (the candidates), and those keep waiting
+        for their RC-REF (the overdue alarm flags them if none comes).
+        """
+        pattern = re.compile(re.escape(self.settings.client_id.encode()) + rb"_[0-9a-fA-F-]{36}")
+        matched = []
+        for found in dict.fromkeys(pattern.findall(delivery.body[:MAX_EVIDENCE_BYTES])):
+            msg = self.store.mark_failed(found.decode(), hub_code=code, reason=reason, at=now)
+            if msg is not None:
+                matched.append(msg.distribution_id)
+                self._count("out", "failed")
+        if matched:
+            log.error("rs_error_matched_by_evidence", code=code, distribution_ids=matched)
+            return
+        candidates = [m.distribution_id for m in self.store.published_between(now - self.settings.rcref_deadline, now)
+                      if m.state.value == "published"]
+        log.error("rs_error_unreferenced", code=code, candidates=candidates[:20], candidate_count=len(candidates))
+        self.store.dead_letter(delivery.body, error=f"RS-ERROR {code} names none of our messages: {reason[:1000]}",
+                               error_path="/referencedDistributionID", source="hub-info", at=now, direction="in",
+                               content_type=delivery.content_type, hub_error_code=code)
 
     def _read(self, body: bytes, content_type: str | None) -> Unwrapped:
         """A Hub body (as received, or as stored in the inbox) checked and split into envelope and payload."""
@@ -571,6 +844,13 @@ class BridgeService:
     def _count(self, direction: str, state: str, n: int = 1) -> None:
         if self.metrics is not None:
             self.metrics.message(direction=direction, adapter=self.translator.adapter, state=state, count=n)
+
+
+def _handled(reply: defer.Deferred[bytes | None], *, accepted: bool) -> FrameHandled:
+    handled = FrameHandled()
+    handled.accepted = accepted
+    reply.chainDeferred(handled)
+    return handled
 
 
 def _first_path(exc: BridgeError) -> str | None:

@@ -70,6 +70,12 @@ class Deframer:
         """Bytes received but not yet returned as a frame (trailing partial data)."""
         return len(self._buffer)
 
+    def take_buffered(self) -> bytes:
+        """Remove and return the bytes not yet returned as a frame (what a link closing on a peer leaves unread)."""
+        data = bytes(self._buffer)
+        self._buffer.clear()
+        return data
+
     def next_frame(self) -> bytes | _NeedData:
         """The next complete frame's payload, or NEED_DATA."""
         if self.framing == "newline":

@@ -32,6 +32,7 @@ class StoreSnapshot:
     oldest_pending_age_seconds: float = 0.0
     dlq_size: int = 0
     rcref_overdue: int = 0
+    inbound_overdue: int = 0
 
 
 class _ScrapeTimeGauges:
@@ -57,6 +58,10 @@ class _ScrapeTimeGauges:
         yield GaugeMetricFamily(
             "bridge_rcref_overdue", "Published messages still waiting for their RC-REF past the deadline.",
             value=snap.rcref_overdue,
+        )
+        yield GaugeMetricFamily(
+            "bridge_inbound_overdue", "Hub messages still not handed to the LRM past the hand-over deadline.",
+            value=snap.inbound_overdue,
         )
 
     def _broker(self) -> bool:
@@ -103,6 +108,18 @@ class BridgeMetrics:
             "bridge_rcref_overdue_events", "Messages flagged overdue for their RC-REF (each counted once).",
             registry=self.registry,
         )
+        self.inbound_overdue_events = Counter(
+            "bridge_inbound_overdue_events", "Hub messages flagged as not handed to the LRM in time (each once).",
+            registry=self.registry,
+        )
+        self.hand_over_failures = Counter(
+            "bridge_hand_over_failures", "Hub messages that could not be handed to the LRM and were dead-lettered.",
+            registry=self.registry,
+        )
+        self.refused_inbound = Counter(
+            "bridge_inbound_refused", "Hub deliveries refused before the inbox (misaddressed, spoofed, wrong queue).",
+            ("reason",), registry=self.registry,
+        )
         self.mapping_tables = Info("bridge_mapping_tables", "Version of the mapping tables in use.", registry=self.registry)
         self._message_children: dict[tuple[str, str, str], Counter] = {}
         self.registry.register(_ScrapeTimeGauges(snapshot, broker_connected or (lambda: self._broker_state)))
@@ -133,6 +150,18 @@ class BridgeMetrics:
     def rcref_overdue(self, count: int = 1) -> None:
         """Count messages newly flagged as missing their RC-REF."""
         self.rcref_overdue_events.inc(count)
+
+    def inbound_overdue(self, count: int = 1) -> None:
+        """Count inbound messages newly flagged as waiting too long for the LRM."""
+        self.inbound_overdue_events.inc(count)
+
+    def hand_over_failed(self) -> None:
+        """Count one inbound message dead-lettered because the hand-over to the LRM failed."""
+        self.hand_over_failures.inc()
+
+    def inbound_refused(self, reason: str) -> None:
+        """Count one Hub delivery refused before the inbox, by short reason."""
+        self.refused_inbound.labels(reason=reason).inc()
 
     def set_broker_connected(self, connected: bool) -> None:
         """Record the broker state (used when no ``broker_connected`` callable was given)."""

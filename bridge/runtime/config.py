@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from bridge.core.errors import BridgeError, Issue
 from bridge.core.hosts import is_loopback_host
@@ -112,6 +112,43 @@ class LegacySection(_Section):
     outbox_dir: Path | None = Field(None, description="`file` mode: folder we write messages for the LRM into.")
     max_frame_bytes: int = Field(1_048_576, ge=1024, description="Largest legacy frame accepted; larger ones are refused.")
     ack_timeout: float = Field(10.0, gt=0, description="Seconds to wait for the LRM's ack of a message we sent.")
+    allowed_peers: list[str] = Field(
+        ["127.0.0.1", "::1"],
+        description="`tcp-server`: addresses or networks (`10.1.2.3`, `10.1.2.0/24`) the LRM may connect from; "
+        "any other connection is closed unread (comma-separated in the environment variable). Behind Docker's "
+        "port publishing, a client on the host itself appears as the network's gateway. Not used in "
+        "`tcp-client` mode (we dial the LRM).",
+    )
+    max_refused_frames: int = Field(
+        20, ge=1, description="Refused (dead-lettered) frames in a row after which a connection is closed; "
+        "what it still had queued becomes one dead letter.",
+    )
+    file_settle_seconds: float = Field(
+        1.0, ge=0, description="`file` mode: a file is taken once its size and mtime stayed the same this long "
+        "(on top of the `.tmp` + rename convention).",
+    )
+    handover_deadline_seconds: float = Field(
+        60.0, gt=0, description="A Hub message not handed to the LRM within this many seconds raises the "
+        "inbound-overdue alarm (ERROR log, `bridge_inbound_overdue`, console); it keeps waiting.",
+    )
+
+    @field_validator("allowed_peers", mode="before")
+    @classmethod
+    def _peers_are_addresses(cls, peers: Any) -> Any:
+        import ipaddress
+
+        if isinstance(peers, str):  # from the environment: "10.0.0.5,10.1.0.0/24"
+            peers = [peer.strip() for peer in peers.split(",") if peer.strip()]
+        if not isinstance(peers, list):
+            return peers  # pydantic names the wrong type
+        for peer in peers:
+            if not isinstance(peer, str):
+                continue
+            try:
+                ipaddress.ip_network(peer, strict=False)
+            except ValueError:
+                raise ValueError(f"allowed_peers: {peer!r} is not an IP address or network") from None
+        return peers
 
     @model_validator(mode="after")
     def _file_mode_needs_dirs(self) -> LegacySection:

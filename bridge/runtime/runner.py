@@ -117,7 +117,8 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
                         max_attempts=config.delivery.max_attempts, jitter=config.delivery.jitter)
     settings = ServiceSettings(client_id=bridge_id, recipient_id=peer_id,
                                content_type=CONTENT_TYPES[config.hub.content_type],
-                               rcref_deadline=timedelta(seconds=config.hub.rcref_deadline_seconds), retry=retry)
+                               rcref_deadline=timedelta(seconds=config.hub.rcref_deadline_seconds), retry=retry,
+                               handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds))
     from bridge.edges.http.provider import StoreConsoleProvider
     from bridge.edges.http.wiring import MappingCoverage
 
@@ -129,7 +130,8 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
 
     provider = StoreConsoleProvider(store, clock=utc_now, coverage_fn=MappingCoverage(reloader),
                                     broker_connected=broker_connected, mapping_version=lambda: reloader.version,
-                                    instance=config.bridge.instance)
+                                    instance=config.bridge.instance,
+                                    handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds))
     metrics = BridgeMetrics(snapshot=provider.metrics_snapshot, broker_connected=broker_connected)
     service = BridgeService(settings, reactor=reactor, store=store, translator=translator, metrics=metrics)
     running = RunningBridge(config=config, service=service, store=store, hub_client=None, link=None,
@@ -187,12 +189,14 @@ def _open_legacy_link(config: BridgeConfig, profile, service: BridgeService, rea
     if legacy.mode == "file":
         from bridge.edges.filedrop import FileDropLink
 
-        link = FileDropLink(service, inbox=legacy.inbox_dir, outbox=legacy.outbox_dir, max_bytes=max_frame)
+        link = FileDropLink(service, inbox=legacy.inbox_dir, outbox=legacy.outbox_dir, max_bytes=max_frame,
+                            settle_seconds=legacy.file_settle_seconds)
         link.start(reactor)
         return link
     from bridge.edges.tcp.link import LegacyLink
 
-    link = LegacyLink(service, framing=profile.framing, max_frame=max_frame)
+    link = LegacyLink(service, framing=profile.framing, max_frame=max_frame, allowed_peers=legacy.allowed_peers,
+                      max_refused_frames=legacy.max_refused_frames)
     if legacy.mode == "tcp-server":
         link.listen(reactor, legacy.host, legacy.port)
     else:
@@ -208,5 +212,10 @@ def _start_http(config: BridgeConfig, reactor, running: RunningBridge):
 
     checks = readiness_checks(store=running.store, broker_connected=running.extra["broker_connected"],
                               reloader=running.reloader)
+    liveness = {}
+    link_healthy = getattr(running.link, "healthy", None)
+    if link_healthy is not None:  # the file-drop poll loop: a stalled loop fails /healthz and /readyz
+        liveness["legacy_file_polling"] = link_healthy
+        checks = {**checks, **liveness}
     return start_http(reactor, config.http, metrics=running.metrics, checks=checks,
-                      provider=running.extra["provider"])
+                      provider=running.extra["provider"], liveness=liveness)

@@ -12,9 +12,12 @@ end (stored, published, RC-REF'd) to prove nothing else was lost.
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
+from typing import Any
 
 from structlog.testing import capture_logs
 from twisted.internet import defer
@@ -32,6 +35,58 @@ GOOD_FRAMES_FROM = 500_000  # good frames use DEMO-5xxxxx; hostile cases built f
 FINISHED = {"delivered", "answered"}
 APPLIED_EVENTS = {"rcref_for_unknown_message", "rs_error", "rcref_out_of_sequence"}  # valid ack/info bodies
 HUB_QUEUES = {"hub": "message", "hub-ack": "ack", "hub-info": "info"}  # entry point -> our queue suffix
+EDGE_ENTRIES = frozenset({"file", "http", "tcp"})
+
+
+LONG_LOG_VALUE = 10_000  # characters: log entries with a longer value are replayed in a child process
+LOG_REPLAY_BUDGET = 5.0  # seconds the production log pipeline may take on one input's log lines
+
+
+_PIPELINE: list[Any] = []
+
+
+def _run_pipeline(entries: Sequence[Mapping[str, Any]]) -> None:
+    if not _PIPELINE:
+        import io
+
+        from bridge.runtime.logging import build_processors
+
+        _PIPELINE.extend(build_processors("json", False, io.StringIO()))
+    processors = _PIPELINE
+    for entry in entries:
+        event: Any = dict(entry)
+        for processor in processors:
+            event = processor(None, str(event.get("log_level", "info")), event)
+
+
+def replay_logs(entries: Sequence[Mapping[str, Any]], budget: float = LOG_REPLAY_BUDGET) -> str | None:
+    """Push what an input made the bridge log through the production log pipeline (redaction...).
+
+    Returns None when that took under ``budget`` seconds, else why not. ``capture_logs``
+    skips the processors, and a quadratic redaction regex froze the reactor on a 200 kB
+    value (issue 12, item 1): entries with a long value are replayed in a forked child
+    that is killed past the budget, so a hang is reported, never suffered.
+    """
+    def longest(value: Any) -> int:
+        return len(value) if isinstance(value, (str, bytes)) else 0
+
+    if not any(longest(v) > LONG_LOG_VALUE for entry in entries for v in entry.values()):
+        _run_pipeline(entries)
+        return None
+    import multiprocessing
+
+    child = multiprocessing.get_context("fork").Process(target=_run_pipeline, args=(entries,), daemon=True)
+    started = time.perf_counter()
+    child.start()
+    child.join(budget)
+    if child.is_alive():
+        child.kill()
+        child.join(5)
+        return f"the production log pipeline was still busy after {budget:.0f} s on this input's log lines"
+    if child.exitcode != 0:
+        return f"the production log pipeline failed (exit {child.exitcode})"
+    seconds = time.perf_counter() - started
+    return None if seconds <= budget else f"log pipeline took {seconds:.1f} s"
 
 
 class Outcome(str, Enum):  # noqa: UP042 - StrEnum would change str()/format() of members in reports
@@ -44,23 +99,40 @@ class Outcome(str, Enum):  # noqa: UP042 - StrEnum would change str()/format() o
     DUPLICATE = "re-sent valid frame: acked again, stored once"
     NOISE_SKIPPED = "line noise outside STX/ETX skipped (counted, logged, never acked)"
     INCOMPLETE = "incomplete frame held in the buffer (never acked: the LRM re-sends)"
+    REFUSED = "refused at the edge (peer closed, entry rejected, HTTP 4xx), nothing stored or leaked"
     UNCLEAR = "dead-lettered WITHOUT original bytes or error path"
     LOST = "LOST (neither stored nor dead-lettered)"
-    CRASHED = "CRASHED (exception escaped the service)"
+    CRASHED = "CRASHED (exception escaped the service, HTTP 500, loop dead)"
+    HUNG = "HUNG (over the per-input budget, or the edge stopped serving)"
+    ACCEPTED_WRONGLY = "ACCEPTED WRONGLY (taken, applied or leaked although it must be refused)"
 
 
-BAD_OUTCOMES = frozenset({Outcome.UNCLEAR, Outcome.LOST, Outcome.CRASHED})
+BAD_OUTCOMES = frozenset({Outcome.UNCLEAR, Outcome.LOST, Outcome.CRASHED, Outcome.HUNG, Outcome.ACCEPTED_WRONGLY})
+REFUSED_CLEANLY = frozenset({Outcome.DEAD_LETTERED, Outcome.REFUSED_AT_FRAMING, Outcome.NOISE_SKIPPED,
+                             Outcome.INCOMPLETE, Outcome.REFUSED})
+TAKEN = frozenset({Outcome.ACCEPTED, Outcome.MAPPED_WITH_WARNING, Outcome.DUPLICATE})
 
 
 @dataclass(frozen=True)
 class Case:
-    """One hostile input and its entry point: ``hub`` (``hub-ack``, ``hub-info``), ``legacy`` or ``framing``."""
+    """One hostile input and its entry point.
+
+    ``entry``: ``hub`` (``hub-ack``, ``hub-info``), ``legacy``, ``framing`` (the service
+    entry points), or an edge of :mod:`bridge.testing.hostile_edges`: ``file`` (the
+    file-drop inbox; ``name`` says what to drop), ``http`` (``data`` is the request
+    target), ``tcp`` (a real loopback connection; ``name`` says the scenario).
+    ``must_refuse``: taking it (storing, applying, handing it to the LRM) is a defect.
+    ``prepare``: builds ``data`` at feed time from the campaign (e.g. an answer to a
+    request the bridge has just sent).
+    """
 
     category: str
     data: bytes
     entry: str = "hub"
     content_type: str | None = JSON
     name: str = ""
+    must_refuse: bool = False
+    prepare: Callable[[Campaign], bytes] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -72,6 +144,7 @@ class Verdict:
     detail: str
     good_message_ok: bool
     answer_dead_letters: tuple[str, ...] = ()  # the reply to an accepted input, parked on its way back
+    seconds: float = 0.0  # wall time of the input itself (not of the good frame after it)
 
 
 @dataclass
@@ -82,8 +155,11 @@ class Tally:
     lost_good: int = 0
     examples: dict[tuple[str, Outcome], str] = field(default_factory=dict)
     answer_dead_letters: Counter = field(default_factory=Counter)
+    slowest: dict[str, float] = field(default_factory=dict)  # category -> longest single input, seconds
 
     def add(self, verdict: Verdict) -> None:
+        category = verdict.case.category
+        self.slowest[category] = max(self.slowest.get(category, 0.0), verdict.seconds)
         key = (verdict.case.category, verdict.outcome)
         self.counts[key] += 1
         self.examples.setdefault(key, verdict.detail[:160])
@@ -107,9 +183,11 @@ def good_frame(profile, n: int, ctx) -> bytes:
 class Campaign:
     """Feeds cases to one rig and checks, after each, that a good frame still flows end to end."""
 
-    def __init__(self, rig: Rig, *, check_every: int = 1) -> None:
+    def __init__(self, rig: Rig, *, check_every: int = 1, hung_after: float | None = None) -> None:
         self.rig = rig
         self.check_every = check_every
+        self.hung_after = hung_after  # seconds; None: never judged on time (CI tests, no timed assertions)
+        self.edges: Any = None  # bridge.testing.hostile_edges.Edges, built on first use
         self._numbers = itertools.count(GOOD_FRAMES_FROM + 100_000)  # below: for tests' own good frames
         self._fed = 0
         self._ctx = build_context(sender_id=SAMU, recipient_id=SDIS)
@@ -117,8 +195,13 @@ class Campaign:
     # ------------------------------------------------------------------ one case
     def feed(self, case: Case) -> Verdict:
         """Send ``case`` through its entry point; classify; then prove a good message still gets through."""
+        if case.prepare is not None:
+            case = replace(case, data=case.prepare(self), prepare=None)
+        if case.entry in EDGE_ENTRIES:
+            return self._feed_edge(case)
         store = self.rig.store
-        dlq_before, stored_before = store.dlq_size(), self._stored()
+        dlq_before, stored_before, sent_before = store.dlq_size(), self._stored(), len(self.rig.lrm.sent)
+        started = time.perf_counter()
         try:
             with capture_logs() as logs:  # only what the input itself caused, not the replies it leads to
                 reply = self._enter(case)
@@ -126,12 +209,46 @@ class Campaign:
             crash = None
         except Exception as exc:  # noqa: BLE001 - that is exactly what the campaign looks for
             crash = f"{type(exc).__name__}: {exc}"
+        stalled = replay_logs(logs, self.hung_after or LOG_REPLAY_BUDGET)
+        seconds = time.perf_counter() - started
         outcome, detail = self._judge(case, crash, dlq_before, stored_before, logs)
+        if stalled is not None and outcome not in BAD_OUTCOMES:
+            outcome, detail = Outcome.HUNG, f"{stalled}; {detail}"
         self.rig.run(0.2)
+        if case.must_refuse and (outcome in TAKEN or len(self.rig.lrm.sent) > sent_before and case.entry == "hub"):
+            outcome, detail = Outcome.ACCEPTED_WRONGLY, f"must be refused; {detail}"
+        outcome, detail = self._over_budget(outcome, detail, seconds)
         answers = self._answer_dead_letters(case, dlq_before)
         self._fed += 1
         good = self.good_message_flows() if self._fed % self.check_every == 0 else True
-        return Verdict(case, outcome, detail, good, answers)
+        return Verdict(case, outcome, detail, good, answers, seconds)
+
+    def _over_budget(self, outcome: Outcome, detail: str, seconds: float) -> tuple[Outcome, str]:
+        if self.hung_after is not None and seconds > self.hung_after and outcome not in BAD_OUTCOMES:
+            return Outcome.HUNG, f"{seconds:.1f} s > {self.hung_after} s; {detail}"
+        return outcome, detail
+
+    def _feed_edge(self, case: Case) -> Verdict:
+        """File drop, HTTP and TCP cases: judged by :mod:`bridge.testing.hostile_edges`."""
+        from bridge.testing.hostile_edges import Edges
+
+        if self.edges is None:
+            self.edges = Edges(self)
+        started = time.perf_counter()
+        try:
+            outcome, detail = self.edges.feed(case)
+        except Exception as exc:  # noqa: BLE001
+            outcome, detail = Outcome.CRASHED, f"{type(exc).__name__}: {exc}"
+        seconds = time.perf_counter() - started
+        if case.entry == "http":  # file and TCP cases spend their time in the harness's polling turns
+            outcome, detail = self._over_budget(outcome, detail, seconds)
+        self._fed += 1
+        good = self.good_message_flows() if self._fed % self.check_every == 0 else True
+        return Verdict(case, outcome, detail, good, (), seconds)
+
+    def close(self) -> None:
+        if self.edges is not None:
+            self.edges.close()
 
     def _answer_dead_letters(self, case: Case, dlq_before: int) -> tuple[str, ...]:
         """Errors of dead letters in the other direction: the Hub's reply to an input the bridge accepted."""

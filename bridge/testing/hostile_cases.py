@@ -17,11 +17,12 @@ from bridge.core.edxl import make_error, make_reference, unwrap, wrap
 from bridge.core.errors import HubErrorCode
 from bridge.core.framing import ETX, STX
 from bridge.core.pipeline import legacy_to_hub
+from bridge.edges.amqp.consumer import Delivery
 from bridge.refdata.hub_bodies import encode_hub_body
 from bridge.refdata.profiles import build_context, load_profile
 from bridge.runtime.demo import demo_frame
 from bridge.sim.nexsis_rules import PeerRules, replies_for
-from bridge.testing.hostile import JSON, XML, Case
+from bridge.testing.hostile import JSON, XML, Case, good_frame
 from bridge.testing.rig import SAMU, SDIS
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -49,6 +50,30 @@ def valid_emsi_answer(n: int, content_type: str = JSON) -> bytes:
     replies = replies_for(unwrap(request), PeerRules(own_id=SDIS), now=NOW, new_uuid=lambda: str(uuid.uuid4()))
     [answer] = [r.message for r in replies if ANSWER_MARK in encode_hub_body(r.message)]
     return encode_hub_body(answer, content_type)
+
+
+def hub_create_case(n: int, note: str = "Personne au sol", *, sender: str = SDIS, recipient: str = SAMU,
+                    envelope_sender: str | None = None, now: datetime = NOW) -> bytes:
+    """A createCase from ``sender`` to ``recipient`` with its own caseId (``{SDIS}.CASE-n``) and one note.
+
+    ``envelope_sender`` rewrites the EDXL ``senderID`` alone, for a body whose envelope and header disagree.
+    """
+    import json
+
+    payload = json.loads(json.dumps(_payloads(n)["createCase"], default=str))
+    payload["caseId"] = f"{SDIS}.CASE-{n}"
+    payload["initialAlert"]["notes"] = [{"freetext": note}]
+    message = wrap("createCase", payload, sender_id=sender, recipient_id=recipient, now=now,
+                   message_uuid=uuid.uuid4())
+    if envelope_sender is not None:
+        message["senderID"] = envelope_sender
+    return encode_hub_body(message, JSON)
+
+
+def hub_delivery(body: bytes, queue: str = "message", tag: int = 1, content_type: str = JSON) -> Delivery:
+    """``body`` as the AMQP consumer hands it to the service from our ``{SAMU}.{queue}`` queue."""
+    return Delivery(body=body, queue=f"{SAMU}.{queue}", routing_key=f"{SAMU}.{queue}", content_type=content_type,
+                    delivery_mode=2, redelivered=False, delivery_tag=tag)
 
 
 # ---------------------------------------------------------------------- Hub bodies
@@ -311,3 +336,130 @@ def random_ack_info_cases(rng: random.Random, count: int) -> Iterator[Case]:
             yield Case("mutated-rc-ref", mutate(valid_reference(referenced), rng), "hub-ack", JSON)
         else:
             yield Case("mutated-rs-error", mutate(valid_rs_error(referenced), rng), "hub-info", JSON)
+
+
+# ---------------------------------------------------------------------- issue 12: trust at the edges
+STRANGER = "fr.fire.nexsis.sdis29"  # a Hub client that is neither us nor our peer
+
+
+def _hub_with_coordinate(n: int, raw_lat: str) -> bytes:
+    """A createCase whose location carries ``raw_lat`` as the JSON number text of its latitude."""
+    import json
+
+    body = json.loads(hub_create_case(n))
+    case = body["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]["createCase"]
+    case["location"]["geometry"] = {"datetime": "2026-11-25T10:00:00+01:00",
+                                    "point": {"coord": {"lat": "__LAT__", "lon": 1.55, "precision": "EXACTE"}}}
+    return json.dumps(body, separators=(",", ":")).replace('"__LAT__"', raw_lat).encode()
+
+
+def _stranger_answer(campaign) -> bytes:
+    """An EMSI answer to the request the bridge has just sent to SDIS 44, but sent by SDIS 29."""
+    from bridge.refdata.hub_bodies import decode_hub_body
+
+    n = next(campaign._numbers)
+    campaign.rig.settled(campaign.rig.service.on_legacy_frame(good_frame(campaign.rig.profile, n, campaign._ctx)))
+    campaign.rig.run(0.3)
+    [request] = [m for m in campaign.rig.store.by_case(f"{SAMU}.DEMO-{n:06d}")
+                 if m.direction.value == "out" and b'"emsi"' in (m.translated or b"")]
+    message = decode_hub_body(request.translated, request.content_type)
+    replies = replies_for(unwrap(message), PeerRules(own_id=STRANGER), now=NOW, new_uuid=lambda: str(uuid.uuid4()))
+    [answer] = [r.message for r in replies if ANSWER_MARK in encode_hub_body(r.message)]
+    return encode_hub_body(answer)
+
+
+def _rs_error_body(referenced: str, cause: str) -> bytes:
+    error = make_error(HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT, cause, None, referenced)
+    return encode_hub_body(wrap("error", error, sender_id="fr.health.hub", recipient_id=SAMU, now=NOW,
+                                message_uuid=uuid.uuid4(), kind="Error"))
+
+
+def _xml_many_attributes(count: int) -> bytes:
+    attrs = " ".join(f'a{i}="{i}"' for i in range(count))
+    return f'<?xml version="1.0"?><edxlDistribution xmlns="urn:oasis:names:tc:emergency:EDXL:DE:1.0"><x {attrs}/>' \
+           f"</edxlDistribution>".encode()
+
+
+def _xml_namespace_levels(levels: int, per_level: int) -> bytes:
+    opening = "".join("<e " + " ".join(f'xmlns:p{level}_{i}="urn:x:{level}:{i}"' for i in range(per_level)) + ">"
+                      for level in range(levels))
+    return (f'<?xml version="1.0"?><edxlDistribution xmlns="urn:oasis:names:tc:emergency:EDXL:DE:1.0">{opening}'
+            f'{"</e>" * levels}</edxlDistribution>').encode()
+
+
+def trust_cases(n: int = 2000) -> list[Case]:
+    """One case per class of issue 12: Hub peers, hand-over, addressing, numbers, shapes, file drop, HTTP, TCP.
+
+    ``must_refuse`` marks inputs that taking (storing, applying, handing over) would be a defect.
+    Classes whose fixes live in the core (long strings, numbers, XML shapes, STX runs, dates)
+    are here too: the campaign tells whether the merged bridge closes them.
+    """
+    frame = demo_frame(n)
+    good_line = b"APPELANT=Voisin"
+    cases = [
+        # Hub peers (as other clients through the dispatcher)
+        Case("hub: STX/ETX in a note (hand-over)", hub_create_case(n, "avant \x02 milieu \x03 apres"), "hub", JSON,
+             "createCase note with STX/ETX", must_refuse=True),
+        Case("hub: misaddressed", hub_create_case(n + 1, recipient=STRANGER), "hub", JSON, "recipient is another",
+             must_refuse=True),
+        Case("hub: spoofed sender", hub_create_case(n + 2, sender=SAMU), "hub", JSON, "claims to be us",
+             must_refuse=True),
+        Case("hub: spoofed sender", hub_create_case(n + 3, envelope_sender=STRANGER), "hub", JSON,
+             "envelope and header disagree", must_refuse=True),
+        Case("hub: wrong queue", hub_create_case(n + 4), "hub-ack", JSON, "createCase on .ack", must_refuse=True),
+        Case("hub: wrong queue", hub_create_case(n + 5), "hub-info", JSON, "createCase on .info", must_refuse=True),
+        Case("hub: wrong queue", valid_reference(f"{SAMU}_{uuid.uuid4()}"), "hub", JSON, "RC-REF on .message",
+             must_refuse=True),
+        Case("hub: wrong queue", valid_rs_error(f"{SAMU}_{uuid.uuid4()}"), "hub", JSON, "RS-ERROR on .message",
+             must_refuse=True),
+        Case("hub: answer from a stranger", b"", "hub", JSON, "EMSI answer from a client we did not ask",
+             must_refuse=True, prepare=_stranger_answer),
+        Case("hub: RS-ERROR naming nothing", _rs_error_body("", "unreadable body"), "hub-info", JSON,
+             "no referencedDistributionID"),
+        # long strings (the redaction regex, w12a)
+        Case("long strings", _rs_error_body(f"{SAMU}_{uuid.uuid4()}", "A" * 200_000), "hub-info", JSON,
+             "200 kB errorCause"),
+        Case("long strings", frame.replace(good_line, b"APPELANT=" + b"A" * 200_000), "legacy", None,
+             "200 kB legacy field"),
+        Case("long strings", frame.replace(b"DATE_APPEL=20261125100000", b"DATE_APPEL=hier" + b"x" * 30_000), "legacy",
+             None, "30 kB bad date (quoted in the dead-letter log line)"),
+        Case("long strings", b"/" + b"a" * 200_000, "http", None, "GET 200 kB path"),
+        Case("long strings", b"/" + b"a" * 15_000, "http", None, "GET 15 kB path"),
+        # numbers (w12a)
+        *[Case("numbers", _hub_with_coordinate(n + 10 + i, raw), "hub", JSON, f"Hub latitude {raw}",
+               must_refuse=True) for i, raw in enumerate(("1e-999999999", "NaN", "Infinity", "999"))],
+        *[Case("numbers", frame.replace(b"INSEE=44109", b"INSEE=44109\r\nLAT=" + raw + b"\r\nLON=-1.55"), "legacy",
+               None, f"legacy LAT={raw.decode()}", must_refuse=True)
+          for raw in (b"1e-999999999", b"nan", b"inf", b"999")],
+        # XML shapes that cost the full-error pass minutes (w12a)
+        Case("xml shapes", _xml_many_attributes(2000), "hub", XML, "2,000 attributes on one element",
+             must_refuse=True),
+        Case("xml shapes", _xml_namespace_levels(40, 100), "hub", XML, "40 levels x 100 namespace declarations",
+             must_refuse=True),
+        # framing and dates (w12a)
+        Case("framing: STX run", STX * 100_000, "framing", None, "100,000 STX bytes"),
+        Case("dates", frame.replace(b"DATE_APPEL=20261125100000", b"DATE_APPEL=99991231235959"), "legacy", None,
+             "year 9999", must_refuse=True),
+        # file drop
+        *[Case("file drop: not a plain file", b"", "file", None, kind, must_refuse=True)
+          for kind in ("symlink:/etc/passwd", "symlink:/proc/self/environ", "symlink:/proc/self/mem", "fifo",
+                       "hardlink")],
+        Case("file drop: long names", frame.replace(b"DEMO-", b"LONG1-"), "file", None, "long-name:250"),
+        Case("file drop: long names", frame.replace(b"DEMO-", b"LONG2-"), "file", None, "long-name:255"),
+        Case("file drop: half-written", frame.replace(b"DEMO-", b"HALF-"), "file", None, "two-part"),
+        Case("file drop: garbage", b"\x00\xff" * 100, "file", None, "binary garbage"),
+        # HTTP
+        *[Case("http: ids", target, "http", None, "GET") for target in (
+            b"/api/messages/" + b"9" * 30, b"/api/messages/" + b"9" * 5000, b"/api/messages?limit=" + b"9" * 5000,
+            b"/api/messages/%D9%A1", b"/api/messages/-1")],
+        Case("http: ids", b"/api/dlq/" + b"9" * 40 + b"/replay", "http", None, "POST"),
+        Case("http: secrets in URLs", b"/healthz?token=HOSTILE-SECRET-7f3a", "http", None, "GET"),
+        Case("http: secrets in URLs", b"/api/summary?replay_token=HOSTILE-SECRET-7f3a&limit=3", "http", None, "GET"),
+        # legacy TCP
+        Case("tcp: garbage flood", b"".join(STX + b"G%06d" % i + ETX for i in range(12_000)), "tcp", None,
+             "flood", must_refuse=True),
+        Case("tcp: intruder", b"".join(STX + b"NOISE%d" % i + ETX for i in range(5)), "tcp", None, "intruder",
+             must_refuse=True),
+        Case("tcp: STX run", STX * 100_000, "tcp", None, "stream"),
+    ]
+    return cases

@@ -17,6 +17,7 @@ from twisted.python.failure import Failure
 
 from bridge.app.service import BridgeService, ServiceSettings
 from bridge.app.translator import PipelineTranslator
+from bridge.core.framing import frame
 from bridge.edges.store.sqlite import Store
 from bridge.refdata.profiles import build_context, load_profile
 from bridge.sim.inprocess_hub import InProcessHub
@@ -28,14 +29,21 @@ START = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 
 
 class FakeLrm:
-    """The legacy side: records what the bridge hands over, can be 'disconnected'."""
+    """The legacy side: records what the bridge hands over, can be 'disconnected'.
 
-    def __init__(self) -> None:
+    It frames each payload as the real link does, so a payload the profile's framing
+    cannot carry (STX in an STX/ETX link...) raises here as it would on the wire.
+    """
+
+    def __init__(self, framing: str | None = None) -> None:
         self.connected = True
+        self.framing = framing
         self.sent: list[bytes] = []
 
     def send(self, payload: bytes) -> None:
         assert self.connected
+        if self.framing is not None:
+            frame(payload, self.framing)  # type: ignore[arg-type]
         self.sent.append(payload)
 
 
@@ -61,7 +69,7 @@ class Rig:
         self.simulator.attach(sim_client)
         self.client = self.hub.client(SAMU, on_message=self.service.on_hub_message,
                                       on_ack=self.service.on_hub_ack, on_info=self.service.on_hub_info)
-        self.lrm = FakeLrm()
+        self.lrm = FakeLrm(self.profile.framing)
         self.service.attach(hub=self.client, legacy=self.lrm)
         if peer_listening:  # False: a silent peer, messages wait in its queue (no RC-REF)
             sim_client.start()

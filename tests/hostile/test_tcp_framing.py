@@ -11,6 +11,7 @@ from twisted.internet.selectreactor import SelectReactor
 from bridge.core.framing import ETX, STX, frame
 from bridge.edges.tcp.link import LegacyLink
 from bridge.testing.hostile import Campaign
+from bridge.testing.hostile_cases import hub_create_case, hub_delivery
 
 ROUNDS = 400  # each round: one reactor iteration (<= 10 ms) and 10 ms of fake service time
 
@@ -66,6 +67,7 @@ def link(rig):
     """The rig's service behind a real LegacyLink listening on 127.0.0.1 (a private, non-global reactor)."""
     reactor = SelectReactor()
     legacy = LegacyLink(rig.service, framing=rig.profile.framing, max_frame=rig.profile.max_frame)
+    rig.service.attach(hub=rig.client, legacy=legacy)  # Hub messages go to the LRM session on this link
     port = legacy.listen(reactor, "127.0.0.1", 0)
     wires: list[Wire] = []
 
@@ -128,3 +130,77 @@ def test_a_frame_cut_by_the_disconnect_is_not_acked(rig, link):
     assert again.until(lambda: b"ACK=DEMO-500003" in again.received)
     assert wire.received == b""
     assert campaign.wait_finished("DEMO-500003")
+
+
+def _hub_case_for_the_lrm(rig, n: int) -> None:
+    """A createCase from the NexSIS peer reaches the service, to be handed to the LRM session."""
+    rig.settled(rig.service.on_hub_message(hub_delivery(hub_create_case(n), tag=n)))
+
+
+def test_answers_never_go_to_a_garbage_speaking_connection(rig, link):
+    """The LRM spoke first; a second connection sending garbage frames is never handed a case (issue 12, item 3)."""
+    campaign = Campaign(rig)
+    lrm = link()
+    lrm.send(frame(campaign.good_frame_bytes(20), "stx-etx"))
+    assert lrm.until(lambda: b"ACK=DEMO-500020" in lrm.received)
+    intruder = link()
+    intruder.send(b"".join(frame(b"NUM_DOSSIER=X%d" % i, "stx-etx") for i in range(3)))
+    assert intruder.until(lambda: rig.store.dlq_size() >= 3)
+    _hub_case_for_the_lrm(rig, 21)
+    assert lrm.until(lambda: b"DEMO-000021" in lrm.received)
+    for _ in range(20):
+        intruder.turn()
+    assert b"DEMO-000021" not in intruder.received and b"NOM" not in intruder.received
+
+
+def test_a_connection_that_only_sends_garbage_never_becomes_the_lrm(rig, link):
+    """First to connect but speaking garbage: it loses the session and the case waits for a real LRM."""
+    intruder = link()
+    intruder.send(frame(b"garbage", "stx-etx"))
+    assert intruder.until(lambda: rig.store.dlq_size() == 1)
+    _hub_case_for_the_lrm(rig, 22)
+    for _ in range(20):
+        intruder.turn()
+    assert b"DEMO-000022" not in intruder.received
+    assert rig.states("in") == {"received": 1}
+    lrm = link()
+    lrm.send(frame(Campaign(rig).good_frame_bytes(22), "stx-etx"))
+    assert lrm.until(lambda: b"DEMO-000022" in lrm.received)
+
+
+def test_a_flood_of_garbage_frames_is_capped_and_collapsed(rig, link):
+    """Thousands of garbage frames: max_refused_frames dead letters, one collapsed entry, the connection closed."""
+    wire = link()
+    flood = b"".join(STX + b"x%05d" % i + ETX for i in range(3000))
+    wire.send(flood)
+    assert wire.until(lambda: wire.closed)
+    entries = rig.store.dlq_list()
+    assert len(entries) == 20 + 1
+    collapsed = entries[-1]
+    assert collapsed.source == "framing" and "20 refused frames" in collapsed.error
+    assert collapsed.original and collapsed.original in flood
+    again = link()  # the link still serves the next connection
+    again.send(frame(Campaign(rig).good_frame_bytes(23), "stx-etx"))
+    assert again.until(lambda: b"ACK=DEMO-500023" in again.received)
+
+
+def test_a_peer_outside_allowed_peers_is_closed_unread(rig):
+    """legacy.allowed_peers: a connection from another address is closed before a byte is read."""
+    reactor = SelectReactor()
+    legacy = LegacyLink(rig.service, framing="stx-etx", max_frame=rig.profile.max_frame,
+                        allowed_peers=["192.0.2.0/24"])
+    port = legacy.listen(reactor, "127.0.0.1", 0)
+    wire = Wire(rig, reactor, port.getHost().port)
+    try:
+        with capture_logs() as logs:
+            wire.send(frame(Campaign(rig).good_frame_bytes(24), "stx-etx"))
+            assert wire.until(lambda: wire.closed)
+        assert any(e["event"] == "lrm_connection_refused" for e in logs)
+        assert legacy.connections == [] and legacy.session is None
+        assert rig.store.counts() == {} and rig.store.dlq_size() == 0
+    finally:
+        wire.close()
+        legacy.close()
+        for _ in range(20):
+            reactor.iterate(0.01)
+        reactor.disconnectAll()

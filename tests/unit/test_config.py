@@ -282,3 +282,18 @@ class TestCli:
     def test_redacted_dump_leaves_out_unset_keys(self):
         """Unset optional keys are absent from the dump (TOML has no null)."""
         assert "ca_file" not in redacted_dump(load_config(None, {}))["hub"]
+
+
+def test_allowed_peers_from_the_environment_and_refused_entries():
+    """legacy.allowed_peers: comma-separated in the environment; a non-address is refused naming it."""
+    from bridge.runtime.config import ConfigError, load_config
+
+    config = load_config(None, {"HUB_BRIDGE__LEGACY__ALLOWED_PEERS": "10.0.0.5, 10.1.0.0/24"}, check=False)
+    assert config.legacy.allowed_peers == ["10.0.0.5", "10.1.0.0/24"]
+    assert load_config(None, {}, check=False).legacy.allowed_peers == ["127.0.0.1", "::1"]
+    try:
+        load_config(None, {"HUB_BRIDGE__LEGACY__ALLOWED_PEERS": "10.0.0.5,lrm.example"}, check=False)
+    except ConfigError as exc:
+        assert "'lrm.example' is not an IP address" in str(exc)
+    else:
+        raise AssertionError("a host name in allowed_peers must be refused")

@@ -56,6 +56,7 @@ function renderSummary(summary) {
     ["Oldest pending (s)", Math.round(summary.oldest_pending_age_seconds)],
     ["Dead letters", summary.dlq_size, summary.dlq_size > 0 ? "bad" : ""],
     ["RC-REF overdue", summary.rcref_overdue, summary.rcref_overdue > 0 ? "bad" : ""],
+    ["Hub messages not handed to the LRM in time", summary.inbound_overdue, summary.inbound_overdue > 0 ? "bad" : ""],
     ["Mapping tables", summary.mapping_version || "n/a"],
   ];
   const dl = document.getElementById("gauges");

@@ -146,9 +146,15 @@ class _BadRequest(ValueError):
     pass
 
 
+MAX_ID = 2**63 - 1  # SQLite INTEGER
+
+
 def _int_id(raw: str) -> int:
-    if not raw.isdigit():
+    """A row id: ASCII digits only; past SQLite's range no row can have it (NotFound, never a 500)."""
+    if not (raw.isascii() and raw.isdigit()):
         raise _BadRequest(f"id must be a number, found {raw[:40]!r}")
+    if len(raw) > 19 or int(raw) > MAX_ID:
+        raise NotFound(f"no entry with id {raw[:40]}{'...' if len(raw) > 40 else ''}")
     return int(raw)
 
 
@@ -157,6 +163,6 @@ def _limit(request) -> int:
     if not values:
         return DEFAULT_LIMIT
     raw = values[0].decode("ascii", "replace")
-    if not raw.isdigit():
+    if not (raw.isascii() and raw.isdigit()):
         raise _BadRequest(f"limit must be a number, found {raw[:40]!r}")
-    return max(1, min(MAX_LIMIT, int(raw)))
+    return MAX_LIMIT if len(raw) > 9 else max(1, min(MAX_LIMIT, int(raw)))

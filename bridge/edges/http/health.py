@@ -23,13 +23,24 @@ ReadinessCheck = Callable[[], bool]
 
 
 class HealthzResource(Resource):
-    """200 "ok" while the process serves requests."""
+    """200 "ok" while the process serves requests and its liveness checks pass (a stalled file-drop loop...).
+
+    A failing liveness check answers 503 naming it: a supervisor restarts the bridge.
+    """
 
     isLeaf = True
+
+    def __init__(self, liveness: Mapping[str, ReadinessCheck] | None = None) -> None:
+        super().__init__()
+        self.liveness = dict(liveness or {})
 
     def render_GET(self, request) -> bytes:
         no_store(request)
         request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+        failing = [name for name, result in run_checks(self.liveness).items() if not result["ok"]]
+        if failing:
+            request.setResponseCode(503)
+            return f"failing: {', '.join(failing)}\n".encode()
         return b"ok\n"
 
 

@@ -9,7 +9,7 @@ reloader; tests pass fixed values.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.core.delivery import IllegalTransition
@@ -28,6 +28,7 @@ class StoreConsoleProvider:
         store: Store,
         *,
         clock: Callable[[], datetime],
+        handover_deadline: timedelta = timedelta(seconds=60),
         replay_fn: ReplayFn | None = None,
         coverage_fn: Callable[[], Mapping[str, Any]] | None = None,
         broker_connected: Callable[[], bool] | None = None,
@@ -36,6 +37,7 @@ class StoreConsoleProvider:
     ) -> None:
         self.store = store
         self.clock = clock
+        self.handover_deadline = handover_deadline
         self.replay_fn = replay_fn or self._replay_with_store
         self.coverage_fn = coverage_fn
         self.broker_connected = broker_connected
@@ -56,6 +58,7 @@ class StoreConsoleProvider:
             oldest_pending_age_seconds=self.store.oldest_pending_age(now),
             dlq_size=self.store.dlq_size(),
             rcref_overdue=len(self.store.overdue_rcref(now)),
+            inbound_overdue=self.store.count_inbound_waiting_since(now - self.handover_deadline),
         )
 
     def summary(self) -> dict[str, Any]:
@@ -71,6 +74,7 @@ class StoreConsoleProvider:
             "oldest_pending_age_seconds": snap.oldest_pending_age_seconds,
             "dlq_size": snap.dlq_size,
             "rcref_overdue": snap.rcref_overdue,
+            "inbound_overdue": snap.inbound_overdue,
             "broker_connected": None if self.broker_connected is None else bool(self.broker_connected()),
             "mapping_version": None if self.mapping_version is None else self.mapping_version(),
         }

@@ -8,8 +8,10 @@ happens to open cannot reach the console through DNS rebinding.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import structlog
+from twisted.web.http import _escape
 from twisted.web.pages import errorPage
 from twisted.web.resource import Resource
 from twisted.web.server import Site
@@ -63,10 +65,11 @@ def build_root(
     allow_replay: bool = False,
     replay_token: str | None = None,
     loopback_only: bool = True,
+    liveness: Mapping[str, ReadinessCheck] | None = None,
 ) -> Resource:
     """The resource tree: ``/healthz``, ``/readyz``, ``/metrics`` and, with a provider, ``/console`` + ``/api``."""
     root = GuardedRoot(loopback_only=loopback_only)
-    root.putChild(b"healthz", HealthzResource())
+    root.putChild(b"healthz", HealthzResource(liveness))
     root.putChild(b"readyz", ReadyzResource(checks))
     root.putChild(b"metrics", MetricsResource(metrics))
     if provider is not None:
@@ -75,16 +78,44 @@ def build_root(
     return root
 
 
+MAX_LOGGED_URI = 512  # characters of a request target or Referer kept in the access log
+KEPT_QUERY_KEYS = frozenset({b"limit"})  # every other query value is masked in the access log
+
+
+def mask_url(raw: bytes) -> bytes:
+    """``raw`` cut to MAX_LOGGED_URI, with every query value masked but ``limit`` (tokens pasted in URLs...)."""
+    path, sep, query = raw.partition(b"?")
+    path = path.split(b"#", 1)[0]
+    if sep:
+        parts = []
+        for item in query.split(b"#", 1)[0].split(b"&"):
+            key, eq, _value = item.partition(b"=")
+            parts.append(item if key in KEPT_QUERY_KEYS or not eq else key + b"=***")
+        path = path + b"?" + b"&".join(parts)
+    return path[:MAX_LOGGED_URI] + (b"..." if len(path) > MAX_LOGGED_URI else b"")
+
+
+def access_log_line(timestamp: str, request: Any) -> str:
+    """Twisted's combined log line, with query values masked and long fields cut (URI, Referer, User-Agent)."""
+    client = request.getClientAddress()
+    ip = getattr(client, "host", "-")
+    method, uri, proto = _escape(request.method[:16]), _escape(mask_url(request.uri)), _escape(request.clientproto[:16])
+    referrer = _escape(mask_url(request.getHeader(b"referer") or b"-"))
+    agent = _escape((request.getHeader(b"user-agent") or b"-")[:MAX_LOGGED_URI])
+    return (f'"{_escape(ip)}" - - {timestamp} "{method} {uri} {proto}" {request.code} {request.sentLength or "-"} '
+            f'"{referrer}" "{agent}"')
+
+
 def build_site(root: Resource) -> Site:
-    """A Site that never shows Python tracebacks to the browser."""
-    site = Site(root)
+    """A Site that never shows Python tracebacks to the browser nor logs a query-string secret."""
+    site = Site(root, logFormatter=access_log_line)
     site.displayTracebacks = False
     site.noisy = False
     return site
 
 
 def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[str, ReadinessCheck],
-               provider: ConsoleProvider | None = None):
+               provider: ConsoleProvider | None = None, liveness: Mapping[str, ReadinessCheck] | None = None):
     """Listen as ``[http]`` says (``bridge.runtime.config.HttpSection``); returns the listening port or None if disabled."""
     if not http_config.enabled:
         return None
@@ -92,7 +123,7 @@ def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[
     token = http_config.replay_token.get_secret_value() if http_config.replay_token is not None else None
     root = build_root(
         metrics=metrics, checks=checks, provider=provider if http_config.console else None,
-        allow_replay=http_config.allow_replay, replay_token=token, loopback_only=loopback,
+        allow_replay=http_config.allow_replay, replay_token=token, loopback_only=loopback, liveness=liveness,
     )
     port = reactor.listenTCP(http_config.port, build_site(root), interface=http_config.bind)
     if not loopback:

@@ -71,6 +71,17 @@ class StoreQueries:
         return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state IN ('received', 'translated')"
                               " ORDER BY id LIMIT ?", (limit,))
 
+    def inbound_waiting_since(self, cutoff: datetime, limit: int = 100) -> list[Message]:
+        """Inbound messages not handed over yet whose last transition is older than ``cutoff`` (the alarm's list)."""
+        return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state IN ('received', 'translated')"
+                              " AND updated_at < ? ORDER BY id LIMIT ?", (to_db_time(cutoff), limit))
+
+    def count_inbound_waiting_since(self, cutoff: datetime) -> int:
+        """How many inbound messages :meth:`inbound_waiting_since` would list, without a limit (the gauge)."""
+        return self._conn.execute("SELECT COUNT(*) FROM messages WHERE direction = 'in'"
+                                  " AND state IN ('received', 'translated') AND updated_at < ?",
+                                  (to_db_time(cutoff),)).fetchone()[0]
+
     def handed_over_unacked(self, limit: int = 100) -> list[Message]:
         """Inbound messages given to the legacy side whose RC-REF is not sent yet."""
         return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state = 'handed_over'"

@@ -65,6 +65,12 @@ ORDER BY m.id LIMIT ?
 """
 
 
+def _cannot_open(target: Path, exc: BaseException) -> StoreUnavailable:
+    """Why the store could not be opened, naming the file (a read-only disk said only 'readonly database')."""
+    return StoreUnavailable(f"cannot open the store {target}: {exc} (check that the file and its folder are "
+                            "writable by this user: store.path / HUB_BRIDGE__STORE__PATH)")
+
+
 class Store(IntakeOps, ReplayOps, StoreQueries):
     """Outbox / inbox / dead letters; see ``docs/reliability.md`` for the life of a message."""
 
@@ -93,8 +99,11 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
         target = Path(path)
         if not create and not target.exists():
             raise FileNotFoundError(f"no store at {target} (set --store or $HUB_BRIDGE_STORE)")
-        target.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)
+        except (OSError, sqlite3.Error) as exc:
+            raise _cannot_open(target, exc) from exc
         try:
             conn.row_factory = sqlite3.Row
             conn.execute(f"PRAGMA busy_timeout = {_BUSY_TIMEOUT_MS}")
@@ -102,6 +111,9 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
             conn.execute(f"PRAGMA synchronous = {mode}")
             conn.execute("PRAGMA foreign_keys = ON")
             migrate(conn, path=str(target))
+        except (OSError, sqlite3.Error) as exc:
+            conn.close()
+            raise _cannot_open(target, exc) from exc
         except BaseException:
             conn.close()
             raise

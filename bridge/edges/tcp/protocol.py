@@ -12,7 +12,7 @@ the stream can no longer be trusted to be in sync.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import structlog
 from twisted.internet import defer
@@ -36,14 +36,16 @@ class LegacyFrameProtocol(Protocol):
         self.deframer = link.new_deframer()
         self._queue: defer.Deferred = defer.succeed(None)
         self._closing = False
-        self.spoke = False  # has this peer sent a whole frame? (a health probe never does)
+        self.valid_frames = 0  # frames taken as valid messages (a health probe never sends one)
+        self.refused_frames = 0  # frames dead-lettered since the last valid one
         self._noise_reported = 0
 
     def connectionMade(self) -> None:
         # acks and answers are small writes: do not let Nagle hold them for the LRM's delayed ACK
         if hasattr(self.transport, "setTcpNoDelay"):
             self.transport.setTcpNoDelay(True)
-        self.link.connection_made(self)
+        if not self.link.connection_made(self):
+            self._closing = True  # refused peer: nothing it sends is read
 
     def _report_noise(self) -> None:
         """Bytes outside any STX/ETX frame are skipped as line noise: never silently (they are never acked)."""
@@ -56,6 +58,13 @@ class LegacyFrameProtocol(Protocol):
         self._closing = True
         self.link.connection_lost(self)
 
+    def close_for_garbage(self) -> None:
+        """Too many refused frames: stop reading, park what is still queued as one dead letter, hang up."""
+        self._closing = True
+        self.link.garbage_collapsed(self, self.deframer.take_buffered())
+        transport: Any = self.transport
+        transport.loseConnection()
+
     def dataReceived(self, data: bytes) -> None:
         if self._closing:
             return
@@ -66,12 +75,13 @@ class LegacyFrameProtocol(Protocol):
                 if frame is NEED_DATA:
                     self._report_noise()
                     return
-                self.spoke = True
-                handled = self.link.on_frame(frame)
+                handled = self.link.on_frame(frame, self)
                 handled.addErrback(self._failed, frame)
                 # replies leave in arrival order: each waits for the previous one to be written
                 self._queue.addCallback(lambda _, d=handled: d)
                 self._queue.addCallback(self._reply)
+                if self._closing:  # closed for garbage while handling this frame
+                    return
         except InboundError as exc:
             self._closing = True
             self.link.framing_error(self.deframer.refused or data, exc)  # all the refused bytes, not the last read

@@ -25,28 +25,31 @@ HUB_FORMATS = ("json", "xml")
 @click.option("--profile", default=None, help="Legacy dialect profile (with --from).")
 @click.option("--schemas", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Official schema bundle directory (default: $HUB_SCHEMAS, then the installed one).")
+@click.option("--schema-version", "version", default=None,
+              help="Installed bundle (label, release such as 25.07.15, or model version such as 1.9) the message "
+                   "belongs to; default: the bundle whose namespace an XML input carries, else the default one.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Size limit of the input (default 1 MiB).")
 @click.option("--onto", type=click.Path(dir_okay=False, exists=True, path_type=Path), default=None,
               help="With --from HUB-ADAPTER and a legacy --to: apply the message onto this LRM case sheet "
                    "(an update: answer, missions, resource statuses), as the bridge does.")
 @click.option("--no-validate", is_flag=True, help="Convert without checking the input against the schemas first.")
 def translate(file: Path, to: str | None, from_: str | None, profile: str | None, schemas: Path | None,
-              max_bytes: int | None, onto: Path | None, no_validate: bool) -> None:
+              version: str | None, max_bytes: int | None, onto: Path | None, no_validate: bool) -> None:
     """Convert FILE (or - for stdin) and write the result to stdout; errors go to stderr (exit 2)."""
     data = read_input(file)
     if from_ is not None:
-        output = translate_with_adapters(data, from_, to, profile, file=file, schemas=schemas,
+        output = translate_with_adapters(data, from_, to, profile, file=file, schemas=schemas or version,
                                          onto=read_input(onto) if onto is not None else None)
     else:
         if to is not None and to not in HUB_FORMATS:
             raise click.BadParameter(f"must be one of {', '.join(HUB_FORMATS)} (or use --from for adapters)", param_hint="--to")
-        output = translate_hub(file, data, to, schemas, max_bytes, validate=not no_validate)
+        output = translate_hub(file, data, to, schemas, max_bytes, validate=not no_validate, version=version)
     sys.stdout.buffer.write(output)
     sys.stdout.flush()
 
 
 def translate_hub(file: Path, data: bytes, to: str | None, schemas: Path | None, max_bytes: int | None,
-                  *, validate: bool = True) -> bytes:
+                  *, validate: bool = True, version: str | None = None) -> bytes:
     """The codec path: JSON <-> XML of a Hub message, exit 2 with every error on invalid input."""
     from bridge.core.errors import BridgeError, InboundError
     from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits
@@ -56,7 +59,7 @@ def translate_hub(file: Path, data: bytes, to: str | None, schemas: Path | None,
     limits = XmlLimits(max_bytes=max_bytes) if max_bytes else DEFAULT_LIMITS
     try:
         target = to or ("json" if detect(data, limits)[0] == "xml" else "xml")
-        return convert(data, target, schemas=schemas, validate=validate, limits=limits)
+        return convert(data, target, schemas=schemas, validate=validate, limits=limits, version=version)
     except InboundError as exc:
         print_issues(file, exc.issues or [], fallback=exc.message)
         raise SystemExit(EXIT_UNREADABLE) from None

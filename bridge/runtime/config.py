@@ -198,6 +198,10 @@ class SchemasSection(_Section):
     """Official schema bundle."""
 
     dir: Path | None = Field(None, description="Schema bundle folder; unset means the one installed by `bridge schemas install`.")
+    version: str | None = Field(
+        None, description="Installed bundle this link speaks (label, release such as `25.07.15`, or model version "
+        "such as `1.9`); unset: the version in the vHost name (`/15-nexsis_v1.9` -> 1.9) when such a bundle is "
+        "installed, else the default bundle.")
 
 
 class HttpSection(_Section):
@@ -411,6 +415,12 @@ def check_files(config: BridgeConfig) -> list[Issue]:
     ):
         if folder is not None and not folder.is_dir():
             issues.append(Issue(key, f"folder {folder} does not exist", "config-missing-dir"))
+    if config.schemas.version and config.schemas.dir is None:
+        from bridge.refdata.bundle import find_installed
+
+        if find_installed(config.schemas.version) is None:
+            issues.append(Issue("schemas.version", f"no installed schema bundle matches {config.schemas.version!r} "
+                                "(see `bridge schemas list`)", "config-missing-bundle"))
     return issues
 
 

@@ -204,6 +204,22 @@ class SchemasSection(_Section):
         "installed, else the default bundle.")
 
 
+class ConfidentialitySection(_Section):
+    """What of a case may reach a fire-side (`fr.fire.`) recipient (docs/confidentiality.md)."""
+
+    allow_to_fire: list[str] = Field(
+        default_factory=list, description="Fields the table marks `opt-in` that this deployment sends to the fire "
+        "side anyway (e.g. `patients.sex`, `patients.age`); empty: none (the default).")
+    basis: str = Field("", description="The documented basis for `allow_to_fire` (agreement, convention, legal "
+                       "ground); required when `allow_to_fire` is not empty.")
+
+    @model_validator(mode="after")
+    def _basis_needed(self) -> ConfidentialitySection:
+        if self.allow_to_fire and not self.basis.strip():
+            raise ValueError("confidentiality.allow_to_fire needs confidentiality.basis (the documented ground)")
+        return self
+
+
 class HttpSection(_Section):
     """Metrics, health endpoints and the ops console."""
 
@@ -255,6 +271,8 @@ class BridgeConfig(_Section):
     mappings: MappingsSection = Field(default_factory=MappingsSection, description="Mapping tables.")
     nomenclatures: NomenclaturesSection = Field(default_factory=NomenclaturesSection, description="Code lists.")
     schemas: SchemasSection = Field(default_factory=SchemasSection, description="Schema bundle.")
+    confidentiality: ConfidentialitySection = Field(default_factory=ConfidentialitySection,
+                                                    description="Medical confidentiality towards the fire side.")
     http: HttpSection = Field(default_factory=HttpSection, description="HTTP endpoints.")
     logging: LoggingSection = Field(default_factory=LoggingSection, description="Logging.")
 

@@ -119,9 +119,13 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     profile = load_profile(config.legacy.profile)
     bundle = resolve_bundle(config.schemas.dir, version=_schema_version(config))
     schemas = bundle.path if bundle is not None else None  # every message of this link: one model line
+    from bridge.refdata.confidentiality_store import load_policy
+
+    policy = load_policy(config.mappings.dir, config.confidentiality.allow_to_fire, config.confidentiality.basis)
     ctx = AdapterContext(now=utc_now(), new_id=lambda: str(uuid.uuid4()), mappings=LiveMappings(reloader.current),
                          sender_id=bridge_id, recipient_id=peer_id, labels=labels_of(nomenclatures),
-                         nomenclatures=nomenclatures, codec=HubCodec(schemas), adapters=installed_adapters())
+                         nomenclatures=nomenclatures, codec=HubCodec(schemas), adapters=installed_adapters(),
+                         confidentiality=policy)
     translator = PipelineTranslator(profile, ctx, clock=utc_now, validator=_payload_validator(bundle))
     retry = RetryPolicy(base=config.delivery.backoff_base, max_delay=config.delivery.backoff_max,
                         max_attempts=config.delivery.max_attempts, jitter=config.delivery.jitter)

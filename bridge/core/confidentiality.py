@@ -22,6 +22,7 @@ import csv
 import io
 from dataclasses import dataclass, field
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any, Literal
 
 from pydantic import BaseModel
@@ -35,6 +36,9 @@ FIRE_PREFIX = "fr.fire."
 TABLE_NAME = "confidentiality/fire-side.csv"
 HEALTH_EXTRAS_PREFIX = "health."
 """Extras keys under this prefix hold health-only content (health adapters put it there)."""
+
+
+_MEMO_LIMIT = 20_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +59,7 @@ class Policy:
     allow: frozenset[str] = frozenset()
     allow_basis: str = ""
     _memo: dict[str, tuple[bool, Rule | None]] = field(default_factory=dict, compare=False, repr=False)
+    """Decisions per field name; bounded in practice by the case's field names (extras keys are pointers)."""
 
     def with_opt_ins(self, allow: frozenset[str] | set[str] | tuple[str, ...], basis: str) -> Policy:
         """The same table with the deployment's opt-in fields; refuses a field the table does not mark ``opt-in``."""
@@ -70,17 +75,30 @@ class Policy:
         return Policy(self.rules, allow, basis.strip())
 
     def rule_for(self, name: str) -> Rule | None:
-        """The first rule whose pattern matches ``name``."""
-        return next((rule for rule in self.rules if fnmatchcase(name, rule.pattern)), None)
+        """The first rule whose pattern matches ``name`` (memoised: the same names recur in every message)."""
+        key = "rule:" + name
+        if key not in self._memo:
+            if len(self._memo) > _MEMO_LIMIT:  # hostile input with endless distinct keys: stay bounded
+                self._memo.clear()
+            rule = next((rule for rule in self.rules if fnmatchcase(name, rule.pattern)), None)
+            self._memo[key] = (rule is not None, rule)
+        return self._memo[key][1]
 
     def has_rows_under(self, name: str) -> bool:
         """Whether some row names a part of field ``name`` (``name.x``)."""
-        return any(rule.pattern.startswith(name + ".") for rule in self.rules)
+        key = "under:" + name
+        if key not in self._memo:
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = (any(rule.pattern.startswith(name + ".") for rule in self.rules), None)
+        return self._memo[key][0]
 
     def crosses(self, name: str) -> tuple[bool, Rule | None]:
         """Whether field ``name`` may go to the fire side, and the rule that decided."""
         known = self._memo.get(name)
         if known is None:
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
             rule = self.rule_for(name)
             ok = rule is not None and (rule.decision == "cross" or (rule.decision == "opt-in" and name in self.allow))
             known = self._memo[name] = (ok, rule)
@@ -202,9 +220,14 @@ _EMPTY: dict[str, Any] = {"notes": (), "patients": ()}
 
 
 def _drop(path: str, rule: Rule | None, recipient: str) -> Issue:
+    return Issue(path, _drop_message(rule, recipient), "dropped")
+
+
+@lru_cache(maxsize=256)
+def _drop_message(rule: Rule | None, recipient: str) -> str:
     why = f"{rule.decision} ({TABLE_NAME}:{rule.line}: {rule.basis})" if rule and rule.line else (
         rule.basis if rule else f"no row of {TABLE_NAME} matches it (fail closed)")
-    return Issue(path, f"withheld from fire-side recipient {recipient}: medical confidentiality, {why}", "dropped")
+    return f"withheld from fire-side recipient {recipient}: medical confidentiality, {why}"
 
 
 __all__ = ["FLOOR", "Policy", "Rule", "apply", "is_fire_side", "parse_table"]

@@ -32,7 +32,9 @@ from bridge.core.operations import Operations, merge_operations
 # (payload name, payload dict) -> issues; empty when valid.
 Validator = Callable[[str, dict[str, Any]], list[Issue]]
 HUB_PAYLOAD_OF = {"rc-eda-json": "createCase", "rc-eda-xml": "createCase", "emsi-json": "emsi",
-                  "emsi-xml": "emsi", "rc-ri-json": "resourcesInfoCisu", "rc-ri-xml": "resourcesInfoCisu"}
+                  "emsi-xml": "emsi", "rc-ri-json": "resourcesInfoCisu", "rc-ri-xml": "resourcesInfoCisu",
+                  "rs-eda-json": "createCaseHealth", "rs-eda-xml": "createCaseHealth",
+                  "rs-eda-maj-json": "createCaseHealthUpdate", "rs-eda-maj-xml": "createCaseHealthUpdate"}
 # The one table of Hub payloads that carry a case to and from the legacy side: name -> decoder
 # (RC-RI: the resource statuses of a case, merged onto the LRM's sheet).
 HUB_DECODERS: Mapping[str, Callable[[dict[str, Any], AdapterContext], Decoded]] = MappingProxyType(

@@ -4,7 +4,7 @@ RS-EDA (``createCaseHealth``) and its update RS-EDA-MAJ (``createCaseHealthUpdat
 15-15 model of a shared case. What the canonical case holds in common with the other formats
 (ids, creation, CISU qualification codes -- the same ``HubSante.*`` lists as RC-EDA --, address,
 coordinates, caller, operational notes, patients' names/sex/age) is mapped to it; **every other
-leaf travels in ``Case.extras`` under its JSON pointer (value: the leaf as JSON text), so an
+leaf travels in ``Case.extras`` under its JSON pointer (value: the leaf as typed text, ``s:``/``d:``/``i:``/``b:``), so an
 RS-EDA -> canonical -> RS-EDA round trip gives the message back: ``health.<pointer>`` for the
 health-only subtrees (:data:`HEALTH_ONLY`: patient ids and details, diagnoses, medical notes,
 decisions, owner, priority...), ``rs-eda.<pointer>`` for the rest (access details, call-back
@@ -195,15 +195,15 @@ def _pointer(path: tuple) -> str:
     return "/" + "/".join(str(part) for part in path)
 
 
-def _leaves(node: Any, path: tuple = ()):
-    if isinstance(node, dict):
-        for key, value in node.items():
-            yield from _leaves(value, (*path, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            yield from _leaves(value, (*path, index))
-    else:
-        yield path, node
+def _unused_leaves(node: Any, prefix: str, used: set[str], out: dict[str, str]) -> None:
+    """Every scalar leaf whose pointer is not in ``used``, as ``out[extra key] = typed text`` (document order)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        pointer = f"{prefix}/{key}"
+        if isinstance(value, (dict, list)):
+            _unused_leaves(value, pointer, used, out)
+        elif pointer not in used:
+            out[_extra_key(pointer)] = _typed_text(value)
 
 
 def _decode(root: str, payload: dict) -> Decoded:
@@ -221,15 +221,39 @@ def _decode(root: str, payload: dict) -> Decoded:
         qualification=_qualification(t), location=_location(t), caller=_caller(t), notes=tuple(notes),
         patients=tuple(_patient(t, index) for index, _ in enumerate(t.items("patient"))),
     )
-    extras = {}
-    for path, value in _leaves(payload):
-        pointer = _pointer(path)
-        if pointer in t.used:
-            continue
-        text = json.dumps(str(value)) + "#decimal" if isinstance(value, Decimal) else json.dumps(value, ensure_ascii=False)
-        extras[_extra_key(pointer)] = text
+    extras: dict[str, str] = {}
+    _unused_leaves(payload, "", t.used, extras)
     case = case.model_copy(update={"extras": extras})
     return Decoded(case=case, dropped=[])
+
+
+def _typed_text(value: Any) -> str:
+    """A leaf as text with its JSON type (``s:`` string, ``d:`` decimal, ``i:`` integer, ``b:`` boolean)."""
+    if isinstance(value, str):
+        return "s:" + value
+    if isinstance(value, bool):
+        return "b:true" if value else "b:false"
+    if isinstance(value, int):
+        return f"i:{value}"
+    if isinstance(value, Decimal):
+        return f"d:{value}"
+    return "j:" + json.dumps(value)
+
+
+def _typed_value(text: str) -> Any:
+    """The leaf :func:`_typed_text` wrote; an untagged text (hand-made extra) is a string."""
+    tag, body = text[:2], text[2:]
+    if tag == "s:":
+        return body
+    if tag == "d:":
+        return Decimal(body)
+    if tag == "i:":
+        return int(body)
+    if tag == "b:":
+        return body == "true"
+    if tag == "j:":
+        return json.loads(body)
+    return text
 
 
 def _extra_key(pointer: str) -> str:
@@ -364,14 +388,10 @@ def _health_extras(case: Case) -> dict[str, Any]:
         prefix = HEALTH if key.startswith(HEALTH + "/") else OTHER if key.startswith(OTHER + "/") else None
         if prefix is None:
             continue
-        pointer = key[len(prefix):]
-        if text.endswith("#decimal"):
-            found[pointer] = Decimal(json.loads(text[: -len("#decimal")]))
-            continue
         try:
-            found[pointer] = json.loads(text)
-        except ValueError:
-            found[pointer] = text
+            found[key[len(prefix):]] = _typed_value(text)
+        except (ValueError, ArithmeticError):
+            found[key[len(prefix):]] = text
     return found
 
 

@@ -138,6 +138,10 @@ class Bundle:
             schema_path = self._files(root).json_schema
         return self._cached("json", root, lambda: JsonValidator(_load_json(schema_path)))
 
+    def json_schema(self, root: str) -> dict:
+        """The official JSON Schema (a dict) of one payload type."""
+        return self._cached("schema", root, lambda: _load_json(self._files(root).json_schema))
+
     def _files(self, root: str) -> TypeFiles:
         try:
             return self.types[root]

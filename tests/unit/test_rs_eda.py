@@ -139,3 +139,21 @@ def test_cli_health_to_cisu_and_back(tmp_path: Path, monkeypatch) -> None:
     back = runner.invoke(cli, ["translate", str(cisu), "--from", "rc-eda-json", "--to", "rs-eda-json"])
     assert back.exit_code == 0, back.output
     assert _load(back.stdout.encode())["createCaseHealth"]["qualification"]["whatsHappen"]["code"] == "C02.05.02"
+
+
+@NO_CORPUS
+@pytest.mark.parametrize("profile", ["lrm-alpha-text", "lrm-beta-xml"])
+def test_legacy_frame_to_a_health_partner(profile: str) -> None:
+    """A legacy LRM's frame becomes a valid RS-EDA for a health partner, victims included (no fire-side filter)."""
+    from bridge.refdata.profiles import load_profile
+
+    golden = Path(__file__).resolve().parents[1] / "golden" / profile
+    frame = next(p for p in golden.glob("multi-victim.*") if p.suffix in (".txt", ".xml")).read_bytes()
+    ctx = build_context(nomenclature_dir=REF / "nomenclatures", schemas=REF, sender_id=HEALTH,
+                        recipient_id=OTHER_SAMU, profile=profile)
+    result = translate(frame, source=load_profile(profile).adapter, target="rs-eda-json", ctx=ctx)
+    produced = _load(result.data)["createCaseHealth"]
+    assert load_bundle(REF).json_validator("createCaseHealth").issues(produced, "/createCaseHealth") == []
+    assert produced["patient"] and all(p["identity"]["strictFeatures"]["sex"] in {"M", "F", "O", "UN"}
+                                       for p in produced["patient"] if "strictFeatures" in p.get("identity", {}))
+    assert not any("withheld" in issue.message for issue in result.dropped)

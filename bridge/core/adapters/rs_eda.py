@@ -60,7 +60,9 @@ HEALTH_ONLY = ("/patient/", "/medicalNote/", "/decision/", "/qualification/detai
                "/interventionType")
 """Subtrees of the health case that are health-only content: kept under ``health.`` extras (never to the fire side)."""
 EXTRAS_KEY = "hub-bridge.extras"
+SEX_LIST, CALLER_TYPE_LIST = "HubSante.sexe", "HubSante.typeAppelant"
 SEXES = frozenset({"M", "F", "O", "UN"})
+"""``HubSante.sexe`` as the 26.07.29 schemas enumerate it; the installed official list wins when present."""
 CALLER_TYPES = frozenset({
     "SUJET", "FAMILLE", "TIERS", "POMPIER", "AMBULANC", "AMBULANC.AASC", "AMBULANC.AUTRESEC", "SECOUR", "MED",
     "MED.MEDSOS", "MED.MRL", "MED.EFFML", "SANTE", "SANTE.INF", "SANTE.AIDESOIN", "SANTE.SF", "SANTE.AIDEDOM",
@@ -344,12 +346,12 @@ def encode_health(case: Case, ctx: AdapterContext, root: str = CREATE) -> tuple[
                                     "healthMotive": coded(q.health_motive),
                                     "riskThreat": [coded(c) for c in q.risk_threats]}
         payload["location"] = _location_dict(case, health, warnings)
-        payload["initialAlert"] = _alert_dict(case, health, warnings, drops)
-        payload["patient"] = _patients(case, owner, case_id, health, warnings, drops)
+        payload["initialAlert"] = _alert_dict(case, health, warnings, drops, ctx)
+        payload["patient"] = _patients(case, owner, case_id, health, warnings, drops, ctx)
     else:
         payload["qualification"] = {"riskThreat": [coded(c) for c in q.risk_threats]}
         payload["initialAlert"] = {"notes": _notes(case)}
-        payload["patient"] = _patients(case, owner, case_id, health, warnings, drops)
+        payload["patient"] = _patients(case, owner, case_id, health, warnings, drops, ctx)
         for name in ("whats_happen", "location_kind", "health_motive"):
             if getattr(q, name) is not None:
                 drops.append(dropped(f"qualification.{name}", f"{UPDATE} carries no {name}"))
@@ -399,6 +401,12 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
+def allowed_codes(ctx: AdapterContext, name: str, built_in: frozenset[str]) -> frozenset[str]:
+    """The codes of official list ``name`` from the context's nomenclatures, else the schema's enumeration."""
+    code_list = ctx.nomenclatures.get(name) if ctx.nomenclatures is not None else None
+    return frozenset(code_list.codes) if code_list is not None and code_list.codes else built_in
+
+
 def _owner(ctx: AdapterContext, warnings: list[Issue]) -> str:
     owner = ctx.recipient_id if ctx.recipient_id.startswith("fr.health.") else ctx.sender_id
     warnings.append(Issue("owner", f"no owner in the case: set to {owner} (the health partner handling it)",
@@ -429,7 +437,8 @@ def _notes(case: Case) -> list[dict]:
     return [{"freetext": n.text, "creation": hub_datetime(n.created) if n.created else None} for n in case.notes]
 
 
-def _alert_dict(case: Case, health: dict, warnings: list[Issue], drops: list[Issue]) -> dict | None:
+def _alert_dict(case: Case, health: dict, warnings: list[Issue], drops: list[Issue],
+                ctx: AdapterContext) -> dict | None:
     caller = case.caller
     if caller is None or not caller.phone:
         if caller is not None:
@@ -442,7 +451,7 @@ def _alert_dict(case: Case, health: dict, warnings: list[Issue], drops: list[Iss
     if reception is None:
         reception = hub_datetime(case.created) if case.created else None
         warnings.append(Issue("initialAlert.reception", "not in the case: the case's creation is used", "value-filled"))
-    kind = caller.type if caller.type in CALLER_TYPES else None
+    kind = caller.type if caller.type in allowed_codes(ctx, CALLER_TYPE_LIST, CALLER_TYPES) else None
     if caller.type is not None and kind is None:
         drops.append(dropped("caller.type", f"{caller.type!r} is not a caller type of the health model"))
     return {"reception": reception, "notes": _notes(case),
@@ -452,15 +461,16 @@ def _alert_dict(case: Case, health: dict, warnings: list[Issue], drops: list[Iss
 
 
 def _patients(case: Case, owner: str | None, case_id: str, health: dict, warnings: list[Issue],
-              drops: list[Issue]) -> list[dict]:
+              drops: list[Issue], ctx: AdapterContext) -> list[dict]:
     result = []
+    sexes = allowed_codes(ctx, SEX_LIST, SEXES)
     local = _LOCAL.sub("", case.sender_case_id or case_id.rsplit(".", 1)[-1]) or "case"
     for index, patient in enumerate(case.patients):
         pid = health.get(f"/patient/{index}/patientId")
         if pid is None:
             pid = f"{owner or ctx_owner_fallback(case_id)}.patient.{local}.{index + 1}"
             warnings.append(Issue(f"patients[{index}].patientId", f"no patient id: {pid} is used", "value-filled"))
-        sex = patient.sex if patient.sex in SEXES else None
+        sex = patient.sex if patient.sex in sexes else None
         if patient.sex is not None and sex is None:
             drops.append(dropped(f"patients[{index}].sex", f"{patient.sex!r} is not a sex code of the health model"))
         if patient.free_text:

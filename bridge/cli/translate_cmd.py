@@ -100,7 +100,8 @@ def translate_version(file: Path, data: bytes, target: str, to: str | None, sour
 
 
 def translate_with_adapters(data: bytes, from_: str, to: str | None, profile: str | None, *,
-                            file: Path | None = None, schemas: Path | None = None, onto: bytes | None = None) -> bytes:
+                            file: Path | None = None, schemas: Path | str | None = None,
+                            onto: bytes | None = None) -> bytes:
     """Legacy-format translation through ``bridge.core.pipeline`` (owned by the adapters work)."""
     from bridge.cli._pipeline_translate import run
 

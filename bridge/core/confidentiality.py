@@ -32,6 +32,7 @@ from bridge.core.errors import BridgeError, Issue
 
 Decision = Literal["cross", "opt-in", "withhold"]
 DECISIONS: tuple[Decision, ...] = ("cross", "opt-in", "withhold")
+_DECISION_OF: dict[str, Decision] = {decision: decision for decision in DECISIONS}
 FIRE_PREFIX = "fr.fire."
 TABLE_NAME = "confidentiality/fire-side.csv"
 HEALTH_EXTRAS_PREFIX = "health."
@@ -64,9 +65,12 @@ class Policy:
     def with_opt_ins(self, allow: frozenset[str] | set[str] | tuple[str, ...], basis: str) -> Policy:
         """The same table with the deployment's opt-in fields; refuses a field the table does not mark ``opt-in``."""
         allow = frozenset(allow)
-        problems = [Issue(f"confidentiality.allow_to_fire/{name}", "the table does not mark this field opt-in"
-                          f" ({self.rule_for(name).decision if self.rule_for(name) else 'no row'})", "bad-opt-in")
-                    for name in sorted(allow) if (self.rule_for(name) is None or self.rule_for(name).decision != "opt-in")]
+        problems: list[Issue] = []
+        for name in sorted(allow):
+            rule = self.rule_for(name)
+            if rule is None or rule.decision != "opt-in":
+                problems.append(Issue(f"confidentiality.allow_to_fire/{name}", "the table does not mark this field "
+                                      f"opt-in ({rule.decision if rule else 'no row'})", "bad-opt-in"))
         if allow and not basis.strip():
             problems.append(Issue("confidentiality.basis", "opting fields in needs the documented basis it relies on",
                                   "missing-basis"))
@@ -111,12 +115,13 @@ def parse_table(text: str, source: str = TABLE_NAME) -> Policy:
     if reader.fieldnames is None or [name.strip() for name in reader.fieldnames[:3]] != ["field", "fire_side", "basis"]:
         raise BridgeError(f"{source}: header must be field,fire_side,basis",
                           [Issue(f"{source}:1", "header must be field,fire_side,basis", "bad-header")])
-    rules, problems = [], []
+    rules: list[Rule] = []
+    problems: list[Issue] = []
     for number, row in enumerate(reader, 2):
         pattern, decision, basis = ((row.get(key) or "").strip() for key in ("field", "fire_side", "basis"))
         if not pattern:
             continue
-        if row.get(None):  # type: ignore[call-overload]
+        if row.get(None):
             problems.append(Issue(f"{source}:{number}", "more than three columns (quote a basis holding commas)",
                                   "bad-row"))
         elif decision not in DECISIONS:
@@ -125,7 +130,7 @@ def parse_table(text: str, source: str = TABLE_NAME) -> Policy:
         elif not basis:
             problems.append(Issue(f"{source}:{number}", f"row {pattern!r} has no basis", "missing-basis"))
         else:
-            rules.append(Rule(pattern, decision, basis, number))  # type: ignore[arg-type]
+            rules.append(Rule(pattern, _DECISION_OF[decision], basis, number))
     if problems:
         raise BridgeError(f"{source}: {len(problems)} invalid row(s)", problems)
     return Policy(tuple(rules))
@@ -141,7 +146,7 @@ FLOOR = Policy((
 
 def is_fire_side(recipient_id: str | None) -> bool:
     """A ``fr.fire.`` recipient (NexSIS, an SDIS) gets only what the table lets cross."""
-    return bool(recipient_id) and recipient_id.startswith(FIRE_PREFIX)
+    return recipient_id is not None and recipient_id.startswith(FIRE_PREFIX)
 
 
 def apply(case: Case, policy: Policy | None, recipient_id: str | None) -> tuple[Case, list[Issue]]:
@@ -173,14 +178,15 @@ def _filter(path: str, value: Any, policy: Policy, withheld: list[Issue], recipi
         if ok:
             return value
         withheld.append(_drop(path, rule, recipient))
-        return _EMPTY.get(path, None)
+        return _EMPTY.get(path)
     if isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
         items = [_filter_model(path, f"{path}[{index}]", item, policy, withheld, recipient)
                  for index, item in enumerate(value)]
-        kept = tuple(item for item in items if item is not None)
-        return value if all(a is b for a, b in zip(items, value)) and len(kept) == len(value) else kept
+        kept_items = tuple(item for item in items if item is not None)
+        unchanged = all(a is b for a, b in zip(items, value, strict=True)) and len(kept_items) == len(value)
+        return value if unchanged else kept_items
     if isinstance(value, dict):
-        kept = {}
+        kept: dict[str, Any] = {}
         for key, item in value.items():
             ok, rule = policy.crosses(f"{path}.{key}")
             if ok:
@@ -194,7 +200,7 @@ def _filter(path: str, value: Any, policy: Policy, withheld: list[Issue], recipi
     if ok:
         return value
     withheld.append(_drop(path, rule, recipient))
-    return _EMPTY.get(path, None)
+    return _EMPTY.get(path)
 
 
 def _filter_model(rule_path: str, report_path: str, model: Any, policy: Policy, withheld: list[Issue],

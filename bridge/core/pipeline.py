@@ -81,7 +81,7 @@ def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,
     _check_direction(decoder, "in", source)
     _check_direction(encoder, "out", target)
     decoded = decoder.decode(bytes(data), ctx)
-    case, withheld = decoded.case, []
+    case, withheld = decoded.case, list[Issue]()
     if to_fire_side(encoder, ctx):
         case, withheld = confidentiality.apply(case, ctx.confidentiality, ctx.recipient_id)
     encoded = encoder.encode(case, ctx)
@@ -91,7 +91,7 @@ def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,
     return Result(result.data, result.case, withheld + result.dropped, result.warnings) if withheld else result
 
 
-def to_fire_side(encoder, ctx: AdapterContext) -> bool:
+def to_fire_side(encoder: Adapter, ctx: AdapterContext) -> bool:
     """Whether ``encoder``'s output goes to a ``fr.fire.`` recipient, so the confidentiality table applies.
 
     Legacy adapters (they need a profile) write for the LRM, health-model adapters

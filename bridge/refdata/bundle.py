@@ -192,9 +192,8 @@ def resolve_bundle(explicit: Path | str | None = None, *, version: str | None = 
     installed default, else ``None``.
     """
     if explicit:
-        if not Path(explicit).is_dir() and find_installed(str(explicit)) is not None:
-            return load_bundle(find_installed(str(explicit)).path)
-        return load_bundle(explicit)
+        named = None if Path(explicit).is_dir() else find_installed(str(explicit))
+        return load_bundle(named.path if named is not None else explicit)
     if version:
         info = find_installed(version)
         if info is None:

@@ -26,7 +26,7 @@ from decimal import Decimal
 from itertools import pairwise
 from typing import Any
 
-from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, HubXmlCodec, dropped
 from bridge.core.adapters.codes import label_of
 from bridge.core.adapters.hubjson import (
     dumps,
@@ -82,10 +82,7 @@ class _HealthAdapter(Adapter):
     xml = False
 
     def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
-        if self.xml:
-            document = _codec(ctx, self.name).to_dict(bytes(data))
-        else:
-            document = _document(data)
+        document = _codec(ctx, self.name).to_dict(bytes(data)) if self.xml else _document(data)
         return decode_health(document, ctx)
 
     def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
@@ -127,14 +124,14 @@ class RsEdaMajXmlAdapter(_HealthAdapter):
     xml = True
 
 
-def _codec(ctx: AdapterContext, adapter: str):
+def _codec(ctx: AdapterContext, adapter: str) -> HubXmlCodec:
     if ctx.codec is None:
         raise BridgeError(f"adapter {adapter} needs the Hub XML codec in its context",
                           [Issue("codec", "no codec configured (official schemas not installed?)", "no-codec")])
     return ctx.codec
 
 
-def _document(data: bytes) -> dict:
+def _document(data: bytes) -> dict[str, Any]:
     """``{"createCaseHealth": {...}}`` or ``{"createCaseHealthUpdate": {...}}`` (numbers as Decimal).
 
     A bare payload without its root key is read as ``createCaseHealth``.
@@ -147,7 +144,7 @@ def _document(data: bytes) -> dict:
 
 # ---- decode -------------------------------------------------------------------------------------
 
-def decode_health(document: dict, ctx: AdapterContext) -> Decoded:
+def decode_health(document: dict[str, Any], ctx: AdapterContext) -> Decoded:
     """``{createCaseHealth|createCaseHealthUpdate: {...}}`` -> Case; unmapped leaves kept as ``health.*`` extras."""
     roots = [name for name in (CREATE, UPDATE) if isinstance(document, dict) and name in document]
     if len(roots) != 1 or not isinstance(document[roots[0]], dict):
@@ -169,7 +166,7 @@ def decode_health(document: dict, ctx: AdapterContext) -> Decoded:
 class _Taken:
     """Reads leaves of the payload and remembers which pointers were used."""
 
-    def __init__(self, payload: dict) -> None:
+    def __init__(self, payload: dict[str, Any]) -> None:
         self.payload = payload
         self.used: set[str] = set()
 
@@ -186,14 +183,14 @@ class _Taken:
             self.used.add(_pointer(path))
         return node
 
-    def items(self, *path: str) -> list:
-        node = self.payload
+    def items(self, *path: str) -> list[Any]:
+        node: Any = self.payload
         for part in path:
             node = node.get(part) if isinstance(node, dict) else None
         return node if isinstance(node, list) else []
 
 
-def _pointer(path: tuple) -> str:
+def _pointer(path: tuple[str | int, ...]) -> str:
     return "/" + "/".join(str(part) for part in path)
 
 
@@ -208,7 +205,7 @@ def _unused_leaves(node: Any, prefix: str, used: set[str], out: dict[str, str]) 
             out[_extra_key(pointer)] = _typed_text(value)
 
 
-def _decode(root: str, payload: dict) -> Decoded:
+def _decode(root: str, payload: dict[str, Any]) -> Decoded:
     t = _Taken(payload)
     notes = []
     for index, _ in enumerate(t.items("initialAlert", "notes")):
@@ -310,8 +307,9 @@ def _patient(t: _Taken, index: int) -> Patient:
     base = ("patient", index)
     age_text = (((t.payload.get("patient") or [])[index] or {}).get("detail") or {}).get("age")
     age = None
-    if isinstance(age_text, str) and _AGE.match(age_text):
-        age = int(_AGE.match(age_text).group(1))
+    matched = _AGE.match(age_text) if isinstance(age_text, str) else None
+    if matched is not None:
+        age = int(matched.group(1))
         t.get(*base, "detail", "age")
     return Patient(last_name=t.get(*base, "identity", "nonStrictFeatures", "lastName"),
                    first_name=t.get(*base, "identity", "nonStrictFeatures", "firstName"),
@@ -320,7 +318,7 @@ def _patient(t: _Taken, index: int) -> Patient:
 
 # ---- encode -------------------------------------------------------------------------------------
 
-def encode_health(case: Case, ctx: AdapterContext, root: str = CREATE) -> tuple[dict, list[Issue], list[Issue]]:
+def encode_health(case: Case, ctx: AdapterContext, root: str = CREATE) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
     """Case -> createCaseHealth (or createCaseHealthUpdate) dict, what it could not carry, and the rules used."""
     drops: list[Issue] = []
     warnings: list[Issue] = []
@@ -338,7 +336,7 @@ def encode_health(case: Case, ctx: AdapterContext, root: str = CREATE) -> tuple[
         drops.append(dropped("created", f"{UPDATE} carries no creation date (the case exists already)"))
     q = case.qualification
 
-    def coded(c: Coded | None) -> dict | None:
+    def coded(c: Coded | None) -> dict[str, Any] | None:
         return {"code": c.code, "label": c.label or label_of(ctx, c.code) or c.code} if c else None
 
     if root == CREATE:
@@ -414,7 +412,7 @@ def _owner(ctx: AdapterContext, warnings: list[Issue]) -> str:
     return owner
 
 
-def _location_dict(case: Case, health: dict, warnings: list[Issue]) -> dict:
+def _location_dict(case: Case, health: dict[str, Any], warnings: list[Issue]) -> dict[str, Any]:
     loc = case.location
     complete = " ".join(p for p in (loc.number, loc.street) if p) or None
     point = None
@@ -433,12 +431,12 @@ def _location_dict(case: Case, health: dict, warnings: list[Issue]) -> dict:
             "city": {"name": loc.city, "inseeCode": loc.insee}, "geometry": geometry, "freetext": loc.free_text}
 
 
-def _notes(case: Case) -> list[dict]:
+def _notes(case: Case) -> list[dict[str, Any]]:
     return [{"freetext": n.text, "creation": hub_datetime(n.created) if n.created else None} for n in case.notes]
 
 
-def _alert_dict(case: Case, health: dict, warnings: list[Issue], drops: list[Issue],
-                ctx: AdapterContext) -> dict | None:
+def _alert_dict(case: Case, health: dict[str, Any], warnings: list[Issue], drops: list[Issue],
+                ctx: AdapterContext) -> dict[str, Any] | None:
     caller = case.caller
     if caller is None or not caller.phone:
         if caller is not None:
@@ -460,8 +458,8 @@ def _alert_dict(case: Case, health: dict, warnings: list[Issue], drops: list[Iss
                        "type": kind, "freetext": caller.free_text}}
 
 
-def _patients(case: Case, owner: str | None, case_id: str, health: dict, warnings: list[Issue],
-              drops: list[Issue], ctx: AdapterContext) -> list[dict]:
+def _patients(case: Case, owner: str | None, case_id: str, health: dict[str, Any], warnings: list[Issue],
+              drops: list[Issue], ctx: AdapterContext) -> list[dict[str, Any]]:
     result = []
     sexes = allowed_codes(ctx, SEX_LIST, SEXES)
     local = _LOCAL.sub("", case.sender_case_id or case_id.rsplit(".", 1)[-1]) or "case"
@@ -485,7 +483,7 @@ def _patients(case: Case, owner: str | None, case_id: str, health: dict, warning
     return result
 
 
-def _place(payload: dict, pointer: str, value: Any) -> bool:
+def _place(payload: dict[str, Any], pointer: str, value: Any) -> bool:
     """Put ``value`` at JSON pointer ``pointer`` (creating objects and list items); False if the shape differs."""
     parts = [int(p) if p.isdigit() else p for p in pointer.strip("/").split("/")]
     node: Any = payload
@@ -526,7 +524,7 @@ _ORDER = ("caseId", "senderCaseId", "creation", "perimeter", "interventionType",
           "initialAlert", "owner", "patient", "medicalNote", "decision", "freetext", "additionalInformation")
 
 
-def _order(payload: dict, root: str) -> dict:
+def _order(payload: dict[str, Any], root: str) -> dict[str, Any]:
     """Top-level keys in schema order (the XML codec orders by XSD anyway; this keeps JSON readable)."""
     return {key: payload[key] for key in sorted(payload, key=lambda k: _ORDER.index(k) if k in _ORDER else 99)}
 

@@ -23,6 +23,22 @@ def reference_dir() -> Path | None:
     return candidate if (candidate / "json-schema").is_dir() and (candidate / "xsd").is_dir() else None
 
 
+def reference_v2_dir() -> Path | None:
+    """The previous official model line: ``$HUB_REFERENCE_V2`` or ``../shared/hub-reference-v2``."""
+    candidate = Path(os.environ.get("HUB_REFERENCE_V2") or PROJECT_ROOT.parent / "shared" / "hub-reference-v2")
+    return candidate if (candidate / "json-schema").is_dir() and (candidate / "xsd").is_dir() else None
+
+
+@pytest.fixture(scope="session")
+def hub_reference_v2() -> Path:
+    """Path of the previous model line's corpus; tests that need it skip, saying why, when it is absent."""
+    path = reference_v2_dir()
+    if path is None:
+        pytest.skip("previous-line Hub Santé corpus not found: set $HUB_REFERENCE_V2 or place it at "
+                    "../shared/hub-reference-v2")
+    return path
+
+
 @pytest.fixture(scope="session")
 def hub_reference() -> Path:
     """Path of the official corpus; tests that need it skip, saying why, when it is absent."""

@@ -65,15 +65,16 @@ def _readable(data: bytes, target: str) -> bytes:
     return simplejson.dumps(document, use_decimal=True, ensure_ascii=False, indent=2).encode("utf-8") + b"\n"
 
 
-def _identities() -> dict[str, str]:
-    """Our Hub client ID and the peer's, from the configuration defaults and HUB_BRIDGE__* variables."""
+def _identities() -> dict:
+    """Our Hub client ID, the peer's and the confidentiality opt-ins, from the defaults and HUB_BRIDGE__* variables."""
     from bridge.runtime.config import ConfigError, load_config
 
     try:
         config = load_config(None, check=False)
     except ConfigError:
         return {}
-    return {"sender_id": config.bridge.client_id, "recipient_id": config.bridge.peer_id}
+    return {"sender_id": config.bridge.client_id, "recipient_id": config.bridge.peer_id,
+            "allow_to_fire": tuple(config.confidentiality.allow_to_fire), "basis": config.confidentiality.basis}
 
 
 def _report(label: str, issues, fallback: str, kind: str) -> None:

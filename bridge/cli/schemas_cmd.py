@@ -30,12 +30,18 @@ def install(directory: Path, no_default: bool) -> None:
             click.echo(f"  {issue.path}: {issue.message}", err=True)
         raise SystemExit(EXIT_UNREADABLE) from None
     default = " (default)" if info.is_default else ""
-    click.echo(f"installed schema bundle {info.version}{default} in {info.path}")
+    click.echo(f"installed schema bundle {info.version} (model {info.model_version or '?'}, "
+               f"{info.namespace or 'no RC-DE namespace'}){default} in {info.path}")
 
 
 @schemas.command("list")
 def list_() -> None:
-    """Installed bundles: version, upstream commit, location; * marks the default."""
+    """Installed bundles: version, model version and namespace, upstream commit, location; * marks the default.
+
+    Several bundles (model lines) live side by side; an XML message is read with the one
+    whose namespace it carries, a JSON one with the configured version (``[schemas] version``
+    or the vHost's ``_vX.Y``) or the default.
+    """
     from bridge.refdata.bundle import list_bundles
 
     bundles = list_bundles()
@@ -43,4 +49,5 @@ def list_() -> None:
         click.echo("no schema bundle installed (bridge schemas install DIR)")
     for info in bundles:
         marker = "*" if info.is_default else " "
-        click.echo(f"{marker} {info.version}  {info.commit[:12] or '-'}  {info.path}")
+        click.echo(f"{marker} {info.version}  model {info.model_version or '?'}  {info.namespace or '-'}  "
+                   f"{info.commit[:12] or '-'}  {info.path}")

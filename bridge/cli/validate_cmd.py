@@ -18,9 +18,12 @@ from bridge.cli.io import EXIT_CONFIG, EXIT_INVALID, EXIT_UNREADABLE
 @click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
 @click.option("--schemas", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Official schema bundle directory (default: $HUB_SCHEMAS, then the installed one).")
+@click.option("--schema-version", "version", default=None,
+              help="Installed bundle to validate against (label, release such as 25.07.15, or model version such as "
+                   "1.9); default: the bundle whose namespace an XML file carries, else the default one.")
 @click.option("--type", "root_hint", default=None, help="Message type of bare JSON payloads without their root key.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Size limit per file (default 1 MiB).")
-def validate(files: tuple[Path, ...], schemas: Path | None, root_hint: str | None, max_bytes: int | None) -> None:
+def validate(files: tuple[Path, ...], schemas: Path | None, version: str | None, root_hint: str | None, max_bytes: int | None) -> None:
     """Check each FILE against the official schemas (or the models when no bundle is installed)."""
     from bridge.core.errors import BridgeError
     from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits
@@ -37,7 +40,7 @@ def validate(files: tuple[Path, ...], schemas: Path | None, root_hint: str | Non
             worst = max(worst, EXIT_UNREADABLE)
             continue
         try:
-            issues = check(data, schemas=schemas, root_hint=root_hint, limits=limits)
+            issues = check(data, schemas=schemas, root_hint=root_hint, limits=limits, version=version)
         except BridgeError as exc:
             click.echo(f"{file}: {exc.message}")
             raise SystemExit(EXIT_CONFIG) from None

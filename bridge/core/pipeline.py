@@ -18,6 +18,7 @@ from typing import Any
 
 import simplejson
 
+from bridge.core import confidentiality
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
 from bridge.core.adapters.emsi import decode_emsi, encode_emsi
 from bridge.core.adapters.profile import Profile
@@ -31,7 +32,9 @@ from bridge.core.operations import Operations, merge_operations
 # (payload name, payload dict) -> issues; empty when valid.
 Validator = Callable[[str, dict[str, Any]], list[Issue]]
 HUB_PAYLOAD_OF = {"rc-eda-json": "createCase", "rc-eda-xml": "createCase", "emsi-json": "emsi",
-                  "emsi-xml": "emsi", "rc-ri-json": "resourcesInfoCisu", "rc-ri-xml": "resourcesInfoCisu"}
+                  "emsi-xml": "emsi", "rc-ri-json": "resourcesInfoCisu", "rc-ri-xml": "resourcesInfoCisu",
+                  "rs-eda-json": "createCaseHealth", "rs-eda-xml": "createCaseHealth",
+                  "rs-eda-maj-json": "createCaseHealthUpdate", "rs-eda-maj-xml": "createCaseHealthUpdate"}
 # The one table of Hub payloads that carry a case to and from the legacy side: name -> decoder
 # (RC-RI: the resource statuses of a case, merged onto the LRM's sheet).
 HUB_DECODERS: Mapping[str, Callable[[dict[str, Any], AdapterContext], Decoded]] = MappingProxyType(
@@ -78,10 +81,26 @@ def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,
     _check_direction(decoder, "in", source)
     _check_direction(encoder, "out", target)
     decoded = decoder.decode(bytes(data), ctx)
-    encoded = encoder.encode(decoded.case, ctx)
+    case, withheld = decoded.case, list[Issue]()
+    if to_fire_side(encoder, ctx):
+        case, withheld = confidentiality.apply(case, ctx.confidentiality, ctx.recipient_id)
+    encoded = encoder.encode(case, ctx)
     if validator is not None and target in HUB_PAYLOAD_OF and target.endswith("-json"):
         _validate_json(encoded.data, HUB_PAYLOAD_OF[target], validator)
-    return _result(encoded.data, decoded, encoded)
+    result = _result(encoded.data, decoded, encoded)
+    return Result(result.data, result.case, withheld + result.dropped, result.warnings) if withheld else result
+
+
+def to_fire_side(encoder: Adapter, ctx: AdapterContext) -> bool:
+    """Whether ``encoder``'s output goes to a ``fr.fire.`` recipient, so the confidentiality table applies.
+
+    Legacy adapters (they need a profile) write for the LRM, health-model adapters
+    (``model_side == "health"``) for a health partner; every other Hub adapter writes for
+    ``ctx.recipient_id``.
+    """
+    if getattr(encoder, "needs_profile", False) or getattr(encoder, "model_side", "cisu") == "health":
+        return False
+    return confidentiality.is_fire_side(ctx.recipient_id)
 
 
 def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
@@ -89,7 +108,7 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
     """One legacy frame -> createCase, plus an EMSI message when it requests or answers assistance."""
     ctx = ctx.with_profile(profile)
     decoded = get_adapter(profile.adapter, ctx.adapters).decode(bytes(frame), ctx)
-    case = decoded.case
+    case, withheld = confidentiality.apply(decoded.case, ctx.confidentiality, ctx.recipient_id)
     if case.location.loc_id is None:
         # One location id shared by the createCase and the EMSI message of the same event.
         case = case.model_copy(update={"location": case.location.model_copy(update={"loc_id": ctx.new_id()})})
@@ -97,7 +116,8 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
     own, echoed = split_operations(case.operations, ctx.sender_id)
     create_case, case_drops = encode_create_case(case, ctx)
     hub_drops = [d for d in case_drops if d.path not in ("request", "answer", "operations")] + echoed
-    payloads.append(HubPayload("createCase", create_case, decoded.dropped + hub_drops, list(decoded.warnings)))
+    payloads.append(HubPayload("createCase", create_case, withheld + decoded.dropped + hub_drops,
+                               list(decoded.warnings)))
     if case.request is not None or case.answer is not None:
         emsi, emsi_drops, warnings = encode_emsi(case.model_copy(update={"operations": None}), ctx)
         payloads.append(HubPayload("emsi", emsi, emsi_drops, warnings))

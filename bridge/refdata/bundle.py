@@ -45,6 +45,23 @@ class BundleInfo:
     commit: str
     path: Path
     is_default: bool = False
+    namespace: str = ""
+    """The RC-DE header namespace, which names the model line: ``urn:emergency:eda:1.9``, ``urn:emergency:cisu:2.0``."""
+
+    @property
+    def model_version(self) -> str:
+        """The version in the namespace (``1.9``, ``2.0``): what a vHost name carries (``/15-nexsis_v1.9``)."""
+        return model_version_of(self.namespace)
+
+    @property
+    def release(self) -> str:
+        """The schemas' own version label (``26.07.29``), without the upstream commit."""
+        return self.version.split("-", 1)[0]
+
+    def matches(self, wanted: str) -> bool:
+        """``wanted`` names this bundle: full label, schema release, model version or namespace."""
+        return wanted in (self.version, self.release, self.model_version, self.namespace) or (
+            wanted.startswith("v") and wanted[1:] == self.model_version)
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,6 +87,16 @@ class Bundle:
     @property
     def version(self) -> str:
         return self.info.version
+
+    @property
+    def namespace(self) -> str:
+        """XML namespace of the RC-DE header (``urn:emergency:eda:1.9``); payloads live under it."""
+        return self.info.namespace
+
+    def owns_namespace(self, namespace: str) -> bool:
+        """Whether an element in ``namespace`` (header or payload) belongs to this bundle's model line."""
+        return bool(self.info.namespace) and (namespace == self.info.namespace
+                                              or namespace.startswith(self.info.namespace + ":"))
 
     def payload_roots(self) -> list[str]:
         """Root names of every payload type (createCase, emsi, ...), header excluded."""
@@ -111,6 +138,10 @@ class Bundle:
             schema_path = self._files(root).json_schema
         return self._cached("json", root, lambda: JsonValidator(_load_json(schema_path)))
 
+    def json_schema(self, root: str) -> dict:
+        """The official JSON Schema (a dict) of one payload type."""
+        return self._cached("schema", root, lambda: _load_json(self._files(root).json_schema))
+
     def _files(self, root: str) -> TypeFiles:
         try:
             return self.types[root]
@@ -145,19 +176,59 @@ def _load_bundle_cached(path_text: str) -> Bundle:
         raise BridgeError(f"schema bundle {path} is incomplete", problems, HubErrorCode.SCHEMA_NOT_FOUND)
     version, commit = _read_version(path)
     default = _default_path()
-    info = BundleInfo(version, commit, path, default is not None and default.resolve() == path)
+    info = BundleInfo(version, commit, path, default is not None and default.resolve() == path, _header_namespace(path))
     return Bundle(path, info, _type_table(path))
 
 
-def resolve_bundle(explicit: Path | str | None = None) -> Bundle | None:
-    """``--schemas DIR``, else ``$HUB_SCHEMAS``, else the installed default, else ``None``."""
+def resolve_bundle(explicit: Path | str | None = None, *, version: str | None = None,
+                   namespace: str | None = None) -> Bundle | None:
+    """The bundle a message is read and written with.
+
+    In order: ``explicit`` (``--schemas DIR``: a directory, or the version of an installed
+    bundle), ``version`` (an installed bundle: label, schema release ``25.07.15``, model
+    version ``1.9``/``2.0`` or namespace; from ``--schema-version`` or the configuration),
+    ``$HUB_SCHEMAS``, then -- when the message itself says which model line it belongs to
+    (``namespace`` of an XML message) -- the installed bundle of that line, then the
+    installed default, else ``None``.
+    """
     if explicit:
-        return load_bundle(explicit)
+        named = None if Path(explicit).is_dir() else find_installed(str(explicit))
+        return load_bundle(named.path if named is not None else explicit)
+    if version:
+        info = find_installed(version)
+        if info is None:
+            raise BridgeError(f"no installed schema bundle matches version {version!r}",
+                              [Issue("schemas.version", f"installed: {', '.join(b.version for b in list_bundles()) or 'none'}"
+                                     " (bridge schemas install DIR)", "schema-not-found")],
+                              HubErrorCode.SCHEMA_NOT_FOUND)
+        return load_bundle(info.path)
     from_env = os.environ.get("HUB_SCHEMAS")
     if from_env:
         return load_bundle(from_env)
+    if namespace:
+        owner = next((b for b in list_bundles() if b.namespace and (
+            namespace == b.namespace or namespace.startswith(b.namespace + ":"))), None)
+        if owner is not None:
+            return load_bundle(owner.path)
     default = _default_path()
     return load_bundle(default) if default is not None else None
+
+
+def find_installed(wanted: str) -> BundleInfo | None:
+    """The installed bundle ``wanted`` names (see :meth:`BundleInfo.matches`); the newest when several do."""
+    found = [info for info in list_bundles() if info.matches(wanted)]
+    return max(found, key=lambda info: info.version) if found else None
+
+
+def model_version_of(namespace: str) -> str:
+    """``urn:emergency:eda:1.9`` -> ``1.9`` (the last ``:``-separated part); empty when there is none."""
+    return namespace.rsplit(":", 1)[-1] if ":" in namespace else ""
+
+
+def version_of_vhost(vhost: str) -> str | None:
+    """``/15-nexsis_v1.9`` -> ``1.9``: the model version a Hub vHost name carries, if any."""
+    _, sep, tail = vhost.rpartition("_v")
+    return tail if sep and tail and all(part.isdigit() for part in tail.split(".")) else None
 
 
 def check_bundle(path: Path) -> list[Issue]:
@@ -196,26 +267,36 @@ def install_bundle(source: Path | str, *, make_default: bool = True) -> BundleIn
     staging.mkdir(parents=True)
     for folder in ("json-schema", "xsd"):
         shutil.copytree(source / folder, staging / folder)
-    manifest = {"version": version, "commit": commit, "source": str(source.resolve())}
+    namespace = _header_namespace(source)
+    manifest = {"version": version, "commit": commit, "namespace": namespace, "source": str(source.resolve())}
     (staging / _MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     shutil.rmtree(target, ignore_errors=True)
     staging.rename(target)
     if make_default:
         (target.parent / _DEFAULT_POINTER).write_text(version + "\n", encoding="utf-8")
     _load_bundle_cached.cache_clear()
-    return BundleInfo(version, commit, target, make_default)
+    return BundleInfo(version, commit, target, make_default or _default_path() == target, namespace)
 
 
 def list_bundles() -> list[BundleInfo]:
-    """Installed bundles, sorted by version."""
+    """Installed bundles, sorted by version (several model lines live side by side)."""
     root = data_home() / "schemas"
     default = _default_path()
     found = []
     for manifest in sorted(root.glob(f"*/{_MANIFEST}")):
         data = json.loads(manifest.read_text(encoding="utf-8"))
         path = manifest.parent
-        found.append(BundleInfo(data["version"], data.get("commit", ""), path, path == default))
+        namespace = data.get("namespace") or _header_namespace(path)
+        found.append(BundleInfo(data["version"], data.get("commit", ""), path, path == default, namespace))
     return found
+
+
+def _header_namespace(path: Path) -> str:
+    """Target namespace of the bundle's RC-DE XSD (the ``message`` element's namespace)."""
+    xsd = path / "xsd" / "RC-DE.xsd"
+    if not xsd.is_file():
+        return ""
+    return etree.parse(str(xsd), _safe_schema_parser()).getroot().get("targetNamespace") or ""
 
 
 def _default_path() -> Path | None:

@@ -56,17 +56,20 @@ def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS, root_hint: str | None
 
 
 def translate(data: bytes, to: str, *, schemas: Path | str | None = None, validate: bool = True,
-              limits: XmlLimits = DEFAULT_LIMITS) -> bytes:
+              limits: XmlLimits = DEFAULT_LIMITS, version: str | None = None) -> bytes:
     """Convert a message (payload or full EDXL-DE message) to ``to`` (``json`` or ``xml``).
 
+    The message is read and written with one bundle (:func:`bundle_for`): ``schemas``,
+    else the installed ``version``, else the installed bundle whose namespace an XML
+    message carries, else the default; the XML it writes is in that bundle's namespaces.
     With a bundle and ``validate`` the input is checked first and an
     :class:`InboundError` lists every schema error; without a bundle the
     modelled types (createCase, emsi, reference, error) convert through the models.
     """
     if to not in FORMATS:
         raise ValueError(f"to must be one of {FORMATS}, not {to!r}")
-    bundle = resolve_bundle(schemas)
     fmt, document, root = parse(data, limits)
+    bundle = bundle_for(fmt, document, schemas=schemas, version=version)
     if validate and bundle is not None:
         issues = _schema_issues(fmt, document, root, bundle)
         if issues:
@@ -77,19 +80,46 @@ def translate(data: bytes, to: str, *, schemas: Path | str | None = None, valida
 
 
 def validate(data: bytes, *, schemas: Path | str | None = None, root_hint: str | None = None,
-             limits: XmlLimits = DEFAULT_LIMITS) -> list[Issue]:
-    """Every error of a message (empty when valid); unreadable input is reported, not raised."""
+             limits: XmlLimits = DEFAULT_LIMITS, version: str | None = None) -> list[Issue]:
+    """Every error of a message (empty when valid) against its own bundle (:func:`bundle_for`)."""
     try:
         fmt, document, root = parse(data, limits, root_hint)
     except InboundError as exc:
         return exc.issues or [Issue("/", exc.message, "not-a-message")]
-    bundle = resolve_bundle(schemas)
+    try:
+        bundle = bundle_for(fmt, document, schemas=schemas, version=version)
+    except BridgeError as exc:
+        return exc.issues or [Issue("/", exc.message, "schema-not-found")]
     if bundle is not None:
         try:
             return _schema_issues(fmt, document, root, bundle)
         except BridgeError as exc:
             return exc.issues or [Issue("/", exc.message, "schema-not-found")]
     return _model_issues(fmt, document, root)
+
+
+def bundle_for(fmt: str, document: Any, *, schemas: Path | str | None = None,
+               version: str | None = None) -> Bundle | None:
+    """The bundle a parsed message belongs to.
+
+    An explicit ``schemas`` or ``version`` (configuration, ``--schemas``/``--schema-version``)
+    decides; otherwise an XML message names its model line by its namespace (the payload's,
+    or the RC-DE ``message`` element's in a full EDXL-DE message) and the installed bundle
+    of that line is used; JSON carries no version, so it takes the default bundle.
+    """
+    namespace = message_namespace(document) if fmt == "xml" else None
+    return resolve_bundle(schemas, version=version, namespace=namespace)
+
+
+def message_namespace(element) -> str | None:
+    """Namespace of the payload element, or of the RC-DE ``message`` inside a full EDXL-DE message."""
+    tag = element.tag if isinstance(element.tag, str) else ""
+    if local_name(tag) == ENVELOPE_ROOT:
+        for child in element.iter():
+            if isinstance(child.tag, str) and local_name(child.tag) == "message":
+                tag = child.tag
+                break
+    return tag[1:].partition("}")[0] if tag.startswith("{") else None
 
 
 def to_element(document: dict, root: str, spec_of: Callable[[str], MessageSpec]):

@@ -96,11 +96,12 @@ def labels_of(nomenclatures) -> dict[str, str]:
 def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | None = None,
                   schemas: Path | str | None = None, profile: str | Path | None = None,
                   sender_id: str = "fr.health.samu000", recipient_id: str = "fr.fire.nexsis.sdis00",
-                  now=None, new_id=None):
+                  now=None, new_id=None, allow_to_fire: tuple[str, ...] | list[str] = (), basis: str = ""):
     """An AdapterContext wired to files: mapping tables, code-list labels, Hub codec, profile.
 
     ``nomenclature_dir`` defaults to the installed official lists (``bridge nomenclatures
     import``); without lists the tables load unchecked against them and labels stay empty.
+    ``allow_to_fire``/``basis``: the deployment's confidentiality opt-ins (docs/confidentiality.md).
     """
     import uuid
     from datetime import datetime
@@ -108,6 +109,7 @@ def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | 
     from bridge.core.adapters.base import AdapterContext
     from bridge.core.nomenclature import Nomenclatures
     from bridge.refdata.adapters import installed_adapters
+    from bridge.refdata.confidentiality_store import load_policy
     from bridge.refdata.mapping_loader import load_mappings
     from bridge.refdata.nomenclature_store import official_source, read_directory
 
@@ -119,4 +121,5 @@ def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | 
         mappings=mappings, profile=load_profile(profile) if profile else None, sender_id=sender_id,
         recipient_id=recipient_id, labels=labels_of(nomenclatures), nomenclatures=nomenclatures,
         codec=HubCodec(schemas), adapters=installed_adapters(),
+        confidentiality=load_policy(mappings_dir, allow_to_fire, basis),
     )

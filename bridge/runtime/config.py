@@ -198,6 +198,26 @@ class SchemasSection(_Section):
     """Official schema bundle."""
 
     dir: Path | None = Field(None, description="Schema bundle folder; unset means the one installed by `bridge schemas install`.")
+    version: str | None = Field(
+        None, description="Installed bundle this link speaks (label, release such as `25.07.15`, or model version "
+        "such as `1.9`); unset: the version in the vHost name (`/15-nexsis_v1.9` -> 1.9) when such a bundle is "
+        "installed, else the default bundle.")
+
+
+class ConfidentialitySection(_Section):
+    """What of a case may reach a fire-side (`fr.fire.`) recipient (docs/confidentiality.md)."""
+
+    allow_to_fire: list[str] = Field(
+        default_factory=list, description="Fields the table marks `opt-in` that this deployment sends to the fire "
+        "side anyway (e.g. `patients.sex`, `patients.age`); empty: none (the default).")
+    basis: str = Field("", description="The documented basis for `allow_to_fire` (agreement, convention, legal "
+                       "ground); required when `allow_to_fire` is not empty.")
+
+    @model_validator(mode="after")
+    def _basis_needed(self) -> ConfidentialitySection:
+        if self.allow_to_fire and not self.basis.strip():
+            raise ValueError("confidentiality.allow_to_fire needs confidentiality.basis (the documented ground)")
+        return self
 
 
 class HttpSection(_Section):
@@ -251,6 +271,8 @@ class BridgeConfig(_Section):
     mappings: MappingsSection = Field(default_factory=MappingsSection, description="Mapping tables.")
     nomenclatures: NomenclaturesSection = Field(default_factory=NomenclaturesSection, description="Code lists.")
     schemas: SchemasSection = Field(default_factory=SchemasSection, description="Schema bundle.")
+    confidentiality: ConfidentialitySection = Field(default_factory=ConfidentialitySection,
+                                                    description="Medical confidentiality towards the fire side.")
     http: HttpSection = Field(default_factory=HttpSection, description="HTTP endpoints.")
     logging: LoggingSection = Field(default_factory=LoggingSection, description="Logging.")
 
@@ -411,6 +433,12 @@ def check_files(config: BridgeConfig) -> list[Issue]:
     ):
         if folder is not None and not folder.is_dir():
             issues.append(Issue(key, f"folder {folder} does not exist", "config-missing-dir"))
+    if config.schemas.version and config.schemas.dir is None:
+        from bridge.refdata.bundle import find_installed
+
+        if find_installed(config.schemas.version) is None:
+            issues.append(Issue("schemas.version", f"no installed schema bundle matches {config.schemas.version!r} "
+                                "(see `bridge schemas list`)", "config-missing-bundle"))
     return issues
 
 

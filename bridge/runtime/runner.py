@@ -81,6 +81,16 @@ def _payload_validator(bundle):
     return validate
 
 
+def _schema_version(config: BridgeConfig) -> str | None:
+    """``[schemas] version``, else the vHost's ``_vX.Y`` when a bundle of that model version is installed."""
+    from bridge.refdata.bundle import find_installed, version_of_vhost
+
+    if config.schemas.version or config.schemas.dir:
+        return config.schemas.version
+    from_vhost = version_of_vhost(config.hub.vhost)
+    return from_vhost if from_vhost and find_installed(from_vhost) is not None else None
+
+
 def _message_validator(schemas):
     from bridge.refdata import hub_codec as codec
 
@@ -107,11 +117,15 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     if config.mappings.reload_interval_seconds > 0:
         reloader.start(interval=config.mappings.reload_interval_seconds, clock=reactor)
     profile = load_profile(config.legacy.profile)
-    schemas = config.schemas.dir
-    bundle = resolve_bundle(schemas)
+    bundle = resolve_bundle(config.schemas.dir, version=_schema_version(config))
+    schemas = bundle.path if bundle is not None else None  # every message of this link: one model line
+    from bridge.refdata.confidentiality_store import load_policy
+
+    policy = load_policy(config.mappings.dir, config.confidentiality.allow_to_fire, config.confidentiality.basis)
     ctx = AdapterContext(now=utc_now(), new_id=lambda: str(uuid.uuid4()), mappings=LiveMappings(reloader.current),
                          sender_id=bridge_id, recipient_id=peer_id, labels=labels_of(nomenclatures),
-                         nomenclatures=nomenclatures, codec=HubCodec(schemas), adapters=installed_adapters())
+                         nomenclatures=nomenclatures, codec=HubCodec(schemas), adapters=installed_adapters(),
+                         confidentiality=policy)
     translator = PipelineTranslator(profile, ctx, clock=utc_now, validator=_payload_validator(bundle))
     retry = RetryPolicy(base=config.delivery.backoff_base, max_delay=config.delivery.backoff_max,
                         max_attempts=config.delivery.max_attempts, jitter=config.delivery.jitter)

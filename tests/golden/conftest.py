@@ -31,12 +31,18 @@ def _dates_window_around_the_fixed_clock(monkeypatch):
         update={"dates": wide}))
 
 
+# The goldens record a deployment that opted in to carrying victims' identity to NexSIS (the
+# legacy customMap carriage, off by default: tests/unit/test_confidentiality.py covers the default).
+OPT_IN = ("patients.last_name", "patients.first_name", "patients.sex", "patients.age")
+
+
 @pytest.fixture(scope="session")
 def hub_ctx(hub_reference):
     """Context with the project's mapping tables, official labels and a fixed clock and id sequence."""
     counter = itertools.count(1)
     return build_context(nomenclature_dir=hub_reference / "nomenclatures", schemas=hub_reference, now=NOW,
-                         new_id=lambda: f"id-{next(counter):04d}", sender_id="fr.health.samu440")
+                         new_id=lambda: f"id-{next(counter):04d}", sender_id="fr.health.samu440",
+                         allow_to_fire=OPT_IN, basis="golden tests: a deployment with a documented agreement")
 
 
 @pytest.fixture

@@ -62,6 +62,8 @@ class AdapterContext:
     reference_version: str = "1.3"
     # The adapters the pipeline may pick by name (``bridge.refdata.adapters.installed_adapters()``).
     adapters: Mapping[str, Adapter] = field(default_factory=dict)
+    confidentiality: Any = None
+    """The fire-side confidentiality policy (``bridge.core.confidentiality.Policy``); ``None``: its floor."""
 
     def with_profile(self, profile: Any) -> AdapterContext:
         """The same context driven by another legacy profile."""

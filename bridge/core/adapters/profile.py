@@ -173,7 +173,8 @@ class Profile(BaseModel):
     model_config = FROZEN
 
     name: str
-    adapter: Literal["legacy-text", "legacy-xml"]
+    adapter: Literal["legacy-text", "legacy-xml", "rs-eda-json", "rs-eda-xml"]
+    """``rs-eda-*``: an LRM that already speaks the health model (docs/health.md); ``fields`` stay empty."""
     editor: str = ""
     description: str = ""
     encoding: str = "utf-8"
@@ -210,6 +211,8 @@ class Profile(BaseModel):
             raise ValueError("a legacy-xml profile needs an [xml] section (root, xsd)")
         if self.adapter == "legacy-text" and self.text is None:
             object.__setattr__(self, "text", TextSpec())
+        if self.adapter.startswith("rs-eda") and (self.fields or self.text or self.xml or self.patients):
+            raise ValueError("a health-model profile (rs-eda-*) maps nothing itself: no fields, text, xml or patients")
         if self.text and self.text.style == "delimited" and not self.text.columns:
             raise ValueError("a delimited legacy-text profile needs text.columns")
         if self.operations is not None:

@@ -6,8 +6,9 @@ formats; so do we. The two shapes:
 * JSON: ``content[i].jsonContent.embeddedJsonContent.message`` holds the RC-DE
   header fields next to exactly one payload key (``createCase``...);
 * XML: ``content/contentObject[i]/contentXML/embeddedXMLContent/message`` in
-  namespace ``urn:emergency:eda:1.9`` holds the same header elements, then the
-  payload element in its own namespace.
+  the RC-DE header's namespace (the bundle's model line: ``urn:emergency:eda:1.9``,
+  ``urn:emergency:cisu:2.0``...) holds the same header elements, then the payload
+  element in its own namespace.
 
 The envelope part is the small fixed subset of EDXL-DE 2.0 the Hub uses, so it
 is written out here rather than derived from the (much larger) EDXL-DE XSD.
@@ -31,6 +32,7 @@ from bridge.core.errors import BridgeError
 EDXL_NAMESPACE = "urn:oasis:names:tc:emergency:EDXL:DE:2.0"
 XLINK_NAMESPACE = "http://www.w3.org/1999/xlink"
 MESSAGE_NAMESPACE = "urn:emergency:eda:1.9"
+"""The header namespace of the project's models (used when no bundle is installed); a bundle brings its own."""
 ENVELOPE_ROOT = "edxlDistribution"
 HEADER_ROOT = "distributionElement"
 ENVELOPE_FIELDS = ("distributionID", "senderID", "dateTimeSent", "dateTimeExpires", "distributionStatus", "distributionKind")
@@ -42,7 +44,6 @@ NO_HEADER_ROOTS = frozenset({"error", "technicalNoreq", "customContent", "distri
 
 SpecLookup = Callable[[str], MessageSpec]
 _E = f"{{{EDXL_NAMESPACE}}}"
-_M = f"{{{MESSAGE_NAMESPACE}}}"
 _XLINK_TYPE = f"{{{XLINK_NAMESPACE}}}type"
 
 
@@ -99,15 +100,16 @@ def envelope_to_json(root: etree._Element, spec_of: SpecLookup) -> dict[str, Any
 
 
 def _message_to_xml(parent: etree._Element, message: dict[str, Any], spec_of: SpecLookup, base: str) -> None:
-    header = spec_of(HEADER_ROOT).root
-    xml_message = etree.SubElement(parent, _M + "message", nsmap={None: MESSAGE_NAMESPACE})
+    header_spec = spec_of(HEADER_ROOT)
+    header, namespace = header_spec.root, header_spec.namespace
+    xml_message = etree.SubElement(parent, f"{{{namespace}}}message", nsmap={None: namespace})
     payload_names = [key for key in message if header.child(key) is None]
     if len(payload_names) != 1:
         error = CodecError(f"exactly one payload expected next to the header, found {payload_names or 'none'}", "payload")
         raise json_error(error, base)
     present = {key: value for key, value in message.items() if header.child(key) is not None}
     try:
-        fill_element(xml_message, present, ElementSpec("message", "complex", children=header.children), _M)
+        fill_element(xml_message, present, ElementSpec("message", "complex", children=header.children), f"{{{namespace}}}")
     except CodecError as exc:
         raise json_error(exc, base) from None
     name = payload_names[0]
@@ -121,7 +123,13 @@ def _message_to_xml(parent: etree._Element, message: dict[str, Any], spec_of: Sp
 def _message_to_json(content_object: etree._Element, spec_of: SpecLookup, position: int) -> dict[str, Any]:
     base = f"/{ENVELOPE_ROOT}/content/contentObject[{position}]/contentXML/embeddedXMLContent/message"
     message = _xml_dig(content_object, ("contentXML", "embeddedXMLContent", "message"), base)
-    header = spec_of(HEADER_ROOT).root
+    header_spec = spec_of(HEADER_ROOT)
+    header = header_spec.root
+    tag = str(message.tag)
+    if tag != f"{{{header_spec.namespace}}}message":
+        found = tag.partition("}")[0].lstrip("{") or "no namespace"
+        raise xml_error(CodecError(f"message in namespace {found}, {header_spec.namespace} expected "
+                                   "(another model version: install its schema bundle)", "wrong-namespace"), base)
     header_children: list[etree._Element] = []
     payloads: list[etree._Element] = []
     for child in message:

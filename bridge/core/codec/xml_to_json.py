@@ -28,7 +28,7 @@ def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") 
     tag = str(element.tag)
     if tag != expected:
         path = f"{base}/{local_name(tag)}"
-        message = f"element {tag} found, {expected} expected (namespace urn:emergency:eda:1.9:...)"
+        message = f"element {tag} found, {expected} expected (another model version? see `bridge schemas list`)"
         raise InboundError(f"cannot convert to JSON: {path}: {message}", [Issue(path, message, "wrong-namespace")])
     try:
         return {spec.name: _value(element, spec.root)}

@@ -1,0 +1,539 @@
+"""``rs-eda-json`` / ``rs-eda-xml`` (and ``rs-eda-maj-*``): the health model's case sharing <-> canonical case.
+
+RS-EDA (``createCaseHealth``) and its update RS-EDA-MAJ (``createCaseHealthUpdate``) are the
+15-15 model of a shared case. What the canonical case holds in common with the other formats
+(ids, creation, CISU qualification codes -- the same ``HubSante.*`` lists as RC-EDA --, address,
+coordinates, caller, operational notes, patients' names/sex/age) is mapped to it; **every other
+leaf travels in ``Case.extras`` under its JSON pointer (value: the leaf as typed text, ``s:``/``d:``/``i:``/``b:``), so an
+RS-EDA -> canonical -> RS-EDA round trip gives the message back: ``health.<pointer>`` for the
+health-only subtrees (:data:`HEALTH_ONLY`: patient ids and details, diagnoses, medical notes,
+decisions, owner, priority...), ``rs-eda.<pointer>`` for the rest (access details, call-back
+contact...). The confidentiality table withholds both from fire-side recipients (declared drops,
+never sent; the second because RC-EDA has no agreed place for them), and a target that cannot
+carry a field lists it as dropped.
+
+Encoding a case that did not come from RS-EDA (RC-EDA or a legacy frame) fills the fields the
+schema requires from documented rules, each with a warning: ``owner`` = the health recipient
+(else our own id), ``patientId`` = ``{owner}.patient.{case}.{n}``, ``initialAlert.reception`` and
+``location.geometry.datetime`` = the case's creation.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from decimal import Decimal
+from itertools import pairwise
+from typing import Any
+
+from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, HubXmlCodec, dropped
+from bridge.core.adapters.codes import label_of
+from bridge.core.adapters.hubjson import (
+    dumps,
+    hub_datetime,
+    loads,
+    parse_datetime,
+    prune,
+)
+from bridge.core.canonical import (
+    Caller,
+    Case,
+    Coded,
+    Location,
+    Note,
+    Patient,
+    Qualification,
+)
+from bridge.core.errors import (
+    BridgeError,
+    HubErrorCode,
+    InboundError,
+    Issue,
+    OutboundError,
+)
+
+CREATE = "createCaseHealth"
+UPDATE = "createCaseHealthUpdate"
+HEALTH = "health."
+OTHER = "rs-eda."
+HEALTH_ONLY = ("/patient/", "/medicalNote/", "/decision/", "/qualification/details/", "/owner", "/perimeter",
+               "/interventionType")
+"""Subtrees of the health case that are health-only content: kept under ``health.`` extras (never to the fire side)."""
+EXTRAS_KEY = "hub-bridge.extras"
+SEX_LIST, CALLER_TYPE_LIST = "HubSante.sexe", "HubSante.typeAppelant"
+SEXES = frozenset({"M", "F", "O", "UN"})
+"""``HubSante.sexe`` as the 26.07.29 schemas enumerate it; the installed official list wins when present."""
+CALLER_TYPES = frozenset({
+    "SUJET", "FAMILLE", "TIERS", "POMPIER", "AMBULANC", "AMBULANC.AASC", "AMBULANC.AUTRESEC", "SECOUR", "MED",
+    "MED.MEDSOS", "MED.MRL", "MED.EFFML", "SANTE", "SANTE.INF", "SANTE.AIDESOIN", "SANTE.SF", "SANTE.AIDEDOM",
+    "SANTE.PHARMA", "SANTE.DENTISTE", "SANTE.LABO", "FDO-MILI", "FDO-MILI.POL", "FDO-MILI.GENDARM",
+    "FDO-MILI.MILI", "ADM-TUTL", "VIP", "OBJCONNC", "AUTRE", "INCONNU"})
+_AGE = re.compile(r"^P(\d{1,3})Y$")
+_LOCAL = re.compile(r"[^A-Za-z0-9_-]")
+
+
+class _HealthAdapter(Adapter):
+    """Shared behaviour: decode either form, encode ``payload``; health-model output (never fire-side)."""
+
+    version = "1.0"
+    direction = "both"
+    model_side = "health"
+    payload = CREATE
+    xml = False
+
+    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
+        document = _codec(ctx, self.name).to_dict(bytes(data)) if self.xml else _document(data)
+        return decode_health(document, ctx)
+
+    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
+        payload, drops, warnings = encode_health(case, ctx, self.payload)
+        if self.xml:
+            return Encoded(_codec(ctx, self.name).to_xml({self.payload: payload}), drops, warnings)
+        return Encoded(dumps(self.payload, payload), drops, warnings)
+
+
+class RsEdaJsonAdapter(_HealthAdapter):
+    """RS-EDA createCaseHealth as JSON (reads RS-EDA-MAJ too)."""
+
+    name = "rs-eda-json"
+    media_type = "application/json"
+
+
+class RsEdaXmlAdapter(_HealthAdapter):
+    """RS-EDA createCaseHealth as XML, through the Hub codec (reads RS-EDA-MAJ too)."""
+
+    name = "rs-eda-xml"
+    media_type = "application/xml"
+    xml = True
+
+
+class RsEdaMajJsonAdapter(_HealthAdapter):
+    """RS-EDA-MAJ createCaseHealthUpdate as JSON (reads RS-EDA too)."""
+
+    name = "rs-eda-maj-json"
+    media_type = "application/json"
+    payload = UPDATE
+
+
+class RsEdaMajXmlAdapter(_HealthAdapter):
+    """RS-EDA-MAJ createCaseHealthUpdate as XML (reads RS-EDA too)."""
+
+    name = "rs-eda-maj-xml"
+    media_type = "application/xml"
+    payload = UPDATE
+    xml = True
+
+
+def _codec(ctx: AdapterContext, adapter: str) -> HubXmlCodec:
+    if ctx.codec is None:
+        raise BridgeError(f"adapter {adapter} needs the Hub XML codec in its context",
+                          [Issue("codec", "no codec configured (official schemas not installed?)", "no-codec")])
+    return ctx.codec
+
+
+def _document(data: bytes) -> dict[str, Any]:
+    """``{"createCaseHealth": {...}}`` or ``{"createCaseHealthUpdate": {...}}`` (numbers as Decimal).
+
+    A bare payload without its root key is read as ``createCaseHealth``.
+    """
+    document = loads(data, CREATE)
+    if isinstance(document, dict) and set(document) == {UPDATE}:
+        return document
+    return {CREATE: document}
+
+
+# ---- decode -------------------------------------------------------------------------------------
+
+def decode_health(document: dict[str, Any], ctx: AdapterContext) -> Decoded:
+    """``{createCaseHealth|createCaseHealthUpdate: {...}}`` -> Case; unmapped leaves kept as ``health.*`` extras."""
+    roots = [name for name in (CREATE, UPDATE) if isinstance(document, dict) and name in document]
+    if len(roots) != 1 or not isinstance(document[roots[0]], dict):
+        found = ", ".join(document) if isinstance(document, dict) else type(document).__name__
+        raise InboundError(f"expected one {CREATE} or {UPDATE} payload, found {found or 'nothing'}",
+                           [Issue("/", f"expected {CREATE} or {UPDATE}", "wrong-payload")],
+                           HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
+    root = roots[0]
+    try:
+        return _decode(root, document[root])
+    except (TypeError, AttributeError, ValueError, KeyError, ArithmeticError) as exc:
+        if isinstance(exc, BridgeError):
+            raise
+        raise InboundError(f"{root} payload has an unexpected shape (validate it against the official schema)",
+                           [Issue(f"/{root}", str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                                  "invalid")], HubErrorCode.INVALID_MESSAGE) from None
+
+
+class _Taken:
+    """Reads leaves of the payload and remembers which pointers were used."""
+
+    def __init__(self, payload: dict[str, Any]) -> None:
+        self.payload = payload
+        self.used: set[str] = set()
+
+    def get(self, *path: str | int) -> Any:
+        node: Any = self.payload
+        for part in path:
+            if isinstance(part, int):
+                if not isinstance(node, list) or part >= len(node):
+                    return None
+            elif not isinstance(node, dict) or part not in node:
+                return None
+            node = node[part]
+        if node is not None and not isinstance(node, (dict, list)):
+            self.used.add(_pointer(path))
+        return node
+
+    def items(self, *path: str) -> list[Any]:
+        node: Any = self.payload
+        for part in path:
+            node = node.get(part) if isinstance(node, dict) else None
+        return node if isinstance(node, list) else []
+
+
+def _pointer(path: tuple[str | int, ...]) -> str:
+    return "/" + "/".join(str(part) for part in path)
+
+
+def _unused_leaves(node: Any, prefix: str, used: set[str], out: dict[str, str]) -> None:
+    """Every scalar leaf whose pointer is not in ``used``, as ``out[extra key] = typed text`` (document order)."""
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        pointer = f"{prefix}/{key}"
+        if isinstance(value, (dict, list)):
+            _unused_leaves(value, pointer, used, out)
+        elif pointer not in used:
+            out[_extra_key(pointer)] = _typed_text(value)
+
+
+def _decode(root: str, payload: dict[str, Any]) -> Decoded:
+    t = _Taken(payload)
+    notes = []
+    for index, _ in enumerate(t.items("initialAlert", "notes")):
+        text = t.get("initialAlert", "notes", index, "freetext")
+        if text:
+            created = parse_datetime(t.get("initialAlert", "notes", index, "creation"),
+                                     f"/{root}/initialAlert/notes/{index}/creation")
+            notes.append(Note(text=text, created=created))
+    case = Case(
+        case_id=t.get("caseId"), sender_case_id=t.get("senderCaseId"),
+        created=parse_datetime(t.get("creation"), f"/{root}/creation"),
+        qualification=_qualification(t), location=_location(t), caller=_caller(t), notes=tuple(notes),
+        patients=tuple(_patient(t, index) for index, _ in enumerate(t.items("patient"))),
+    )
+    extras: dict[str, str] = {}
+    _unused_leaves(payload, "", t.used, extras)
+    case = case.model_copy(update={"extras": extras})
+    return Decoded(case=case, dropped=[])
+
+
+def _typed_text(value: Any) -> str:
+    """A leaf as text with its JSON type (``s:`` string, ``d:`` decimal, ``i:`` integer, ``b:`` boolean)."""
+    if isinstance(value, str):
+        return "s:" + value
+    if isinstance(value, bool):
+        return "b:true" if value else "b:false"
+    if isinstance(value, int):
+        return f"i:{value}"
+    if isinstance(value, Decimal):
+        return f"d:{value}"
+    return "j:" + json.dumps(value)
+
+
+def _typed_value(text: str) -> Any:
+    """The leaf :func:`_typed_text` wrote; an untagged text (hand-made extra) is a string."""
+    tag, body = text[:2], text[2:]
+    if tag == "s:":
+        return body
+    if tag == "d:":
+        return Decimal(body)
+    if tag == "i:":
+        return int(body)
+    if tag == "b:":
+        return body == "true"
+    if tag == "j:":
+        return json.loads(body)
+    return text
+
+
+def _extra_key(pointer: str) -> str:
+    """``health./patient/0/...`` for health-only content, ``rs-eda./location/access/floor`` for the rest."""
+    return (HEALTH if (pointer + "/").startswith(HEALTH_ONLY) else OTHER) + pointer
+
+
+def _coded(t: _Taken, *path: str | int) -> Coded | None:
+    code = t.get(*path, "code")
+    return Coded(code=code, label=t.get(*path, "label")) if code else None
+
+
+def _qualification(t: _Taken) -> Qualification:
+    risks = t.items("qualification", "riskThreat")
+    return Qualification(
+        whats_happen=_coded(t, "qualification", "whatsHappen"),
+        location_kind=_coded(t, "qualification", "locationKind"),
+        health_motive=_coded(t, "qualification", "healthMotive"),
+        risk_threats=tuple(c for i in range(len(risks)) if (c := _coded(t, "qualification", "riskThreat", i))),
+    )
+
+
+def _location(t: _Taken) -> Location:
+    address = ("location", "detailedAddress")
+    number, street = t.get(*address, "number"), t.get(*address, "wayName", "complete")
+    complete = (t.payload.get("location") or {}).get("detailedAddress", {}).get("complete") if isinstance(
+        (t.payload.get("location") or {}).get("detailedAddress"), dict) else None
+    if complete is not None and complete in (street, " ".join(p for p in (number, street) if p)):
+        t.get(*address, "complete")
+    elif complete is not None and street is None:
+        street = t.get(*address, "complete")
+    coord = ("location", "geometry", "point", "coord")
+    return Location(number=number, street=street, city=t.get("location", "city", "name"),
+                    insee=t.get("location", "city", "inseeCode"), lat=t.get(*coord, "lat"), lon=t.get(*coord, "lon"),
+                    precision=t.get(*coord, "precision"), free_text=t.get("location", "freetext"))
+
+
+def _caller(t: _Taken) -> Caller | None:
+    base = ("initialAlert", "caller")
+    contact = (((t.payload.get("initialAlert") or {}).get("caller") or {}).get("callerContact") or {})
+    phone = None
+    if contact.get("type") == "TEL" and contact.get("channel") == "PERSONNE":
+        phone = t.get(*base, "callerContact", "detail")
+        t.get(*base, "callerContact", "type")
+        t.get(*base, "callerContact", "channel")
+    caller = Caller(name=t.get(*base, "detailedName", "complete"), phone=phone, type=t.get(*base, "type"),
+                    free_text=t.get(*base, "freetext"))
+    return caller if any(v is not None for _, v in caller) else None
+
+
+def _patient(t: _Taken, index: int) -> Patient:
+    base = ("patient", index)
+    age_text = (((t.payload.get("patient") or [])[index] or {}).get("detail") or {}).get("age")
+    age = None
+    matched = _AGE.match(age_text) if isinstance(age_text, str) else None
+    if matched is not None:
+        age = int(matched.group(1))
+        t.get(*base, "detail", "age")
+    return Patient(last_name=t.get(*base, "identity", "nonStrictFeatures", "lastName"),
+                   first_name=t.get(*base, "identity", "nonStrictFeatures", "firstName"),
+                   sex=t.get(*base, "identity", "strictFeatures", "sex"), age=age)
+
+
+# ---- encode -------------------------------------------------------------------------------------
+
+def encode_health(case: Case, ctx: AdapterContext, root: str = CREATE) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
+    """Case -> createCaseHealth (or createCaseHealthUpdate) dict, what it could not carry, and the rules used."""
+    drops: list[Issue] = []
+    warnings: list[Issue] = []
+    health = _health_extras(case)
+    owner = _text(health.get("/owner")) or (_owner(ctx, warnings) if root == CREATE else None)
+    case_id = case.case_id or f"{ctx.sender_id}.{_LOCAL.sub('', case.sender_case_id or '') or _LOCAL.sub('', ctx.new_id())}"
+    created = case.created
+    if created is None and root == CREATE and "/creation" not in health:
+        created = ctx.now
+        warnings.append(Issue("creation", "the case has no creation date: the translation time is used", "value-filled"))
+    payload: dict[str, Any] = {"caseId": case_id, "senderCaseId": case.sender_case_id, "owner": owner}
+    if root == CREATE:
+        payload["creation"] = hub_datetime(created) if created else None
+    elif created is not None:
+        drops.append(dropped("created", f"{UPDATE} carries no creation date (the case exists already)"))
+    q = case.qualification
+
+    def coded(c: Coded | None) -> dict[str, Any] | None:
+        return {"code": c.code, "label": c.label or label_of(ctx, c.code) or c.code} if c else None
+
+    if root == CREATE:
+        payload["qualification"] = {"whatsHappen": coded(q.whats_happen), "locationKind": coded(q.location_kind),
+                                    "healthMotive": coded(q.health_motive),
+                                    "riskThreat": [coded(c) for c in q.risk_threats]}
+        payload["location"] = _location_dict(case, health, warnings)
+        payload["initialAlert"] = _alert_dict(case, health, warnings, drops, ctx)
+        payload["patient"] = _patients(case, owner, case_id, health, warnings, drops, ctx)
+    else:
+        payload["qualification"] = {"riskThreat": [coded(c) for c in q.risk_threats]}
+        payload["initialAlert"] = {"notes": _notes(case)}
+        payload["patient"] = _patients(case, owner, case_id, health, warnings, drops, ctx)
+        for name in ("whats_happen", "location_kind", "health_motive"):
+            if getattr(q, name) is not None:
+                drops.append(dropped(f"qualification.{name}", f"{UPDATE} carries no {name}"))
+        if case.caller is not None:
+            drops.append(dropped("caller", f"{UPDATE} carries no caller"))
+        drops += [dropped(f"location.{k}", f"{UPDATE} carries no address") for k, v in case.location
+                  if v is not None and k != "country"]
+    for name in ("victims_count", "main_victim", "victims_text"):
+        if getattr(q, name) is not None:
+            drops.append(dropped(f"qualification.{name}", "the health model has no victims count/kind"))
+    if case.request is not None:
+        drops.append(dropped("request", "the health case carries no request for assistance (EMSI)"))
+    if case.answer is not None:
+        drops.append(dropped("answer", "the health case carries no answer to a request for assistance (EMSI)"))
+    payload = prune(payload)
+    for pointer, value in health.items():
+        if not _place(payload, pointer, value):
+            drops.append(dropped(f"extras.{_extra_key(pointer)}", f"{root} has no field at {pointer}"))
+    others = {k: v for k, v in case.extras.items() if not k.startswith((HEALTH + "/", OTHER + "/"))}
+    if others:
+        custom = payload.setdefault("additionalInformation", {}).setdefault("customMap", [])
+        if len(custom) < 3:
+            custom.append({"key": EXTRAS_KEY, "label": "Champs complémentaires (hub-bridge)",
+                           "value": json.dumps(others, ensure_ascii=False, separators=(",", ":"))})
+        else:
+            drops += [dropped(f"extras.{k}", "customMap is full (3 entries)") for k in others]
+    if root == CREATE and not payload.get("qualification"):
+        raise OutboundError(f"{CREATE} needs a qualification", [Issue("qualification", "nothing to qualify the case",
+                                                                      "missing-field")], HubErrorCode.INSUFFICIENT_DATA)
+    return _order(payload, root), drops, warnings
+
+
+def _health_extras(case: Case) -> dict[str, Any]:
+    found: dict[str, Any] = {}
+    for key, text in case.extras.items():
+        prefix = HEALTH if key.startswith(HEALTH + "/") else OTHER if key.startswith(OTHER + "/") else None
+        if prefix is None:
+            continue
+        try:
+            found[key[len(prefix):]] = _typed_value(text)
+        except (ValueError, ArithmeticError):
+            found[key[len(prefix):]] = text
+    return found
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def allowed_codes(ctx: AdapterContext, name: str, built_in: frozenset[str]) -> frozenset[str]:
+    """The codes of official list ``name`` from the context's nomenclatures, else the schema's enumeration."""
+    code_list = ctx.nomenclatures.get(name) if ctx.nomenclatures is not None else None
+    return frozenset(code_list.codes) if code_list is not None and code_list.codes else built_in
+
+
+def _owner(ctx: AdapterContext, warnings: list[Issue]) -> str:
+    owner = ctx.recipient_id if ctx.recipient_id.startswith("fr.health.") else ctx.sender_id
+    warnings.append(Issue("owner", f"no owner in the case: set to {owner} (the health partner handling it)",
+                          "value-filled"))
+    return owner
+
+
+def _location_dict(case: Case, health: dict[str, Any], warnings: list[Issue]) -> dict[str, Any]:
+    loc = case.location
+    complete = " ".join(p for p in (loc.number, loc.street) if p) or None
+    point = None
+    if loc.lat is not None and loc.lon is not None:
+        point = {"coord": {"lat": loc.lat, "lon": loc.lon, "precision": loc.precision or "ADRESSE"}}
+    geometry = None
+    if point is not None:
+        stamp = health.get("/location/geometry/datetime")
+        if stamp is None and case.created is not None:
+            stamp = hub_datetime(case.created)
+            warnings.append(Issue("location.geometry.datetime", "not in the case: the case's creation is used",
+                                  "value-filled"))
+        geometry = {"datetime": stamp, "point": point}
+    return {"detailedAddress": {"complete": complete, "number": loc.number,
+                                "wayName": {"complete": loc.street} if loc.street else None} if complete else None,
+            "city": {"name": loc.city, "inseeCode": loc.insee}, "geometry": geometry, "freetext": loc.free_text}
+
+
+def _notes(case: Case) -> list[dict[str, Any]]:
+    return [{"freetext": n.text, "creation": hub_datetime(n.created) if n.created else None} for n in case.notes]
+
+
+def _alert_dict(case: Case, health: dict[str, Any], warnings: list[Issue], drops: list[Issue],
+                ctx: AdapterContext) -> dict[str, Any] | None:
+    caller = case.caller
+    if caller is None or not caller.phone:
+        if caller is not None:
+            drops += [dropped(f"caller.{k}", "the health alert needs the caller's phone to carry the caller")
+                      for k, v in caller if v is not None]
+        drops += [dropped(f"notes[{i}]", "the health alert needs a caller to carry notes")
+                  for i, _ in enumerate(case.notes)]
+        return None
+    reception = health.get("/initialAlert/reception")
+    if reception is None:
+        reception = hub_datetime(case.created) if case.created else None
+        warnings.append(Issue("initialAlert.reception", "not in the case: the case's creation is used", "value-filled"))
+    kind = caller.type if caller.type in allowed_codes(ctx, CALLER_TYPE_LIST, CALLER_TYPES) else None
+    if caller.type is not None and kind is None:
+        drops.append(dropped("caller.type", f"{caller.type!r} is not a caller type of the health model"))
+    return {"reception": reception, "notes": _notes(case),
+            "caller": {"callerContact": {"channel": "PERSONNE", "type": "TEL", "detail": caller.phone},
+                       "detailedName": {"complete": caller.name} if caller.name else None,
+                       "type": kind, "freetext": caller.free_text}}
+
+
+def _patients(case: Case, owner: str | None, case_id: str, health: dict[str, Any], warnings: list[Issue],
+              drops: list[Issue], ctx: AdapterContext) -> list[dict[str, Any]]:
+    result = []
+    sexes = allowed_codes(ctx, SEX_LIST, SEXES)
+    local = _LOCAL.sub("", case.sender_case_id or case_id.rsplit(".", 1)[-1]) or "case"
+    for index, patient in enumerate(case.patients):
+        pid = health.get(f"/patient/{index}/patientId")
+        if pid is None:
+            pid = f"{owner or ctx_owner_fallback(case_id)}.patient.{local}.{index + 1}"
+            warnings.append(Issue(f"patients[{index}].patientId", f"no patient id: {pid} is used", "value-filled"))
+        sex = patient.sex if patient.sex in sexes else None
+        if patient.sex is not None and sex is None:
+            drops.append(dropped(f"patients[{index}].sex", f"{patient.sex!r} is not a sex code of the health model"))
+        if patient.free_text:
+            drops.append(dropped(f"patients[{index}].free_text", "the health patient has no free text"))
+        complete = " ".join(p for p in (patient.first_name, patient.last_name) if p) or None
+        result.append({"patientId": pid,
+                       "identity": {"strictFeatures": {"sex": sex},
+                                    "nonStrictFeatures": {"complete": complete, "lastName": patient.last_name,
+                                                          "firstName": patient.first_name} if complete else None},
+                       "detail": {"age": f"P{patient.age}Y" if patient.age is not None and 0 <= patient.age < 1000
+                                  else None}})
+    return result
+
+
+def _place(payload: dict[str, Any], pointer: str, value: Any) -> bool:
+    """Put ``value`` at JSON pointer ``pointer`` (creating objects and list items); False if the shape differs."""
+    parts = [int(p) if p.isdigit() else p for p in pointer.strip("/").split("/")]
+    node: Any = payload
+    for part, following in pairwise(parts):
+        empty: Any = [] if isinstance(following, int) else {}
+        if isinstance(part, int):
+            if not isinstance(node, list):
+                return False
+            while len(node) <= part:
+                node.append({} if not isinstance(following, int) else [])
+            if node[part] is None:
+                node[part] = empty
+            node = node[part]
+        else:
+            if not isinstance(node, dict):
+                return False
+            node = node.setdefault(part, empty)
+    last = parts[-1]
+    if isinstance(last, int):
+        if not isinstance(node, list):
+            return False
+        while len(node) <= last:
+            node.append(None)
+        node[last] = value
+        return True
+    if not isinstance(node, dict):
+        return False
+    node[last] = value  # the original leaf wins over a value rebuilt from canonical parts
+    return True
+
+
+def ctx_owner_fallback(case_id: str) -> str:
+    """The organisation part of a case id (``fr.health.samu440.X`` -> ``fr.health.samu440``)."""
+    return ".".join(case_id.split(".")[:3])
+
+
+_ORDER = ("caseId", "senderCaseId", "creation", "perimeter", "interventionType", "qualification", "location",
+          "initialAlert", "owner", "patient", "medicalNote", "decision", "freetext", "additionalInformation")
+
+
+def _order(payload: dict[str, Any], root: str) -> dict[str, Any]:
+    """Top-level keys in schema order (the XML codec orders by XSD anyway; this keeps JSON readable)."""
+    return {key: payload[key] for key in sorted(payload, key=lambda k: _ORDER.index(k) if k in _ORDER else 99)}
+
+
+__all__ = [
+    "RsEdaJsonAdapter",
+    "RsEdaMajJsonAdapter",
+    "RsEdaMajXmlAdapter",
+    "RsEdaXmlAdapter",
+    "decode_health",
+    "encode_health",
+]

@@ -1,0 +1,239 @@
+"""Medical confidentiality towards the fire side: what of a canonical case may reach a ``fr.fire.`` recipient.
+
+The rules are a table (``mappings/confidentiality/fire-side.csv``, read by
+:mod:`bridge.refdata.confidentiality_store` and documented in ``docs/confidentiality.md``):
+one row per canonical :class:`~bridge.core.canonical.Case` field (``patients.last_name``) or
+pattern (``location.*``, ``extras.health.*``; the first matching row wins) with a decision:
+
+* ``cross``    -- the field may be sent to the fire side;
+* ``opt-in``   -- withheld unless the deployment lists it in ``[confidentiality] allow_to_fire``
+  together with the basis it relies on (victims' names, sex and age: no CISU field carries them);
+* ``withhold`` -- never sent to the fire side, whatever the configuration.
+
+A field no row matches is withheld (fail closed). :func:`apply` is pure: it returns the case
+without the withheld values and one declared drop (``Issue.code == "dropped"``) per value
+removed, so every path to a fire-side recipient (health -> CISU, legacy -> RC-EDA/EMSI) reports
+what was kept back instead of losing it silently. Other recipients get the case unchanged.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from fnmatch import fnmatchcase
+from functools import lru_cache
+from typing import Any, Literal
+
+from pydantic import BaseModel
+
+from bridge.core.canonical import Case
+from bridge.core.errors import BridgeError, Issue
+
+Decision = Literal["cross", "opt-in", "withhold"]
+DECISIONS: tuple[Decision, ...] = ("cross", "opt-in", "withhold")
+_DECISION_OF: dict[str, Decision] = {decision: decision for decision in DECISIONS}
+FIRE_PREFIX = "fr.fire."
+TABLE_NAME = "confidentiality/fire-side.csv"
+HEALTH_EXTRAS_PREFIX = "health."
+"""Extras keys under this prefix hold health-only content (health adapters put it there)."""
+
+
+_MEMO_LIMIT = 20_000
+
+
+@dataclass(frozen=True, slots=True)
+class Rule:
+    """One row: a field pattern, what happens to it on the way to the fire side, and why."""
+
+    pattern: str
+    decision: Decision
+    basis: str
+    line: int
+
+
+@dataclass(frozen=True)
+class Policy:
+    """The table's rules plus the deployment's opt-ins (``allow``) and the basis it documented for them."""
+
+    rules: tuple[Rule, ...]
+    allow: frozenset[str] = frozenset()
+    allow_basis: str = ""
+    _memo: dict[str, tuple[bool, Rule | None]] = field(default_factory=dict, compare=False, repr=False)
+    """Decisions per field name; bounded in practice by the case's field names (extras keys are pointers)."""
+
+    def with_opt_ins(self, allow: frozenset[str] | set[str] | tuple[str, ...], basis: str) -> Policy:
+        """The same table with the deployment's opt-in fields; refuses a field the table does not mark ``opt-in``."""
+        allow = frozenset(allow)
+        problems: list[Issue] = []
+        for name in sorted(allow):
+            rule = self.rule_for(name)
+            if rule is None or rule.decision != "opt-in":
+                problems.append(Issue(f"confidentiality.allow_to_fire/{name}", "the table does not mark this field "
+                                      f"opt-in ({rule.decision if rule else 'no row'})", "bad-opt-in"))
+        if allow and not basis.strip():
+            problems.append(Issue("confidentiality.basis", "opting fields in needs the documented basis it relies on",
+                                  "missing-basis"))
+        if problems:
+            raise BridgeError("invalid confidentiality opt-in", problems)
+        return Policy(self.rules, allow, basis.strip())
+
+    def rule_for(self, name: str) -> Rule | None:
+        """The first rule whose pattern matches ``name`` (memoised: the same names recur in every message)."""
+        key = "rule:" + name
+        if key not in self._memo:
+            if len(self._memo) > _MEMO_LIMIT:  # hostile input with endless distinct keys: stay bounded
+                self._memo.clear()
+            rule = next((rule for rule in self.rules if fnmatchcase(name, rule.pattern)), None)
+            self._memo[key] = (rule is not None, rule)
+        return self._memo[key][1]
+
+    def has_rows_under(self, name: str) -> bool:
+        """Whether some row names a part of field ``name`` (``name.x``)."""
+        key = "under:" + name
+        if key not in self._memo:
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
+            self._memo[key] = (any(rule.pattern.startswith(name + ".") for rule in self.rules), None)
+        return self._memo[key][0]
+
+    def crosses(self, name: str) -> tuple[bool, Rule | None]:
+        """Whether field ``name`` may go to the fire side, and the rule that decided."""
+        known = self._memo.get(name)
+        if known is None:
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
+            rule = self.rule_for(name)
+            ok = rule is not None and (rule.decision == "cross" or (rule.decision == "opt-in" and name in self.allow))
+            known = self._memo[name] = (ok, rule)
+        return known
+
+
+def parse_table(text: str, source: str = TABLE_NAME) -> Policy:
+    """The policy of a CSV ``field,fire_side,basis`` table; every bad row is reported as ``file:line``."""
+    reader = csv.DictReader(io.StringIO(text))
+    if reader.fieldnames is None or [name.strip() for name in reader.fieldnames[:3]] != ["field", "fire_side", "basis"]:
+        raise BridgeError(f"{source}: header must be field,fire_side,basis",
+                          [Issue(f"{source}:1", "header must be field,fire_side,basis", "bad-header")])
+    rules: list[Rule] = []
+    problems: list[Issue] = []
+    for number, row in enumerate(reader, 2):
+        pattern, decision, basis = ((row.get(key) or "").strip() for key in ("field", "fire_side", "basis"))
+        if not pattern:
+            continue
+        if row.get(None):
+            problems.append(Issue(f"{source}:{number}", "more than three columns (quote a basis holding commas)",
+                                  "bad-row"))
+        elif decision not in DECISIONS:
+            problems.append(Issue(f"{source}:{number}", f"fire_side {decision!r} is not one of {', '.join(DECISIONS)}",
+                                  "bad-decision"))
+        elif not basis:
+            problems.append(Issue(f"{source}:{number}", f"row {pattern!r} has no basis", "missing-basis"))
+        else:
+            rules.append(Rule(pattern, _DECISION_OF[decision], basis, number))
+    if problems:
+        raise BridgeError(f"{source}: {len(problems)} invalid row(s)", problems)
+    return Policy(tuple(rules))
+
+
+FLOOR = Policy((
+    Rule("patients.*", "withhold", "no confidentiality table loaded: patients never cross", 0),
+    Rule("extras.health.*", "withhold", "no confidentiality table loaded: health content never crosses", 0),
+    Rule("*", "cross", "no confidentiality table loaded: everything else as before", 0),
+))
+"""What applies when a context carries no table (sans-IO callers, tests): patients and health extras withheld."""
+
+
+def is_fire_side(recipient_id: str | None) -> bool:
+    """A ``fr.fire.`` recipient (NexSIS, an SDIS) gets only what the table lets cross."""
+    return recipient_id is not None and recipient_id.startswith(FIRE_PREFIX)
+
+
+def apply(case: Case, policy: Policy | None, recipient_id: str | None) -> tuple[Case, list[Issue]]:
+    """``case`` without what may not reach ``recipient_id``, and one declared drop per withheld value."""
+    if not is_fire_side(recipient_id):
+        return case, []
+    policy = policy or FLOOR
+    withheld: list[Issue] = []
+    updates: dict[str, Any] = {}
+    for name, value in case:
+        if value is None or value == () or value == {} or name == "dropped":
+            continue
+        kept = _filter(name, value, policy, withheld, recipient_id or "")
+        if kept is not value:
+            updates[name] = kept
+    if not updates:
+        return case, []
+    return case.model_copy(update=updates), withheld
+
+
+def _filter(path: str, value: Any, policy: Policy, withheld: list[Issue], recipient: str) -> Any:
+    """``value`` at ``path`` with withheld parts removed (the same object when nothing is).
+
+    A row matching ``path`` itself decides for the whole value unless the table has finer rows
+    under it (``extras.health.*`` under ``*``); otherwise its parts are decided one by one.
+    """
+    if policy.rule_for(path) is not None and not policy.has_rows_under(path):
+        ok, rule = policy.crosses(path)
+        if ok:
+            return value
+        withheld.append(_drop(path, rule, recipient))
+        return _EMPTY.get(path)
+    if isinstance(value, tuple) and value and isinstance(value[0], BaseModel):
+        items = [_filter_model(path, f"{path}[{index}]", item, policy, withheld, recipient)
+                 for index, item in enumerate(value)]
+        kept_items = tuple(item for item in items if item is not None)
+        unchanged = all(a is b for a, b in zip(items, value, strict=True)) and len(kept_items) == len(value)
+        return value if unchanged else kept_items
+    if isinstance(value, dict):
+        kept: dict[str, Any] = {}
+        for key, item in value.items():
+            ok, rule = policy.crosses(f"{path}.{key}")
+            if ok:
+                kept[key] = item
+            else:
+                withheld.append(_drop(f"{path}.{key}", rule, recipient))
+        return value if len(kept) == len(value) else kept
+    if isinstance(value, BaseModel):
+        return _filter_model(path, path, value, policy, withheld, recipient)
+    ok, rule = policy.crosses(path)
+    if ok:
+        return value
+    withheld.append(_drop(path, rule, recipient))
+    return _EMPTY.get(path)
+
+
+def _filter_model(rule_path: str, report_path: str, model: Any, policy: Policy, withheld: list[Issue],
+                  recipient: str) -> Any:
+    """A sub-model (caller, a patient...) without withheld fields; ``None`` when nothing of it may cross."""
+    updates: dict[str, Any] = {}
+    kept_any = False
+    for name, item in model:
+        if item is None or item == ():
+            continue
+        ok, rule = policy.crosses(f"{rule_path}.{name}")
+        if ok:
+            kept_any = True
+        else:
+            updates[name] = type(model).model_fields[name].default
+            withheld.append(_drop(f"{report_path}.{name}", rule, recipient))
+    if not updates:
+        return model
+    return model.model_copy(update=updates) if kept_any else None
+
+
+_EMPTY: dict[str, Any] = {"notes": (), "patients": ()}
+
+
+def _drop(path: str, rule: Rule | None, recipient: str) -> Issue:
+    return Issue(path, _drop_message(rule, recipient), "dropped")
+
+
+@lru_cache(maxsize=256)
+def _drop_message(rule: Rule | None, recipient: str) -> str:
+    why = f"{rule.decision} ({TABLE_NAME}:{rule.line}: {rule.basis})" if rule and rule.line else (
+        rule.basis if rule else f"no row of {TABLE_NAME} matches it (fail closed)")
+    return f"withheld from fire-side recipient {recipient}: medical confidentiality, {why}"
+
+
+__all__ = ["FLOOR", "Policy", "Rule", "apply", "is_fire_side", "parse_table"]

@@ -13,7 +13,8 @@ import click
 
 from bridge.cli.io import EXIT_CONFIG, EXIT_INVALID, EXIT_UNREADABLE
 
-UNREADABLE = {"json-syntax", "xml-syntax", "unsafe-xml", "too-large", "too-deep", "bad-encoding", "bad-record"}
+UNREADABLE = {"json-syntax", "xml-syntax", "unsafe-xml", "too-large", "too-deep", "bad-encoding", "bad-record",
+              "wrong-kind"}
 CONFIGURATION = {"no-profile", "bad-profile", "no-adapter", "no-table", "no-codec", "no-xsd", "bad-xsd",
                  "wrong-direction", "bad-plugin"}
 

@@ -12,6 +12,15 @@ from bridge.core.jsonstrict import loads_strict
 from bridge.core.numbers import NON_FINITE, OUT_OF_RANGE
 
 
+def load_document(data: bytes) -> object:
+    """A JSON document, numbers as Decimal; not JSON is the sender's fault (UNRECOGNIZED_MESSAGE_FORMAT)."""
+    try:
+        return simplejson.loads(bytes(data).decode("utf-8"), parse_float=Decimal)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InboundError(f"not valid JSON: {exc}", [Issue("/", str(exc), "json-syntax")],
+                           HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT) from None
+
+
 def loads(data: bytes, payload: str) -> dict[str, Any]:
     """The payload dict of ``{"payload": {...}}`` (or a bare payload), numbers as Decimal."""
     try:

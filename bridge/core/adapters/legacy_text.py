@@ -110,6 +110,7 @@ class LegacyTextAdapter(Adapter):
     def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
         profile = require_profile(ctx, self.name)
         text = decode_text(bytes(data), profile.encoding)
+        _check_kind(text, profile)
         record = _parse_keyvalue(text, profile) if profile.text_spec.style == "keyvalue" else _parse_delimited(text, profile)
         decoded = record_to_case(record, profile, ctx)
         suspect = utf8_on_single_byte_link(bytes(data), profile.encoding)
@@ -127,6 +128,31 @@ class LegacyTextAdapter(Adapter):
             text = _render_delimited(entries, patients, profile, warnings)
         data, altered = encode_text(text, profile.encoding)
         return Encoded(data, drops, warnings + altered)
+
+
+def _check_kind(text: str, profile: Profile) -> None:
+    """Refuse (``wrong-kind``) what is plainly not this profile's record: a JSON or XML document,
+    a delimited line with no delimiter, key/value pairs none of whose keys the profile knows."""
+    head = text.lstrip("\ufeff \t\r\n")[:1]
+    found = None
+    if not head:
+        return  # an empty record is this kind, with its required fields missing (named as such)
+    if head in ("{", "["):
+        found = "a JSON document"
+    elif head == "<":
+        found = "an XML document"
+    elif profile.text_spec.style == "delimited" and profile.text_spec.delimiter not in text:
+        found = f"a line without the {profile.text_spec.delimiter!r} delimiter"
+    elif profile.text_spec.style == "keyvalue":
+        keys = {f.key for f in profile.fields}
+        lines = text.replace("\r\n", "\n").split("\n")
+        if not any(line.partition(profile.text_spec.assign)[0].strip() in keys for line in lines):
+            found = "no key of the profile"
+    if found is not None:
+        style = (f"KEY{profile.text_spec.assign}VALUE pairs" if profile.text_spec.style == "keyvalue"
+                 else f"{profile.text_spec.delimiter!r}-delimited columns")
+        raise InboundError(f"{profile.name}: expected a {profile.editor or profile.name} record ({style}), "
+                           f"found {found}", [Issue("line 1", f"expected {style}, found {found}", "wrong-kind")])
 
 
 def _parse_keyvalue(text: str, profile: Profile) -> Record:

@@ -83,7 +83,7 @@ def _qualification(r: Reader, ctx: AdapterContext, warnings: list[Issue]) -> Qua
             count = mapped.code
             if getattr(mapped, "warning", None):
                 warnings.append(Issue(pointer, f"{actor!r}: victims count {mapped.code} ({mapped.source})",
-                                      "mapping-warning"))
+                                      "value-altered"))
     return Qualification(whats_happen=whats, location_kind=kind, health_motive=motive, victims_count=count)
 
 

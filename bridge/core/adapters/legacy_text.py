@@ -130,6 +130,32 @@ class LegacyTextAdapter(Adapter):
         return Encoded(data, drops, warnings + altered)
 
 
+def reference_in_frame(data: bytes, profile: Profile) -> str | None:
+    """The case number (``case.sender_case_id`` field) of a frame, read without translating it.
+
+    Used to address the NACK of a frame the bridge refuses: best effort, ``None`` when not found.
+    """
+    spec = profile.field_for("case.sender_case_id")
+    if spec is None:
+        return None
+    if profile.adapter == "legacy-xml":
+        from bridge.core.xmlsafe import parse_xml
+
+        root = parse_xml(data)
+        value = root.findtext(spec.key)
+        return value.strip() if value and value.strip() else None
+    text = data.decode(profile.encoding, errors="replace")
+    if profile.text.style == "keyvalue":
+        for line in text.replace("\r\n", "\n").split("\n"):
+            key, sep, value = line.partition(profile.text.assign)
+            if sep and key.strip() == spec.key and value.strip():
+                return value.strip()
+        return None
+    values = text.rstrip("\r\n").split(profile.text.delimiter)
+    index = profile.text.columns.index(spec.key) if spec.key in profile.text.columns else -1
+    return values[index].strip() or None if 0 <= index < len(values) else None
+
+
 def _check_kind(text: str, profile: Profile) -> None:
     """Refuse (``wrong-kind``) what is plainly not this profile's record: a JSON or XML document,
     a delimited line with no delimiter, key/value pairs none of whose keys the profile knows."""

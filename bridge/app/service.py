@@ -221,7 +221,8 @@ class BridgeService:
             log.warning("outbox_full_nack", error=exc.message)
             self._count("out", "refused")
             return self.translator.nack_for(frame, "FULL", "bridge outbox full, retry later", reference)
-        warnings = [w for item in items for w in item.warnings]
+        # what the LRM should hear about: values altered (fallbacks...); documented derivations stay in the logs
+        warnings = [w for item in items for w in item.warnings if w.code == "value-altered"]
         if intake.duplicate:
             log.info("legacy_frame_resent", case_id=reference, messages=len(intake.ids))
             self._count("out", "duplicate")

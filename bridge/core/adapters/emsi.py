@@ -44,8 +44,8 @@ def decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
 def _decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     r = Reader(payload, f"/{PAYLOAD}")
     warnings: list[Issue] = []
-    for key in ("ID", "MODE", "MSGTYPE", "CREATION"):
-        r.mark("CONTEXT", key)
+    # CONTEXT.ID, MSGTYPE, CREATION, ORIGIN are the received message's identity: not the case's, so they are
+    # listed as dropped like any unread leaf (the bridge writes its own when it sends EMSI)
     qualification = _qualification(r, ctx, warnings)
     notes = [Note(text=t) for t in (r.get("CONTEXT", "FREETEXT"), r.get("EVENT", "FREETEXT")) if t]
     request, answer = _missions(r, ctx, warnings)
@@ -140,6 +140,9 @@ def _encode_emsi(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[I
     def emsi(table: str, code: str | None, path: str, default: str) -> str:
         mapped, issues = map_code(ctx, table, code, path, "forward")
         warnings.extend(issues)
+        if not mapped:
+            warnings.append(Issue(path, f"no code to translate: EMSI requires one, the generic {default!r} is "
+                                        f"written", "value-derived"))
         return mapped or default
 
     q = case.qualification
@@ -164,7 +167,7 @@ def _encode_emsi(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[I
                             "LOCTYPE": [emsi("cisu-emsi-loctype", q.location_kind.code if q.location_kind else None,
                                              "qualification.location_kind", "OTH")]},
                   "DECL_DATIME": created, "EGEO": [_egeo(case)]},
-        "MISSION": complete_assistance(_missions_out(case, ctx), operations) + op_missions,
+        "MISSION": complete_assistance(_missions_out(case, ctx, warnings), operations) + op_missions,
         "RESOURCE": op_resources,
     }
     return prune(payload), warnings + op_drops
@@ -186,10 +189,15 @@ def _egeo(case: Case) -> dict[str, Any] | None:
                          "ADDRESS": [address] if address else []}}
 
 
-def _missions_out(case: Case, ctx: AdapterContext) -> list[dict[str, Any]]:
+def _missions_out(case: Case, ctx: AdapterContext, warnings: list[Issue]) -> list[dict[str, Any]]:
     missions = []
     request = case.request
+    if request is not None and not request.mission_type:
+        warnings.append(Issue("request.mission_type", "no mission type in the request: EMSI requires one, the "
+                                                      "generic 'SAV' is written", "value-derived"))
     if request is not None:
+        warnings.append(Issue(f"/emsi/MISSION/{len(missions)}/START_TIME", "the request's START_TIME is the case "
+                                  "creation time (the translation time when the source has none)", "value-derived"))
         missions.append({
             "TYPE": request.mission_type or "SAV", "ID": request.request_id or ctx.new_id(),
             "NAME": f"#DEMANDE_CONCOURS#{request.kind}#{request.frame or ''}#".replace("##", "#"),
@@ -197,6 +205,11 @@ def _missions_out(case: Case, ctx: AdapterContext) -> list[dict[str, Any]]:
             "START_TIME": hub_datetime(case.created or ctx.now),
         })
     answer = case.answer
+    if answer is not None and not answer.mission_type:
+        used = request.mission_type if request is not None and request.mission_type else "SAV"
+        warnings.append(Issue("answer.mission_type", f"no mission type in the answer: EMSI requires one, "
+                                                     f"{used!r} (the request's, else generic) is written",
+                              "value-derived"))
     if answer is not None:
         missions.append({
             "TYPE": answer.mission_type or (request.mission_type if request else None) or "SAV",

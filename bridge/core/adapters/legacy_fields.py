@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 from bridge.core.adapters.base import AdapterContext, Decoded, dropped
 from bridge.core.adapters.codes import map_code, map_code_detail
-from bridge.core.adapters.flat import flatten, unflatten
+from bridge.core.adapters.flat import CODED, flatten, unflatten
 from bridge.core.adapters.legacy_operations import (
     Group,
     decode_groups,
@@ -168,6 +168,13 @@ def case_to_entries(case: Case, profile: Profile, ctx: AdapterContext) -> tuple[
             text = item if spec.key in coded else _encode_value(spec, item, profile, ctx, warnings)
             entries.append(Entry(spec.key, text))
     drops = [dropped(t, f"{profile.name} has no field for {t}") for t in flat if t not in used]
+    for target in CODED:  # the LRM carries a code; its label comes back from the official list, not from here
+        coded_value = _coded_of(case, target)
+        if coded_value is not None and coded_value.label and target in used:
+            drops.append(dropped(f"{target}.label", f"{profile.name} carries the code, not its label "
+                                                    f"{coded_value.label!r} (read back from the official list)"))
+    drops += [dropped(f"qualification.risk_threats/{i}.label", f"{profile.name} carries risk codes, not labels")
+              for i, risk in enumerate(case.qualification.risk_threats) if risk.label]
     drops += _unmapped_case_parts(case, profile)
     if profile.operations is None:
         drops += not_carried(case.operations, profile.name)
@@ -214,6 +221,11 @@ def official_label(ctx: AdapterContext, code: str) -> str | None:
         if entry is not None and entry.label and entry.label != code:
             return str(entry.label)
     return None
+
+
+def _coded_of(case: Case, target: str) -> Any:
+    section, _, name = target.partition(".")
+    return getattr(getattr(case, section), name, None)
 
 
 def patients_to_parts(case: Case, profile: Profile) -> list[dict[str, str]]:

@@ -35,6 +35,7 @@ from bridge.core.jsonstrict import loads_strict
 from bridge.core.numbers import check_coordinate
 
 PAYLOAD = "createCase"
+DERIVED = "value-derived"  # a value the source lacks, written by a documented rule (docs/fidelity.md)
 PATIENTS_KEY = "hub-bridge.patients"
 EXTRAS_KEY = "hub-bridge.extras"
 
@@ -60,7 +61,7 @@ def _decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded
         qualification=_qualification(r), location=_location(r), caller=_caller(r),
         notes=tuple(_notes(r)), patients=tuple(patients), extras=extras,
     )
-    return Decoded(case=case, dropped=r.leftover())
+    return Decoded(case=case, dropped=r.leftover(), warnings=list(r.warnings))
 
 
 def _coded(r: Reader, *path: str | int) -> Coded | None:
@@ -85,11 +86,15 @@ def _location(r: Reader) -> Location:
     street = r.get("location", "detailedAddress", "wayName", "complete")
     number = r.get("location", "detailedAddress", "number")
     complete = r.data.get("location", {}).get("detailedAddress", {}).get("complete")
-    if complete in (street, _address(number, street)):
-        r.mark("location", "detailedAddress", "complete")
+    if complete is not None and complete == _address(number, street or complete):
+        r.mark("location", "detailedAddress", "complete")  # what the encoder writes back (number + street)
     coord = ("location", "geometry", "point", "coord")
     for axis in ("lat", "lon"):  # WGS84 degrees in range, named by pointer (the Location model checks too)
         check_coordinate(r.get(*coord, axis), axis, r.pointer(*coord, axis))
+    if street is None and complete:
+        r.warnings.append(Issue(r.pointer("location", "detailedAddress", "complete"),
+                                f"no wayName: the address line {complete!r} is the street (written back as "
+                                "wayName.complete and detailedAddress.complete)", DERIVED))
     return Location(
         loc_id=r.get("location", "locID"), number=number, street=street or complete,
         city=r.get("location", "city", "name"), insee=r.get("location", "city", "inseeCode"),
@@ -163,9 +168,15 @@ def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any],
     if case.qualification.whats_happen is None:
         raise OutboundError("createCase needs whatsHappen", [Issue("qualification.whats_happen",
                             "no CISU whatsHappen code", "missing-field")], HubErrorCode.INSUFFICIENT_DATA)
+    if case.created is None:
+        warnings.append(Issue("case.created", "the source gives no creation time: the time of the translation "
+                                              "is used for createCase.creation", DERIVED))
     created = hub_datetime(case.created or ctx.now)
     qualification = _qualification_dict(case, ctx)
     location = _location_dict(case, ctx, created)
+    if "geometry" in (location or {}) and location["geometry"]:
+        warnings.append(Issue("location.geometry", "the source gives no time for the position: the case creation "
+                                                   "time is used for location.geometry.datetime", DERIVED))
     payload: dict[str, Any] = {
         "caseId": case_id_for(case, ctx), "senderCaseId": case.sender_case_id, "creation": created,
         "referenceVersion": ctx.reference_version, "qualification": qualification, "location": location,
@@ -173,6 +184,9 @@ def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any],
     notes = [{"freetext": n.text, "creation": hub_datetime(n.created) if n.created else None} for n in case.notes]
     caller = case.caller
     if caller is not None and caller.phone:
+        warnings.append(Issue("/createCase/initialAlert", "the caller travels in an initialAlert the bridge writes: new id, reception "
+                                        "= case creation, reporting STANDARD, call taker = this bridge, and the "
+                                        "case's location and qualification", DERIVED))
         payload["initialAlert"] = {
             "id": f"{ctx.sender_id}.alert.{re.sub(r'[^A-Za-z0-9_-]', '', ctx.new_id())}", "reception": created,
             "reporting": "STANDARD", "notes": notes,
@@ -207,7 +221,8 @@ def _location_dict(case: Case, ctx: AdapterContext, created: str) -> dict[str, A
     loc = case.location
     point = None
     if loc.lat is not None and loc.lon is not None:
-        point = {"coord": {"lat": loc.lat, "lon": loc.lon, "precision": loc.precision or "ADRESSE"}}
+        # the schema requires a precision: INCONNUE (official code) when the source does not say
+        point = {"coord": {"lat": loc.lat, "lon": loc.lon, "precision": loc.precision or "INCONNUE"}}
     complete = _address(loc.number, loc.street)
     return {
         "locID": loc.loc_id or ctx.new_id(),

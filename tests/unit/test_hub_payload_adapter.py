@@ -161,3 +161,23 @@ def _ctx():
     from bridge.core.adapters.base import AdapterContext
 
     return AdapterContext(now=datetime(2024, 1, 1, tzinfo=UTC), new_id=lambda: "id-1")
+
+
+def test_full_edxl_xml_message_translates_by_its_payload(hub_reference, tmp_path):
+    """The XML form of a full EDXL-DE message, given to rc-eda-xml, translates as its payload."""
+    import simplejson
+    from decimal import Decimal
+
+    from bridge.refdata.hub_codec import dump_json, translate
+
+    example = hub_reference / "examples" / "RC-EDA" / "RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json"
+    payload = simplejson.loads(example.read_bytes(), parse_float=Decimal)["createCase"]
+    xml = translate(dump_json(_edxl("createCase", payload)), "xml", schemas=hub_reference)
+    path = tmp_path / "full.xml"
+    path.write_bytes(xml)
+    full = _run(path, "rc-eda-xml", "legacy-text", "--profile", "lrm-alpha-text", "--schemas", str(hub_reference))
+    bare = _run(example, "rc-eda-json", "legacy-text", "--profile", "lrm-alpha-text")
+    assert full.exit_code == 0, full.output
+    assert full.stdout == bare.stdout
+    wrong = _run(path, "emsi-xml", "rc-eda-json", "--schemas", str(hub_reference))
+    assert wrong.exit_code == 2 and "'createCase'" in wrong.stderr

@@ -647,7 +647,8 @@ class BridgeService:
         if result is None:
             return None
         self._record_alterations("in", [message_id], list(result.warnings), now)
-        return result.data
+        data: bytes = result.data
+        return data
 
     def _record_alterations(self, direction: str, message_ids: list[int], warnings: list[Issue],
                             now: datetime) -> None:

@@ -28,6 +28,15 @@ from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 log = structlog.get_logger("bridge.app.translator")
 
 
+def _log_warning(warning: Issue, **context: Any) -> None:
+    """A fallback / degrade fired: a warning the operator must see. A value written by a documented rule
+    (``value-derived``: e.g. the position time taken from the case creation) is logged at info level."""
+    if warning.code == "value-derived":
+        log.info("value_derived", error=warning.message, error_path=warning.path, **context)
+        return
+    log.warning("mapping_warning", error=warning.message, error_path=warning.path, code=warning.code, **context)
+
+
 class LiveMappings:
     """A mapping lookup that always asks the reloader for the tables in force now."""
 
@@ -60,9 +69,7 @@ class PipelineTranslator:
         items = legacy_to_hub(frame, self.profile_model, self._ctx(), self.validator)
         case_id = items[0].payload.get("caseId") if items else None
         for warning in (w for item in items for w in item.warnings):
-            # A fallback / pass-through policy fired: the message goes on, the operator must still see it.
-            log.warning("mapping_warning", case_id=case_id, profile=self.profile, error=warning.message,
-                        error_path=warning.path, code=warning.code)
+            _log_warning(warning, case_id=case_id, profile=self.profile)
         return [HubPayload(item.name, item.payload, item.dropped, item.warnings, case_id=case_id) for item in items]
 
     def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None,
@@ -101,8 +108,7 @@ class PipelineTranslator:
             updates = [h for h in history if h[0] != "createCase"] + [(message.payload_name, message.payload)]
             result = merge_onto_sheet(updates, sheet, self.profile_model, ctx)
         for warning in result.warnings:
-            log.warning("mapping_warning", distribution_id=message.distribution_id, profile=self.profile,
-                        error=warning.message, error_path=warning.path, code=warning.code)
+            _log_warning(warning, distribution_id=message.distribution_id, profile=self.profile)
         return result
 
     def ack_for(self, frame: bytes, reference: str | None = None, warnings: list[Issue] | None = None) -> bytes | None:

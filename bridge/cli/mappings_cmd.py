@@ -46,8 +46,8 @@ def _inline_findings() -> list[tuple[str, str]]:
     """Profile fields that still carry an inline ``codes = {...}`` map (lint and coverage cannot see its policy)."""
     from bridge.refdata.profiles import load_all_profiles, profile_path
 
-    return [(f"{profile_path(name)}", f"field {spec.key}: inline 'codes' map; move it to a CSV table in "
-                                      "mappings/ (tables.toml) so it is linted, measured and degrades towards the LRM")
+    return [(f"{profile_path(name)}", (f"field {spec.key}: inline 'codes' map; move it to a CSV table in "
+                                      "mappings/ (tables.toml) so it is linted, measured and degrades towards the LRM"))
             for name, profile in sorted(load_all_profiles().items()) for spec in profile.fields if spec.codes]
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import UTC
 from decimal import Decimal
 from pathlib import Path
 
@@ -104,9 +105,9 @@ def test_prefix_parents_walk_slashes_and_dots():
 def _case_with(target: str, code: str) -> Case:
     base = dict(sender_case_id="A1", created=None, location=Location(city="Nantes"),
                 qualification=Qualification(whats_happen=Coded(code="C04.00.00")))
-    from datetime import datetime, timezone
+    from datetime import datetime
 
-    base["created"] = datetime(2024, 5, 18, 18, 15, tzinfo=timezone.utc)
+    base["created"] = datetime(2024, 5, 18, 18, 15, tzinfo=UTC)
     section, _, name = target.partition(".")
     if section == "qualification":
         value = [Coded(code=code)] if name == "risk_threats" else Coded(code=code) if name in (
@@ -128,7 +129,7 @@ def test_every_reverse_table_delivers_every_official_code(profile_name, hub_ctx,
     ctx = fresh_ctx.with_profile(profile)
     from bridge.core.adapters.registry import get_adapter
 
-    adapter = get_adapter(profile.adapter)
+    adapter = get_adapter(profile.adapter, ctx.adapters)
     mappings = hub_ctx.mappings
     checked = 0
     for spec in profile.fields:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import uuid
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -67,7 +67,7 @@ def _envelope(hub_reference) -> dict:
     payload = simplejson.loads((hub_reference / "examples" / "RC-EDA" /
                                 "RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json").read_bytes(), parse_float=Decimal)
     message = wrap("createCase", payload["createCase"], sender_id="fr.health.samu440",
-                   recipient_id="fr.fire.nexsis.sdis44", now=datetime(2024, 1, 1, tzinfo=timezone.utc),
+                   recipient_id="fr.fire.nexsis.sdis44", now=datetime(2024, 1, 1, tzinfo=UTC),
                    message_uuid=uuid.UUID(int=1))
     return simplejson.loads(dump_json(message), parse_float=Decimal)
 

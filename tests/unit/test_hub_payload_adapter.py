@@ -165,8 +165,9 @@ def _ctx():
 
 def test_full_edxl_xml_message_translates_by_its_payload(hub_reference, tmp_path):
     """The XML form of a full EDXL-DE message, given to rc-eda-xml, translates as its payload."""
-    import simplejson
     from decimal import Decimal
+
+    import simplejson
 
     from bridge.refdata.hub_codec import dump_json, translate
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import pytest
 
@@ -22,7 +23,8 @@ class EchoMappings:
     """Every code maps to itself, with no warning, except the two request/answer rows these tests use:
     isolates the pipeline from table contents."""
 
-    ROWS = {("lrm-alpha-mission", "REL"): "SAV/ASC/FR_PPL/LIFT", ("lrm-alpha-answer", "ACC"): "ACCEPTE"}
+    ROWS: ClassVar[dict[tuple[str, str], str]] = {("lrm-alpha-mission", "REL"): "SAV/ASC/FR_PPL/LIFT",
+                                                  ("lrm-alpha-answer", "ACC"): "ACCEPTE"}
 
     def forward(self, table: str, code: str) -> Mapped:
         return Mapped(self.ROWS.get((table, code), code), None, f"{table}.csv:1")

@@ -43,7 +43,8 @@ class Tracked:
     @property
     def used(self) -> set[str]:
         """Every path read so far."""
-        return self._used
+        used: set[str] = object.__getattribute__(self, "_used")
+        return used
 
     def _wrap(self, value: Any, path: str) -> Any:
         if isinstance(value, (BaseModel, dict)):
@@ -130,11 +131,7 @@ def held(value: Any, path: str = "") -> dict[str, Any]:
 def _covered(leaf: str, used: set[str]) -> bool:
     if "" in used:
         return True
-    for cut in range(len(leaf), 0, -1):
-        if cut == len(leaf) or leaf[cut] in "./":
-            if leaf[:cut] in used:
-                return True
-    return False
+    return any((cut == len(leaf) or leaf[cut] in "./") and leaf[:cut] in used for cut in range(len(leaf), 0, -1))
 
 
 def _parent(path: str) -> str:

@@ -190,7 +190,7 @@ def _egeo(case: Case) -> dict[str, Any] | None:
 
 
 def _missions_out(case: Case, ctx: AdapterContext, warnings: list[Issue]) -> list[dict[str, Any]]:
-    missions = []
+    missions: list[dict[str, Any]] = []
     request = case.request
     if request is not None and not request.mission_type:
         warnings.append(Issue("request.mission_type", "no mission type in the request: EMSI requires one, the "

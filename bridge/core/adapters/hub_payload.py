@@ -52,8 +52,9 @@ class PayloadKind:
     payload: str  # the payload key: createCase, emsi...
     title: str  # what a user calls it: "RC-EDA createCase"
     required: tuple[str, ...]  # top-level fields the official schema requires
-    decode: Callable[[dict, AdapterContext], Decoded]
-    encode: Callable[[Any, AdapterContext], tuple[dict, list[Issue]]]  # (tracked case, ctx) -> payload, warnings
+    decode: Callable[[dict[str, Any], AdapterContext], Decoded]
+    # (tracked case, ctx) -> payload, warnings
+    encode: Callable[[Any, AdapterContext], tuple[dict[str, Any], list[Issue]]]
     drop_reason: str = "no field of the target payload carries it"
 
 
@@ -61,7 +62,7 @@ class PayloadKind:
 class Unpacked:
     """The payload dict of an input, and the envelope it came in (None for a bare payload message)."""
 
-    payload: dict
+    payload: dict[str, Any]
     envelope: Mapping[str, Any] | None = None
 
 
@@ -110,7 +111,7 @@ def unpack(document: object, kind: PayloadKind) -> Unpacked:
     raise wrong_kind(kind, _describe(document))
 
 
-def _object(value: object, kind: PayloadKind, path: str) -> dict:
+def _object(value: object, kind: PayloadKind, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise InboundError(f"{kind.title}: the {kind.payload!r} payload is not an object",
                            [Issue(path, f"a JSON {type(value).__name__}, not an object", "invalid")],
@@ -118,7 +119,7 @@ def _object(value: object, kind: PayloadKind, path: str) -> dict:
     return value
 
 
-def _message_of(document: Mapping[str, Any]) -> dict | None:
+def _message_of(document: Mapping[str, Any]) -> dict[str, Any] | None:
     try:
         content = document["content"]
         if not isinstance(content, list) or len(content) != 1:
@@ -129,7 +130,7 @@ def _message_of(document: Mapping[str, Any]) -> dict | None:
     return message if isinstance(message, dict) else None
 
 
-def check_required(payload: dict, kind: PayloadKind) -> None:
+def check_required(payload: dict[str, Any], kind: PayloadKind) -> None:
     """Refuse a payload missing a field its official schema requires (named, with the kind)."""
     missing = [name for name in kind.required if payload.get(name) in (None, "", [], {})]
     if missing:
@@ -138,7 +139,7 @@ def check_required(payload: dict, kind: PayloadKind) -> None:
                             for name in missing], HubErrorCode.INVALID_MESSAGE)
 
 
-def check_schema(payload: dict, kind: PayloadKind, ctx: AdapterContext) -> None:
+def check_schema(payload: dict[str, Any], kind: PayloadKind, ctx: AdapterContext) -> None:
     """Validate against the official schema when the context's codec can (a bundle is installed)."""
     check = getattr(ctx.codec, "payload_issues", None)
     if check is None:
@@ -163,7 +164,8 @@ def decode_payload(payload: object, kind: PayloadKind, ctx: AdapterContext) -> D
                                   "invalid")], HubErrorCode.INVALID_MESSAGE) from None
 
 
-def encode_payload(case: Case, kind: PayloadKind, ctx: AdapterContext) -> tuple[dict, list[Issue], list[Issue]]:
+def encode_payload(case: Case, kind: PayloadKind, ctx: AdapterContext
+                   ) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
     """``(payload dict, dropped, warnings)``: dropped = the case's held fields the encoder did not read."""
     tracked = Tracked(case)
     payload, warnings = kind.encode(tracked, ctx)

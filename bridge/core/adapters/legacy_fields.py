@@ -165,7 +165,7 @@ def case_to_entries(case: Case, profile: Profile, ctx: AdapterContext) -> tuple[
             continue
         used.add(spec.target)
         for item in (value if spec.repeated else [value]):
-            text = item if spec.key in coded else _encode_value(spec, item, profile, ctx, warnings)
+            text = str(item) if spec.key in coded else _encode_value(spec, item, profile, ctx, warnings)
             entries.append(Entry(spec.key, text))
     drops = [dropped(t, f"{profile.name} has no field for {t}") for t in flat if t not in used]
     for target in CODED:  # the LRM carries a code; its label comes back from the official list, not from here
@@ -195,8 +195,9 @@ def _encode_coded(spec: FieldSpec, value: Any, ctx: AdapterContext, warnings: li
     warnings += issues
     if mapped is None:  # no tables loaded: passed through, warned
         return str(value)
-    if mapped.how != "row" or mapped.code != str(value) and getattr(mapped, "original", None):
-        notes.append(degrade_note(spec, str(value), mapped.code, mapped.how, ctx))
+    how = str(getattr(mapped, "how", "row"))  # MappingSet results say how; a bare lookup is a row
+    if how != "row":
+        notes.append(degrade_note(spec, str(value), mapped.code, how, ctx))
     return mapped.code
 
 

@@ -145,14 +145,15 @@ def reference_in_frame(data: bytes, profile: Profile) -> str | None:
         value = root.findtext(spec.key)
         return value.strip() if value and value.strip() else None
     text = data.decode(profile.encoding, errors="replace")
-    if profile.text.style == "keyvalue":
+    spec_text = profile.text_spec
+    if spec_text.style == "keyvalue":
         for line in text.replace("\r\n", "\n").split("\n"):
-            key, sep, value = line.partition(profile.text.assign)
+            key, sep, value = line.partition(spec_text.assign)
             if sep and key.strip() == spec.key and value.strip():
                 return value.strip()
         return None
-    values = text.rstrip("\r\n").split(profile.text.delimiter)
-    index = profile.text.columns.index(spec.key) if spec.key in profile.text.columns else -1
+    values = text.rstrip("\r\n").split(spec_text.delimiter)
+    index = spec_text.columns.index(spec.key) if spec.key in spec_text.columns else -1
     return values[index].strip() or None if 0 <= index < len(values) else None
 
 

@@ -42,7 +42,7 @@ EXTRAS_KEY = "hub-bridge.extras"
 
 # ---- decode -------------------------------------------------------------------------------------
 
-def decode_create_case(payload: dict, ctx: AdapterContext) -> Decoded:
+def decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     """createCase dict -> Case, with every unread leaf listed as dropped (shape and required fields checked)."""
     return decode_payload(payload, RC_EDA, ctx)
 

@@ -9,12 +9,11 @@ can hand the tree straight to ``lxml.etree.XMLSchema`` without reparsing.
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
-
-import re
-from decimal import Decimal
 
 from bridge.core.codec.scalars import CodecError, text_of
 from bridge.core.codec.spec import ElementSpec, MessageSpec

@@ -9,17 +9,15 @@ child elements (indentation) is ignored; string leaves are kept byte-exact.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
-
-from decimal import Decimal, InvalidOperation
 
 from bridge.core.codec.json_to_xml import ANY_ARRAY_NAMES, ARRAY, ENTRY, KEY, SHAPE
 from bridge.core.codec.scalars import CodecError, value_of
 from bridge.core.codec.spec import ElementSpec, MessageSpec
 from bridge.core.errors import InboundError, Issue
-
 
 
 def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") -> dict[str, Any]:
@@ -71,7 +69,7 @@ def any_value(element: etree._Element) -> object:
             items.append(any_value(child))
     if not groups:
         return _any_scalar(element.text, shape)
-    result: dict = {}
+    result: dict[str, Any] = {}
     for name, items in groups.items():
         how = forced.get(name)
         as_array = how in ("0", "1") or (how != "no" and (len(items) > 1 or name in ANY_ARRAY_NAMES))

@@ -48,7 +48,7 @@ from bridge.refdata.profiles import build_context, load_profile
 ROOT = Path(__file__).resolve().parents[1]
 PROFILES = ["lrm-alpha-text", "lrm-beta-text", "lrm-alpha-xml", "lrm-beta-xml"]
 KINDS = ("preserved", "declared_dropped", "altered_with_warning", "silently_changed", "invented")
-NOW = datetime(2024, 5, 18, 18, 30, tzinfo=timezone(timedelta(hours=2)))
+NOW = datetime(2025, 1, 6, 18, 30, tzinfo=timezone(timedelta(hours=1)))  # after every example and golden date
 
 # Canonical field -> the Hub pointers that carry it (createCase and EMSI), so a drop or warning reported
 # on the canonical field (by an encoder) covers those input leaves.
@@ -87,6 +87,8 @@ CANONICAL: dict[str, tuple[str, ...]] = {
               "/emsi/EVENT/FREETEXT"),
     "patients": ("/createCase/additionalInformation/customMap",),
     "extras": ("/createCase/additionalInformation/customMap", "/emsi/EVENT/NAME"),
+    # missions and resources (EMSI OPG) read into the case's operations; the other side's are not sent back
+    "operations": ("/emsi/MISSION", "/emsi/RESOURCE"),
     "request.mission_type": ("/emsi/MISSION/request/TYPE",),
     "answer.mission_type": ("/emsi/MISSION/answer/TYPE",),
     "request": ("/emsi/MISSION/request",),

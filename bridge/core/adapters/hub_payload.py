@@ -132,7 +132,7 @@ def _message_of(document: Mapping[str, Any]) -> dict[str, Any] | None:
 
 def check_required(payload: dict[str, Any], kind: PayloadKind) -> None:
     """Refuse a payload missing a field its official schema requires (named, with the kind)."""
-    missing = [name for name in kind.required if payload.get(name) in (None, "", [], {})]
+    missing = [name for name in kind.required if payload.get(name) is None]  # present, as the schema asks
     if missing:
         raise InboundError(f"{kind.title} is missing required field(s) {', '.join(missing)}",
                            [Issue(f"/{kind.payload}/{name}", f"required by the {kind.title} schema", "missing-field")

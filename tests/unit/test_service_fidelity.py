@@ -123,4 +123,4 @@ class TestInbound:
         assert error["errorCode"]["statusCode"] == 704
         assert errors[0]["descriptor"]["explicitAddress"]["explicitAddressValue"] == SDIS
         assert "COMMUNE" in error["errorCause"] or "location.city" in error["errorCause"]
-        assert _metric(rig, "bridge_inbound_not_integrated_total", code="704") == 1.0
+        assert _metric(rig, "bridge_hand_over_failures_total") == 1.0

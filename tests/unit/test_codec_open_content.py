@@ -102,3 +102,10 @@ def test_validate_and_translate_agree(hub_reference, schemas):
         assert (issues == []) == (refused is None), (name, issues, refused)
     sibling = _variants(hub_reference)["unknown sibling of the payload"]
     assert validate(_bytes(sibling), schemas=bundle)  # it used to pass validate and fail translate
+
+
+def test_the_hub_emulators_check_only_the_received_syntax(hub_reference):
+    """convertible=False (the dispatcher emulators): the real Hub validates its own schema, not the other syntax."""
+    sibling = _variants(hub_reference)["unknown sibling of the payload"]
+    assert validate(_bytes(sibling), schemas=hub_reference) != []
+    assert validate(_bytes(sibling), schemas=hub_reference, convertible=False) == []

@@ -289,7 +289,32 @@ def legacy_fields(data: bytes, profile: Profile) -> dict[str, str]:
     return found
 
 
+def _patient_paths(key: str, profile: Profile) -> list[str] | None:
+    """The canonical paths of a victim field (``VICT1_NOM`` -> ``patients[0].last_name``), None if not one."""
+    spec = profile.patients
+    field_key = key.split("#", 1)[0]
+    if spec is None:
+        return None
+    if field_key == spec.key:  # packed: every victim in one field
+        return ["patients"]
+    pattern = re.escape(spec.key).replace(r"\{n\}", r"(?P<n>\d+)").replace(r"\{part\}", r"(?P<part>\w+)")
+    match = re.fullmatch(pattern, field_key) if "{n}" in spec.key else None
+    if match is None:
+        found = re.fullmatch(r"victim(\d+)\.(\w+)", field_key)
+        if found is None:
+            return None
+        index, part = int(found[1]), found[2]
+    else:
+        index, part = int(match["n"]) - 1, match["part"]
+    name = spec.parts.get(part, part)
+    return [f"patients[{index}].{name}", f"patients/{index}/{name}", f"patients[{index}]", f"patients/{index}"]
+
+
 def _legacy_named(issues: list[Issue], key: str, profile: Profile, value: str) -> bool:
+    victim = _patient_paths(key, profile)
+    if victim is not None and any(i.path == p or i.path.startswith(p + ".") or i.path.startswith(p + "/")
+                                  or i.path.startswith(p + "[") for i in issues for p in victim):
+        return True
     field_key = key.split("#", 1)[0]
     spec = next((f for f in profile.fields if f.key == field_key), None)
     for issue in issues:

@@ -46,7 +46,7 @@ from bridge.app.ports import (
 from bridge.app.records import Message
 from bridge.core.delivery import IllegalTransition, RetryPolicy
 from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap
-from bridge.core.errors import BridgeError, HubErrorCode, InboundError
+from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
@@ -74,7 +74,8 @@ class Translator(Protocol):
     def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None,
                   earlier: Sequence[Unwrapped] = ()) -> bytes | None: ...
 
-    def ack_for(self, frame: bytes, reference: str | None = None) -> bytes | None: ...
+    def ack_for(self, frame: bytes, reference: str | None = None, warnings: list[Issue] | None = None
+                ) -> bytes | None: ...
 
     def nack_for(self, frame: bytes, code: str, reason: str, reference: str | None = None) -> bytes | None: ...
 
@@ -204,8 +205,10 @@ class BridgeService:
             self._open_group()
             self._dead_letter_frame(frame, exc, now)
             self._count("out", "dead_lettered")
-            ack = self.translator.ack_for(frame)  # parked with its bytes: the bridge has it
-            return _handled(self.durable().addCallbacks(lambda _: ack, lambda _failure: None), accepted=False)
+            # parked with its bytes, and refused to the LRM: a NACK with the Hub error code and the failing field
+            nack = self.translator.nack_for(frame, str(int(exc.hub_code)), _refusal_reason(exc),
+                                            _reference_of(self.translator, frame))
+            return _handled(self.durable().addCallbacks(lambda _: nack, lambda _failure: nack), accepted=False)
         if self.metrics is not None:
             self.metrics.observe_translation(time.perf_counter() - started)
         reference = _sender_case_id(items)
@@ -218,12 +221,16 @@ class BridgeService:
             log.warning("outbox_full_nack", error=exc.message)
             self._count("out", "refused")
             return self.translator.nack_for(frame, "FULL", "bridge outbox full, retry later", reference)
+        # what the LRM should hear about: values altered (fallbacks...); documented derivations stay in the logs
+        warnings = [w for item in items for w in item.warnings if w.code == "value-altered"]
         if intake.duplicate:
             log.info("legacy_frame_resent", case_id=reference, messages=len(intake.ids))
             self._count("out", "duplicate")
         else:
             self._count("out", "received", len(intake.ids))
-        ack = self.translator.ack_for(frame, reference)
+            self._record_alterations("out", list(intake.ids), warnings, now)
+        ack = (self.translator.ack_for(frame, reference, warnings) if warnings
+               else self.translator.ack_for(frame, reference))
         nack = self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference)
         # the LRM's ack leaves only once the frame is committed; a failed commit answers the nack
         return _handled(self.durable().addCallbacks(lambda _: ack, lambda _failure: nack), accepted=True)
@@ -562,7 +569,7 @@ class BridgeService:
         bytes and the reason, alarmed, and the sender gets an RS-ERROR.
         """
         try:
-            legacy_bytes = self.translator.to_legacy(received, *self._case_sheet(message_id, received))
+            legacy_bytes = self._to_legacy(message_id, received, self.clock())
             if legacy_bytes is None:
                 self._handed_over(message_id, received)
                 return True
@@ -596,7 +603,7 @@ class BridgeService:
             log.error("inbound_dead_letter_failed", distribution_id=received.distribution_id, error=repr(store_exc))
             return
         self._count("in", "dead_lettered")
-        self._send_error(received, HubErrorCode.INTERNAL_CLIENT_ERROR,
+        self._send_error(received, _error_code(exc),
                          f"message received but not delivered to the legacy system: {error}")
 
     def _send_error(self, received: Unwrapped, code: HubErrorCode, reason: str) -> None:
@@ -629,6 +636,35 @@ class BridgeService:
             return
         d = defer.maybeDeferred(self.hub.publish, body, content_type=self.settings.content_type, message_id=message_id)
         d.addErrback(failed)
+
+    def _to_legacy(self, message_id: int, received: Unwrapped, now: datetime) -> bytes | None:
+        """The LRM's bytes; alterations made on the way (degraded codes...) go into the message history."""
+        sheet = self._case_sheet(message_id, received)
+        with_warnings = getattr(self.translator, "to_legacy_result", None)
+        if with_warnings is None:
+            return self.translator.to_legacy(received, *sheet)
+        result = with_warnings(received, *sheet)
+        if result is None:
+            return None
+        self._record_alterations("in", [message_id], list(result.warnings), now)
+        data: bytes = result.data
+        return data
+
+    def _record_alterations(self, direction: str, message_ids: list[int], warnings: list[Issue],
+                            now: datetime) -> None:
+        """Every value-altered warning: in the message history (console), the metrics (per table) and the log."""
+        altered = [w for w in warnings if w.code == "value-altered"]
+        if not altered:
+            return
+        note = getattr(self.store, "note_events", None)
+        if note is not None:
+            for message_id in message_ids:
+                note(message_id, "value_altered", [f"{w.path}: {w.message}" for w in altered], at=now)
+        for warning in altered:
+            table = _table_of(warning.message)
+            log.warning("value_altered", direction=direction, table=table, path=warning.path, error=warning.message)
+            if self.metrics is not None and hasattr(self.metrics, "value_altered"):
+                self.metrics.value_altered(direction=direction, table=table)
 
     def _original_frame(self, received: Unwrapped) -> bytes | None:
         """The LRM frame an EMSI answer answers (its CONTEXT.LINK names our request's distributionID)."""
@@ -851,6 +887,34 @@ def _handled(reply: defer.Deferred[bytes | None], *, accepted: bool) -> FrameHan
     handled.accepted = accepted
     reply.chainDeferred(handled)
     return handled
+
+
+def _error_code(exc: Exception) -> HubErrorCode:
+    """The RS-ERROR code for a message the LRM could not be given: the refusal's own when it is a
+    client-side code (7xx, e.g. 704 INSUFFICIENT_DATA: the LRM requires a field the message lacks),
+    else 700 INTERNAL_CLIENT_ERROR (1xx-6xx describe the Hub dispatcher's checks, not a recipient's)."""
+    if isinstance(exc, BridgeError) and int(exc.hub_code) >= 700:
+        return exc.hub_code
+    return HubErrorCode.INTERNAL_CLIENT_ERROR
+
+
+def _refusal_reason(exc: BridgeError) -> str:
+    """One line for a NACK or an RS-ERROR: the failing field first, then why."""
+    first = exc.issues[0] if exc.issues else None
+    if first is None:
+        return " ".join(exc.message.split())
+    return " ".join(f"{first.path}: {first.message}".split())
+
+
+def _reference_of(translator: Any, frame: bytes) -> str | None:
+    finder = getattr(translator, "reference_of", None)
+    return finder(frame) if finder is not None else None
+
+
+def _table_of(message: str) -> str:
+    """The table a mapping warning names (``table 'lrm-alpha-nature': ...``), for the per-table metric."""
+    match = re.search(r"table '([^']+)'", message)
+    return match.group(1) if match else "-"
 
 
 def _first_path(exc: BridgeError) -> str | None:

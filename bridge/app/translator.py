@@ -9,9 +9,11 @@ installed) and supplies what changes per message (the clock).
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, cast
+from xml.sax.saxutils import escape
 
 import structlog
 
@@ -20,10 +22,19 @@ from bridge.core.adapters.base import AdapterContext, MappedLike
 from bridge.core.adapters.profile import Profile
 from bridge.core.edxl import Unwrapped
 from bridge.core.errors import BridgeError, Issue
-from bridge.core.pipeline import LEGACY_PAYLOADS, hub_to_legacy_result, legacy_to_hub, merge_onto_sheet
+from bridge.core.pipeline import LEGACY_PAYLOADS, Result, hub_to_legacy_result, legacy_to_hub, merge_onto_sheet
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 
 log = structlog.get_logger("bridge.app.translator")
+
+
+def _log_warning(warning: Issue, **context: Any) -> None:
+    """A fallback / degrade fired: a warning the operator must see. A value written by a documented rule
+    (``value-derived``: e.g. the position time taken from the case creation) is logged at info level."""
+    if warning.code == "value-derived":
+        log.info("value_derived", error=warning.message, error_path=warning.path, **context)
+        return
+    log.warning("mapping_warning", error=warning.message, error_path=warning.path, code=warning.code, **context)
 
 
 class LiveMappings:
@@ -58,10 +69,8 @@ class PipelineTranslator:
         items = legacy_to_hub(frame, self.profile_model, self._ctx(), self.validator)
         case_id = items[0].payload.get("caseId") if items else None
         for warning in (w for item in items for w in item.warnings):
-            # A fallback / pass-through policy fired: the message goes on, the operator must still see it.
-            log.warning("mapping_warning", case_id=case_id, profile=self.profile, error=warning.message,
-                        error_path=warning.path, code=warning.code)
-        return [HubPayload(item.name, item.payload, case_id=case_id) for item in items]
+            _log_warning(warning, case_id=case_id, profile=self.profile)
+        return [HubPayload(item.name, item.payload, item.dropped, item.warnings, case_id=case_id) for item in items]
 
     def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None,
                   earlier: Sequence[Unwrapped] = ()) -> bytes | None:
@@ -74,6 +83,12 @@ class PipelineTranslator:
         for a case the LRM has no sheet for at all cannot make a sheet: refused, dead-lettered
         with that reason (replayable once the case exists).
         """
+        result = self.to_legacy_result(message, original_frame, earlier)
+        return None if result is None else result.data
+
+    def to_legacy_result(self, message: Unwrapped, original_frame: bytes | None = None,
+                         earlier: Sequence[Unwrapped] = ()) -> Result | None:
+        """Like :meth:`to_legacy`, with the warnings (``value-altered``...) the service records."""
         if message.payload_name not in LEGACY_PAYLOADS:
             return None  # nothing the LRM understands; acknowledged, not forwarded
         ctx = self._ctx()
@@ -93,13 +108,25 @@ class PipelineTranslator:
             updates = [h for h in history if h[0] != "createCase"] + [(message.payload_name, message.payload)]
             result = merge_onto_sheet(updates, sheet, self.profile_model, ctx)
         for warning in result.warnings:
-            log.warning("mapping_warning", distribution_id=message.distribution_id, profile=self.profile,
-                        error=warning.message, error_path=warning.path, code=warning.code)
-        return result.data
+            _log_warning(warning, distribution_id=message.distribution_id, profile=self.profile)
+        return result
 
-    def ack_for(self, frame: bytes, reference: str | None = None) -> bytes | None:
-        template = self.profile_model.ack.ack
-        return self._link_frame(template, reference or "?", "", "")
+    def ack_for(self, frame: bytes, reference: str | None = None, warnings: list[Issue] | None = None) -> bytes | None:
+        """The link ack; with warnings, the profile's ``ack_warning`` form when it has one."""
+        spec = self.profile_model.ack
+        if warnings and spec.ack_warning:
+            reason = " | ".join(f"{w.path}: {w.message}" for w in warnings)
+            return self._link_frame(spec.ack_warning, reference or "?", "", " ".join(reason.split())[:300])
+        return self._link_frame(spec.ack, reference or "?", "", "")
+
+    def reference_of(self, frame: bytes) -> str | None:
+        """The LRM's case number in a frame the bridge could not translate (best effort, for the NACK)."""
+        from bridge.core.adapters.legacy_text import reference_in_frame
+
+        try:
+            return reference_in_frame(bytes(frame), self.profile_model)
+        except Exception:  # noqa: BLE001 - a frame we could not translate may be anything
+            return None
 
     def nack_for(self, frame: bytes, code: str, reason: str, reference: str | None = None) -> bytes | None:
         return self._link_frame(self.profile_model.ack.nack, reference or "?", code, reason)
@@ -107,7 +134,12 @@ class PipelineTranslator:
     def _link_frame(self, template: str, reference: str, code: str, reason: str) -> bytes | None:
         if not template:
             return None
-        text = template.format(id=reference, code=code, reason=reason.replace(";", ","))
+        # one line, no separator of the link's own syntax, and escaped for an XML dialect
+        reference = re.sub(r"[^A-Za-z0-9_.:/-]", "", reference)[:64] or "?"
+        reason = " ".join(reason.split()).replace(";", ",")[:300]
+        if self.profile_model.adapter == "legacy-xml":
+            reference, code, reason = (escape(v, {'"': "&quot;"}) for v in (reference, code, reason))
+        text = template.format(id=reference, code=code, reason=reason)
         return text.encode(self.profile_model.encoding, errors="replace")
 
     def encode_hub(self, message: dict[str, Any], content_type: str) -> bytes:

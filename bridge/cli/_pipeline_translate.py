@@ -3,8 +3,9 @@
 Called by ``bridge.cli.translate_cmd`` when ``--from`` is given. Writes the
 translated bytes to stdout; dropped fields and mapping warnings go to stderr as
 ``FILE: path: message`` lines (they are information, not failure: exit 0).
-Errors exit 1 (the input is invalid or names an unmappable code), 2 (unreadable
-input) or 3 (unknown adapter or profile, missing tables).
+Errors exit 1 (the input is invalid or names an unmappable code), 2 (unreadable input, or not the
+source adapter's message kind: expected and found are named) or 3 (unknown adapter or profile,
+missing tables). A full EDXL-DE message given to a Hub payload adapter is translated by its payload.
 """
 
 from __future__ import annotations
@@ -13,7 +14,8 @@ import click
 
 from bridge.cli.io import EXIT_CONFIG, EXIT_INVALID, EXIT_UNREADABLE
 
-UNREADABLE = {"json-syntax", "xml-syntax", "unsafe-xml", "too-large", "too-deep", "bad-encoding", "bad-record"}
+UNREADABLE = {"json-syntax", "xml-syntax", "unsafe-xml", "too-large", "too-deep", "bad-encoding", "bad-record",
+              "wrong-kind"}
 CONFIGURATION = {"no-profile", "bad-profile", "no-adapter", "no-table", "no-codec", "no-xsd", "bad-xsd",
                  "wrong-direction", "bad-plugin"}
 

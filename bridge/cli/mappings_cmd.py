@@ -34,9 +34,39 @@ def lint_cmd(directory: Path | None, nomenclatures_dir: Path | None) -> None:
     result = lint_directory(directory, load_or_exit(nomenclatures_dir))
     for issue in result.issues:
         click.echo(f"{directory / issue.path}: {severity(issue)}: {issue.message} [{issue.code}]")
-    errors, warnings = len(result.errors), len(result.issues) - len(result.errors)
+    inline = _inline_findings()
+    for where, message in inline:
+        click.echo(f"{where}: warning: {message} [inline-codes]")
+    errors, warnings = len(result.errors), len(result.issues) - len(result.errors) + len(inline)
     click.echo(f"{len(result.tables)} table(s), {errors} error(s), {warnings} warning(s)", err=True)
     raise SystemExit(1 if errors else 0)
+
+
+def _inline_findings() -> list[tuple[str, str]]:
+    """Profile fields that still carry an inline ``codes = {...}`` map (lint and coverage cannot see its policy)."""
+    from bridge.refdata.profiles import load_all_profiles, profile_path
+
+    return [(f"{profile_path(name)}", (f"field {spec.key}: inline 'codes' map; move it to a CSV table in "
+                                      "mappings/ (tables.toml) so it is linted, measured and degrades towards the LRM"))
+            for name, profile in sorted(load_all_profiles().items()) for spec in profile.fields if spec.codes]
+
+
+INLINE_LISTS = {"sex_codes": "HubSante.sexe"}
+
+
+def _inline(registry):
+    """Coverage lines for the code maps still written inline in the profiles (victims' sex, ``codes =``)."""
+    from bridge.core.mapping.coverage import inline_coverage
+    from bridge.refdata.profiles import load_all_profiles
+
+    found = []
+    for name, profile in sorted(load_all_profiles().items()):
+        if profile.patients is not None and profile.patients.sex_codes:
+            found.append(inline_coverage(name, "patients.sex_codes", profile.patients.sex_codes,
+                                         INLINE_LISTS["sex_codes"], registry))
+        found += [inline_coverage(name, f"{spec.key}.codes", spec.codes, None, registry)
+                  for spec in profile.fields if spec.codes]
+    return found
 
 
 @mappings.command(name="coverage")
@@ -53,7 +83,7 @@ def coverage_cmd(directory: Path | None, nomenclatures_dir: Path | None, all_cod
     result = lint_directory(_directory(directory), registry)
     scope = "all codes" if all_codes else "leaf codes"
     click.echo(f"# coverage of {scope}; code lists version {registry.version}")
-    for item in coverage(result.tables, registry, leaf_only=not all_codes):
+    for item in [*coverage(result.tables, registry, leaf_only=not all_codes), *_inline(registry)]:
         click.echo(item.summary())
         if unmapped and item.unmapped:
             click.echo("    unmapped: " + " ".join(item.unmapped))

@@ -114,10 +114,12 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
         case = case.model_copy(update={"location": case.location.model_copy(update={"loc_id": ctx.new_id()})})
     payloads = []
     own, echoed = split_operations(case.operations, ctx.sender_id)
-    create_case, case_drops = encode_create_case(case, ctx)
-    hub_drops = [d for d in case_drops if d.path not in ("request", "answer", "operations")] + echoed
+    create_case, case_drops, case_warnings = encode_create_case(case, ctx)
+    # the request/answer and the operations are not lost: they travel in the EMSI / RC-RI messages below
+    hub_drops = [d for d in case_drops
+                 if d.path.split(".")[0].split("/")[0] not in ("request", "answer", "operations")] + echoed
     payloads.append(HubPayload("createCase", create_case, withheld + decoded.dropped + hub_drops,
-                               list(decoded.warnings)))
+                               list(decoded.warnings) + case_warnings))
     if case.request is not None or case.answer is not None:
         emsi, emsi_drops, warnings = encode_emsi(case.model_copy(update={"operations": None}), ctx)
         payloads.append(HubPayload("emsi", emsi, emsi_drops, warnings))

@@ -120,6 +120,10 @@ class BridgeMetrics:
             "bridge_inbound_refused", "Hub deliveries refused before the inbox (misaddressed, spoofed, wrong queue).",
             ("reason",), registry=self.registry,
         )
+        self.values_altered = Counter(
+            "bridge_value_altered", "Values a translation altered (degraded code, fallback, omitted), by table.",
+            ("direction", "table"), registry=self.registry,
+        )
         self.mapping_tables = Info("bridge_mapping_tables", "Version of the mapping tables in use.", registry=self.registry)
         self._message_children: dict[tuple[str, str, str], Counter] = {}
         self.registry.register(_ScrapeTimeGauges(snapshot, broker_connected or (lambda: self._broker_state)))
@@ -146,6 +150,10 @@ class BridgeMetrics:
     def rs_error(self, code: int | str) -> None:
         """Count one RS-ERROR received from the Hub."""
         self.rs_errors.labels(code=str(int(code)) if not isinstance(code, str) else code).inc()
+
+    def value_altered(self, *, direction: str, table: str) -> None:
+        """Count one value altered on the way (``in``: towards the LRM, ``out``: towards the Hub)."""
+        self.values_altered.labels(direction=direction, table=table).inc()
 
     def rcref_overdue(self, count: int = 1) -> None:
         """Count messages newly flagged as missing their RC-REF."""

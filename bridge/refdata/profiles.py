@@ -82,6 +82,17 @@ class HubCodec:
 
         return translate(simplejson.dumps(message, use_decimal=True).encode("utf-8"), "xml", schemas=self.schemas)
 
+    def payload_issues(self, name: str, payload: dict) -> list:
+        """Every official-schema error of ``{name: payload}``; empty when no bundle is installed."""
+        import simplejson
+
+        from bridge.refdata.bundle import resolve_bundle
+        from bridge.refdata.hub_codec import validate
+
+        if resolve_bundle(self.schemas) is None:
+            return []
+        return validate(simplejson.dumps({name: payload}, use_decimal=True).encode("utf-8"), schemas=self.schemas)
+
 
 def labels_of(nomenclatures) -> dict[str, str]:
     """``code -> label`` of the Hub Santé qualification lists, for RC-EDA ``label`` fields."""

@@ -27,7 +27,8 @@ def _preserved(case) -> dict:
         "location_kind": case.qualification.location_kind.code if case.qualification.location_kind else None,
         "victims_count": case.qualification.victims_count,
         "address": (loc.number, loc.street, loc.city, loc.lat, loc.lon),
-        "notes": [n.text for n in case.notes],
+        # degrade notes (official code kept for the LRM operator) are added content, checked elsewhere
+        "notes": [n.text for n in case.notes if " code officiel " not in n.text],
     }
 
 

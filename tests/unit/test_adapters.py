@@ -82,14 +82,16 @@ def test_line_without_assignment_is_named():
 
 
 def test_unmappable_code_names_table_and_line():
-    """A code the table rejects raises UnmappedCode naming the table and the manifest line."""
-    with pytest.raises(UnmappedCode) as caught:
+    """A code the table rejects is refused naming the frame line and field, then the table and manifest line."""
+    with pytest.raises(InboundError) as caught:
         LegacyTextAdapter().decode(ALPHA_MINIMAL.replace(b"INC", b"ZZZ"), ctx_for("lrm-alpha-text"))
-    assert "lrm-alpha-nature" in str(caught.value) and "tables.toml:9" in caught.value.issues[0].path
+    first, second = caught.value.issues[:2]
+    assert first.path == "line 3" and "NATURE" in first.message and "lrm-alpha-nature" in first.message
+    assert "tables.toml:9" in second.path
 
 
-def test_unknown_inline_code_names_profile_and_field():
-    """A code missing from a profile's inline list is refused naming the profile, field and line."""
+def test_unknown_table_code_names_profile_and_field():
+    """A code missing from a profile's (former inline, now CSV) table is refused naming the profile, field, line."""
     with pytest.raises(InboundError) as caught:
         LegacyTextAdapter().decode(ALPHA_MINIMAL + b"\r\nTYPE_VICTIME=XXX", ctx_for("lrm-alpha-text"))
     issue = caught.value.issues[0]

@@ -128,9 +128,10 @@ def _inheriting_set():
 
 
 def test_inherit_uses_the_nearest_ancestor_row():
-    """A code without a row takes its ancestor's row, without a warning, naming the ancestor."""
+    """A code without a row takes its ancestor's row, with a warning (the value changed), naming the ancestor."""
     mapped = _inheriting_set()[0].reverse("nature", "C04.02.03")
-    assert (mapped.code, mapped.warning) == ("INC", None)
+    assert mapped.code == "INC" and mapped.how == "inherited" and mapped.original == "C04.02.03"
+    assert "C04.00.00" in mapped.warning and "C04.02.03" in mapped.warning
     assert mapped.source == "nature.csv:2 (inherited from C04.00.00)"
 
 

@@ -63,3 +63,34 @@ def test_unreadable_code_lists_exit_2(tmp_path):
     """A --nomenclatures directory without any CSV is unreadable input: exit 2 with the reason."""
     result = _run("mappings", "lint", "--nomenclatures", str(tmp_path))
     assert result.exit_code == 2 and "no *.csv code list found" in result.output
+
+
+def test_former_inline_maps_are_tables_lint_and_coverage_see(hub_reference):
+    """The profiles' code maps (mission, caller, victim kind, answer) are CSV tables: linted, measured, with the
+    policy an unmapped code gets; the inline maps left (victims' sex) are listed too."""
+    from bridge.refdata.profiles import load_all_profiles
+
+    assert not [s.key for p in load_all_profiles().values() for s in p.fields if s.codes]
+    lint = _run("mappings", "lint", "--nomenclatures", str(hub_reference / "nomenclatures"))
+    assert lint.exit_code == 0 and "inline-codes" not in lint.output
+    result = _run("mappings", "coverage", "--nomenclatures", str(hub_reference / "nomenclatures"))
+    for dialect in ("alpha", "beta"):
+        for kind in ("mission", "caller-type", "victim-type", "answer"):
+            assert f"lrm-{dialect}-{kind} reverse" in result.output
+    mission = next(line for line in result.output.splitlines() if line.startswith("lrm-alpha-mission reverse"))
+    assert "EMSI-MISSION.TYPE" in mission and "fallback 'AUT'" in mission
+    assert "lrm-alpha-text [inline patients.sex_codes] reverse HubSante.sexe" in result.output
+
+
+def test_lint_warns_about_an_inline_code_map(tmp_path, monkeypatch):
+    """A profile that still writes codes inline gets a lint warning naming the file and field."""
+    from bridge.refdata import profiles as profiles_module
+
+    source = (project_dir("mappings") / "profiles" / "lrm-alpha-text.toml").read_text(encoding="utf-8")
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "lrm-custom.toml").write_text(source.replace('name = "lrm-alpha-text"', 'name = "lrm-custom"').replace(
+        'table = "lrm-alpha-answer"', 'codes = { ACC = "ACCEPTE" }'), encoding="utf-8")
+    monkeypatch.setattr(profiles_module, "profiles_dir", lambda: folder)
+    result = _run("mappings", "lint")
+    assert "lrm-custom.toml: warning: field REPONSE: inline 'codes' map" in result.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import ClassVar
 
 import pytest
 
@@ -19,12 +20,18 @@ BASE = b"NUM_DOSSIER=A1\r\nDATE_APPEL=20240518181500\r\nNATURE=INC\r\nCOMMUNE=Na
 
 
 class EchoMappings:
-    """Every code maps to itself, with no warning: isolates the pipeline from table contents."""
+    """Every code maps to itself, with no warning, except the two request/answer rows these tests use:
+    isolates the pipeline from table contents."""
+
+    ROWS: ClassVar[dict[tuple[str, str], str]] = {("lrm-alpha-mission", "REL"): "SAV/ASC/FR_PPL/LIFT",
+                                                  ("lrm-alpha-answer", "ACC"): "ACCEPTE"}
 
     def forward(self, table: str, code: str) -> Mapped:
-        return Mapped(code, None, f"{table}.csv:1")
+        return Mapped(self.ROWS.get((table, code), code), None, f"{table}.csv:1")
 
-    reverse = forward
+    def reverse(self, table: str, code: str) -> Mapped:
+        back = {(t, v): k for (t, k), v in self.ROWS.items()}
+        return Mapped(back.get((table, code), code), None, f"{table}.csv:1")
 
 
 def ctx() -> AdapterContext:

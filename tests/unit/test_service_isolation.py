@@ -70,6 +70,14 @@ class TestPoisonMessageIsIsolated:
             return real(received, *args)
 
         monkeypatch.setattr(rig.service.translator, "to_legacy", flaky)
+        real_result = rig.service.translator.to_legacy_result
+
+        def flaky_result(received, *args):  # the service reads the warnings too (issue 13): same fault there
+            if received.payload.get("caseId", "").endswith("CASE-5"):
+                raise KeyError("bug in a mapping")
+            return real_result(received, *args)
+
+        monkeypatch.setattr(rig.service.translator, "to_legacy_result", flaky_result)
         rig.lrm.connected = True
         rig.service.on_lrm_connected()
         rig.run(1.0)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bridge.core.adapters.base import AdapterContext
+from bridge.core.adapters.base import AdapterContext, MappedLike
 from bridge.core.errors import BridgeError, Issue
 
 Way = Literal["forward", "reverse"]
@@ -33,6 +33,23 @@ def map_code(ctx: AdapterContext, table: str | None, code: str | None, path: str
     return mapped.code, _warnings(mapped, path)
 
 
+VALUE_ALTERED = "value-altered"
+
+
+def map_code_detail(ctx: AdapterContext, table: str, code: str, path: str,
+                    way: Way = "forward") -> tuple[MappedLike | None, list[Issue]]:
+    """Like :func:`map_code`, with the lookup itself (``how`` it was mapped, the ``original`` code)."""
+    if ctx.mappings is None:
+        return None, [Issue(path, f"no mapping tables loaded: code {code!r} passed through "
+                                  f"untranslated (table {table})", "unmapped-code")]
+    try:
+        mapped = getattr(ctx.mappings, way)(table, code)
+    except KeyError as exc:
+        raise BridgeError(f"no mapping table {table!r} (needed for {path})",
+                          [Issue(path, str(exc).strip("'\""), "no-table")]) from None
+    return mapped, _warnings(mapped, path)
+
+
 def _warnings(mapped: object, path: str) -> list[Issue]:
     warning = getattr(mapped, "warning", None)
     if not warning:
@@ -40,7 +57,8 @@ def _warnings(mapped: object, path: str) -> list[Issue]:
     if isinstance(warning, Issue):
         return [Issue(path, f"{warning.message} ({warning.path})", warning.code)]
     source = getattr(mapped, "source", "")
-    return [Issue(path, f"{warning} ({source})" if source else str(warning), "mapping-warning")]
+    # the value that travels is not the one received: an alteration, always visible (value-altered)
+    return [Issue(path, f"{warning} ({source})" if source else str(warning), VALUE_ALTERED)]
 
 
 def label_of(ctx: AdapterContext, code: str | None) -> str | None:

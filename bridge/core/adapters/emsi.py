@@ -16,11 +16,13 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
+from bridge.core.adapters.base import AdapterContext, Decoded
 from bridge.core.adapters.codes import label_of, map_code
+from bridge.core.adapters.consumed import unwrap_tracked
 from bridge.core.adapters.emsi_operations import complete_assistance, read_operations, write_operations
-from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
-from bridge.core.adapters.rc_eda import case_id_for, require_codec, shape_guard
+from bridge.core.adapters.hub_payload import PayloadKind, adapter_class, decode_payload, encode_payload
+from bridge.core.adapters.hubjson import hub_datetime, parse_datetime, prune
+from bridge.core.adapters.rc_eda import case_id_for
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import AssistanceAnswer, AssistanceRequest, Case, Coded, Location, Note, Qualification
 from bridge.core.errors import Issue
@@ -32,51 +34,18 @@ ANSWER = re.compile(r"^#REPONSE_DEMANDE_CONCOURS#([^#]*)#?$", re.IGNORECASE)
 ADDRESS = re.compile(r"^(?:(?P<number>\d+\s?[A-Za-z]?)\s+)?(?P<street>.*?)(?:,\s*(?P<city>[^,]+))?$")
 
 
-class EmsiJsonAdapter(Adapter):
-    """EMSI as JSON."""
-
-    name = "emsi-json"
-    version = "1.0"
-    direction = "both"
-    media_type = "application/json"
-
-    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
-        return decode_emsi(loads(data, PAYLOAD), ctx)
-
-    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
-        payload, drops, warnings = encode_emsi(case, ctx)
-        return Encoded(dumps(PAYLOAD, payload), drops, warnings)
-
-
-class EmsiXmlAdapter(Adapter):
-    """EMSI as XML, through the Hub codec in the context."""
-
-    name = "emsi-xml"
-    version = "1.0"
-    direction = "both"
-    media_type = "application/xml"
-
-    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
-        document = require_codec(ctx, self.name).to_dict(bytes(data))
-        return decode_emsi(document.get(PAYLOAD, document), ctx)
-
-    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
-        payload, drops, warnings = encode_emsi(case, ctx)
-        return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops, warnings)
-
-
 # ---- decode -------------------------------------------------------------------------------------
 
 def decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     """EMSI dict -> Case, with unread leaves listed as dropped and mapping warnings kept."""
-    return shape_guard(PAYLOAD, _decode_emsi, payload, ctx)
+    return decode_payload(payload, EMSI, ctx)
 
 
 def _decode_emsi(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     r = Reader(payload, f"/{PAYLOAD}")
     warnings: list[Issue] = []
-    for key in ("ID", "MODE", "MSGTYPE", "CREATION"):
-        r.mark("CONTEXT", key)
+    # CONTEXT.ID, MSGTYPE, CREATION, ORIGIN are the received message's identity: not the case's, so they are
+    # listed as dropped like any unread leaf (the bridge writes its own when it sends EMSI)
     qualification = _qualification(r, ctx, warnings)
     notes = [Note(text=t) for t in (r.get("CONTEXT", "FREETEXT"), r.get("EVENT", "FREETEXT")) if t]
     request, answer = _missions(r, ctx, warnings)
@@ -114,7 +83,7 @@ def _qualification(r: Reader, ctx: AdapterContext, warnings: list[Issue]) -> Qua
             count = mapped.code
             if getattr(mapped, "warning", None):
                 warnings.append(Issue(pointer, f"{actor!r}: victims count {mapped.code} ({mapped.source})",
-                                      "mapping-warning"))
+                                      "value-altered"))
     return Qualification(whats_happen=whats, location_kind=kind, health_motive=motive, victims_count=count)
 
 
@@ -161,12 +130,19 @@ def _missions(r: Reader, ctx: AdapterContext, warnings: list[Issue]
 # ---- encode -------------------------------------------------------------------------------------
 
 def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
-    """Case -> EMSI dict, what EMSI cannot carry, and mapping warnings."""
+    """Case -> EMSI dict, the canonical fields it did not carry (derived), and mapping warnings."""
+    return encode_payload(case, EMSI, ctx)
+
+
+def _encode_emsi(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
     warnings: list[Issue] = []
 
     def emsi(table: str, code: str | None, path: str, default: str) -> str:
         mapped, issues = map_code(ctx, table, code, path, "forward")
         warnings.extend(issues)
+        if not mapped:
+            warnings.append(Issue(path, f"no code to translate: EMSI requires one, the generic {default!r} is "
+                                        f"written", "value-derived"))
         return mapped or default
 
     q = case.qualification
@@ -176,7 +152,8 @@ def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[I
         actors.append(emsi("cisu-emsi-victims", q.victims_count, "qualification.victims_count", "PPL"))
     created = hub_datetime(case.created or ctx.now)
     case_id = case_id_for(case, ctx)
-    op_missions, op_resources, op_drops = write_operations(case.operations)
+    operations = unwrap_tracked(case.operations)  # read whole: emsi_operations reports its own drops
+    op_missions, op_resources, op_drops = write_operations(operations)
     payload: dict[str, Any] = {
         "CONTEXT": {"ID": ctx.new_id(), "MODE": "ACTUAL", "MSGTYPE": "ALERT" if case.version <= 1 else "UPDATE",
                     "CREATION": hub_datetime(ctx.now), "LEVEL": "OPR",
@@ -190,10 +167,10 @@ def encode_emsi(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[I
                             "LOCTYPE": [emsi("cisu-emsi-loctype", q.location_kind.code if q.location_kind else None,
                                              "qualification.location_kind", "OTH")]},
                   "DECL_DATIME": created, "EGEO": [_egeo(case)]},
-        "MISSION": complete_assistance(_missions_out(case, ctx), case.operations) + op_missions,
+        "MISSION": complete_assistance(_missions_out(case, ctx, warnings), operations) + op_missions,
         "RESOURCE": op_resources,
     }
-    return prune(payload), _encode_drops(case) + op_drops, warnings
+    return prune(payload), warnings + op_drops
 
 
 def _egeo(case: Case) -> dict[str, Any] | None:
@@ -212,10 +189,15 @@ def _egeo(case: Case) -> dict[str, Any] | None:
                          "ADDRESS": [address] if address else []}}
 
 
-def _missions_out(case: Case, ctx: AdapterContext) -> list[dict[str, Any]]:
-    missions = []
+def _missions_out(case: Case, ctx: AdapterContext, warnings: list[Issue]) -> list[dict[str, Any]]:
+    missions: list[dict[str, Any]] = []
     request = case.request
+    if request is not None and not request.mission_type:
+        warnings.append(Issue("request.mission_type", "no mission type in the request: EMSI requires one, the "
+                                                      "generic 'SAV' is written", "value-derived"))
     if request is not None:
+        warnings.append(Issue(f"/emsi/MISSION/{len(missions)}/START_TIME", "the request's START_TIME is the case "
+                                  "creation time (the translation time when the source has none)", "value-derived"))
         missions.append({
             "TYPE": request.mission_type or "SAV", "ID": request.request_id or ctx.new_id(),
             "NAME": f"#DEMANDE_CONCOURS#{request.kind}#{request.frame or ''}#".replace("##", "#"),
@@ -223,6 +205,11 @@ def _missions_out(case: Case, ctx: AdapterContext) -> list[dict[str, Any]]:
             "START_TIME": hub_datetime(case.created or ctx.now),
         })
     answer = case.answer
+    if answer is not None and not answer.mission_type:
+        used = request.mission_type if request is not None and request.mission_type else "SAV"
+        warnings.append(Issue("answer.mission_type", f"no mission type in the answer: EMSI requires one, "
+                                                     f"{used!r} (the request's, else generic) is written",
+                              "value-derived"))
     if answer is not None:
         missions.append({
             "TYPE": answer.mission_type or (request.mission_type if request else None) or "SAV",
@@ -232,23 +219,9 @@ def _missions_out(case: Case, ctx: AdapterContext) -> list[dict[str, Any]]:
     return missions
 
 
-def _encode_drops(case: Case) -> list[Issue]:
-    drops: list[Issue] = []
-    q = case.qualification
-    drops += [dropped(f"qualification.risk_threats/{i}", "EMSI has no CISU risk field") for i, _ in
-              enumerate(q.risk_threats)]
-    for name in ("main_victim", "victims_text"):
-        if getattr(q, name):
-            drops.append(dropped(f"qualification.{name}", "EMSI has no such field"))
-    loc = case.location
-    for name in ("insee", "precision", "free_text"):
-        if getattr(loc, name):
-            drops.append(dropped(f"location.{name}", "EMSI position has no such field"))
-    if case.caller is not None:
-        drops += [dropped(f"caller.{k}", "EMSI has no caller") for k, v in case.caller if v is not None]
-    drops += [dropped(f"patients/{i}", "EMSI carries casualty counts, not named victims")
-              for i, _ in enumerate(case.patients)]
-    drops += [dropped(f"notes/{i}/created", "EMSI free text has no timestamp")
-              for i, n in enumerate(case.notes) if n.created]
-    drops += [dropped(f"extras.{k}", "EMSI has no field for it") for k in case.extras if k != "event_name"]
-    return drops
+EMSI = PayloadKind(
+    payload=PAYLOAD, title="EMSI", required=("CONTEXT", "EVENT"), decode=_decode_emsi, encode=_encode_emsi,
+    drop_reason="EMSI has no field for it (no caller, named victims, CISU risks, INSEE code or note times)",
+)
+EmsiJsonAdapter = adapter_class("emsi-json", EMSI, "json")
+EmsiXmlAdapter = adapter_class("emsi-xml", EMSI, "xml")

@@ -12,6 +12,17 @@ from bridge.core.jsonstrict import loads_strict
 from bridge.core.numbers import NON_FINITE, OUT_OF_RANGE
 
 
+def load_document(data: bytes) -> object:
+    """A JSON document through the one strict reader (numbers as Decimal; NaN, Infinity and out-of-range
+    numbers refused with their pointer); not JSON is the sender's fault (UNRECOGNIZED_MESSAGE_FORMAT)."""
+    try:
+        return loads_strict(data)
+    except InboundError as exc:
+        number = bool(exc.issues) and exc.issues[0].code in (NON_FINITE, OUT_OF_RANGE)
+        raise InboundError(exc.message, exc.issues, HubErrorCode.INVALID_MESSAGE if number
+                           else HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT) from None
+
+
 def loads(data: bytes, payload: str) -> dict[str, Any]:
     """The payload dict of ``{"payload": {...}}`` (or a bare payload), numbers as Decimal."""
     try:

@@ -17,8 +17,8 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bridge.core.adapters.base import AdapterContext, Decoded, dropped
-from bridge.core.adapters.codes import map_code
-from bridge.core.adapters.flat import flatten, unflatten
+from bridge.core.adapters.codes import map_code, map_code_detail
+from bridge.core.adapters.flat import CODED, flatten, unflatten
 from bridge.core.adapters.legacy_operations import (
     Group,
     decode_groups,
@@ -127,23 +127,54 @@ def operations_to_groups(case: Case, profile: Profile, ctx: AdapterContext
 
 
 def case_to_entries(case: Case, profile: Profile, ctx: AdapterContext) -> tuple[list[Entry], list[Issue], list[Issue]]:
-    """Entries for every profile field the case fills, plus what the profile cannot carry."""
+    """Entries for every profile field the case fills, plus what the profile cannot carry.
+
+    A code a table maps only by degrading (parent, default, left empty) never stops the message:
+    the field gets the degraded code, a ``value-altered`` warning says so, and the original code
+    with its official label is added to the profile's notes field (see :func:`degrade_notes`).
+    """
     flat = flatten(case)
-    entries: list[Entry] = []
     warnings: list[Issue] = []
+    coded: dict[str, list[str | None]] = {}
+    notes: list[str] = []
+    for spec in profile.fields:
+        value = flat.get(spec.target)
+        if spec.table and value is not None:
+            coded[spec.key] = [_encode_coded(spec, item, ctx, warnings, notes)
+                               for item in (value if spec.repeated else [value])]
+    if notes:
+        if profile.field_for("notes") is not None:
+            flat["notes"] = [*flat.get("notes", []), *notes]
+        else:
+            warnings.append(Issue("notes", f"{profile.name} has no notes field: the original codes are not "
+                                           f"carried ({'; '.join(notes)})", "value-altered"))
+    entries: list[Entry] = []
     used: set[str] = set()
     for spec in profile.fields:
         value = flat.get(spec.target)
-        if value is None:
+        if spec.key in coded:
+            value = [v for v in coded[spec.key] if v]
+            value = value if spec.repeated else (value[0] if value else None)
+        if value is None or value == []:
             if spec.required:
                 raise OutboundError(f"{profile.name}: case has no value for required field {spec.key}",
                                     [Issue(spec.target, f"needed by {profile.name} field {spec.key}",
                                            "missing-field")], HubErrorCode.INSUFFICIENT_DATA)
+            if spec.key in coded:
+                used.add(spec.target)  # the value travels in the notes (omitted, with a warning)
             continue
         used.add(spec.target)
         for item in (value if spec.repeated else [value]):
-            entries.append(Entry(spec.key, _encode_value(spec, item, profile, ctx, warnings)))
+            text = str(item) if spec.key in coded else _encode_value(spec, item, profile, ctx, warnings)
+            entries.append(Entry(spec.key, text))
     drops = [dropped(t, f"{profile.name} has no field for {t}") for t in flat if t not in used]
+    for target in CODED:  # the LRM carries a code; its label comes back from the official list, not from here
+        coded_value = _coded_of(case, target)
+        if coded_value is not None and coded_value.label and target in used:
+            drops.append(dropped(f"{target}.label", f"{profile.name} carries the code, not its label "
+                                                    f"{coded_value.label!r} (read back from the official list)"))
+    drops += [dropped(f"qualification.risk_threats/{i}.label", f"{profile.name} carries risk codes, not labels")
+              for i, risk in enumerate(case.qualification.risk_threats) if risk.label]
     drops += _unmapped_case_parts(case, profile)
     if profile.operations is None:
         drops += not_carried(case.operations, profile.name)
@@ -155,6 +186,47 @@ def case_to_entries(case: Case, profile: Profile, ctx: AdapterContext) -> tuple[
             entries += [Entry(indexed_key(template, n, part), text)
                         for n, group in enumerate(groups, start=1) for part, text in group]
     return entries, drops, warnings
+
+
+def _encode_coded(spec: FieldSpec, value: Any, ctx: AdapterContext, warnings: list[Issue],
+                  notes: list[str]) -> str | None:
+    """A canonical code -> the LRM's code through the field's table, degrading (never refusing) towards the LRM."""
+    mapped, issues = map_code_detail(ctx, spec.table or "", str(value), spec.target, "reverse")
+    warnings += issues
+    if mapped is None:  # no tables loaded: passed through, warned
+        return str(value)
+    how = str(getattr(mapped, "how", "row"))  # MappingSet results say how; a bare lookup is a row
+    if how != "row":
+        notes.append(degrade_note(spec, str(value), mapped.code, how, ctx))
+    return mapped.code
+
+
+def degrade_note(spec: FieldSpec, original: str, sent: str | None, how: str, ctx: AdapterContext) -> str:
+    """The note the LRM operator reads: field, official code and label, and what was sent instead."""
+    label = official_label(ctx, original)
+    shown = f"{original} ({label})" if label else original
+    if sent is None:
+        return f"[{spec.key}] code officiel {shown} : sans équivalent, champ laissé vide"
+    why = {"inherited": "code parent", "parent-prefix": "code parent", "fallback": "code par défaut",
+           "pass-through": "transmis tel quel"}.get(how, how)
+    return f"[{spec.key}] code officiel {shown} transmis comme {sent} ({why})"
+
+
+def official_label(ctx: AdapterContext, code: str) -> str | None:
+    """The label of a code in the context's labels, else in any loaded official list."""
+    if code in ctx.labels:
+        return ctx.labels[code]
+    lists = getattr(ctx.nomenclatures, "lists", None) or {}
+    for code_list in lists.values():
+        entry = code_list.codes.get(code)
+        if entry is not None and entry.label and entry.label != code:
+            return str(entry.label)
+    return None
+
+
+def _coded_of(case: Case, target: str) -> Any:
+    section, _, name = target.partition(".")
+    return getattr(getattr(case, section), name, None)
 
 
 def patients_to_parts(case: Case, profile: Profile) -> list[dict[str, str]]:
@@ -203,7 +275,15 @@ def _decode_value(spec: FieldSpec, entry: Entry, profile: Profile, ctx: AdapterC
                                HubErrorCode.MESSAGE_CONVERSION_ERROR)
         return spec.codes[text]
     if spec.table:
-        code, issues = map_code(ctx, spec.table, text, where, "forward")
+        try:
+            code, issues = map_code(ctx, spec.table, text, where, "forward")
+        except InboundError as exc:  # the table refuses the code: name the field and where it is in the frame
+            if not exc.issues or exc.issues[0].code != "unmapped-code":
+                raise
+            raise InboundError(f"{profile.name}: code {text!r} of {spec.key} has no mapping",
+                               [Issue(where, f"{spec.key}={text!r}: {exc.issues[0].message} "
+                                             f"(profile {profile.name}, field {spec.key})", "unmapped-code"),
+                                *exc.issues], exc.hub_code) from None
         warnings += issues
         return code
     if spec.target == "case.created":

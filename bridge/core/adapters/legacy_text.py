@@ -110,6 +110,7 @@ class LegacyTextAdapter(Adapter):
     def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
         profile = require_profile(ctx, self.name)
         text = decode_text(bytes(data), profile.encoding)
+        _check_kind(text, profile)
         record = _parse_keyvalue(text, profile) if profile.text_spec.style == "keyvalue" else _parse_delimited(text, profile)
         decoded = record_to_case(record, profile, ctx)
         suspect = utf8_on_single_byte_link(bytes(data), profile.encoding)
@@ -127,6 +128,58 @@ class LegacyTextAdapter(Adapter):
             text = _render_delimited(entries, patients, profile, warnings)
         data, altered = encode_text(text, profile.encoding)
         return Encoded(data, drops, warnings + altered)
+
+
+def reference_in_frame(data: bytes, profile: Profile) -> str | None:
+    """The case number (``case.sender_case_id`` field) of a frame, read without translating it.
+
+    Used to address the NACK of a frame the bridge refuses: best effort, ``None`` when not found.
+    """
+    spec = profile.field_for("case.sender_case_id")
+    if spec is None:
+        return None
+    if profile.adapter == "legacy-xml":
+        from bridge.core.xmlsafe import parse_xml
+
+        root = parse_xml(data)
+        value = root.findtext(spec.key)
+        return value.strip() if value and value.strip() else None
+    text = data.decode(profile.encoding, errors="replace")
+    spec_text = profile.text_spec
+    if spec_text.style == "keyvalue":
+        for line in text.replace("\r\n", "\n").split("\n"):
+            key, sep, value = line.partition(spec_text.assign)
+            if sep and key.strip() == spec.key and value.strip():
+                return value.strip()
+        return None
+    values = text.rstrip("\r\n").split(spec_text.delimiter)
+    index = spec_text.columns.index(spec.key) if spec.key in spec_text.columns else -1
+    return values[index].strip() or None if 0 <= index < len(values) else None
+
+
+def _check_kind(text: str, profile: Profile) -> None:
+    """Refuse (``wrong-kind``) what is plainly not this profile's record: a JSON or XML document,
+    a delimited line with no delimiter, key/value pairs none of whose keys the profile knows."""
+    head = text.lstrip("\ufeff \t\r\n")[:1]
+    found = None
+    if not head:
+        return  # an empty record is this kind, with its required fields missing (named as such)
+    if head in ("{", "["):
+        found = "a JSON document"
+    elif head == "<":
+        found = "an XML document"
+    elif profile.text_spec.style == "delimited" and profile.text_spec.delimiter not in text:
+        found = f"a line without the {profile.text_spec.delimiter!r} delimiter"
+    elif profile.text_spec.style == "keyvalue":
+        keys = {f.key for f in profile.fields}
+        lines = text.replace("\r\n", "\n").split("\n")
+        if not any(line.partition(profile.text_spec.assign)[0].strip() in keys for line in lines):
+            found = "no key of the profile"
+    if found is not None:
+        style = (f"KEY{profile.text_spec.assign}VALUE pairs" if profile.text_spec.style == "keyvalue"
+                 else f"{profile.text_spec.delimiter!r}-delimited columns")
+        raise InboundError(f"{profile.name}: expected a {profile.editor or profile.name} record ({style}), "
+                           f"found {found}", [Issue("line 1", f"expected {style}, found {found}", "wrong-kind")])
 
 
 def _parse_keyvalue(text: str, profile: Profile) -> Record:

@@ -69,7 +69,7 @@ class LegacyXmlAdapter(Adapter):
         if etree.QName(root).localname != profile.xml_spec.root:
             raise InboundError(f"{profile.name}: root element is <{etree.QName(root).localname}>, "
                                f"expected <{profile.xml_spec.root}>",
-                               [Issue(f"line {root.sourceline}", "wrong root element", "wrong-root")],
+                               [Issue(f"line {root.sourceline}", f"expected <{profile.xml_spec.root}>, found <{etree.QName(root).localname}>", "wrong-kind")],
                                HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
         issues = validate_against_xsd(root, profile)
         if issues:

@@ -165,6 +165,9 @@ class AckSpec(BaseModel):
 
     ack: str = "ACK;{id}"
     nack: str = "NACK;{id};{code};{reason}"
+    # an ack that also carries a warning ({reason}: what was altered); empty = the dialect has no way,
+    # and the plain ack is sent (the warning is still in the message history, metrics and logs)
+    ack_warning: str = ""
 
 
 class Profile(BaseModel):

@@ -17,9 +17,17 @@ import re
 from collections.abc import Callable
 from typing import Any
 
-from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, HubXmlCodec, dropped
+from bridge.core.adapters.base import AdapterContext, Decoded
 from bridge.core.adapters.codes import label_of
-from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
+from bridge.core.adapters.consumed import unwrap_tracked
+from bridge.core.adapters.hub_payload import (
+    PayloadKind,
+    adapter_class,
+    decode_payload,
+    encode_payload,
+    require_codec,
+)
+from bridge.core.adapters.hubjson import hub_datetime, parse_datetime, prune
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import Caller, Case, Coded, Location, Note, Patient, Qualification
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, OutboundError
@@ -27,75 +35,16 @@ from bridge.core.jsonstrict import loads_strict
 from bridge.core.numbers import check_coordinate
 
 PAYLOAD = "createCase"
+DERIVED = "value-derived"  # a value the source lacks, written by a documented rule (docs/fidelity.md)
 PATIENTS_KEY = "hub-bridge.patients"
 EXTRAS_KEY = "hub-bridge.extras"
-
-
-class RcEdaJsonAdapter(Adapter):
-    """RC-EDA createCase as JSON."""
-
-    name = "rc-eda-json"
-    version = "1.0"
-    direction = "both"
-    media_type = "application/json"
-
-    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
-        return decode_create_case(loads(data, PAYLOAD), ctx)
-
-    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
-        payload, drops = encode_create_case(case, ctx)
-        return Encoded(dumps(PAYLOAD, payload), drops)
-
-
-class RcEdaXmlAdapter(Adapter):
-    """RC-EDA createCase as XML, through the Hub codec in the context."""
-
-    name = "rc-eda-xml"
-    version = "1.0"
-    direction = "both"
-    media_type = "application/xml"
-
-    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
-        document = require_codec(ctx, self.name).to_dict(bytes(data))
-        return decode_create_case(document.get(PAYLOAD, document), ctx)
-
-    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
-        payload, drops = encode_create_case(case, ctx)
-        return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops)
-
-
-def require_codec(ctx: AdapterContext, adapter: str) -> HubXmlCodec:
-    """The Hub XML codec of the context, or a clear error saying it is missing."""
-    if ctx.codec is None:
-        raise BridgeError(f"adapter {adapter} needs the Hub XML codec in its context",
-                          [Issue("codec", "no codec configured (official schemas not installed?)", "no-codec")])
-    return ctx.codec
 
 
 # ---- decode -------------------------------------------------------------------------------------
 
 def decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
-    """createCase dict -> Case, with every unread leaf listed as dropped."""
-    return shape_guard(PAYLOAD, _decode_create_case, payload, ctx)
-
-
-def shape_guard(name: str, decode: Callable[[dict[str, Any], AdapterContext], Decoded], payload: object,
-                ctx: AdapterContext) -> Decoded:
-    """Run a Hub decoder; a payload of the wrong shape is refused (INVALID_MESSAGE), never a crash.
-
-    Payloads are normally schema-validated before they get here; this is the net under that.
-    """
-    if not isinstance(payload, dict):
-        raise InboundError(f"{name} payload is not an object", [Issue(f"/{name}", "not an object", "invalid")],
-                           HubErrorCode.INVALID_MESSAGE)
-    try:
-        return decode(payload, ctx)
-    except (TypeError, AttributeError, ValueError, KeyError, ArithmeticError) as exc:
-        if isinstance(exc, BridgeError):
-            raise
-        raise InboundError(f"{name} payload has an unexpected shape (validate it against the official schema)",
-                           [Issue(f"/{name}", str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                                  "invalid")], HubErrorCode.INVALID_MESSAGE) from None
+    """createCase dict -> Case, with every unread leaf listed as dropped (shape and required fields checked)."""
+    return decode_payload(payload, RC_EDA, ctx)
 
 
 def _decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
@@ -112,7 +61,7 @@ def _decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded
         qualification=_qualification(r), location=_location(r), caller=_caller(r),
         notes=tuple(_notes(r)), patients=tuple(patients), extras=extras,
     )
-    return Decoded(case=case, dropped=r.leftover())
+    return Decoded(case=case, dropped=r.leftover(), warnings=list(r.warnings))
 
 
 def _coded(r: Reader, *path: str | int) -> Coded | None:
@@ -137,11 +86,15 @@ def _location(r: Reader) -> Location:
     street = r.get("location", "detailedAddress", "wayName", "complete")
     number = r.get("location", "detailedAddress", "number")
     complete = r.data.get("location", {}).get("detailedAddress", {}).get("complete")
-    if complete in (street, _address(number, street)):
-        r.mark("location", "detailedAddress", "complete")
+    if complete is not None and complete == _address(number, street or complete):
+        r.mark("location", "detailedAddress", "complete")  # what the encoder writes back (number + street)
     coord = ("location", "geometry", "point", "coord")
     for axis in ("lat", "lon"):  # WGS84 degrees in range, named by pointer (the Location model checks too)
         check_coordinate(r.get(*coord, axis), axis, r.pointer(*coord, axis))
+    if street is None and complete:
+        r.warnings.append(Issue(r.pointer("location", "detailedAddress", "complete"),
+                                f"no wayName: the address line {complete!r} is the street (written back as "
+                                "wayName.complete and detailedAddress.complete)", DERIVED))
     return Location(
         loc_id=r.get("location", "locID"), number=number, street=street or complete,
         city=r.get("location", "city", "name"), insee=r.get("location", "city", "inseeCode"),
@@ -205,14 +158,25 @@ def case_id_for(case: Case, ctx: AdapterContext) -> str:
     return f"{ctx.sender_id}.{local}"
 
 
-def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
-    """Case -> createCase dict (pruned of empties) and the canonical fields it cannot carry."""
+def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
+    """Case -> createCase dict (pruned of empties), the canonical fields it did not carry, and warnings."""
+    return encode_payload(case, RC_EDA, ctx)
+
+
+def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
+    warnings: list[Issue] = []
     if case.qualification.whats_happen is None:
         raise OutboundError("createCase needs whatsHappen", [Issue("qualification.whats_happen",
                             "no CISU whatsHappen code", "missing-field")], HubErrorCode.INSUFFICIENT_DATA)
+    if case.created is None:
+        warnings.append(Issue("case.created", "the source gives no creation time: the time of the translation "
+                                              "is used for createCase.creation", DERIVED))
     created = hub_datetime(case.created or ctx.now)
     qualification = _qualification_dict(case, ctx)
     location = _location_dict(case, ctx, created)
+    if "geometry" in (location or {}) and location["geometry"]:
+        warnings.append(Issue("location.geometry", "the source gives no time for the position: the case creation "
+                                                   "time is used for location.geometry.datetime", DERIVED))
     payload: dict[str, Any] = {
         "caseId": case_id_for(case, ctx), "senderCaseId": case.sender_case_id, "creation": created,
         "referenceVersion": ctx.reference_version, "qualification": qualification, "location": location,
@@ -220,6 +184,9 @@ def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any],
     notes = [{"freetext": n.text, "creation": hub_datetime(n.created) if n.created else None} for n in case.notes]
     caller = case.caller
     if caller is not None and caller.phone:
+        warnings.append(Issue("/createCase/initialAlert", "the caller travels in an initialAlert the bridge writes: new id, reception "
+                                        "= case creation, reporting STANDARD, call taker = this bridge, and the "
+                                        "case's location and qualification", DERIVED))
         payload["initialAlert"] = {
             "id": f"{ctx.sender_id}.alert.{re.sub(r'[^A-Za-z0-9_-]', '', ctx.new_id())}", "reception": created,
             "reporting": "STANDARD", "notes": notes,
@@ -232,7 +199,7 @@ def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any],
     else:
         payload["freetext"] = [n.text for n in case.notes]
     payload["additionalInformation"] = {"customMap": _custom_map_items(case)}
-    return prune(payload), _encode_drops(case)
+    return prune(payload), warnings
 
 
 def _qualification_dict(case: Case, ctx: AdapterContext) -> dict[str, Any]:
@@ -254,7 +221,8 @@ def _location_dict(case: Case, ctx: AdapterContext, created: str) -> dict[str, A
     loc = case.location
     point = None
     if loc.lat is not None and loc.lon is not None:
-        point = {"coord": {"lat": loc.lat, "lon": loc.lon, "precision": loc.precision or "ADRESSE"}}
+        # the schema requires a precision: INCONNUE (official code) when the source does not say
+        point = {"coord": {"lat": loc.lat, "lon": loc.lon, "precision": loc.precision or "INCONNUE"}}
     complete = _address(loc.number, loc.street)
     return {
         "locID": loc.loc_id or ctx.new_id(),
@@ -275,7 +243,7 @@ def _custom_map_items(case: Case) -> list[dict[str, Any]]:
                       "freetext": "; ".join(_patient_text(p) for p in case.patients)})
     if case.extras:
         items.append({"key": EXTRAS_KEY, "label": "Champs complémentaires (hub-bridge)",
-                      "value": json.dumps(case.extras, ensure_ascii=False, separators=(",", ":"))})
+                      "value": json.dumps(unwrap_tracked(case.extras), ensure_ascii=False, separators=(",", ":"))})
     return items
 
 
@@ -285,15 +253,33 @@ def _patient_text(patient: Patient) -> str:
     return f"{name} ({details})" if details else name
 
 
-def _encode_drops(case: Case) -> list[Issue]:
-    drops = []
-    if case.request is not None:
-        drops.append(dropped("request", "createCase has no request for assistance (sent as EMSI)"))
-    if case.answer is not None:
-        drops.append(dropped("answer", "createCase has no answer to a request for assistance (sent as EMSI)"))
-    if case.operations:
-        drops.append(dropped("operations", "createCase has no missions or resources (they travel as EMSI or RC-RI)"))
-    if case.caller is not None and not case.caller.phone:
-        drops += [dropped(f"caller.{k}", "createCase needs a caller phone to carry the caller")
-                  for k, v in case.caller if v is not None]
-    return drops
+def shape_guard(name: str, decode: Callable[[dict[str, Any], AdapterContext], Decoded], payload: object,
+                ctx: AdapterContext) -> Decoded:
+    """Run a Hub decoder; a payload of the wrong shape is refused (INVALID_MESSAGE), never a crash.
+
+    Kept for the payload adapters not yet on :class:`HubPayloadAdapter` (``rc-ri``).
+    """
+    if not isinstance(payload, dict):
+        raise InboundError(f"{name} payload is not an object", [Issue(f"/{name}", "not an object", "invalid")],
+                           HubErrorCode.INVALID_MESSAGE)
+    try:
+        return decode(payload, ctx)
+    except BridgeError:
+        raise
+    except (TypeError, AttributeError, ValueError, KeyError, ArithmeticError) as exc:
+        raise InboundError(f"{name} payload has an unexpected shape (validate it against the official schema)",
+                           [Issue(f"/{name}", str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
+                                  "invalid")], HubErrorCode.INVALID_MESSAGE) from None
+
+
+RC_EDA = PayloadKind(
+    payload=PAYLOAD, title="RC-EDA createCase",
+    required=("caseId", "creation", "referenceVersion", "qualification", "location"),
+    decode=_decode_create_case, encode=_encode_create_case,
+    drop_reason="createCase has no field for it (a request or answer travels as EMSI; "
+                "a caller travels only with a phone number)",
+)
+RcEdaJsonAdapter = adapter_class("rc-eda-json", RC_EDA, "json")
+RcEdaXmlAdapter = adapter_class("rc-eda-xml", RC_EDA, "xml")
+__all__ = ["RC_EDA", "RcEdaJsonAdapter", "RcEdaXmlAdapter", "case_id_for", "decode_create_case", "encode_create_case",
+           "require_codec", "shape_guard"]

@@ -22,6 +22,7 @@ class Reader:
         self.data = data
         self.root = root
         self._used: set[str] = set()
+        self.warnings: list[Issue] = []  # what the decoder derived (a field filled from another), said once
 
     def get(self, *path: str | int, default: Any = None) -> Any:
         """The value at ``path`` (keys and list indexes), marking it and its subtree consumed."""

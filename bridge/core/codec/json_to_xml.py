@@ -2,13 +2,15 @@
 
 Element order comes from the spec (the XSD sequence), never from JSON key
 order; arrays become repeated siblings; ``None``, empty objects and empty
-arrays are dropped; the payload namespace is the default namespace (no
+arrays of schema-typed elements are dropped (open content keeps them, marked); the payload namespace is the default namespace (no
 prefix). Elements are built with lxml's C API, so an XSD-validating caller
 can hand the tree straight to ``lxml.etree.XMLSchema`` without reparsing.
 """
 
 from __future__ import annotations
 
+import re
+from decimal import Decimal
 from typing import Any
 
 from lxml import etree
@@ -17,6 +19,15 @@ from bridge.core.codec.scalars import CodecError, text_of
 from bridge.core.codec.spec import ElementSpec, MessageSpec
 from bridge.core.errors import InboundError, Issue
 
+JSON_NAMESPACE = "urn:hub-bridge:json"
+SHAPE = f"{{{JSON_NAMESPACE}}}type"  # object, number, boolean, null
+ARRAY = f"{{{JSON_NAMESPACE}}}array"  # 1: an item of an array, 0: an empty array, no: not an array
+KEY = f"{{{JSON_NAMESPACE}}}key"
+ENTRY = f"{{{JSON_NAMESPACE}}}entry"
+# names read as arrays in open content even when they occur once (RS-ERROR sourceMessage holds an
+# EDXL-DE message, whose "content" is an array)
+ANY_ARRAY_NAMES = frozenset({"content"})
+_XML_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.-]*")
 XML_DECLARATION = b'<?xml version="1.0" encoding="UTF-8"?>\n'
 _SubElement = etree.SubElement
 
@@ -43,19 +54,60 @@ def json_to_xml(payload: dict[str, Any], spec: MessageSpec) -> bytes:
 
 
 def fill_any(parent: etree._Element, value: object, prefix: str) -> None:
-    """Open content (``xs:any``): objects nest, arrays repeat, scalars become text."""
+    """Open content (``xs:any``): objects nest, arrays repeat, scalars become text.
+
+    XML has no types there, so what the plain form would read back differently is marked with
+    ``j:array`` / ``j:type`` attributes (namespace ``urn:hub-bridge:json``, allowed by the XSDs' ``processContents
+    lax/skip``): a one-item or empty array, a value that is not an array under a name read as one
+    (``content``), an empty object, a number, a boolean; a key that is not an XML name travels as
+    ``<j:entry j:key="...">``. XML from elsewhere carries no marks and is read as before.
+    """
     if isinstance(value, dict):
+        if not value:
+            parent.set(SHAPE, "object")
         for key, item in value.items():
-            for one in item if isinstance(item, list) else (item,):
-                if one is None:
-                    continue
-                try:
-                    fill_any(_SubElement(parent, prefix + key), one, prefix)
-                except CodecError as exc:
-                    exc.segments.append(key)
-                    raise
+            if item is None:
+                continue
+            if isinstance(item, list):
+                if not item:
+                    _any_child(parent, key, prefix).set(ARRAY, "0")
+                for one in item:
+                    child = _any_child(parent, key, prefix)
+                    if len(item) == 1 and key not in ANY_ARRAY_NAMES:
+                        child.set(ARRAY, "1")
+                    _fill_any_item(child, one, key, prefix)
+                continue
+            child = _any_child(parent, key, prefix)
+            if key in ANY_ARRAY_NAMES:
+                child.set(ARRAY, "no")
+            _fill_any_item(child, item, key, prefix)
     elif value is not None:
+        if isinstance(value, bool):
+            parent.set(SHAPE, "boolean")
+        elif isinstance(value, (int, float, Decimal)):
+            parent.set(SHAPE, "number")
+        elif isinstance(value, list):
+            raise CodecError("an array inside an array cannot be carried as XML open content", "nested-array")
         set_text(parent, value)
+
+
+def _any_child(parent: etree._Element, key: str, prefix: str) -> etree._Element:
+    if _XML_NAME.fullmatch(key):
+        return _SubElement(parent, prefix + key)
+    child = _SubElement(parent, ENTRY, nsmap={"j": JSON_NAMESPACE})
+    child.set(KEY, key)
+    return child
+
+
+def _fill_any_item(child: etree._Element, value: object, key: str, prefix: str) -> None:
+    if value is None:
+        child.set(SHAPE, "null")
+        return
+    try:
+        fill_any(child, value, prefix)
+    except CodecError as exc:
+        exc.segments.append(key)
+        raise
 
 
 def set_text(element: etree._Element, value: object) -> None:
@@ -93,9 +145,11 @@ def _fill_object(parent: etree._Element, value: dict[str, Any], spec: ElementSpe
     index = spec._index
     for key in keys:
         item = value[key]
-        if item is None or item == {} or item == []:
-            continue
         child = index[key]
+        # None, [] and a typed {} carry nothing and are left out (documented normalisation); open content
+        # (xs:any) keeps its empty object, marked, so it reads back as {}, not ""
+        if item is None or item == [] or (item == {} and child.kind != "any"):
+            continue
         if type(item) is list:
             if not child.repeated:
                 error = CodecError("array found, single value expected", "wrong-type")

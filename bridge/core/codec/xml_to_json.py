@@ -9,17 +9,15 @@ child elements (indentation) is ignored; string leaves are kept byte-exact.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from lxml import etree
 
+from bridge.core.codec.json_to_xml import ANY_ARRAY_NAMES, ARRAY, ENTRY, KEY, SHAPE
 from bridge.core.codec.scalars import CodecError, value_of
 from bridge.core.codec.spec import ElementSpec, MessageSpec
 from bridge.core.errors import InboundError, Issue
-
-# Inside open content (RS-ERROR sourceMessage holds an EDXL-DE message), these
-# names are JSON arrays in the EDXL-DE JSON schema even when they occur once.
-ANY_ARRAY_NAMES = frozenset({"content"})
 
 
 def element_to_json(element: etree._Element, spec: MessageSpec, base: str = "") -> dict[str, Any]:
@@ -49,15 +47,51 @@ def local_name(tag: object) -> str:
 
 
 def any_value(element: etree._Element) -> object:
-    """Open content: children nest, repeats (and ANY_ARRAY_NAMES) become arrays, leaves strings."""
+    """Open content: children nest, repeats (and ANY_ARRAY_NAMES) become arrays, leaves strings.
+
+    ``j:array`` / ``j:type`` marks written by :func:`bridge.core.codec.json_to_xml.fill_any` restore what the
+    plain reading would change (one-item and empty arrays, empty objects, numbers, booleans, keys
+    that are not XML names), so JSON -> XML -> JSON gives back the same value.
+    """
+    shape = element.get(SHAPE)
     groups: dict[str, list[Any]] = {}
+    forced: dict[str, str] = {}
     for child in element:
         tag = child.tag
-        if isinstance(tag, str):
-            groups.setdefault(local_name(tag), []).append(any_value(child))
+        if not isinstance(tag, str):
+            continue
+        name = child.get(KEY, "") if tag == ENTRY else local_name(tag)
+        marked = child.get(ARRAY)
+        if marked in ("0", "1", "no"):
+            forced[name] = marked
+        items = groups.setdefault(name, [])
+        if marked != "0":
+            items.append(any_value(child))
     if not groups:
-        return element.text or ""
-    return {name: items if len(items) > 1 or name in ANY_ARRAY_NAMES else items[0] for name, items in groups.items()}
+        return _any_scalar(element.text, shape)
+    result: dict[str, Any] = {}
+    for name, items in groups.items():
+        how = forced.get(name)
+        as_array = how in ("0", "1") or (how != "no" and (len(items) > 1 or name in ANY_ARRAY_NAMES))
+        result[name] = items if as_array else items[0]
+    return result
+
+
+def _any_scalar(text: str | None, shape: str | None) -> object:
+    if shape == "object":
+        return {}
+    if shape == "null":
+        return None
+    if shape == "boolean" and text in ("true", "false"):
+        return text == "true"
+    if shape == "number" and text:
+        try:
+            number = Decimal(text)
+        except InvalidOperation:
+            return text
+        return int(number) if number == number.to_integral_value() and "." not in text and "e" not in text.lower() \
+            else number
+    return text or ""
 
 
 def _value(element: etree._Element, spec: ElementSpec) -> object:

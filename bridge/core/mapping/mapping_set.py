@@ -28,6 +28,9 @@ class Mapped:
     code: str | None
     warning: str | None = None
     source: str = ""
+    how: str = "row"  # row | inherited | parent-prefix | fallback | pass-through
+    original: str | None = None  # the code looked up, when ``how`` is not "row"
+    table: str = ""
 
 
 class UnmappedCode(InboundError):
@@ -85,6 +88,20 @@ def key_list(table: MappingTable, direction: str, nomenclatures: Nomenclatures |
     return nomenclatures.get(name) if nomenclatures is not None and name else None
 
 
+def prefix_parents(code: str) -> list[str]:
+    """Ancestors of a hierarchical code by its own spelling, nearest first (``SAV/AR/FR_PPL/GRP`` ->
+    ``SAV/AR/FR_PPL``, ``SAV/AR``, ``SAV``; ``AMBULANC.AASC`` -> ``AMBULANC``): the degrade path used when
+    no official list is installed to say who the parent is."""
+    parents: list[str] = []
+    current = code
+    while True:
+        cut = max(current.rfind("/"), current.rfind("."))
+        if cut <= 0:
+            return parents
+        current = current[:cut]
+        parents.append(current)
+
+
 def inherited_row(index: dict[str, Row], code_list: CodeList | None, code: str) -> tuple[str, Row] | None:
     """The nearest ancestor of ``code`` that has a row, with that row."""
     seen: set[str] = set()
@@ -134,19 +151,34 @@ class MappingSet:
         row = index.get(key)
         spec = self.tables[table].spec
         if row is not None:
-            return Mapped(_key(row, direction)[1], None, f"{spec.file}:{row.line}")
-        inherited = inherited_row(index, self._lists.get((table, direction)), key)
-        if inherited is not None:
-            ancestor, row = inherited
-            return Mapped(_key(row, direction)[1], None, f"{spec.file}:{row.line} (inherited from {ancestor})")
+            return Mapped(_key(row, direction)[1], None, f"{spec.file}:{row.line}", table=table)
+        if getattr(spec, direction).inherit:
+            code_list = self._lists.get((table, direction))
+            inherited = inherited_row(index, code_list, key)
+            how = "inherited"
+            if inherited is None:  # no list installed, or the list does not know the code: parent by prefix
+                inherited = next(((p, index[p]) for p in prefix_parents(key) if p in index), None)
+                how = "parent-prefix"
+            if inherited is not None:
+                ancestor, row = inherited
+                what = ("its parent in the official list" if how == "inherited"
+                        else "its parent by prefix (no official list installed)" if code_list is None
+                        else "its parent by prefix (the official list does not know it)")
+                warning = (f"table {table!r}: no {direction} row for {key!r}; the row of {ancestor!r}, "
+                           f"{what}, gives {_key(row, direction)[1]!r}")
+                return Mapped(_key(row, direction)[1], warning, f"{spec.file}:{row.line} (inherited from {ancestor})",
+                              how, key, table)
         return self._unmapped(table, direction, key)
 
     def _unmapped(self, table: str, direction: str, code: str) -> Mapped:
         rules = getattr(self.tables[table].spec, direction)
         if rules.unmapped is Policy.PASS_THROUGH:
             warning = f"table {table!r}: no {direction} mapping for {code!r}; passed through unchanged"
-            return Mapped(code, warning, rules.where)
+            return Mapped(code, warning, rules.where, "pass-through", code, table)
         if rules.unmapped is Policy.FALLBACK:
             warning = f"table {table!r}: no {direction} mapping for {code!r}; fallback {rules.fallback!r} used"
-            return Mapped(rules.fallback, warning, rules.where)
+            return Mapped(rules.fallback, warning, rules.where, "fallback", code, table)
+        if rules.unmapped is Policy.OMIT:
+            warning = f"table {table!r}: no {direction} mapping for {code!r}; the field is left empty"
+            return Mapped(None, warning, rules.where, "omitted", code, table)
         raise UnmappedCode(table, direction, code, rules.where)

@@ -58,6 +58,7 @@ class Policy(str, Enum):  # noqa: UP042 - StrEnum would change str()/format() of
     REJECT = "reject"
     PASS_THROUGH = "pass-through"
     FALLBACK = "fallback"
+    OMIT = "omit"
 
 
 class DirectionRules(BaseModel):

@@ -508,6 +508,13 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
         """Our RC-REF for this message was published."""
         return self._simple(message_id, Event.ACK, at, f"RC-REF {rcref_distribution_id or ''}".strip())
 
+    def note_events(self, message_id: MessageId, event: str, details: Sequence[str], *, at: datetime) -> None:
+        """History lines that do not move the message (e.g. ``value_altered`` warnings), for the console."""
+        with self._tx() as conn:
+            msg = self._head(conn, message_id)
+            for detail in details:
+                self._log(conn, msg.id, at, event, msg.state, msg.state, detail[:2000])
+
     def mark_inbound_failed(self, message_id: MessageId, *, error: str, error_path: str | None, at: datetime) -> int:
         """An inbound message could not be mapped or handed over: FAILED and dead-lettered."""
         return self.mark_translation_failed(message_id, error=error, error_path=error_path, at=at, source="inbound")

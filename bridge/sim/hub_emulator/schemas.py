@@ -74,7 +74,8 @@ def reference_validator(reference_dir: Path) -> Validator:
     except ImportError:
         project_validate = None
     if project_validate is not None:
-        return lambda body: list(project_validate(body, schemas=reference_dir))
+        # the Hub checks the schema of the syntax it received, not whether the other syntax could carry it
+        return lambda body: list(project_validate(body, schemas=reference_dir, convertible=False))
     for_json, for_xml = json_schema_validator(reference_dir), xsd_validator(reference_dir)
 
     def validate(body: bytes) -> list[Issue]:
@@ -90,7 +91,7 @@ def default_validator(reference_dir: Path | None = None) -> Validator:
     except ImportError:
         project_validate = None
     if project_validate is not None and reference_dir is None:
-        return lambda body: list(project_validate(body))
+        return lambda body: list(project_validate(body, convertible=False))
     if reference_dir is None:
         raise BridgeError("no schema validator: bridge.validate is missing and no schema folder was given")
     return reference_validator(reference_dir)

@@ -1,0 +1,415 @@
+"""Meaning fidelity: every leaf value of the official examples and golden messages, through every profile and back.
+
+Runs every official RC-EDA and EMSI example (``../shared/hub-reference/examples`` or $HUB_REFERENCE)
+Hub -> legacy -> Hub, and every golden legacy message (``tests/golden/<profile>/``) legacy -> Hub ->
+legacy, through each shipped profile, with the functions the running bridge uses
+(``bridge.core.pipeline``). Every leaf value of each input is classified by comparing it with the
+value at the same place in the final output:
+
+``preserved``             the same value comes back;
+``declared_dropped``      it does not come back, and a leg's dropped-field report names it (or its
+                          canonical field, see CANONICAL below);
+``altered_with_warning``  another value comes back (or none), and a leg's warning names it;
+``silently_changed``      another value (or none) comes back and nothing said so;
+
+and every leaf of the output with no counterpart in the input is ``invented`` unless a documented
+rule (GENERATED below, docs/fidelity.md) produces it. The classifier is strict on purpose: a value
+that changes without a warning is ``silently_changed`` even when the change is harmless.
+
+Run: ``.venv/bin/python benchmarks/fidelity.py [--json] [--details]``
+With ``--json`` the last line is one JSON object with the five integer keys (and ``by_profile``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import os
+import re
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import simplejson
+
+from bridge.core.adapters.legacy_text import _parse_delimited, _parse_keyvalue, decode_text
+from bridge.core.adapters.legacy_xml import _record
+from bridge.core.adapters.profile import Profile
+from bridge.core.errors import BridgeError, Issue
+from bridge.core.pipeline import hub_payloads_to_legacy, hub_to_legacy_result, legacy_to_hub
+from bridge.core.xmlsafe import parse_xml
+from bridge.refdata.profiles import build_context, load_profile
+
+ROOT = Path(__file__).resolve().parents[1]
+PROFILES = ["lrm-alpha-text", "lrm-beta-text", "lrm-alpha-xml", "lrm-beta-xml"]
+KINDS = ("preserved", "declared_dropped", "altered_with_warning", "silently_changed", "invented")
+NOW = datetime(2025, 1, 6, 18, 30, tzinfo=timezone(timedelta(hours=1)))  # after every example and golden date
+
+# Canonical field -> the Hub pointers that carry it (createCase and EMSI), so a drop or warning reported
+# on the canonical field (by an encoder) covers those input leaves.
+CANONICAL: dict[str, tuple[str, ...]] = {
+    "case.case_id": ("/createCase/caseId", "/emsi/EVENT/MAIN_EVENT_ID"),
+    "case.sender_case_id": ("/createCase/senderCaseId", "/emsi/EVENT/ID"),
+    "case.created": ("/createCase/creation", "/emsi/EVENT/DECL_DATIME"),
+    "qualification.whats_happen": ("/createCase/qualification/whatsHappen", "/emsi/EVENT/ETYPE/CATEGORY",
+                                   "/createCase/initialAlert/qualification/whatsHappen"),
+    "qualification.location_kind": ("/createCase/qualification/locationKind", "/emsi/EVENT/ETYPE/LOCTYPE",
+                                     "/createCase/initialAlert/qualification/locationKind"),
+    "qualification.health_motive": ("/createCase/qualification/healthMotive", "/emsi/EVENT/ETYPE/ACTOR",
+                                    "/createCase/initialAlert/qualification/healthMotive"),
+    "qualification.risk_threats": ("/createCase/qualification/riskThreat",
+                                   "/createCase/initialAlert/qualification/riskThreat"),
+    "qualification.victims_count": ("/createCase/qualification/victims/count", "/emsi/EVENT/ETYPE/ACTOR",
+                                     "/createCase/initialAlert/qualification/victims/count"),
+    "qualification.main_victim": ("/createCase/qualification/victims/mainVictim",
+                                  "/createCase/initialAlert/qualification/victims/mainVictim"),
+    "qualification.victims_text": ("/createCase/qualification/victims/freetext",
+                                   "/createCase/initialAlert/qualification/victims/freetext"),
+    "location.loc_id": ("/createCase/location/locID", "/emsi/EVENT/EGEO/0/POSITION/LOC_ID"),
+    "location.number": ("/createCase/location/detailedAddress/number", "/emsi/EVENT/EGEO/0/POSITION/ADDRESS"),
+    "location.street": ("/createCase/location/detailedAddress", "/emsi/EVENT/EGEO/0/POSITION/ADDRESS"),
+    "location.city": ("/createCase/location/city/name", "/emsi/EVENT/EGEO/0/POSITION/ADDRESS",
+                      "/emsi/EVENT/EGEO/0/POSITION/NAME"),
+    "location.insee": ("/createCase/location/city/inseeCode",),
+    "location.country": ("/createCase/location/country",),
+    "location.lat": ("/createCase/location/geometry/point/coord/lat", "/emsi/EVENT/EGEO/0/POSITION/COORD/0/LAT"),
+    "location.lon": ("/createCase/location/geometry/point/coord/lon", "/emsi/EVENT/EGEO/0/POSITION/COORD/0/LONG"),
+    "location.precision": ("/createCase/location/geometry/point/coord/precision",),
+    "location.free_text": ("/createCase/location/freetext",),
+    "caller": ("/createCase/initialAlert/caller",),
+    "location.geometry": ("/createCase/location/geometry/datetime",),
+    "notes": ("/createCase/initialAlert/notes", "/createCase/freetext", "/emsi/CONTEXT/FREETEXT",
+              "/emsi/EVENT/FREETEXT"),
+    "patients": ("/createCase/additionalInformation/customMap",),
+    "extras": ("/createCase/additionalInformation/customMap", "/emsi/EVENT/NAME"),
+    # missions and resources (EMSI OPG) read into the case's operations; the other side's are not sent back
+    "operations": ("/emsi/MISSION", "/emsi/RESOURCE"),
+    "request.mission_type": ("/emsi/MISSION/request/TYPE",),
+    "answer.mission_type": ("/emsi/MISSION/answer/TYPE",),
+    "request": ("/emsi/MISSION/request",),
+    "answer": ("/emsi/MISSION/answer",),
+}
+
+# Output leaves a documented rule produces (docs/fidelity.md, "Generated values"): message identity,
+# the sending side, the schema's fixed values, the degrade notes that carry an official code.
+GENERATED: list[tuple[str, str]] = [
+    (r"^/createCase/referenceVersion$", "schema version of the bridge"),
+    (r"^/createCase/initialAlert/(id|reception|reporting|callTaker/.*)$", "alert envelope written for a caller"),
+    (r"^/createCase/initialAlert/caller/callerContact/(channel|type)$", "the caller's phone travels as TEL"),
+    (r"^/createCase/initialAlert/(location|qualification)/.*$", "alert repeats the case's location/qualification"),
+    (r"^/createCase/location/locID$", "location id generated when the source has none"),
+    (r"^/createCase/location/detailedAddress/complete$", "number + street, as the schema asks"),
+    (r"^/createCase/location/geometry/(datetime|point/coord/precision)$", "position time/precision rule"),
+    (r"^/createCase/qualification/\w+/label$", "official label of the code"),
+    (r"^/createCase/qualification/riskThreat/\d+/label$", "official label of the code"),
+    (r"^/createCase/additionalInformation/customMap/\d+/(key|label|freetext)$", "bridge customMap entry"),
+    (r"^/emsi/CONTEXT/(ID|MODE|MSGTYPE|CREATION|LEVEL|ORIGIN/ORG_ID)$", "EMSI message identity"),
+    (r"^/emsi/MISSION/\w+/(ID|STATUS|START_TIME|NAME)$", "mission identity and state"),
+    (r"^/emsi/EVENT/EGEO/0/POSITION/LOC_ID$", "location id generated when the source has none"),
+    (r"^/emsi/EVENT/ETYPE/(CATEGORY|ACTOR|LOCTYPE)/\d+$", "EMSI event type from the CISU code (table)"),
+    (r"^/emsi/EVENT/(ID|MAIN_EVENT_ID|DECL_DATIME)$", "event identity"),
+]
+
+
+@dataclass
+class Tally:
+    counts: Counter = field(default_factory=Counter)
+    details: list[tuple[str, str, str, str]] = field(default_factory=list)
+
+    def add(self, kind: str, where: str, pointer: str, note: str = "") -> None:
+        self.counts[kind] += 1
+        if kind in ("silently_changed", "invented"):
+            self.details.append((kind, where, pointer, note))
+
+
+def leaves(value: Any, pointer: str = "") -> dict[str, Any]:
+    """JSON pointer -> scalar of every leaf (empty strings and None are not values)."""
+    found: dict[str, Any] = {}
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found.update(leaves(item, f"{pointer}/{key}"))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found.update(leaves(item, f"{pointer}/{index}"))
+    elif value is not None and value != "":
+        found[pointer] = value
+    return found
+
+
+def _covers(prefix: str, pointer: str) -> bool:
+    return pointer == prefix or pointer.startswith(prefix.rstrip("/") + "/")
+
+
+def _pointers_of(issue: Issue) -> list[str]:
+    """The Hub pointers an Issue names: its own JSON pointer, or those of its canonical field."""
+    path = issue.path.split(" ", 1)[0]
+    if path.startswith("/"):
+        return [path]
+    canonical = re.split(r"[/]", path, maxsplit=1)[0]
+    exact = [name for name in CANONICAL if canonical == name or canonical.startswith(name + ".")]
+    if exact:  # the most specific canonical field only (answer.mission_type, not all of answer)
+        return list(CANONICAL[max(exact, key=len)])
+    return [p for name, pointers in CANONICAL.items() if name.startswith(canonical + ".") for p in pointers]
+
+
+def _named(issues: list[Issue], pointer: str, value: Any) -> bool:
+    for issue in issues:
+        if any(_covers(p, pointer) for p in _pointers_of(issue)):
+            return True
+        if isinstance(value, str) and len(value) > 2 and value in issue.message:
+            return True
+    return False
+
+
+def _generated(pointer: str, value: Any) -> str | None:
+    if isinstance(value, str) and " code officiel " in value:
+        return "degrade note (official code for the operator)"
+    return next((why for pattern, why in GENERATED if re.match(pattern, pointer)), None)
+
+
+def classify(source: dict[str, Any], output: dict[str, Any], dropped: list[Issue], warnings: list[Issue],
+             tally: Tally, where: str) -> None:
+    """Classify every input leaf against the output leaf at the same place, then the output's extra leaves."""
+    for pointer, value in source.items():
+        back = output.get(pointer)
+        if back is not None and _same(back, value):
+            tally.add("preserved", where, pointer)
+        elif back is None and _named(dropped, pointer, value):
+            tally.add("declared_dropped", where, pointer)
+        elif _named(warnings, pointer, value):
+            tally.add("altered_with_warning", where, pointer)
+        elif _generated(pointer, back) and _named(dropped, pointer, value):
+            # not carried (the report says so); what stands there now a documented rule wrote
+            tally.add("declared_dropped", where, pointer)
+        else:
+            tally.add("silently_changed", where, pointer, f"{value!r} -> {back!r}")
+    for pointer, value in output.items():
+        if pointer in source:
+            continue
+        if _generated(pointer, value) is None and not _named(warnings, pointer, value):
+            tally.add("invented", where, pointer, repr(value))
+
+
+def _same(back: Any, value: Any) -> bool:
+    """Equal values; a date at the same instant (an LRM without offsets writes local time); a text that only
+    gained degrade notes (the official codes the LRM could not hold, each with its own warning)."""
+    if isinstance(back, (int, float, Decimal)) and isinstance(value, (int, float, Decimal)):
+        return Decimal(str(back)) == Decimal(str(value))
+    if str(back) == str(value):
+        return True
+    if isinstance(back, str) and isinstance(value, str):
+        kept = "\n".join(line for line in back.split("\n") if " code officiel " not in line)
+        if kept == value:
+            return True
+        try:
+            return datetime.fromisoformat(back) == datetime.fromisoformat(value)
+        except ValueError:
+            return False
+    return False
+
+
+REQUEST = re.compile(r"^#DEMANDE_CONCOURS#", re.IGNORECASE)
+ANSWER = re.compile(r"^#REPONSE_DEMANDE_CONCOURS#", re.IGNORECASE)
+
+
+def by_role(payload: dict) -> dict:
+    """EMSI missions keyed by role (request, answer, other<i>) so a reordering is not read as a change."""
+    missions = payload.get("MISSION")
+    if not isinstance(missions, list):
+        return payload
+    keyed: dict[str, Any] = {}
+    for index, mission in enumerate(missions):
+        name = str(mission.get("NAME", ""))
+        role = "request" if REQUEST.match(name) else "answer" if ANSWER.match(name) else f"other{index}"
+        keyed[role if role not in keyed else f"{role}{index}"] = mission
+    return {**payload, "MISSION": keyed}
+
+
+def _ctx(reference: Path | None):
+    counter = itertools.count(1)
+    return build_context(nomenclature_dir=reference / "nomenclatures" if reference else None, schemas=reference,
+                         now=NOW, new_id=lambda: f"id-{next(counter):04d}", sender_id="fr.health.samu440")
+
+
+def hub_round_trip(example: Path, profile: Profile, ctx, tally: Tally) -> None:
+    """Hub payload -> legacy -> Hub payload of the same name."""
+    document = simplejson.loads(example.read_bytes(), parse_float=Decimal)
+    name = next(iter(document))
+    where = f"{profile.name}:{example.name}"
+    try:
+        there = hub_to_legacy_result(name, document[name], profile, ctx)
+        back = legacy_to_hub(there.data, profile, ctx)
+    except BridgeError as exc:
+        tally.add("silently_changed", where, "/", f"not translated: {exc.message}")
+        return
+    output = next((p for p in back if p.name == name), None)
+    dropped = list(there.dropped) + [d for p in back for d in p.dropped]
+    warnings = list(there.warnings) + [w for p in back for w in p.warnings]
+    if output is None:  # e.g. an EMSI without request/answer comes back as a createCase only
+        dropped += [Issue(f"/{name}", f"no {name} message comes back: its content travels in "
+                                      f"{', '.join(p.name for p in back)}", "dropped")]
+    dropped = [_role_issue(i, document[name]) for i in dropped]
+    if output is not None:
+        warnings = [_role_issue(i, output.payload) for i in warnings]
+    classify(leaves(by_role(document[name]), f"/{name}"), leaves(by_role(output.payload) if output else {}, f"/{name}"),
+             dropped, warnings, tally, where)
+
+
+def _role_issue(issue: Issue, payload: dict) -> Issue:
+    """A decoder's pointer into MISSION/<index> renamed to the mission's role, as :func:`by_role` keys it."""
+    match = re.match(r"^/emsi/MISSION/(\d+)(/.*)?$", issue.path)
+    if not match:
+        return issue
+    roles = list(by_role(payload)["MISSION"])
+    index = int(match[1])
+    return Issue(f"/emsi/MISSION/{roles[index]}{match[2] or ''}", issue.message, issue.code) \
+        if index < len(roles) else issue
+
+
+def legacy_fields(data: bytes, profile: Profile) -> dict[str, str]:
+    """``KEY#n`` -> value of every field of a legacy message, victims as ``victim{i}.PART``."""
+    if profile.adapter == "legacy-xml":
+        record = _record(parse_xml(data), profile)
+    else:
+        text = decode_text(data, profile.encoding)
+        record = _parse_keyvalue(text, profile) if profile.text.style == "keyvalue" else _parse_delimited(text, profile)
+    found: dict[str, str] = {}
+    seen: Counter = Counter()
+    for entry in record.entries:
+        if entry.value.strip():
+            found[f"{entry.key}#{seen[entry.key]}"] = entry.value
+            seen[entry.key] += 1
+    for index, parts in enumerate(record.patients):
+        found.update({f"victim{index}.{part}": e.value for part, e in parts.items() if e.value.strip()})
+    return found
+
+
+def _patient_paths(key: str, profile: Profile) -> list[str] | None:
+    """The canonical paths of a victim field (``VICT1_NOM`` -> ``patients[0].last_name``), None if not one."""
+    spec = profile.patients
+    field_key = key.split("#", 1)[0]
+    if spec is None:
+        return None
+    if field_key == spec.key:  # packed: every victim in one field
+        return ["patients"]
+    pattern = re.escape(spec.key).replace(r"\{n\}", r"(?P<n>\d+)").replace(r"\{part\}", r"(?P<part>\w+)")
+    match = re.fullmatch(pattern, field_key) if "{n}" in spec.key else None
+    if match is None:
+        found = re.fullmatch(r"victim(\d+)\.(\w+)", field_key)
+        if found is None:
+            return None
+        index, part = int(found[1]), found[2]
+    else:
+        index, part = int(match["n"]) - 1, match["part"]
+    name = spec.parts.get(part, part)
+    return [f"patients[{index}].{name}", f"patients/{index}/{name}", f"patients[{index}]", f"patients/{index}"]
+
+
+def _legacy_named(issues: list[Issue], key: str, profile: Profile, value: str) -> bool:
+    victim = _patient_paths(key, profile)
+    if victim is not None and any(i.path == p or i.path.startswith(p + ".") or i.path.startswith(p + "/")
+                                  or i.path.startswith(p + "[") for i in issues for p in victim):
+        return True
+    field_key = key.split("#", 1)[0]
+    spec = next((f for f in profile.fields if f.key == field_key), None)
+    for issue in issues:
+        if issue.path.split(" ", 1)[0] == field_key or (spec is not None and issue.path.startswith(spec.target)):
+            return True
+        if len(value) > 2 and value in issue.message:
+            return True
+    return False
+
+
+def legacy_round_trip(message: Path, profile: Profile, ctx, tally: Tally) -> None:
+    """Legacy frame -> Hub payloads -> legacy frame (what the LRM would get back)."""
+    where = f"{profile.name}:{message.name}"
+    data = message.read_bytes()
+    try:
+        payloads = legacy_to_hub(data, profile, ctx)
+        back = hub_payloads_to_legacy([(p.name, p.payload) for p in payloads], profile, ctx)
+    except BridgeError as exc:
+        tally.add("silently_changed", where, "/", f"not translated: {exc.message}")
+        return
+    source, output = legacy_fields(data, profile), legacy_fields(back.data, profile)
+    dropped = [d for p in payloads for d in p.dropped] + list(back.dropped)
+    warnings = [w for p in payloads for w in p.warnings] + list(back.warnings)
+    for key, value in source.items():
+        again = output.get(key)
+        if again is not None and _same(again, value):
+            tally.add("preserved", where, key)
+        elif _legacy_named(warnings, key, profile, value):
+            tally.add("altered_with_warning", where, key)
+        elif again is None and _legacy_named(dropped, key, profile, value):
+            tally.add("declared_dropped", where, key)
+        else:
+            tally.add("silently_changed", where, key, f"{value!r} -> {again!r}")
+    for key, value in output.items():
+        if key not in source and " code officiel " not in value and not _legacy_named(warnings, key, profile, value):
+            tally.add("invented", where, key, repr(value))
+
+
+def _profile_for(name: str, message: Path) -> Profile:
+    profile = load_profile(name)
+    if message.name.startswith("accent-") and profile.adapter == "legacy-text":
+        profile = profile.model_copy(update={"encoding": message.stem.removeprefix("accent-")})
+    return profile
+
+
+def reference_dir() -> Path | None:
+    candidate = Path(os.environ.get("HUB_REFERENCE") or ROOT.parent / "shared" / "hub-reference")
+    return candidate if (candidate / "examples").is_dir() else None
+
+
+def run() -> tuple[dict[str, Counter], list]:
+    reference = reference_dir()
+    ctx = _ctx(reference)
+    by_profile: dict[str, Counter] = {}
+    details: list = []
+    examples = sorted([*(reference / "examples" / "RC-EDA").glob("*.json"),
+                       *(reference / "examples" / "EMSI").glob("*.json")]) if reference else []
+    for name in PROFILES:
+        tally = Tally()
+        profile = load_profile(name)
+        for example in examples:
+            hub_round_trip(example, profile, ctx.with_profile(profile), tally)
+        for message in sorted((ROOT / "tests" / "golden" / name).iterdir()):
+            if message.suffix in (".txt", ".xml"):
+                legacy_round_trip(message, _profile_for(name, message), ctx, tally)
+        by_profile[name] = tally.counts
+        details += tally.details
+    return by_profile, details
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--json", action="store_true", help="last line: one JSON object with the five counts")
+    parser.add_argument("--details", action="store_true", help="list every silently changed or invented leaf")
+    args = parser.parse_args()
+    if reference_dir() is None:
+        print("note: official examples not found (set $HUB_REFERENCE): golden legacy messages only", file=sys.stderr)
+    by_profile, details = run()
+    total = Counter()
+    for counts in by_profile.values():
+        total.update(counts)
+    width = max(map(len, KINDS))
+    print(f"{'profile':<16}" + "".join(f"{k:>{width + 2}}" for k in KINDS))
+    for name, counts in by_profile.items():
+        print(f"{name:<16}" + "".join(f"{counts[k]:>{width + 2}}" for k in KINDS))
+    print(f"{'total':<16}" + "".join(f"{total[k]:>{width + 2}}" for k in KINDS))
+    if args.details:
+        for kind, where, pointer, note in details:
+            print(f"{kind}: {where}: {pointer}: {note}")
+    if args.json:
+        result = {k: int(total[k]) for k in KINDS}
+        result["by_profile"] = {name: {k: int(c[k]) for k in KINDS} for name, c in by_profile.items()}
+        print(json.dumps(result, sort_keys=True))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

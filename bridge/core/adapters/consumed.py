@@ -1,0 +1,168 @@
+"""Derive an encoder's dropped-field report: what the case held minus what the encoder read.
+
+An encoder reads the canonical :class:`Case` through a :class:`Tracked` view, which
+remembers every attribute path it touched (``qualification.whats_happen.code``,
+``notes/0.created``...). :func:`unread` then lists, as ``dropped`` Issues, every leaf
+the case *held* (set, not a model default) that the encoder never read, collapsed to the
+highest node whose whole subtree went unread (``request`` rather than its five leaves).
+Nothing is hand-listed, so a field added to the canonical model and not written by an
+encoder is reported the day it is added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import BaseModel
+
+from bridge.core.adapters.base import dropped
+from bridge.core.errors import Issue
+
+
+def _child(path: str, step: str | int) -> str:
+    if isinstance(step, int):
+        return f"{path}/{step}"
+    return f"{path}.{step}" if path else step
+
+
+class Tracked:
+    """Read-through view of a pydantic model (or a dict) that records what was read.
+
+    Sub-models, tuples of sub-models and dicts come back wrapped, so a path is only
+    marked when a *value* is taken; methods (``model_dump``...) mark their whole subtree.
+    """
+
+    __slots__ = ("_obj", "_path", "_used")
+
+    def __init__(self, obj: Any, path: str = "", used: set[str] | None = None) -> None:
+        object.__setattr__(self, "_obj", obj)
+        object.__setattr__(self, "_path", path)
+        object.__setattr__(self, "_used", used if used is not None else set())
+
+    @property
+    def used(self) -> set[str]:
+        """Every path read so far."""
+        used: set[str] = object.__getattribute__(self, "_used")
+        return used
+
+    def _wrap(self, value: Any, path: str) -> Any:
+        if isinstance(value, (BaseModel, dict)):
+            return Tracked(value, path, self._used)
+        if isinstance(value, tuple) and any(isinstance(v, BaseModel) for v in value):
+            return tuple(Tracked(v, _child(path, i), self._used) for i, v in enumerate(value))
+        self._used.add(path)
+        return value
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(self._obj, name)
+        if callable(value) and not isinstance(value, (BaseModel, dict)):
+            self._used.add(self._path)  # model_dump(), keys()...: the whole subtree is taken
+            return value
+        return self._wrap(value, _child(self._path, name))
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("a tracked case is read-only")
+
+    # dict-like access (``case.extras``)
+    def get(self, key: str, default: Any = None) -> Any:
+        if isinstance(self._obj, dict):
+            if key not in self._obj:
+                return default
+            return self._wrap(self._obj[key], _child(self._path, key))
+        return getattr(self, key, default)
+
+    def __getitem__(self, key: str) -> Any:
+        return self._wrap(self._obj[key], _child(self._path, key))
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._obj
+
+    def __iter__(self) -> Iterator[Any]:
+        if isinstance(self._obj, dict):
+            return iter(self._obj)  # keys only: values are marked when read
+        self._used.add(self._path)
+        return iter(self._obj)
+
+    def __len__(self) -> int:
+        return len(self._obj)
+
+    def __bool__(self) -> bool:
+        return bool(self._obj) if isinstance(self._obj, dict) else True
+
+    def __eq__(self, other: object) -> bool:
+        target = other._obj if isinstance(other, Tracked) else other
+        return bool(self._obj == target)
+
+    def __hash__(self) -> int:
+        return hash(id(self._obj))
+
+    def __repr__(self) -> str:
+        return f"Tracked({self._path or '<root>'}: {self._obj!r})"
+
+
+def unwrap_tracked(value: Any) -> Any:
+    """The plain object behind a :class:`Tracked` view (marking it wholly read)."""
+    if isinstance(value, Tracked):
+        value.used.add(value._path)
+        return value._obj
+    return value
+
+
+def held(value: Any, path: str = "") -> dict[str, Any]:
+    """Every leaf the value holds, ``path -> value``: set fields only (model defaults are not held)."""
+    leaves: dict[str, Any] = {}
+    if isinstance(value, BaseModel):
+        dumped = value.model_dump(exclude_defaults=True, exclude={"dropped"} if "dropped" in type(value).model_fields
+                                  else None)
+        for name in dumped:
+            leaves.update(held(getattr(value, name), _child(path, name)))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            leaves.update(held(item, _child(path, str(key))))
+    elif isinstance(value, (tuple, list)):
+        for index, item in enumerate(value):
+            leaves.update(held(item, _child(path, index)))
+    elif value is not None and value != "":
+        leaves[path] = value
+    return leaves
+
+
+def _covered(leaf: str, used: set[str]) -> bool:
+    if "" in used:
+        return True
+    return any((cut == len(leaf) or leaf[cut] in "./") and leaf[:cut] in used for cut in range(len(leaf), 0, -1))
+
+
+def _parent(path: str) -> str:
+    cut = max(path.rfind("."), path.rfind("/"))
+    return path[:cut] if cut > 0 else ""
+
+
+def _collapsible(node: str, whole: tuple[str, ...]) -> bool:
+    """Whether an unread subtree is reported as one node: a list item, or a section named in ``whole``."""
+    return node in whole or node.rsplit("/", 1)[-1].isdigit()
+
+
+def unread(case: BaseModel, used: set[str], why: str, whole: tuple[str, ...] = ("request", "answer")) -> list[Issue]:
+    """One ``dropped`` Issue per held leaf the encoder never read.
+
+    A wholly unread list item (``patients/0``) or section named in ``whole`` (the request and answer,
+    which travel as a message of their own) is reported once; other fields leaf by leaf, so the
+    operator reads ``caller.phone``, not ``caller``.
+    """
+    leaves = held(case)
+    missing = [leaf for leaf in leaves if not _covered(leaf, used)]
+    lost = set(missing)
+    read_somewhere = {leaf for leaf in leaves if leaf not in lost}
+    reported: dict[str, None] = {}
+    for leaf in missing:
+        node = leaf
+        while (parent := _parent(node)) and _collapsible(parent, whole) and not any(
+                r == parent or r.startswith((parent + ".", parent + "/")) for r in read_somewhere):
+            node = parent
+        reported.setdefault(node, None)
+    return [dropped(path, why) for path in reported]
+
+
+__all__ = ["Tracked", "held", "unread", "unwrap_tracked"]

@@ -1,0 +1,57 @@
+"""The fidelity measurement (benchmarks/fidelity.py): its classifier is strict, and the bridge scores 0 / 0."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from bridge.core.errors import Issue
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("fidelity", ROOT / "benchmarks" / "fidelity.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules["fidelity"] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_classifier_counts_a_silent_change_and_an_invention():
+    """A value that changes with nothing said, and an output leaf with no source, are counted as such."""
+    fidelity = _module()
+    tally = fidelity.Tally()
+    source = {"/createCase/senderCaseId": "A1", "/createCase/location/city/name": "Nantes",
+              "/createCase/location/city/inseeCode": "44109", "/createCase/qualification/victims/count": "1"}
+    output = {"/createCase/senderCaseId": "A1", "/createCase/location/city/name": "Rezé",
+              "/createCase/location/freetext": "made up", "/createCase/qualification/victims/count": "2"}
+    dropped = [Issue("location.insee", "no field", "dropped")]
+    warnings = [Issue("qualification.victims_count", "table fallback", "value-altered")]
+    fidelity.classify(source, output, dropped, warnings, tally, "t")
+    assert tally.counts == {"preserved": 1, "silently_changed": 1, "declared_dropped": 1,
+                            "altered_with_warning": 1, "invented": 1}
+
+
+def test_classifier_does_not_excuse_a_change_by_a_drop_report():
+    """A value still present but different is not 'declared dropped' unless a documented rule wrote it."""
+    fidelity = _module()
+    tally = fidelity.Tally()
+    fidelity.classify({"/createCase/location/city/name": "Nantes"}, {"/createCase/location/city/name": "Rezé"},
+                      [Issue("location.city", "no field", "dropped")], [], tally, "t")
+    assert tally.counts == {"silently_changed": 1}
+
+
+def test_benchmark_reports_nothing_silently_changed_or_invented(hub_reference):
+    """Acceptance: every official example and golden message, every profile, both ways: 0 and 0."""
+    run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fidelity.py"), "--json"], capture_output=True,
+                         text=True, timeout=600, cwd=ROOT, env={"HUB_REFERENCE": str(hub_reference),
+                                                              "PATH": "/usr/bin:/bin", "HOME": str(ROOT)})
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    assert {k: result[k] for k in ("silently_changed", "invented")} == {"silently_changed": 0, "invented": 0}
+    assert result["preserved"] > 0 and result["declared_dropped"] > 0 and result["altered_with_warning"] > 0
+    assert set(result) >= {"preserved", "declared_dropped", "altered_with_warning", "silently_changed", "invented"}

@@ -11,13 +11,16 @@ against a real store without the rest of the service.
 from __future__ import annotations
 
 import hmac
+import json
 from importlib import resources
 from typing import Any, Protocol
 
 import structlog
 from twisted.web.resource import Resource
+from twisted.web.server import NOT_DONE_YET
 
 from bridge.core.errors import BridgeError
+from bridge.edges.http import views
 from bridge.edges.http.common import CONTENT_SECURITY_POLICY, error_response, json_response, no_store
 
 log = structlog.get_logger("bridge.http.console")
@@ -28,6 +31,8 @@ STATIC_FILES = {
     "": ("console.html", b"text/html; charset=utf-8"),
     "console.js": ("console.js", b"text/javascript; charset=utf-8"),
     "console.css": ("console.css", b"text/css; charset=utf-8"),
+    "charts.js": ("charts.js", b"text/javascript; charset=utf-8"),
+    "favicon.svg": ("favicon.svg", b"image/svg+xml"),
 }
 
 
@@ -93,7 +98,7 @@ class ConsoleApi(Resource):
             return error_response(request, 404, str(exc) or "not found")
         except BridgeError as exc:
             return error_response(request, 422, exc.message)
-        except _BadRequest as exc:
+        except (_BadRequest, views.BadInput) as exc:
             return error_response(request, 400, str(exc))
 
     def _get(self, path: list[str], request) -> Any:
@@ -108,13 +113,38 @@ class ConsoleApi(Resource):
                 return self.provider.dlq(_limit(request))
             case ["coverage"]:
                 return self.provider.coverage()
+            case ["search"]:
+                return self._extra("search", views.Search.from_args(request.args))
+            case ["cases", case_id]:
+                return self._extra("case", _case_id(case_id))
+            case ["messages", message_id, "detail"]:
+                return self._extra("message", _int_id(message_id))
+            case ["stats"]:
+                window = (request.args.get(b"window") or [b"hour"])[0].decode("ascii", "replace")
+                if window not in views.WINDOWS:
+                    raise _BadRequest(f"window must be one of {', '.join(views.WINDOWS)}")
+                return self._extra("stats", window)
+            case ["mappings"]:
+                return self._extra("mappings")
         raise NotFound(f"no API endpoint /api/{'/'.join(path)}")
 
-    def render_POST(self, request) -> bytes:
+    def _extra(self, name: str, *args: Any) -> Any:
+        """A page of the console; a provider without it (an older or test provider) answers 404."""
+        method = getattr(self.provider, name, None)
+        if method is None:
+            raise NotFound(f"this console has no {name} page")
+        try:
+            return method(*args)
+        except views.BadInput as exc:
+            raise _BadRequest(str(exc)) from None
+
+    def render_POST(self, request) -> bytes | int:
         path = [part.decode("utf-8", "replace") for part in request.postpath]
         match path:
             case ["dlq", dlq_id, "replay"]:
                 return self._replay(request, dlq_id)
+            case ["try"]:
+                return self._try(request)
         return error_response(request, 404, f"no API endpoint POST /api/{'/'.join(path)}")
 
     def _replay(self, request, raw_id: str) -> bytes:
@@ -136,6 +166,55 @@ class ConsoleApi(Resource):
         log.info("dlq_replayed_from_console", dlq_id=raw_id, peer=request.getClientAddress().host)
         return json_response(request, result)
 
+    def _try(self, request) -> bytes | int:
+        """Translate a pasted frame with the live tables, in a worker thread; nothing is stored or sent.
+
+        A JSON body is required: a page on another site cannot send one without a CORS
+        preflight this server never answers, so it cannot make the bridge translate for it.
+        """
+        if getattr(self.provider, "try_frame", None) is None:
+            return error_response(request, 404, "this console has no try-a-frame form")
+        content_type = (request.getHeader(b"content-type") or b"").split(b";")[0].strip().lower()
+        if content_type != b"application/json":
+            return error_response(request, 415, "send the frame as JSON: {\"frame\": \"...\"}")
+        raw = request.content.read(views.MAX_TRY_BYTES * 4 + 64)
+        if len(raw) > views.MAX_TRY_BYTES * 4:
+            return error_response(request, 413, f"the frame is larger than {views.MAX_TRY_BYTES} bytes")
+        try:
+            body = json.loads(raw)
+            frame_text = body["frame"]
+            if not isinstance(frame_text, str):
+                raise TypeError
+        except (ValueError, KeyError, TypeError, RecursionError):
+            return error_response(request, 400, 'expected a JSON object {"frame": "..."}')
+        encoding = str(body.get("encoding") or "utf-8")[:40]
+        try:
+            frame = frame_text.encode(encoding, errors="replace")
+        except LookupError:
+            return error_response(request, 400, f"unknown encoding {encoding!r}")
+        if len(frame) > views.MAX_TRY_BYTES:
+            return error_response(request, 413, f"the frame is larger than {views.MAX_TRY_BYTES} bytes")
+        from twisted.internet.threads import deferToThread
+
+        finished = deferToThread(self.provider.try_frame, frame)
+
+        def done(result: Any) -> None:
+            if not request.finished and not getattr(request, "_disconnected", False):
+                request.write(json_response(request, result))
+                request.finish()
+
+        def failed(failure: Any) -> None:
+            exc = failure.value
+            code, message = (404, str(exc)) if isinstance(exc, NotFound) else (500, "translation failed unexpectedly")
+            if code == 500:
+                log.error("console_try_failed", error=repr(exc)[:300])
+            if not request.finished and not getattr(request, "_disconnected", False):
+                request.write(error_response(request, code, message))
+                request.finish()
+
+        finished.addCallbacks(done, failed)
+        return NOT_DONE_YET
+
     def _authorized(self, request) -> bool:
         header = request.getHeader(b"authorization") or b""
         scheme, _, token = header.partition(b" ")
@@ -156,6 +235,16 @@ def _int_id(raw: str) -> int:
     if len(raw) > 19 or int(raw) > MAX_ID:
         raise NotFound(f"no entry with id {raw[:40]}{'...' if len(raw) > 40 else ''}")
     return int(raw)
+
+
+def _case_id(raw: str) -> str:
+    try:
+        value = views.text_param(raw, "case id")
+    except views.BadInput as exc:
+        raise _BadRequest(str(exc)) from None
+    if value is None:
+        raise _BadRequest("empty case id")
+    return value
 
 
 def _limit(request) -> int:

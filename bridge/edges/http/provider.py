@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.core.delivery import IllegalTransition
+from bridge.edges.http import views
 from bridge.edges.http.console import Conflict, NotFound
 from bridge.edges.metrics import StoreSnapshot
 from bridge.edges.store import Store, UnknownMessage
@@ -34,6 +35,10 @@ class StoreConsoleProvider:
         broker_connected: Callable[[], bool] | None = None,
         mapping_version: Callable[[], str | None] | None = None,
         instance: str = "bridge",
+        case_prefix: str | None = None,
+        encodings: Mapping[str, str] | None = None,
+        usage_fn: Callable[[], list[dict[str, Any]]] | None = None,
+        try_frame_fn: Callable[[bytes], dict[str, Any]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -43,6 +48,11 @@ class StoreConsoleProvider:
         self.broker_connected = broker_connected
         self.mapping_version = mapping_version
         self.instance = instance
+        self.case_prefix = case_prefix
+        self.encodings = dict(encodings or {})
+        self.usage_fn = usage_fn
+        self.try_frame_fn = try_frame_fn
+        self._stats_cache: dict[str, tuple[datetime, dict[str, Any]]] = {}
 
     def _replay_with_store(self, dlq_id: int) -> Any:
         """Default replay: ``bridge.app.replay.replay_dead_letter``; the running service re-translates the bytes."""
@@ -111,3 +121,51 @@ class StoreConsoleProvider:
                 raise Conflict(result.error)
             return result.as_dict()
         return {"dlq_id": dlq_id, "result": result if isinstance(result, (int, str, dict, list)) else str(result)}
+
+    # -- the console's pages (search, case, message, charts, mappings, try a frame) ---------------------------
+    def search(self, criteria: views.Search) -> dict[str, Any]:
+        case_ids = tuple(c for c in (criteria.case_id,
+                                     f"{self.case_prefix}.{criteria.dossier}" if criteria.dossier and self.case_prefix
+                                     else criteria.dossier) if c)
+        rows = self.store.search_messages(case_ids=case_ids, distribution_id=criteria.distribution_id,
+                                          state=criteria.state, since=criteria.since, until=criteria.until,
+                                          limit=criteria.limit)
+        return {"criteria": criteria.as_dict(), "case_ids": list(case_ids), "messages": rows}
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        timeline = self.store.case_timeline(case_id)
+        if not timeline["messages"]:
+            raise NotFound(f"no message of case {case_id!r} in the store")
+        return {"case_id": case_id, **timeline}
+
+    def message(self, message_id: int) -> dict[str, Any]:
+        try:
+            message = self.store.get(message_id)
+        except UnknownMessage as exc:
+            raise NotFound(exc.message) from None
+        return views.message_view(message, self.store.message_events(message_id), self.store.message_notes(message_id),
+                                  self.encodings)
+
+    def stats(self, window: str) -> dict[str, Any]:
+        """Charts of the last hour (60 one-minute buckets) or day (48 half-hours); cached a few seconds."""
+        now = self.clock()
+        cached = self._stats_cache.get(window)
+        if cached is not None and (now - cached[0]).total_seconds() < views.STATS_CACHE_SECONDS:
+            return cached[1]
+        span, bucket = views.WINDOWS[window]
+        since = now - span
+        data = views.stats_view(self.store.traffic_window(since, bucket), since=since, bucket_seconds=bucket,
+                                buckets=int(span.total_seconds() // bucket))
+        self._stats_cache[window] = (now, data)
+        return data
+
+    def mappings(self) -> dict[str, Any]:
+        coverage = self.coverage()
+        return {"usage": None if self.usage_fn is None else self.usage_fn(), "coverage": coverage,
+                "try_available": self.try_frame_fn is not None}
+
+    def try_frame(self, frame: bytes) -> dict[str, Any]:
+        """Runs in a worker thread (the console defers it): translation only, nothing stored or sent."""
+        if self.try_frame_fn is None:
+            raise NotFound("no live translator in this process: 'try a frame' needs the running bridge")
+        return self.try_frame_fn(frame)

@@ -213,7 +213,9 @@ function renderCharts(stats) {
     const total = i === 0 ? stats.out.concat(stats.in).reduce((a, b) => a + b, 0)
       : i === 2 ? stats.dead_letters.reduce((a, b) => a + b, 0) : null;
     const noLatency = i === 1 && stats.latency_mean.every((v) => v === null);
-    if (total === 0 || noLatency) {
+    if (stats.truncated) {
+      figure.appendChild(el("figcaption", "Only the newest " + stats.max_rows + " messages of the window are counted.", "empty"));
+    } else if (total === 0 || noLatency) {
       figure.appendChild(el("figcaption", i === 1 ? "No RC-REF received in this window."
         : (i === 0 ? "No traffic in this window." : "No dead letter in this window."), "empty"));
     }

@@ -12,16 +12,25 @@ from __future__ import annotations
 
 import hmac
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from importlib import resources
 from typing import Any, Protocol
 
 import structlog
+from twisted.internet.defer import Deferred
 from twisted.web.resource import Resource
 from twisted.web.server import NOT_DONE_YET
 
 from bridge.core.errors import BridgeError
 from bridge.edges.http import views
-from bridge.edges.http.common import CONTENT_SECURITY_POLICY, error_response, json_response, no_store
+from bridge.edges.http.common import (
+    CONTENT_SECURITY_POLICY,
+    error_response,
+    json_response,
+    no_store,
+)
+from bridge.edges.store.console_queries import QueryTooLong
 
 log = structlog.get_logger("bridge.http.console")
 
@@ -84,16 +93,25 @@ class ConsoleApi(Resource):
 
     isLeaf = True
 
-    def __init__(self, provider: ConsoleProvider, *, allow_replay: bool = False, replay_token: str | None = None) -> None:
+    def __init__(self, provider: ConsoleProvider, *, allow_replay: bool = False, replay_token: str | None = None,
+                 offload: Callable[..., Deferred] | None = None) -> None:
         super().__init__()
         self.provider = provider
+        # pages that read many rows or translate run in the reactor's thread pool (tests pass a synchronous one)
+        self._offload = offload or _defer_to_thread
         self.allow_replay = allow_replay and bool(replay_token)
         self._token = (replay_token or "").encode()
 
     def render_GET(self, request) -> bytes:
         path = [part.decode("utf-8", "replace") for part in request.postpath]
         try:
-            return json_response(request, self._get(path, request))
+            result = self._get(path, request)
+            if isinstance(result, _Offload):
+                method = getattr(self.provider, result.name, None)
+                if method is None:
+                    raise NotFound(f"this console has no {result.name} page")
+                return self._in_thread(request, method, *result.args)
+            return json_response(request, result)
         except NotFound as exc:
             return error_response(request, 404, str(exc) or "not found")
         except BridgeError as exc:
@@ -114,16 +132,16 @@ class ConsoleApi(Resource):
             case ["coverage"]:
                 return self.provider.coverage()
             case ["search"]:
-                return self._extra("search", views.Search.from_args(request.args))
+                return _Offload("search", views.Search.from_args(request.args))
             case ["cases", case_id]:
-                return self._extra("case", _case_id(case_id))
+                return _Offload("case", _case_id(case_id))
             case ["messages", message_id, "detail"]:
-                return self._extra("message", _int_id(message_id))
+                return _Offload("message", _int_id(message_id))
             case ["stats"]:
                 window = (request.args.get(b"window") or [b"hour"])[0].decode("ascii", "replace")
                 if window not in views.WINDOWS:
                     raise _BadRequest(f"window must be one of {', '.join(views.WINDOWS)}")
-                return self._extra("stats", window)
+                return _Offload("stats", window)
             case ["mappings"]:
                 return self._extra("mappings")
         raise NotFound(f"no API endpoint /api/{'/'.join(path)}")
@@ -166,6 +184,37 @@ class ConsoleApi(Resource):
         log.info("dlq_replayed_from_console", dlq_id=raw_id, peer=request.getClientAddress().host)
         return json_response(request, result)
 
+    def _in_thread(self, request, method: Callable[..., Any], *args: Any) -> int:
+        """Run a page's queries off the reactor; answer when they are done (or say why they are not)."""
+        finished = self._offload(method, *args)
+
+        def answer(body: bytes) -> None:
+            if not request.finished and not getattr(request, "_disconnected", False):
+                request.setHeader(b"content-length", str(len(body)).encode())  # one block, not chunked
+                request.write(body)
+                request.finish()
+
+        def done(result: Any) -> None:
+            answer(json_response(request, result))
+
+        def failed(failure: Any) -> None:
+            exc = failure.value
+            if isinstance(exc, NotFound):
+                code, message = 404, str(exc) or "not found"
+            elif isinstance(exc, views.BadInput | _BadRequest):
+                code, message = 400, str(exc)
+            elif isinstance(exc, QueryTooLong):
+                code, message = 503, f"{exc}: narrow the search (a case, a dossier or a shorter time range)"
+            elif isinstance(exc, BridgeError):
+                code, message = 422, exc.message
+            else:
+                code, message = 500, "the console could not read the store; see the bridge log"
+                log.error("console_page_failed", page=getattr(method, "__name__", "?"), error=repr(exc)[:300])
+            answer(error_response(request, code, message))
+
+        finished.addCallbacks(done, failed)
+        return NOT_DONE_YET
+
     def _try(self, request) -> bytes | int:
         """Translate a pasted frame with the live tables, in a worker thread; nothing is stored or sent.
 
@@ -194,26 +243,7 @@ class ConsoleApi(Resource):
             return error_response(request, 400, f"unknown encoding {encoding!r}")
         if len(frame) > views.MAX_TRY_BYTES:
             return error_response(request, 413, f"the frame is larger than {views.MAX_TRY_BYTES} bytes")
-        from twisted.internet.threads import deferToThread
-
-        finished = deferToThread(self.provider.try_frame, frame)
-
-        def done(result: Any) -> None:
-            if not request.finished and not getattr(request, "_disconnected", False):
-                request.write(json_response(request, result))
-                request.finish()
-
-        def failed(failure: Any) -> None:
-            exc = failure.value
-            code, message = (404, str(exc)) if isinstance(exc, NotFound) else (500, "translation failed unexpectedly")
-            if code == 500:
-                log.error("console_try_failed", error=repr(exc)[:300])
-            if not request.finished and not getattr(request, "_disconnected", False):
-                request.write(error_response(request, code, message))
-                request.finish()
-
-        finished.addCallbacks(done, failed)
-        return NOT_DONE_YET
+        return self._in_thread(request, self.provider.try_frame, frame)
 
     def _authorized(self, request) -> bool:
         header = request.getHeader(b"authorization") or b""
@@ -226,6 +256,24 @@ class _BadRequest(ValueError):
 
 
 MAX_ID = 2**63 - 1  # SQLite INTEGER
+
+
+@dataclass(frozen=True)
+class _Offload:
+    """A page to compute in a worker thread: the provider method's name and its (checked) arguments."""
+
+    name: str
+    args: tuple[Any, ...] = ()
+
+    def __init__(self, name: str, *args: Any) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "args", args)
+
+
+def _defer_to_thread(function: Callable[..., Any], *args: Any) -> Deferred:
+    from twisted.internet.threads import deferToThread
+
+    return deferToThread(function, *args)
 
 
 def _int_id(raw: str) -> int:

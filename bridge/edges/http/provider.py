@@ -8,6 +8,7 @@ reloader; tests pass fixed values.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
@@ -17,6 +18,7 @@ from bridge.edges.http import views
 from bridge.edges.http.console import Conflict, NotFound
 from bridge.edges.metrics import StoreSnapshot
 from bridge.edges.store import Store, UnknownMessage
+from bridge.edges.store.console_queries import StoreReader
 
 ReplayFn = Callable[[int], Any]
 
@@ -53,6 +55,14 @@ class StoreConsoleProvider:
         self.usage_fn = usage_fn
         self.try_frame_fn = try_frame_fn
         self._stats_cache: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self._readers = threading.local()
+
+    def _reader(self) -> StoreReader:
+        """This thread's read-only connection (the console's pages run in worker threads, off the reactor)."""
+        reader = getattr(self._readers, "reader", None)
+        if reader is None:
+            reader = self._readers.reader = StoreReader(self.store.path)
+        return reader
 
     def _replay_with_store(self, dlq_id: int) -> Any:
         """Default replay: ``bridge.app.replay.replay_dead_letter``; the running service re-translates the bytes."""
@@ -123,28 +133,32 @@ class StoreConsoleProvider:
         return {"dlq_id": dlq_id, "result": result if isinstance(result, (int, str, dict, list)) else str(result)}
 
     # -- the console's pages (search, case, message, charts, mappings, try a frame) ---------------------------
+    # These run in a worker thread (see ConsoleApi): each on this thread's read-only connection, under a budget.
     def search(self, criteria: views.Search) -> dict[str, Any]:
         case_ids = tuple(c for c in (criteria.case_id,
                                      f"{self.case_prefix}.{criteria.dossier}" if criteria.dossier and self.case_prefix
                                      else criteria.dossier) if c)
-        rows = self.store.search_messages(case_ids=case_ids, distribution_id=criteria.distribution_id,
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            rows = reader.search_messages(case_ids=case_ids, distribution_id=criteria.distribution_id,
                                           state=criteria.state, since=criteria.since, until=criteria.until,
                                           limit=criteria.limit)
         return {"criteria": criteria.as_dict(), "case_ids": list(case_ids), "messages": rows}
 
     def case(self, case_id: str) -> dict[str, Any]:
-        timeline = self.store.case_timeline(case_id)
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            timeline = reader.case_timeline(case_id)
         if not timeline["messages"]:
             raise NotFound(f"no message of case {case_id!r} in the store")
         return {"case_id": case_id, **timeline}
 
     def message(self, message_id: int) -> dict[str, Any]:
-        try:
-            message = self.store.get(message_id)
-        except UnknownMessage as exc:
-            raise NotFound(exc.message) from None
-        return views.message_view(message, self.store.message_events(message_id), self.store.message_notes(message_id),
-                                  self.encodings)
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            try:
+                message = reader.get(message_id)
+            except UnknownMessage as exc:
+                raise NotFound(exc.message) from None
+            events, notes = reader.message_events(message_id), reader.message_notes(message_id)
+        return views.message_view(message, events, notes, self.encodings)
 
     def stats(self, window: str) -> dict[str, Any]:
         """Charts of the last hour (60 one-minute buckets) or day (48 half-hours); cached a few seconds."""
@@ -154,8 +168,9 @@ class StoreConsoleProvider:
             return cached[1]
         span, bucket = views.WINDOWS[window]
         since = now - span
-        data = views.stats_view(self.store.traffic_window(since, bucket), since=since, bucket_seconds=bucket,
-                                buckets=int(span.total_seconds() // bucket))
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            raw = reader.traffic_window(since, bucket)
+        data = views.stats_view(raw, since=since, bucket_seconds=bucket, buckets=int(span.total_seconds() // bucket))
         self._stats_cache[window] = (now, data)
         return data
 

@@ -20,6 +20,7 @@ MAX_TEXT = 200                # a search field, a case id in a path
 MAX_DISPLAY_BYTES = 256 * 1024  # of one body shown on the message page
 MAX_TRY_BYTES = 64 * 1024     # a pasted frame
 STATS_CACHE_SECONDS = 5.0
+QUERY_BUDGET_SECONDS = 2.0    # a console query past this is interrupted (HTTP 503: narrow the search)
 WINDOWS: dict[str, tuple[timedelta, int]] = {"hour": (timedelta(hours=1), 60), "day": (timedelta(days=1), 1800)}
 STATES = frozenset(s.value for s in State)
 
@@ -159,8 +160,12 @@ def stats_view(raw: Mapping[str, list[dict[str, Any]]], *, since: datetime, buck
                 values[index] = round(float(row[value]), 3)
         return values
 
+    from bridge.edges.store.console_queries import MAX_WINDOW_ROWS
+
+    counted = sum(int(r["n"]) for r in raw["throughput"])
     return {
         "since": since.isoformat(), "bucket_seconds": bucket_seconds, "buckets": buckets,
+        "truncated": counted >= MAX_WINDOW_ROWS, "max_rows": MAX_WINDOW_ROWS,
         "out": series(raw["throughput"], "n", {"direction": "out"}),
         "in": series(raw["throughput"], "n", {"direction": "in"}),
         "latency_mean": series(raw["latency"], "mean"), "latency_max": series(raw["latency"], "max"),

@@ -9,8 +9,13 @@ because the console answers on the reactor thread that also carries the traffic.
 from __future__ import annotations
 
 import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from bridge.app.records import to_db_time
 
@@ -125,7 +130,7 @@ class ConsoleQueries:
             " SELECT m.created_at AS created_at,"
             "  (SELECT (julianday(e.ts) - julianday(m.created_at)) * 86400 FROM events AS e"
             "   WHERE e.message_id = m.id AND e.event = 'rcref' ORDER BY e.id LIMIT 1) AS seconds"
-            " FROM messages AS m WHERE m.created_at >= ? AND m.direction = 'out'"
+            " FROM messages AS m WHERE m.created_at >= ? AND +m.direction = 'out'"  # '+': walk the time index
             " ORDER BY m.created_at DESC LIMIT ?) WHERE seconds IS NOT NULL GROUP BY bucket",
             (start, start, MAX_WINDOW_ROWS))]
         dead = [_row(r) for r in self._conn.execute(
@@ -140,3 +145,51 @@ class ConsoleQueries:
             "SELECT id, direction, adapter, profile, content_type, original, created_at FROM messages"
             " WHERE created_at >= ? AND id > ? ORDER BY id LIMIT ?", (to_db_time(since), after_id, limit))]
 
+
+
+class QueryTooLong(Exception):
+    """A console query ran past its time budget and was interrupted (narrow the search)."""
+
+
+class StoreReader(ConsoleQueries):
+    """A read-only connection to the store file, for console queries run in a worker thread.
+
+    WAL lets it read while the service writes, and it never holds the write lock. Each query
+    runs under a time budget (:meth:`budget`): past it SQLite interrupts it and
+    :class:`QueryTooLong` is raised, so one heavy search cannot keep a worker thread busy.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        from bridge.edges.store.queries import StoreQueries
+
+        self.path = str(path)
+        uri = f"file:{quote(str(Path(path).resolve()))}?mode=ro"
+        self._conn = sqlite3.connect(uri, uri=True, isolation_level=None, check_same_thread=False)
+        self._conn.row_factory = sqlite3.Row
+        self._conn.execute("PRAGMA busy_timeout = 2000")
+        self._deadline: float | None = None
+        self._conn.set_progress_handler(self._over_budget, 20_000)
+        self._queries = StoreQueries()
+        self._queries._conn, self._queries.path = self._conn, self.path
+
+    def _over_budget(self) -> int:
+        return int(self._deadline is not None and time.monotonic() > self._deadline)
+
+    @contextmanager
+    def budget(self, seconds: float) -> Iterator[StoreReader]:
+        """Queries inside the block are interrupted after ``seconds`` (:class:`QueryTooLong`)."""
+        self._deadline = time.monotonic() + seconds
+        try:
+            yield self
+        except sqlite3.OperationalError as exc:
+            if "interrupted" in str(exc):
+                raise QueryTooLong(f"the query took longer than {seconds:g} s and was stopped") from None
+            raise
+        finally:
+            self._deadline = None
+
+    def get(self, message_id: int) -> Any:
+        return self._queries.get(message_id)
+
+    def close(self) -> None:
+        self._conn.close()

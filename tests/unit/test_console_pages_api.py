@@ -189,3 +189,30 @@ def test_store_keeps_notes_as_one_history_line(tmp_path):
         assert [e.event for e in store.history(first)] == ["accept", "translate", "mapping_notes"]
         assert [e.event for e in store.history(second)] == ["accept", "translate"]
         assert store.message_notes(first) == '{"mapped": []}' and store.message_notes(second) is None
+
+
+def test_reader_interrupts_a_query_past_its_budget(filled):
+    """A query longer than the budget is stopped by SQLite and reported as QueryTooLong; the reader stays usable."""
+    from bridge.edges.store.console_queries import QueryTooLong, StoreReader
+
+    reader = StoreReader(filled[0].path)
+    endless = "WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 100000000) SELECT count(*) FROM c"
+    with pytest.raises(QueryTooLong), reader.budget(0.05):
+        reader._conn.execute(endless).fetchone()
+    with reader.budget(2):
+        assert reader.search_messages(limit=1)
+    reader.close()
+
+
+def test_a_page_past_its_budget_answers_503(filled, monkeypatch):
+    """The page says to narrow the search instead of hanging or failing with a 500."""
+    from bridge.edges.store.console_queries import QueryTooLong
+
+    _, _, provider, site = filled
+
+    def too_long(criteria):
+        raise QueryTooLong("the query took longer than 2 s and was stopped")
+
+    monkeypatch.setattr(provider, "search", too_long)
+    status, body = get(site, "/api/search?state=failed")
+    assert status == 503 and "narrow the search" in body["error"]

@@ -72,7 +72,7 @@ function drawChart(series, opts) {
   let x = width - right;
   for (const s of [...series].reverse()) {
     legend.appendChild(svgEl("text", { x, y: 13, "text-anchor": "end", class: "axis" }, s.label));
-    x -= 5 * s.label.length + 12;
+    x -= 5.6 * s.label.length + 13;
     legend.appendChild(svgEl("rect", { x: x, y: 6, width: 8, height: 8, class: s.cls + " swatch" }));
     x -= 10;
   }

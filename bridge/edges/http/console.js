@@ -627,6 +627,10 @@ function renderTry(box, data) {
     wrap.appendChild(figure);
   }
   box.appendChild(wrap);
+  for (const pre of wrap.querySelectorAll("pre")) {
+    const mark = pre.querySelector("mark");
+    if (mark) pre.scrollTop = Math.max(0, mark.offsetTop - pre.offsetTop - 60);
+  }
   const notesBox = el("div");
   renderNotes(notesBox, notes, "");
   box.appendChild(notesBox);
@@ -652,6 +656,9 @@ async function route() {
   for (const a of document.querySelectorAll("nav a")) a.classList.toggle("active", a.dataset.nav === current.page);
   clearTimeout(pollTimer);
   try {
+    if (current.page !== "overview" && !document.getElementById("instance").textContent) {
+      renderSummary(await getJson("/api/summary"));  // the instance name in the header on every page
+    }
     await LOADERS[current.page](current.arg);
     updated();
   } catch (error) {

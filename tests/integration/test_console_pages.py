@@ -193,7 +193,7 @@ def test_message_page_shows_both_sides_marked_and_hostile_text_inert(driver, con
 
 
 def test_message_page_marks_a_fallback(driver, console, tmp_path):
-    """A code no row maps (ZZZ) took the table's fallback: marked as such, with the warning."""
+    """A code no row maps (ZZZ) took the table's fallback, a field was dropped: both marked, with their notes."""
     from selenium.webdriver.common.by import By
 
     url, traffic = console
@@ -205,6 +205,9 @@ def test_message_page_marks_a_fallback(driver, console, tmp_path):
     _open(driver, url, f"/message/{message_id}", "#legacy-body mark")
     fallback = driver.find_elements(By.CSS_SELECTOR, "#legacy-body mark.mark-fallback")
     assert [m.text for m in fallback] == ["ZZZ"]
+    dropped = driver.find_elements(By.CSS_SELECTOR, "#legacy-body mark.mark-drop")
+    assert [m.text for m in dropped] == ["CODE_POSTAL=44830"]  # the same sheet carries a field no profile key reads
+    assert "CODE_POSTAL" in driver.find_element(By.CSS_SELECTOR, "#notes ul.drop").text
     assert "fallback 'C11.06.00' used" in driver.find_element(By.CSS_SELECTOR, "#notes tr.fallback").get_attribute(
         "title")
     _check_page(driver, "message-fallback", tmp_path)

@@ -434,6 +434,13 @@ function renderMessage(data) {
     legacyMarks.push({ needle: legacyCode, cls, title });
     hubMarks.push({ needle: hubCode, cls, title });
   }
+  const legacyLines = data.legacy ? data.legacy.text.split(/\r?\n/) : [];
+  for (const drop of notes.dropped || []) {  // "line N": that whole line; a field path: its last name
+    const path = String(drop.path || "");
+    const line = /^line (\d+)$/.exec(path);
+    const needle = line ? (legacyLines[Number(line[1]) - 1] || "").trim() : path.split(/[/.]/).filter(Boolean).pop();
+    if (needle && /[A-Za-z]/.test(needle)) legacyMarks.unshift({ needle, cls: "mark-drop", title: "dropped: " + drop.message });
+  }
   const side = (id, captionId, body, label) => {
     const pre = document.getElementById(id);
     const caption = document.getElementById(captionId);
@@ -451,11 +458,6 @@ function renderMessage(data) {
   };
   side("legacy-body", "legacy-caption", data.legacy, m.direction === "out" ? "Legacy frame received" : "Legacy frame produced");
   side("hub-body", "hub-caption", data.hub, m.direction === "out" ? "Hub message sent" : "Hub message received");
-  for (const drop of notes.dropped || []) {
-    const leaf = String(drop.path || "").split(/[/.]/).filter(Boolean).pop();
-    if (leaf) markedText(document.getElementById("legacy-body"), data.legacy ? data.legacy.text : "",
-      legacyMarks.concat([{ needle: leaf, cls: "mark-drop", title: "dropped: " + drop.message }]));
-  }
   renderNotes(document.getElementById("notes"), data.notes,
     m.direction === "out" ? "No notes recorded for this message (translated before the bridge kept them, or not translated)."
       : "Notes are recorded for frames from the LRM; Hub messages are shown as received.");

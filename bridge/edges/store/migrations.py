@@ -123,8 +123,8 @@ CREATE INDEX legacy_intake_message ON legacy_intake(message_id);
 # v4: the console's time-range search, export and charts walk a time index, never the whole table;
 # the mapping notes of a translation (fallbacks, drops, warnings) are found by event name per message.
 _V4 = """
-CREATE INDEX messages_created_at ON messages(created_at);
-CREATE INDEX dead_letters_created_at ON dead_letters(created_at);
+CREATE INDEX IF NOT EXISTS messages_created_at ON messages(created_at);
+CREATE INDEX IF NOT EXISTS dead_letters_created_at ON dead_letters(created_at);
 """
 
 #: (version, script). Version numbers are consecutive, starting at 1.

@@ -217,3 +217,14 @@ def test_a_page_past_its_budget_answers_503(filled, monkeypatch):
     monkeypatch.setattr(provider, "search", too_long)
     status, body = get(site, "/api/search?state=failed")
     assert status == 503 and "narrow the search" in body["error"]
+
+
+def test_summary_is_read_on_the_worker_side(filled, monkeypatch):
+    """/api/summary goes through the offload (its counts walk every message), and still says replay_allowed."""
+    _, _, provider, site = filled
+    called = []
+    real = provider.summary_page
+    monkeypatch.setattr(provider, "summary_page", lambda allowed: called.append(allowed) or real(allowed))
+    status, summary = get(site, "/api/summary")
+    assert status == 200 and called == [False] and summary["replay_allowed"] is False
+    assert sum(n for states in summary["counts"].values() for n in states.values()) > 40

@@ -82,10 +82,20 @@ class StoreConsoleProvider:
         )
 
     def summary(self) -> dict[str, Any]:
+        return self._summary(self.store)
+
+    def summary_page(self, replay_allowed: bool) -> dict[str, Any]:
+        """The overview's summary, read in a worker thread (the counts walk the whole state index)."""
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            return {**self._summary(reader.queries), "replay_allowed": replay_allowed}
+
+    def _summary(self, queries: Any) -> dict[str, Any]:
         counts: dict[str, dict[str, int]] = {}
-        for (direction, state), count in sorted(self.store.counts().items()):
+        for (direction, state), count in sorted(queries.counts().items()):
             counts.setdefault(direction, {})[state] = count
-        snap = self.metrics_snapshot()
+        now = self.clock()
+        snap = StoreSnapshot(outbox_depth=queries.outbox_depth(), oldest_pending_age_seconds=queries.oldest_pending_age(now),
+                             dlq_size=queries.dlq_size(), rcref_overdue=len(queries.overdue_rcref(now)))
         return {
             "instance": self.instance,
             "generated_at": self.clock().isoformat(),

@@ -169,8 +169,8 @@ class StoreReader(ConsoleQueries):
         self._conn.execute("PRAGMA busy_timeout = 2000")
         self._deadline: float | None = None
         self._conn.set_progress_handler(self._over_budget, 20_000)
-        self._queries = StoreQueries()
-        self._queries._conn, self._queries.path = self._conn, self.path
+        self.queries = StoreQueries()  # the store's own read queries, on this connection
+        self.queries._conn, self.queries.path = self._conn, self.path
 
     def _over_budget(self) -> int:
         return int(self._deadline is not None and time.monotonic() > self._deadline)
@@ -189,7 +189,7 @@ class StoreReader(ConsoleQueries):
             self._deadline = None
 
     def get(self, message_id: int) -> Any:
-        return self._queries.get(message_id)
+        return self.queries.get(message_id)
 
     def close(self) -> None:
         self._conn.close()

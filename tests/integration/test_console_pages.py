@@ -31,7 +31,7 @@ UPDATE = os.environ.get("UPDATE_CONSOLE_SCREENSHOTS") == "1"
 GOOD_FRAME = (
     "NUM_DOSSIER=A26-999001\nDATE_APPEL=20261130031500\nNATURE=GAZ\nLIEU=DOM\nMOTIF=MALAISE\nNB_VICTIMES=V1\n"
     "TYPE_VICTIME=ADU\nNUMERO=3\nVOIE=Rue des Marins\nCOMMUNE=Bouaye\nINSEE=44018\nAPPELANT=Marie Dubois\n"
-    "TEL=+33671830523\nQUALITE_APPELANT=FAM\nOBS=Odeur de gaz\nDEMANDE_SP=N\n"
+    "TEL=+33671830523\nQUALITE_APPELANT=FAM\nOBS=Odeur de gaz près de la chaudière\nDEMANDE_SP=N\n"
 )
 
 
@@ -106,7 +106,7 @@ def _check_page(driver, name: str, tmp_path: Path) -> None:
     assert errors == [], errors
     assert driver.title == "hub-bridge ops console"  # the hostile frame would set it to "pwned"
     status = driver.find_element(By.ID, "status")
-    assert "updated" in status.text and "error" not in (status.get_attribute("class") or "")
+    assert "updated" in status.text and "error" not in (status.get_attribute("class") or ""), status.text
     page = driver.find_element(By.CSS_SELECTOR, ".page:not([hidden])")
     assert len(page.text.strip()) > 200, page.text
     assert "available" not in page.text.lower().split()  # the stray "available true" row is gone
@@ -223,15 +223,16 @@ def test_search_by_dossier_state_and_time_range(driver, console, tmp_path):
     _open(driver, url, "/search", "#search-form")
     driver.find_element(By.NAME, "dossier").send_keys(dossier)
     driver.find_element(By.CSS_SELECTOR, "#search-form button[type=submit]").click()
-    _wait(driver).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#search-results tbody tr[data-message-id]")))
+    _wait(driver).until(ec.text_to_be_present_in_element((By.ID, "search-summary"), f"dossier = {dossier}"))
     rows = driver.find_elements(By.CSS_SELECTOR, "#search-results tbody tr[data-message-id]")
-    assert len(rows) == 2 and all(case_id in r.text for r in rows)
+    assert len(rows) == 2 and all(case_id in r.text for r in rows), [r.text for r in rows]
     _check_page(driver, "search", tmp_path)
 
     _open(driver, url, "/search?state=published", "#search-results tbody tr")
+    _wait(driver).until(ec.text_to_be_present_in_element((By.ID, "search-summary"), "state = published"))
     states = [r.find_elements(By.TAG_NAME, "td")[4].text
               for r in driver.find_elements(By.CSS_SELECTOR, "#search-results tbody tr[data-message-id]")]
-    assert states and set(states) == {"published"}
+    assert states and set(states) == {"published"}, states
 
     _open(driver, url, "/search?since=2001-01-01T00:00:00Z&until=2001-01-02T00:00:00Z", "#search-results tbody tr")
     assert "No message matches" in driver.find_element(By.ID, "search-results").text
@@ -253,6 +254,7 @@ def test_try_a_frame_translates_without_sending(driver, console, tmp_path):
     _wait(driver).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#try-result .try-ok")))
     result = driver.find_element(By.ID, "try-result").text
     assert "1 Hub message(s) would go out" in result and "C09.03.00" in result and "createCase" in result
+    assert "près de la chaudière" in result and "Warnings" not in result  # typed text sent in the link's cp1252
     _check_page(driver, "try-a-frame", tmp_path)
     driver.execute_script("document.getElementById('usage-title').scrollIntoView();")
     _check_page(driver, "mappings", tmp_path)

@@ -238,7 +238,8 @@ class ConsoleApi(Resource):
                 raise TypeError
         except (ValueError, KeyError, TypeError, RecursionError):
             return error_response(request, 400, 'expected a JSON object {"frame": "..."}')
-        encoding = str(body.get("encoding") or "utf-8")[:40]
+        # typed text becomes the bytes the LRM would send: the live profile's encoding, unless the page says
+        encoding = str(body.get("encoding") or getattr(self.provider, "try_encoding", None) or "utf-8")[:40]
         try:
             frame = frame_text.encode(encoding, errors="replace")
         except LookupError:

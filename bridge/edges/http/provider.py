@@ -189,6 +189,11 @@ class StoreConsoleProvider:
         return {"usage": None if self.usage_fn is None else self.usage_fn(), "coverage": coverage,
                 "try_available": self.try_frame_fn is not None}
 
+    @property
+    def try_encoding(self) -> str | None:
+        """How a pasted frame is encoded before translation: the live profile's encoding."""
+        return next(iter(self.encodings.values()), None)
+
     def try_frame(self, frame: bytes) -> dict[str, Any]:
         """Runs in a worker thread (the console defers it): translation only, nothing stored or sent."""
         if self.try_frame_fn is None:

@@ -74,10 +74,10 @@ class RecordingMappings:
         self.usage = usage
         self.entries: list[dict[str, Any]] = []
 
-    def forward(self, table: str, code: str):
+    def forward(self, table: str, code: str) -> Any:
         return self._record(table, "forward", code, self.inner.forward(table, code))
 
-    def reverse(self, table: str, code: str):
+    def reverse(self, table: str, code: str) -> Any:
         return self._record(table, "reverse", code, self.inner.reverse(table, code))
 
     def _record(self, table: str, direction: str, code: str, mapped: Any) -> Any:

@@ -86,19 +86,20 @@ def legacy_leaves(data: bytes, profile: Any) -> dict[str, str]:
                 walk(child, f"{path}/{tag}" + (f"[{seen[tag]}]" if seen[tag] > 1 else ""))
 
         root = parse_xml(data)
-        walk(root, "/" + root.tag.split("}")[-1])
+        walk(root, "/" + str(root.tag).split("}")[-1])
         return leaves
     text = data.decode(profile.encoding, errors="replace")
-    leaves, seen = {}, {}
+    lines: dict[str, str] = {}
+    repeats: dict[str, int] = {}
     for number, line in enumerate(text.splitlines(), start=1):
         key, sep, value = line.partition("=")
         if sep and key.strip():
             key = key.strip()
-            seen[key] = seen.get(key, 0) + 1
-            leaves[f"{key}" + (f"[{seen[key]}]" if seen[key] > 1 else "")] = value
+            repeats[key] = repeats.get(key, 0) + 1
+            lines[f"{key}" + (f"[{repeats[key]}]" if repeats[key] > 1 else "")] = value
         elif line.strip():
-            leaves[f"line {number}"] = line
-    return leaves
+            lines[f"line {number}"] = line
+    return lines
 
 
 class Translator:

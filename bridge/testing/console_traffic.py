@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.app.records import Translation, translation_notes
+from bridge.core.delivery import Direction
 from bridge.core.edxl import wrap
 from bridge.core.errors import BridgeError
 from bridge.edges.store import Store
@@ -105,7 +106,8 @@ def fill_store(store: Store, now: datetime, *, cases: int = 40, seed: int = 7, t
         except BridgeError as exc:
             first = exc.issues[0] if exc.issues else None
             traffic.dead_letters.append(store.dead_letter(
-                data, error=str(exc), error_path=first and first.path, source="translation", at=at, direction="out",
+                data, error=str(exc), error_path=first.path if first else None, source="translation", at=at,
+                direction=Direction.OUT,
                 adapter="legacy-text", profile=PROFILE))
             continue
         translations = []

@@ -102,7 +102,7 @@ class ConsoleApi(Resource):
         self.allow_replay = allow_replay and bool(replay_token)
         self._token = (replay_token or "").encode()
 
-    def render_GET(self, request) -> bytes:
+    def render_GET(self, request) -> bytes | int:
         path = [part.decode("utf-8", "replace") for part in request.postpath]
         try:
             result = self._get(path, request)
@@ -223,7 +223,8 @@ class ConsoleApi(Resource):
         A JSON body is required: a page on another site cannot send one without a CORS
         preflight this server never answers, so it cannot make the bridge translate for it.
         """
-        if getattr(self.provider, "try_frame", None) is None:
+        translate: Callable[[bytes], Any] | None = getattr(self.provider, "try_frame", None)
+        if translate is None:
             return error_response(request, 404, "this console has no try-a-frame form")
         content_type = (request.getHeader(b"content-type") or b"").split(b";")[0].strip().lower()
         if content_type != b"application/json":
@@ -246,7 +247,7 @@ class ConsoleApi(Resource):
             return error_response(request, 400, f"unknown encoding {encoding!r}")
         if len(frame) > views.MAX_TRY_BYTES:
             return error_response(request, 413, f"the frame is larger than {views.MAX_TRY_BYTES} bytes")
-        return self._in_thread(request, self.provider.try_frame, frame)
+        return self._in_thread(request, translate, frame)
 
     def _authorized(self, request) -> bool:
         header = request.getHeader(b"authorization") or b""

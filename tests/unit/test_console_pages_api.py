@@ -94,7 +94,7 @@ class TestPages:
         assert all(e["event"] != "mapping_notes" for e in detail["events"])
         assert get(site, "/api/messages/99999/detail")[0] == 404
         assert get(site, "/api/messages/1x/detail")[0] == 400
-        assert get(site, "/api/messages/" + "9" * 30 + "/detail")[0] == 400  # not a 500 from SQLite
+        assert get(site, "/api/messages/" + "9" * 30 + "/detail")[0] == 404  # no row can have it; not a 500
 
     def test_stats_dense_series_per_window(self, filled):
         """Hour: 60 one-minute buckets; day: 48 half-hours; counts add up to the stored messages."""

@@ -138,7 +138,7 @@ class ConsoleApi(Resource):
             case ["cases", case_id]:
                 return _Offload("case", _case_id(case_id))
             case ["messages", message_id, "detail"]:
-                return _Offload("message", _row_id(message_id))
+                return _Offload("message", _int_id(message_id))
             case ["stats"]:
                 window = (request.args.get(b"window") or [b"hour"])[0].decode("ascii", "replace")
                 if window not in views.WINDOWS:
@@ -287,14 +287,6 @@ def _int_id(raw: str) -> int:
     if len(raw) > 19 or int(raw) > MAX_ID:
         raise NotFound(f"no entry with id {raw[:40]}{'...' if len(raw) > 40 else ''}")
     return int(raw)
-
-
-def _row_id(raw: str) -> int:
-    """A store row id: digits, at most SQLite's largest integer (a longer one cannot name a row)."""
-    value = _int_id(raw[:40])
-    if len(raw) > 19 or value >= 2**63:
-        raise _BadRequest(f"id {raw[:40]!r} is too large")
-    return value
 
 
 def _case_id(raw: str) -> str:

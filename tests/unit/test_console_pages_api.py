@@ -221,11 +221,16 @@ def test_a_page_past_its_budget_answers_503(filled, monkeypatch):
 
 def test_summary_is_read_on_the_worker_side(filled, monkeypatch):
     """/api/summary goes through the offload (its counts walk every message), and still says replay_allowed."""
-    _, _, provider, site = filled
+    store, _, provider, site = filled
+    store.record_inbound(b'{"late": true}', distribution_id="late-1", case_id="late", case_version=None,
+                         received_at=NOW - timedelta(minutes=10), adapter="hub", content_type="application/json")
     called = []
     real = provider.summary_page
     monkeypatch.setattr(provider, "summary_page", lambda allowed: called.append(allowed) or real(allowed))
     status, summary = get(site, "/api/summary")
     assert status == 200 and called == [False] and summary["replay_allowed"] is False
-    store = filled[0]
     assert sum(n for states in summary["counts"].values() for n in states.values()) == sum(store.counts().values())
+    snapshot = provider.metrics_snapshot()  # the same figures as /metrics, read on the reactor's connection
+    assert (summary["dlq_size"], summary["rcref_overdue"], summary["inbound_overdue"]) == (
+        snapshot.dlq_size, snapshot.rcref_overdue, snapshot.inbound_overdue)
+    assert summary["inbound_overdue"] == 1  # the Hub message nobody handed to the LRM for 10 minutes

@@ -275,8 +275,13 @@ class _Offload:
 
 
 def _defer_to_thread(function: Callable[..., Any], *args: Any) -> Deferred:
+    """In the reactor's thread pool; inline when no reactor runs (a resource driven by hand, in a tool or test)."""
+    from twisted.internet import reactor
+    from twisted.internet.defer import maybeDeferred
     from twisted.internet.threads import deferToThread
 
+    if not getattr(reactor, "running", False):
+        return maybeDeferred(function, *args)
     return deferToThread(function, *args)
 
 

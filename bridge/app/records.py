@@ -68,6 +68,7 @@ class Translation:
     case_id: str | None = None
     case_version: str | None = None
     content_type: str = "application/json"
+    notes: str | None = None  # JSON: codes mapped, fallbacks, declared drops, warnings (see translation_notes)
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +194,32 @@ class DeadLetter:
         data["original_size"] = len(self.original)
         data["attempts"] = [a.as_dict() for a in self.attempts]
         return _jsonable(data)
+
+
+MAX_NOTES = 200  # entries per kind kept with a message; the rest is counted, not stored
+MAX_NOTE_TEXT = 300
+
+
+def translation_notes(mapped: Any = (), dropped: Any = (), warnings: Any = ()) -> str | None:
+    """The JSON a translation leaves in the message's history for the console (bounded), or None if empty.
+
+    ``mapped``: dicts of the code lookups (table, direction, code, to, source, warning);
+    ``dropped`` / ``warnings``: :class:`bridge.core.errors.Issue` objects.
+    """
+    def cut(value: object) -> str:
+        text = "" if value is None else str(value)
+        return text if len(text) <= MAX_NOTE_TEXT else text[: MAX_NOTE_TEXT - 1] + "…"
+
+    def issues(items: Any) -> list[dict[str, str]]:
+        return [{"path": cut(i.path), "message": cut(i.message), "code": cut(i.code)} for i in list(items)[:MAX_NOTES]]
+
+    notes = {
+        "mapped": [{key: cut(value) for key, value in entry.items()} for entry in list(mapped)[:MAX_NOTES]],
+        "dropped": issues(dropped), "warnings": issues(warnings),
+    }
+    if not any(notes.values()):
+        return None
+    return json.dumps(notes, ensure_ascii=False, sort_keys=True)
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -43,7 +43,7 @@ from bridge.app.ports import (
     StoreFull,
     Translation,
 )
-from bridge.app.records import Message
+from bridge.app.records import Message, translation_notes
 from bridge.core.delivery import IllegalTransition, RetryPolicy
 from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue
@@ -258,7 +258,8 @@ class BridgeService:
                        kind="Update" if self._case_shared(item.case_id) else "Report")
         body = self.translator.encode_hub(message, self.settings.content_type)
         return Translation(translated=body, distribution_id=distribution_id, case_id=item.case_id,
-                           case_version=item.case_version, content_type=self.settings.content_type)
+                           case_version=item.case_version, content_type=self.settings.content_type,
+                           notes=translation_notes(item.mapped, item.dropped, item.warnings))
 
     def _case_shared(self, case_id: str | None) -> bool:
         """Whether a frame of this dossier already went to the Hub: a later one is an update (docs/operations.md)."""

@@ -50,6 +50,56 @@ class LiveMappings:
         return cast(MappedLike, self._current().reverse(table, code))
 
 
+MAX_CODES_PER_TABLE = 2_000  # distinct codes remembered per table and direction (memory stays bounded)
+
+
+class MappingUsage:
+    """Lookups per table since the bridge started: counts, fallbacks and codes seen (for the console)."""
+
+    def __init__(self) -> None:
+        self.lookups: dict[tuple[str, str], int] = {}
+        self.fallbacks: dict[tuple[str, str], int] = {}
+        self.codes: dict[tuple[str, str], dict[str, int]] = {}
+
+    def add(self, entry: dict[str, Any]) -> None:
+        key = (entry["table"], entry["direction"])
+        self.lookups[key] = self.lookups.get(key, 0) + 1
+        if entry.get("warning"):
+            self.fallbacks[key] = self.fallbacks.get(key, 0) + 1
+        codes = self.codes.setdefault(key, {})
+        if entry["code"] in codes or len(codes) < MAX_CODES_PER_TABLE:
+            codes[entry["code"]] = codes.get(entry["code"], 0) + 1
+
+    def snapshot(self) -> list[dict[str, Any]]:
+        """One entry per (table, direction) used, most used first."""
+        return sorted(({"table": t, "direction": d, "lookups": n, "fallbacks": self.fallbacks.get((t, d), 0),
+                        "codes": dict(sorted(self.codes.get((t, d), {}).items(), key=lambda kv: -kv[1])[:50])}
+                       for (t, d), n in self.lookups.items()), key=lambda e: (-e["lookups"], e["table"]))
+
+
+class RecordingMappings:
+    """Wraps a mapping lookup and writes down every lookup (code in, code out, row or policy used)."""
+
+    def __init__(self, inner: Any, usage: MappingUsage | None = None) -> None:
+        self.inner = inner
+        self.usage = usage
+        self.entries: list[dict[str, Any]] = []
+
+    def forward(self, table: str, code: str) -> Any:
+        return self._record(table, "forward", code, self.inner.forward(table, code))
+
+    def reverse(self, table: str, code: str) -> Any:
+        return self._record(table, "reverse", code, self.inner.reverse(table, code))
+
+    def _record(self, table: str, direction: str, code: str, mapped: Any) -> Any:
+        entry = {"table": table, "direction": direction, "code": str(code)[:200], "to": mapped.code,
+                 "source": mapped.source, "warning": mapped.warning}
+        self.entries.append(entry)
+        if self.usage is not None:
+            self.usage.add(entry)
+        return mapped
+
+
 class PipelineTranslator:
     """Legacy frames <-> Hub payloads for one profile, per :class:`bridge.app.service.Translator`."""
 
@@ -61,16 +111,46 @@ class PipelineTranslator:
         self.ctx = ctx.with_profile(profile)
         self.clock = clock
         self.validator = validator
+        self.usage = MappingUsage()
 
-    def _ctx(self) -> AdapterContext:
-        return dataclasses.replace(self.ctx, now=self.clock().astimezone())
+    def _ctx(self, recorder: RecordingMappings | None = None) -> AdapterContext:
+        ctx = dataclasses.replace(self.ctx, now=self.clock().astimezone())
+        return ctx if recorder is None or ctx.mappings is None else dataclasses.replace(ctx, mappings=recorder)
+
+    def _recorder(self, *, count: bool = True) -> RecordingMappings | None:
+        return None if self.ctx.mappings is None else RecordingMappings(self.ctx.mappings, self.usage if count else None)
 
     def to_hub(self, frame: bytes) -> list[HubPayload]:
-        items = legacy_to_hub(frame, self.profile_model, self._ctx(), self.validator)
+        recorder = self._recorder()
+        items = legacy_to_hub(frame, self.profile_model, self._ctx(recorder), self.validator)
         case_id = items[0].payload.get("caseId") if items else None
         for warning in (w for item in items for w in item.warnings):
             _log_warning(warning, case_id=case_id, profile=self.profile)
-        return [HubPayload(item.name, item.payload, item.dropped, item.warnings, case_id=case_id) for item in items]
+        mapped = list(recorder.entries) if recorder is not None else []
+        return [HubPayload(item.name, item.payload, item.dropped, item.warnings, case_id=case_id, mapped=mapped)
+                for item in items]
+
+    def preview(self, frame: bytes) -> dict[str, Any]:
+        """What :meth:`to_hub` would make of ``frame`` with the tables in force, sending and storing nothing.
+
+        For the console's "try a frame" form: the Hub payloads, the codes looked up, drops and warnings,
+        or the error that would dead-letter the frame. Usage counters are left alone.
+        """
+        from bridge.core.errors import BridgeError
+
+        recorder = self._recorder(count=False)
+        try:
+            items = legacy_to_hub(frame, self.profile_model, self._ctx(recorder), self.validator)
+        except BridgeError as exc:
+            return {"ok": False, "error": exc.message, "issues": [
+                {"path": i.path, "message": i.message, "code": i.code} for i in exc.issues[:50]],
+                "mapped": recorder.entries if recorder is not None else []}
+        return {"ok": True, "profile": self.profile, "encoding": self.profile_model.encoding,
+                "payloads": [{"name": i.name, "payload": i.payload,
+                              "dropped": [{"path": d.path, "message": d.message, "code": d.code} for d in i.dropped],
+                              "warnings": [{"path": w.path, "message": w.message, "code": w.code}
+                                           for w in i.warnings]} for i in items],
+                "mapped": recorder.entries if recorder is not None else []}
 
     def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None,
                   earlier: Sequence[Unwrapped] = ()) -> bytes | None:
@@ -91,7 +171,7 @@ class PipelineTranslator:
         """Like :meth:`to_legacy`, with the warnings (``value-altered``...) the service records."""
         if message.payload_name not in LEGACY_PAYLOADS:
             return None  # nothing the LRM understands; acknowledged, not forwarded
-        ctx = self._ctx()
+        ctx = self._ctx(self._recorder())  # counted in the console's usage figures
         history = [(m.payload_name, m.payload) for m in earlier if m.payload_name in LEGACY_PAYLOADS]
         if message.payload_name == "createCase" or (original_frame is None and not history
                                                     and message.payload_name == "emsi"):

@@ -31,7 +31,7 @@ COMMANDS: dict[str, str] = {
     "dlq": "bridge.cli.store_cmds:dlq",
     "hub-emulator": "bridge.cli.hub_emulator_cmd:hub_emulator",
     "mappings": "bridge.cli.mappings_cmd:mappings",
-    "messages": "bridge.cli.store_cmds:messages",
+    "messages": "bridge.cli.messages_export_cmd:messages",
     "nexsis-sim": "bridge.cli.nexsis_sim_cmd:nexsis_sim",
     "nomenclatures": "bridge.cli.nomenclatures_cmd:nomenclatures",
     "replay": "bridge.cli.store_cmds:replay",

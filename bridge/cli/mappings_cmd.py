@@ -90,3 +90,43 @@ def coverage_cmd(directory: Path | None, nomenclatures_dir: Path | None, all_cod
     if result.errors:
         click.echo(f"warning: the tables have {len(result.errors)} lint error(s); run 'bridge mappings lint'",
                    err=True)
+
+
+@mappings.command(name="diff")
+@click.argument("old", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.argument("new", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@NOMENCLATURES_OPTION
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout, for machines.")
+def diff_cmd(old: Path, new: Path, nomenclatures_dir: Path | None, as_json: bool) -> None:
+    """Rows added, removed and changed per table between the tables in OLD and those in NEW.
+
+    Exit 0 when the tables are the same, 1 when anything changed. Lint findings
+    do not stop the comparison (run 'bridge mappings lint' for those).
+    """
+    import json
+
+    from bridge.core.mapping.diff import diff_tables
+    from bridge.refdata.mapping_loader import lint_directory
+
+    registry = load_or_exit(nomenclatures_dir)
+    diffs = diff_tables(lint_directory(old, registry).tables, lint_directory(new, registry).tables)
+    if as_json:
+        click.echo(json.dumps([d.as_dict() for d in diffs], ensure_ascii=False, indent=2))
+        raise SystemExit(1 if diffs else 0)
+    for diff in diffs:
+        click.echo(f"table {diff.name}" + ("" if diff.status == "changed" else f" ({diff.status})") + ":")
+        for label, lines in (("rule", diff.rules), ("changed", diff.changed), ("removed", diff.removed),
+                             ("added", diff.added)):
+            for line in lines:
+                click.echo(f"  {label}: {line}")
+    click.echo(f"{len(diffs)} table(s) changed", err=True)
+    raise SystemExit(1 if diffs else 0)
+
+
+def _register_test() -> None:
+    from bridge.cli.mappings_test_cmd import test_cmd
+
+    mappings.add_command(test_cmd)
+
+
+_register_test()

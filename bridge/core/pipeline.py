@@ -66,6 +66,7 @@ class HubPayload:
     warnings: list[Issue] = field(default_factory=list)
     case_id: str | None = None
     case_version: str | None = None
+    mapped: list[dict[str, Any]] = field(default_factory=list)  # the code lookups of the frame (translator fills it)
 
 
 def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,

@@ -145,7 +145,9 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     provider = StoreConsoleProvider(store, clock=utc_now, coverage_fn=MappingCoverage(reloader),
                                     broker_connected=broker_connected, mapping_version=lambda: reloader.version,
                                     instance=config.bridge.instance,
-                                    handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds))
+                                    handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds),
+                                    case_prefix=bridge_id, encodings={profile.name: profile.encoding},
+                                    usage_fn=translator.usage.snapshot, try_frame_fn=translator.preview)
     metrics = BridgeMetrics(snapshot=provider.metrics_snapshot, broker_connected=broker_connected)
     service = BridgeService(settings, reactor=reactor, store=store, translator=translator, metrics=metrics)
     running = RunningBridge(config=config, service=service, store=store, hub_client=None, link=None,

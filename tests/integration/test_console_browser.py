@@ -121,8 +121,12 @@ def test_console_shows_and_replays_a_dead_letter(driver, console_url, populated_
     driver.get(console_url)
     row = wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, f'#dlq tbody tr[data-dlq-id="{dlq_id}"]')))
     assert HOSTILE_ERROR in row.text and not driver.find_elements(By.CSS_SELECTOR, "#dlq b")
-    wait.until(ec.text_to_be_present_in_element((By.ID, "coverage"), "12/14 codes mapped"))
     driver.save_screenshot(str(tmp_path / "console-before.png"))
+    driver.get(console_url + "#/mappings")  # coverage lives on the mapping page, without a stray "available" row
+    wait.until(ec.text_to_be_present_in_element((By.ID, "coverage"), "12/14 codes mapped"))
+    assert "available" not in driver.find_element(By.ID, "coverage").text
+    driver.get(console_url + "#/")
+    wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, f'button[data-dlq-id="{dlq_id}"]')))
 
     driver.find_element(By.ID, "replay-token").send_keys(TOKEN)
     driver.find_element(By.CSS_SELECTOR, f'button[data-dlq-id="{dlq_id}"]').click()

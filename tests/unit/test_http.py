@@ -123,8 +123,11 @@ class FakeProvider:
 
 
 def site_with(checks=None, provider=None, allow_replay=False, metrics=None):
+    from twisted.internet.defer import maybeDeferred
+
     root = build_root(metrics=metrics or BridgeMetrics(), checks=checks or {}, provider=provider,
-                      allow_replay=allow_replay, replay_token=TOKEN if allow_replay else None)
+                      allow_replay=allow_replay, replay_token=TOKEN if allow_replay else None,
+                      offload=maybeDeferred)  # no reactor runs here: the pages' "worker thread" is this one
     return build_site(root)
 
 

@@ -362,3 +362,20 @@ class TestRetention:
         store.mark_translation_failed(failed, error="e", error_path=None, at=at(2))
         assert store.purge_delivered(at(100), include_failed=True) == 2
         assert store.dlq_list(include_replayed=True) == [] and store.recent() == []
+
+
+def test_migration_4_adds_the_time_indexes_to_a_version_3_store(tmp_path):
+    """A store of the previous version gains the console's time indexes on open and keeps its messages."""
+    path = tmp_path / "v3.sqlite3"
+    with Store.open(path) as opened:
+        opened.accept_outbound(b"frame", adapter="legacy-text", profile="p", received_at=datetime(2026, 1, 1, tzinfo=UTC))
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("DROP INDEX messages_created_at")
+    conn.execute("DROP INDEX dead_letters_created_at")
+    conn.execute("PRAGMA user_version = 3")
+    assert migrate(conn) == 4
+    names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+    conn.close()
+    assert {"messages_created_at", "dead_letters_created_at"} <= names
+    with Store.open(path) as reopened:
+        assert len(reopened.recent(10)) == 1

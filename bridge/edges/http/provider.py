@@ -8,14 +8,17 @@ reloader; tests pass fixed values.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
 from bridge.core.delivery import IllegalTransition
+from bridge.edges.http import views
 from bridge.edges.http.console import Conflict, NotFound
 from bridge.edges.metrics import StoreSnapshot
 from bridge.edges.store import Store, UnknownMessage
+from bridge.edges.store.console_queries import StoreReader
 
 ReplayFn = Callable[[int], Any]
 
@@ -34,6 +37,10 @@ class StoreConsoleProvider:
         broker_connected: Callable[[], bool] | None = None,
         mapping_version: Callable[[], str | None] | None = None,
         instance: str = "bridge",
+        case_prefix: str | None = None,
+        encodings: Mapping[str, str] | None = None,
+        usage_fn: Callable[[], list[dict[str, Any]]] | None = None,
+        try_frame_fn: Callable[[bytes], dict[str, Any]] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -43,6 +50,19 @@ class StoreConsoleProvider:
         self.broker_connected = broker_connected
         self.mapping_version = mapping_version
         self.instance = instance
+        self.case_prefix = case_prefix
+        self.encodings = dict(encodings or {})
+        self.usage_fn = usage_fn
+        self.try_frame_fn = try_frame_fn
+        self._stats_cache: dict[str, tuple[datetime, dict[str, Any]]] = {}
+        self._readers = threading.local()
+
+    def _reader(self) -> StoreReader:
+        """This thread's read-only connection (the console's pages run in worker threads, off the reactor)."""
+        reader = getattr(self._readers, "reader", None)
+        if reader is None:
+            reader = self._readers.reader = StoreReader(self.store.path)
+        return reader
 
     def _replay_with_store(self, dlq_id: int) -> Any:
         """Default replay: ``bridge.app.replay.replay_dead_letter``; the running service re-translates the bytes."""
@@ -62,10 +82,21 @@ class StoreConsoleProvider:
         )
 
     def summary(self) -> dict[str, Any]:
+        return self._summary(self.store)
+
+    def summary_page(self, replay_allowed: bool) -> dict[str, Any]:
+        """The overview's summary, read in a worker thread (the counts walk the whole state index)."""
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            return {**self._summary(reader.queries), "replay_allowed": replay_allowed}
+
+    def _summary(self, queries: Any) -> dict[str, Any]:
         counts: dict[str, dict[str, int]] = {}
-        for (direction, state), count in sorted(self.store.counts().items()):
+        for (direction, state), count in sorted(queries.counts().items()):
             counts.setdefault(direction, {})[state] = count
-        snap = self.metrics_snapshot()
+        now = self.clock()
+        snap = StoreSnapshot(outbox_depth=queries.outbox_depth(), oldest_pending_age_seconds=queries.oldest_pending_age(now),
+                             dlq_size=queries.dlq_size(), rcref_overdue=len(queries.overdue_rcref(now)),
+                             inbound_overdue=queries.count_inbound_waiting_since(now - self.handover_deadline))
         return {
             "instance": self.instance,
             "generated_at": self.clock().isoformat(),
@@ -111,3 +142,61 @@ class StoreConsoleProvider:
                 raise Conflict(result.error)
             return result.as_dict()
         return {"dlq_id": dlq_id, "result": result if isinstance(result, (int, str, dict, list)) else str(result)}
+
+    # -- the console's pages (search, case, message, charts, mappings, try a frame) ---------------------------
+    # These run in a worker thread (see ConsoleApi): each on this thread's read-only connection, under a budget.
+    def search(self, criteria: views.Search) -> dict[str, Any]:
+        case_ids = tuple(c for c in (criteria.case_id,
+                                     f"{self.case_prefix}.{criteria.dossier}" if criteria.dossier and self.case_prefix
+                                     else criteria.dossier) if c)
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            rows = reader.search_messages(case_ids=case_ids, distribution_id=criteria.distribution_id,
+                                          state=criteria.state, since=criteria.since, until=criteria.until,
+                                          limit=criteria.limit)
+        return {"criteria": criteria.as_dict(), "case_ids": list(case_ids), "messages": rows}
+
+    def case(self, case_id: str) -> dict[str, Any]:
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            timeline = reader.case_timeline(case_id)
+        if not timeline["messages"]:
+            raise NotFound(f"no message of case {case_id!r} in the store")
+        return {"case_id": case_id, **timeline}
+
+    def message(self, message_id: int) -> dict[str, Any]:
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            try:
+                message = reader.get(message_id)
+            except UnknownMessage as exc:
+                raise NotFound(exc.message) from None
+            events, notes = reader.message_events(message_id), reader.message_notes(message_id)
+        return views.message_view(message, events, notes, self.encodings)
+
+    def stats(self, window: str) -> dict[str, Any]:
+        """Charts of the last hour (60 one-minute buckets) or day (48 half-hours); cached a few seconds."""
+        now = self.clock()
+        cached = self._stats_cache.get(window)
+        if cached is not None and (now - cached[0]).total_seconds() < views.STATS_CACHE_SECONDS:
+            return cached[1]
+        span, bucket = views.WINDOWS[window]
+        since = now - span
+        with self._reader().budget(views.QUERY_BUDGET_SECONDS) as reader:
+            raw = reader.traffic_window(since, bucket)
+        data = views.stats_view(raw, since=since, bucket_seconds=bucket, buckets=int(span.total_seconds() // bucket))
+        self._stats_cache[window] = (now, data)
+        return data
+
+    def mappings(self) -> dict[str, Any]:
+        coverage = self.coverage()
+        return {"usage": None if self.usage_fn is None else self.usage_fn(), "coverage": coverage,
+                "try_available": self.try_frame_fn is not None}
+
+    @property
+    def try_encoding(self) -> str | None:
+        """How a pasted frame is encoded before translation: the live profile's encoding."""
+        return next(iter(self.encodings.values()), None)
+
+    def try_frame(self, frame: bytes) -> dict[str, Any]:
+        """Runs in a worker thread (the console defers it): translation only, nothing stored or sent."""
+        if self.try_frame_fn is None:
+            raise NotFound("no live translator in this process: 'try a frame' needs the running bridge")
+        return self.try_frame_fn(frame)

@@ -7,7 +7,7 @@ happens to open cannot reach the console through DNS rebinding.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import structlog
@@ -18,7 +18,12 @@ from twisted.web.server import Site
 
 from bridge.core.hosts import is_loopback_host
 from bridge.edges.http.console import ConsoleApi, ConsolePage, ConsoleProvider
-from bridge.edges.http.health import HealthzResource, MetricsResource, ReadinessCheck, ReadyzResource
+from bridge.edges.http.health import (
+    HealthzResource,
+    MetricsResource,
+    ReadinessCheck,
+    ReadyzResource,
+)
 from bridge.edges.metrics import BridgeMetrics
 
 log = structlog.get_logger("bridge.http")
@@ -66,6 +71,7 @@ def build_root(
     replay_token: str | None = None,
     loopback_only: bool = True,
     liveness: Mapping[str, ReadinessCheck] | None = None,
+    offload: Callable[..., Any] | None = None,
 ) -> Resource:
     """The resource tree: ``/healthz``, ``/readyz``, ``/metrics`` and, with a provider, ``/console`` + ``/api``."""
     root = GuardedRoot(loopback_only=loopback_only)
@@ -74,7 +80,8 @@ def build_root(
     root.putChild(b"metrics", MetricsResource(metrics))
     if provider is not None:
         root.putChild(b"console", ConsolePage())
-        root.putChild(b"api", ConsoleApi(provider, allow_replay=allow_replay, replay_token=replay_token))
+        root.putChild(b"api", ConsoleApi(provider, allow_replay=allow_replay, replay_token=replay_token,
+                                         offload=offload))
     return root
 
 

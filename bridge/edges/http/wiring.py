@@ -50,7 +50,10 @@ class MappingCoverage:
         from bridge.core.mapping.coverage import coverage
 
         rows = coverage(current.tables, self.reloader.nomenclatures, leaf_only=COVERAGE_LEAF_ONLY)
-        summary: dict[str, Any] = {"version": current.version}
+        summary: dict[str, Any] = {"version": current.version, "tables": [
+            {"table": row.table, "direction": row.direction, "code_list": row.code_list, "mapped": row.mapped,
+             "total": row.total, "unmapped": list(row.unmapped[:200]), "unmapped_count": len(row.unmapped)}
+            for row in rows]}
         for row in rows:
             summary[f"{row.table} {row.direction} ({row.code_list})"] = (
                 f"{row.mapped}/{row.total} ({100 * row.ratio:.1f}%)"

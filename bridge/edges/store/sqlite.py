@@ -43,6 +43,7 @@ from bridge.core.delivery import (
     next_state,
     select_publishable,
 )
+from bridge.edges.store.console_queries import ConsoleQueries
 from bridge.edges.store.intake import IntakeOps
 from bridge.edges.store.migrations import migrate
 from bridge.edges.store.queries import StoreQueries
@@ -51,6 +52,7 @@ from bridge.edges.store.replaying import ReplayOps
 __all__ = ["DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES", "Store"]
 
 DEFAULT_MAX_PENDING = 10_000
+MAPPING_NOTES = "mapping_notes"  # history line holding a translation's notes (JSON), right after "translate"
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 _BUSY_TIMEOUT_MS = 5_000
 _DUE_HEADS = """
@@ -71,7 +73,7 @@ def _cannot_open(target: Path, exc: BaseException) -> StoreUnavailable:
                             "writable by this user: store.path / HUB_BRIDGE__STORE__PATH)")
 
 
-class Store(IntakeOps, ReplayOps, StoreQueries):
+class Store(IntakeOps, ReplayOps, StoreQueries, ConsoleQueries):
     """Outbox / inbox / dead letters; see ``docs/reliability.md`` for the life of a message."""
 
     def __init__(self, conn: sqlite3.Connection, *, path: str, max_pending: int) -> None:
@@ -339,10 +341,12 @@ class Store(IntakeOps, ReplayOps, StoreQueries):
 
     def _translate(self, conn: sqlite3.Connection, msg: Message | MessageHead, result: Translation,
                    at: datetime) -> None:
-        self._apply(conn, msg, Event.TRANSLATE, at, f"{result.content_type}, {len(result.translated)} bytes",
-                    translated=bytes(result.translated), distribution_id=result.distribution_id,
-                    case_id=result.case_id, case_version=result.case_version,
-                    content_type=result.content_type, next_attempt_at=None)
+        target = self._apply(conn, msg, Event.TRANSLATE, at, f"{result.content_type}, {len(result.translated)} bytes",
+                             translated=bytes(result.translated), distribution_id=result.distribution_id,
+                             case_id=result.case_id, case_version=result.case_version,
+                             content_type=result.content_type, next_attempt_at=None)
+        if result.notes:  # codes mapped, fallbacks, drops, warnings: what the console's message page marks
+            self._log(conn, msg.id, at, MAPPING_NOTES, target, target, result.notes)
 
     def mark_translation_failed(
         self, message_id: MessageId, *, error: str, error_path: str | None, at: datetime,

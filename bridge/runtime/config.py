@@ -167,9 +167,9 @@ class StoreSection(_Section):
 
     def effective_path(self) -> Path:
         """The store file, defaulting to the user data directory."""
-        from bridge.refdata.resources import data_home
+        from bridge.refdata.resources import default_store_path
 
-        return self.path if self.path is not None else data_home() / "bridge.sqlite3"
+        return self.path if self.path is not None else default_store_path()
 
 
 class DeliverySection(_Section):
@@ -278,6 +278,13 @@ class BridgeConfig(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> BridgeConfig:
+        named = sorted(self.hub.model_fields_set & HUB_CONNECTION_KEYS)
+        if named and "mode" not in self.hub.model_fields_set:
+            # a config that names a Hub never falls back to the simulator because `mode` was forgotten
+            raise ValueError(
+                f"[hub] names a broker ({', '.join('hub.' + key for key in named)}) but hub.mode is not set: "
+                "set hub.mode = \"amqp\" (or \"embedded\" for the in-process simulator)"
+            )
         if self.bridge.client_id == self.bridge.peer_id:
             raise ValueError(f"bridge.peer_id equals bridge.client_id ({self.bridge.client_id!r})")
         if self.hub.mode == "amqp" and not self.hub.tls:
@@ -299,6 +306,15 @@ class BridgeConfig(_Section):
             heartbeat=hub.heartbeat, reconnect_initial=hub.reconnect_min_seconds, reconnect_max=hub.reconnect_max_seconds,
             client_id=self.bridge.client_id, content_type=f"application/{hub.content_type}", prefetch=hub.prefetch,
         )
+
+
+HUB_CONNECTION_KEYS = frozenset({"host", "port", "vhost", "ca_file", "cert_file", "key_file", "server_hostname",
+                                  "username", "password"})
+
+
+def embedded_is_explicit(config: BridgeConfig) -> bool:
+    """True when ``hub.mode`` was written in the file or environment, not left to its default."""
+    return "mode" in config.hub.model_fields_set
 
 
 SECTIONS: dict[str, type[_Section]] = {

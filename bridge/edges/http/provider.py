@@ -34,6 +34,7 @@ class StoreConsoleProvider:
         broker_connected: Callable[[], bool] | None = None,
         mapping_version: Callable[[], str | None] | None = None,
         instance: str = "bridge",
+        warnings: list[str] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -43,6 +44,7 @@ class StoreConsoleProvider:
         self.broker_connected = broker_connected
         self.mapping_version = mapping_version
         self.instance = instance
+        self.warnings = list(warnings or [])
 
     def _replay_with_store(self, dlq_id: int) -> Any:
         """Default replay: ``bridge.app.replay.replay_dead_letter``; the running service re-translates the bytes."""
@@ -68,6 +70,7 @@ class StoreConsoleProvider:
         snap = self.metrics_snapshot()
         return {
             "instance": self.instance,
+            "warnings": self.warnings,
             "generated_at": self.clock().isoformat(),
             "counts": counts,
             "outbox_depth": snap.outbox_depth,

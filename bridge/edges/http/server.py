@@ -66,11 +66,12 @@ def build_root(
     replay_token: str | None = None,
     loopback_only: bool = True,
     liveness: Mapping[str, ReadinessCheck] | None = None,
+    notes: Mapping[str, object] | None = None,
 ) -> Resource:
     """The resource tree: ``/healthz``, ``/readyz``, ``/metrics`` and, with a provider, ``/console`` + ``/api``."""
     root = GuardedRoot(loopback_only=loopback_only)
     root.putChild(b"healthz", HealthzResource(liveness))
-    root.putChild(b"readyz", ReadyzResource(checks))
+    root.putChild(b"readyz", ReadyzResource(checks, notes=notes))
     root.putChild(b"metrics", MetricsResource(metrics))
     if provider is not None:
         root.putChild(b"console", ConsolePage())
@@ -115,7 +116,8 @@ def build_site(root: Resource) -> Site:
 
 
 def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[str, ReadinessCheck],
-               provider: ConsoleProvider | None = None, liveness: Mapping[str, ReadinessCheck] | None = None):
+               provider: ConsoleProvider | None = None, liveness: Mapping[str, ReadinessCheck] | None = None,
+               notes: Mapping[str, object] | None = None):
     """Listen as ``[http]`` says (``bridge.runtime.config.HttpSection``); returns the listening port or None if disabled."""
     if not http_config.enabled:
         return None
@@ -124,6 +126,7 @@ def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[
     root = build_root(
         metrics=metrics, checks=checks, provider=provider if http_config.console else None,
         allow_replay=http_config.allow_replay, replay_token=token, loopback_only=loopback, liveness=liveness,
+        notes=notes,
     )
     port = reactor.listenTCP(http_config.port, build_site(root), interface=http_config.bind)
     if not loopback:

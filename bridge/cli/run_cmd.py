@@ -41,7 +41,7 @@ def run(config_path: Path | None, allow_replay: bool, embedded: bool) -> None:
     from twisted.internet import reactor
 
     from bridge.runtime.config import ConfigError, embedded_is_explicit, with_overrides
-    from bridge.runtime.logging import capture_twisted_logs, configure_logging
+    from bridge.runtime.logging import capture_twisted_logs, configure_from
     from bridge.runtime.runner import start_bridge
 
     config = _load(config_path, check=True)
@@ -58,8 +58,7 @@ def run(config_path: Path | None, allow_replay: bool, embedded: bool) -> None:
         except ConfigError as exc:
             click.echo(f"error: {exc}", err=True)
             raise SystemExit(EXIT_CONFIG_ERROR) from None
-    configure_logging(format=config.logging.format, level=config.logging.level,
-                      debug_health_data=config.logging.debug_health_data)
+    configure_from(config.logging)
     capture_twisted_logs()
     outcome: dict = {}
 

@@ -1,11 +1,16 @@
 """``bridge dlq|messages|replay|store``: look into the durable store and act on it.
 
-Every command takes ``--store PATH`` (default ``$HUB_BRIDGE_STORE``, else
-``bridge.sqlite3`` in the user data directory), prints a table for people and
-``--json`` for scripts. The store may be in use by the running bridge: SQLite
-WAL lets these commands read and write alongside it. Times (``--since``,
-``--from``, ``--to``) are ISO 8601 (an offset-less time is local time) or an
-age such as ``90m``, ``2h``, ``3d``.
+Every command reads the same configuration as ``bridge run`` (``--config FILE``, else
+``$HUB_BRIDGE_CONFIG``, plus the ``HUB_BRIDGE__SECTION__KEY`` variables): the store is
+``--store PATH`` if given, else ``[store] path``, else ``bridge.sqlite3`` in the user data
+directory; ``[store] max_pending`` and ``retention_days`` are the defaults of ``dlq replay``
+and ``store purge``. They print a table for people and ``--json`` for scripts. The store
+may be in use by the running bridge: SQLite WAL lets these commands read and write
+alongside it. Times (``--since``, ``--from``, ``--to``) are ISO 8601 (an offset-less time is
+local time) or an age such as ``90m``, ``2h``, ``3d``.
+
+Exit codes: 0 done; 1 a replay was refused; 2 bad usage, no such store, message or entry;
+3 configuration error (invalid config, store of a newer version).
 """
 
 from __future__ import annotations
@@ -24,13 +29,25 @@ import click
 EXIT_INVALID, EXIT_USAGE, EXIT_CONFIG = 1, 2, 3
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_CONFIG_KEY = "hub_bridge.config_path"
 
 
-def default_store_path() -> Path:
-    """``$HUB_BRIDGE_STORE``, else ``bridge.sqlite3`` in the user data directory."""
-    from bridge.refdata.resources import data_home
+def store_config(config_path: Path | None = None) -> Any:
+    """The configuration ``bridge run`` would read (file, then environment), without file checks; exit 3 if invalid."""
+    from bridge.runtime.config import ConfigError, load_config
 
-    return Path(os.environ.get("HUB_BRIDGE_STORE") or data_home() / "bridge.sqlite3")
+    if config_path is None:
+        ctx = click.get_current_context(silent=True)
+        config_path = ctx.meta.get(_CONFIG_KEY) if ctx is not None else None
+    try:
+        return load_config(config_path, os.environ, check=False)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+
+
+def default_store_path(config_path: Path | None = None) -> Path:
+    """``[store] path`` of the configuration (file or ``$HUB_BRIDGE__STORE__PATH``), else the user data dir."""
+    return store_config(config_path).store.effective_path()
 
 
 def parse_time(text: str, now: datetime) -> datetime:
@@ -48,8 +65,23 @@ def parse_time(text: str, now: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.astimezone()
 
 
-STORE_OPTION = click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-                            default=None, help="Store file (default: $HUB_BRIDGE_STORE or the user data dir).")
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    ctx.meta[_CONFIG_KEY] = value
+    return value
+
+
+_STORE_PATH = click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                           help="Store file (default: [store] path of the configuration, else the user data dir).")
+_CONFIG = click.option("--config", type=click.Path(path_type=Path, dir_okay=False), envvar="HUB_BRIDGE_CONFIG",
+                       default=None, expose_value=False, is_eager=True, callback=_remember_config,
+                       help="The bridge's TOML configuration (default: $HUB_BRIDGE_CONFIG), as for 'bridge run'.")
+
+
+def STORE_OPTION(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--store PATH`` and ``--config FILE`` (the same configuration as ``bridge run``)."""
+    return _CONFIG(_STORE_PATH(command))
+
+
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 
 
@@ -59,9 +91,10 @@ def open_store(store_path: Path | None, *, max_pending: int | None = None) -> It
     from bridge.edges.store import DEFAULT_MAX_PENDING, Store
     from bridge.edges.store.migrations import StoreVersionError
 
-    path = store_path or default_store_path()
+    config = store_config()
+    path = store_path or config.store.effective_path()
     try:
-        store = Store.open(path, create=False, max_pending=max_pending or DEFAULT_MAX_PENDING)
+        store = Store.open(path, create=False, max_pending=max_pending or config.store.max_pending or DEFAULT_MAX_PENDING)
     except FileNotFoundError as exc:
         _fail(str(exc), EXIT_USAGE)
     except StoreVersionError as exc:
@@ -173,7 +206,7 @@ def _describe_dead_letter(entry: Any) -> str:
 @click.argument("dlq_id", type=int, required=False)
 @click.option("--all", "replay_every", is_flag=True, help="Replay every pending entry (see --since).")
 @click.option("--since", help="With --all: only entries created since this time or age.")
-@click.option("--max-pending", type=int, default=None, help="Outbox limit to respect (default: the store default).")
+@click.option("--max-pending", type=int, default=None, help="Outbox limit to respect (default: [store] max_pending).")
 @STORE_OPTION
 @JSON_OPTION
 def dlq_replay(dlq_id: int | None, replay_every: bool, since: str | None, max_pending: int | None,
@@ -281,14 +314,17 @@ def store_group() -> None:
 
 
 @store_group.command("purge")
-@click.option("--older-than", "days", type=click.FloatRange(min=0), default=30.0, show_default=True,
-              help="Age in days of the finished messages to delete.")
+@click.option("--older-than", "days", type=click.FloatRange(min=0), default=None,
+              help="Age in days of the finished messages to delete (default: [store] retention_days, 30).")
 @click.option("--include-failed", is_flag=True, help="Also delete failed / dead-lettered messages and DLQ entries.")
 @STORE_OPTION
 @JSON_OPTION
-def purge(days: float, include_failed: bool, store_path: Path | None, as_json: bool) -> None:
-    """Delete delivered messages older than N days; failed ones only with --include-failed."""
-    cutoff = _now() - timedelta(days=days)
+def purge(days: float | None, include_failed: bool, store_path: Path | None, as_json: bool) -> None:
+    """Delete delivered messages older than N days; failed ones only with --include-failed.
+
+    The running bridge does the same every hour with [store] retention_days (failed ones kept).
+    """
+    cutoff = _now() - timedelta(days=days if days is not None else store_config().store.retention_days)
     with open_store(store_path) as store:
         deleted = store.purge_delivered(cutoff, include_failed=include_failed)
     _emit(as_json, {"deleted": deleted, "older_than": cutoff.isoformat(), "include_failed": include_failed},

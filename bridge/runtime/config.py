@@ -111,7 +111,6 @@ class LegacySection(_Section):
     inbox_dir: Path | None = Field(None, description="`file` mode: folder the LRM drops messages into.")
     outbox_dir: Path | None = Field(None, description="`file` mode: folder we write messages for the LRM into.")
     max_frame_bytes: int = Field(1_048_576, ge=1024, description="Largest legacy frame accepted; larger ones are refused.")
-    ack_timeout: float = Field(10.0, gt=0, description="Seconds to wait for the LRM's ack of a message we sent.")
     allowed_peers: list[str] = Field(
         ["127.0.0.1", "::1"],
         description="`tcp-server`: addresses or networks (`10.1.2.3`, `10.1.2.0/24`) the LRM may connect from; "
@@ -163,7 +162,9 @@ class StoreSection(_Section):
     path: Path | None = Field(None, description="SQLite file; unset means `$HUB_BRIDGE_HOME/bridge.sqlite3` (user data dir).")
     synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite `synchronous` pragma; FULL survives power loss.")
     max_pending: int = Field(10_000, ge=1, description="Outbox size at which the LRM gets the profile's nack (back-pressure).")
-    retention_days: int = Field(30, ge=1, description="Delivered messages older than this are purged (never failed ones).")
+    retention_days: int = Field(
+        30, ge=1, description="Finished messages older than this are purged at start and hourly, and by "
+        "`bridge store purge` (failed and dead-lettered ones are kept).")
 
     def effective_path(self) -> Path:
         """The store file, defaulting to the user data directory."""

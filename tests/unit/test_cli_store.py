@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
 
 import click
+from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
@@ -21,7 +23,7 @@ NOW = datetime.now(UTC)
 def store_path(tmp_path, monkeypatch):
     """A store with one delivered message, one dead-lettered one and a standalone dead letter."""
     path = tmp_path / "bridge.sqlite3"
-    monkeypatch.setenv("HUB_BRIDGE_STORE", str(path))
+    monkeypatch.setenv("HUB_BRIDGE__STORE__PATH", str(path))
     with Store.open(path) as store:
         ok = store.accept_outbound(b"GOOD", adapter="legacy-text", profile="demo", received_at=NOW - timedelta(days=40))
         store.record_translated(ok, Translation(b"{}", "fr.health.samu440_1", "CASE-1", None), at=NOW - timedelta(days=40))
@@ -150,9 +152,17 @@ class TestParseTime:
         with pytest.raises(click.BadParameter):
             parse_time("soon", now)
 
-    def test_default_path_follows_env(self, monkeypatch, tmp_path):
-        """$HUB_BRIDGE_STORE wins, else the user data dir."""
-        monkeypatch.delenv("HUB_BRIDGE_STORE", raising=False)
-        assert default_store_path().name == "bridge.sqlite3"
-        monkeypatch.setenv("HUB_BRIDGE_STORE", str(tmp_path / "x.db"))
+    def test_default_path_follows_the_config(self, monkeypatch, tmp_path):
+        """The same store as `bridge run`: $HUB_BRIDGE__STORE__PATH or [store] path, else the user data dir."""
+        from bridge.runtime.config import BridgeConfig
+
+        monkeypatch.delenv("HUB_BRIDGE__STORE__PATH", raising=False)
+        monkeypatch.delenv("HUB_BRIDGE_CONFIG", raising=False)
+        assert default_store_path() == BridgeConfig().store.effective_path()
+        assert default_store_path().parent == Path(os.environ["HUB_BRIDGE_HOME"])
+        monkeypatch.setenv("HUB_BRIDGE__STORE__PATH", str(tmp_path / "x.db"))
         assert default_store_path() == tmp_path / "x.db"
+        config = tmp_path / "bridge.toml"
+        config.write_text(f'[store]\npath = "{tmp_path / "y.db"}"\n')
+        monkeypatch.delenv("HUB_BRIDGE__STORE__PATH")
+        assert default_store_path(config) == tmp_path / "y.db"

@@ -248,9 +248,35 @@ def messages() -> None:
     """Messages in the store and their full history."""
 
 
+@messages.command("list")
+@click.option("--state", help="Only messages in this state (received, published, delivered, answered, "
+                              "handed_over, acked, failed, dead_lettered...).")
+@click.option("--case", "case_id", help="Only this case: the Hub case id or the LRM's own dossier number.")
+@click.option("--since", help="Only messages received since this time or age (e.g. 2h).")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="Newest N messages.")
+@STORE_OPTION
+@JSON_OPTION
+def messages_list(state: str | None, case_id: str | None, since: str | None, limit: int,
+                  store_path: Path | None, as_json: bool) -> None:
+    """List messages, oldest first, filtered by state, case and time; exit 0 even when none match."""
+    from bridge.core.delivery import State
+
+    if state is not None and state not in {s.value for s in State}:
+        raise click.BadParameter(f"{state!r} is not a state; states: {', '.join(sorted(s.value for s in State))}",
+                                 param_hint="--state")
+    with open_store(store_path) as store:
+        found = store.search(state=state, case=case_id, since=parse_time(since, _now()) if since else None,
+                             limit=limit)
+    rows = [(m.id, _when(m.updated_at), m.direction, m.state, m.case_id or "", m.distribution_id or "",
+             m.last_error or "") for m in found]
+    _emit(as_json, [m.summary() for m in found], lambda: _table(
+        ["ID", "UPDATED", "DIR", "STATE", "CASE", "DISTRIBUTION ID", "LAST ERROR"], rows,
+        [6, 24, 3, 13, 36, 44, 50]) + f"\n{len(found)} message{'' if len(found) == 1 else 's'}")
+
+
 @messages.command("show")
 @click.argument("message_id", type=int, required=False)
-@click.option("--case", "case_id", help="Every message of this case ID instead of one message.")
+@click.option("--case", "case_id", help="Every message of this case (Hub case id or LRM dossier number).")
 @STORE_OPTION
 @JSON_OPTION
 def messages_show(message_id: int | None, case_id: str | None, store_path: Path | None, as_json: bool) -> None:

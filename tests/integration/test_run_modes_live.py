@@ -72,3 +72,23 @@ def test_legacy_port_in_use_names_the_setting(tmp_path: Path, reactor_thread):
     finally:
         holder.close()
     assert "legacy.port" in str(caught.value) and "HUB_BRIDGE__LEGACY__PORT" in str(caught.value)
+
+
+def test_bridge_send_gets_the_ack_of_a_running_bridge(tmp_path: Path, reactor_thread):
+    """`bridge send FILE --profile P` speaks to the bridge's legacy listener like the LRM: ACK, exit 0."""
+    from click.testing import CliRunner
+
+    from bridge.cli.main import cli
+    from bridge.runtime.demo import demo_frame
+    from bridge.runtime.runner import start_bridge
+
+    running = reactor_thread.call(start_bridge, _embedded_config(tmp_path), reactor_thread.reactor, timeout=30)
+    try:
+        sheet = tmp_path / "case.txt"
+        sheet.write_bytes(demo_frame(7))
+        result = CliRunner().invoke(cli, ["send", str(sheet), "--profile", "lrm-alpha-text",
+                                          "--to", f"127.0.0.1:{running.legacy_port}", "--timeout", "20"])
+    finally:
+        reactor_thread.call(running.stop, timeout=30)
+    assert result.exit_code == 0, result.output
+    assert "ACK" in result.output and "DEMO-000007" in result.output

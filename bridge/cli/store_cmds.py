@@ -348,7 +348,7 @@ def store_group() -> None:
 def purge(days: float | None, include_failed: bool, store_path: Path | None, as_json: bool) -> None:
     """Delete delivered messages older than N days; failed ones only with --include-failed.
 
-    The running bridge does the same every hour with [store] retention_days (failed ones kept).
+    The running bridge does the same periodically with [store] retention_days (failed ones kept).
     """
     cutoff = _now() - timedelta(days=days if days is not None else store_config().store.retention_days)
     with open_store(store_path) as store:

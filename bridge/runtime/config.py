@@ -163,7 +163,7 @@ class StoreSection(_Section):
     synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite `synchronous` pragma; FULL survives power loss.")
     max_pending: int = Field(10_000, ge=1, description="Outbox size at which the LRM gets the profile's nack (back-pressure).")
     retention_days: int = Field(
-        30, ge=1, description="Finished messages older than this are purged at start and hourly, and by "
+        30, ge=1, description="Finished messages older than this are purged by the running bridge (hourly) and by "
         "`bridge store purge` (failed and dead-lettered ones are kept).")
 
     def effective_path(self) -> Path:

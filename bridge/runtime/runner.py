@@ -89,9 +89,6 @@ class RunningBridge:
             yield self.http_port.stopListening()
         if self.reloader is not None:
             self.reloader.stop()
-        retention = self.extra.get("retention")
-        if retention is not None and retention.running:
-            retention.stop()
         self.store.close()
 
 
@@ -177,7 +174,8 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     settings = ServiceSettings(client_id=bridge_id, recipient_id=peer_id,
                                content_type=CONTENT_TYPES[config.hub.content_type],
                                rcref_deadline=timedelta(seconds=config.hub.rcref_deadline_seconds), retry=retry,
-                               handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds))
+                               handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds),
+                               retention=timedelta(days=config.store.retention_days))
     from bridge.edges.http.provider import StoreConsoleProvider
     from bridge.edges.http.wiring import MappingCoverage
 
@@ -226,39 +224,11 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
         # its outbox; the client keeps reconnecting and /readyz says "broker_connected": false.
         connected.addErrback(lambda failure: log.error("hub_connect_failed", error=failure.getErrorMessage()))
     service.flush_inbox()
-    running.extra["retention"] = start_retention(store, config.store.retention_days, reactor)
     for warning in mode_warnings(config):
         log.warning("embedded_mode", warning=warning, instance=config.bridge.instance)
     log.info("bridge_started", client_id=bridge_id, hub=config.hub.mode, legacy=config.legacy.mode,
              legacy_port=running.legacy_port, profile=profile.name)
     return running
-
-
-RETENTION_INTERVAL_SECONDS = 3600.0
-
-
-def purge_expired(store, retention_days: int, now: datetime) -> int:
-    """Delete finished messages (delivered, answered, acked) older than ``retention_days``; never failed ones."""
-    deleted = store.purge_delivered(now - timedelta(days=retention_days))
-    if deleted:
-        log.info("store_purged", deleted=deleted, retention_days=retention_days)
-    return deleted
-
-
-def start_retention(store, retention_days: int, reactor):
-    """Apply ``[store] retention_days`` now and every hour; returns the LoopingCall (stopped by RunningBridge.stop)."""
-    from twisted.internet import task
-
-    def purge() -> None:
-        try:
-            purge_expired(store, retention_days, utc_now())
-        except Exception as exc:  # noqa: BLE001 - a failed purge must never stop the bridge; retried next hour
-            log.error("store_purge_failed", error=repr(exc))
-
-    loop = task.LoopingCall(purge)
-    loop.clock = reactor
-    loop.start(RETENTION_INTERVAL_SECONDS, now=True)
-    return loop
 
 
 def _start_embedded_hub(running: RunningBridge, reactor, handlers: dict, rules: PeerRules, schemas) -> None:

@@ -35,7 +35,7 @@ def wired(tmp_path_factory, reactor_thread):
     (codes / "Test.effect.csv").write_text(NOMENCLATURE, encoding="utf-8")
     store_path = tmp / "wired.sqlite3"
     old = datetime.now(UTC) - timedelta(days=5)
-    with Store.open(store_path) as store:  # finished 5 days ago: retention_days = 2 purges it at start
+    with Store.open(store_path) as store:  # finished 5 days ago: retention_days = 2 purges it
         done = store.accept_outbound(b"OLD", adapter="legacy-text", profile="lrm-alpha-text", received_at=old)
         store.record_translated(done, Translation(b"{}", "fr.health.samu440_old", "CASE-OLD", None), at=old)
         store.mark_published(done, at=old)
@@ -86,15 +86,16 @@ def test_store_section(wired):
     assert store.max_pending == 123
 
 
-def test_store_retention_days_purges_finished_messages_at_start(wired):
-    """retention_days = 2: the message delivered 5 days ago is gone, the failed one is kept."""
+def test_store_retention_days_sets_the_service_retention(wired, reactor_thread):
+    """retention_days = 2: the hourly purge removes the message delivered 5 days ago, keeps the failed one."""
     from bridge.edges.store import UnknownMessage
 
     running, ids = wired
+    assert running.service.settings.retention == timedelta(days=2)
+    assert reactor_thread.call(running.service.purge_expired, timeout=30) == 1
     with pytest.raises(UnknownMessage):
         running.store.get(ids["done"])
     assert running.store.get(ids["failed"]).state == "dead_lettered"
-    assert running.extra["retention"].running
 
 
 def test_delivery_section(wired):

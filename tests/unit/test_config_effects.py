@@ -56,7 +56,7 @@ EFFECTS: dict[str, str] = {
     "store.path": f"{HERE}::test_store_commands_read_the_config_store_path",
     "store.synchronous": f"{WIRING}::test_store_section",
     "store.max_pending": f"{HERE}::test_dlq_replay_respects_the_config_max_pending",
-    "store.retention_days": f"{HERE}::test_store_purge_defaults_to_retention_days",
+    "store.retention_days": f"{WIRING}::test_store_retention_days_sets_the_service_retention",
     "delivery.max_attempts": f"{WIRING}::test_delivery_section",
     "delivery.backoff_base": f"{WIRING}::test_delivery_section",
     "delivery.backoff_max": f"{WIRING}::test_delivery_section",

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
+from twisted.web.resource import Resource
 from twisted.internet.address import IPv4Address
 
 from bridge.edges.http import StoreConsoleProvider, build_root, build_site, start_http
@@ -298,3 +299,30 @@ class TestStartHttp:
         start_http(reactor, config.http, metrics=BridgeMetrics(), checks={})
         port, _, _, interface = reactor.tcpServers[0]
         assert (9999, "127.0.0.1") == (port, interface)
+
+
+class TestAccessLog:
+    """Polls (probes, Prometheus, the open console) are access-logged at DEBUG; other requests at INFO."""
+
+    def _level(self, method: bytes, path: bytes) -> str:
+        from structlog.testing import capture_logs
+        from twisted.web.test.requesthelper import DummyRequest
+
+        from bridge.edges.http.server import build_site
+
+        request = DummyRequest(path.lstrip(b"/").split(b"/"))
+        request.method, request.path = method, path
+        with capture_logs() as logs:
+            build_site(Resource()).log(request)
+        (line,) = [entry for entry in logs if entry["event"] == "http_request"]
+        assert line["path"] == path.decode() and line["method"] == method.decode()
+        return line["log_level"]
+
+    @pytest.mark.parametrize("path", [b"/healthz", b"/readyz", b"/metrics", b"/api/summary", b"/api/messages",
+                                      b"/console/console.js"])
+    def test_polls_at_debug(self, path):
+        assert self._level(b"GET", path) == "debug"
+
+    @pytest.mark.parametrize(("method", "path"), [(b"POST", b"/api/dlq/3/replay"), (b"GET", b"/nothing-here")])
+    def test_other_requests_at_info(self, method, path):
+        assert self._level(method, path) == "info"

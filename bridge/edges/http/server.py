@@ -107,9 +107,32 @@ def access_log_line(timestamp: str, request: Any) -> str:
             f'"{referrer}" "{agent}"')
 
 
+# what supervisors, Prometheus and the open console poll: access lines at DEBUG, not INFO
+QUIET_PATHS = (b"/healthz", b"/readyz", b"/metrics", b"/api/summary", b"/api/messages", b"/api/dlq",
+               b"/api/coverage", b"/console")
+
+
+class BridgeSite(Site):
+    """A Site whose access log goes through structlog: polls at DEBUG, other requests at INFO.
+
+    Only method, target (query values masked, cut, see :func:`mask_url`), status and client address
+    are logged: no bodies, no headers. ``logFormatter`` (:func:`access_log_line`) stays the combined
+    format for anyone who sets ``logPath``.
+    """
+
+    def log(self, request: Any) -> None:
+        path = request.path or b""
+        quiet = request.method in (b"GET", b"HEAD") and path.startswith(QUIET_PATHS)
+        emit = log.debug if quiet else log.info
+        client = request.getClientAddress()
+        emit("http_request", method=request.method[:16].decode("ascii", "replace"),
+             path=mask_url(getattr(request, "uri", path)).decode("utf-8", "replace"),
+             status=getattr(request, "code", None), peer=getattr(client, "host", None))
+
+
 def build_site(root: Resource) -> Site:
     """A Site that never shows Python tracebacks to the browser nor logs a query-string secret."""
-    site = Site(root, logFormatter=access_log_line)
+    site = BridgeSite(root, logFormatter=access_log_line)
     site.displayTracebacks = False
     site.noisy = False
     return site

@@ -35,8 +35,9 @@ def run(config_path: Path | None, allow_replay: bool, embedded: bool) -> None:
     On SIGTERM it stops taking frames, lets in-flight publishes confirm, acks
     what it consumed and closes the store.
 
-    Exit codes: 0 stopped by a signal; 3 configuration error (including no
-    Hub configured); 4 failed to start (port in use, store unusable).
+    Exit codes: 0 stopped by a signal; 2 bad usage; 3 configuration error
+    (including no Hub configured); 4 failed to start (port in use, store
+    unusable).
     """
     from twisted.internet import reactor
 

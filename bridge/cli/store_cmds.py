@@ -153,7 +153,10 @@ def dlq() -> None:
 @click.option("--since", help="Only entries created since this time or age (e.g. 2h).")
 @click.option("--include-replayed", is_flag=True, help="Also show entries already replayed.")
 def dlq_list(store_path: Path | None, as_json: bool, since: str | None, include_replayed: bool) -> None:
-    """List dead-letter entries, oldest first."""
+    """List dead-letter entries, oldest first.
+
+    Exit codes: 0 listed (also when empty); 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
+    """
     with open_store(store_path) as store:
         entries = store.dlq_list(parse_time(since, _now()) if since else None, include_replayed=include_replayed)
     rows = [(e.id, _when(e.created_at), e.direction, e.source, e.message_id or "-", len(e.attempts),
@@ -169,7 +172,11 @@ def dlq_list(store_path: Path | None, as_json: bool, since: str | None, include_
 @JSON_OPTION
 @click.option("--raw", is_flag=True, help="Write only the original bytes to stdout.")
 def dlq_show(dlq_id: int, store_path: Path | None, as_json: bool, raw: bool) -> None:
-    """Show one entry: error, where it failed, attempt history and the original bytes."""
+    """Show one entry: error, where it failed, attempt history and the original bytes.
+
+    Exit codes: 0 shown; 2 bad usage, no store or no such entry; 3 invalid configuration or a store
+    written by a newer bridge.
+    """
     from bridge.edges.store import UnknownMessage
 
     with open_store(store_path) as store:
@@ -211,7 +218,11 @@ def _describe_dead_letter(entry: Any) -> str:
 @JSON_OPTION
 def dlq_replay(dlq_id: int | None, replay_every: bool, since: str | None, max_pending: int | None,
                store_path: Path | None, as_json: bool) -> None:
-    """Send entries again: outbound ones are re-translated by the running bridge with its current tables."""
+    """Send entries again: outbound ones are re-translated by the running bridge with its current tables.
+
+    Exit codes: 0 every entry queued; 1 an entry was refused (the reason is shown); 2 bad usage, no store
+    or no such entry; 3 invalid configuration or a store written by a newer bridge.
+    """
     from bridge.app.replay import ReplayOutcome, replay_all, replay_dead_letter
     from bridge.edges.store import StoreFull, UnknownMessage
 
@@ -258,7 +269,10 @@ def messages() -> None:
 @JSON_OPTION
 def messages_list(state: str | None, case_id: str | None, since: str | None, limit: int,
                   store_path: Path | None, as_json: bool) -> None:
-    """List messages, oldest first, filtered by state, case and time; exit 0 even when none match."""
+    """List messages, oldest first, filtered by state, case and time.
+
+    Exit codes: 0 listed (also when none match); 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
+    """
     from bridge.core.delivery import State
 
     if state is not None and state not in {s.value for s in State}:
@@ -280,7 +294,11 @@ def messages_list(state: str | None, case_id: str | None, since: str | None, lim
 @STORE_OPTION
 @JSON_OPTION
 def messages_show(message_id: int | None, case_id: str | None, store_path: Path | None, as_json: bool) -> None:
-    """Show one message (or all of a case) with every state change it went through."""
+    """Show one message (or all of a case) with every state change it went through.
+
+    Exit codes: 0 shown; 2 bad usage, no store, no such message or case; 3 invalid configuration or a
+    store written by a newer bridge.
+    """
     from bridge.edges.store import UnknownMessage
 
     if (message_id is None) == (case_id is None):
@@ -318,7 +336,10 @@ def _describe_message(msg: Any, history: Sequence[Any]) -> str:
 @STORE_OPTION
 @JSON_OPTION
 def replay(start: str, end: str, store_path: Path | None, as_json: bool) -> None:
-    """Re-publish what was published in a window, with the same distributionIDs (receivers deduplicate)."""
+    """Re-publish what was published in a window, with the same distributionIDs (receivers deduplicate).
+
+    Exit codes: 0 queued (also when nothing was published in the window); 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
+    """
     from bridge.app.replay import replay_window
 
     now = _now()
@@ -349,6 +370,8 @@ def purge(days: float | None, include_failed: bool, store_path: Path | None, as_
     """Delete delivered messages older than N days; failed ones only with --include-failed.
 
     The running bridge does the same periodically with [store] retention_days (failed ones kept).
+
+    Exit codes: 0 purged; 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
     """
     cutoff = _now() - timedelta(days=days if days is not None else store_config().store.retention_days)
     with open_store(store_path) as store:
@@ -362,7 +385,10 @@ def purge(days: float | None, include_failed: bool, store_path: Path | None, as_
 @STORE_OPTION
 @JSON_OPTION
 def stats(store_path: Path | None, as_json: bool) -> None:
-    """Messages by direction and state, outbox depth and dead-letter size."""
+    """Messages by direction and state, outbox depth and dead-letter size.
+
+    Exit codes: 0 shown; 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
+    """
     now = _now()
     with open_store(store_path) as store:
         counts = store.counts()

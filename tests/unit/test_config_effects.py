@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 import structlog
 from click.testing import CliRunner
-from twisted.internet.testing import MemoryReactor
 
 from bridge.runtime.config import SECTIONS, load_config
 
@@ -154,11 +153,32 @@ def test_replay_keys_reach_the_console_api():
     token = "0123456789abcdef-token"
     for allow, expected in ((False, False), (True, True)):
         env = {"HUB_BRIDGE__HTTP__ALLOW_REPLAY": str(allow).lower(), "HUB_BRIDGE__HTTP__REPLAY_TOKEN": token}
-        reactor = MemoryReactor()
+        reactor = _ListeningReactor()
         start_http(reactor, load_config(None, env).http, metrics=BridgeMetrics(), checks={}, provider=_Provider())
-        api = reactor.tcpServers[0][1].resource.children[b"api"]
+        api = reactor.factory.resource.children[b"api"]
         assert isinstance(api, ConsoleApi)
         assert api.allow_replay is expected and api._token == token.encode()
+
+
+class _ListeningReactor:
+    """Just enough reactor for start_http: records the site it is asked to serve.
+
+    (twisted.internet.testing.MemoryReactor is avoided on purpose: importing that module makes
+    getattr(cls, "__provides__") raise on xmlschema's classes, breaking later schema builds.)
+    """
+
+    factory = None
+
+    def listenTCP(self, port, factory, interface=""):  # noqa: N802 - Twisted's name
+        self.factory = factory
+
+        class _Port:
+            def getHost(self):
+                from twisted.internet.address import IPv4Address
+
+                return IPv4Address("TCP", interface, port)
+
+        return _Port()
 
 
 @pytest.fixture

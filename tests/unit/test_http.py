@@ -306,12 +306,11 @@ class TestAccessLog:
 
     def _level(self, method: bytes, path: bytes) -> str:
         from structlog.testing import capture_logs
-        from twisted.web.test.requesthelper import DummyRequest
 
         from bridge.edges.http.server import build_site
 
-        request = DummyRequest(path.lstrip(b"/").split(b"/"))
-        request.method, request.path = method, path
+        request = SimpleNamespace(method=method, path=path, code=200,
+                                  getClientAddress=lambda: IPv4Address("TCP", "127.0.0.1", 40000))
         with capture_logs() as logs:
             build_site(Resource()).log(request)
         (line,) = [entry for entry in logs if entry["event"] == "http_request"]

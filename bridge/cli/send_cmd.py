@@ -6,6 +6,7 @@ import os
 import socket
 import time
 from pathlib import Path
+from typing import cast
 
 import click
 
@@ -67,7 +68,7 @@ def send(files: tuple[Path, ...], profile: str, to: str | None, config_path: Pat
     within --timeout.
     """
     from bridge.core.errors import BridgeError
-    from bridge.core.framing import NEED_DATA, Deframer, frame
+    from bridge.core.framing import NEED_DATA, Deframer, Framing, frame
     from bridge.refdata.profiles import load_profile
 
     try:
@@ -88,11 +89,12 @@ def send(files: tuple[Path, ...], profile: str, to: str | None, config_path: Pat
         click.echo(f"error: cannot connect to the bridge's legacy link at {host}:{port}: {exc.strerror or exc}"
                    " (is it running? see [legacy] host/port, or give --to)", err=True)
         raise SystemExit(EXIT_RUNTIME) from None
-    deframer = Deframer(spec.framing)
+    framing = cast("Framing", spec.framing)  # validated against FRAMINGS when the profile was read
+    deframer = Deframer(framing)
     refused = False
     with sock:
         for path, payload in payloads:
-            sock.sendall(frame(payload, spec.framing))
+            sock.sendall(frame(payload, framing))
             reply = _await_reply(sock, deframer, spec, timeout, NEED_DATA)
             if reply is None:
                 click.echo(f"error: no ACK/NACK for {path} within {timeout:g} s", err=True)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
-from pathlib import Path
 import pytest
 from click.testing import CliRunner
 

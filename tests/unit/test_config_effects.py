@@ -169,7 +169,7 @@ class _ListeningReactor:
 
     factory = None
 
-    def listenTCP(self, port, factory, interface=""):  # noqa: N802 - Twisted's name
+    def listenTCP(self, port, factory, interface=""):
         self.factory = factory
 
         class _Port:

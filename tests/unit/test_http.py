@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
-from twisted.web.resource import Resource
 from twisted.internet.address import IPv4Address
+from twisted.web.resource import Resource
 
 from bridge.edges.http import StoreConsoleProvider, build_root, build_site, start_http
 from bridge.edges.metrics import BridgeMetrics

@@ -107,7 +107,10 @@ class LegacySection(_Section):
     )
     host: str = Field("127.0.0.1", min_length=1, description="Address we listen on (server) or connect to (client).")
     port: int = Field(15018, ge=0, le=65535, description="TCP port of the legacy link (0 picks a free one, for tests).")
-    profile: str = Field("lrm-alpha-text", min_length=1, description="Legacy dialect profile name (under `mappings/profiles/`).")
+    profile: str = Field(
+        "lrm-alpha-text", min_length=1,
+        description="Legacy dialect: the name of a profile shipped with the bridge (e.g. `lrm-alpha-text`; an unknown "
+        "name is refused with the list) or the path of your own `.toml` profile (its XSD next to it).")
     inbox_dir: Path | None = Field(None, description="`file` mode: folder the LRM drops messages into.")
     outbox_dir: Path | None = Field(None, description="`file` mode: folder we write messages for the LRM into.")
     max_frame_bytes: int = Field(1_048_576, ge=1024, description="Largest legacy frame accepted; larger ones are refused.")
@@ -185,14 +188,16 @@ class DeliverySection(_Section):
 class MappingsSection(_Section):
     """CSV mapping tables."""
 
-    dir: Path | None = Field(None, description="Mapping tables folder; unset means the project's `mappings/`.")
+    dir: Path | None = Field(None, description="Mapping tables folder; unset means the tables shipped with the bridge "
+                             "(package data, `mappings/` in a checkout).")
     reload_interval_seconds: float = Field(5.0, ge=0, description="How often to check the tables for changes (0: no hot reload).")
 
 
 class NomenclaturesSection(_Section):
     """CISU code lists."""
 
-    dir: Path | None = Field(None, description="Code lists folder; unset means the installed release, else the demo lists.")
+    dir: Path | None = Field(None, description="Official code lists folder; unset means the release installed by "
+                             "`bridge nomenclatures import`, if any; the lists shipped with the bridge always apply too.")
 
 
 class SchemasSection(_Section):

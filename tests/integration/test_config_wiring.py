@@ -45,7 +45,9 @@ def wired(tmp_path_factory, reactor_thread):
     config = BridgeConfig.model_validate({
         "bridge": {"instance": "wired-7", "peer_id": "fr.fire.nexsis.sdis29"},
         "hub": {"mode": "embedded", "rcref_deadline_seconds": 77, "content_type": "xml"},
-        "legacy": {"mode": "tcp-server", "host": "127.0.0.1", "port": 0, "max_frame_bytes": 4096},
+        "legacy": {"mode": "tcp-server", "host": "127.0.0.1", "port": 0, "max_frame_bytes": 4096,
+                   "allowed_peers": ["127.0.0.1", "10.9.8.0/24"], "max_refused_frames": 7,
+                   "handover_deadline_seconds": 33},
         "store": {"path": str(store_path), "synchronous": "NORMAL", "max_pending": 123, "retention_days": 2},
         "delivery": {"max_attempts": 3, "backoff_base": 0.5, "backoff_max": 7.0, "jitter": 0.0},
         "mappings": {"dir": str(mappings), "reload_interval_seconds": 60},
@@ -76,6 +78,31 @@ def test_hub_rcref_deadline_and_content_type(wired):
 def test_legacy_max_frame_bytes(wired):
     running, _ = wired
     assert running.link.max_frame == 4096
+
+
+def test_legacy_link_guards(wired):
+    """allowed_peers and max_refused_frames reach the TCP link; handover_deadline_seconds the service."""
+    import ipaddress
+
+    running, _ = wired
+    assert ipaddress.ip_network("10.9.8.0/24") in running.link.allowed
+    assert running.link.max_refused_frames == 7
+    assert running.service.settings.handover_deadline == timedelta(seconds=33)
+
+
+def test_legacy_file_settle_seconds(tmp_path, reactor_thread):
+    from bridge.runtime.runner import start_bridge
+
+    config = BridgeConfig.model_validate({
+        "hub": {"mode": "embedded"}, "store": {"path": str(tmp_path / "f.sqlite3")}, "http": {"enabled": False},
+        "mappings": {"reload_interval_seconds": 0},
+        "legacy": {"mode": "file", "inbox_dir": str(tmp_path), "outbox_dir": str(tmp_path), "file_settle_seconds": 4.5},
+    })
+    running = reactor_thread.call(start_bridge, config, reactor_thread.reactor, timeout=30)
+    try:
+        assert running.link.settle_seconds == 4.5
+    finally:
+        reactor_thread.call(running.stop, timeout=30)
 
 
 def test_store_section(wired):

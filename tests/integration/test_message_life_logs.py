@@ -95,8 +95,9 @@ def test_a_dead_lettered_answer_is_one_grep_too(tmp_path, reactor_thread, json_l
     _run_one_case(tmp_path, reactor_thread, Behaviour.MALFORMED, parked)
     dead = next(line for line in _lines(json_logs) if line["event"] == "message_dead_lettered")
     life = _grep(json_logs, dead["distribution_id"])
-    assert [line["event"] for line in life] == ["message_received", "message_dead_lettered"]
-    assert life[-1]["error"] and life[-1]["direction"] == "in"
+    assert [line["event"] for line in life if line["event"] in STEPS] == ["message_received", "message_dead_lettered"]
+    assert life[-1]["event"] == "message_dead_lettered" and life[-1]["error"] and life[-1]["direction"] == "in"
+    assert "inbound_hand_over_failed" in [line["event"] for line in life]  # the alarm, under the same grep
 
 
 def test_no_health_data_in_the_life_lines(tmp_path, reactor_thread, json_logs):

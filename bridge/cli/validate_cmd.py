@@ -50,6 +50,8 @@ def validate(files: tuple[Path, ...], schemas: Path | None, version: str | None,
             raise SystemExit(EXIT_CONFIG) from None
         for issue in issues:
             click.echo(f"{file}: {issue.path}: {issue.message}")
+        if any(issue.code == "incomplete-bundle" for issue in issues):  # the bundle, not the file, is at fault
+            raise SystemExit(EXIT_CONFIG)
         if issues:
             unreadable = any(issue.code in UNREADABLE_CODES for issue in issues)
             worst = max(worst, EXIT_UNREADABLE if unreadable else EXIT_INVALID)

@@ -314,7 +314,7 @@ class BridgeConfig(_Section):
         )
 
 
-HUB_CONNECTION_KEYS = frozenset({"host", "port", "vhost", "ca_file", "cert_file", "key_file", "server_hostname",
+HUB_CONNECTION_KEYS = frozenset({"host", "port", "ca_file", "cert_file", "key_file", "server_hostname",
                                   "username", "password"})
 
 

@@ -32,6 +32,7 @@ import structlog
 from twisted.internet import defer, task
 from twisted.python.failure import Failure
 
+from bridge.app import lifelog
 from bridge.app.clock import utc_now
 from bridge.app.ports import (
     FrameHandled,
@@ -183,7 +184,7 @@ class BridgeService:
         """Retention: delivered/answered/acked messages older than the retention period go; failed ones stay."""
         purged = self.store.purge_delivered(self.clock() - self.settings.retention)
         if purged:
-            log.info("retention_purge", purged=purged)
+            log.info("store_purged", count=purged)
         return int(purged)
 
     def _pump_crashed(self, failure: Failure) -> None:
@@ -229,6 +230,7 @@ class BridgeService:
         else:
             self._count("out", "received", len(intake.ids))
             self._record_alterations("out", list(intake.ids), warnings, now)
+            lifelog.outbound_stored(messages, items, self.translator.adapter)
         ack = (self.translator.ack_for(frame, reference, warnings) if warnings
                else self.translator.ack_for(frame, reference))
         nack = self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference)
@@ -331,6 +333,7 @@ class BridgeService:
             started = self.clock()
             d = defer.maybeDeferred(hub.publish, msg.translated, content_type=msg.content_type,
                                     message_id=msg.distribution_id)
+            lifelog.of_message("message_published", msg, self.translator.adapter, attempt=msg.attempts + 1)
             d.addCallbacks(self._confirmed, self._publish_failed, callbackArgs=(msg, started),
                            errbackArgs=(msg,))
             d.addErrback(lambda f: log.error("publish_bookkeeping_failed", error=f.getErrorMessage()))
@@ -350,6 +353,7 @@ class BridgeService:
             log.info("confirm_after_rcref", distribution_id=msg.distribution_id, detail=str(exc))
             return
         self._count("out", "published")
+        lifelog.of_message("message_confirmed", msg, self.translator.adapter)
         self.kick()  # the next message of the same case may go now
 
     # ------------------------------------------------------------------ group commit
@@ -403,6 +407,7 @@ class BridgeService:
                     retry_at=retry_at and retry_at.isoformat())
         if retry_at is None:
             self._count("out", "dead_lettered")
+            lifelog.of_message("message_dead_lettered", msg, self.translator.adapter, error=error)
 
     def _housekeeping(self) -> None:
         now = self.clock()
@@ -486,6 +491,7 @@ class BridgeService:
             self._count("in", "duplicate")
             return None
         self._count("in", "received")
+        lifelog.inbound("message_received", received, case_id, self.translator.adapter, kind=received.payload_name)
         self._note_answer(received, now)
         self._hand_over(message_id, received)
         return None
@@ -561,6 +567,8 @@ class BridgeService:
             original = self.store.mark_answered(link.get("ID", ""), at=now, detail="EMSI answer received")
             if original is not None:
                 self._count("out", "answered")
+                lifelog.of_message("message_answered", original, self.translator.adapter,
+                                   answer_id=received.distribution_id)
 
     def _hand_over(self, message_id: int, received: Unwrapped) -> bool:
         """Translate and write one message to the LRM; False only when the LRM is not there (stop flushing).
@@ -571,6 +579,7 @@ class BridgeService:
         """
         try:
             legacy_bytes = self._to_legacy(message_id, received, self.clock())
+            lifelog.inbound("message_translated", received, _case_identity(received)[0], self.translator.adapter)
             if legacy_bytes is None:
                 self._handed_over(message_id, received)
                 return True
@@ -604,6 +613,8 @@ class BridgeService:
             log.error("inbound_dead_letter_failed", distribution_id=received.distribution_id, error=repr(store_exc))
             return
         self._count("in", "dead_lettered")
+        lifelog.inbound("message_dead_lettered", received, _case_identity(received)[0], self.translator.adapter,
+                        error=error)
         self._send_error(received, _error_code(exc),
                          f"message received but not delivered to the legacy system: {error}")
 
@@ -715,6 +726,7 @@ class BridgeService:
             log.warning("hand_over_not_recorded", distribution_id=received.distribution_id, error=repr(exc))
             return
         self._count("in", "handed_over")
+        lifelog.inbound("message_handed_over", received, _case_identity(received)[0], self.translator.adapter)
         self._send_reference(message_id, received)
 
     def _send_reference(self, message_id: int, received: Unwrapped) -> None:
@@ -729,6 +741,7 @@ class BridgeService:
                 return
             self._open_group()
             self.store.mark_inbound_acked(message_id, at=self.clock(), rcref_distribution_id=ref_id)
+            lifelog.inbound("rcref_sent", received, _case_identity(received)[0], self.translator.adapter, rcref_id=ref_id)
 
         def failed(failure: Failure) -> None:
             log.warning("rcref_publish_failed", error=failure.getErrorMessage(),
@@ -808,6 +821,7 @@ class BridgeService:
             log.warning("rcref_for_unknown_message", distribution_id=reference)
         else:
             self._count("out", "delivered")
+            lifelog.of_message("rcref_received", msg, self.translator.adapter)
         return self.durable()  # the broker ack waits for the commit
 
     def _ack_problem(self, received: Unwrapped) -> tuple[str, str, str] | None:
@@ -843,8 +857,10 @@ class BridgeService:
         if self.metrics is not None:
             self.metrics.rs_error(code)
         if referenced:
-            self.store.mark_failed(referenced, hub_code=code, reason=reason, at=now)
+            failed = self.store.mark_failed(referenced, hub_code=code, reason=reason, at=now)
             self._count("out", "failed")
+            if failed is not None:
+                lifelog.of_message("message_failed", failed, self.translator.adapter, code=code, reason=reason)
             return
         self._unreferenced_error(delivery, code, reason, now)
 

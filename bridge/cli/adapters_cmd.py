@@ -15,7 +15,10 @@ def adapters() -> None:
 @adapters.command("list")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def list_adapters(as_json: bool) -> None:
-    """Name, direction (in/out/both), version and providing package of each adapter."""
+    """Name, direction (in/out/both), version and providing package of each adapter.
+
+    Exit codes: 0 listed; 3 an installed adapter plugin is broken (configuration).
+    """
     from bridge.core.errors import BridgeError
     from bridge.refdata.adapters import discover
 

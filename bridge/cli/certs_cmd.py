@@ -20,10 +20,17 @@ def certs() -> None:
               show_default=True, help="Broker host name or IP for the server certificate.")
 @click.option("--days", default=825, show_default=True, help="Validity of every certificate.")
 def make_test_ca_cmd(directory: Path, clients: tuple[str, ...], server_names: tuple[str, ...], days: int) -> None:
-    """Write ca.crt, server.crt/key and ID.crt/key into DIRECTORY (keys mode 0600)."""
+    """Write ca.crt, server.crt/key and ID.crt/key into DIRECTORY (keys mode 0600).
+
+    Exit codes: 0 written; 2 bad usage or DIRECTORY cannot be written.
+    """
     from bridge.edges.certs import make_test_ca
 
-    made = make_test_ca(directory, list(clients), server_names=server_names, days=days)
+    try:
+        made = make_test_ca(directory, list(clients), server_names=server_names, days=days)
+    except OSError as exc:
+        click.echo(f"error: cannot write the certificates into {directory}: {exc.strerror or exc}", err=True)
+        raise SystemExit(2) from None
     click.echo(f"CA: {made.ca_cert}")
     click.echo(f"server: {made.server_cert} ({', '.join(server_names)})")
     for client in clients:

@@ -38,7 +38,10 @@ def config() -> None:
 @config.command("check")
 @CONFIG_OPTION
 def check(config_path: Path | None) -> None:
-    """Validate keys, values, certificates and folders; exit 3 on any problem."""
+    """Validate keys, values, certificates and folders.
+
+    Exit codes: 0 the configuration is usable; 2 bad usage; 3 any problem (each one listed).
+    """
     cfg = _load(config_path, check=True)
     source = config_path or "embedded default"
     click.echo(f"configuration OK ({source}): hub mode {cfg.hub.mode}, legacy {cfg.legacy.mode}, client {cfg.bridge.client_id}")
@@ -48,7 +51,10 @@ def check(config_path: Path | None) -> None:
 @CONFIG_OPTION
 @click.option("--json", "as_json", is_flag=True, help="JSON instead of TOML.")
 def show(config_path: Path | None, as_json: bool) -> None:
-    """Print the effective configuration (defaults + file + environment), secrets masked."""
+    """Print the effective configuration (defaults + file + environment), secrets masked.
+
+    Exit codes: 0 printed; 2 bad usage; 3 the configuration is invalid.
+    """
     import tomli_w
 
     from bridge.runtime.config import redacted_dump

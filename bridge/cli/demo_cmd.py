@@ -38,8 +38,13 @@ def demo(messages: int, as_json: bool, hub_url: str | None, certs: str | None, b
     With --hub and --certs the same scenario runs on a real broker whose Hub
     topology and dispatcher are up (e.g. 'bridge hub-emulator --private-broker
     DIR --client fr.health.samu440 --client fr.fire.nexsis.sdis44'; the
-    certificates are then in DIR/certs). Exit 0 when every case sheet was
-    acknowledged and answered.
+    certificates are then in DIR/certs). It prints the story of each case
+    sheet (sent, stored, acknowledged, answered or refused, or why not) and a
+    summary; its temporary store is removed at the end.
+
+    Exit codes: 0 every case sheet acknowledged and answered (a refusal is an
+    answer); 2 bad usage; 4 a case was not answered, failed, or the demo could
+    not run.
     """
     from twisted.internet import task
 
@@ -94,7 +99,36 @@ def _table(summary) -> None:
             ("failed", summary.failed), ("Hub messages", summary.hub_messages),
             ("RC-REF latency p50 (ms)", summary.p50_ms), ("RC-REF latency p99 (ms)", summary.p99_ms),
             ("answer latency p50 (ms)", summary.answer_p50_ms), ("duration (s)", summary.seconds)]
+    _stories(summary.cases)
+    rows[4:4] = [("  of which accepted", summary.accepted), ("  of which refused", summary.refused)]
     width = max(len(name) for name, _ in rows)
     for name, value in rows:
         click.echo(f"  {name:<{width}}  {'-' if value is None else value}")
-    click.echo(f"  {'result':<{width}}  {'OK' if summary.ok else 'FAILED'}")
+    verdict = "OK" if summary.ok else "FAILED: " + _why(summary.cases)
+    click.echo(f"  {'result':<{width}}  {verdict}")
+
+
+STORIES_SHOWN = 20
+
+
+def _stories(cases: list[dict]) -> None:
+    """One line per case sheet (the first 20, then the ones that did not end well)."""
+    shown = cases[:STORIES_SHOWN] + [c for c in cases[STORIES_SHOWN:] if c["outcome"] not in ("answered",)][:20]
+    for case in shown:
+        reason = f": {case['reason']}" if case.get("reason") else ""
+        click.echo(f"  {case['case']}  {', '.join(case['steps']) or 'not sent'} -> {case['outcome']}{reason}")
+    if len(cases) > len(shown):
+        click.echo(f"  ... {len(cases) - len(shown)} more cases (--json lists them all)")
+    click.echo("")
+
+
+def _why(cases: list[dict]) -> str:
+    """The most common reason cases did not end with an answer."""
+    from collections import Counter
+
+    reasons = Counter(f"{c['outcome']}" + (f" ({c['reason']})" if c.get("reason") else "")
+                      for c in cases if c["outcome"] not in ("answered", "refused by NexSIS"))
+    if not reasons:
+        return "see the cases above"
+    text, count = reasons.most_common(1)[0]
+    return f"{count} case(s) {text}"

@@ -37,7 +37,9 @@ def hub_emulator(clients, vhost, management_url, amqp_host, amqp_port, admin_use
                  private_broker, xml_clients, provision_only, log_level, log_format) -> None:
     """Provision the Hub topology on RabbitMQ and run the Hub dispatcher (RS-ERROR on faults).
 
-    Exit codes: 3 configuration error, 4 broker unreachable or failed.
+    Exit codes: 0 provisioned (--provision-only) or stopped by a signal; 2 bad usage; 3 configuration
+    error (no usable schema validator, no RabbitMQ for --private-broker); 4 broker unreachable,
+    provisioning or the dispatcher failed.
     """
     from bridge.core.errors import BridgeError
     from bridge.runtime.logging import configure_logging

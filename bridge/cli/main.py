@@ -37,6 +37,7 @@ COMMANDS: dict[str, str] = {
     "replay": "bridge.cli.store_cmds:replay",
     "run": "bridge.cli.run_cmd:run",
     "schemas": "bridge.cli.schemas_cmd:schemas",
+    "send": "bridge.cli.send_cmd:send",
     "store": "bridge.cli.store_cmds:store_group",
     "translate": "bridge.cli.translate_cmd:translate",
     "validate": "bridge.cli.validate_cmd:validate",

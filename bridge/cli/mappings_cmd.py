@@ -26,7 +26,11 @@ def mappings() -> None:
 @DIRECTORY
 @NOMENCLATURES_OPTION
 def lint_cmd(directory: Path | None, nomenclatures_dir: Path | None) -> None:
-    """Check the tables in DIRECTORY (default: the project's mappings/); exit 1 on any error."""
+    """Check the tables in DIRECTORY (default: the mapping tables shipped with the bridge).
+
+    Exit codes: 0 no error (warnings allowed); 1 a table has an error; 2 bad usage, DIRECTORY or the
+    code lists unreadable.
+    """
     from bridge.core.mapping import severity
     from bridge.refdata.mapping_loader import lint_directory
 
@@ -75,7 +79,10 @@ def _inline(registry):
 @click.option("--all-codes", is_flag=True, help="Count every code, not only the leaves (most specific codes).")
 @click.option("--unmapped/--no-unmapped", default=True, show_default=True, help="List the unmapped codes.")
 def coverage_cmd(directory: Path | None, nomenclatures_dir: Path | None, all_codes: bool, unmapped: bool) -> None:
-    """Per table and direction, the share of the code list mapped, and the codes left unmapped."""
+    """Per table and direction, the share of the code list mapped, and the codes left unmapped.
+
+    Exit codes: 0 printed (lint errors are warned about); 2 bad usage, DIRECTORY or the code lists unreadable.
+    """
     from bridge.core.mapping import coverage
     from bridge.refdata.mapping_loader import lint_directory
 

@@ -31,7 +31,12 @@ import click
               help="auto: key=value on a terminal, JSON lines otherwise.")
 def nexsis_sim(client_id: str, host: str, port: int, vhost: str, certs: Path, behaviour: str, late_delay: float,
                operations: bool, engagement: str, status_interval: float, use_xml: bool, log_level: str, log_format: str) -> None:
-    """Answer like NexSIS: RC-REF for every case and request, EMSI answer per --behaviour."""
+    """Answer like NexSIS: RC-REF for every case and request, EMSI answer per --behaviour.
+
+    Runs until SIGTERM/SIGINT, reconnecting to the broker as needed.
+
+    Exit codes: 0 stopped by a signal; 2 bad usage (e.g. --certs missing).
+    """
     from twisted.internet import reactor
 
     from bridge.edges.amqp.client import HubClient

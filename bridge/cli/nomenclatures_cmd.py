@@ -31,7 +31,10 @@ def nomenclatures() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, exists=True, path_type=Path))
 @click.option("--quiet", "-q", is_flag=True, help="Do not print each defect, only their count.")
 def import_cmd(directory: Path, quiet: bool) -> None:
-    """Install the official CSV release in DIRECTORY into the user data directory."""
+    """Install the official CSV release in DIRECTORY into the user data directory.
+
+    Exit codes: 0 installed (defects are warned about); 2 bad usage or DIRECTORY unreadable or not a release.
+    """
     from bridge.refdata.nomenclature_store import NomenclatureStoreError, import_nomenclatures, store_dir
 
     try:
@@ -47,7 +50,10 @@ def import_cmd(directory: Path, quiet: bool) -> None:
 @nomenclatures.command(name="list")
 @NOMENCLATURES_OPTION
 def list_cmd(nomenclatures_dir: Path | None) -> None:
-    """Every code list in force, with its version and size."""
+    """Every code list in force, with its version and size.
+
+    Exit codes: 0 listed; 2 bad usage or the code lists unreadable.
+    """
     from bridge.core.nomenclature import ALIASES
 
     registry = load_or_exit(nomenclatures_dir)
@@ -64,7 +70,10 @@ def list_cmd(nomenclatures_dir: Path | None) -> None:
 @click.option("--leaves", is_flag=True, help="Only the most specific codes.")
 @NOMENCLATURES_OPTION
 def show_cmd(name: str, leaves: bool, nomenclatures_dir: Path | None) -> None:
-    """The codes of list NAME (official name or alias such as whatsHappen), indented by level."""
+    """The codes of list NAME (official name or alias such as whatsHappen), indented by level.
+
+    Exit codes: 0 shown; 1 no code list NAME; 2 bad usage or the code lists unreadable.
+    """
     registry = load_or_exit(nomenclatures_dir)
     code_list = registry.get(name)
     if code_list is None:

@@ -18,7 +18,10 @@ def schemas() -> None:
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
 @click.option("--no-default", is_flag=True, help="Install without making it the default bundle.")
 def install(directory: Path, no_default: bool) -> None:
-    """Copy the bundle in DIRECTORY, check it is complete and record its version."""
+    """Copy the bundle in DIRECTORY, check it is complete and record its version.
+
+    Exit codes: 0 installed; 2 bad usage, or DIRECTORY is not a complete bundle (what is missing is listed).
+    """
     from bridge.core.errors import BridgeError
     from bridge.refdata.bundle import install_bundle
 
@@ -41,6 +44,8 @@ def list_() -> None:
     Several bundles (model lines) live side by side; an XML message is read with the one
     whose namespace it carries, a JSON one with the configured version (``[schemas] version``
     or the vHost's ``_vX.Y``) or the default.
+
+    Exit codes: 0 listed (also when none is installed); 2 bad usage.
     """
     from bridge.refdata.bundle import list_bundles
 

@@ -1,11 +1,16 @@
 """``bridge dlq|messages|replay|store``: look into the durable store and act on it.
 
-Every command takes ``--store PATH`` (default ``$HUB_BRIDGE_STORE``, else
-``bridge.sqlite3`` in the user data directory), prints a table for people and
-``--json`` for scripts. The store may be in use by the running bridge: SQLite
-WAL lets these commands read and write alongside it. Times (``--since``,
-``--from``, ``--to``) are ISO 8601 (an offset-less time is local time) or an
-age such as ``90m``, ``2h``, ``3d``.
+Every command reads the same configuration as ``bridge run`` (``--config FILE``, else
+``$HUB_BRIDGE_CONFIG``, plus the ``HUB_BRIDGE__SECTION__KEY`` variables): the store is
+``--store PATH`` if given, else ``[store] path``, else ``bridge.sqlite3`` in the user data
+directory; ``[store] max_pending`` and ``retention_days`` are the defaults of ``dlq replay``
+and ``store purge``. They print a table for people and ``--json`` for scripts. The store
+may be in use by the running bridge: SQLite WAL lets these commands read and write
+alongside it. Times (``--since``, ``--from``, ``--to``) are ISO 8601 (an offset-less time is
+local time) or an age such as ``90m``, ``2h``, ``3d``.
+
+Exit codes: 0 done; 1 a replay was refused; 2 bad usage, no such store, message or entry;
+3 configuration error (invalid config, store of a newer version).
 """
 
 from __future__ import annotations
@@ -24,13 +29,25 @@ import click
 EXIT_INVALID, EXIT_USAGE, EXIT_CONFIG = 1, 2, 3
 _AGE = re.compile(r"^(\d+(?:\.\d+)?)\s*([smhd])$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_CONFIG_KEY = "hub_bridge.config_path"
 
 
-def default_store_path() -> Path:
-    """``$HUB_BRIDGE_STORE``, else ``bridge.sqlite3`` in the user data directory."""
-    from bridge.refdata.resources import data_home
+def store_config(config_path: Path | None = None) -> Any:
+    """The configuration ``bridge run`` would read (file, then environment), without file checks; exit 3 if invalid."""
+    from bridge.runtime.config import ConfigError, load_config
 
-    return Path(os.environ.get("HUB_BRIDGE_STORE") or data_home() / "bridge.sqlite3")
+    if config_path is None:
+        ctx = click.get_current_context(silent=True)
+        config_path = ctx.meta.get(_CONFIG_KEY) if ctx is not None else None
+    try:
+        return load_config(config_path, os.environ, check=False)
+    except ConfigError as exc:
+        _fail(str(exc), EXIT_CONFIG)
+
+
+def default_store_path(config_path: Path | None = None) -> Path:
+    """``[store] path`` of the configuration (file or ``$HUB_BRIDGE__STORE__PATH``), else the user data dir."""
+    return store_config(config_path).store.effective_path()
 
 
 def parse_time(text: str, now: datetime) -> datetime:
@@ -48,8 +65,23 @@ def parse_time(text: str, now: datetime) -> datetime:
     return parsed if parsed.tzinfo else parsed.astimezone()
 
 
-STORE_OPTION = click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False),
-                            default=None, help="Store file (default: $HUB_BRIDGE_STORE or the user data dir).")
+def _remember_config(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    ctx.meta[_CONFIG_KEY] = value
+    return value
+
+
+_STORE_PATH = click.option("--store", "store_path", type=click.Path(path_type=Path, dir_okay=False), default=None,
+                           help="Store file (default: [store] path of the configuration, else the user data dir).")
+_CONFIG = click.option("--config", type=click.Path(path_type=Path, dir_okay=False), envvar="HUB_BRIDGE_CONFIG",
+                       default=None, expose_value=False, is_eager=True, callback=_remember_config,
+                       help="The bridge's TOML configuration (default: $HUB_BRIDGE_CONFIG), as for 'bridge run'.")
+
+
+def STORE_OPTION(command: Callable[..., Any]) -> Callable[..., Any]:
+    """``--store PATH`` and ``--config FILE`` (the same configuration as ``bridge run``)."""
+    return _CONFIG(_STORE_PATH(command))
+
+
 JSON_OPTION = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
 
 
@@ -59,9 +91,10 @@ def open_store(store_path: Path | None, *, max_pending: int | None = None) -> It
     from bridge.edges.store import DEFAULT_MAX_PENDING, Store
     from bridge.edges.store.migrations import StoreVersionError
 
-    path = store_path or default_store_path()
+    config = store_config()
+    path = store_path or config.store.effective_path()
     try:
-        store = Store.open(path, create=False, max_pending=max_pending or DEFAULT_MAX_PENDING)
+        store = Store.open(path, create=False, max_pending=max_pending or config.store.max_pending or DEFAULT_MAX_PENDING)
     except FileNotFoundError as exc:
         _fail(str(exc), EXIT_USAGE)
     except StoreVersionError as exc:
@@ -120,7 +153,10 @@ def dlq() -> None:
 @click.option("--since", help="Only entries created since this time or age (e.g. 2h).")
 @click.option("--include-replayed", is_flag=True, help="Also show entries already replayed.")
 def dlq_list(store_path: Path | None, as_json: bool, since: str | None, include_replayed: bool) -> None:
-    """List dead-letter entries, oldest first."""
+    """List dead-letter entries, oldest first.
+
+    Exit codes: 0 listed (also when empty); 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
+    """
     with open_store(store_path) as store:
         entries = store.dlq_list(parse_time(since, _now()) if since else None, include_replayed=include_replayed)
     rows = [(e.id, _when(e.created_at), e.direction, e.source, e.message_id or "-", len(e.attempts),
@@ -136,7 +172,11 @@ def dlq_list(store_path: Path | None, as_json: bool, since: str | None, include_
 @JSON_OPTION
 @click.option("--raw", is_flag=True, help="Write only the original bytes to stdout.")
 def dlq_show(dlq_id: int, store_path: Path | None, as_json: bool, raw: bool) -> None:
-    """Show one entry: error, where it failed, attempt history and the original bytes."""
+    """Show one entry: error, where it failed, attempt history and the original bytes.
+
+    Exit codes: 0 shown; 2 bad usage, no store or no such entry; 3 invalid configuration or a store
+    written by a newer bridge.
+    """
     from bridge.edges.store import UnknownMessage
 
     with open_store(store_path) as store:
@@ -173,12 +213,16 @@ def _describe_dead_letter(entry: Any) -> str:
 @click.argument("dlq_id", type=int, required=False)
 @click.option("--all", "replay_every", is_flag=True, help="Replay every pending entry (see --since).")
 @click.option("--since", help="With --all: only entries created since this time or age.")
-@click.option("--max-pending", type=int, default=None, help="Outbox limit to respect (default: the store default).")
+@click.option("--max-pending", type=int, default=None, help="Outbox limit to respect (default: [store] max_pending).")
 @STORE_OPTION
 @JSON_OPTION
 def dlq_replay(dlq_id: int | None, replay_every: bool, since: str | None, max_pending: int | None,
                store_path: Path | None, as_json: bool) -> None:
-    """Send entries again: outbound ones are re-translated by the running bridge with its current tables."""
+    """Send entries again: outbound ones are re-translated by the running bridge with its current tables.
+
+    Exit codes: 0 every entry queued; 1 an entry was refused (the reason is shown); 2 bad usage, no store
+    or no such entry; 3 invalid configuration or a store written by a newer bridge.
+    """
     from bridge.app.replay import ReplayOutcome, replay_all, replay_dead_letter
     from bridge.edges.store import StoreFull, UnknownMessage
 
@@ -215,13 +259,46 @@ def messages() -> None:
     """Messages in the store and their full history."""
 
 
+@messages.command("list")
+@click.option("--state", help="Only messages in this state (received, published, delivered, answered, "
+                              "handed_over, acked, failed, dead_lettered...).")
+@click.option("--case", "case_id", help="Only this case: the Hub case id or the LRM's own dossier number.")
+@click.option("--since", help="Only messages received since this time or age (e.g. 2h).")
+@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="Newest N messages.")
+@STORE_OPTION
+@JSON_OPTION
+def messages_list(state: str | None, case_id: str | None, since: str | None, limit: int,
+                  store_path: Path | None, as_json: bool) -> None:
+    """List messages, oldest first, filtered by state, case and time.
+
+    Exit codes: 0 listed (also when none match); 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
+    """
+    from bridge.core.delivery import State
+
+    if state is not None and state not in {s.value for s in State}:
+        raise click.BadParameter(f"{state!r} is not a state; states: {', '.join(sorted(s.value for s in State))}",
+                                 param_hint="--state")
+    with open_store(store_path) as store:
+        found = store.search(state=state, case=case_id, since=parse_time(since, _now()) if since else None,
+                             limit=limit)
+    rows = [(m.id, _when(m.updated_at), m.direction, m.state, m.case_id or "", m.distribution_id or "",
+             m.last_error or "") for m in found]
+    _emit(as_json, [m.summary() for m in found], lambda: _table(
+        ["ID", "UPDATED", "DIR", "STATE", "CASE", "DISTRIBUTION ID", "LAST ERROR"], rows,
+        [6, 24, 3, 13, 36, 44, 50]) + f"\n{len(found)} message{'' if len(found) == 1 else 's'}")
+
+
 @messages.command("show")
 @click.argument("message_id", type=int, required=False)
-@click.option("--case", "case_id", help="Every message of this case ID instead of one message.")
+@click.option("--case", "case_id", help="Every message of this case (Hub case id or LRM dossier number).")
 @STORE_OPTION
 @JSON_OPTION
 def messages_show(message_id: int | None, case_id: str | None, store_path: Path | None, as_json: bool) -> None:
-    """Show one message (or all of a case) with every state change it went through."""
+    """Show one message (or all of a case) with every state change it went through.
+
+    Exit codes: 0 shown; 2 bad usage, no store, no such message or case; 3 invalid configuration or a
+    store written by a newer bridge.
+    """
     from bridge.edges.store import UnknownMessage
 
     if (message_id is None) == (case_id is None):
@@ -259,7 +336,10 @@ def _describe_message(msg: Any, history: Sequence[Any]) -> str:
 @STORE_OPTION
 @JSON_OPTION
 def replay(start: str, end: str, store_path: Path | None, as_json: bool) -> None:
-    """Re-publish what was published in a window, with the same distributionIDs (receivers deduplicate)."""
+    """Re-publish what was published in a window, with the same distributionIDs (receivers deduplicate).
+
+    Exit codes: 0 queued (also when nothing was published in the window); 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
+    """
     from bridge.app.replay import replay_window
 
     now = _now()
@@ -281,14 +361,19 @@ def store_group() -> None:
 
 
 @store_group.command("purge")
-@click.option("--older-than", "days", type=click.FloatRange(min=0), default=30.0, show_default=True,
-              help="Age in days of the finished messages to delete.")
+@click.option("--older-than", "days", type=click.FloatRange(min=0), default=None,
+              help="Age in days of the finished messages to delete (default: [store] retention_days, 30).")
 @click.option("--include-failed", is_flag=True, help="Also delete failed / dead-lettered messages and DLQ entries.")
 @STORE_OPTION
 @JSON_OPTION
-def purge(days: float, include_failed: bool, store_path: Path | None, as_json: bool) -> None:
-    """Delete delivered messages older than N days; failed ones only with --include-failed."""
-    cutoff = _now() - timedelta(days=days)
+def purge(days: float | None, include_failed: bool, store_path: Path | None, as_json: bool) -> None:
+    """Delete delivered messages older than N days; failed ones only with --include-failed.
+
+    The running bridge does the same periodically with [store] retention_days (failed ones kept).
+
+    Exit codes: 0 purged; 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
+    """
+    cutoff = _now() - timedelta(days=days if days is not None else store_config().store.retention_days)
     with open_store(store_path) as store:
         deleted = store.purge_delivered(cutoff, include_failed=include_failed)
     _emit(as_json, {"deleted": deleted, "older_than": cutoff.isoformat(), "include_failed": include_failed},
@@ -300,7 +385,10 @@ def purge(days: float, include_failed: bool, store_path: Path | None, as_json: b
 @STORE_OPTION
 @JSON_OPTION
 def stats(store_path: Path | None, as_json: bool) -> None:
-    """Messages by direction and state, outbox depth and dead-letter size."""
+    """Messages by direction and state, outbox depth and dead-letter size.
+
+    Exit codes: 0 shown; 2 bad usage, no store at the path; 3 invalid configuration or a store written by a newer bridge.
+    """
     now = _now()
     with open_store(store_path) as store:
         counts = store.counts()

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import click
 
-from bridge.cli.io import EXIT_CONFIG, EXIT_UNREADABLE, print_issues, read_input
+from bridge.cli.io import EXIT_CONFIG, EXIT_INVALID, EXIT_UNREADABLE, print_issues, read_input
 
 HUB_FORMATS = ("json", "xml")
 
@@ -39,7 +39,15 @@ HUB_FORMATS = ("json", "xml")
 def translate(file: Path, to: str | None, from_: str | None, profile: str | None, schemas: Path | None,
               version: str | None, to_version: str | None, max_bytes: int | None, onto: Path | None,
               no_validate: bool) -> None:
-    """Convert FILE (or - for stdin) and write the result to stdout; errors go to stderr (exit 2)."""
+    """Convert FILE (or - for stdin) and write the result to stdout; errors go to stderr.
+
+    Without --from: a Hub message, JSON <-> XML. With --from ADAPTER --to ADAPTER [--profile P]:
+    through the adapters (legacy formats, RC-EDA, EMSI); what could not be carried is listed on stderr.
+
+    Exit codes: 0 converted; 1 the input is well-formed but invalid (schema, a code with no mapping,
+    a required field missing); 2 unreadable input (empty, neither JSON nor XML, hostile or oversize)
+    or bad usage; 3 configuration (unknown adapter or profile, missing tables, unusable schema bundle).
+    """
     data = read_input(file)
     if to_version is not None:
         if from_ is not None or (to is not None and to not in HUB_FORMATS):
@@ -61,7 +69,7 @@ def translate_hub(file: Path, data: bytes, to: str | None, schemas: Path | None,
     """The codec path: JSON <-> XML of a Hub message, exit 2 with every error on invalid input."""
     from bridge.core.errors import BridgeError, InboundError
     from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits
-    from bridge.refdata.hub_codec import detect
+    from bridge.refdata.hub_codec import UNREADABLE_CODES, detect
     from bridge.refdata.hub_codec import translate as convert
 
     limits = XmlLimits(max_bytes=max_bytes) if max_bytes else DEFAULT_LIMITS
@@ -70,7 +78,8 @@ def translate_hub(file: Path, data: bytes, to: str | None, schemas: Path | None,
         return convert(data, target, schemas=schemas, validate=validate, limits=limits, version=version)
     except InboundError as exc:
         print_issues(file, exc.issues or [], fallback=exc.message)
-        raise SystemExit(EXIT_UNREADABLE) from None
+        unreadable = not exc.issues or any(issue.code in UNREADABLE_CODES for issue in exc.issues)
+        raise SystemExit(EXIT_UNREADABLE if unreadable else EXIT_INVALID) from None
     except BridgeError as exc:
         print_issues(file, exc.issues or [], fallback=exc.message)
         raise SystemExit(EXIT_CONFIG) from None

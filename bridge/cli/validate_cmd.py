@@ -24,7 +24,11 @@ from bridge.cli.io import EXIT_CONFIG, EXIT_INVALID, EXIT_UNREADABLE
 @click.option("--type", "root_hint", default=None, help="Message type of bare JSON payloads without their root key.")
 @click.option("--max-bytes", type=click.IntRange(min=1), default=None, help="Size limit per file (default 1 MiB).")
 def validate(files: tuple[Path, ...], schemas: Path | None, version: str | None, root_hint: str | None, max_bytes: int | None) -> None:
-    """Check each FILE against the official schemas (or the models when no bundle is installed)."""
+    """Check each FILE against the official schemas (or the models when no bundle is installed).
+
+    Exit codes: 0 every file valid; 1 a file is invalid; 2 a file is unreadable (missing, empty, not
+    JSON/XML, hostile or oversize) or bad usage; 3 the schema bundle is unusable.
+    """
     from bridge.core.errors import BridgeError
     from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits
     from bridge.refdata.hub_codec import UNREADABLE_CODES
@@ -46,6 +50,8 @@ def validate(files: tuple[Path, ...], schemas: Path | None, version: str | None,
             raise SystemExit(EXIT_CONFIG) from None
         for issue in issues:
             click.echo(f"{file}: {issue.path}: {issue.message}")
+        if any(issue.code == "incomplete-bundle" for issue in issues):  # the bundle, not the file, is at fault
+            raise SystemExit(EXIT_CONFIG)
         if issues:
             unreadable = any(issue.code in UNREADABLE_CODES for issue in issues)
             worst = max(worst, EXIT_UNREADABLE if unreadable else EXIT_INVALID)

@@ -27,7 +27,7 @@ from bridge.refdata.bundle import Bundle, resolve_bundle
 
 FORMATS = ("json", "xml")
 # Issue codes that mean "could not even read it" (CLI exit 2) rather than "invalid" (exit 1).
-UNREADABLE_CODES = frozenset({"json-syntax", "xml-syntax", "unsafe-xml", "too-large", "too-deep", "not-a-message"})
+UNREADABLE_CODES = frozenset({"json-syntax", "xml-syntax", "unsafe-xml", "too-large", "too-deep", "not-a-message", "empty"})
 
 
 def detect(data: bytes, limits: XmlLimits = DEFAULT_LIMITS) -> tuple[str, str]:
@@ -51,6 +51,9 @@ def parse(data: bytes, limits: XmlLimits = DEFAULT_LIMITS, root_hint: str | None
     if head.startswith((b"{", b"[")):
         document = _load_json(data)
         return "json", document, _json_root(document, root_hint)
+    if not bytes(data).strip(b"\xef\xbb\xbf \t\r\n"):
+        raise InboundError("empty message", [Issue("/", "the message is empty (0 bytes, or only blanks)", "empty")],
+                           HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
     raise InboundError("neither JSON nor XML", [Issue("/", "the message starts with neither '{' nor '<'", "not-a-message")],
                        HubErrorCode.UNRECOGNIZED_MESSAGE_FORMAT)
 

@@ -122,17 +122,17 @@ class MappingReloader:
             fresh = _build(contents, self.nomenclatures)
         except InvalidMappings as exc:
             self.last_refused, self._refused_version = exc.issues, files_version(contents)
-            log.error("mappings.reload_refused", directory=str(self.directory), kept=self._current.version,
+            log.error("mappings_reload_refused", directory=str(self.directory), kept=self._current.version,
                       findings=[str(i) for i in exc.issues])
             return False
         except OSError as exc:
-            log.error("mappings.reload_unreadable", directory=str(self.directory), error=str(exc))
+            log.error("mappings_reload_unreadable", directory=str(self.directory), error=str(exc))
             return False
         return self._swap(fresh)
 
     def _swap(self, fresh: MappingSet) -> bool:
         previous, self._current, self.last_refused = self._current.version, fresh, []
-        log.info("mappings.reloaded", directory=str(self.directory), previous=previous, version=fresh.version)
+        log.info("mappings_reloaded", directory=str(self.directory), previous=previous, version=fresh.version)
         if self.on_change is not None:
             self.on_change(fresh)
         return True
@@ -142,7 +142,7 @@ class MappingReloader:
         try:
             self.check()
         except Exception:
-            log.exception("mappings.reload_failed", directory=str(self.directory), kept=self._current.version)
+            log.exception("mappings_reload_failed", directory=str(self.directory), kept=self._current.version)
 
     def start(self, interval: float = DEFAULT_POLL_SECONDS, clock=None):
         """Poll every ``interval`` seconds in the running reactor (or ``clock``, for tests)."""

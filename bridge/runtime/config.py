@@ -107,11 +107,13 @@ class LegacySection(_Section):
     )
     host: str = Field("127.0.0.1", min_length=1, description="Address we listen on (server) or connect to (client).")
     port: int = Field(15018, ge=0, le=65535, description="TCP port of the legacy link (0 picks a free one, for tests).")
-    profile: str = Field("lrm-alpha-text", min_length=1, description="Legacy dialect profile name (under `mappings/profiles/`).")
+    profile: str = Field(
+        "lrm-alpha-text", min_length=1,
+        description="Legacy dialect: the name of a profile shipped with the bridge (e.g. `lrm-alpha-text`; an unknown "
+        "name is refused with the list) or the path of your own `.toml` profile (its XSD next to it).")
     inbox_dir: Path | None = Field(None, description="`file` mode: folder the LRM drops messages into.")
     outbox_dir: Path | None = Field(None, description="`file` mode: folder we write messages for the LRM into.")
     max_frame_bytes: int = Field(1_048_576, ge=1024, description="Largest legacy frame accepted; larger ones are refused.")
-    ack_timeout: float = Field(10.0, gt=0, description="Seconds to wait for the LRM's ack of a message we sent.")
     allowed_peers: list[str] = Field(
         ["127.0.0.1", "::1"],
         description="`tcp-server`: addresses or networks (`10.1.2.3`, `10.1.2.0/24`) the LRM may connect from; "
@@ -163,13 +165,15 @@ class StoreSection(_Section):
     path: Path | None = Field(None, description="SQLite file; unset means `$HUB_BRIDGE_HOME/bridge.sqlite3` (user data dir).")
     synchronous: Literal["FULL", "NORMAL"] = Field("FULL", description="SQLite `synchronous` pragma; FULL survives power loss.")
     max_pending: int = Field(10_000, ge=1, description="Outbox size at which the LRM gets the profile's nack (back-pressure).")
-    retention_days: int = Field(30, ge=1, description="Delivered messages older than this are purged (never failed ones).")
+    retention_days: int = Field(
+        30, ge=1, description="Finished messages older than this are purged by the running bridge (hourly) and by "
+        "`bridge store purge` (failed and dead-lettered ones are kept).")
 
     def effective_path(self) -> Path:
         """The store file, defaulting to the user data directory."""
-        from bridge.refdata.resources import data_home
+        from bridge.refdata.resources import default_store_path
 
-        return self.path if self.path is not None else data_home() / "bridge.sqlite3"
+        return self.path if self.path is not None else default_store_path()
 
 
 class DeliverySection(_Section):
@@ -184,14 +188,16 @@ class DeliverySection(_Section):
 class MappingsSection(_Section):
     """CSV mapping tables."""
 
-    dir: Path | None = Field(None, description="Mapping tables folder; unset means the project's `mappings/`.")
+    dir: Path | None = Field(None, description="Mapping tables folder; unset means the tables shipped with the bridge "
+                             "(package data, `mappings/` in a checkout).")
     reload_interval_seconds: float = Field(5.0, ge=0, description="How often to check the tables for changes (0: no hot reload).")
 
 
 class NomenclaturesSection(_Section):
     """CISU code lists."""
 
-    dir: Path | None = Field(None, description="Code lists folder; unset means the installed release, else the demo lists.")
+    dir: Path | None = Field(None, description="Official code lists folder; unset means the release installed by "
+                             "`bridge nomenclatures import`, if any; the lists shipped with the bridge always apply too.")
 
 
 class SchemasSection(_Section):
@@ -278,6 +284,13 @@ class BridgeConfig(_Section):
 
     @model_validator(mode="after")
     def _cross_checks(self) -> BridgeConfig:
+        named = sorted(self.hub.model_fields_set & HUB_CONNECTION_KEYS)
+        if named and "mode" not in self.hub.model_fields_set:
+            # a config that names a Hub never falls back to the simulator because `mode` was forgotten
+            raise ValueError(
+                f"[hub] names a broker ({', '.join('hub.' + key for key in named)}) but hub.mode is not set: "
+                "set hub.mode = \"amqp\" (or \"embedded\" for the in-process simulator)"
+            )
         if self.bridge.client_id == self.bridge.peer_id:
             raise ValueError(f"bridge.peer_id equals bridge.client_id ({self.bridge.client_id!r})")
         if self.hub.mode == "amqp" and not self.hub.tls:
@@ -299,6 +312,15 @@ class BridgeConfig(_Section):
             heartbeat=hub.heartbeat, reconnect_initial=hub.reconnect_min_seconds, reconnect_max=hub.reconnect_max_seconds,
             client_id=self.bridge.client_id, content_type=f"application/{hub.content_type}", prefetch=hub.prefetch,
         )
+
+
+HUB_CONNECTION_KEYS = frozenset({"host", "port", "ca_file", "cert_file", "key_file", "server_hostname",
+                                  "username", "password"})
+
+
+def embedded_is_explicit(config: BridgeConfig) -> bool:
+    """True when ``hub.mode`` was written in the file or environment, not left to its default."""
+    return "mode" in config.hub.model_fields_set
 
 
 SECTIONS: dict[str, type[_Section]] = {

@@ -12,10 +12,11 @@ in its own format. The summary counts what happened and how long it took.
 from __future__ import annotations
 
 import re
+import shutil
 import statistics
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from twisted.internet import defer, protocol, task
@@ -59,14 +60,60 @@ class Summary:
     p99_ms: float | None = None
     answer_p50_ms: float | None = None
     seconds: float = 0.0
+    accepted: int = 0
+    refused: int = 0
+    cases: list[dict] = field(default_factory=list)  # the story of each case sheet, see case_story()
 
     @property
     def ok(self) -> bool:
+        """Every sheet acknowledged and answered (a refusal is an answer: the chain worked)."""
         return (self.failed == 0 and self.acknowledged == self.answered == self.messages
                 and self.resource_updates >= self.expected_updates)
 
     def as_dict(self) -> dict:
         return {**asdict(self), "ok": self.ok}
+
+
+@dataclass
+class CaseTrace:
+    """What the simulated LRM saw of one case sheet."""
+
+    sent: bool = False
+    link: str | None = None  # the bridge's ACK/NACK frame
+    answer: dict[str, str] | None = None  # the answer's fields as the LRM received them
+
+
+def case_story(dossier: str, trace: CaseTrace, hub_states: list[tuple[str, str, str | None]], *,
+               waited: float, answer_codes: dict[str, str] | None = None) -> dict:
+    """One case in words: sent, acknowledged by the bridge and by NexSIS (RC-REF), answered or why not.
+
+    ``hub_states`` lists ``(direction, state, last_error)`` of the case's Hub messages in the store.
+    """
+    out = [(state, error) for direction, state, error in hub_states if direction == "out"]
+    inbound = [(state, error) for direction, state, error in hub_states if direction == "in"]
+    steps = ["sent"] if trace.sent else []
+    outcome, reason = "pending", None
+    if trace.link is not None and not trace.link.startswith("ACK"):
+        outcome, reason = "refused by the bridge", trace.link
+    elif trace.link is not None:
+        steps.append("stored by the bridge (LRM ACK)")
+    failed = [f"Hub message {state}: {_first_line(error)}" for state, error in out if state in ("failed", "dead_lettered")]
+    failed += [f"NexSIS's answer could not be given to the LRM: {_first_line(error)}"
+               for state, error in inbound if state in ("failed", "dead_lettered")]
+    if out and all(state in ("delivered", "answered") for state, _ in out):
+        steps.append(f"acknowledged by NexSIS (RC-REF for {len(out)} Hub messages)")
+    if trace.answer is not None:
+        status = (answer_codes or {}).get(trace.answer.get("REPONSE", ""), trace.answer.get("REPONSE", "?"))
+        text = trace.answer.get("REPONSE_TXT")
+        steps.append(f"answered: {status}" + (f" ({text})" if text else ""))
+        outcome = "refused by NexSIS" if status.startswith("REF") else "answered"
+        reason = text if outcome == "refused by NexSIS" else None
+    elif failed:
+        outcome, reason = "failed", failed[0]
+    elif outcome == "pending":
+        reason = (f"no answer from NexSIS within {waited:.0f} s" if out else "never reached the Hub")
+        outcome = "unanswered"
+    return {"case": dossier, "steps": steps, "outcome": outcome, **({"reason": reason} if reason else {})}
 
 
 class SimulatedLrm(protocol.Protocol):
@@ -97,12 +144,26 @@ def _percentile(values: list[float], q: float) -> float | None:
 @defer.inlineCallbacks
 def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout: float | None = None,
              rate: float = 0.0, peer_rules=None, hub_url: str | None = None, certs: Path | None = None):
-    """Run the scenario; fires with a :class:`Summary`. ``rate`` > 0 paces frames (messages/second)."""
+    """Run the scenario; fires with a :class:`Summary`. ``rate`` > 0 paces frames (messages/second).
+
+    Its store lives in a temporary folder that is removed at the end, whatever happened.
+    """
+    workdir = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
+    try:
+        summary = yield _run_demo(reactor, workdir, messages=messages, config=config, progress=progress,
+                                  timeout=timeout, rate=rate, peer_rules=peer_rules, hub_url=hub_url, certs=certs)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)  # the demo's store and nothing else lives there
+    return summary
+
+
+@defer.inlineCallbacks
+def _run_demo(reactor, workdir: Path, *, messages: int, config, progress, timeout: float | None, rate: float,
+              peer_rules, hub_url: str | None, certs: Path | None):
     from bridge.refdata.profiles import load_profile
     from bridge.runtime.config import BridgeConfig, with_overrides
     from bridge.runtime.runner import start_bridge
 
-    workdir = Path(tempfile.mkdtemp(prefix="bridge-demo-"))
     if config is None:
         config = BridgeConfig()
     overrides = {
@@ -120,21 +181,28 @@ def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout
     summary = Summary(messages=messages, expected_updates=messages * _updates_per_case(peer_rules))
     sent_at: dict[str, float] = {}
     answers: dict[str, float] = {}
+    traces: dict[str, CaseTrace] = {}
     started = time.perf_counter()
 
     def lrm_received(payload: bytes) -> None:
         text = payload.decode(profile.encoding, errors="replace")
-        if text.startswith("ACK"):
-            summary.stored += 1
-            return
-        if text.startswith("NACK"):
-            summary.failed += 1
+        if text.startswith(("ACK", "NACK")):
+            dossier = text.split("=", 1)[-1].split(";", 1)[0]
+            traces.setdefault(dossier, CaseTrace()).link = text
+            if text.startswith("ACK"):
+                summary.stored += 1
+            else:
+                summary.failed += 1
             return
         if RESOURCE_MARK.search(text):  # a resource status update merged onto the case sheet
             summary.resource_updates += 1
-        for line in text.replace("\r\n", "\n").split("\n"):
-            if line.startswith("NUM_DOSSIER="):
-                answers.setdefault(line.split("=", 1)[1], time.perf_counter())
+        fields = dict(line.split("=", 1) for line in text.replace("\r\n", "\n").split("\n") if "=" in line)
+        answered = fields.get("NUM_DOSSIER")
+        if answered is not None:
+            answers.setdefault(answered, time.perf_counter())
+            trace = traces.setdefault(answered, CaseTrace())
+            if trace.answer is None or "REPONSE" in fields:  # a later status update does not hide the answer
+                trace.answer = {key: value for key, value in fields.items() if key in ("REPONSE", "REPONSE_TXT")}
 
     from twisted.internet.endpoints import TCP4ClientEndpoint, connectProtocol
 
@@ -142,13 +210,15 @@ def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout
                                 SimulatedLrm(profile.framing, lrm_received))
     for n in range(messages):
         sent_at[f"DEMO-{n:06d}"] = time.perf_counter()
+        traces.setdefault(f"DEMO-{n:06d}", CaseTrace()).sent = True
         lrm.send(demo_frame(n))
         summary.sent += 1
         if rate > 0:
             yield task.deferLater(reactor, 1.0 / rate, lambda: None)
         elif n % 50 == 49:
             yield task.deferLater(reactor, 0, lambda: None)  # let the reactor breathe
-    deadline = time.perf_counter() + (timeout if timeout is not None else 30 + messages * 0.05)
+    waited = timeout if timeout is not None else 30 + messages * 0.05
+    deadline = time.perf_counter() + waited
     while time.perf_counter() < deadline:
         _update_from_store(summary, running.store, answers)
         if progress is not None:
@@ -162,6 +232,8 @@ def run_demo(reactor, *, messages: int = 20, config=None, progress=None, timeout
     summary.p50_ms, summary.p99_ms = _percentile(latencies, 50), _percentile(latencies, 99)
     answer_latencies = [1000 * (answers[k] - sent_at[k]) for k in answers if k in sent_at]
     summary.answer_p50_ms = _percentile(answer_latencies, 50)
+    answer_codes = next((spec.codes for spec in profile.fields if spec.key == "REPONSE"), {})
+    _tell_stories(summary, traces, running.store, config.bridge.client_id, waited, answer_codes)
     lrm.transport.loseConnection()
     yield running.stop()
     if peer is not None:
@@ -215,6 +287,26 @@ def _updates_per_case(peer_rules) -> int:
     if peer_rules is None or peer_rules.behaviour in (Behaviour.REFUSE, Behaviour.NO_ANSWER, Behaviour.MALFORMED):
         return 0
     return {Engagement.NONE: 0, Engagement.ONE: 1, Engagement.SEVERAL: len(STATUS_STEPS)}[peer_rules.engagement]
+
+
+def _first_line(text: str | None) -> str:
+    return (text or "no detail").splitlines()[0] if text else "no detail"
+
+
+def _tell_stories(summary: Summary, traces: dict[str, CaseTrace], store, client_id: str, waited: float,
+                  answer_codes: dict[str, str] | None = None) -> None:
+    """Fill ``summary.cases`` (one story per sheet) and the accepted/refused counts, from one store read."""
+    states: dict[str, list[tuple[str, str, str | None]]] = {}
+    prefix = f"{client_id}."
+    for msg in store.search(limit=None):
+        if msg.case_id and msg.case_id.startswith(prefix):
+            states.setdefault(msg.case_id[len(prefix):], []).append(
+                (str(msg.direction), str(msg.state), msg.last_error))
+    for dossier in sorted(traces):
+        story = case_story(dossier, traces[dossier], states.get(dossier, []), waited=waited, answer_codes=answer_codes)
+        summary.cases.append(story)
+        summary.refused += story["outcome"] == "refused by NexSIS"
+        summary.accepted += story["outcome"] == "answered"
 
 
 def _update_from_store(summary: Summary, store, answers: dict) -> None:

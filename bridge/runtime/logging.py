@@ -119,6 +119,12 @@ def configure_logging(
     _route_stdlib_logging(processors, numeric_level, explicit_stream)
 
 
+def configure_from(section: Any, stream: TextIO | None = None) -> None:
+    """:func:`configure_logging` from the ``[logging]`` section of the configuration (``bridge run``)."""
+    configure_logging(format=section.format, level=section.level, debug_health_data=section.debug_health_data,
+                      stream=stream)
+
+
 class _BridgeHandler(logging.StreamHandler):
     """Our root handler (reconfiguring replaces it); without an explicit stream, the current ``sys.stderr``."""
 

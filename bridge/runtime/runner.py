@@ -11,7 +11,6 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import structlog
@@ -20,7 +19,8 @@ from twisted.internet import defer
 from bridge.app.clock import utc_now
 from bridge.app.service import BridgeService, ServiceSettings
 from bridge.core.delivery import RetryPolicy
-from bridge.refdata.resources import data_home, project_dir
+from bridge.core.errors import BridgeError, Issue
+from bridge.refdata.resources import project_dir
 from bridge.runtime.config import BridgeConfig
 from bridge.sim.nexsis_rules import PeerRules
 
@@ -51,6 +51,32 @@ class RunningBridge:
         port = getattr(self.link, "port", None)
         return port.getHost().port if port is not None else None
 
+    @property
+    def http_url(self) -> str | None:
+        """Base URL of the HTTP server (``/console``, ``/readyz``...), or None when it is disabled."""
+        if self.http_port is None:
+            return None
+        host = self.config.http.bind
+        shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+        shown = f"[{shown}]" if ":" in shown else shown
+        return f"http://{shown}:{self.http_port.getHost().port}"
+
+    def banner(self) -> str:
+        """What ``bridge run`` prints once started: where the links and the console are, and any warning."""
+        config = self.config
+        hub = ("EMBEDDED (in-process simulated Hub and NexSIS)" if config.hub.mode == "embedded"
+               else f"amqp {config.hub.host}:{config.hub.port} vhost {config.hub.vhost}")
+        legacy = (f"{config.legacy.mode} {config.legacy.host}:{self.legacy_port}" if self.legacy_port is not None
+                  else f"{config.legacy.mode}")
+        lines = [f"hub-bridge {config.bridge.instance} started as {config.bridge.client_id}",
+                 f"  hub      {hub}",
+                 f"  legacy   {legacy} (profile {config.legacy.profile})"]
+        if self.http_url is not None:
+            console = f"{self.http_url}/console" if config.http.console else "disabled (http.console = false)"
+            lines += [f"  console  {console}", f"  health   {self.http_url}/healthz  {self.http_url}/readyz"]
+        lines += [f"  WARNING  {warning}" for warning in mode_warnings(config)]
+        return "\n".join(lines)
+
     @defer.inlineCallbacks
     def stop(self):
         """Stop taking work, let in-flight publishes settle, close everything (bounded)."""
@@ -66,8 +92,24 @@ class RunningBridge:
         self.store.close()
 
 
-def _store_path(config: BridgeConfig) -> Path:
-    return Path(config.store.path) if config.store.path else data_home() / "bridge.sqlite3"
+EMBEDDED_WARNING = ("embedded mode: the Hub and NexSIS are simulated in this process; "
+                    "nothing the LRM sends reaches a real Hub")
+
+
+def mode_warnings(config: BridgeConfig) -> list[str]:
+    """Warnings an operator must see on every start, in /readyz and in the console."""
+    return [EMBEDDED_WARNING] if config.hub.mode == "embedded" else []
+
+
+class PortInUseError(BridgeError):
+    """A listening port could not be opened; the message names the setting to change."""
+
+
+def _listen_error(what: str, host: str, port: int, key: str, exc: Exception) -> PortInUseError:
+    variable = "HUB_BRIDGE__" + key.upper().replace(".", "__")
+    reason = getattr(exc, "socketError", None) or exc
+    return PortInUseError(f"cannot listen for the {what} on {host}:{port}: {reason}",
+                          [Issue(key, f"change {key} (or ${variable}), or stop what holds the port", "port-in-use")])
 
 
 def _payload_validator(bundle):
@@ -111,7 +153,7 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     from bridge.refdata.profiles import HubCodec, labels_of, load_profile
 
     bridge_id, peer_id = config.bridge.client_id, config.bridge.peer_id
-    store = Store.open(_store_path(config), synchronous=config.store.synchronous, max_pending=config.store.max_pending)
+    store = Store.open(config.store.effective_path(), synchronous=config.store.synchronous, max_pending=config.store.max_pending)
     nomenclatures = load_nomenclatures(config.nomenclatures.dir)
     reloader = MappingReloader(config.mappings.dir or project_dir("mappings"), nomenclatures)
     if config.mappings.reload_interval_seconds > 0:
@@ -132,7 +174,8 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     settings = ServiceSettings(client_id=bridge_id, recipient_id=peer_id,
                                content_type=CONTENT_TYPES[config.hub.content_type],
                                rcref_deadline=timedelta(seconds=config.hub.rcref_deadline_seconds), retry=retry,
-                               handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds))
+                               handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds),
+                               retention=timedelta(days=config.store.retention_days))
     from bridge.edges.http.provider import StoreConsoleProvider
     from bridge.edges.http.wiring import MappingCoverage
 
@@ -144,7 +187,7 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
 
     provider = StoreConsoleProvider(store, clock=utc_now, coverage_fn=MappingCoverage(reloader),
                                     broker_connected=broker_connected, mapping_version=lambda: reloader.version,
-                                    instance=config.bridge.instance,
+                                    instance=config.bridge.instance, warnings=mode_warnings(config),
                                     handover_deadline=timedelta(seconds=config.legacy.handover_deadline_seconds),
                                     case_prefix=bridge_id, encodings={profile.name: profile.encoding},
                                     usage_fn=translator.usage.snapshot, try_frame_fn=translator.preview)
@@ -159,11 +202,20 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     else:
         running.hub_client = _amqp_client(config, reactor, handlers)
     hub_client_ref[0] = running.hub_client
-    running.link = _open_legacy_link(config, profile, service, reactor)
+    try:
+        running.link = _open_legacy_link(config, profile, service, reactor)
+    except PortInUseError:
+        reloader.stop()
+        store.close()
+        raise
     service.attach(hub=running.hub_client, legacy=running.link)
     metrics.set_mapping_version(reloader.version or "")
     service.start()
-    running.http_port = _start_http(config, reactor, running)  # /healthz answers even while the Hub is away
+    try:
+        running.http_port = _start_http(config, reactor, running)  # /healthz answers even while the Hub is away
+    except PortInUseError:
+        yield running.stop()  # release the legacy port and the store before saying why
+        raise
     if running.simulator_client is not None:
         yield running.simulator_client.start()
     connected = running.hub_client.start()
@@ -174,6 +226,8 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
         # its outbox; the client keeps reconnecting and /readyz says "broker_connected": false.
         connected.addErrback(lambda failure: log.error("hub_connect_failed", error=failure.getErrorMessage()))
     service.flush_inbox()
+    for warning in mode_warnings(config):
+        log.warning("embedded_mode", warning=warning, instance=config.bridge.instance)
     log.info("bridge_started", client_id=bridge_id, hub=config.hub.mode, legacy=config.legacy.mode,
              legacy_port=running.legacy_port, profile=profile.name)
     return running
@@ -214,7 +268,12 @@ def _open_legacy_link(config: BridgeConfig, profile, service: BridgeService, rea
     link = LegacyLink(service, framing=profile.framing, max_frame=max_frame, allowed_peers=legacy.allowed_peers,
                       max_refused_frames=legacy.max_refused_frames)
     if legacy.mode == "tcp-server":
-        link.listen(reactor, legacy.host, legacy.port)
+        from twisted.internet.error import CannotListenError
+
+        try:
+            link.listen(reactor, legacy.host, legacy.port)
+        except CannotListenError as exc:
+            raise _listen_error("legacy link", legacy.host, legacy.port, "legacy.port", exc) from None
     else:
         link.connect(reactor, legacy.host, legacy.port)
     return link
@@ -233,5 +292,11 @@ def _start_http(config: BridgeConfig, reactor, running: RunningBridge):
     if link_healthy is not None:  # the file-drop poll loop: a stalled loop fails /healthz and /readyz
         liveness["legacy_file_polling"] = link_healthy
         checks = {**checks, **liveness}
-    return start_http(reactor, config.http, metrics=running.metrics, checks=checks,
-                      provider=running.extra["provider"], liveness=liveness)
+    from twisted.internet.error import CannotListenError
+
+    try:
+        return start_http(reactor, config.http, metrics=running.metrics, checks=checks,
+                          provider=running.extra["provider"], liveness=liveness,
+                          notes={"hub_mode": config.hub.mode, "warnings": mode_warnings(config)})
+    except CannotListenError as exc:
+        raise _listen_error("HTTP endpoints", config.http.bind, config.http.port, "http.port", exc) from None

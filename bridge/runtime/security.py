@@ -165,7 +165,7 @@ SAFE_KEYS = frozenset({
     "recipient_id", "consumer_tag", "delivery_tag", "redelivered", "version", "mode", "status", "reason",
     "kind", "deadline", "limit", "pending", "depth", "store", "file", "connection", "channel", "pid",
     "source", "directory", "link", "check", "checks", "console", "open_connections", "findings",
-    "interval", "timeout", "tables", "signal", "reconnect_in",
+    "interval", "timeout", "tables", "signal", "reconnect_in", "method",
 })
 _SAFE_SUFFIXES = ("_id", "_ids", "_count", "_seconds", "_at", "_code", "_path", "_state", "_size", "_version")
 

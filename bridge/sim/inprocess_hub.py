@@ -103,12 +103,12 @@ class InProcessHub:
             self.enqueue(f"{result.recipient}.{result.queue_suffix}", result.body, content_type)
 
     def _reject(self, reject: Reject) -> None:
-        log.info("rejected", sender=reject.sender, code=int(reject.code), reason=reject.reason)
+        log.info("hub_rejected", sender=reject.sender, code=int(reject.code), reason=reject.reason)
         message = build_error_message(reject, hub_id=self.hub_id, message_uuid=self.id_factory(), now=self.clock())
         if f"{reject.sender}.info" in self.queues:
             self.enqueue(f"{reject.sender}.info", encode_json(message), "application/json")
         else:
-            log.warning("cannot report the error: the routing key names no client", routing_key=reject.sender)
+            log.warning("hub_error_unreportable", reason="the routing key names no client", routing_key=reject.sender)
 
     def enqueue(self, queue_name: str, body: bytes, content_type: str | None, redelivered: bool = False) -> None:
         queue = self.queues[queue_name]
@@ -130,10 +130,10 @@ class InProcessHub:
     def _failed(self, failure, queue: _Queue, delivery: Delivery) -> None:
         if failure.check(Nack) or not (failure.check(Drop, InboundError) or delivery.redelivered):
             if not failure.check(Nack):
-                log.error("consumer callback failed", queue=queue.name, error=repr(failure.value))
+                log.error("hub_consumer_callback_failed", queue=queue.name, error=repr(failure.value))
             self.reactor.callLater(REQUEUE_DELAY, self.enqueue, queue.name, delivery.body, delivery.content_type, True)
         else:
-            log.warning("message dropped to dead-letter", queue=queue.name, reason=str(failure.value))
+            log.warning("hub_message_rejected", queue=queue.name, reason=str(failure.value))
             self.dead_letters.append(delivery)
             report = dead_letter_reject(delivery.body, content_type=delivery.content_type,
                                         reason=f"rejected in queue {queue.name}", hub_id=self.hub_id)

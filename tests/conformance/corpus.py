@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import reference_dir
 
@@ -23,6 +26,19 @@ _XML_NAMES = (
     re.compile(r"Element '(\w+)'"),
     re.compile(r"'(\w+)' can occur a maximum"),
 )
+
+
+ABSENT = "official Hub Santé corpus not found: set $HUB_REFERENCE or place it at ../shared/hub-reference"
+
+
+def corpus_params(paths: list[Path], name: Callable[[Path], str]) -> list:
+    """Parameters for a test over corpus files: one per file, or a single skipped one when the corpus is absent.
+
+    The ids are computed here, so pytest never calls an id function on the placeholder.
+    """
+    if not paths:
+        return [pytest.param(None, id="corpus-absent", marks=pytest.mark.skip(reason=ABSENT))]
+    return [pytest.param(path, id=name(path)) for path in paths]
 
 
 def example_pairs() -> list[Path]:

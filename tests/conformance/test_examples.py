@@ -12,7 +12,7 @@ from lxml import etree
 import bridge
 from bridge.refdata.bundle import load_bundle
 from bridge.refdata.hub_codec import dump_json, parse
-from tests.conformance.corpus import example_pairs
+from tests.conformance.corpus import corpus_params, example_pairs
 
 PAIRS = example_pairs()
 # Pairs whose upstream JSON and XML disagree, with the exact difference; empty at
@@ -46,7 +46,7 @@ def test_corpus_has_all_nineteen_example_folders() -> None:
     assert len({path.parent.name for path in PAIRS}) == 19
 
 
-@pytest.mark.parametrize("json_path", PAIRS or [pytest.param(None, marks=pytest.mark.skip(reason="corpus absent"))], ids=_ids)
+@pytest.mark.parametrize("json_path", corpus_params(PAIRS, _ids))
 def test_json_to_xml_matches_reference_and_validates(json_path: Path, bundle, hub_reference: Path) -> None:
     """JSON->XML equals the reference XML (C14N, indentation ignored) and passes the official XSD."""
     produced = bridge.translate(json_path.read_bytes(), "xml", schemas=hub_reference)
@@ -56,7 +56,7 @@ def test_json_to_xml_matches_reference_and_validates(json_path: Path, bundle, hu
     assert bundle.xml_validator(root).issues(element) == []
 
 
-@pytest.mark.parametrize("json_path", PAIRS or [pytest.param(None, marks=pytest.mark.skip(reason="corpus absent"))], ids=_ids)
+@pytest.mark.parametrize("json_path", corpus_params(PAIRS, _ids))
 def test_xml_to_json_matches_reference_and_validates(json_path: Path, bundle, hub_reference: Path) -> None:
     """XML->JSON equals the reference JSON (Decimal numbers, key order ignored) and passes the JSON Schema."""
     produced = bridge.translate(json_path.with_suffix(".xml").read_bytes(), "json", schemas=hub_reference)
@@ -65,7 +65,7 @@ def test_xml_to_json_matches_reference_and_validates(json_path: Path, bundle, hu
     assert bundle.json_validator(root).issues(payload) == []
 
 
-@pytest.mark.parametrize("json_path", PAIRS or [pytest.param(None, marks=pytest.mark.skip(reason="corpus absent"))], ids=_ids)
+@pytest.mark.parametrize("json_path", corpus_params(PAIRS, _ids))
 def test_both_directions_round_trip_to_identical_bytes(json_path: Path, hub_reference: Path) -> None:
     """JSON->XML->JSON->XML and XML->JSON->XML->JSON give the same bytes at each format's second pass."""
     xml_1 = bridge.translate(json_path.read_bytes(), "xml", schemas=hub_reference)
@@ -76,7 +76,7 @@ def test_both_directions_round_trip_to_identical_bytes(json_path: Path, hub_refe
     assert json_1 == json_2
 
 
-@pytest.mark.parametrize("json_path", PAIRS or [pytest.param(None, marks=pytest.mark.skip(reason="corpus absent"))], ids=_ids)
+@pytest.mark.parametrize("json_path", corpus_params(PAIRS, _ids))
 def test_full_edxl_message_converts_as_a_whole(json_path: Path, bundle, hub_reference: Path) -> None:
     """The example wrapped in EDXL-DE + RC-DE converts to XML valid against EDXL-DE-full and back unchanged."""
     document = _envelope(_decimal_json(json_path.read_bytes()))

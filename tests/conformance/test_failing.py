@@ -7,7 +7,15 @@ from pathlib import Path
 import pytest
 
 import bridge
-from tests.conformance.corpus import conformance_rows, expected_paths, failing_files, markdown_table, matches, root_hint
+from tests.conformance.corpus import (
+    conformance_rows,
+    corpus_params,
+    expected_paths,
+    failing_files,
+    markdown_table,
+    matches,
+    root_hint,
+)
 
 FAILING = failing_files()
 
@@ -16,7 +24,7 @@ def _ids(path: Path) -> str:
     return f"{path.parent.name}/{path.name}"
 
 
-@pytest.mark.parametrize("path", FAILING or [pytest.param(None, marks=pytest.mark.skip(reason="corpus absent"))], ids=_ids)
+@pytest.mark.parametrize("path", corpus_params(FAILING, _ids))
 def test_failing_sample_is_rejected_at_the_official_paths(path: Path, hub_reference: Path) -> None:
     """The sample yields errors, and every location in its .errors file is among them."""
     issues = bridge.validate(path.read_bytes(), schemas=hub_reference, root_hint=root_hint(path))

@@ -65,7 +65,7 @@ def test_emulator_process_stops_cleanly_on_sigterm(broker, tmp_path):
         assert process.wait(timeout=30) == 0
         # not a terminal, so the log is JSON lines (as in production)
         events = [json.loads(line) for line in log.read_text().splitlines() if line.startswith("{")]
-        assert {"event": "amqp state", "state": "stopped"}.items() <= next(
+        assert {"event": "amqp_state", "state": "stopped"}.items() <= next(
             (e for e in events if e.get("state") == "stopped"), {}).items(), log.read_text()
     finally:
         if process.poll() is None:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 import pytest
@@ -21,7 +23,7 @@ NOW = datetime.now(UTC)
 def store_path(tmp_path, monkeypatch):
     """A store with one delivered message, one dead-lettered one and a standalone dead letter."""
     path = tmp_path / "bridge.sqlite3"
-    monkeypatch.setenv("HUB_BRIDGE_STORE", str(path))
+    monkeypatch.setenv("HUB_BRIDGE__STORE__PATH", str(path))
     with Store.open(path) as store:
         ok = store.accept_outbound(b"GOOD", adapter="legacy-text", profile="demo", received_at=NOW - timedelta(days=40))
         store.record_translated(ok, Translation(b"{}", "fr.health.samu440_1", "CASE-1", None), at=NOW - timedelta(days=40))
@@ -150,9 +152,65 @@ class TestParseTime:
         with pytest.raises(click.BadParameter):
             parse_time("soon", now)
 
-    def test_default_path_follows_env(self, monkeypatch, tmp_path):
-        """$HUB_BRIDGE_STORE wins, else the user data dir."""
-        monkeypatch.delenv("HUB_BRIDGE_STORE", raising=False)
-        assert default_store_path().name == "bridge.sqlite3"
-        monkeypatch.setenv("HUB_BRIDGE_STORE", str(tmp_path / "x.db"))
+    def test_default_path_follows_the_config(self, monkeypatch, tmp_path):
+        """The same store as `bridge run`: $HUB_BRIDGE__STORE__PATH or [store] path, else the user data dir."""
+        from bridge.runtime.config import BridgeConfig
+
+        monkeypatch.delenv("HUB_BRIDGE__STORE__PATH", raising=False)
+        monkeypatch.delenv("HUB_BRIDGE_CONFIG", raising=False)
+        assert default_store_path() == BridgeConfig().store.effective_path()
+        assert default_store_path().parent == Path(os.environ["HUB_BRIDGE_HOME"])
+        monkeypatch.setenv("HUB_BRIDGE__STORE__PATH", str(tmp_path / "x.db"))
         assert default_store_path() == tmp_path / "x.db"
+        config = tmp_path / "bridge.toml"
+        config.write_text(f'[store]\npath = "{tmp_path / "y.db"}"\n')
+        monkeypatch.delenv("HUB_BRIDGE__STORE__PATH")
+        assert default_store_path(config) == tmp_path / "y.db"
+
+
+class TestMessagesList:
+    @pytest.fixture
+    def cases(self, tmp_path, monkeypatch):
+        """Three cases: two of ours (Hub id = sender id + LRM dossier number), one whose dossier has a '_'."""
+        path = tmp_path / "cases.sqlite3"
+        monkeypatch.setenv("HUB_BRIDGE__STORE__PATH", str(path))
+        with Store.open(path) as store:
+            for n, (case, age) in enumerate((("fr.health.samu440.DEMO-000001", 3), ("fr.health.samu440.DEMO-000002", 1),
+                                             ("fr.health.samu440.A_B", 1))):
+                at = NOW - timedelta(hours=age)
+                msg = store.accept_outbound(f"FRAME {n}".encode(), adapter="legacy-text", profile="demo", received_at=at)
+                store.record_translated(msg, Translation(b"{}", f"fr.health.samu440_{n}", case, None), at=at)
+                if n == 0:
+                    store.mark_published(msg, at=at)
+        return path
+
+    def ids(self, *args: str) -> list[str]:
+        code, out = run("messages", "list", "--json", *args)
+        assert code == 0, out
+        return [m["case_id"] for m in json.loads(out)]
+
+    def test_all_oldest_first(self, cases):
+        assert self.ids() == ["fr.health.samu440.DEMO-000001", "fr.health.samu440.DEMO-000002", "fr.health.samu440.A_B"]
+
+    def test_case_by_hub_id_or_lrm_dossier_number(self, cases):
+        assert self.ids("--case", "fr.health.samu440.DEMO-000002") == ["fr.health.samu440.DEMO-000002"]
+        assert self.ids("--case", "DEMO-000002") == ["fr.health.samu440.DEMO-000002"]
+        assert self.ids("--case", "A_B") == ["fr.health.samu440.A_B"]
+        assert self.ids("--case", "AXB") == []  # '_' is not a wildcard
+        assert self.ids("--case", "DEMO-00000") == []  # no prefix match
+
+    def test_state_and_since(self, cases):
+        assert self.ids("--state", "published") == ["fr.health.samu440.DEMO-000001"]
+        assert self.ids("--since", "2h") == ["fr.health.samu440.DEMO-000002", "fr.health.samu440.A_B"]
+        assert self.ids("--state", "translated", "--since", "2h", "--case", "DEMO-000002") == [
+            "fr.health.samu440.DEMO-000002"]
+
+    def test_table_and_bad_state(self, cases):
+        code, out = run("messages", "list")
+        assert code == 0 and "DEMO-000001" in out and "3 messages" in out
+        code, out = run("messages", "list", "--state", "lost")
+        assert code == 2 and "dead_lettered" in out
+
+    def test_show_accepts_the_dossier_number(self, cases):
+        code, out = run("messages", "show", "--case", "DEMO-000001", "--json")
+        assert code == 0 and [m["case_id"] for m in json.loads(out)] == ["fr.health.samu440.DEMO-000001"]

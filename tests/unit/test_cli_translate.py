@@ -34,12 +34,12 @@ def test_translate_xml_to_json(runner: CliRunner, hub_reference: Path) -> None:
     assert json.loads(result.stdout_bytes, parse_float=Decimal) == expected
 
 
-def test_translate_invalid_input_exits_2_with_errors_on_stderr(runner: CliRunner, hub_reference: Path, tmp_path: Path) -> None:
-    """An invalid message is not converted; each error is a FILE: path: message line on stderr."""
+def test_translate_invalid_input_exits_1_with_errors_on_stderr(runner: CliRunner, hub_reference: Path, tmp_path: Path) -> None:
+    """An invalid message is not converted (exit 1, as --help says); each error is a FILE: path: message line."""
     bad = tmp_path / "bad.json"
     bad.write_text('{"reference": {"distributionID": 1, "zzz": true}}')
     result = runner.invoke(cli, ["translate", str(bad), "--schemas", str(hub_reference)])
-    assert result.exit_code == 2
+    assert result.exit_code == 1
     assert result.stdout == ""
     assert f"{bad}: /reference/distributionID: integer found, string expected" in result.stderr
     assert f"{bad}: /reference/zzz:" in result.stderr

@@ -73,7 +73,7 @@ class TestOverlay:
     def test_toml_overrides_defaults(self, tmp_path):
         """A key in the file replaces the default and leaves the others alone."""
         config = load_config(write(tmp_path, "[legacy]\nport = 2000\n"), {})
-        assert (2000, 10.0) == (config.legacy.port, config.legacy.ack_timeout)
+        assert (2000, 1_048_576) == (config.legacy.port, config.legacy.max_frame_bytes)
 
     def test_env_overrides_toml(self, tmp_path):
         """HUB_BRIDGE__SECTION__KEY wins over the file and is converted to the key's type."""

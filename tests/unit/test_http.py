@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 from twisted.internet.address import IPv4Address
+from twisted.web.resource import Resource
 
 from bridge.edges.http import StoreConsoleProvider, build_root, build_site, start_http
 from bridge.edges.metrics import BridgeMetrics
@@ -301,3 +302,37 @@ class TestStartHttp:
         start_http(reactor, config.http, metrics=BridgeMetrics(), checks={})
         port, _, _, interface = reactor.tcpServers[0]
         assert (9999, "127.0.0.1") == (port, interface)
+
+
+class TestAccessLog:
+    """Polls (probes, Prometheus, the open console) are access-logged at DEBUG; other requests at INFO."""
+
+    def _level(self, method: bytes, path: bytes, monkeypatch) -> str:
+        """The level the access line is written at (a recording logger: whatever the global config)."""
+        from bridge.edges.http import server
+
+        lines: list[tuple[str, str, dict]] = []
+
+        class Recorder:
+            def debug(self, event, **kw):
+                lines.append(("debug", event, kw))
+
+            def info(self, event, **kw):
+                lines.append(("info", event, kw))
+
+        monkeypatch.setattr(server, "log", Recorder())
+        request = SimpleNamespace(method=method, path=path, code=200,
+                                  getClientAddress=lambda: IPv4Address("TCP", "127.0.0.1", 40000))
+        server.build_site(Resource()).log(request)
+        ((level, event, keys),) = lines
+        assert event == "http_request" and keys["path"] == path.decode() and keys["method"] == method.decode()
+        return level
+
+    @pytest.mark.parametrize("path", [b"/healthz", b"/readyz", b"/metrics", b"/api/summary", b"/api/messages",
+                                      b"/console/console.js"])
+    def test_polls_at_debug(self, path, monkeypatch):
+        assert self._level(b"GET", path, monkeypatch) == "debug"
+
+    @pytest.mark.parametrize(("method", "path"), [(b"POST", b"/api/dlq/3/replay"), (b"GET", b"/nothing-here")])
+    def test_other_requests_at_info(self, method, path, monkeypatch):
+        assert self._level(method, path, monkeypatch) == "info"

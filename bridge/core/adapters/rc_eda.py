@@ -154,8 +154,13 @@ def case_id_for(case: Case, ctx: AdapterContext) -> str:
     """The Hub case id: the case's own, else ``{sender}.{sender case id}``, else a new one."""
     if case.case_id:
         return case.case_id
-    local = re.sub(r"[^A-Za-z0-9_-]", "", case.sender_case_id or "") or re.sub(r"[^A-Za-z0-9_-]", "", ctx.new_id())
+    local = local_case_id(case.sender_case_id or "") or local_case_id(ctx.new_id())
     return f"{ctx.sender_id}.{local}"
+
+
+def local_case_id(sender_case_id: str) -> str:
+    """The last part of a Hub case id made from the sender's own case number (``DEMO-000001``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "", sender_case_id)
 
 
 def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:

@@ -119,7 +119,7 @@ class HubClient:
         try:
             yield work
         except defer.TimeoutError:
-            log.warning("shutdown timeout: closing with work in flight (the broker will redeliver)",
+            log.warning("amqp_shutdown_timeout", reason="closing with work in flight; the broker will redeliver",
                         client=self.client_id)
         self._consumers, self._publisher = [], None
         yield self.session.stop()

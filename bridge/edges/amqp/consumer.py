@@ -74,7 +74,7 @@ class Consumer:
         d.addCallbacks(self._received, self._queue_closed)
 
     def _queue_closed(self, failure) -> None:
-        log.debug("consumer queue closed", queue=self.queue, reason=str(failure.value))
+        log.debug("amqp_consumer_closed", queue=self.queue, reason=str(failure.value))
         if not self._stopping and self.on_lost is not None:
             self.on_lost(f"consumer on {self.queue} ended: {failure.value!r}")
 
@@ -96,10 +96,10 @@ class Consumer:
         if failure.check(Nack):
             self._settle(received, "requeue")
         elif failure.check(Drop, InboundError):
-            log.warning("message dropped to dead-letter", queue=self.queue, reason=str(failure.value))
+            log.warning("amqp_message_rejected", queue=self.queue, reason=str(failure.value))
             self._settle(received, "reject")
         else:
-            log.error("consumer callback failed", queue=self.queue, redelivered=delivery.redelivered,
+            log.error("amqp_consumer_callback_failed", queue=self.queue, redelivered=delivery.redelivered,
                       error=repr(failure.value))
             self._settle(received, "reject" if delivery.redelivered else "requeue")
 
@@ -113,7 +113,7 @@ class Consumer:
             else:
                 channel.basic_reject(tag, requeue=False)
         except Exception as exc:  # noqa: BLE001 - channel gone: the broker redelivers it
-            log.warning("could not settle message; the broker will redeliver it", queue=self.queue,
+            log.warning("amqp_settle_failed", reason="the broker will redeliver it", queue=self.queue,
                         action=how, error=repr(exc))
 
     @defer.inlineCallbacks
@@ -124,7 +124,7 @@ class Consumer:
             try:
                 yield self.channel.basic_cancel(self.consumer_tag)
             except Exception as exc:  # noqa: BLE001
-                log.debug("basic_cancel failed", queue=self.queue, error=repr(exc))
+                log.debug("amqp_cancel_failed", queue=self.queue, error=repr(exc))
         if self.in_flight:
             yield defer.DeferredList(list(self.in_flight), consumeErrors=True)
 

@@ -60,7 +60,7 @@ class ReconnectingSession:
     def _set_state(self, state: str) -> None:
         if state != self.state:
             self.state = state
-            log.info("amqp state", link=self.name, state=state, error=self.last_error)
+            log.info("amqp_state", link=self.name, state=state, error=self.last_error)
             for listener in list(self._listeners):
                 listener(state)
 
@@ -111,7 +111,7 @@ class ReconnectingSession:
 
     def _failed(self, failure) -> None:
         self.last_error = str(failure.value)
-        log.warning("amqp connection attempt failed", link=self.name, error=self.last_error)
+        log.warning("amqp_connect_failed", link=self.name, error=self.last_error)
         if self.state == STOPPED:
             return
         self._set_state(DISCONNECTED)
@@ -133,7 +133,7 @@ class ReconnectingSession:
     def reset(self, connection: TwistedProtocolConnection, reason: str) -> None:
         """A channel of ``connection`` died (consumer cancelled, channel error): close it to start afresh."""
         if connection is self.connection and connection.is_open and self.state == CONNECTED:
-            log.warning("amqp channel lost; reconnecting", link=self.name, reason=reason)
+            log.warning("amqp_channel_lost", link=self.name, reason=reason)
             connection.close(reply_text=reason[:200])
 
     @defer.inlineCallbacks

@@ -132,6 +132,9 @@ function messageRow(m, columns) {
 function renderSummary(summary) {
   replayAllowed = Boolean(summary.replay_allowed);
   document.getElementById("instance").textContent = summary.instance || "";
+  const warnings = document.getElementById("warnings");
+  warnings.textContent = (summary.warnings || []).map((w) => "WARNING: " + w).join(" — ");
+  warnings.hidden = !(summary.warnings || []).length;
   document.getElementById("replay-controls").hidden = !replayAllowed;
   document.getElementById("replay-disabled").hidden = replayAllowed;
   const gauges = [

@@ -61,16 +61,18 @@ class ReadyzResource(Resource):
 
     isLeaf = True
 
-    def __init__(self, checks: Mapping[str, ReadinessCheck]) -> None:
+    def __init__(self, checks: Mapping[str, ReadinessCheck], *, notes: Mapping[str, object] | None = None) -> None:
         super().__init__()
         self.checks = dict(checks)
+        self.notes = dict(notes or {})  # fixed facts shown with every answer (hub_mode, warnings)
 
     def render_GET(self, request) -> bytes:
         results = run_checks(self.checks)
         failing = [name for name, result in results.items() if not result["ok"]]
         request.setResponseCode(503 if failing else 200)
         set_json(request)
-        return json.dumps({"ready": not failing, "failing": failing, "checks": results}, sort_keys=True).encode()
+        body = {**self.notes, "ready": not failing, "failing": failing, "checks": results}
+        return json.dumps(body, sort_keys=True).encode()
 
 
 class MetricsResource(Resource):

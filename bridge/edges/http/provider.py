@@ -41,6 +41,7 @@ class StoreConsoleProvider:
         encodings: Mapping[str, str] | None = None,
         usage_fn: Callable[[], list[dict[str, Any]]] | None = None,
         try_frame_fn: Callable[[bytes], dict[str, Any]] | None = None,
+        warnings: list[str] | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
@@ -56,6 +57,7 @@ class StoreConsoleProvider:
         self.try_frame_fn = try_frame_fn
         self._stats_cache: dict[str, tuple[datetime, dict[str, Any]]] = {}
         self._readers = threading.local()
+        self.warnings = list(warnings or [])
 
     def _reader(self) -> StoreReader:
         """This thread's read-only connection (the console's pages run in worker threads, off the reactor)."""
@@ -99,6 +101,7 @@ class StoreConsoleProvider:
                              inbound_overdue=queries.count_inbound_waiting_since(now - self.handover_deadline))
         return {
             "instance": self.instance,
+            "warnings": self.warnings,
             "generated_at": self.clock().isoformat(),
             "counts": counts,
             "outbox_depth": snap.outbox_depth,

@@ -72,11 +72,12 @@ def build_root(
     loopback_only: bool = True,
     liveness: Mapping[str, ReadinessCheck] | None = None,
     offload: Callable[..., Any] | None = None,
+    notes: Mapping[str, object] | None = None,
 ) -> Resource:
     """The resource tree: ``/healthz``, ``/readyz``, ``/metrics`` and, with a provider, ``/console`` + ``/api``."""
     root = GuardedRoot(loopback_only=loopback_only)
     root.putChild(b"healthz", HealthzResource(liveness))
-    root.putChild(b"readyz", ReadyzResource(checks))
+    root.putChild(b"readyz", ReadyzResource(checks, notes=notes))
     root.putChild(b"metrics", MetricsResource(metrics))
     if provider is not None:
         root.putChild(b"console", ConsolePage())
@@ -113,16 +114,40 @@ def access_log_line(timestamp: str, request: Any) -> str:
             f'"{referrer}" "{agent}"')
 
 
+# what supervisors, Prometheus and the open console poll: access lines at DEBUG, not INFO
+QUIET_PATHS = (b"/healthz", b"/readyz", b"/metrics", b"/api/summary", b"/api/messages", b"/api/dlq",
+               b"/api/coverage", b"/console")
+
+
+class BridgeSite(Site):
+    """A Site whose access log goes through structlog: polls at DEBUG, other requests at INFO.
+
+    Only method, target (query values masked, cut, see :func:`mask_url`), status and client address
+    are logged: no bodies, no headers. ``logFormatter`` (:func:`access_log_line`) stays the combined
+    format for anyone who sets ``logPath``.
+    """
+
+    def log(self, request: Any) -> None:
+        path = request.path or b""
+        quiet = request.method in (b"GET", b"HEAD") and path.startswith(QUIET_PATHS)
+        emit = log.debug if quiet else log.info
+        client = request.getClientAddress()
+        emit("http_request", method=request.method[:16].decode("ascii", "replace"),
+             path=mask_url(getattr(request, "uri", path)).decode("utf-8", "replace"),
+             status=getattr(request, "code", None), peer=getattr(client, "host", None))
+
+
 def build_site(root: Resource) -> Site:
     """A Site that never shows Python tracebacks to the browser nor logs a query-string secret."""
-    site = Site(root, logFormatter=access_log_line)
+    site = BridgeSite(root, logFormatter=access_log_line)
     site.displayTracebacks = False
     site.noisy = False
     return site
 
 
 def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[str, ReadinessCheck],
-               provider: ConsoleProvider | None = None, liveness: Mapping[str, ReadinessCheck] | None = None):
+               provider: ConsoleProvider | None = None, liveness: Mapping[str, ReadinessCheck] | None = None,
+               notes: Mapping[str, object] | None = None):
     """Listen as ``[http]`` says (``bridge.runtime.config.HttpSection``); returns the listening port or None if disabled."""
     if not http_config.enabled:
         return None
@@ -131,6 +156,7 @@ def start_http(reactor, http_config, *, metrics: BridgeMetrics, checks: Mapping[
     root = build_root(
         metrics=metrics, checks=checks, provider=provider if http_config.console else None,
         allow_replay=http_config.allow_replay, replay_token=token, loopback_only=loopback, liveness=liveness,
+        notes=notes,
     )
     port = reactor.listenTCP(http_config.port, build_site(root), interface=http_config.bind)
     if not loopback:

@@ -54,8 +54,39 @@ class StoreQueries:
             "SELECT * FROM events WHERE message_id = ? ORDER BY id", (message_id,))]
 
     def by_case(self, case_id: str) -> list[Message]:
-        """All messages (both directions) of one case, in arrival order."""
-        return self._messages("SELECT * FROM messages WHERE case_id = ? ORDER BY id", (case_id,))
+        """All messages (both directions) of one case, in arrival order.
+
+        ``case_id`` is the Hub case id (``fr.health.samu440.DEMO-000001``) or the LRM's own
+        dossier number (``DEMO-000001``), which the bridge made the last part of the Hub id.
+        """
+        return self.search(case=case_id, limit=None)
+
+    def search(self, *, state: str | None = None, case: str | None = None, since: datetime | None = None,
+               direction: str | None = None, limit: int | None = 200) -> list[Message]:
+        """Messages matching every given filter, in arrival order (the newest ``limit`` of them)."""
+        from bridge.core.adapters.rc_eda import local_case_id
+
+        where: list[str] = []
+        params: list[object] = []
+        if state is not None:
+            where.append("state = ?")
+            params.append(state)
+        if direction is not None:
+            where.append("direction = ?")
+            params.append(direction)
+        if since is not None:
+            where.append("created_at >= ?")
+            params.append(to_db_time(since))
+        if case is not None:
+            local = local_case_id(case)
+            escaped = local.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            where.append("(case_id = ? OR case_id LIKE ? ESCAPE '\\')")
+            params += [case, f"%.{escaped}" if local else case]
+        sql = "SELECT * FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
+        if limit is None:
+            return self._messages(sql + " ORDER BY id", tuple(params))
+        newest = self._messages(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
+        return newest[::-1]
 
     def recent(self, limit: int = 50) -> list[Message]:
         """The latest messages, newest first (ops console)."""

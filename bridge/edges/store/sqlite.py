@@ -100,7 +100,7 @@ class Store(IntakeOps, ReplayOps, StoreQueries, ConsoleQueries):
             raise ValueError(f"max_pending must be >= 1, got {max_pending}")
         target = Path(path)
         if not create and not target.exists():
-            raise FileNotFoundError(f"no store at {target} (set --store or $HUB_BRIDGE_STORE)")
+            raise FileNotFoundError(f"no store at {target} (give --store, --config or [store] path)")
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
             conn = sqlite3.connect(target, isolation_level=None, check_same_thread=False)

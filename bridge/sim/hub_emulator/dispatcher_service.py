@@ -99,7 +99,7 @@ class DispatcherService:
 
     def _route(self, route: Route, content_type: str | None) -> defer.Deferred:
         self._count("routed")
-        log.info("routed", sender=route.sender, recipient=route.recipient, queue=route.queue_suffix,
+        log.info("hub_routed", sender=route.sender, recipient=route.recipient, queue=route.queue_suffix,
                  distribution_id=route.distribution_id)
         return self._publisher_or_nack().publish(route.body, content_type=content_type,
                                                  routing_key=f"{route.recipient}.{route.queue_suffix}")
@@ -107,14 +107,14 @@ class DispatcherService:
     @defer.inlineCallbacks
     def _reject(self, reject: Reject):
         self._count(str(int(reject.code)))
-        log.info("rejected", sender=reject.sender, code=int(reject.code), reason=reject.reason,
+        log.info("hub_rejected", sender=reject.sender, code=int(reject.code), reason=reject.reason,
                  distribution_id=reject.referenced_distribution_id)
         message = build_error_message(reject, hub_id=self.hub_id, message_uuid=str(uuid.uuid4()), now=self.clock())
         try:
             yield self._publisher_or_nack().publish(encode_json(message), content_type="application/json",
                                                     routing_key=f"{reject.sender}.info")
         except PublishReturned:
-            log.warning("cannot report the error: the routing key names no client", routing_key=reject.sender,
+            log.warning("hub_error_unreportable", reason="the routing key names no client", routing_key=reject.sender,
                         code=int(reject.code))
 
     def _count(self, key: str) -> None:
@@ -128,7 +128,7 @@ class DispatcherService:
         reject = dead_letter_reject(delivery.body, content_type=delivery.content_type, reason=reason,
                                     hub_id=self.hub_id)
         if reject is None:
-            log.warning("dead letter with no reportable sender", reason=reason)
+            log.warning("hub_dead_letter_unreportable", reason=reason)
             return
         yield self._reject(reject)
 

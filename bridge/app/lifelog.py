@@ -1,0 +1,62 @@
+"""One INFO line per step of a message's life, all with the same keys, so one grep tells the story.
+
+Every line written here carries ``distribution_id``, ``case_id``, ``direction`` (``out``:
+LRM -> Hub, ``in``: Hub -> LRM) and ``adapter`` (the LRM's adapter), plus the step's own
+keys; the event names are the vocabulary below (snake_case, documented in
+``docs/observability.md``). ``grep '"distribution_id": "fr.health.samu440_…"'`` on the JSON
+logs gives a message's whole life; ``grep '"case_id": "…"'`` a case's.
+
+The service calls these helpers in one line each; they only pass keyword arguments to a
+structlog logger (no serialisation here: the renderer does it once, and lines below the
+configured level cost a method call).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger("bridge.message")
+
+# event name -> when it is written (the table of docs/observability.md; a test keeps them equal)
+STEPS: dict[str, str] = {
+    "message_received": "stored durably: an LRM frame's Hub message in the outbox (out), a Hub message in the inbox (in)",
+    "message_translated": "translated: into a Hub message of type `kind` (out), into the LRM's format (in)",
+    "message_published": "handed to the broker (out)",
+    "message_confirmed": "the broker confirmed the publish (out)",
+    "rcref_received": "the recipient's RC-REF acknowledgement arrived (out)",
+    "message_answered": "the functional answer (EMSI) to this message arrived (out)",
+    "message_handed_over": "written to the LRM (in)",
+    "rcref_sent": "our RC-REF acknowledgement for it was confirmed by the broker (in)",
+    "message_dead_lettered": "parked for an operator with its original bytes: retries exhausted (out), "
+                             "not translatable for the LRM (in); `error` says why",
+    "message_failed": "refused by the Hub or the peer (RS-ERROR, out); `code` and `reason` say why",
+}
+
+
+def step(event: str, *, distribution_id: str | None, case_id: str | None, direction: str, adapter: str,
+         **extra: Any) -> None:
+    """Write one step of a message's life at INFO (WARNING for failures and dead letters)."""
+    method = log.warning if event in ("message_dead_lettered", "message_failed") else log.info
+    method(event, distribution_id=distribution_id, case_id=case_id, direction=direction, adapter=adapter, **extra)
+
+
+def of_message(event: str, msg: Any, adapter: str, **extra: Any) -> None:
+    """A step of a stored message (:class:`bridge.app.records.Message`)."""
+    step(event, distribution_id=msg.distribution_id, case_id=msg.case_id, direction=str(msg.direction),
+         adapter=adapter, **extra)
+
+
+def inbound(event: str, received: Any, case_id: str | None, adapter: str, **extra: Any) -> None:
+    """A step of a Hub message coming in (:class:`bridge.core.edxl.Unwrapped`)."""
+    step(event, distribution_id=received.distribution_id, case_id=case_id, direction="in", adapter=adapter, **extra)
+
+
+def outbound_stored(translations: Any, items: Any, adapter: str) -> None:
+    """An LRM frame's Hub messages, stored in the outbox: received, then translated, for each."""
+    for translation, item in zip(translations, items, strict=False):
+        step("message_received", distribution_id=translation.distribution_id, case_id=translation.case_id,
+             direction="out", adapter=adapter)
+        step("message_translated", distribution_id=translation.distribution_id, case_id=translation.case_id,
+             direction="out", adapter=adapter, kind=item.name)

@@ -107,8 +107,10 @@ def coverage_cmd(directory: Path | None, nomenclatures_dir: Path | None, all_cod
 def diff_cmd(old: Path, new: Path, nomenclatures_dir: Path | None, as_json: bool) -> None:
     """Rows added, removed and changed per table between the tables in OLD and those in NEW.
 
-    Exit 0 when the tables are the same, 1 when anything changed. Lint findings
-    do not stop the comparison (run 'bridge mappings lint' for those).
+    Lint findings do not stop the comparison (run 'bridge mappings lint' for those).
+
+    Exit codes: 0 the tables are the same; 1 a table changed; 2 bad usage, a directory or the code lists
+    unreadable.
     """
     import json
 

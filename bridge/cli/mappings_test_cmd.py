@@ -171,10 +171,11 @@ def test_cmd(corpus: Path, profile: str, baseline: Path, mappings_dir: Path, nom
              schemas: Path | None, as_json: bool) -> None:
     """Re-translate every message of CORPUS with the BASELINE and the edited tables, and list what differs.
 
-    One line per difference: ``FILE: PATH: OLD → NEW``. Exit 0 when every
-    translation is identical, 1 when any differs (use it in the CI of a table
-    repository), 3 when a table set does not load (run 'bridge mappings lint').
-    Build a corpus from live traffic with 'bridge messages export'.
+    One line per difference: ``FILE: PATH: OLD → NEW``; exit 1 when any differs, for the CI of a
+    table repository. Build a corpus from live traffic with 'bridge messages export'.
+
+    Exit codes: 0 every translation identical; 1 a translation differs; 2 bad usage, the corpus or the
+    code lists unreadable; 3 a table set does not load (run 'bridge mappings lint').
     """
     from bridge.core.errors import BridgeError
 

@@ -49,7 +49,11 @@ def file_name(row: dict) -> str:
 @click.option("--profile", default=None, help="Only the frames of this legacy profile.")
 @STORE_OPTION
 def messages_export(since: str, directory: Path, direction: str, profile: str | None, store_path: Path | None) -> None:
-    """Write the original bytes of the messages stored since SINCE into DIRECTORY (a 'mappings test' corpus)."""
+    """Write the original bytes of the messages stored since SINCE into DIRECTORY (a 'mappings test' corpus).
+
+    Exit codes: 0 written (also when nothing matched); 2 bad usage, no store at the path, DIRECTORY not a
+    folder; 3 invalid configuration or a store written by a newer bridge.
+    """
     start = parse_time(since, _now())
     if directory.exists() and not directory.is_dir():
         _fail(f"{directory} exists and is not a directory", EXIT_USAGE)

@@ -111,6 +111,31 @@ def _broken_mappings(tmp: Path) -> str:
     return str(target)
 
 
+def _mappings_copy(tmp: Path, name: str, *, nature: str | None = None) -> str:
+    """A copy of the shipped tables; ``nature`` replaces lrm-alpha-nature.csv's GAZ row target."""
+    from bridge.refdata.resources import project_dir
+
+    target = tmp / name
+    shutil.copytree(project_dir("mappings"), target)
+    if nature is not None:
+        table = target / "lrm-alpha-nature.csv"
+        table.write_text(table.read_text(encoding="utf-8").replace("GAZ,C09.03.00,", f"GAZ,{nature},"),
+                         encoding="utf-8")
+    return str(target)
+
+
+def _mappings_test(tmp: Path, *, new: str, baseline: str | None = None) -> list[str]:
+    corpus = PROJECT_ROOT / "tests" / "golden" / "lrm-alpha-text"
+    return ["mappings", "test", str(corpus), "--profile", "lrm-alpha-text",
+            "--baseline", baseline or _mappings_copy(tmp, "old"), "--mappings", new]
+
+
+def _unloadable_mappings(tmp: Path) -> str:
+    target = _mappings_copy(tmp, "unloadable")
+    (Path(target) / "lrm-alpha-nature.csv").write_text("garbage\n", encoding="utf-8")
+    return target
+
+
 def _broken_discover(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     def discover():
         raise BridgeError("adapter plugin 'x' is broken")
@@ -177,6 +202,22 @@ SCENARIOS: dict[str, dict[int, Scenario]] = {
     "mappings lint": {
         0: lambda t, m: ["mappings", "lint"], 1: lambda t, m: ["mappings", "lint", _broken_mappings(t)],
         2: lambda t, m: ["mappings", "lint", str(t / "missing")],
+    },
+    "mappings diff": {
+        0: lambda t, m: ["mappings", "diff", _mappings_copy(t, "a"), _mappings_copy(t, "b")],
+        1: lambda t, m: ["mappings", "diff", _mappings_copy(t, "a"), _mappings_copy(t, "b", nature="C09.01.00")],
+        2: lambda t, m: ["mappings", "diff", str(t / "missing"), _mappings_copy(t, "b")],
+    },
+    "mappings test": {
+        0: lambda t, m: _mappings_test(t, new=_mappings_copy(t, "new")),
+        1: lambda t, m: _mappings_test(t, new=_mappings_copy(t, "new", nature="C09.01.00")),
+        2: lambda t, m: _mappings_test(t, new=str(t / "missing")),
+        3: lambda t, m: _mappings_test(t, new=_mappings_copy(t, "new"), baseline=_unloadable_mappings(t)),
+    },
+    "messages export": {
+        0: lambda t, m: _store(t, m) and ["messages", "export", "--since", "7d", str(t / "corpus")],
+        2: lambda t, m: _no_store(t, m) or ["messages", "export", "--since", "7d", str(t / "corpus")],
+        3: lambda t, m: _bad_config(t, m) or ["messages", "export", "--since", "7d", str(t / "corpus")],
     },
     "messages list": {
         0: lambda t, m: _store(t, m) and ["messages", "list"], 2: lambda t, m: _no_store(t, m) or ["messages", "list"],

@@ -18,6 +18,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Any
 
 from twisted.internet import defer, protocol, task
 
@@ -115,6 +116,23 @@ def case_story(dossier: str, trace: CaseTrace, hub_states: list[tuple[str, str, 
         outcome = "unanswered"
     return {"case": dossier, "steps": steps, "outcome": outcome, **({"reason": reason} if reason else {})}
 
+
+
+def _answer_codes(profile: Any, mappings: Any) -> dict[str, str]:
+    """The LRM's answer codes -> the canonical ones (``REF`` -> ``REFUS``), from its table or inline codes."""
+    spec = next((spec for spec in profile.fields if spec.key == "REPONSE"), None)
+    if spec is None:
+        return {}
+    if spec.table is None:
+        return dict(spec.codes or {})
+    table = mappings.tables.get(spec.table)
+    rows = [] if table is None else table.rows
+    codes = {}
+    for row in rows:
+        mapped = mappings.forward(spec.table, row.source)
+        if mapped.code is not None:
+            codes[row.source] = mapped.code
+    return codes
 
 class SimulatedLrm(protocol.Protocol):
     """Sends the demo frames and records the bridge's acks and the answers it receives."""
@@ -232,7 +250,7 @@ def _run_demo(reactor, workdir: Path, *, messages: int, config, progress, timeou
     summary.p50_ms, summary.p99_ms = _percentile(latencies, 50), _percentile(latencies, 99)
     answer_latencies = [1000 * (answers[k] - sent_at[k]) for k in answers if k in sent_at]
     summary.answer_p50_ms = _percentile(answer_latencies, 50)
-    answer_codes = next((spec.codes for spec in profile.fields if spec.key == "REPONSE"), {})
+    answer_codes = _answer_codes(profile, running.reloader.current())
     _tell_stories(summary, traces, running.store, config.bridge.client_id, waited, answer_codes)
     lrm.transport.loseConnection()
     yield running.stop()

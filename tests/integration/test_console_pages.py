@@ -254,7 +254,8 @@ def test_try_a_frame_translates_without_sending(driver, console, tmp_path):
     _wait(driver).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#try-result .try-ok")))
     result = driver.find_element(By.ID, "try-result").text
     assert "1 Hub message(s) would go out" in result and "C09.03.00" in result and "createCase" in result
-    assert "près de la chaudière" in result and "Warnings" not in result  # typed text sent in the link's cp1252
+    # typed text sent in the link's cp1252: read back intact, no encoding warning (documented derivations may show)
+    assert "près de la chaudière" in result and "encoding-suspect" not in result and "value-altered" not in result
     _check_page(driver, "try-a-frame", tmp_path)
     driver.execute_script("document.getElementById('usage-title').scrollIntoView();")
     _check_page(driver, "mappings", tmp_path)

@@ -137,7 +137,7 @@ def _encode_rs_ri(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[
 RS_RI = PayloadKind(
     payload=RS_RI_PAYLOAD, title="RS-RI resourcesInfo", required=("caseId", "resource"),
     decode=_decode_rs_ri, encode=_encode_rs_ri,
-    drop_reason="RS-RI carries the engaged resources only",
+    drop_reason="RS-RI has no field for it (it carries the engaged resources, without position or operation id)",
 )
 RsRiJsonAdapter = adapter_class("rs-ri-json", RS_RI, "json")
 RsRiXmlAdapter = adapter_class("rs-ri-xml", RS_RI, "xml")

@@ -134,7 +134,8 @@ class Resource(BaseModel):
     EMSI-only: ``classes`` (``RTYPE.RCLASS``), ``capabilities``, ``characteristics``,
     ``quantity``/``unit``, ``status`` (EMSI resource status), ``nationality``.
     RC-RI-only: ``engaged`` (``datetime``), ``vehicle_type``, ``team_name``,
-    ``medical_level``, ``state``, ``fix``, request/mission/operation ids, centre.
+    ``medical_level``, ``state``, ``fix``, request/mission/operation ids, centre
+    (RS-RI carries the same, but a list of statuses -- ``history`` + ``state`` -- and no ``fix``).
     Shared: id, name, organisation, free text, contacts.
     """
 
@@ -157,6 +158,8 @@ class Resource(BaseModel):
     team_name: str | None = None
     medical_level: str | None = None
     state: State | None = None
+    history: tuple[State, ...] = ()
+    """Earlier statuses, oldest first (RS-RI lists a resource's statuses; ``state`` is the last one)."""
     fix: Fix | None = None
     request_id: str | None = None
     mission_id: str | None = None

@@ -125,9 +125,15 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
         emsi, emsi_drops, warnings = encode_emsi(case.model_copy(update={"operations": None}), ctx)
         payloads.append(HubPayload("emsi", emsi, emsi_drops, warnings))
     if own is not None:
-        rc_ri, ri_drops = encode_rc_ri(case.model_copy(update={"operations": own}), ctx)
-        payloads.append(HubPayload("resourcesInfoCisu", rc_ri, [d for d in ri_drops
-                                                                if d.path.startswith("operations")]))
+        try:
+            rc_ri, ri_drops, ri_warnings = encode_rc_ri(case.model_copy(update={"operations": own}), ctx)
+        except OutboundError as exc:  # no own resource RC-RI can carry: the createCase still goes, the gap is listed
+            payloads[0] = HubPayload("createCase", create_case, payloads[0].dropped + [
+                dropped(issue.path, f"not sent as RC-RI: {issue.message}") for issue in exc.issues],
+                payloads[0].warnings)
+        else:
+            payloads.append(HubPayload("resourcesInfoCisu", rc_ri, [d for d in ri_drops
+                                                                    if d.path.startswith("operations")], ri_warnings))
     if validator is not None:
         for item in payloads:
             _raise_if_invalid(item.name, item.payload, validator)

@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 import simplejson
 
+from bridge.core.errors import BridgeError
 from bridge.core.pipeline import merge_onto_sheet, translate
 from bridge.refdata.hub_codec import validate as hub_validate
 from bridge.refdata.profiles import load_profile
@@ -178,7 +179,14 @@ def test_unknown_legacy_status_passes_through_with_a_warning(fresh_ctx):
 
 
 def test_emsi_resource_to_rc_ri_is_a_declared_drop(hub_reference, fresh_ctx):
-    """An EMSI resource lacks RC-RI's required engagement time and status: dropped, named, not invented."""
+    """An EMSI resource lacks RC-RI's required engagement time and status: named, not invented.
+
+    No EMSI resource of the example has them, so no RC-RI is written at all (an RC-RI without a
+    resource is invalid): the refusal names each resource and what it lacks.
+    """
     original = (hub_reference / "examples" / "EMSI" / "EMSI-OPG-message.json").read_bytes()
-    result = translate(original, source="emsi-json", target="rc-ri-json", ctx=fresh_ctx)
-    assert "operations.resources/0" in {d.path for d in result.dropped}
+    with pytest.raises(BridgeError) as caught:
+        translate(original, source="emsi-json", target="rc-ri-json", ctx=fresh_ctx)
+    named = {issue.path: issue.message for issue in caught.value.issues}
+    assert "operations.resources/0" in named and "engagement time" in named["operations.resources/0"]
+    assert all(issue.code == "missing-field" for issue in caught.value.issues)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import ClassVar
 
 import pytest
@@ -111,3 +112,17 @@ def test_town_without_street_survives_the_emsi_round_trip():
     emsi = next(item for item in legacy_to_hub(frame, profile, ctx) if item.name == "emsi").payload
     back = hub_to_legacy("emsi", emsi, profile, ctx)
     assert b"COMMUNE=Nantes" in back and b"VOIE=" not in back
+
+
+def test_own_resources_rc_ri_cannot_carry_are_listed_not_sent_invalid():
+    """A sheet whose own vehicles lack a vehicle type: the createCase goes, no invalid RC-RI, each resource listed."""
+    sheet = (Path(__file__).resolve().parents[1] / "golden" / "lrm-alpha-text" / "operations.txt").read_bytes()
+    frame = b"\r\n".join(line for line in sheet.split(b"\r\n") if b"_TYPE_VECTEUR=" not in line)
+    if frame == sheet:  # the golden file may use bare LF line ends
+        frame = b"\n".join(line for line in sheet.split(b"\n") if b"_TYPE_VECTEUR=" not in line)
+    assert frame != sheet
+    payloads = legacy_to_hub(frame, load_profile("lrm-alpha-text"), ctx())
+    assert [p.name for p in payloads] == ["createCase"]
+    listed = [d for d in payloads[0].dropped if d.message.startswith("not sent as RC-RI")]
+    assert {d.path for d in listed} == {"operations.resources/0", "operations.resources/1"}
+    assert all("vehicle type" in d.message for d in listed)

@@ -17,15 +17,18 @@ from datetime import datetime
 from typing import Any
 
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
+from bridge.core.adapters.codes import map_code
 from bridge.core.adapters.flat import flatten
 from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
 from bridge.core.adapters.rc_eda import case_id_for, require_codec, shape_guard
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import Case
-from bridge.core.errors import InboundError, Issue
+from bridge.core.errors import InboundError, Issue, OutboundError
 from bridge.core.operations import Contact, Fix, Operations, Resource, State
 
 PAYLOAD = "resourcesInfoCisu"
+VEHICLE_TABLE = "hubsante-vecteur-cisu"
+"""HubSante.typeVecteur (RS-RI: ``SMUR.VLM``...) -> the RC-RI list (``SMUR``, ``SIS``); mappings/tables.toml."""
 EMSI_ONLY = ("classes", "capabilities", "characteristics", "quantity", "unit", "status", "nationality")
 
 
@@ -41,8 +44,8 @@ class RcRiJsonAdapter(Adapter):
         return decode_rc_ri(loads(data, PAYLOAD), ctx)
 
     def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
-        payload, drops = encode_rc_ri(case, ctx)
-        return Encoded(dumps(PAYLOAD, payload), drops)
+        payload, drops, warnings = encode_rc_ri(case, ctx)
+        return Encoded(dumps(PAYLOAD, payload), drops, warnings)
 
 
 class RcRiXmlAdapter(Adapter):
@@ -58,8 +61,8 @@ class RcRiXmlAdapter(Adapter):
         return decode_rc_ri(document.get(PAYLOAD, document), ctx)
 
     def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
-        payload, drops = encode_rc_ri(case, ctx)
-        return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops)
+        payload, drops, warnings = encode_rc_ri(case, ctx)
+        return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops, warnings)
 
 
 def decode_rc_ri(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
@@ -114,8 +117,9 @@ def _when(r: Reader, *path: str | int) -> datetime:
     return value
 
 
-def encode_rc_ri(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
-    """Case -> resourcesInfoCisu dict and the case fields RC-RI cannot carry."""
+def encode_rc_ri(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
+    """Case -> resourcesInfoCisu dict, the case fields RC-RI cannot carry, and warnings (vehicle types altered)."""
+    warnings: list[Issue] = []
     drops = [dropped(target, "RC-RI carries the engaged resources only")
              for target in flatten(case) if target != "case.case_id"]
     drops += [dropped(f"patients/{i}", "RC-RI carries the engaged resources only") for i, _ in enumerate(case.patients)]
@@ -126,15 +130,37 @@ def encode_rc_ri(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[
     for index, res in enumerate(operations.resources):
         where = f"operations.resources/{index}"
         if res.engaged is None or res.vehicle_type is None or res.state is None:
-            drops.append(dropped(where, f"resource {res.resource_id}: RC-RI needs an engagement time, a vehicle "
-                                        "type and a status, which this resource does not all have (an EMSI one?)"))
+            missing = ", ".join(name for name, value in (("engagement time", res.engaged),
+                                                         ("vehicle type", res.vehicle_type), ("status", res.state))
+                                if value is None)
+            drops.append(dropped(where, f"resource {res.resource_id}: RC-RI requires {missing}, which the input "
+                                        "did not carry (an EMSI resource, or an RS-SR status alone?)"))
             continue
+        try:
+            vehicle, vehicle_warnings = map_code(ctx, VEHICLE_TABLE, res.vehicle_type, f"{where}/vehicle_type")
+        except InboundError as exc:  # the table's reject policy: not SMUR or SIS, no RC-RI value
+            drops.append(dropped(where, f"resource {res.resource_id}: vehicle type {res.vehicle_type!r} has no "
+                                        f"RC-RI value ({exc.message})"))
+            continue
+        warnings += vehicle_warnings
+        if vehicle != res.vehicle_type:
+            warnings.append(Issue(f"{where}/vehicle_type", f"vehicle type {res.vehicle_type!r} sent as {vehicle!r}: "
+                                  "RC-RI lists SMUR and SIS only", "value-altered"))
+            res = res.model_copy(update={"vehicle_type": vehicle})
+        drops += [dropped(f"{where}/history/{j}", "RC-RI carries the current status only (RS-RI lists earlier ones)")
+                  for j, _ in enumerate(res.history)]
         drops += [dropped(f"{where}/{name}", "EMSI field with no RC-RI counterpart")
                   for name in EMSI_ONLY if getattr(res, name) not in (None, ())]
         drops += [dropped(f"{where}/contacts/{j}", "RC-RI has one contact") for j in range(1, len(res.contacts))]
         items.append(_resource_out(res))
+    if not items:
+        raise OutboundError("RC-RI needs at least one resource with an engagement time, a vehicle type (SMUR or SIS) "
+                            "and a status; none of this case's resources has them all",
+                            [Issue(d.path, d.message, "missing-field") for d in drops
+                             if d.path.startswith("operations.resources/")]
+                            or [Issue("operations.resources", "no resource", "missing-field")])
     payload = {"caseId": case_id_for(case, ctx), "resource": items}
-    return prune(payload), drops
+    return prune(payload), drops, warnings
 
 
 def _resource_out(res: Resource) -> dict[str, Any]:

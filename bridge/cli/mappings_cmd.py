@@ -50,9 +50,15 @@ def _inline_findings() -> list[tuple[str, str]]:
     """Profile fields that still carry an inline ``codes = {...}`` map (lint and coverage cannot see its policy)."""
     from bridge.refdata.profiles import load_all_profiles, profile_path
 
-    return [(f"{profile_path(name)}", (f"field {spec.key}: inline 'codes' map; move it to a CSV table in "
-                                      "mappings/ (tables.toml) so it is linted, measured and degrades towards the LRM"))
-            for name, profile in sorted(load_all_profiles().items()) for spec in profile.fields if spec.codes]
+    found = []
+    for name, profile in sorted(load_all_profiles().items()):
+        found += [(f"{profile_path(name)}", (f"field {spec.key}: inline 'codes' map; move it to a CSV table in "
+                                            "mappings/ (tables.toml) so it is linted, measured and degrades "
+                                            "towards the LRM")) for spec in profile.fields if spec.codes]
+        if profile.patients is not None and profile.patients.sex_codes:
+            found.append((f"{profile_path(name)}", ("[patients] sex_codes: deprecated inline map; move it to a "
+                                                    "CSV table in mappings/ and name it with sex_table")))
+    return found
 
 
 INLINE_LISTS = {"sex_codes": "HubSante.sexe"}

@@ -67,7 +67,7 @@ def test_unreadable_code_lists_exit_2(tmp_path):
 
 def test_former_inline_maps_are_tables_lint_and_coverage_see(hub_reference):
     """The profiles' code maps (mission, caller, victim kind, answer) are CSV tables: linted, measured, with the
-    policy an unmapped code gets; the inline maps left (victims' sex) are listed too."""
+    policy an unmapped code gets; the victims' sex too (no inline map is left)."""
     from bridge.refdata.profiles import load_all_profiles
 
     assert not [s.key for p in load_all_profiles().values() for s in p.fields if s.codes]
@@ -75,11 +75,28 @@ def test_former_inline_maps_are_tables_lint_and_coverage_see(hub_reference):
     assert lint.exit_code == 0 and "inline-codes" not in lint.output
     result = _run("mappings", "coverage", "--nomenclatures", str(hub_reference / "nomenclatures"))
     for dialect in ("alpha", "beta"):
-        for kind in ("mission", "caller-type", "victim-type", "answer"):
+        for kind in ("mission", "caller-type", "victim-type", "answer", "sex"):
             assert f"lrm-{dialect}-{kind} reverse" in result.output
     mission = next(line for line in result.output.splitlines() if line.startswith("lrm-alpha-mission reverse"))
     assert "EMSI-MISSION.TYPE" in mission and "fallback 'AUT'" in mission
-    assert "lrm-alpha-text [inline patients.sex_codes] reverse HubSante.sexe" in result.output
+    assert "[inline" not in result.output
+    assert not [name for name, p in load_all_profiles().items() if p.patients is not None and p.patients.sex_codes]
+    sex = next(line for line in result.output.splitlines() if line.startswith("lrm-beta-sex reverse"))
+    assert "HubSante.sexe" in sex and "fallback '9'" in sex
+
+
+def test_lint_warns_about_a_deprecated_inline_sex_map(tmp_path, monkeypatch):
+    """A profile still reading the deprecated inline sex_codes gets a lint warning naming the file."""
+    from bridge.refdata import profiles as profiles_module
+
+    source = (project_dir("mappings") / "profiles" / "lrm-alpha-text.toml").read_text(encoding="utf-8")
+    folder = tmp_path / "profiles"
+    folder.mkdir()
+    (folder / "lrm-custom.toml").write_text(source.replace('name = "lrm-alpha-text"', 'name = "lrm-custom"').replace(
+        'sex_table = "lrm-alpha-sex"', 'sex_codes = { M = "M", F = "F", I = "UN" }'), encoding="utf-8")
+    monkeypatch.setattr(profiles_module, "profiles_dir", lambda: folder)
+    result = _run("mappings", "lint")
+    assert "lrm-custom.toml: warning: [patients] sex_codes: deprecated inline map" in result.output
 
 
 def test_lint_warns_about_an_inline_code_map(tmp_path, monkeypatch):

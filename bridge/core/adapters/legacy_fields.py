@@ -27,7 +27,7 @@ from bridge.core.adapters.legacy_operations import (
     indexed_pattern,
     not_carried,
 )
-from bridge.core.adapters.profile import FieldSpec, Profile
+from bridge.core.adapters.profile import FieldSpec, PatientsSpec, Profile
 from bridge.core.canonical import Case, Patient
 from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
 from bridge.core.numbers import coordinate_problem, number_text_problem
@@ -79,7 +79,7 @@ def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Dec
     if missing:
         raise InboundError(f"{profile.name}: {len(missing)} required field(s) missing", missing,
                            HubErrorCode.INSUFFICIENT_DATA)
-    patients, patient_keys = _decode_patients(record, by_key, profile)
+    patients, patient_keys = _decode_patients(record, by_key, profile, ctx, warnings)
     operations, op_keys, op_drops = _decode_operations(record, by_key, profile, ctx, warnings)
     drops = [dropped(e.where or e.key, f"field {e.key}={e.value!r} is not in profile {profile.name}")
              for key, entries in by_key.items() if key not in patient_keys | op_keys for e in entries]
@@ -142,6 +142,9 @@ def case_to_entries(case: Case, profile: Profile, ctx: AdapterContext) -> tuple[
         if spec.table and value is not None:
             coded[spec.key] = [_encode_coded(spec, item, ctx, warnings, notes)
                                for item in (value if spec.repeated else [value])]
+    for index, patient in enumerate(case.patients):  # the victims' sex degrades like any coded field
+        if patient.sex is not None and profile.patients is not None and "sex" in profile.patients.parts.values():
+            _encode_sex(patient.sex, index, profile.patients, profile.name, ctx, warnings, notes)
     if notes:
         if profile.field_for("notes") is not None:
             flat["notes"] = [*flat.get("notes", []), *notes]
@@ -197,19 +200,19 @@ def _encode_coded(spec: FieldSpec, value: Any, ctx: AdapterContext, warnings: li
         return str(value)
     how = str(getattr(mapped, "how", "row"))  # MappingSet results say how; a bare lookup is a row
     if how != "row":
-        notes.append(degrade_note(spec, str(value), mapped.code, how, ctx))
+        notes.append(degrade_note(spec.key, str(value), mapped.code, how, ctx))
     return mapped.code
 
 
-def degrade_note(spec: FieldSpec, original: str, sent: str | None, how: str, ctx: AdapterContext) -> str:
+def degrade_note(key: str, original: str, sent: str | None, how: str, ctx: AdapterContext) -> str:
     """The note the LRM operator reads: field, official code and label, and what was sent instead."""
     label = official_label(ctx, original)
     shown = f"{original} ({label})" if label else original
     if sent is None:
-        return f"[{spec.key}] code officiel {shown} : sans équivalent, champ laissé vide"
+        return f"[{key}] code officiel {shown} : sans équivalent, champ laissé vide"
     why = {"inherited": "code parent", "parent-prefix": "code parent", "fallback": "code par défaut",
            "pass-through": "transmis tel quel"}.get(how, how)
-    return f"[{spec.key}] code officiel {shown} transmis comme {sent} ({why})"
+    return f"[{key}] code officiel {shown} transmis comme {sent} ({why})"
 
 
 def official_label(ctx: AdapterContext, code: str) -> str | None:
@@ -229,23 +232,77 @@ def _coded_of(case: Case, target: str) -> Any:
     return getattr(getattr(case, section), name, None)
 
 
-def patients_to_parts(case: Case, profile: Profile) -> list[dict[str, str]]:
-    """Victims as ``legacy part name -> text`` dicts, in the profile's part order."""
+def patients_to_parts(case: Case, profile: Profile, ctx: AdapterContext) -> list[dict[str, str]]:
+    """Victims as ``legacy part name -> text`` dicts, in the profile's part order.
+
+    The sex goes through the profile's sex table; its warnings and notes were already
+    collected by :func:`case_to_entries` (the same lookup, so the same result).
+    """
     if profile.patients is None:
         return []
     spec = profile.patients
-    reverse_sex = {v: k for k, v in spec.sex_codes.items()}
     result = []
-    for patient in case.patients:
+    for index, patient in enumerate(case.patients):
         parts: dict[str, str] = {}
         for legacy, part in spec.parts.items():
             value = getattr(patient, part)
             if value is None:
                 continue
-            text = str(value)
-            parts[legacy] = reverse_sex.get(text, text) if part == "sex" else text
+            text: str | None = str(value)
+            if part == "sex":
+                text = _encode_sex(str(value), index, spec, profile.name, ctx, [], [])
+            if text:
+                parts[legacy] = text
         result.append(parts)
     return result
+
+
+def _sex_part(spec: PatientsSpec) -> str:
+    return next((legacy for legacy, part in spec.parts.items() if part == "sex"), "sex")
+
+
+def _encode_sex(sex: str, index: int, spec: PatientsSpec, profile_name: str, ctx: AdapterContext,
+                warnings: list[Issue], notes: list[str]) -> str | None:
+    """``HubSante.sexe`` -> the LRM's code; a code the table lacks degrades per its reverse policy, noted."""
+    path = f"patients/{index}/sex"
+    if spec.sex_table:
+        mapped, issues = map_code_detail(ctx, spec.sex_table, sex, path, "reverse")
+        warnings += issues
+        if mapped is None:  # no tables loaded: passed through, warned
+            return sex
+        how = str(getattr(mapped, "how", "row"))
+        if how != "row":
+            notes.append(degrade_note(f"{_sex_part(spec)} victime {index + 1}", sex, mapped.code, how, ctx))
+        return mapped.code
+    if not spec.sex_codes:
+        return sex
+    reverse = {v: k for k, v in spec.sex_codes.items()}
+    if sex not in reverse:
+        warnings.append(Issue(path, f"sex {sex!r} is not in profile {profile_name}'s inline sex_codes "
+                                    "(deprecated: use sex_table); passed through unchanged", "unmapped-code"))
+    return reverse.get(sex, sex)
+
+
+def _decode_sex(entry: Entry, value: str, spec: PatientsSpec, profile_name: str, ctx: AdapterContext,
+                warnings: list[Issue]) -> str | None:
+    """The LRM's sex code -> ``HubSante.sexe`` through the sex table (refused, or a fallback with a warning)."""
+    where = entry.where or entry.key
+    if spec.sex_table:
+        try:
+            code, issues = map_code(ctx, spec.sex_table, value, where, "forward")
+        except InboundError as exc:  # the table refuses the code: name the victim part and where it is
+            if not exc.issues or exc.issues[0].code != "unmapped-code":
+                raise
+            raise InboundError(f"{profile_name}: sex code {value!r} of {entry.key} has no mapping",
+                               [Issue(where, f"{entry.key}={value!r}: {exc.issues[0].message} "
+                                             f"(profile {profile_name}, victims' sex)", "unmapped-code"),
+                                *exc.issues], exc.hub_code) from None
+        warnings += issues
+        return code
+    if spec.sex_codes and value not in spec.sex_codes:
+        warnings.append(Issue(where, f"{entry.key}={value!r} is not in profile {profile_name}'s inline sex_codes "
+                                     "(deprecated: use sex_table); passed through unchanged", "unmapped-code"))
+    return spec.sex_codes.get(value, value)
 
 
 def _unmapped_case_parts(case: Case, profile: Profile) -> list[Issue]:
@@ -316,8 +373,8 @@ def _encode_value(spec: FieldSpec, value: Any, profile: Profile, ctx: AdapterCon
     return str(value)
 
 
-def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Profile
-                     ) -> tuple[list[dict[str, Any]], set[str]]:
+def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Profile, ctx: AdapterContext,
+                     warnings: list[Issue]) -> tuple[list[dict[str, Any]], set[str]]:
     spec = profile.patients
     if spec is None:
         return [], set()
@@ -339,10 +396,12 @@ def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Pr
                 numbered.setdefault(int(match["n"]), {})[match["part"]] = entries[0]
                 keys.add(key)
         raw += [numbered[n] for n in sorted(numbered)]
-    return [_patient(parts, spec.parts, spec.sex_codes) for parts in raw], keys
+    return [_patient(parts, spec, profile.name, ctx, warnings) for parts in raw], keys
 
 
-def _patient(parts: dict[str, Entry], names: dict[str, str], sex_codes: dict[str, str]) -> dict[str, Any]:
+def _patient(parts: dict[str, Entry], spec: PatientsSpec, profile_name: str, ctx: AdapterContext,
+             warnings: list[Issue]) -> dict[str, Any]:
+    names = spec.parts
     patient: dict[str, Any] = {}
     for legacy, entry in parts.items():
         value = entry.value.strip()
@@ -352,7 +411,9 @@ def _patient(parts: dict[str, Entry], names: dict[str, str], sex_codes: dict[str
         if target == "age":
             patient["age"] = _parse_int(value, entry.where, legacy)
         elif target == "sex":
-            patient["sex"] = sex_codes.get(value, value)
+            sex = _decode_sex(entry, value, spec, profile_name, ctx, warnings)
+            if sex is not None:
+                patient["sex"] = sex
         else:
             patient[target] = value
     Patient.model_validate(patient)

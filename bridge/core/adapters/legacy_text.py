@@ -121,7 +121,7 @@ class LegacyTextAdapter(Adapter):
     def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
         profile = require_profile(ctx, self.name)
         entries, drops, warnings = case_to_entries(case, profile, ctx)
-        patients = patients_to_parts(case, profile)
+        patients = patients_to_parts(case, profile, ctx)
         if profile.text_spec.style == "keyvalue":
             text = _render_keyvalue(entries, patients, profile, warnings)
         else:

@@ -83,7 +83,7 @@ class LegacyXmlAdapter(Adapter):
         root = etree.Element(profile.xml_spec.root, profile.xml_spec.root_attributes)
         for entry in entries:
             _append_path(root, entry.key).text = entry.value
-        patients = patients_to_parts(case, profile)
+        patients = patients_to_parts(case, profile, ctx)
         if profile.patients is not None and patients:
             for parts in patients:
                 item = _append_path(root, profile.patients.key)

@@ -75,7 +75,11 @@ class PatientsSpec(BaseModel):
     parts: dict[str, str]
     item_separator: str = "|"
     part_separator: str = "/"
+    sex_table: str | None = None
+    """Mapping table (mappings/tables.toml) between the dialect's sex codes and ``HubSante.sexe``."""
     sex_codes: dict[str, str] = {}
+    """Deprecated inline map (dialect code -> ``HubSante.sexe``), read only when ``sex_table`` is absent;
+    ``bridge mappings lint`` warns about it. An unknown code passes through with an ``unmapped-code`` warning."""
 
     @field_validator("parts")
     @classmethod
@@ -84,6 +88,12 @@ class PatientsSpec(BaseModel):
         if unknown:
             raise ValueError(f"unknown patient parts {sorted(unknown)}; choose from {', '.join(PATIENT_PARTS)}")
         return value
+
+    @model_validator(mode="after")
+    def _one_sex_map(self) -> PatientsSpec:
+        if self.sex_table and self.sex_codes:
+            raise ValueError("give sex_table or the deprecated inline sex_codes, not both")
+        return self
 
 
 class OperationsSpec(BaseModel):

@@ -107,6 +107,54 @@ class TestMigrations:
         assert store.outbox_depth() == store._conn.execute(recount).fetchone()[0] == 1
 
 
+    def test_v3_store_upgrades_with_state_counts_filled_from_its_rows(self, tmp_path):
+        """Migration 4 fills the per-state counters from the rows already there (no GROUP BY afterwards)."""
+        from bridge.edges.store import migrations
+
+        path = tmp_path / "v3.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        for _version, script in migrations.MIGRATIONS[:3]:
+            for statement in migrations._statements(script):
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 3")
+        for direction, state in (("out", "received"), ("out", "delivered"), ("out", "delivered"), ("in", "acked")):
+            conn.execute("INSERT INTO messages (direction, state, original, created_at, updated_at)"
+                         " VALUES (?, ?, x'00', '2026-01-01', '2026-01-01')", (direction, state))
+        conn.close()
+        with Store.open(path) as store:
+            assert store.counts() == {("out", "received"): 1, ("out", "delivered"): 2, ("in", "acked"): 1}
+
+    def test_state_counts_match_a_group_by_after_every_kind_of_move(self, store):
+        """The trigger-kept per-state counts equal a GROUP BY after accepts, moves, failures, purge, replay."""
+        def recount() -> dict[tuple[str, str], int]:
+            return {(r[0], r[1]): r[2] for r in store._conn.execute(
+                "SELECT direction, state, COUNT(*) FROM messages GROUP BY direction, state")}
+
+        a, b = queue(store, "A", 1), queue(store, "B", 2)
+        assert store.counts() == recount() == {("out", "translated"): 2}
+        store.mark_published(a, at=at(3))
+        store.mark_delivered("fr.health.samu440_A_1", at=at(4))
+        c = store.accept_outbound(b"c", adapter="a", profile=None, received_at=at(5))
+        dlq_id = store.mark_translation_failed(c, error="e", error_path=None, at=at(6))
+        assert store.counts() == recount()
+        store.requeue_dead_letter(dlq_id, at=at(7))
+        store.record_inbound(b"in", distribution_id="fr.in.1", case_id=None, case_version=None, received_at=at(8))
+        assert store.counts() == recount()
+        store.purge_delivered(at(100))
+        store.mark_publish_failed(b, error="x", now=at(8), policy=RetryPolicy(max_attempts=1), rng_value=0)
+        assert store.counts() == recount()
+        assert ("out", "delivered") not in store.counts()  # purged to zero: not listed, as the GROUP BY did not
+
+    def test_a_transition_rolled_back_leaves_the_counts_unchanged(self, store):
+        """The counters move in the transition's own transaction: a failed transition moves nothing."""
+        a = queue(store, "A", 1)
+        before = store.counts()
+        with pytest.raises(RuntimeError), store.group():
+            store.mark_published(a, at=at(2))
+            raise RuntimeError("crash mid-group")
+        assert store.counts() == before
+
+
 class TestOutbound:
     def test_full_life_is_recorded(self, store):
         """accept, translate, confirm, RC-REF and answer each leave one history line."""

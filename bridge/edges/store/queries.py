@@ -151,9 +151,9 @@ class StoreQueries:
 
     # -- figures for metrics ----------------------------------------------------------------
     def counts(self) -> dict[tuple[str, str], int]:
-        """Number of messages by ``(direction, state)``."""
+        """Number of messages by ``(direction, state)``: trigger-kept counters (migration 4), no table scan."""
         return {(r[0], r[1]): r[2] for r in self._conn.execute(
-            "SELECT direction, state, COUNT(*) FROM messages GROUP BY direction, state")}
+            "SELECT direction, state, value FROM state_counts WHERE value > 0")}
 
     def outbox_depth(self) -> int:
         """Outbound messages not yet published (what back-pressure counts; a trigger-kept counter)."""
@@ -167,6 +167,12 @@ class StoreQueries:
             _PENDING).fetchone()
         oldest = from_db_time(row[0])
         return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+
+    def count_overdue_rcref(self, now: datetime) -> int:
+        """How many messages :meth:`overdue_rcref` would list, without reading them (the gauge)."""
+        return self._conn.execute("SELECT COUNT(*) FROM messages WHERE direction = 'out' AND state = 'published'"
+                                  " AND rcref_deadline IS NOT NULL AND rcref_deadline < ?",
+                                  (to_db_time(now),)).fetchone()[0]
 
     def dlq_size(self) -> int:
         """Dead-letter entries waiting for an operator (not replayed)."""

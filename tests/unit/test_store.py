@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bridge.app.records import to_db_time
 from bridge.core.delivery import IllegalTransition, RetryPolicy, State
 from bridge.edges.store import Store, StoreFull, Translation, UnknownMessage
 from bridge.edges.store.migrations import LATEST_VERSION, StoreVersionError, migrate
@@ -456,5 +457,32 @@ class TestGaugesDoNotScan:
         reads = [q for q in queries if q.lstrip().upper().startswith("SELECT")]
         assert reads
         for query in reads:
+            plan = " ".join(row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+            assert "SCAN messages" not in plan, (query, plan)
+
+
+class TestRetentionDoesNotScan:
+    def test_purge_finds_due_messages_by_index_and_deletes_them_in_batches(self, store, monkeypatch):
+        """The retention purge reads no whole table and commits in bounded batches; counts stay exact."""
+        from bridge.edges.store import sqlite as store_module
+
+        monkeypatch.setattr(store_module, "PURGE_BATCH", 7)
+        store._conn.execute("BEGIN")
+        store._conn.executemany(
+            "INSERT INTO messages (direction, state, distribution_id, original, created_at, updated_at)"
+            " VALUES ('out', ?, ?, x'00', ?, ?)",
+            [("delivered" if i % 3 else "failed", f"fr.x_{i}", to_db_time(at(i)), to_db_time(at(i))) for i in range(40)])
+        store._conn.execute("COMMIT")
+        commits: list[str] = []
+        queries: list[str] = []
+        store._conn.set_trace_callback(lambda q: (commits if q == "COMMIT" else queries).append(q))
+        deleted = store.purge_delivered(at(30))
+        store._conn.set_trace_callback(None)
+        due = sum(1 for i in range(30) if i % 3)
+        assert deleted == due
+        assert len(commits) == due // 7 + 1
+        assert store.counts() == {("out", "delivered"): sum(1 for i in range(30, 40) if i % 3),
+                                  ("out", "failed"): sum(1 for i in range(40) if not i % 3)}
+        for query in {q for q in queries if q.lstrip().upper().startswith("DELETE")}:
             plan = " ".join(row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
             assert "SCAN messages" not in plan, (query, plan)

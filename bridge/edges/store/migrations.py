@@ -158,12 +158,12 @@ BEGIN
 END;
 """
 
-# v5: retention without a table scan. The hourly purge looked for finished messages by
+# v6: retention without a table scan. The hourly purge looked for finished messages by
 # state and age over the whole table (0.8 s with the write lock held at 1M rows, even
 # with nothing to delete); this index finds them directly. Each transition moves a row
 # to the end of its new state's range (updated_at only grows), so keeping it is cheap.
-_V5 = """
-CREATE INDEX messages_state_updated ON messages(state, updated_at);
+_V6 = """
+CREATE INDEX IF NOT EXISTS messages_state_updated ON messages(state, updated_at);
 """
 
 #: (version, script). Version numbers are consecutive, starting at 1.
@@ -173,6 +173,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (3, _V3),
     (4, _V4),
     (5, _V5),
+    (6, _V6),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

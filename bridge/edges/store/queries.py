@@ -157,7 +157,7 @@ class StoreQueries:
 
     # -- figures for metrics ----------------------------------------------------------------
     def counts(self) -> dict[tuple[str, str], int]:
-        """Number of messages by ``(direction, state)``: trigger-kept counters (migration 4), no table scan."""
+        """Number of messages by ``(direction, state)``: trigger-kept counters (migration 5), no table scan."""
         return {(r[0], r[1]): r[2] for r in self._conn.execute(
             "SELECT direction, state, value FROM state_counts WHERE value > 0")}
 

@@ -579,7 +579,7 @@ class Store(IntakeOps, ReplayOps, StoreQueries, ConsoleQueries):
     def purge_delivered(self, older_than: datetime, *, include_failed: bool = False) -> int:
         """Delete finished messages last updated before ``older_than``; failed ones only on request.
 
-        Found through the (state, updated_at) index (migration 5) and deleted in
+        Found through the (state, updated_at) index (migration 6) and deleted in
         batches of :data:`PURGE_BATCH`, each its own transaction, so a large
         purge never holds the write lock (nor the reactor) for long.
         """

@@ -22,9 +22,11 @@ arrival in the bridge to its end-to-end acknowledgement (RC-REF, or the EMSI
 answer when that came first), read from the bridge's store afterwards
 (p50/p99). Phase 2 (throughput): frames as fast as the bridge acks them, with
 a bounded window; outbound Hub messages acknowledged end to end per second.
+A NACK (outbox full: ``--window`` above ``--max-pending``) is back-pressure:
+the sheet it names is sent again after a short pause, as a real LRM would.
 
     .venv/bin/python benchmarks/e2e.py [--scenario case-share|assistance] [--msg-rate 100]
-        [--seconds 10] [--frames 2000] [--profile DIR]
+        [--seconds 10] [--frames 2000] [--window 400] [--max-pending 10000] [--profile DIR]
 
 Prints figures and ratios against the targets; never fails on a figure.
 """
@@ -34,6 +36,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import re
 import signal
 import sqlite3
 import statistics
@@ -96,7 +99,7 @@ def _wait_port(port: int, timeout: float, what: str) -> None:
     raise RuntimeError(f"{what} not listening on {port} after {timeout} s")
 
 
-def _config(path: Path, broker, legacy_port: int, http_port: int, store: Path) -> None:
+def _config(path: Path, broker, legacy_port: int, http_port: int, store: Path, max_pending: int = 10_000) -> None:
     certs = broker.ca
     path.write_text(f"""
 [bridge]
@@ -118,6 +121,7 @@ profile = "lrm-alpha-text"
 [store]
 path = "{store}"
 synchronous = "FULL"
+max_pending = {max_pending}
 [http]
 port = {http_port}
 [logging]
@@ -271,6 +275,43 @@ def _null_bridge(args, broker, processes: list[subprocess.Popen]) -> int:
     return 0
 
 
+NACK_CASE = re.compile(r"DEMO-(\d+)")
+
+
+def _throughput_phase(lrm: LrmClient, frames: int, window: int, assistance: bool, timeout: float = 300) -> int:
+    """Send ``frames`` sheets, at most ``window`` unanswered; resend each nacked one. Returns the resends.
+
+    A NACK (``FULL``: the outbox is at store.max_pending, or ``STORE``) means the
+    bridge did not keep the frame and the LRM must send it again, as a real LRM
+    does: waiting for its ack would only wait for the time-out. Each nack names
+    the sheet (its NUM_DOSSIER), which goes back to the front of the queue after
+    a short pause (the outbox drains meanwhile).
+    """
+    acks0, nacks0 = len(lrm.acks), len(lrm.nacks)
+    todo = list(range(frames))
+    todo.reverse()  # pop() from the end: first sheet first
+    sent = resends = 0
+    seen_nacks = nacks0
+    end = time.monotonic() + timeout
+    while len(lrm.acks) - acks0 < frames and time.monotonic() < end:
+        for text in lrm.nacks[seen_nacks:]:
+            found = NACK_CASE.search(text)
+            if found is None:
+                raise RuntimeError(f"a NACK that names no sheet, cannot resend: {text[:120]!r}")
+            todo.append(int(found.group(1)) - 100_000)
+            resends += 1
+        backed_off = len(lrm.nacks) > seen_nacks
+        seen_nacks = len(lrm.nacks)
+        if backed_off:
+            lrm.poll(0.05)  # back-pressure: let the outbox drain a little before resending
+        answered = len(lrm.acks) - acks0 + len(lrm.nacks) - nacks0
+        while todo and sent - answered < window:
+            lrm.send(demo_frame(100_000 + todo.pop(), assistance=assistance))
+            sent += 1
+        lrm.poll(0.01)
+    return resends
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenario", choices=["case-share", "assistance"], default="case-share",
@@ -280,6 +321,8 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10.0, help="length of the latency phase")
     parser.add_argument("--frames", type=int, default=2000, help="case sheets in the throughput phase")
     parser.add_argument("--window", type=int, default=400, help="frames sent but not yet acked, at most")
+    parser.add_argument("--max-pending", type=int, default=10_000,
+                        help="the bridge's store.max_pending: a --window above it makes the bridge NACK (resent)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="directory for cProfile files of the bridge, emulator and simulator processes")
     parser.add_argument("--schemas", type=Path, default=None,
@@ -312,7 +355,7 @@ def main() -> int:
         if args.null_bridge:
             return _null_bridge(args, broker, processes)
         legacy_port, http_port, store = free_port(), free_port(), work / "bridge.sqlite3"
-        _config(work / "bridge.toml", broker, legacy_port, http_port, store)
+        _config(work / "bridge.toml", broker, legacy_port, http_port, store, args.max_pending)
         run_args = ["run", "--config", str(work / "bridge.toml")]
         bridge = _spawn(run_args, work / "bridge.log", env, _profile_file(args.profile, "bridge"))
         processes.append(bridge)
@@ -335,16 +378,11 @@ def main() -> int:
         if assistance:
             lrm.wait_for(lambda c: len(c.answers) >= count, 30)
 
-        # phase 2: throughput, bounded window of unacked frames
+        # phase 2: throughput, bounded window of unanswered frames; a NACK is back-pressure: resend
         done_before = _delivered(store)
         cpu_before = _cpu_by_process(processes, broker)
         start = time.perf_counter()
-        sent = 0
-        while sent < args.frames:
-            while sent - (len(lrm.acks) - count) < args.window and sent < args.frames:
-                lrm.send(demo_frame(100_000 + sent, assistance=assistance))
-                sent += 1
-            lrm.poll(0.01)
+        resends = _throughput_phase(lrm, args.frames, args.window, assistance)
         delivered = _wait_delivered(store, done_before + per_sheet * args.frames, 300) - done_before
         elapsed = time.perf_counter() - start
         rss = _peak_rss_mb(bridge.pid)
@@ -364,7 +402,8 @@ def main() -> int:
           f" -> {len(latencies)} messages acknowledged end to end")
     print(f"  frame -> RC-REF latency p50 {p50:.1f} ms, p99 {p99:.1f} ms   (target p99 <= {TARGETS['p99_ms']} ms:"
           f" ratio {p99 / TARGETS['p99_ms']:.2f})")
-    print(f"throughput phase: {args.frames} sheets, {delivered} outbound Hub messages acknowledged in {elapsed:.1f} s")
+    print(f"throughput phase: {args.frames} sheets, {delivered} outbound Hub messages acknowledged in {elapsed:.1f} s"
+          f" ({resends} sheets resent after a NACK)")
     print(f"  sustained {throughput:.0f} Hub msg/s with confirms and RC-REF ({throughput / per_sheet:.0f} sheets/s)"
           f"   (target >= {TARGETS['throughput_msg_s']}: ratio {throughput / TARGETS['throughput_msg_s']:.2f})")
     print("CPU seconds used per process over both phases: "

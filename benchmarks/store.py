@@ -5,6 +5,13 @@ does), on a real file, for ``synchronous=FULL`` (the default) and ``NORMAL``.
 Run: ``.venv/bin/python benchmarks/store.py [--n 2000] [--dir PATH]``; use
 ``--dir`` to measure the disk the production store will live on (``/tmp``
 may be a RAM disk and flatter the figures).
+
+``--aged 1000000`` measures instead whether the store slows with age: legacy
+intake (``accept_legacy_frame``, one committed transaction per frame, FULL) into
+a store holding that many retained (delivered) rows vs an empty one, the two
+sides alternating, best of three; and what the console summary / metrics
+counts cost the reactor at that size. The aged file is built once by bulk SQL
+(``--keep`` reuses it from ``--dir``).
 """
 
 from __future__ import annotations
@@ -59,6 +66,95 @@ def bench(path: Path, synchronous: str, n: int) -> None:
     print(f"  full outbound life  {_rate(n, delivered - start)}  (4 transactions per message)")
 
 
+def _aged_store(path: Path, rows: int) -> None:
+    """A store with ``rows`` retained, delivered outbound messages (and their intake keys and one event each)."""
+    import hashlib
+
+    with Store.open(path) as store:
+        conn = store._conn
+        have = conn.execute("SELECT COUNT(*) FROM messages").fetchone()[0]
+        if have >= rows:
+            return
+        t0 = "2026-05-18T00:00:00.000000+00:00"
+        conn.execute("BEGIN IMMEDIATE")
+        batch = 50_000
+        for start in range(have, rows, batch):
+            ids = range(start + 1, min(rows, start + batch) + 1)
+            conn.executemany(
+                "INSERT INTO messages (id, direction, state, distribution_id, case_id, case_version, adapter,"
+                " original, translated, created_at, updated_at, published_at) VALUES"
+                " (?, 'out', 'delivered', ?, ?, ?, 'bench', ?, ?, ?, ?, ?)",
+                ((i, "fr.health.samu440_" + hashlib.sha1(str(i).encode()).hexdigest()[:20], f"K{i // 4}",
+                  str(i % 4), PAYLOAD[:300], TRANSLATED[:600], t0, t0, t0) for i in ids))
+            conn.executemany("INSERT INTO legacy_intake (frame_sha256, message_id, created_at) VALUES (?, ?, ?)",
+                             ((hashlib.sha256(b"aged %d" % i).hexdigest(), i, t0) for i in ids))
+            conn.executemany("INSERT INTO events (message_id, ts, event, from_state, to_state) VALUES"
+                             " (?, ?, 'deliver', 'published', 'delivered')", ((i, t0) for i in ids))
+        conn.execute("COMMIT")
+        conn.execute("ANALYZE")  # the planner's worst case for the gauges (see StoreQueries)
+
+
+def _intake_rate(path: Path, n: int, tag: str) -> float:
+    """Legacy frames per second through ``accept_legacy_frame`` (each one committed, synchronous=FULL)."""
+    t0 = datetime(2026, 6, 1, tzinfo=UTC)
+    with Store.open(path, max_pending=10**9) as store:
+        frames = [PAYLOAD + b"%s %d %d" % (tag.encode(), time.monotonic_ns(), i) for i in range(n)]
+        start = time.perf_counter()
+        for i, frame in enumerate(frames):
+            store.accept_legacy_frame(frame, [Translation(TRANSLATED, f"fr.health.samu440_{tag}_{start}_{i}",
+                                                          f"C{tag}{i % 50}", str(i))],
+                                      adapter="bench", profile=None, received_at=t0)
+        return n / (time.perf_counter() - start)
+
+
+def _summary_cost(path: Path) -> tuple[float, float, float]:
+    """(first summary, best summary, best counts) in ms on a freshly opened store: what the reactor pays."""
+    from bridge.edges.http.provider import StoreConsoleProvider
+
+    with Store.open(path) as store:
+        provider = StoreConsoleProvider(store, clock=lambda: datetime(2026, 6, 2, tzinfo=UTC))
+        start = time.perf_counter()
+        provider.summary()
+        first = (time.perf_counter() - start) * 1e3
+        best_summary = best_counts = float("inf")
+        for _ in range(20):
+            start = time.perf_counter()
+            provider.summary()
+            best_summary = min(best_summary, (time.perf_counter() - start) * 1e3)
+            start = time.perf_counter()
+            store.counts()
+            best_counts = min(best_counts, (time.perf_counter() - start) * 1e3)
+        start = time.perf_counter()
+        store._conn.execute("SELECT direction, state, COUNT(*) FROM messages GROUP BY direction, state").fetchall()
+        group_by = (time.perf_counter() - start) * 1e3
+    print(f"  for comparison, the GROUP BY the state counts used to run: {group_by:.1f} ms")
+    return first, best_summary, best_counts
+
+
+def aged(workdir: Path, rows: int, n: int, rounds: int = 3) -> dict[str, float]:
+    """Intake empty vs aged (alternating, best of ``rounds``) and the summary cost at ``rows``; prints and returns."""
+    big, empty = workdir / f"aged-{rows}.sqlite3", workdir / "empty.sqlite3"
+    start = time.perf_counter()
+    _aged_store(big, rows)
+    print(f"aged store: {rows} rows ready in {time.perf_counter() - start:.1f} s"
+          f" ({big.stat().st_size / 1e6:.0f} MB)")
+    best_empty = best_aged = 0.0
+    for r in range(rounds):
+        for suffix in ("", "-wal", "-shm"):  # each round starts from a really empty store
+            Path(f"{empty}{suffix}").unlink(missing_ok=True)
+        rate_empty = _intake_rate(empty, n, f"e{r}")
+        rate_aged = _intake_rate(big, n, f"a{r}")
+        best_empty, best_aged = max(best_empty, rate_empty), max(best_aged, rate_aged)
+        print(f"  round {r + 1}: intake empty {rate_empty:7.0f}/s, with {rows} rows {rate_aged:7.0f}/s")
+    first, summary, counts = _summary_cost(big)
+    ratio = best_aged / best_empty
+    print(f"legacy intake, {rows} rows vs empty (best of {rounds}): {best_aged:.0f} / {best_empty:.0f}/s"
+          f" = {ratio:.2f} (target >= 0.9)")
+    print(f"console summary at {rows} rows: {summary:.2f} ms (first call {first:.1f} ms);"
+          f" state counts {counts:.3f} ms (target <= 5 ms)")
+    return {"ratio": ratio, "summary_ms": summary, "summary_first_ms": first, "counts_ms": counts}
+
+
 def _filesystem(path: Path) -> str:
     try:
         out = subprocess.run(["df", "-T", str(path)], capture_output=True, text=True, timeout=10).stdout
@@ -71,14 +167,24 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=2000, help="messages per run")
     parser.add_argument("--dir", type=Path, default=None, help="where to create the store (default: a temp dir)")
+    parser.add_argument("--aged", type=int, default=0, metavar="ROWS",
+                        help="measure intake with ROWS retained rows vs empty, and the summary cost at ROWS")
+    parser.add_argument("--keep", action="store_true", help="with --dir: keep (and reuse) the aged store file")
     args = parser.parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="bench-store-", dir=args.dir))
+    if args.keep and args.dir is None:
+        parser.error("--keep needs --dir")
+    workdir = args.dir if args.keep else Path(tempfile.mkdtemp(prefix="bench-store-", dir=args.dir))
+    workdir.mkdir(parents=True, exist_ok=True)
     try:
         print(f"store in {workdir} (filesystem {_filesystem(workdir)}), {os.cpu_count()} CPUs")
+        if args.aged:
+            aged(workdir, args.aged, args.n)
+            return
         for mode in ("FULL", "NORMAL"):
             bench(workdir / f"{mode}.sqlite3", mode, args.n)
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
 
 
 if __name__ == "__main__":

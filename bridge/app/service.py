@@ -20,6 +20,7 @@ connected, and only then acknowledged end to end with an RC-REF.
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import time
@@ -544,6 +545,9 @@ class BridgeService:
         """The client one of our stored outbound messages was addressed to (None if it cannot be read)."""
         if request.translated is None:  # not translated yet: our one peer
             return self.settings.recipient_id
+        recipient = _built_recipient(request.translated, request.content_type)
+        if recipient is not None:
+            return recipient
         try:
             return self._read(request.translated, request.content_type).recipient_id
         except Exception:  # noqa: BLE001 - unreadable: fall back on our one peer
@@ -932,6 +936,23 @@ def _table_of(message: str) -> str:
     """The table a mapping warning names (``table 'lrm-alpha-nature': ...``), for the per-table metric."""
     match = re.search(r"table '([^']+)'", message)
     return match.group(1) if match else "-"
+
+
+def _built_recipient(body: bytes, content_type: str | None) -> str | None:
+    """The recipient of a JSON envelope the bridge built, checked and stored itself, read without re-validating it.
+
+    Every RC-REF is checked against the recipient of the message it acknowledges;
+    unwrapping our own stored message again (strict JSON, pydantic) cost more than
+    the rest of the RC-REF's handling. ``None`` (not JSON, or no such field): the
+    caller reads it the full way.
+    """
+    if content_type not in (None, JSON):
+        return None
+    try:
+        value = json.loads(body)["descriptor"]["explicitAddress"]["explicitAddressValue"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    return value if isinstance(value, str) and value else None
 
 
 def _first_path(exc: BridgeError) -> str | None:

@@ -9,6 +9,7 @@ network, and every XML byte goes through the hardened parser.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -193,6 +194,17 @@ def spec_lookup(bundle: Bundle | None) -> Callable[[str], MessageSpec]:
     """Specs from the bundle, or from the models (modelled types only) when there is none."""
     if bundle is not None:
         return bundle.spec
+    return _models_spec_lookup()
+
+
+@functools.cache
+def _models_spec_lookup() -> Callable[[str], MessageSpec]:
+    """The model-derived specs, built once per process (the models never change at run time).
+
+    Rebuilding them walked every payload model on each call: 2.5-6.5 ms per
+    conversion in embedded mode (no bundle installed, the Docker image).
+    The specs are frozen dataclasses, so sharing them is safe.
+    """
     try:
         from bridge.core.models.spec_from_models import message_specs
     except ImportError:  # pragma: no cover - the models package ships with the bridge

@@ -35,6 +35,25 @@ def test_models_path_converts_both_ways_without_a_bundle() -> None:
     assert json.loads(bridge.translate(REF_XML, "json")) == json.loads(REF_JSON)
 
 
+def test_models_path_builds_its_specs_once(monkeypatch) -> None:
+    """Without a bundle the model-derived specs are built once per process, not on every conversion."""
+    from bridge.core.models import spec_from_models
+    from bridge.refdata import bundle, hub_codec
+
+    monkeypatch.setattr(bundle, "_default_path", lambda: None)
+    built: list[int] = []
+    real = spec_from_models.message_specs
+    monkeypatch.setattr(spec_from_models, "message_specs", lambda: built.append(1) or real())
+    hub_codec._models_spec_lookup.cache_clear()
+    try:
+        for _ in range(3):
+            assert bridge.translate(REF_JSON, "xml") == REF_XML
+            assert json.loads(bridge.translate(REF_XML, "json")) == json.loads(REF_JSON)
+    finally:
+        hub_codec._models_spec_lookup.cache_clear()
+    assert len(built) == 1
+
+
 def test_models_path_validates_without_a_bundle() -> None:
     """With no bundle, validation goes through the models and still names the field."""
     assert bridge.validate(REF_JSON) == []

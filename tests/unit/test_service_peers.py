@@ -87,6 +87,20 @@ def test_an_rcref_from_a_stranger_does_not_mark_our_message_delivered(rig):
     assert "delivered" not in rig.states("out")
 
 
+def test_an_rcref_from_the_recipient_marks_delivered_without_re_reading_our_own_message(rig, monkeypatch):
+    """The recipient check reads our stored envelope's address; only the RC-REF itself is unwrapped and checked."""
+    request = _our_emsi_request(rig)
+    ref = wrap("reference", make_reference(request["distributionID"]), sender_id=SDIS, recipient_id=SAMU,
+               now=NOW, message_uuid=uuid.uuid4(), kind="Ack")
+    reads: list[bytes] = []
+    real_read = rig.service._read
+    monkeypatch.setattr(rig.service, "_read", lambda body, ct: reads.append(body) or real_read(body, ct))
+    rig.settled(rig.service.on_hub_ack(hub_delivery(encode_hub_body(ref), "ack")))
+    assert rig.store.find(request["distributionID"]).state.value == "delivered"
+    assert reads == [encode_hub_body(ref)]
+    assert rig.store.dlq_list() == []
+
+
 def _rs_error(rig, referenced: str, cause: str) -> bytes:
     from bridge.core.edxl import make_error
     from bridge.core.errors import HubErrorCode

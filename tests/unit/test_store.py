@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from bridge.app.records import to_db_time
 from bridge.core.delivery import IllegalTransition, RetryPolicy, State
 from bridge.edges.store import Store, StoreFull, Translation, UnknownMessage
 from bridge.edges.store.migrations import LATEST_VERSION, StoreVersionError, migrate
@@ -105,6 +106,54 @@ class TestMigrations:
         store.purge_delivered(at(100))
         store.mark_publish_failed(b, error="x", now=at(8), policy=RetryPolicy(max_attempts=1), rng_value=0)
         assert store.outbox_depth() == store._conn.execute(recount).fetchone()[0] == 1
+
+
+    def test_v3_store_upgrades_with_state_counts_filled_from_its_rows(self, tmp_path):
+        """Migration 4 fills the per-state counters from the rows already there (no GROUP BY afterwards)."""
+        from bridge.edges.store import migrations
+
+        path = tmp_path / "v3.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        for _version, script in migrations.MIGRATIONS[:3]:
+            for statement in migrations._statements(script):
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 3")
+        for direction, state in (("out", "received"), ("out", "delivered"), ("out", "delivered"), ("in", "acked")):
+            conn.execute("INSERT INTO messages (direction, state, original, created_at, updated_at)"
+                         " VALUES (?, ?, x'00', '2026-01-01', '2026-01-01')", (direction, state))
+        conn.close()
+        with Store.open(path) as store:
+            assert store.counts() == {("out", "received"): 1, ("out", "delivered"): 2, ("in", "acked"): 1}
+
+    def test_state_counts_match_a_group_by_after_every_kind_of_move(self, store):
+        """The trigger-kept per-state counts equal a GROUP BY after accepts, moves, failures, purge, replay."""
+        def recount() -> dict[tuple[str, str], int]:
+            return {(r[0], r[1]): r[2] for r in store._conn.execute(
+                "SELECT direction, state, COUNT(*) FROM messages GROUP BY direction, state")}
+
+        a, b = queue(store, "A", 1), queue(store, "B", 2)
+        assert store.counts() == recount() == {("out", "translated"): 2}
+        store.mark_published(a, at=at(3))
+        store.mark_delivered("fr.health.samu440_A_1", at=at(4))
+        c = store.accept_outbound(b"c", adapter="a", profile=None, received_at=at(5))
+        dlq_id = store.mark_translation_failed(c, error="e", error_path=None, at=at(6))
+        assert store.counts() == recount()
+        store.requeue_dead_letter(dlq_id, at=at(7))
+        store.record_inbound(b"in", distribution_id="fr.in.1", case_id=None, case_version=None, received_at=at(8))
+        assert store.counts() == recount()
+        store.purge_delivered(at(100))
+        store.mark_publish_failed(b, error="x", now=at(8), policy=RetryPolicy(max_attempts=1), rng_value=0)
+        assert store.counts() == recount()
+        assert ("out", "delivered") not in store.counts()  # purged to zero: not listed, as the GROUP BY did not
+
+    def test_a_transition_rolled_back_leaves_the_counts_unchanged(self, store):
+        """The counters move in the transition's own transaction: a failed transition moves nothing."""
+        a = queue(store, "A", 1)
+        before = store.counts()
+        with pytest.raises(RuntimeError), store.group():
+            store.mark_published(a, at=at(2))
+            raise RuntimeError("crash mid-group")
+        assert store.counts() == before
 
 
 class TestOutbound:
@@ -372,10 +421,68 @@ def test_migration_4_adds_the_time_indexes_to_a_version_3_store(tmp_path):
     conn = sqlite3.connect(path, isolation_level=None)
     conn.execute("DROP INDEX messages_created_at")
     conn.execute("DROP INDEX dead_letters_created_at")
+    for trigger in ("state_counts_insert", "state_counts_delete", "state_counts_update"):  # later migrations
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.execute("DROP TABLE state_counts")
     conn.execute("PRAGMA user_version = 3")
-    assert migrate(conn) == 4
+    assert migrate(conn) == LATEST_VERSION
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
     conn.close()
     assert {"messages_created_at", "dead_letters_created_at"} <= names
     with Store.open(path) as reopened:
         assert len(reopened.recent(10)) == 1
+
+
+class TestGaugesDoNotScan:
+    def test_console_summary_reads_no_whole_table_even_after_analyze(self, store):
+        """Every query behind /metrics and the console summary uses an index, also once ANALYZE saw skewed rows.
+
+        A store of only delivered outbound rows once made SQLite's planner scan the
+        whole table for the gauges (66 ms at 100k rows); cost must not grow with age.
+        """
+        from bridge.edges.http.provider import StoreConsoleProvider
+
+        store._conn.execute("BEGIN")
+        store._conn.executemany(
+            "INSERT INTO messages (direction, state, distribution_id, case_id, original, created_at, updated_at)"
+            " VALUES ('out', 'delivered', ?, ?, x'00', '2026-01-01', '2026-01-01')",
+            [(f"fr.health.samu440_{i}", f"K{i // 4}") for i in range(3000)])
+        store._conn.execute("COMMIT")
+        store._conn.execute("ANALYZE")
+        queries: list[str] = []
+        store._conn.set_trace_callback(queries.append)
+        summary = StoreConsoleProvider(store, clock=lambda: at(10)).summary()
+        store._conn.set_trace_callback(None)
+        assert summary["counts"] == {"out": {"delivered": 3000}}
+        reads = [q for q in queries if q.lstrip().upper().startswith("SELECT")]
+        assert reads
+        for query in reads:
+            plan = " ".join(row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+            assert "SCAN messages" not in plan, (query, plan)
+
+
+class TestRetentionDoesNotScan:
+    def test_purge_finds_due_messages_by_index_and_deletes_them_in_batches(self, store, monkeypatch):
+        """The retention purge reads no whole table and commits in bounded batches; counts stay exact."""
+        from bridge.edges.store import sqlite as store_module
+
+        monkeypatch.setattr(store_module, "PURGE_BATCH", 7)
+        store._conn.execute("BEGIN")
+        store._conn.executemany(
+            "INSERT INTO messages (direction, state, distribution_id, original, created_at, updated_at)"
+            " VALUES ('out', ?, ?, x'00', ?, ?)",
+            [("delivered" if i % 3 else "failed", f"fr.x_{i}", to_db_time(at(i)), to_db_time(at(i))) for i in range(40)])
+        store._conn.execute("COMMIT")
+        commits: list[str] = []
+        queries: list[str] = []
+        store._conn.set_trace_callback(lambda q: (commits if q == "COMMIT" else queries).append(q))
+        deleted = store.purge_delivered(at(30))
+        store._conn.set_trace_callback(None)
+        due = sum(1 for i in range(30) if i % 3)
+        assert deleted == due
+        assert len(commits) == due // 7 + 1
+        assert store.counts() == {("out", "delivered"): sum(1 for i in range(30, 40) if i % 3),
+                                  ("out", "failed"): sum(1 for i in range(40) if not i % 3)}
+        for query in {q for q in queries if q.lstrip().upper().startswith("DELETE")}:
+            plan = " ".join(row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+            assert "SCAN messages" not in plan, (query, plan)

@@ -100,6 +100,10 @@ class TestIdempotentIntake:
             accept(opened, FRAME, "a")
         conn = sqlite3.connect(path, isolation_level=None)
         conn.execute("DROP TABLE legacy_intake")
+        for trigger in ("state_counts_insert", "state_counts_delete", "state_counts_update"):  # migration 4
+            conn.execute(f"DROP TRIGGER {trigger}")
+        conn.execute("DROP TABLE state_counts")
+        conn.execute("DROP INDEX messages_state_updated")  # migration 6
         conn.execute("PRAGMA user_version = 2")
         assert migrate(conn) >= 3
         conn.close()

@@ -79,7 +79,7 @@ class StoreConsoleProvider:
             outbox_depth=self.store.outbox_depth(),
             oldest_pending_age_seconds=self.store.oldest_pending_age(now),
             dlq_size=self.store.dlq_size(),
-            rcref_overdue=len(self.store.overdue_rcref(now)),
+            rcref_overdue=self.store.count_overdue_rcref(now),
             inbound_overdue=self.store.count_inbound_waiting_since(now - self.handover_deadline),
         )
 

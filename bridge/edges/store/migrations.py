@@ -127,12 +127,53 @@ CREATE INDEX IF NOT EXISTS messages_created_at ON messages(created_at);
 CREATE INDEX IF NOT EXISTS dead_letters_created_at ON dead_letters(created_at);
 """
 
+# v5: counts that do not scan. The number of messages per (direction, state), kept by
+# triggers in the same transaction as every insert, state change and delete (whichever
+# process makes it), so /metrics, /readyz and the console read a handful of rows instead
+# of a GROUP BY over the whole table (82 ms at 1M rows). Filled once from the existing rows.
+_V5 = """
+CREATE TABLE state_counts (
+    direction TEXT NOT NULL,
+    state     TEXT NOT NULL,
+    value     INTEGER NOT NULL,
+    PRIMARY KEY (direction, state)
+) WITHOUT ROWID;
+INSERT INTO state_counts (direction, state, value)
+    SELECT direction, state, COUNT(*) FROM messages GROUP BY direction, state;
+CREATE TRIGGER state_counts_insert AFTER INSERT ON messages
+BEGIN
+    INSERT INTO state_counts (direction, state, value) VALUES (NEW.direction, NEW.state, 1)
+        ON CONFLICT (direction, state) DO UPDATE SET value = value + 1;
+END;
+CREATE TRIGGER state_counts_delete AFTER DELETE ON messages
+BEGIN
+    UPDATE state_counts SET value = value - 1 WHERE direction = OLD.direction AND state = OLD.state;
+END;
+CREATE TRIGGER state_counts_update AFTER UPDATE OF direction, state ON messages
+    WHEN OLD.direction <> NEW.direction OR OLD.state <> NEW.state
+BEGIN
+    UPDATE state_counts SET value = value - 1 WHERE direction = OLD.direction AND state = OLD.state;
+    INSERT INTO state_counts (direction, state, value) VALUES (NEW.direction, NEW.state, 1)
+        ON CONFLICT (direction, state) DO UPDATE SET value = value + 1;
+END;
+"""
+
+# v6: retention without a table scan. The hourly purge looked for finished messages by
+# state and age over the whole table (0.8 s with the write lock held at 1M rows, even
+# with nothing to delete); this index finds them directly. Each transition moves a row
+# to the end of its new state's range (updated_at only grows), so keeping it is cheap.
+_V6 = """
+CREATE INDEX IF NOT EXISTS messages_state_updated ON messages(state, updated_at);
+"""
+
 #: (version, script). Version numbers are consecutive, starting at 1.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
     (2, _V2),
     (3, _V3),
     (4, _V4),
+    (5, _V5),
+    (6, _V6),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

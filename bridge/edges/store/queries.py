@@ -23,10 +23,16 @@ from bridge.core.delivery import PENDING_OUTBOUND
 __all__ = ["StoreQueries"]
 
 _PENDING = tuple(sorted(s.value for s in PENDING_OUTBOUND))
+_BY_STATE = "messages INDEXED BY messages_direction_state"  # see StoreQueries
 
 
 class StoreQueries:
-    """Queries that never write; they need ``self._conn`` and ``self.path``."""
+    """Queries that never write; they need ``self._conn`` and ``self.path``.
+
+    The gauges and lists by state name their index (``INDEXED BY``): after an
+    ``ANALYZE`` of a store holding only delivered outbound rows, SQLite judged
+    ``direction`` useless and scanned the whole table (66 ms at 100k rows).
+    """
 
     _conn: sqlite3.Connection
     path: str
@@ -99,17 +105,17 @@ class StoreQueries:
 
     def pending_inbound(self, limit: int = 100) -> list[Message]:
         """Inbound messages not yet handed to the legacy side (after a crash or a DLQ replay)."""
-        return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state IN ('received', 'translated')"
-                              " ORDER BY id LIMIT ?", (limit,))
+        return self._messages(f"SELECT * FROM {_BY_STATE} WHERE direction = 'in'"
+                              " AND state IN ('received', 'translated') ORDER BY id LIMIT ?", (limit,))
 
     def inbound_waiting_since(self, cutoff: datetime, limit: int = 100) -> list[Message]:
         """Inbound messages not handed over yet whose last transition is older than ``cutoff`` (the alarm's list)."""
-        return self._messages("SELECT * FROM messages WHERE direction = 'in' AND state IN ('received', 'translated')"
-                              " AND updated_at < ? ORDER BY id LIMIT ?", (to_db_time(cutoff), limit))
+        return self._messages(f"SELECT * FROM {_BY_STATE} WHERE direction = 'in'"
+                              " AND state IN ('received', 'translated') AND updated_at < ? ORDER BY id LIMIT ?", (to_db_time(cutoff), limit))
 
     def count_inbound_waiting_since(self, cutoff: datetime) -> int:
         """How many inbound messages :meth:`inbound_waiting_since` would list, without a limit (the gauge)."""
-        return self._conn.execute("SELECT COUNT(*) FROM messages WHERE direction = 'in'"
+        return self._conn.execute(f"SELECT COUNT(*) FROM {_BY_STATE} WHERE direction = 'in'"
                                   " AND state IN ('received', 'translated') AND updated_at < ?",
                                   (to_db_time(cutoff),)).fetchone()[0]
 
@@ -125,7 +131,7 @@ class StoreQueries:
 
     def overdue_rcref(self, now: datetime) -> list[Message]:
         """Published messages still without RC-REF past their deadline (read-only; see flag_overdue_rcref)."""
-        return self._messages("SELECT * FROM messages WHERE direction = 'out' AND state = 'published'"
+        return self._messages(f"SELECT * FROM {_BY_STATE} WHERE direction = 'out' AND state = 'published'"
                               " AND rcref_deadline IS NOT NULL AND rcref_deadline < ? ORDER BY id",
                               (to_db_time(now),))
 
@@ -151,22 +157,31 @@ class StoreQueries:
 
     # -- figures for metrics ----------------------------------------------------------------
     def counts(self) -> dict[tuple[str, str], int]:
-        """Number of messages by ``(direction, state)``."""
+        """Number of messages by ``(direction, state)``: trigger-kept counters (migration 5), no table scan."""
         return {(r[0], r[1]): r[2] for r in self._conn.execute(
-            "SELECT direction, state, COUNT(*) FROM messages GROUP BY direction, state")}
+            "SELECT direction, state, value FROM state_counts WHERE value > 0")}
 
     def outbox_depth(self) -> int:
         """Outbound messages not yet published (what back-pressure counts; a trigger-kept counter)."""
         return self._conn.execute("SELECT value FROM counters WHERE name = 'outbox_pending'").fetchone()[0]
 
     def oldest_pending_age(self, now: datetime) -> float:
-        """Seconds since the oldest unpublished outbound message was accepted (0 when none)."""
-        marks = ", ".join("?" * len(_PENDING))
-        row = self._conn.execute(
-            f"SELECT MIN(created_at) FROM messages WHERE direction = 'out' AND state IN ({marks})",
-            _PENDING).fetchone()
-        oldest = from_db_time(row[0])
-        return 0.0 if oldest is None else max(0.0, (now - oldest).total_seconds())
+        """Seconds since the oldest unpublished outbound message was accepted (0 when none).
+
+        Reads the first (lowest id) message of each pending state: ids grow with
+        acceptance, so two index lookups instead of reading up to ``max_pending``
+        rows (5 ms with 1,500 queued; 35 ms at the 10,000 limit) on every scrape.
+        """
+        firsts = [first for state in _PENDING for row in self._conn.execute(
+            f"SELECT created_at FROM {_BY_STATE} WHERE direction = 'out' AND state = ? ORDER BY id LIMIT 1",
+            (state,)) if (first := from_db_time(row[0])) is not None]
+        return 0.0 if not firsts else max(0.0, (now - min(firsts)).total_seconds())
+
+    def count_overdue_rcref(self, now: datetime) -> int:
+        """How many messages :meth:`overdue_rcref` would list, without reading them (the gauge)."""
+        return self._conn.execute(f"SELECT COUNT(*) FROM {_BY_STATE} WHERE direction = 'out' AND state = 'published'"
+                                  " AND rcref_deadline IS NOT NULL AND rcref_deadline < ?",
+                                  (to_db_time(now),)).fetchone()[0]
 
     def dlq_size(self) -> int:
         """Dead-letter entries waiting for an operator (not replayed)."""

@@ -55,6 +55,7 @@ DEFAULT_MAX_PENDING = 10_000
 MAPPING_NOTES = "mapping_notes"  # history line holding a translation's notes (JSON), right after "translate"
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 _BUSY_TIMEOUT_MS = 5_000
+PURGE_BATCH = 2_000  # messages per retention transaction
 _DUE_HEADS = """
 SELECT m.id, m.case_id, m.next_attempt_at FROM messages AS m JOIN (
     SELECT MIN(id) AS id FROM messages
@@ -576,16 +577,29 @@ class Store(IntakeOps, ReplayOps, StoreQueries, ConsoleQueries):
 
     # -- retention --------------------------------------------------------------------------
     def purge_delivered(self, older_than: datetime, *, include_failed: bool = False) -> int:
-        """Delete finished messages last updated before ``older_than``; failed ones only on request."""
+        """Delete finished messages last updated before ``older_than``; failed ones only on request.
+
+        Found through the (state, updated_at) index (migration 6) and deleted in
+        batches of :data:`PURGE_BATCH`, each its own transaction, so a large
+        purge never holds the write lock (nor the reactor) for long.
+        """
         states = ["delivered", "answered", "acked"] + (["failed", "dead_lettered"] if include_failed else [])
         marks = ", ".join("?" * len(states))
-        with self._tx() as conn:
-            deleted = conn.execute(f"DELETE FROM messages WHERE state IN ({marks}) AND updated_at < ?",
-                                   (*states, to_db_time(older_than))).rowcount
-            if include_failed:
+        params = (*states, to_db_time(older_than), PURGE_BATCH)
+        deleted = 0
+        while True:
+            with self._tx() as conn:
+                batch = conn.execute(
+                    "DELETE FROM messages WHERE id IN (SELECT id FROM messages INDEXED BY messages_state_updated"
+                    f" WHERE state IN ({marks}) AND updated_at < ? LIMIT ?)", params).rowcount
+            deleted += batch
+            if batch < PURGE_BATCH:
+                break
+        if include_failed:
+            with self._tx() as conn:
                 deleted += conn.execute("DELETE FROM dead_letters WHERE created_at < ? AND message_id IS NULL",
                                         (to_db_time(older_than),)).rowcount
-            return deleted
+        return deleted
 
     @staticmethod
     def _count_pending(conn: sqlite3.Connection) -> int:

@@ -328,15 +328,21 @@ def operations_round_trip(example: Path, reference: Path, profile: Profile, ctx,
             there = merge_onto_sheet([(name, payload)], _case_sheet(payload, reference, profile, ctx), profile, ctx)
         else:
             there = hub_to_legacy_result(name, payload, profile, ctx)
-        back = translate(there.data, source=profile.adapter, target=target, ctx=ctx)
     except BridgeError as exc:
         tally.add("silently_changed", where, "/", f"not translated: {exc.message}")
         return
-    output = next(iter(simplejson.loads(back.data, parse_float=Decimal).values()))
-    dropped = [_role_issue(i, payload) for i in [*there.dropped, *back.dropped]] if name == "emsi" \
-        else [*there.dropped, *back.dropped]
-    warnings = [_role_issue(i, output) for i in [*there.warnings, *back.warnings]] if name == "emsi" \
-        else [*there.warnings, *back.warnings]
+    try:
+        back = translate(there.data, source=profile.adapter, target=target, ctx=ctx)
+        output, back_dropped, back_warnings = (next(iter(simplejson.loads(back.data, parse_float=Decimal).values())),
+                                               list(back.dropped), list(back.warnings))
+    except BridgeError as exc:
+        # refused on the way back (lrm-beta-text: a sheet with no resource gives no RC-RI): nothing comes back;
+        # each leaf counts as declared only if the way in declared it; the refused message's own id is named
+        output, back_dropped, back_warnings = {}, [Issue(f"/{name}/caseId", f"refused: {exc.message}", "dropped")], []
+    dropped = [_role_issue(i, payload) for i in [*there.dropped, *back_dropped]] if name == "emsi" \
+        else [*there.dropped, *back_dropped]
+    warnings = [_role_issue(i, output) for i in [*there.warnings, *back_warnings]] if name == "emsi" \
+        else [*there.warnings, *back_warnings]
     source, final = leaves(by_role(payload), f"/{name}"), leaves(by_role(output), f"/{name}")
     if name == "emsi":  # the rest of the EMSI is measured by the service round trip
         source = {k: v for k, v in source.items() if k.startswith(OPERATIONS)}

@@ -16,8 +16,15 @@ and every leaf of the output with no counterpart in the input is ``invented`` un
 rule (GENERATED below, docs/fidelity.md) produces it. The classifier is strict on purpose: a value
 that changes without a warning is ``silently_changed`` even when the change is harmless.
 
+A second pass measures the operations (issue 15) on the leg that matters for them: the service does
+not send the partner's missions and resources back to the Hub (declared, docs/operations.md), so
+every EMSI example's MISSION/RESOURCE leaves and every official RC-RI example (merged onto its case's
+sheet, as an inbound update is) go Hub -> legacy sheet -> the same Hub kind (``emsi-json`` /
+``rc-ri-json``), through each profile, and each leaf is classified the same way.
+
 Run: ``.venv/bin/python benchmarks/fidelity.py [--json] [--details]``
-With ``--json`` the last line is one JSON object with the five integer keys (and ``by_profile``).
+With ``--json`` the last line is one JSON object with the five integer keys (both passes), ``by_profile``
+(service round trip) and ``operations_by_profile``.
 """
 
 from __future__ import annotations
@@ -41,7 +48,13 @@ from bridge.core.adapters.legacy_text import _parse_delimited, _parse_keyvalue, 
 from bridge.core.adapters.legacy_xml import _record
 from bridge.core.adapters.profile import Profile
 from bridge.core.errors import BridgeError, Issue
-from bridge.core.pipeline import hub_payloads_to_legacy, hub_to_legacy_result, legacy_to_hub
+from bridge.core.pipeline import (
+    hub_payloads_to_legacy,
+    hub_to_legacy_result,
+    legacy_to_hub,
+    merge_onto_sheet,
+    translate,
+)
 from bridge.core.xmlsafe import parse_xml
 from bridge.refdata.profiles import build_context, load_profile
 
@@ -53,7 +66,7 @@ NOW = datetime(2025, 1, 6, 18, 30, tzinfo=timezone(timedelta(hours=1)))  # after
 # Canonical field -> the Hub pointers that carry it (createCase and EMSI), so a drop or warning reported
 # on the canonical field (by an encoder) covers those input leaves.
 CANONICAL: dict[str, tuple[str, ...]] = {
-    "case.case_id": ("/createCase/caseId", "/emsi/EVENT/MAIN_EVENT_ID"),
+    "case.case_id": ("/createCase/caseId", "/emsi/EVENT/MAIN_EVENT_ID", "/resourcesInfoCisu/caseId"),
     "case.sender_case_id": ("/createCase/senderCaseId", "/emsi/EVENT/ID"),
     "case.created": ("/createCase/creation", "/emsi/EVENT/DECL_DATIME"),
     "qualification.whats_happen": ("/createCase/qualification/whatsHappen", "/emsi/EVENT/ETYPE/CATEGORY",
@@ -88,7 +101,7 @@ CANONICAL: dict[str, tuple[str, ...]] = {
     "patients": ("/createCase/additionalInformation/customMap",),
     "extras": ("/createCase/additionalInformation/customMap", "/emsi/EVENT/NAME"),
     # missions and resources (EMSI OPG) read into the case's operations; the other side's are not sent back
-    "operations": ("/emsi/MISSION", "/emsi/RESOURCE"),
+    "operations": ("/emsi/MISSION", "/emsi/RESOURCE", "/resourcesInfoCisu/resource"),
     "request.mission_type": ("/emsi/MISSION/request/TYPE",),
     "answer.mission_type": ("/emsi/MISSION/answer/TYPE",),
     "request": ("/emsi/MISSION/request",),
@@ -98,6 +111,7 @@ CANONICAL: dict[str, tuple[str, ...]] = {
 # Output leaves a documented rule produces (docs/fidelity.md, "Generated values"): message identity,
 # the sending side, the schema's fixed values, the degrade notes that carry an official code.
 GENERATED: list[tuple[str, str]] = [
+    (r"^/(createCase|resourcesInfoCisu)/caseId$", "the case's own id, else {sender}.{sender case id}"),
     (r"^/createCase/referenceVersion$", "schema version of the bridge"),
     (r"^/createCase/initialAlert/(id|reception|reporting|callTaker/.*)$", "alert envelope written for a caller"),
     (r"^/createCase/initialAlert/caller/callerContact/(channel|type)$", "the caller's phone travels as TEL"),
@@ -150,6 +164,9 @@ def _pointers_of(issue: Issue) -> list[str]:
     path = issue.path.split(" ", 1)[0]
     if path.startswith("/"):
         return [path]
+    resource = re.match(r"^operations\.resources/(\d+)(?:$|[/.])", path)
+    if resource:  # one resource, at the same index in EMSI RESOURCE and RC-RI resource (read in order)
+        return [f"/emsi/RESOURCE/{resource[1]}", f"/resourcesInfoCisu/resource/{resource[1]}"]
     canonical = re.split(r"[/]", path, maxsplit=1)[0]
     exact = [name for name in CANONICAL if canonical == name or canonical.startswith(name + ".")]
     if exact:  # the most specific canonical field only (answer.mission_type, not all of answer)
@@ -198,6 +215,8 @@ def classify(source: dict[str, Any], output: dict[str, Any], dropped: list[Issue
 def _same(back: Any, value: Any) -> bool:
     """Equal values; a date at the same instant (an LRM without offsets writes local time); a text that only
     gained degrade notes (the official codes the LRM could not hold, each with its own warning)."""
+    if isinstance(back, bool) or isinstance(value, bool):  # a boolean (RC-RI availability) is not a number
+        return back is value
     if isinstance(back, (int, float, Decimal)) and isinstance(value, (int, float, Decimal)):
         return Decimal(str(back)) == Decimal(str(value))
     if str(back) == str(value):
@@ -218,14 +237,15 @@ ANSWER = re.compile(r"^#REPONSE_DEMANDE_CONCOURS#", re.IGNORECASE)
 
 
 def by_role(payload: dict) -> dict:
-    """EMSI missions keyed by role (request, answer, other<i>) so a reordering is not read as a change."""
+    """EMSI missions keyed by role (request, answer, then the others by id) so a reordering is not read as a change."""
     missions = payload.get("MISSION")
     if not isinstance(missions, list):
         return payload
     keyed: dict[str, Any] = {}
     for index, mission in enumerate(missions):
         name = str(mission.get("NAME", ""))
-        role = "request" if REQUEST.match(name) else "answer" if ANSWER.match(name) else f"other{index}"
+        other = f"id_{mission['ID']}" if isinstance(mission.get("ID"), str) else f"other{index}"  # by id when it has one
+        role = "request" if REQUEST.match(name) else "answer" if ANSWER.match(name) else other
         keyed[role if role not in keyed else f"{role}{index}"] = mission
     return {**payload, "MISSION": keyed}
 
@@ -269,6 +289,65 @@ def _role_issue(issue: Issue, payload: dict) -> Issue:
     index = int(match[1])
     return Issue(f"/emsi/MISSION/{roles[index]}{match[2] or ''}", issue.message, issue.code) \
         if index < len(roles) else issue
+
+
+OPERATIONS = ("/emsi/MISSION", "/emsi/RESOURCE")
+STAND_IN = "RC-EDA-DouleurThoracique-PierreLegrand.json"  # the fire story's first createCase is not published
+
+
+def _payload(path: Path) -> tuple[str, dict[str, Any]]:
+    document = simplejson.loads(path.read_bytes(), parse_float=Decimal)
+    name = next(iter(document))
+    return name, document[name]
+
+
+def _case_sheet(rc_ri: dict[str, Any], reference: Path, profile: Profile, ctx) -> bytes:
+    """The LRM's sheet for the RC-RI's case: its story's createCase as the LRM received it (a story whose
+    createCase is not published gets another story's, carrying its caseId, as tests/golden/test_stories.py)."""
+    cases = [_payload(p)[1] for p in sorted((reference / "examples" / "RC-EDA").glob("*.json"))]
+    create = next((c for c in cases if c.get("caseId") == rc_ri.get("caseId")), None)
+    if create is None:
+        create = {**_payload(reference / "examples" / "RC-EDA" / STAND_IN)[1], "caseId": rc_ri.get("caseId")}
+    return hub_to_legacy_result("createCase", create, profile, ctx).data
+
+
+def operations_round_trip(example: Path, reference: Path, profile: Profile, ctx, tally: Tally) -> None:
+    """The operations as the LRM holds them, and back: Hub -> legacy sheet -> the same Hub kind.
+
+    The service round trip above does not send the partner's operations back to the Hub (they are its
+    own: declared, see docs/operations.md), which would leave a loss on the way *to* the LRM unseen. Here
+    the legacy sheet is translated back with the EMSI / RC-RI adapter itself (``bridge translate --from
+    legacy-... --to emsi-json|rc-ri-json``): every MISSION/RESOURCE leaf of an EMSI, every leaf of an
+    RC-RI (merged onto its case's sheet, as an inbound update is), is classified.
+    """
+    name, payload = _payload(example)
+    where = f"{profile.name}:{example.name}"
+    target = "rc-ri-json" if name == "resourcesInfoCisu" else "emsi-json"
+    try:
+        if name == "resourcesInfoCisu":
+            there = merge_onto_sheet([(name, payload)], _case_sheet(payload, reference, profile, ctx), profile, ctx)
+        else:
+            there = hub_to_legacy_result(name, payload, profile, ctx)
+    except BridgeError as exc:
+        tally.add("silently_changed", where, "/", f"not translated: {exc.message}")
+        return
+    try:
+        back = translate(there.data, source=profile.adapter, target=target, ctx=ctx)
+        output, back_dropped, back_warnings = (next(iter(simplejson.loads(back.data, parse_float=Decimal).values())),
+                                               list(back.dropped), list(back.warnings))
+    except BridgeError as exc:
+        # refused on the way back (lrm-beta-text: a sheet with no resource gives no RC-RI): nothing comes back;
+        # each leaf counts as declared only if the way in declared it; the refused message's own id is named
+        output, back_dropped, back_warnings = {}, [Issue(f"/{name}/caseId", f"refused: {exc.message}", "dropped")], []
+    dropped = [_role_issue(i, payload) for i in [*there.dropped, *back_dropped]] if name == "emsi" \
+        else [*there.dropped, *back_dropped]
+    warnings = [_role_issue(i, output) for i in [*there.warnings, *back_warnings]] if name == "emsi" \
+        else [*there.warnings, *back_warnings]
+    source, final = leaves(by_role(payload), f"/{name}"), leaves(by_role(output), f"/{name}")
+    if name == "emsi":  # the rest of the EMSI is measured by the service round trip
+        source = {k: v for k, v in source.items() if k.startswith(OPERATIONS)}
+        final = {k: v for k, v in final.items() if k.startswith(OPERATIONS)}
+    classify(source, final, dropped, warnings, tally, where)
 
 
 def legacy_fields(data: bytes, profile: Profile) -> dict[str, str]:
@@ -365,10 +444,12 @@ def reference_dir() -> Path | None:
     return candidate if (candidate / "examples").is_dir() else None
 
 
-def run() -> tuple[dict[str, Counter], list]:
+def run() -> tuple[dict[str, Counter], dict[str, Counter], list]:
+    """(service round trip per profile, operations per profile, details)."""
     reference = reference_dir()
     ctx = _ctx(reference)
     by_profile: dict[str, Counter] = {}
+    operations: dict[str, Counter] = {}
     details: list = []
     examples = sorted([*(reference / "examples" / "RC-EDA").glob("*.json"),
                        *(reference / "examples" / "EMSI").glob("*.json")]) if reference else []
@@ -382,7 +463,20 @@ def run() -> tuple[dict[str, Counter], list]:
                 legacy_round_trip(message, _profile_for(name, message), ctx, tally)
         by_profile[name] = tally.counts
         details += tally.details
-    return by_profile, details
+        if reference is None:
+            continue
+        tally = Tally()
+        carried = [p for p in examples if p.parent.name == "EMSI" and OPERATIONS[0] in "/emsi/" + _keys(p)]
+        for example in [*carried, *sorted((reference / "examples" / "RC-RI").glob("*.json"))]:
+            operations_round_trip(example, reference, profile, ctx.with_profile(profile), tally)
+        operations[name] = tally.counts
+        details += tally.details
+    return by_profile, operations, details
+
+
+def _keys(path: Path) -> str:
+    """The EMSI's top-level keys (MISSION, RESOURCE...) joined, to pick the examples carrying operations."""
+    return " /emsi/".join(_payload(path)[1])
 
 
 def main() -> int:
@@ -392,21 +486,29 @@ def main() -> int:
     args = parser.parse_args()
     if reference_dir() is None:
         print("note: official examples not found (set $HUB_REFERENCE): golden legacy messages only", file=sys.stderr)
-    by_profile, details = run()
+    by_profile, operations, details = run()
     total = Counter()
-    for counts in by_profile.values():
+    for counts in [*by_profile.values(), *operations.values()]:
         total.update(counts)
     width = max(map(len, KINDS))
-    print(f"{'profile':<16}" + "".join(f"{k:>{width + 2}}" for k in KINDS))
-    for name, counts in by_profile.items():
-        print(f"{name:<16}" + "".join(f"{counts[k]:>{width + 2}}" for k in KINDS))
-    print(f"{'total':<16}" + "".join(f"{total[k]:>{width + 2}}" for k in KINDS))
+    for title, table in (("service round trip", by_profile), ("operations (EMSI MISSION/RESOURCE, RC-RI)", operations)):
+        if not table:
+            continue
+        print(f"{title}:")
+        print(f"{'profile':<16}" + "".join(f"{k:>{width + 2}}" for k in KINDS))
+        sub = Counter()
+        for name, counts in table.items():
+            sub.update(counts)
+            print(f"{name:<16}" + "".join(f"{counts[k]:>{width + 2}}" for k in KINDS))
+        print(f"{'total':<16}" + "".join(f"{sub[k]:>{width + 2}}" for k in KINDS))
+    print(f"{'all':<16}" + "".join(f"{total[k]:>{width + 2}}" for k in KINDS))
     if args.details:
         for kind, where, pointer, note in details:
             print(f"{kind}: {where}: {pointer}: {note}")
     if args.json:
         result = {k: int(total[k]) for k in KINDS}
         result["by_profile"] = {name: {k: int(c[k]) for k in KINDS} for name, c in by_profile.items()}
+        result["operations_by_profile"] = {name: {k: int(c[k]) for k in KINDS} for name, c in operations.items()}
         print(json.dumps(result, sort_keys=True))
     return 0
 

@@ -221,6 +221,9 @@ def apply_onto_sheet(decoded: list[Decoded], sheet: bytes, profile: Profile, ctx
     case = adapter.decode(bytes(sheet), ctx).case
     for item in decoded:
         updates: dict[str, Any] = {"operations": merge_operations(case.operations, item.case.operations)}
+        if case.case_id is None and item.case.case_id is not None:
+            # the Hub case id the update names: a profile with no field for it declares it dropped
+            updates["case_id"] = item.case.case_id
         if item.case.answer is not None:
             updates["answer"] = item.case.answer
         case = case.model_copy(update=updates)

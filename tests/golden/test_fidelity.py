@@ -45,6 +45,23 @@ def test_classifier_does_not_excuse_a_change_by_a_drop_report():
     assert tally.counts == {"silently_changed": 1}
 
 
+def test_missions_are_matched_by_id_and_a_resource_drop_covers_that_resource_only():
+    """Reordered missions are not a change; a changed mission field still is; a drop of resource 0 does not
+    excuse resource 1 (RC-RI or EMSI)."""
+    fidelity = _module()
+    first = {"ID": "M1", "NAME": "#MISSION#", "TYPE": "SAV/ASC"}
+    second = {"ID": "M2", "NAME": "#MISSION#", "TYPE": "GEN/TRNSPN"}
+    tally = fidelity.Tally()
+    fidelity.classify(fidelity.leaves(fidelity.by_role({"MISSION": [first, second]}), "/emsi"),
+                      fidelity.leaves(fidelity.by_role({"MISSION": [second, {**first, "TYPE": "FF"}]}), "/emsi"),
+                      [], [], tally, "t")
+    assert tally.counts == {"preserved": 5, "silently_changed": 1}
+    tally = fidelity.Tally()
+    fidelity.classify({"/resourcesInfoCisu/resource/0/name": "VSAV", "/resourcesInfoCisu/resource/1/name": "FPT"}, {},
+                      [Issue("operations.resources/0", "not carried", "dropped")], [], tally, "t")
+    assert tally.counts == {"declared_dropped": 1, "silently_changed": 1}
+
+
 def test_benchmark_reports_nothing_silently_changed_or_invented(hub_reference):
     """Acceptance: every official example and golden message, every profile, both ways: 0 and 0."""
     run = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "fidelity.py"), "--json"], capture_output=True,
@@ -55,3 +72,7 @@ def test_benchmark_reports_nothing_silently_changed_or_invented(hub_reference):
     assert {k: result[k] for k in ("silently_changed", "invented")} == {"silently_changed": 0, "invented": 0}
     assert result["preserved"] > 0 and result["declared_dropped"] > 0 and result["altered_with_warning"] > 0
     assert set(result) >= {"preserved", "declared_dropped", "altered_with_warning", "silently_changed", "invented"}
+    operations = result["operations_by_profile"]  # EMSI MISSION/RESOURCE and every RC-RI leaf, via the LRM sheet
+    for carrying in ("lrm-alpha-text", "lrm-alpha-xml", "lrm-beta-xml"):
+        assert operations[carrying]["preserved"] > 10 * operations[carrying]["declared_dropped"], carrying
+    assert operations["lrm-beta-text"]["declared_dropped"] > 10 * operations["lrm-beta-text"]["preserved"]

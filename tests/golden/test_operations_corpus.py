@@ -190,3 +190,20 @@ def test_emsi_resource_to_rc_ri_is_a_declared_drop(hub_reference, fresh_ctx):
     named = {issue.path: issue.message for issue in caught.value.issues}
     assert "operations.resources/0" in named and "engagement time" in named["operations.resources/0"]
     assert all(issue.code == "missing-field" for issue in caught.value.issues)
+
+
+@pytest.mark.parametrize("profile", ["lrm-alpha-text", "lrm-alpha-xml", "lrm-beta-xml"])
+def test_rc_ri_case_id_the_sheet_cannot_hold_is_declared(profile, hub_reference, fresh_ctx):
+    """An RC-RI merged onto a sheet: its Hub caseId, which no legacy profile has a field for, is a declared drop.
+
+    Read back, the sheet gives ``{sender}.{case number}``; for a case the partner created that is another
+    id, so its loss must be in the report (it was silently replaced before).
+    """
+    legacy = load_profile(profile)
+    ctx = fresh_ctx.with_profile(legacy)
+    sheet = (GOLDEN / profile / ("normal.txt" if legacy.adapter == "legacy-text" else "normal.xml")).read_bytes()
+    original = next(p for p in (hub_reference / "examples" / "RC-RI").glob("*.json") if "Incendie" in p.name)
+    payload = json.loads(original.read_bytes())["resourcesInfoCisu"]
+    there = merge_onto_sheet([("resourcesInfoCisu", payload)], sheet, legacy, ctx)
+    assert there.case.case_id == payload["caseId"]
+    assert any(d.path == "case.case_id" for d in there.dropped), [d.path for d in there.dropped]

@@ -15,6 +15,7 @@ from bridge.core.adapters.consumed import Tracked, unread
 from bridge.core.adapters.emsi import EMSI, EmsiJsonAdapter
 from bridge.core.adapters.hub_payload import HubPayloadAdapter, adapter_class
 from bridge.core.adapters.rc_eda import RC_EDA, RcEdaJsonAdapter, RcEdaXmlAdapter
+from bridge.core.adapters.rc_ri import RC_RI, RcRiJsonAdapter, RcRiXmlAdapter
 from bridge.core.canonical import Caller, Case, Coded, Location, Note, Qualification
 from bridge.core.edxl import wrap
 
@@ -28,14 +29,15 @@ def _run(path: Path, source: str, target: str, *extra: str):
 def test_the_four_hub_adapters_are_one_generic_class():
     """rc-eda-json/xml and emsi-json/xml are the generic adapter with a kind and a syntax, names kept."""
     for cls, name in ((RcEdaJsonAdapter, "rc-eda-json"), (RcEdaXmlAdapter, "rc-eda-xml"),
-                      (EmsiJsonAdapter, "emsi-json")):
+                      (EmsiJsonAdapter, "emsi-json"), (RcRiJsonAdapter, "rc-ri-json"), (RcRiXmlAdapter, "rc-ri-xml")):
         assert issubclass(cls, HubPayloadAdapter) and cls.name == name
+    assert RcRiXmlAdapter.kind is RC_RI and RcRiXmlAdapter.syntax == "xml"
     assert RcEdaJsonAdapter.__name__ == "RcEdaJsonAdapter"
     other = adapter_class("emsi-copy-json", EMSI, "json")
     assert other.kind is EMSI and other.name == "emsi-copy-json"
 
 
-@pytest.mark.parametrize("source", ["rc-eda-json", "emsi-json"])
+@pytest.mark.parametrize("source", ["rc-eda-json", "emsi-json", "rc-ri-json"])
 @pytest.mark.parametrize("document", [{"foo": 1}, {}, {"reference": {"distributionID": "x"}}, [1, 2]])
 def test_wrong_kind_json_is_refused_with_exit_2(tmp_path, source, document):
     """Any JSON that is not the adapter's message kind is refused, naming what was expected and found."""
@@ -50,7 +52,9 @@ def test_wrong_kind_json_is_refused_with_exit_2(tmp_path, source, document):
                                                  ("emsi-json", "RC-EDA/RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json"),
                                                  ("rc-eda-xml", "EMSI/EMSI-RDC-message.xml"),
                                                  ("emsi-xml", "RC-EDA/RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.xml"),
-                                                 ("emsi-json", "RS-EDA/RS-EDA-SMUR_FemmeEnceinte_DelphineVigneau.json")])
+                                                 ("emsi-json", "RS-EDA/RS-EDA-SMUR_FemmeEnceinte_DelphineVigneau.json"),
+                                                 ("rc-ri-json", "RC-EDA/RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json"),
+                                                 ("rc-ri-xml", "EMSI/EMSI-RDC-message.xml")])
 def test_another_hub_message_is_refused_by_each_hub_adapter(hub_reference, source, example):
     """An EMSI given to rc-eda-*, an RC-EDA or RS-EDA given to emsi-*: exit 2, never an invented message."""
     path = hub_reference / "examples" / example

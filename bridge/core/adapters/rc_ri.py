@@ -9,6 +9,10 @@ read into :attr:`Case.operations` (``Resource`` fields ``engaged``, ``vehicle_ty
 else, so going out every other case field is a declared drop, and so is a resource
 lacking what RC-RI requires (engagement time, vehicle type, status) — an EMSI resource,
 typically — rather than a made-up value.
+
+The two adapters are the ``RC_RI`` kind of the generic Hub payload adapter
+(:mod:`bridge.core.adapters.hub_payload`): strict input, EDXL-DE unwrapping, the
+schema's required fields, and the unread case fields reported as dropped.
 """
 
 from __future__ import annotations
@@ -16,11 +20,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, dropped
+from bridge.core.adapters.base import AdapterContext, Decoded, dropped
 from bridge.core.adapters.codes import map_code
-from bridge.core.adapters.flat import flatten
-from bridge.core.adapters.hubjson import dumps, hub_datetime, loads, parse_datetime, prune
-from bridge.core.adapters.rc_eda import case_id_for, require_codec, shape_guard
+from bridge.core.adapters.consumed import unwrap_tracked
+from bridge.core.adapters.hub_payload import PayloadKind, adapter_class, decode_payload, encode_payload
+from bridge.core.adapters.hubjson import hub_datetime, parse_datetime, prune
+from bridge.core.adapters.rc_eda import case_id_for
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import Case
 from bridge.core.errors import InboundError, Issue, OutboundError
@@ -32,42 +37,9 @@ VEHICLE_TABLE = "hubsante-vecteur-cisu"
 EMSI_ONLY = ("classes", "capabilities", "characteristics", "quantity", "unit", "status", "nationality")
 
 
-class RcRiJsonAdapter(Adapter):
-    """RC-RI as JSON."""
-
-    name = "rc-ri-json"
-    version = "1.0"
-    direction = "both"
-    media_type = "application/json"
-
-    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
-        return decode_rc_ri(loads(data, PAYLOAD), ctx)
-
-    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
-        payload, drops, warnings = encode_rc_ri(case, ctx)
-        return Encoded(dumps(PAYLOAD, payload), drops, warnings)
-
-
-class RcRiXmlAdapter(Adapter):
-    """RC-RI as XML, through the Hub codec in the context."""
-
-    name = "rc-ri-xml"
-    version = "1.0"
-    direction = "both"
-    media_type = "application/xml"
-
-    def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
-        document = require_codec(ctx, self.name).to_dict(bytes(data))
-        return decode_rc_ri(document.get(PAYLOAD, document), ctx)
-
-    def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
-        payload, drops, warnings = encode_rc_ri(case, ctx)
-        return Encoded(require_codec(ctx, self.name).to_xml({PAYLOAD: payload}), drops, warnings)
-
-
 def decode_rc_ri(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     """resourcesInfoCisu dict -> a case holding only its id and resources; unread leaves dropped."""
-    return shape_guard(PAYLOAD, _decode, payload, ctx)
+    return decode_payload(payload, RC_RI, ctx)
 
 
 def _decode(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
@@ -119,12 +91,15 @@ def _when(r: Reader, *path: str | int) -> datetime:
 
 def encode_rc_ri(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
     """Case -> resourcesInfoCisu dict, the case fields RC-RI cannot carry, and warnings (vehicle types altered)."""
+    return encode_payload(case, RC_RI, ctx)
+
+
+def _encode(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
+    """(tracked case) -> payload, and warnings with the operations' own drops; every other unread case field is
+    reported by the generic adapter (``RC_RI.drop_reason``)."""
     warnings: list[Issue] = []
-    drops = [dropped(target, "RC-RI carries the engaged resources only")
-             for target in flatten(case) if target != "case.case_id"]
-    drops += [dropped(f"patients/{i}", "RC-RI carries the engaged resources only") for i, _ in enumerate(case.patients)]
-    operations = case.operations or Operations()
-    drops += [dropped(f"operations.missions/{i}", "RC-RI has no missions (EMSI carries them)")
+    operations = unwrap_tracked(case.operations) or Operations()  # read whole: its drops are listed here
+    drops: list[Issue] = [dropped(f"operations.missions/{i}", "RC-RI has no missions (EMSI carries them)")
               for i, _ in enumerate(operations.missions)]
     items: list[dict[str, Any]] = []
     for index, res in enumerate(operations.resources):
@@ -160,7 +135,7 @@ def encode_rc_ri(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[
                              if d.path.startswith("operations.resources/")]
                             or [Issue("operations.resources", "no resource", "missing-field")])
     payload = {"caseId": case_id_for(case, ctx), "resource": items}
-    return prune(payload), drops, warnings
+    return prune(payload), warnings + drops
 
 
 def _resource_out(res: Resource) -> dict[str, Any]:
@@ -180,3 +155,11 @@ def _resource_out(res: Resource) -> dict[str, Any]:
         "contact": {"type": contact.type, "details": contact.detail} if contact else None,
         "freetext": list(res.free_text),
     }
+
+
+RC_RI = PayloadKind(
+    payload=PAYLOAD, title="RC-RI resourcesInfoCisu", required=("caseId", "resource"), decode=_decode,
+    encode=_encode, drop_reason="RC-RI carries the engaged resources only",
+)
+RcRiJsonAdapter = adapter_class("rc-ri-json", RC_RI, "json")
+RcRiXmlAdapter = adapter_class("rc-ri-xml", RC_RI, "xml")

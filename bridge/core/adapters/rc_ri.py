@@ -52,31 +52,43 @@ def _decode(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
     return Decoded(case=case, dropped=r.leftover())
 
 
-def _resource(r: Reader, i: int) -> Resource:
+def resource_fields(r: Reader, i: int) -> dict[str, Any]:
+    """The fields RC-RI and the health RS-RI share for resource ``i``, as ``Resource`` keyword arguments."""
     res = ("resource", i)
     item = r.data["resource"][i]
-    state = item.get("state")
-    fix = item.get("position")
+    if not isinstance(item, dict):
+        raise TypeError(f"{r.pointer(*res)} is not an object")
     contact = item.get("contact")
     free = r.get(*res, "freetext") or []
     if not isinstance(free, list):
         raise TypeError(f"{r.pointer(*res, 'freetext')} is not a list")
-    return Resource(
-        resource_id=r.get(*res, "resourceId"), name=r.get(*res, "name"), org_id=r.get(*res, "orgId"),
-        free_text=tuple(str(t) for t in free),
-        contacts=(Contact(type=r.get(*res, "contact", "type"), detail=r.get(*res, "contact", "details")),)
+    return {
+        "resource_id": r.get(*res, "resourceId"), "name": r.get(*res, "name"), "org_id": r.get(*res, "orgId"),
+        "free_text": tuple(str(t) for t in free),
+        "contacts": (Contact(type=r.get(*res, "contact", "type"), detail=r.get(*res, "contact", "details")),)
         if isinstance(contact, dict) and contact.get("type") and contact.get("details") else (),
-        engaged=parse_datetime(r.get(*res, "datetime"), r.pointer(*res, "datetime")),
-        vehicle_type=r.get(*res, "vehicleType"), team_name=r.get(*res, "team", "name"),
-        medical_level=r.get(*res, "team", "medicalLevel"),
+        "engaged": parse_datetime(r.get(*res, "datetime"), r.pointer(*res, "datetime")),
+        "vehicle_type": r.get(*res, "vehicleType"), "team_name": r.get(*res, "team", "name"),
+        "medical_level": r.get(*res, "team", "medicalLevel"),
+        "request_id": r.get(*res, "requestId"), "mission_id": r.get(*res, "missionId"),
+        "center_name": r.get(*res, "centerName"), "center_city": r.get(*res, "centerCity"),
+    }
+
+
+def _resource(r: Reader, i: int) -> Resource:
+    res = ("resource", i)
+    common = resource_fields(r, i)
+    item = r.data["resource"][i]
+    state = item.get("state")
+    fix = item.get("position")
+    return Resource(
+        **common,
         state=State(status=r.get(*res, "state", "status"), time=_when(r, *res, "state", "datetime"),
                     available=r.get(*res, "state", "availability")) if isinstance(state, dict) else None,
         fix=Fix(time=_when(r, *res, "position", "datetime"),
                 lat=r.get(*res, "position", "coord", "lat"), lon=r.get(*res, "position", "coord", "lon"),
                 speed=r.get(*res, "position", "speed")) if isinstance(fix, dict) else None,
-        request_id=r.get(*res, "requestId"), mission_id=r.get(*res, "missionId"),
-        operation_id=r.get(*res, "operationId"), center_name=r.get(*res, "centerName"),
-        center_city=r.get(*res, "centerCity"),
+        operation_id=r.get(*res, "operationId"),
     )
 
 

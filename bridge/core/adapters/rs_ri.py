@@ -30,10 +30,11 @@ from bridge.core.adapters.base import AdapterContext, Decoded, dropped
 from bridge.core.adapters.hub_payload import PayloadKind, adapter_class
 from bridge.core.adapters.hubjson import hub_datetime, parse_datetime, prune
 from bridge.core.adapters.rc_eda import case_id_for
+from bridge.core.adapters.rc_ri import resource_fields
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import Case
 from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
-from bridge.core.operations import Contact, Operations, Resource, State
+from bridge.core.operations import Operations, Resource, State
 
 RS_RI_PAYLOAD = "resourcesInfo"
 RS_SR_PAYLOAD = "resourcesStatus"
@@ -71,32 +72,15 @@ def _decode_rs_ri(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
 
 def _resource_in(r: Reader, i: int, extras: dict[str, str]) -> Resource:
     res = ("resource", i)
-    item = r.data["resource"][i]
-    if not isinstance(item, dict):
-        raise TypeError(f"{r.pointer(*res)} is not an object")
-    states = item.get("state") or []
+    common = resource_fields(r, i)  # checks that the item is an object
+    states = r.data["resource"][i].get("state") or []
     if not isinstance(states, list) or len(states) > _MAX_STATES:
         raise TypeError(f"{r.pointer(*res, 'state')} is not a list of at most {_MAX_STATES} statuses")
     read = tuple(_state(r, *res, "state", j) for j, _ in enumerate(states))
-    free = r.get(*res, "freetext") or []
-    if not isinstance(free, list):
-        raise TypeError(f"{r.pointer(*res, 'freetext')} is not a list")
-    contact = item.get("contact")
     patient = r.get(*res, "patientId")
     if patient is not None:
         extras[PATIENT_EXTRA.format(index=i)] = str(patient)
-    return Resource(
-        resource_id=r.get(*res, "resourceId"), name=r.get(*res, "name"), org_id=r.get(*res, "orgId"),
-        free_text=tuple(str(t) for t in free),
-        contacts=(Contact(type=r.get(*res, "contact", "type"), detail=r.get(*res, "contact", "details")),)
-        if isinstance(contact, dict) and contact.get("type") and contact.get("details") else (),
-        engaged=parse_datetime(r.get(*res, "datetime"), r.pointer(*res, "datetime")),
-        vehicle_type=r.get(*res, "vehicleType"), team_name=r.get(*res, "team", "name"),
-        medical_level=r.get(*res, "team", "medicalLevel"),
-        state=read[-1] if read else None, history=read[:-1],
-        request_id=r.get(*res, "requestId"), mission_id=r.get(*res, "missionId"),
-        center_name=r.get(*res, "centerName"), center_city=r.get(*res, "centerCity"),
-    )
+    return Resource(**common, state=read[-1] if read else None, history=read[:-1])
 
 
 def _state_out(state: Any) -> dict[str, Any]:

@@ -29,54 +29,13 @@ from twisted.internet.selectreactor import SelectReactor
 
 from bridge.core.framing import frame
 from bridge.testing.hostile import Case, Outcome, replay_logs
+from bridge.testing.transport import MemoryTransport
 
 if TYPE_CHECKING:
     from bridge.testing.hostile import Campaign
 
 SECRET = b"HOSTILE-SECRET-7f3a"  # planted in link targets, URLs and environment: must never come back
 ROUNDS = 400
-
-
-class _MemoryTransport:
-    """The little of a TCP transport Twisted's HTTP channel touches (no zope declarations imported)."""
-
-    disconnecting = False
-
-    def __init__(self) -> None:
-        self.chunks: list[bytes] = []
-        self.peer = IPv4Address("TCP", "127.0.0.1", 40000)
-
-    def write(self, data: bytes) -> None:
-        self.chunks.append(data)
-
-    def writeSequence(self, chunks: list[bytes]) -> None:  # Twisted API
-        self.chunks.extend(chunks)
-
-    def getPeer(self) -> IPv4Address:
-        return self.peer
-
-    def getHost(self) -> IPv4Address:
-        return IPv4Address("TCP", "127.0.0.1", 9180)
-
-    def loseConnection(self) -> None:
-        self.disconnecting = True
-
-    abortConnection = loseConnection
-
-    def registerProducer(self, producer: Any, streaming: bool) -> None:
-        pass
-
-    def unregisterProducer(self) -> None:
-        pass
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
 
 
 class _Wire:
@@ -238,12 +197,12 @@ class Edges:
         site = self._http_site()
         method = case.name.split(" ", 1)[0] or "GET"
         protocol = site.buildProtocol(IPv4Address("TCP", "127.0.0.1", 40000))
-        transport = _MemoryTransport()
+        transport = MemoryTransport(IPv4Address("TCP", "127.0.0.1", 40000), IPv4Address("TCP", "127.0.0.1", 9180))
         protocol.makeConnection(transport)
         lines = [f"{method} ".encode() + case.data + b" HTTP/1.1", b"Host: 127.0.0.1", b"Connection: close",
                  b"Content-Length: 0", b"Referer: http://127.0.0.1/console?token=" + SECRET]
         protocol.dataReceived(b"\r\n".join(lines) + b"\r\n\r\n")
-        raw = b"".join(transport.chunks)
+        raw = transport.value()
         protocol.connectionLost(None)
         status_line = raw.split(b"\r\n", 1)[0]
         if not raw and transport.disconnecting:

@@ -14,56 +14,10 @@ from bridge.edges.http import StoreConsoleProvider, build_root, build_site, star
 from bridge.edges.metrics import BridgeMetrics
 from bridge.edges.store import Store
 from bridge.runtime.config import load_config
+from bridge.testing.transport import MemoryTransport
 
 TOKEN = "replay-token-0123456789"
 T0 = datetime(2026, 11, 25, 3, 0, tzinfo=UTC)
-
-
-class MemoryTransport:
-    """The little of a TCP transport HTTPChannel uses, kept in memory.
-
-    Not ``twisted.internet.testing.StringTransport``: importing that module declares zope
-    interfaces on ``collections.abc.Sequence``, which breaks xmlschema for every later test.
-    """
-
-    def __init__(self, peer: IPv4Address, host: IPv4Address) -> None:
-        self.buffer, self.peer, self.host, self.disconnecting = bytearray(), peer, host, False
-
-    def write(self, data: bytes) -> None:
-        self.buffer += data
-
-    def writeSequence(self, chunks) -> None:
-        for chunk in chunks:
-            self.write(chunk)
-
-    def value(self) -> bytes:
-        return bytes(self.buffer)
-
-    def getPeer(self) -> IPv4Address:
-        return self.peer
-
-    def getHost(self) -> IPv4Address:
-        return self.host
-
-    def loseConnection(self) -> None:
-        self.disconnecting = True
-
-    abortConnection = loseConnection
-
-    def registerProducer(self, producer, streaming) -> None:
-        pass
-
-    def unregisterProducer(self) -> None:
-        pass
-
-    def pauseProducing(self) -> None:
-        pass
-
-    def resumeProducing(self) -> None:
-        pass
-
-    def stopProducing(self) -> None:
-        pass
 
 
 class MemoryReactor:

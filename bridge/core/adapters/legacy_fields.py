@@ -288,15 +288,8 @@ def _decode_sex(entry: Entry, value: str, spec: PatientsSpec, profile_name: str,
     """The LRM's sex code -> ``HubSante.sexe`` through the sex table (refused, or a fallback with a warning)."""
     where = entry.where or entry.key
     if spec.sex_table:
-        try:
-            code, issues = map_code(ctx, spec.sex_table, value, where, "forward")
-        except InboundError as exc:  # the table refuses the code: name the victim part and where it is
-            if not exc.issues or exc.issues[0].code != "unmapped-code":
-                raise
-            raise InboundError(f"{profile_name}: sex code {value!r} of {entry.key} has no mapping",
-                               [Issue(where, f"{entry.key}={value!r}: {exc.issues[0].message} "
-                                             f"(profile {profile_name}, victims' sex)", "unmapped-code"),
-                                *exc.issues], exc.hub_code) from None
+        code, issues = _map_frame_code(ctx, spec.sex_table, value, where, entry.key, profile_name,
+                                       label="sex code", context="victims' sex")
         warnings += issues
         return code
     if spec.sex_codes and value not in spec.sex_codes:
@@ -304,6 +297,20 @@ def _decode_sex(entry: Entry, value: str, spec: PatientsSpec, profile_name: str,
                                      "(deprecated: use sex_table); passed through unchanged", "unmapped-code"))
     return spec.sex_codes.get(value, value)
 
+
+
+def _map_frame_code(ctx: AdapterContext, table: str, value: str, where: str, key: str, profile_name: str, *,
+                    label: str, context: str) -> tuple[str | None, list[Issue]]:
+    """A frame's code through ``table``; a refusal names the key, the value and where it is in the frame."""
+    try:
+        return map_code(ctx, table, value, where, "forward")
+    except InboundError as exc:
+        if not exc.issues or exc.issues[0].code != "unmapped-code":
+            raise
+        raise InboundError(f"{profile_name}: {label} {value!r} of {key} has no mapping",
+                           [Issue(where, f"{key}={value!r}: {exc.issues[0].message} "
+                                         f"(profile {profile_name}, {context})", "unmapped-code"),
+                            *exc.issues], exc.hub_code) from None
 
 def _unmapped_case_parts(case: Case, profile: Profile) -> list[Issue]:
     drops: list[Issue] = []
@@ -332,15 +339,8 @@ def _decode_value(spec: FieldSpec, entry: Entry, profile: Profile, ctx: AdapterC
                                HubErrorCode.MESSAGE_CONVERSION_ERROR)
         return spec.codes[text]
     if spec.table:
-        try:
-            code, issues = map_code(ctx, spec.table, text, where, "forward")
-        except InboundError as exc:  # the table refuses the code: name the field and where it is in the frame
-            if not exc.issues or exc.issues[0].code != "unmapped-code":
-                raise
-            raise InboundError(f"{profile.name}: code {text!r} of {spec.key} has no mapping",
-                               [Issue(where, f"{spec.key}={text!r}: {exc.issues[0].message} "
-                                             f"(profile {profile.name}, field {spec.key})", "unmapped-code"),
-                                *exc.issues], exc.hub_code) from None
+        code, issues = _map_frame_code(ctx, spec.table, text, where, spec.key, profile.name,
+                                       label="code", context=f"field {spec.key}")
         warnings += issues
         return code
     if spec.target == "case.created":

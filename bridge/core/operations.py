@@ -243,8 +243,7 @@ class StatusMerge(BaseModel):
 
     ``resources`` is every resource known for the case, each with its latest status;
     ``changed`` the ids whose current status this message replaced; ``stale`` the ids
-    for which it brought an older (or the same) status than the one known: kept in
-    ``history``, the current one stands; ``unknown`` the ids the case has no resource
+    for which it repeated the status already known (nothing to send); ``unknown`` the ids the case has no resource
     for (nothing is invented for them: the caller refuses the message).
     """
 
@@ -261,10 +260,12 @@ def merge_status(known: Operations | None, update: Operations) -> StatusMerge:
 
     The national converter's merge, without its losses: each resource keeps everything
     known about it (engagement time, vehicle type, team...), and its status becomes the
-    latest by time of the known one and the new one. The status it replaces goes to
-    ``history`` (oldest first); a status older than the known one goes there too and
-    changes nothing. A resource the case does not know is listed in ``unknown`` and not
-    added: a status alone has no engagement time nor vehicle type, and none is made up.
+    one received last -- the sender's order, not the times it writes: the official story
+    itself sends ``DEPART`` (13:21) after the RS-RI's ``DECLENCHE`` (13:22). The merged
+    resource has no ``history`` (the caller reports the status replaced). A status the resource already has (same code, same time)
+    changes nothing (``stale``: a repeat). A resource the case does not know is listed in
+    ``unknown`` and not added: a status alone has no engagement time nor vehicle type, and
+    none is made up.
     """
     resources = {res.resource_id: res for res in (known.resources if known else ())}
     changed: list[str] = []
@@ -275,19 +276,15 @@ def merge_status(known: Operations | None, update: Operations) -> StatusMerge:
         if earlier is None:
             unknown.append(new.resource_id)
             continue
-        statuses = [s for s in (new.state, *reversed(new.history), earlier.latest, earlier.state,
-                                *reversed(earlier.history)) if s is not None]
-        # the latest by time is current (a tie: the newer message's); the others, oldest first, without repeats
-        current = max(statuses, key=lambda s: s.time) if statuses else None
-        history: list[State] = []
-        for state in sorted(statuses, key=lambda s: s.time):
-            if not _same_status(state, current) and not any(_same_status(state, h) for h in history):
-                history.append(state)
-        if current is None or _same_status(current, earlier.latest):
+        current = new.latest
+        before = earlier.latest
+        if current is None or _same_status(current, before):
             stale.append(new.resource_id)
             continue
         changed.append(new.resource_id)
-        resources[new.resource_id] = earlier.model_copy(update={"state": current, "history": tuple(history)})
+        # no history: the received order is the truth here, and RC-RI (which takes the latest by time of a
+        # resource's statuses) carries the current one only; the caller reports the status replaced
+        resources[new.resource_id] = earlier.model_copy(update={"state": current, "history": ()})
     return StatusMerge(resources=tuple(resources.values()), changed=tuple(changed), stale=tuple(stale),
                        unknown=tuple(unknown))
 

@@ -136,3 +136,20 @@ def test_nexsis_rc_ri_reaches_the_health_lrm_as_rs_ri(rig: Rig) -> None:
     (res,) = document["resourcesInfo"]["resource"]
     assert res["resourceId"] == payload["resource"][0]["resourceId"] and res["state"][0]["status"] == "DECLENCHE"
     assert rig.states("in") == {"acked": 1}
+
+
+@pytest.mark.parametrize("frame", [
+    b'{"resourcesStatus": {"caseId": "' + b"C" * 200_000 + b'", "resourceId": "R", "state": {"datetime": "x", '
+    b'"status": "DEPART"}}}',
+    b'{"resourcesStatus": {"caseId": "c", "resourceId": "r", "state": {"datetime": 1e-999999999, "status": NaN}}}',
+    b'{"resourcesStatus": [1, 2, 3]}',
+    b'{"resourcesInfo": {"caseId": "c", "resource": {"not": "a list"}}}',
+    b'{"resourcesStatus": ',
+], ids=["200kB-case-id", "hostile-numbers", "wrong-shape", "resources-not-a-list", "truncated"])
+def test_hostile_resource_frames_are_refused_and_parked(rig: Rig, frame: bytes) -> None:
+    """Whatever a health LRM sends as RS-SR / RS-RI: a NACK, a dead letter with its bytes, nothing sent."""
+    reply = rig.settled(rig.service.on_legacy_frame(frame))
+    assert reply.startswith(b"NACK;") and len(reply) < 1000
+    [entry] = rig.store.dlq_list()
+    assert entry.original == frame and entry.error
+    assert _sent_rc_ri(rig) == []

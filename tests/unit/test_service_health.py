@@ -153,3 +153,12 @@ def test_hostile_resource_frames_are_refused_and_parked(rig: Rig, frame: bytes) 
     [entry] = rig.store.dlq_list()
     assert entry.original == frame and entry.error
     assert _sent_rc_ri(rig) == []
+
+
+def test_resources_nexsis_refused_are_not_known(rig: Rig) -> None:
+    """An RC-RI the Hub refused (RS-ERROR) told NexSIS nothing: a status for its resource is refused, not merged."""
+    rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI)))
+    [sent] = rig.store.search(direction="out", limit=None)
+    rig.store.mark_failed(sent.distribution_id, hub_code=300, reason="invalid", at=rig.now())
+    reply = rig.settled(rig.service.on_legacy_frame(_status("07")))
+    assert reply.startswith(f"NACK;{CASE};702;".encode())

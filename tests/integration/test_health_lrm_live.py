@@ -141,6 +141,16 @@ def _example(kind: str, name: str) -> bytes:
     return (REF / "examples" / kind / name).read_bytes()
 
 
+RESOURCE_PATIENT = "fr.health.samu440.patient.DRFR154402414300123.1-VLM4"
+
+
+def _rs_ri_with_patient() -> bytes:
+    """The official RS-RI with the patient the vehicle carries (health-only: never to the fire side)."""
+    document = json.loads(_example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"))
+    document["resourcesInfo"]["resource"][0]["patientId"] = RESOURCE_PATIENT
+    return json.dumps(document, ensure_ascii=False).encode("utf-8")
+
+
 def _withheld_values() -> list[str]:
     """Health-only values of the official RS-EDA example the fire side must never see (docs/confidentiality.md)."""
     case = json.loads(_example("RS-EDA", RS_EDA))["createCaseHealth"]
@@ -148,7 +158,7 @@ def _withheld_values() -> list[str]:
     values = [patient["identity"]["strictFeatures"]["birthDate"], patient["identity"]["nonStrictFeatures"]["lastName"],
               patient["identity"]["nonStrictFeatures"]["firstName"], patient["patientId"]]
     values += [patient["hypothesis"]["mainDiagnosis"]["code"], patient["hypothesis"]["mainDiagnosis"]["label"]]
-    return values
+    return [*values, RESOURCE_PATIENT]
 
 
 def test_health_lrm_talks_to_nexsis_in_cisu_and_back(health_bridge) -> None:
@@ -156,7 +166,7 @@ def test_health_lrm_talks_to_nexsis_in_cisu_and_back(health_bridge) -> None:
     lrm = HealthLrm(running.legacy_port)
     try:
         # LRM -> NexSIS: the case, the resources, two statuses
-        for data in (_example("RS-EDA", RS_EDA), _example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"),
+        for data in (_example("RS-EDA", RS_EDA), _rs_ri_with_patient(),
                      _example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json"),
                      _example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.09.json")):
             lrm.send(data)

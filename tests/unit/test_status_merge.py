@@ -182,3 +182,18 @@ def test_rs_ri_patient_ids_never_reach_the_fire_side() -> None:
     items = health_to_hub(json.dumps(document, default=str).encode(), load_profile("lrm-health-json"), _ctx())
     assert "SECRET42" not in json.dumps(items[0].payload, default=str)
     assert any(d.path.endswith("patientId") for d in items[0].dropped)
+
+
+@NO_CORPUS
+def test_xml_health_link_reads_rs_ri_and_rs_sr_in_xml() -> None:
+    """A copy of the profile with adapter rs-eda-xml: the XML RS-RI and RS-SR examples take the same path."""
+    from bridge.core.adapters.rc_ri import decode_rc_ri
+
+    ctx = _ctx()
+    profile = load_profile("lrm-health-json").model_copy(update={"adapter": "rs-eda-xml"})
+    rs_ri = _example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.xml")
+    (first,) = health_to_hub(rs_ri, profile, ctx, _validator())
+    known = decode_rc_ri(first.payload, ctx).case.operations
+    (merged,) = health_to_hub(_example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.xml"), profile, ctx,
+                              _validator(), known=lambda _: known)
+    assert merged.payload["resource"][0]["state"]["status"] == "ARRIVEE"

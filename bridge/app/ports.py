@@ -15,8 +15,8 @@ from twisted.internet import defer
 from bridge.app.records import DeadLetter, MessageId, StoreFull, StoreUnavailable, Translation
 from bridge.core.pipeline import HubPayload
 
-__all__ = ["CaseResourceStore", "DeadLetterStore", "Drop", "FrameHandled", "HubDelivery", "HubPayload", "LegacyUnavailable", "Nack",
-           "Scheduler", "StoreFull", "StoreUnavailable", "Translation"]
+__all__ = ["CaseResourceStore", "DeadLetterStore", "Drop", "FrameHandled", "HubDelivery", "HubPayload",
+           "LegacyUnavailable", "Nack", "Scheduler", "StoreFull", "StoreUnavailable", "Translation"]
 
 
 class Nack(Exception):

@@ -242,9 +242,9 @@ class StatusMerge(BaseModel):
     """What :func:`merge_status` made of one status message: the case's resources now, and what changed.
 
     ``resources`` is every resource known for the case, each with its latest status;
-    ``changed`` the ids whose current status this message replaced; ``stale`` the ids
-    for which it repeated the status already known (nothing to send); ``unknown`` the ids the case has no resource
-    for (nothing is invented for them: the caller refuses the message).
+    ``changed`` the ids whose current status this message replaced; ``stale`` the ids for
+    which it repeated the status already known (nothing to send); ``unknown`` the ids the
+    case has no resource for (nothing is invented for them: the caller refuses the message).
     """
 
     model_config = FROZEN
@@ -262,8 +262,8 @@ def merge_status(known: Operations | None, update: Operations) -> StatusMerge:
     known about it (engagement time, vehicle type, team...), and its status becomes the
     one received last -- the sender's order, not the times it writes: the official story
     itself sends ``DEPART`` (13:21) after the RS-RI's ``DECLENCHE`` (13:22). The merged
-    resource has no ``history`` (the caller reports the status replaced). A status the resource already has (same code, same time)
-    changes nothing (``stale``: a repeat). A resource the case does not know is listed in
+    resource has no ``history`` (the caller reports the status replaced). A status the
+    resource already has (same code, same time) changes nothing (``stale``: a repeat). A resource the case does not know is listed in
     ``unknown`` and not added: a status alone has no engagement time nor vehicle type, and
     none is made up.
     """

@@ -220,15 +220,14 @@ def status_to_rc_ri(decoded: Decoded, ctx: AdapterContext, known: KnownResources
     rc_ri, drops, warnings = encode_rc_ri(merged, ctx)
     kept = [r.resource_id for r in merge.resources if r.resource_id not in merge.changed]
     changes = "; ".join(_status_change(earlier, res) for res in merge.resources if res.resource_id in merge.changed)
-    note = Issue("operations.resources", f"status merged with the case's known resources: {changes}"
-                 + (f"; unchanged: {', '.join(kept)}" if kept else ""), "resources-merged")
-    # the earlier statuses the merge moved to history: RC-RI carries the current one only (said once, in the note)
-    drops = [d for d in drops if "/history/" not in d.path]
+    unchanged = ", ".join(kept)
+    note = Issue("operations.resources", f"status merged with the case's known resources: {changes[:500]}"
+                 + (f"; unchanged: {unchanged[:300]}" if kept else ""), "resources-merged")
     return [HubPayload("resourcesInfoCisu", rc_ri, decoded.dropped + drops, list(decoded.warnings) + warnings + [note])]
 
 
 def _status_change(earlier: Operations | None, res: Any) -> str:
-    before = next((r.state for r in (earlier.resources if earlier else ()) if r.resource_id == res.resource_id), None)
+    before = next((r.latest for r in (earlier.resources if earlier else ()) if r.resource_id == res.resource_id), None)
     was = f"{before.status} ({before.time.isoformat()})" if before else "no status"
     return f"{res.resource_id}: {was} -> {res.state.status} ({res.state.time.isoformat()})"
 

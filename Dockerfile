@@ -53,6 +53,7 @@ RUN pip install --no-index --no-deps /deps/*.whl && rm -rf /deps
 COPY --from=builder /app /app
 RUN pip install --no-index --no-deps /app/*.whl && rm -rf /app
 COPY config.example.toml /etc/hub-bridge/config.example.toml
+COPY config.health-lrm.example.toml /etc/hub-bridge/config.health-lrm.example.toml
 USER bridge:bridge
 WORKDIR /var/lib/hub-bridge
 # installed schema bundles, imported code lists and the store live here (bridge schemas install ...)

@@ -23,8 +23,14 @@ sheet, as an inbound update is) go Hub -> legacy sheet -> the same Hub kind (``e
 ``rc-ri-json``), through each profile, and each leaf is classified the same way.
 
 Run: ``.venv/bin/python benchmarks/fidelity.py [--json] [--details]``
-With ``--json`` the last line is one JSON object with the five integer keys (both passes), ``by_profile``
-(service round trip) and ``operations_by_profile``.
+A third pass measures the health model (issue 16): every official RS-EDA and RS-EDA-MAJ example through
+the ``lrm-health-json`` profile as the service sends it (RS-EDA -> RC-EDA for NexSIS -> RS-EDA back to the
+LRM), every RC-EDA example the other way, RS-RI <-> RC-RI both ways (``bridge translate``), and every
+RS-SR merged onto its case's known resources (as the service does); a message the bridge refuses (NACK,
+dead letter) is counted apart (``refused``) and its leaves as declared by that refusal.
+
+With ``--json`` the last line is one JSON object with the five integer keys (all passes), ``by_profile``
+(service round trip), ``operations_by_profile`` and ``health_by_pair`` (with ``refused``).
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ from bridge.core.adapters.legacy_xml import _record
 from bridge.core.adapters.profile import Profile
 from bridge.core.errors import BridgeError, Issue
 from bridge.core.pipeline import (
+    health_to_hub,
     hub_payloads_to_legacy,
     hub_to_legacy_result,
     legacy_to_hub,
@@ -127,6 +134,7 @@ GENERATED: list[tuple[str, str]] = [
     (r"^/emsi/EVENT/EGEO/0/POSITION/LOC_ID$", "location id generated when the source has none"),
     (r"^/emsi/EVENT/ETYPE/(CATEGORY|ACTOR|LOCTYPE)/\d+$", "EMSI event type from the CISU code (table)"),
     (r"^/emsi/EVENT/(ID|MAIN_EVENT_ID|DECL_DATIME)$", "event identity"),
+    (r"^/createCaseHealth(Update)?/owner$", "RS-EDA owner: the health recipient, else our own id (value-filled)"),
 ]
 
 
@@ -139,6 +147,10 @@ class Tally:
         self.counts[kind] += 1
         if kind in ("silently_changed", "invented"):
             self.details.append((kind, where, pointer, note))
+
+    @property
+    def refused(self) -> int:
+        return int(self.counts["refused"])
 
 
 def leaves(value: Any, pointer: str = "") -> dict[str, Any]:
@@ -159,7 +171,31 @@ def _covers(prefix: str, pointer: str) -> bool:
     return pointer == prefix or pointer.startswith(prefix.rstrip("/") + "/")
 
 
+HEALTH_ROOTS = ("/createCaseHealth", "/createCaseHealthUpdate")
+PATIENT_PARTS = {"last_name": ("identity/nonStrictFeatures/lastName", "identity/nonStrictFeatures/complete"),
+                 "first_name": ("identity/nonStrictFeatures/firstName", "identity/nonStrictFeatures/complete"),
+                 "sex": ("identity/strictFeatures/sex",), "age": ("detail/age",)}
+
+
 def _pointers_of(issue: Issue) -> list[str]:
+    """The Hub pointers an Issue names, and their twins in the health model (RS-EDA shares RC-EDA's shapes)."""
+    found = _cisu_pointers_of(issue)
+    path = issue.path.split(" ", 1)[0]
+    extra = re.match(r"^extras\.(?:health|rs-eda)\.(/.*)$", path)
+    if extra:  # an RS-EDA leaf kept as an extra keyed by its own pointer
+        return [root + extra[1] for root in HEALTH_ROOTS]
+    patient = re.match(r"^patients\[(\d+)\](?:\.(\w+))?", path)
+    if patient:  # a victim: the health model's patient
+        parts = PATIENT_PARTS.get(patient[2] or "", ("",)) if patient[2] else ("",)
+        found += [f"{root}/patient/{patient[1]}/{part}".rstrip("/") for root in HEALTH_ROOTS for part in parts]
+    resource = re.match(r"^operations\.resources/(\d+)(?:$|[/.])", path)
+    if resource:  # RS-RI lists the same resources in the same order
+        found.append(f"/resourcesInfo/resource/{resource[1]}")
+    return found + [root + p.removeprefix("/createCase") for p in found if p.startswith("/createCase/")
+                    for root in HEALTH_ROOTS]
+
+
+def _cisu_pointers_of(issue: Issue) -> list[str]:
     """The Hub pointers an Issue names: its own JSON pointer, or those of its canonical field."""
     path = issue.path.split(" ", 1)[0]
     if path.startswith("/"):
@@ -350,6 +386,166 @@ def operations_round_trip(example: Path, reference: Path, profile: Profile, ctx,
     classify(source, final, dropped, warnings, tally, where)
 
 
+# ---- the health model (issue 16): a health-speaking LRM and the RS <-> RC pairs --------------------------------
+
+HEALTH_PROFILE = "lrm-health-json"
+FIRE = "fr.fire.nexsis.sdis00"
+
+
+def by_time(payload: dict) -> dict:
+    """RS-RI statuses keyed by their time (RS-RI lists them in no set order; RC-RI carries the latest)."""
+    resources = payload.get("resource")
+    if not isinstance(resources, list):
+        return payload
+    keyed = []
+    for res in resources:
+        states = res.get("state") if isinstance(res, dict) else None
+        if isinstance(states, list):
+            res = {**res, "state": {str(st.get("datetime")): st for st in states if isinstance(st, dict)}}
+        keyed.append(res)
+    return {**payload, "resource": keyed}
+
+
+def _state_issue(issue: Issue, payload: dict) -> Issue:
+    """An RS-RI status pointer (``.../state/<index>``) renamed to its time, as :func:`by_time` keys it."""
+    match = re.match(r"^(/resourcesInfo/resource/(\d+)/state)/(\d+)(/.*)?$", issue.path)
+    if not match:
+        return issue
+    try:
+        when = payload["resource"][int(match[2])]["state"][int(match[3])]["datetime"]
+    except (KeyError, IndexError, TypeError):
+        return issue
+    return Issue(f"{match[1]}/{when}{match[4] or ''}", issue.message, issue.code)
+
+
+def _refused(payload: dict, name: str, exc: BridgeError, tally: Tally, where: str) -> None:
+    """A message the bridge refuses (NACK with the code and the field, dead letter with its bytes): nothing of it is
+    sent, each leaf is declared by that refusal; the refusal itself is counted (``refused``) and listed."""
+    tally.counts["refused"] += 1
+    tally.details.append(("refused", where, "/", exc.message))
+    classify(leaves(payload, f"/{name}"), {}, [Issue(f"/{name}", f"refused: {exc.message}", "dropped")], [],
+             tally, where)
+
+
+def health_eda_round_trip(example: Path, profile: Profile, ctx, tally: Tally) -> None:
+    """A health LRM's RS-EDA (or RS-EDA-MAJ) -> RC-EDA for NexSIS -> RS-EDA back to the LRM, as the service does."""
+    name, payload = _payload(example)
+    where = f"{profile.name}:{example.name}"
+    try:
+        out = health_to_hub(example.read_bytes(), profile, ctx)
+        create = next(p for p in out if p.name == "createCase")
+        back = hub_to_legacy_result("createCase", create.payload, profile, ctx)
+    except BridgeError as exc:
+        _refused(payload, name, exc, tally, where)
+        return
+    output = next(iter(simplejson.loads(back.data, parse_float=Decimal).values()))
+    dropped = [d for p in out for d in p.dropped] + list(back.dropped)
+    warnings = [w for p in out for w in p.warnings] + list(back.warnings)
+    classify(leaves(payload, f"/{name}"), leaves(output, f"/{name}"), dropped, warnings, tally, where)
+
+
+def resources_round_trip(example: Path, ctx, tally: Tally) -> None:
+    """RS-RI -> RC-RI -> RS-RI, or RC-RI -> RS-RI -> RC-RI (``bridge translate`` both ways, fire-side recipient)."""
+    name, payload = _payload(example)
+    there, back_to = ("rc-ri-json", "rs-ri-json") if name == "resourcesInfo" else ("rs-ri-json", "rc-ri-json")
+    source = "rs-ri-json" if name == "resourcesInfo" else "rc-ri-json"
+    where = f"{source}->{there}->{back_to}:{example.name}"
+    try:
+        first = translate(example.read_bytes(), source=source, target=there, ctx=ctx)
+        second = translate(first.data, source=there, target=back_to, ctx=ctx)
+    except BridgeError as exc:
+        _refused(payload, name, exc, tally, where)
+        return
+    output = next(iter(simplejson.loads(second.data, parse_float=Decimal).values()))
+    dropped = [_state_issue(i, payload) for i in [*first.dropped, *second.dropped]]
+    warnings = [_state_issue(i, payload) for i in [*first.warnings, *second.warnings]]
+    classify(leaves(by_time(payload), f"/{name}"), leaves(by_time(output), f"/{name}"), dropped, warnings, tally,
+             where)
+
+
+def _story(path: Path) -> tuple[str, str]:
+    """(story, step) of an official example name: ``RS-SR_FemmeEnceinte_DelphineVIGNEAU.07`` -> (femmeenceinte..., 07)."""
+    stem = path.stem.split("_", 1)[1]
+    story, _, step = stem.rpartition(".")
+    return story.lower(), step
+
+
+def status_merge(example: Path, reference: Path, profile: Profile, ctx, tally: Tally) -> None:
+    """RS-SR -> RC-RI merged onto its case's resources, as the service does (docs/health.md).
+
+    The known resources are the RC-RI the service sent for the RS-RI of the same case at an earlier
+    step of the official stories (same caseId, a smaller step number); the expected RC-RI is that one with the status replaced. Every leaf of it is
+    classified against the merged RC-RI, so a field the merge changed, lost or made up shows. An
+    RS-SR whose case or resource is unknown is refused (NACK 702, dead letter): each of its leaves
+    counts as declared only through that refusal.
+    """
+    from bridge.core.adapters.rc_ri import decode_rc_ri
+    from bridge.core.operations import merge_operations
+
+    _, status = _payload(example)
+    step = _story(example)[1]
+    where = f"{profile.name}:{example.name}"
+    known_payload: dict | None = None
+    known = None
+    for earlier in sorted((reference / "examples" / "RS-RI").glob("*.json")):
+        if _story(earlier)[1] < step and _payload(earlier)[1].get("caseId") == status.get("caseId"):
+            try:
+                item = health_to_hub(earlier.read_bytes(), profile, ctx)[0]
+            except BridgeError:
+                continue
+            known = merge_operations(known, decode_rc_ri(item.payload, ctx).case.operations)
+            known_payload = item.payload
+    try:
+        out = health_to_hub(example.read_bytes(), profile, ctx, known=lambda case_id: known)
+    except BridgeError as exc:
+        _refused(status, "resourcesStatus", exc, tally, where)
+        return
+    if not out:
+        tally.add("silently_changed", where, "/", "no RC-RI for a status that changed nothing")
+        return
+    (item,) = out
+    assert known_payload is not None and known is not None
+    expected = {"caseId": status["caseId"], "resource": []}
+    for res in known.resources:  # the known resources, in order, with the new status on the one it names
+        carried = next(r for r in _rc_ri_resources(known, ctx) if r["resourceId"] == res.resource_id)
+        if res.resource_id == status["resourceId"]:
+            carried = {**carried, "state": status["state"]}
+        expected["resource"].append(carried)
+    classify(leaves(expected, "/resourcesInfoCisu"), leaves(item.payload, "/resourcesInfoCisu"),
+             list(item.dropped), list(item.warnings), tally, where)
+
+
+def _rc_ri_resources(known, ctx) -> list[dict]:
+    from bridge.core.adapters.rc_ri import encode_rc_ri
+    from bridge.core.canonical import Case
+
+    return encode_rc_ri(Case(case_id="x", operations=known), ctx)[0]["resource"]
+
+
+def run_health(reference: Path, ctx) -> tuple[dict[str, Counter], list]:
+    """The health pass (issue 16): one tally per pair, and the details (silent changes, inventions, refusals)."""
+    profile = load_profile(HEALTH_PROFILE)
+    health = ctx.with_profile(profile)
+    pairs: dict[str, Tally] = {}
+    examples = reference / "examples"
+    tally = pairs.setdefault("RS-EDA -> RC-EDA -> RS-EDA", Tally())
+    for example in sorted([*(examples / "RS-EDA").glob("*.json"), *(examples / "RS-EDA-MAJ").glob("*.json")]):
+        health_eda_round_trip(example, profile, health, tally)
+    tally = pairs.setdefault("RC-EDA -> RS-EDA -> RC-EDA", Tally())
+    for example in sorted((examples / "RC-EDA").glob("*.json")):
+        hub_round_trip(example, profile, health, tally)
+    tally = pairs.setdefault("RS-RI -> RC-RI -> RS-RI", Tally())
+    for example in sorted((examples / "RS-RI").glob("*.json")):
+        resources_round_trip(example, ctx, tally)
+    tally = pairs.setdefault("RC-RI -> RS-RI -> RC-RI", Tally())
+    for example in sorted((examples / "RC-RI").glob("*.json")):
+        resources_round_trip(example, ctx, tally)
+    tally = pairs.setdefault("RS-SR -> RC-RI (merge)", Tally())
+    for example in sorted((examples / "RS-SR").glob("*.json")):
+        status_merge(example, reference, profile, health, tally)
+    return {name: t.counts for name, t in pairs.items()}, [d for t in pairs.values() for d in t.details]
+
+
 def legacy_fields(data: bytes, profile: Profile) -> dict[str, str]:
     """``KEY#n`` -> value of every field of a legacy message, victims as ``victim{i}.PART``."""
     if profile.adapter == "legacy-xml":
@@ -445,7 +641,7 @@ def reference_dir() -> Path | None:
 
 
 def run() -> tuple[dict[str, Counter], dict[str, Counter], list]:
-    """(service round trip per profile, operations per profile, details)."""
+    """(service round trip per profile, operations per profile, details); the health pass is :func:`run_health`."""
     reference = reference_dir()
     ctx = _ctx(reference)
     by_profile: dict[str, Counter] = {}
@@ -487,28 +683,37 @@ def main() -> int:
     if reference_dir() is None:
         print("note: official examples not found (set $HUB_REFERENCE): golden legacy messages only", file=sys.stderr)
     by_profile, operations, details = run()
+    reference = reference_dir()
+    health: dict[str, Counter] = {}
+    if reference is not None:
+        health, health_details = run_health(reference, _ctx(reference))
+        details += health_details
     total = Counter()
-    for counts in [*by_profile.values(), *operations.values()]:
-        total.update(counts)
+    for counts in [*by_profile.values(), *operations.values(), *health.values()]:
+        total.update({k: counts[k] for k in KINDS})
     width = max(map(len, KINDS))
-    for title, table in (("service round trip", by_profile), ("operations (EMSI MISSION/RESOURCE, RC-RI)", operations)):
+    head = 28
+    for title, table in (("service round trip", by_profile), ("operations (EMSI MISSION/RESOURCE, RC-RI)", operations),
+                         (f"health model ({HEALTH_PROFILE} and the RS <-> RC pairs; refused messages apart)", health)):
         if not table:
             continue
         print(f"{title}:")
-        print(f"{'profile':<16}" + "".join(f"{k:>{width + 2}}" for k in KINDS))
+        print(f"{'profile / pair':<{head}}" + "".join(f"{k:>{width + 2}}" for k in KINDS))
         sub = Counter()
         for name, counts in table.items():
             sub.update(counts)
-            print(f"{name:<16}" + "".join(f"{counts[k]:>{width + 2}}" for k in KINDS))
-        print(f"{'total':<16}" + "".join(f"{sub[k]:>{width + 2}}" for k in KINDS))
-    print(f"{'all':<16}" + "".join(f"{total[k]:>{width + 2}}" for k in KINDS))
+            refused = f"   ({counts['refused']} refused)" if counts["refused"] else ""
+            print(f"{name:<{head}}" + "".join(f"{counts[k]:>{width + 2}}" for k in KINDS) + refused)
+        print(f"{'total':<{head}}" + "".join(f"{sub[k]:>{width + 2}}" for k in KINDS))
+    print(f"{'all':<{head}}" + "".join(f"{total[k]:>{width + 2}}" for k in KINDS))
     if args.details:
         for kind, where, pointer, note in details:
             print(f"{kind}: {where}: {pointer}: {note}")
     if args.json:
-        result = {k: int(total[k]) for k in KINDS}
+        result: dict[str, Any] = {k: int(total[k]) for k in KINDS}
         result["by_profile"] = {name: {k: int(c[k]) for k in KINDS} for name, c in by_profile.items()}
         result["operations_by_profile"] = {name: {k: int(c[k]) for k in KINDS} for name, c in operations.items()}
+        result["health_by_pair"] = {name: {k: int(c[k]) for k in (*KINDS, "refused")} for name, c in health.items()}
         print(json.dumps(result, sort_keys=True))
     return 0
 

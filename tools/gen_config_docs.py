@@ -38,7 +38,8 @@ Unknown sections or keys are refused with the list of valid ones; each error nam
 was expected, what was found and where it came from. `bridge config check --config FILE` validates a
 file, including the certificate and folder checks; `bridge config show --config FILE` prints the
 effective configuration with secrets masked. Invalid configuration makes the CLI exit with code 3.
-See `config.example.toml` for a complete example.
+See `config.example.toml` for a complete example, and `config.health-lrm.example.toml` for an LRM that
+speaks the health model (RS-EDA, RS-RI, RS-SR; profile `lrm-health-json`, docs/health.md).
 """
 
 

@@ -15,8 +15,8 @@ from twisted.internet import defer
 from bridge.app.records import DeadLetter, MessageId, StoreFull, StoreUnavailable, Translation
 from bridge.core.pipeline import HubPayload
 
-__all__ = ["DeadLetterStore", "Drop", "FrameHandled", "HubDelivery", "HubPayload", "LegacyUnavailable", "Nack",
-           "Scheduler", "StoreFull", "StoreUnavailable", "Translation"]
+__all__ = ["CaseResourceStore", "DeadLetterStore", "Drop", "FrameHandled", "HubDelivery", "HubPayload",
+           "LegacyUnavailable", "Nack", "Scheduler", "StoreFull", "StoreUnavailable", "Translation"]
 
 
 class Nack(Exception):
@@ -74,3 +74,9 @@ class DeadLetterStore(Protocol):
     def note_replay_failed(self, dlq_id: int, *, error: str, at: datetime) -> None: ...
 
     def republish_window(self, t0: datetime, t1: datetime, *, at: datetime) -> list[MessageId]: ...
+
+
+class CaseResourceStore(Protocol):
+    """The part of the store a health LRM's status merge needs (``bridge.edges.store.Store`` implements it)."""
+
+    def case_resource_messages(self, case_id: str, *, limit: int) -> list[tuple[bytes, str | None]]: ...

@@ -201,7 +201,7 @@ class BridgeService:
         now = self.clock()
         started = time.perf_counter()
         try:
-            items = self.translator.to_hub(frame)
+            items = self._to_hub(frame)
             messages = [self._wrap(item) for item in items]
         except BridgeError as exc:
             self._open_group()
@@ -214,6 +214,11 @@ class BridgeService:
         if self.metrics is not None:
             self.metrics.observe_translation(time.perf_counter() - started)
         reference = _sender_case_id(items)
+        if not items:  # a health LRM's RS-SR repeating a status the fire side already has: nothing to send
+            reference = _reference_of(self.translator, frame)
+            log.info("resource_status_unchanged", case_id=reference)
+            self._count("out", "duplicate")
+            return self.translator.ack_for(frame, reference)
         self._open_group()
         try:
             # idempotent: the LRM re-sends a frame whose ack it never saw (we crashed after the commit)
@@ -247,7 +252,22 @@ class BridgeService:
         self.reactor.callLater(0, self.flush_inbox)
 
     def _translate_frame(self, frame: bytes) -> list[Translation]:
-        return [self._wrap(item) for item in self.translator.to_hub(frame)]
+        return [self._wrap(item) for item in self._to_hub(frame)]
+
+    def _to_hub(self, frame: bytes) -> list[HubPayload]:
+        """The frame's Hub payloads; a health LRM's RS-SR is merged onto the case's resources the store knows."""
+        if getattr(self.translator, "reads_case_resources", False):
+            return self.translator.to_hub(frame, known=self.known_resources)  # type: ignore[call-arg]
+        return self.translator.to_hub(frame)
+
+    def known_resources(self, case_id: str) -> Any:
+        """The case's resources as the bridge told the fire side (its stored RC-RI, folded by the translator).
+
+        Read inside the open group commit, so a status that arrived in the same reactor
+        turn as the RS-RI it follows sees it (per-case order is the arrival order).
+        """
+        bodies = self.store.case_resource_messages(case_id, limit=MAX_CASE_HISTORY)
+        return self.translator.known_resources(bodies)  # type: ignore[attr-defined]
 
     def _wrap(self, item: HubPayload) -> Translation:
         message_uuid = self.new_uuid()
@@ -964,7 +984,8 @@ def _sender_case_id(items: list[HubPayload]) -> str | None:
     for item in items:
         if item.name == "createCase":
             return item.payload.get("senderCaseId") or item.payload.get("caseId")
-    return None
+    # a health LRM's resources message (RC-RI for NexSIS): the Hub case id it names
+    return next((item.payload.get("caseId") for item in items if item.name == "resourcesInfoCisu"), None)
 
 
 def _case_identity(received: Unwrapped) -> tuple[str | None, str | None]:

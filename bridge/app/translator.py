@@ -20,9 +20,20 @@ import structlog
 from bridge.app.ports import HubPayload
 from bridge.core.adapters.base import AdapterContext, MappedLike
 from bridge.core.adapters.profile import Profile
-from bridge.core.edxl import Unwrapped
+from bridge.core.adapters.rc_ri import decode_rc_ri
+from bridge.core.adapters.registry import get_adapter
+from bridge.core.edxl import Unwrapped, unwrap
 from bridge.core.errors import BridgeError, Issue
-from bridge.core.pipeline import LEGACY_PAYLOADS, Result, hub_to_legacy_result, legacy_to_hub, merge_onto_sheet
+from bridge.core.operations import Operations, merge_operations
+from bridge.core.pipeline import (
+    LEGACY_PAYLOADS,
+    KnownResources,
+    Result,
+    health_to_hub,
+    hub_to_legacy_result,
+    legacy_to_hub,
+    merge_onto_sheet,
+)
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 
 log = structlog.get_logger("bridge.app.translator")
@@ -33,6 +44,9 @@ def _log_warning(warning: Issue, **context: Any) -> None:
     (``value-derived``: e.g. the position time taken from the case creation) is logged at info level."""
     if warning.code == "value-derived":
         log.info("value_derived", error=warning.message, error_path=warning.path, **context)
+        return
+    if warning.code == "resources-merged":  # a health LRM's RS-SR merged onto the case's resources: not a fault
+        log.info("resources_merged", detail=warning.message, **context)
         return
     log.warning("mapping_warning", error=warning.message, error_path=warning.path, code=warning.code, **context)
 
@@ -120,9 +134,37 @@ class PipelineTranslator:
     def _recorder(self, *, count: bool = True) -> RecordingMappings | None:
         return None if self.ctx.mappings is None else RecordingMappings(self.ctx.mappings, self.usage if count else None)
 
-    def to_hub(self, frame: bytes) -> list[HubPayload]:
+    @property
+    def reads_case_resources(self) -> bool:
+        """A health-model LRM link: its RS-SR frames are merged onto the case's known resources (``known``)."""
+        return self.profile_model.adapter.startswith("rs-eda")
+
+    def _legacy_to_hub(self, frame: bytes, ctx: AdapterContext, known: KnownResources | None) -> list[Any]:
+        if self.reads_case_resources:
+            return health_to_hub(frame, self.profile_model, ctx, self.validator, known)
+        return legacy_to_hub(frame, self.profile_model, ctx, self.validator)
+
+    def known_resources(self, bodies: Sequence[tuple[bytes, str | None]]) -> Operations | None:
+        """The resources of a case as the bridge told the fire side: its RC-RI bodies folded in order (by id).
+
+        ``bodies`` come from the store (``case_resource_messages``); one that cannot be read
+        again (schemas changed) is skipped with a warning, never guessed.
+        """
+        known: Operations | None = None
+        ctx = self._ctx()
+        for body, content_type in bodies:
+            try:
+                message = unwrap(self.decode_hub(body, content_type))
+                if message.payload_name != "resourcesInfoCisu":
+                    continue
+                known = merge_operations(known, decode_rc_ri(message.payload, ctx).case.operations)
+            except BridgeError as exc:
+                log.warning("case_resources_unreadable", error=exc.message)
+        return known
+
+    def to_hub(self, frame: bytes, known: KnownResources | None = None) -> list[HubPayload]:
         recorder = self._recorder()
-        items = legacy_to_hub(frame, self.profile_model, self._ctx(recorder), self.validator)
+        items = self._legacy_to_hub(frame, self._ctx(recorder), known)
         case_id = items[0].payload.get("caseId") if items else None
         for warning in (w for item in items for w in item.warnings):
             _log_warning(warning, case_id=case_id, profile=self.profile)
@@ -140,7 +182,7 @@ class PipelineTranslator:
 
         recorder = self._recorder(count=False)
         try:
-            items = legacy_to_hub(frame, self.profile_model, self._ctx(recorder), self.validator)
+            items = self._legacy_to_hub(frame, self._ctx(recorder), None)
         except BridgeError as exc:
             return {"ok": False, "error": exc.message, "issues": [
                 {"path": i.path, "message": i.message, "code": i.code} for i in exc.issues[:50]],
@@ -172,6 +214,11 @@ class PipelineTranslator:
         if message.payload_name not in LEGACY_PAYLOADS:
             return None  # nothing the LRM understands; acknowledged, not forwarded
         ctx = self._ctx(self._recorder())  # counted in the console's usage figures
+        if self.reads_case_resources:
+            result = self._to_health(message, ctx)
+            for warning in result.warnings:
+                _log_warning(warning, distribution_id=message.distribution_id, profile=self.profile)
+            return result
         history = [(m.payload_name, m.payload) for m in earlier if m.payload_name in LEGACY_PAYLOADS]
         if message.payload_name == "createCase" or (original_frame is None and not history
                                                     and message.payload_name == "emsi"):
@@ -191,6 +238,20 @@ class PipelineTranslator:
             _log_warning(warning, distribution_id=message.distribution_id, profile=self.profile)
         return result
 
+    def _to_health(self, message: Unwrapped, ctx: AdapterContext) -> Result:
+        """A Hub message for a health-model LRM, in the health model: RC-RI -> RS-RI, a case -> RS-EDA.
+
+        RS-EDA has no operations, so nothing is merged onto a sheet: a createCase (or an EMSI)
+        is sent whole as ``createCaseHealth``, the partner's resources as ``resourcesInfo``.
+        """
+        if message.payload_name != "resourcesInfoCisu":
+            return hub_to_legacy_result(message.payload_name, message.payload, self.profile_model, ctx)
+        syntax = "xml" if self.profile_model.adapter.endswith("-xml") else "json"
+        decoded = decode_rc_ri(message.payload, ctx)
+        encoded = get_adapter(f"rs-ri-{syntax}", ctx.adapters).encode(decoded.case, ctx)
+        return Result(encoded.data, decoded.case, decoded.dropped + encoded.dropped,
+                      decoded.warnings + encoded.warnings)
+
     def ack_for(self, frame: bytes, reference: str | None = None, warnings: list[Issue] | None = None) -> bytes | None:
         """The link ack; with warnings, the profile's ``ack_warning`` form when it has one."""
         spec = self.profile_model.ack
@@ -203,6 +264,8 @@ class PipelineTranslator:
         """The LRM's case number in a frame the bridge could not translate (best effort, for the NACK)."""
         from bridge.core.adapters.legacy_text import reference_in_frame
 
+        if self.reads_case_resources:
+            return _health_reference(frame)
         try:
             return reference_in_frame(bytes(frame), self.profile_model)
         except Exception:  # noqa: BLE001 - a frame we could not translate may be anything
@@ -227,3 +290,13 @@ class PipelineTranslator:
 
     def decode_hub(self, body: bytes, content_type: str | None) -> dict[str, Any]:
         return decode_hub_body(body, content_type)
+
+
+_HEALTH_REFERENCE = re.compile(rb'"(senderCaseId|caseId)"\s*:\s*"([^"\\]{1,200})"')
+
+
+def _health_reference(frame: bytes) -> str | None:
+    """The case a health-model frame names (its ``senderCaseId``, else its ``caseId``), from its first 64 kB."""
+    found = {m[1]: m[2] for m in _HEALTH_REFERENCE.finditer(bytes(frame[:65536]))}
+    value = found.get(b"senderCaseId") or found.get(b"caseId")
+    return value.decode("utf-8", "replace") if value else None

@@ -35,6 +35,11 @@ def run(config_path: Path | None, allow_replay: bool, embedded: bool) -> None:
     On SIGTERM it stops taking frames, lets in-flight publishes confirm, acks
     what it consumed and closes the store.
 
+    An LRM that speaks the health model (legacy.profile = "lrm-health-json")
+    sends RS-EDA, RS-RI and RS-SR frames: NexSIS gets RC-EDA and RC-RI, each
+    RS-SR merged onto the case's resources the store knows (docs/health.md,
+    config.health-lrm.example.toml).
+
     Exit codes: 0 stopped by a signal; 2 bad usage; 3 configuration error
     (including no Hub configured); 4 failed to start (port in use, store
     unusable).

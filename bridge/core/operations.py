@@ -172,6 +172,16 @@ class Resource(BaseModel):
     def _bounded(cls, value: Decimal | None) -> Decimal | None:
         return _bounded_number(value)
 
+    @property
+    def latest(self) -> State | None:
+        """The current status: the latest by time of ``state`` and ``history`` (a tie: ``state``).
+
+        RS-RI lists a resource's statuses in no set order (the official examples put the
+        newest first); the list is kept as received, and this is the one RC-RI carries.
+        """
+        statuses = [*((self.state,) if self.state is not None else ()), *reversed(self.history)]
+        return max(statuses, key=lambda s: s.time) if statuses else None
+
 
 class Operations(BaseModel):
     """The missions and resources of a case, in the order their senders gave them."""
@@ -226,3 +236,62 @@ def _merge(old: tuple[M, ...], new: tuple[M, ...], key: str) -> tuple[M, ...]:
             changes = {name: value for name, value in item if name in item.model_fields_set and value not in (None, ())}
             merged[getattr(item, key)] = earlier.model_copy(update=changes)
     return tuple(merged.values())
+
+
+class StatusMerge(BaseModel):
+    """What :func:`merge_status` made of one status message: the case's resources now, and what changed.
+
+    ``resources`` is every resource known for the case, each with its latest status;
+    ``changed`` the ids whose current status this message replaced; ``stale`` the ids for
+    which it repeated the status already known (nothing to send); ``unknown`` the ids the
+    case has no resource for (nothing is invented for them: the caller refuses the message).
+    """
+
+    model_config = FROZEN
+
+    resources: tuple[Resource, ...] = ()
+    changed: tuple[str, ...] = ()
+    stale: tuple[str, ...] = ()
+    unknown: tuple[str, ...] = ()
+
+
+def merge_status(known: Operations | None, update: Operations) -> StatusMerge:
+    """``update``'s resource statuses (an RS-SR: id + status) folded onto the case's ``known`` resources.
+
+    The national converter's merge, without its losses: each resource keeps everything
+    known about it (engagement time, vehicle type, team...), and its status becomes the
+    one received last -- the sender's order, not the times it writes: the official story
+    itself sends ``DEPART`` (13:21) after the RS-RI's ``DECLENCHE`` (13:22). The merged
+    resource has no ``history`` (the caller reports the status replaced). A status the
+    resource already has (same code, same time) changes nothing (``stale``: a repeat). A resource the case does not know is listed in
+    ``unknown`` and not added: a status alone has no engagement time nor vehicle type, and
+    none is made up.
+    """
+    resources = {res.resource_id: res for res in (known.resources if known else ())}
+    changed: list[str] = []
+    stale: list[str] = []
+    unknown: list[str] = []
+    for new in update.resources:
+        earlier = resources.get(new.resource_id)
+        if earlier is None:
+            unknown.append(new.resource_id)
+            continue
+        current = new.latest
+        before = earlier.latest
+        if current is None or _same_status(current, before):
+            stale.append(new.resource_id)
+            continue
+        changed.append(new.resource_id)
+        # no history: the received order is the truth here, and RC-RI (which takes the latest by time of a
+        # resource's statuses) carries the current one only; the caller reports the status replaced
+        resources[new.resource_id] = earlier.model_copy(update={"state": current, "history": ()})
+    return StatusMerge(resources=tuple(resources.values()), changed=tuple(changed), stale=tuple(stale),
+                       unknown=tuple(unknown))
+
+
+def _same_status(a: State | None, b: State | None) -> bool:
+    """The same status at the same instant (an availability flag left out by one message is not a change)."""
+    if a is None or b is None:
+        return a is b
+    return a.status == b.status and a.time == b.time and (a.available is None or b.available is None
+                                                           or a.available == b.available)

@@ -10,6 +10,7 @@ calls :func:`legacy_to_hub` / :func:`hub_to_legacy`; the CLI calls
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -26,8 +27,8 @@ from bridge.core.adapters.rc_eda import decode_create_case, encode_create_case
 from bridge.core.adapters.rc_ri import decode_rc_ri, encode_rc_ri
 from bridge.core.adapters.registry import AdapterInfo, get_adapter
 from bridge.core.canonical import Case
-from bridge.core.errors import BridgeError, HubErrorCode, Issue, OutboundError
-from bridge.core.operations import Operations, merge_operations
+from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, OutboundError
+from bridge.core.operations import Operations, merge_operations, merge_status
 
 # (payload name, payload dict) -> issues; empty when valid.
 Validator = Callable[[str, dict[str, Any]], list[Issue]]
@@ -138,6 +139,97 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
         for item in payloads:
             _raise_if_invalid(item.name, item.payload, validator)
     return payloads
+
+
+# A health-model LRM link (profile adapter ``rs-eda-*``) carries the resource messages too: the frame's payload
+# key picks the adapter (RS-EDA and RS-EDA-MAJ stay with the profile's own).
+HEALTH_RESOURCE_ADAPTERS = {("json", "resourcesInfo"): "rs-ri-json", ("json", "resourcesStatus"): "rs-sr-json",
+                            ("xml", "resourcesInfo"): "rs-ri-xml", ("xml", "resourcesStatus"): "rs-sr-xml"}
+_JSON_ROOT = re.compile(rb'\A\s*\{\s*"(resourcesInfo|resourcesStatus)"\s*:')
+_XML_ROOT = re.compile(rb'\A(?:\s|<\?[^>]{0,300}\?>|<!--.{0,300}?-->)*<(?:[A-Za-z_][\w.-]{0,40}:)?'
+                       rb'(resourcesInfo|resourcesStatus)[\s/>]', re.DOTALL)
+# Known resources of a case, by Hub case id (the service reads them from its store); None: none known.
+KnownResources = Callable[[str], "Operations | None"]
+
+
+def health_frame_adapter(frame: bytes, profile: Profile) -> str:
+    """The adapter that reads a frame of a health-model LRM link: RS-RI / RS-SR by their root, else the profile's.
+
+    Only the first bytes are looked at (a bounded prefix); anything that is not an RS-RI
+    or RS-SR root goes to the profile's RS-EDA adapter, which refuses it clearly if it is
+    not RS-EDA either.
+    """
+    syntax = "xml" if profile.adapter.endswith("-xml") else "json"
+    match = (_XML_ROOT if syntax == "xml" else _JSON_ROOT).match(bytes(frame[:1024]))
+    return HEALTH_RESOURCE_ADAPTERS[(syntax, match[1].decode())] if match else profile.adapter
+
+
+def health_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext, validator: Validator | None = None,
+                  known: KnownResources | None = None) -> list[HubPayload]:
+    """One frame of a health-model LRM -> the CISU message(s) for NexSIS.
+
+    RS-EDA / RS-EDA-MAJ: as any LRM frame (:func:`legacy_to_hub`). RS-RI: its resources as an
+    RC-RI (health-only content withheld). RS-SR: the status merged onto the resources the case
+    already has (``known``, from the bridge's store), sent as an RC-RI with every resource's
+    latest status (:func:`status_to_rc_ri`). An RS-SR that changes nothing gives no message.
+    """
+    adapter_name = health_frame_adapter(frame, profile)
+    if adapter_name == profile.adapter:
+        return legacy_to_hub(frame, profile, ctx, validator)
+    ctx = ctx.with_profile(profile)
+    decoded = get_adapter(adapter_name, ctx.adapters).decode(bytes(frame), ctx)
+    if adapter_name.startswith("rs-sr"):
+        payloads = status_to_rc_ri(decoded, ctx, known)
+    else:
+        case, withheld = confidentiality.apply(decoded.case, ctx.confidentiality, ctx.recipient_id)
+        rc_ri, drops, warnings = encode_rc_ri(case, ctx)
+        payloads = [HubPayload("resourcesInfoCisu", rc_ri, withheld + decoded.dropped + drops,
+                               list(decoded.warnings) + warnings)]
+    if validator is not None:
+        for item in payloads:
+            _raise_if_invalid(item.name, item.payload, validator)
+    return payloads
+
+
+def status_to_rc_ri(decoded: Decoded, ctx: AdapterContext, known: KnownResources | None) -> list[HubPayload]:
+    """A decoded RS-SR merged onto its case's known resources (:func:`merge_status`) -> one RC-RI, or none.
+
+    Refused (``WRONG_MESSAGE_SEQUENCE``, nothing sent) when the case has no known resource of
+    that id: RC-RI needs an engagement time and a vehicle type that a status alone does not
+    carry, and none is made up. The merge is reported as a ``resources-merged`` warning
+    (the message's history shows it); an RS-SR whose status is not newer than the known one
+    gives no RC-RI (nothing changed for the fire side).
+    """
+    case = decoded.case
+    update = case.operations or Operations()
+    case_id = case.case_id or ""
+    earlier = known(case_id) if known is not None and case_id else None
+    merge = merge_status(earlier, update)
+    if merge.unknown:
+        why = ("no resource of the case is known to the bridge" if not earlier
+               else f"the case's known resources are {', '.join(r.resource_id for r in earlier.resources)[:300]}")
+        raise InboundError(
+            f"RS-SR for case {case_id!r}: resource(s) {', '.join(merge.unknown)} unknown ({why}); an RC-RI needs "
+            "the resource's engagement time and vehicle type, which a status alone does not carry: send the "
+            "case's RS-RI first (this status can be replayed from the dead letters once it is known)",
+            [Issue("/resourcesStatus/resourceId", f"resource {rid!r} of case {case_id!r} is not known", "unknown-resource")
+             for rid in merge.unknown], HubErrorCode.WRONG_MESSAGE_SEQUENCE)
+    if not merge.changed:
+        return []
+    merged = case.model_copy(update={"operations": Operations(resources=merge.resources)})
+    rc_ri, drops, warnings = encode_rc_ri(merged, ctx)
+    kept = [r.resource_id for r in merge.resources if r.resource_id not in merge.changed]
+    changes = "; ".join(_status_change(earlier, res) for res in merge.resources if res.resource_id in merge.changed)
+    unchanged = ", ".join(kept)
+    note = Issue("operations.resources", f"status merged with the case's known resources: {changes[:500]}"
+                 + (f"; unchanged: {unchanged[:300]}" if kept else ""), "resources-merged")
+    return [HubPayload("resourcesInfoCisu", rc_ri, decoded.dropped + drops, list(decoded.warnings) + warnings + [note])]
+
+
+def _status_change(earlier: Operations | None, res: Any) -> str:
+    before = next((r.latest for r in (earlier.resources if earlier else ()) if r.resource_id == res.resource_id), None)
+    was = f"{before.status} ({before.time.isoformat()})" if before else "no status"
+    return f"{res.resource_id}: {was} -> {res.state.status} ({res.state.time.isoformat()})"
 
 
 def split_operations(operations: Operations | None, own_org: str) -> tuple[Operations | None, list[Issue]]:

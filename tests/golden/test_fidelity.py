@@ -36,6 +36,31 @@ def test_classifier_counts_a_silent_change_and_an_invention():
                             "altered_with_warning": 1, "invented": 1}
 
 
+def test_rs_ri_statuses_are_matched_by_time_and_a_changed_one_is_still_seen():
+    """RS-RI lists statuses in no set order: a reordering is not a change, another status at a time is."""
+    fidelity = _module()
+    source = {"resource": [{"state": [{"datetime": "T2", "status": "DECLENCHE"}, {"datetime": "T1", "status": "DECISION"}]}]}
+    same = {"resource": [{"state": [{"datetime": "T1", "status": "DECISION"}, {"datetime": "T2", "status": "DECLENCHE"}]}]}
+    other = {"resource": [{"state": [{"datetime": "T1", "status": "DECISION"}, {"datetime": "T2", "status": "DEPART"}]}]}
+    for output, expected in ((same, {"preserved": 4}), (other, {"preserved": 3, "silently_changed": 1})):
+        tally = fidelity.Tally()
+        fidelity.classify(fidelity.leaves(fidelity.by_time(source), "/resourcesInfo"),
+                          fidelity.leaves(fidelity.by_time(output), "/resourcesInfo"), [], [], tally, "t")
+        assert tally.counts == expected
+
+
+def test_health_extras_and_patients_name_their_rs_eda_leaves():
+    """A withheld RS-EDA leaf (kept as an extra keyed by its pointer, or a patient field) covers that leaf only."""
+    fidelity = _module()
+    tally = fidelity.Tally()
+    source = {"/createCaseHealth/location/name": "Atlantis", "/createCaseHealth/patient/0/detail/age": "P32Y",
+              "/createCaseHealth/location/access/floor": "RDC"}
+    dropped = [Issue("extras.rs-eda./location/name", "withheld", "dropped"), Issue("patients[0].age", "withheld",
+                                                                                  "dropped")]
+    fidelity.classify(source, {}, dropped, [], tally, "t")
+    assert tally.counts == {"declared_dropped": 2, "silently_changed": 1}
+
+
 def test_classifier_does_not_excuse_a_change_by_a_drop_report():
     """A value still present but different is not 'declared dropped' unless a documented rule wrote it."""
     fidelity = _module()
@@ -76,3 +101,12 @@ def test_benchmark_reports_nothing_silently_changed_or_invented(hub_reference):
     for carrying in ("lrm-alpha-text", "lrm-alpha-xml", "lrm-beta-xml"):
         assert operations[carrying]["preserved"] > 10 * operations[carrying]["declared_dropped"], carrying
     assert operations["lrm-beta-text"]["declared_dropped"] > 10 * operations["lrm-beta-text"]["preserved"]
+    # the health model (issue 16): a health LRM's RS-EDA, the RS <-> RC pairs, RS-SR merged onto the known resources
+    health = result["health_by_pair"]
+    assert set(health) == {"RS-EDA -> RC-EDA -> RS-EDA", "RC-EDA -> RS-EDA -> RC-EDA", "RS-RI -> RC-RI -> RS-RI",
+                           "RC-RI -> RS-RI -> RC-RI", "RS-SR -> RC-RI (merge)"}
+    for pair, counts in health.items():
+        assert counts["preserved"] > 0 and counts["silently_changed"] == counts["invented"] == 0, pair
+    # most statuses merge onto a known resource; the ones whose case has no RS-RI RC-RI can carry are refused
+    merge = health["RS-SR -> RC-RI (merge)"]
+    assert merge["preserved"] > 10 * merge["declared_dropped"] and 0 < merge["refused"] < 4

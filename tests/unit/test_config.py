@@ -260,6 +260,21 @@ class TestCli:
         result = CliRunner().invoke(cli, ["config", "check", "--config", str(write(tmp_path, "[legacy]\nport = 2000\n"))])
         assert 0 == result.exit_code and "configuration OK" in result.output
 
+    def test_health_lrm_example_is_accepted(self, tmp_path):
+        """config.health-lrm.example.toml (docs/health.md), with its certificate paths made real, passes the check."""
+        files = make_tls_files(tmp_path)
+        text = (PROJECT_ROOT / "config.health-lrm.example.toml").read_text(encoding="utf-8")
+        for name, placeholder in (("ca", "/etc/hub-bridge/tls/ca.pem"),
+                                  ("cert", "/etc/hub-bridge/tls/fr.health.samu440.crt"),
+                                  ("key", "/etc/hub-bridge/tls/fr.health.samu440.key")):
+            assert placeholder in text
+            text = text.replace(placeholder, str(files[name]))
+        text = text.replace("/var/lib/hub-bridge/bridge.sqlite3", str(tmp_path / "bridge.sqlite3"))
+        result = CliRunner().invoke(cli, ["config", "check", "--config", str(write(tmp_path, text))])
+        assert 0 == result.exit_code, result.output
+        config = load_config(tmp_path / "bridge.toml", {}, check=False)
+        assert config.legacy.profile == "lrm-health-json" and config.confidentiality.allow_to_fire == []
+
     def test_check_bad_exits_3(self, tmp_path):
         """`bridge config check` exits 3 and names the key on a bad file."""
         result = CliRunner().invoke(cli, ["config", "check", "--config", str(write(tmp_path, "[hub]\nprot = 1\n"))])

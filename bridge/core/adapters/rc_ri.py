@@ -134,8 +134,13 @@ def _encode(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]
             warnings.append(Issue(f"{where}/vehicle_type", f"vehicle type {res.vehicle_type!r} sent as {vehicle!r}: "
                                   "RC-RI lists SMUR and SIS only", "value-altered"))
             res = res.model_copy(update={"vehicle_type": vehicle})
-        drops += [dropped(f"{where}/history/{j}", "RC-RI carries the current status only (RS-RI lists earlier ones)")
-                  for j, _ in enumerate(res.history)]
+        latest = res.latest
+        if latest is not res.state:  # RS-RI lists statuses in no set order: RC-RI carries the latest by time
+            res = res.model_copy(update={"state": latest, "history": tuple(
+                s for s in (*res.history, res.state) if s is not latest and s is not None)})
+        drops += [dropped(f"{where}/history/{j}", f"RC-RI carries the current status only: earlier status "
+                                                  f"{s.status} ({hub_datetime(s.time)}) not sent")
+                  for j, s in enumerate(res.history)]
         drops += [dropped(f"{where}/{name}", "EMSI field with no RC-RI counterpart")
                   for name in EMSI_ONLY if getattr(res, name) not in (None, ())]
         drops += [dropped(f"{where}/contacts/{j}", "RC-RI has one contact") for j in range(1, len(res.contacts))]

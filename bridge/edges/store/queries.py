@@ -94,6 +94,21 @@ class StoreQueries:
         newest = self._messages(sql + " ORDER BY id DESC LIMIT ?", (*params, limit))
         return newest[::-1]
 
+    def case_resource_messages(self, case_id: str, *, limit: int) -> list[tuple[bytes, str | None]]:
+        """The Hub bodies the bridge sent (or is sending) for a case that carry its resources (RC-RI), oldest first.
+
+        The newest ``limit`` of them, read through the case index; a message the Hub refused
+        or the operator must look at (``failed``, ``dead_lettered``) did not tell the fire side
+        anything and is left out. The service folds them into the case's known resources, onto
+        which a health LRM's RS-SR is merged (docs/health.md).
+        """
+        rows = self._conn.execute(
+            "SELECT translated, content_type FROM messages WHERE case_id = ? AND direction = 'out'"
+            " AND translated IS NOT NULL AND state NOT IN ('failed', 'dead_lettered')"
+            " AND instr(translated, ?) > 0 ORDER BY id DESC LIMIT ?",
+            (case_id, b"resourcesInfoCisu", limit)).fetchall()
+        return [(bytes(row[0]), row[1]) for row in reversed(rows)]
+
     def recent(self, limit: int = 50) -> list[Message]:
         """The latest messages, newest first (ops console)."""
         return self._messages("SELECT * FROM messages ORDER BY id DESC LIMIT ?", (limit,))

@@ -1,0 +1,164 @@
+"""The running service with a health-model LRM (profile ``lrm-health-json``): RS-RI and RS-SR frames reach NexSIS
+as RC-RI, an RS-SR merged onto the case's resources the store knows (docs/health.md), and NexSIS's RC-RI reaches
+the LRM as RS-RI.
+
+On the rig (real service, real SQLite store, in-process Hub, fake clock): a status for a resource the bridge
+has told NexSIS about goes out as an RC-RI listing every known resource with its latest status; a status for
+a case or resource it does not know is dead-lettered with the reason and NACKed; a repeated status sends
+nothing; the merge is in the message's history.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+import simplejson
+
+from bridge.core.edxl import unwrap, wrap
+from bridge.edges.amqp.consumer import Delivery
+from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
+from bridge.testing.rig import SAMU, SDIS, Rig
+from tests.conftest import reference_dir
+
+REF = reference_dir()
+pytestmark = pytest.mark.skipif(REF is None, reason="official Hub Santé corpus not found (set $HUB_REFERENCE)")
+CASE = "fr.fire.sis044.cga-044.SC-20240526-044-cga-AL8"
+VLM4 = "fr.health.samu440.resource.VLM4"
+
+
+@pytest.fixture
+def rig(tmp_path: Path):
+    rig = Rig(tmp_path, profile="lrm-health-json")
+    yield rig
+    rig.close()
+
+
+def _example(kind: str, name: str) -> bytes:
+    assert REF is not None
+    return (REF / "examples" / kind / name).read_bytes()
+
+
+def _status(name: str) -> bytes:
+    return _example("RS-SR", f"RS-SR_FemmeEnceinte_DelphineVIGNEAU.{name}.json")
+
+
+RS_RI = "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"
+
+
+def _sent_rc_ri(rig: Rig) -> list[dict]:
+    """The RC-RI payloads the bridge stored for NexSIS, in order."""
+    found = []
+    for msg in rig.store.search(direction="out", limit=None):
+        message = unwrap(decode_hub_body(msg.translated, msg.content_type))
+        if message.payload_name == "resourcesInfoCisu":
+            found.append(message.payload)
+    return found
+
+
+def test_status_is_merged_onto_the_known_resources_and_sent_as_rc_ri(rig: Rig) -> None:
+    assert rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI))) == f"ACK;{CASE}".encode()
+    reply = rig.settled(rig.service.on_legacy_frame(_status("07")))
+    assert reply == f"ACK;{CASE}".encode()
+    first, merged = _sent_rc_ri(rig)
+    assert first["resource"][0]["state"]["status"] == "DECLENCHE"
+    (res,) = merged["resource"]
+    assert res["resourceId"] == VLM4 and res["state"] == {"datetime": "2024-05-26T13:32:00+02:00", "status": "ARRIVEE"}
+    assert res["vehicleType"] == "SMUR" and res["team"] == first["resource"][0]["team"]  # carried from the RS-RI
+    out = rig.store.search(direction="out", limit=None)
+    assert [m.case_id for m in out] == [CASE, CASE]
+    notes = [e.detail for e in rig.store.history(out[-1].id) if e.event == "mapping_notes"]
+    assert notes and "resources-merged" in notes[0] and "DECLENCHE" in notes[0] and "ARRIVEE" in notes[0]
+    rig.run(2.0)
+    assert rig.states() == {"delivered": 2}  # published in order, acknowledged by NexSIS (RC-REF)
+
+
+def test_successive_statuses_in_one_turn_are_merged_in_arrival_order(rig: Rig) -> None:
+    """RS-RI, then three statuses before any commit: each sees the one before it (same open transaction)."""
+    replies = [rig.service.on_legacy_frame(f) for f in (_example("RS-RI", RS_RI), _status("04"), _status("07"),
+                                                        _status("09"))]
+    assert [rig.settled(r) for r in replies] == [f"ACK;{CASE}".encode()] * 4
+    statuses = [p["resource"][0]["state"]["status"] for p in _sent_rc_ri(rig)]
+    assert statuses == ["DECLENCHE", "DEPART", "ARRIVEE", "RETOUR"]
+
+
+def test_status_for_an_unknown_case_is_dead_lettered_and_nacked(rig: Rig) -> None:
+    reply = rig.settled(rig.service.on_legacy_frame(_status("07")))
+    assert reply.startswith(f"NACK;{CASE};702;".encode()) and VLM4.encode() in reply
+    [entry] = rig.store.dlq_list()
+    assert entry.original == _status("07") and "RS-RI first" in entry.error
+    assert _sent_rc_ri(rig) == []
+
+
+def test_status_for_a_resource_the_case_does_not_have_is_refused(rig: Rig) -> None:
+    rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI)))
+    document = simplejson.loads(_status("07"), parse_float=Decimal)
+    document["resourcesStatus"]["resourceId"] = "fr.health.samu440.resource.VLM9"
+    reply = rig.settled(rig.service.on_legacy_frame(json.dumps(document, default=str).encode()))
+    assert reply.startswith(b"NACK;") and b"702" in reply and b"VLM9" in reply
+    assert len(_sent_rc_ri(rig)) == 1  # nothing invented for VLM9
+
+
+def test_repeated_status_sends_nothing_and_is_acked(rig: Rig) -> None:
+    rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI)))
+    rig.settled(rig.service.on_legacy_frame(_status("07")))
+    again = _status("07").replace(b"{", b"{ ", 1)  # other bytes (not the intake's duplicate), the same status
+    assert rig.settled(rig.service.on_legacy_frame(again)) == f"ACK;{CASE}".encode()
+    assert rig.settled(rig.service.on_legacy_frame(_status("07"))) == f"ACK;{CASE}".encode()  # the same bytes
+    assert len(_sent_rc_ri(rig)) == 2
+
+
+def test_replayed_status_is_merged_once_the_case_is_known(rig: Rig) -> None:
+    """Dead-lettered before its RS-RI; replayed after: it goes out merged."""
+    rig.settled(rig.service.on_legacy_frame(_status("07")))
+    rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI)))
+    [entry] = rig.store.dlq_list()
+    rig.store.requeue_dead_letter(entry.id, at=rig.now())
+    rig.run(1.0)
+    assert [p["resource"][0]["state"]["status"] for p in _sent_rc_ri(rig)] == ["DECLENCHE", "ARRIVEE"]
+
+
+def test_nexsis_rc_ri_reaches_the_health_lrm_as_rs_ri(rig: Rig) -> None:
+    payload = simplejson.loads(_example("RC-RI", "RC-RI_FemmeEnceinte_DelphineVigneau.02.json"),
+                               parse_float=Decimal)["resourcesInfoCisu"]
+    message = wrap("resourcesInfoCisu", payload, sender_id=SDIS, recipient_id=SAMU, now=rig.now(),
+                   message_uuid=str(uuid.uuid4()))
+    delivery = Delivery(body=encode_hub_body(message), queue=f"{SAMU}.message", routing_key=SAMU,
+                        content_type="application/json", delivery_mode=2, redelivered=False, delivery_tag=1)
+    rig.settled(rig.service.on_hub_message(delivery))
+    rig.run(0.5)
+    (sent,) = rig.lrm.sent
+    document = simplejson.loads(sent, parse_float=Decimal)
+    assert list(document) == ["resourcesInfo"]
+    (res,) = document["resourcesInfo"]["resource"]
+    assert res["resourceId"] == payload["resource"][0]["resourceId"] and res["state"][0]["status"] == "DECLENCHE"
+    assert rig.states("in") == {"acked": 1}
+
+
+@pytest.mark.parametrize("frame", [
+    b'{"resourcesStatus": {"caseId": "' + b"C" * 200_000 + b'", "resourceId": "R", "state": {"datetime": "x", '
+    b'"status": "DEPART"}}}',
+    b'{"resourcesStatus": {"caseId": "c", "resourceId": "r", "state": {"datetime": 1e-999999999, "status": NaN}}}',
+    b'{"resourcesStatus": [1, 2, 3]}',
+    b'{"resourcesInfo": {"caseId": "c", "resource": {"not": "a list"}}}',
+    b'{"resourcesStatus": ',
+], ids=["200kB-case-id", "hostile-numbers", "wrong-shape", "resources-not-a-list", "truncated"])
+def test_hostile_resource_frames_are_refused_and_parked(rig: Rig, frame: bytes) -> None:
+    """Whatever a health LRM sends as RS-SR / RS-RI: a NACK, a dead letter with its bytes, nothing sent."""
+    reply = rig.settled(rig.service.on_legacy_frame(frame))
+    assert reply.startswith(b"NACK;") and len(reply) < 1000
+    [entry] = rig.store.dlq_list()
+    assert entry.original == frame and entry.error
+    assert _sent_rc_ri(rig) == []
+
+
+def test_resources_nexsis_refused_are_not_known(rig: Rig) -> None:
+    """An RC-RI the Hub refused (RS-ERROR) told NexSIS nothing: a status for its resource is refused, not merged."""
+    rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI)))
+    [sent] = rig.store.search(direction="out", limit=None)
+    rig.store.mark_failed(sent.distribution_id, hub_code=300, reason="invalid", at=rig.now())
+    reply = rig.settled(rig.service.on_legacy_frame(_status("07")))
+    assert reply.startswith(f"NACK;{CASE};702;".encode())

@@ -191,6 +191,12 @@ _BY_IDENTITY: dict[tuple[str, _Identity], Bundle] = {}
 _BY_IDENTITY_MAX = 32
 
 
+def _cached_folder(path_text: str) -> Bundle | None:
+    """The bundle already loaded from the directory ``path_text`` reaches, if it is still the same one."""
+    identity = _identity(path_text)
+    return _BY_IDENTITY.get((path_text, identity)) if identity is not None else None
+
+
 def _identity(path_text: str) -> _Identity:
     """(device, inode, mtime) of the directory ``path_text`` reaches and of its manifest; None if unreachable."""
     try:
@@ -229,6 +235,9 @@ def resolve_bundle(explicit: Path | str | None = None, *, version: str | None = 
     installed default, else ``None``.
     """
     if explicit:
+        cached = _cached_folder(os.fspath(explicit))
+        if cached is not None:
+            return cached
         named = None if os.path.isdir(explicit) else find_installed(str(explicit))
         return load_bundle(named.path if named is not None else explicit)
     if version:

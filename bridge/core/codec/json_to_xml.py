@@ -265,14 +265,25 @@ def _text_object(out: list[str], value: dict[str, Any], spec: ElementSpec, depth
     for key in keys:
         item = value[key]
         child, kind, repeated, start, end = plan[key]
-        if type(item) is str and kind == "string" and not repeated:  # the common case, inline
-            if not item.isprintable() and _NOT_XML_CHAR.search(item):
-                raise _NotPlain
-            if "&" in item or "<" in item or ">" in item or "\r" in item:
-                item = _escape(item)
-            append(indent + start + item + end)
-            state[0] += 1
-            continue
+        if not repeated:  # the common cases inline: a string leaf, a non-empty object
+            if type(item) is str and kind == "string":
+                if not item.isprintable() and _NOT_XML_CHAR.search(item):
+                    raise _NotPlain
+                if "&" in item or "<" in item or ">" in item or "\r" in item:
+                    item = _escape(item)
+                append(f"{indent}{start}{item}{end}")
+                state[0] += 1
+                continue
+            if type(item) is dict and kind == "complex" and item:
+                mark = len(out)
+                append(indent + start)
+                _text_object(out, item, child, depth + 1, state)
+                if len(out) == mark + 1:
+                    out[mark] = f"{indent}<{child.name}/>"
+                else:
+                    append(indent + end)
+                state[0] += 1
+                continue
         if item is None or item == [] or (item == {} and kind != "any"):
             state[2] = False  # dropped: the read-back form lacks it
             continue
@@ -324,7 +335,7 @@ def _text_put(out: list[str], item: object, child: ElementSpec, kind: str, start
             state[2] = False
     if "&" in text or "<" in text or ">" in text or "\r" in text:
         text = _escape(text)
-    out.append(indent + start + text + end)
+    out.append(f"{indent}{start}{text}{end}")
 
 
 def _escape(text: str) -> str:

@@ -243,7 +243,7 @@ def build_text(payload: dict[str, Any], spec: MessageSpec) -> PlainText | None:
     if '"' in namespace or "&" in namespace or "<" in namespace or type(payload) is not dict:
         return None
     out: list[str] = []
-    state = [1, 1, True]  # elements, depth (levels, the root is 1), faithful
+    state: list[Any] = [1, 1, True]  # elements, depth (levels, the root is 1), faithful
     try:
         _text_object(out, payload, spec.root, 1, state)
     except (_NotPlain, CodecError, RecursionError, IndexError):

@@ -14,6 +14,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -245,11 +246,47 @@ def _other_form_issues(fmt: str, document: Any, element: Any, root: str, bundle:
         found = _schema_issues("xml", element, root, bundle)
         where = "XML form"
     else:
-        found = _schema_issues("json", simplejson.loads(dump_json(to_json(element, root, spec_of)),
-                                                      use_decimal=True), root, bundle)
+        found = _schema_issues("json", as_json_text_reads_it(to_json(element, root, spec_of)), root, bundle)
         where = "JSON form"
     return [Issue(i.path, f"{i.message} (in the {where}: this message cannot be carried in the other syntax)",
                   i.code) for i in found]
+
+
+class _Unusual(Exception):
+    """A value :func:`as_json_text_reads_it` leaves to the real round trip."""
+
+
+def as_json_text_reads_it(document: Any) -> Any:
+    """``simplejson.loads(dump_json(document), use_decimal=True)``, without writing and reading the text.
+
+    The JSON form of a converted message is what a reader of its JSON text gets: a finite Decimal
+    written without a point or an exponent (``15``, ``-0``) reads back as an int, everything else the
+    codec produces (dict, list, str, int, bool, None, other finite Decimals) as itself. Anything else
+    takes the real round trip. Writing and reading the text cost 80 us of a 4 kB RC-EDA's ``validate``.
+    """
+    try:
+        return _reads_it(document)
+    except _Unusual:
+        return simplejson.loads(dump_json(document), use_decimal=True)
+
+
+def _reads_it(value: Any) -> Any:
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is dict:
+        result = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _Unusual
+            result[key] = _reads_it(item)
+        return result
+    if kind is list:
+        return [_reads_it(item) for item in value]
+    if kind is Decimal and value.is_finite():
+        text = str(value)
+        return value if "." in text or "E" in text else int(text)
+    raise _Unusual
 
 
 def bundle_for(fmt: str, document: Any, *, schemas: Path | str | None = None,

@@ -256,3 +256,25 @@ def test_hostile_bytes_never_take_the_fast_path(gas_leak: bytes) -> None:
     bridge.translate(gas_leak, "xml", schemas=REF)
     hostile = b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "boom">]><createCase>&e;</createCase>'
     assert [issue.code for issue in bridge.validate(hostile, schemas=REF)] == ["unsafe-xml"]
+
+
+_JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text()
+    | st.decimals(allow_nan=False, allow_infinity=False) | st.decimals(places=0) | st.sampled_from(
+        [Decimal("-0"), Decimal("0E-8"), Decimal("1E+2"), Decimal(15), Decimal("-1.50"), Decimal("NaN")]),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=12)
+
+
+@given(_JSON_VALUES)
+@settings(max_examples=400, deadline=None, database=None)
+def test_json_form_without_the_text_is_what_the_text_gives(value: Any) -> None:
+    """The conversion check reads the JSON form as a reader of its text would: same values, same types."""
+    try:
+        expected = simplejson.loads(dump_json(value), use_decimal=True)
+    except ValueError:  # Infinity cannot be written: neither way hides that
+        with pytest.raises(ValueError):
+            hub_codec.as_json_text_reads_it(value)
+        return
+    got = hub_codec.as_json_text_reads_it(value)
+    assert repr(_typed(got)) == repr(_typed(expected))

@@ -2,6 +2,7 @@
 
     .venv/bin/python benchmarks/ratios.py [--rounds 3] [--reference DIR] [--store-rows 1000000]
         [--store-dir DIR] [--skip-e2e] [--frames 2000] [--seconds 10]
+    .venv/bin/python benchmarks/ratios.py --only-codec   # the codec row, then where its time goes
 
 Rows (each printed as "measure: side A / side B = ratio (target ...): met | NOT met"):
 
@@ -102,7 +103,7 @@ def e2e_rows(rounds: int, frames: int, seconds: float) -> None:
 
 
 # -- codec vs libxml2 ------------------------------------------------------------------------
-def codec_row(reference: Path, rounds: int, seconds: float) -> None:
+def codec_row(reference: Path, rounds: int, seconds: float, breakdown: bool = False) -> None:
     from lxml import etree
 
     import bridge
@@ -130,6 +131,57 @@ def codec_row(reference: Path, rounds: int, seconds: float) -> None:
     ratio = raw / ours
     print(f"RC-EDA JSON->XML+XSD, public API vs raw libxml2 ({len(data)} B JSON): {ours * 1e3:.3f} ms vs"
           f" {raw * 1e3:.3f} ms per message = {ratio:.2f} (target >= 0.35): {_verdict(ratio >= 0.35)}")
+    if breakdown:
+        codec_breakdown(reference, data, xml, rounds, seconds)
+
+
+def codec_breakdown(reference: Path, data: bytes, xml: bytes, rounds: int, seconds: float) -> None:
+    """Where the codec row's time goes: each stage of both sides alone, best of ``rounds``, CPU us per message."""
+    from lxml import etree
+
+    import bridge
+    from bridge.core.codec.json_to_xml import build_element, build_text, serialize
+    from bridge.core.xmlsafe import new_parser, parse_xml
+    from bridge.refdata import hub_codec
+
+    fmt, document, root = hub_codec.parse(data)
+    bundle = hub_codec.bundle_for(fmt, document, schemas=reference)
+    assert bundle is not None
+    spec, xsd = bundle.spec(root), bundle.xml_validator(root)
+    text = build_text(document[root], spec)
+    assert text is not None
+    own = new_parser()
+    tree = etree.fromstring(text.data, own)
+    raw_parser = etree.XMLParser(resolve_entities=False, no_network=True)
+
+    def just_built() -> None:
+        out = bridge.translate(data, "xml", schemas=reference)
+        hub_codec._BUILT.take(out)  # what translate costs alone, its kept tree freed as validate would
+
+    def validate_built() -> None:
+        out = bridge.translate(data, "xml", schemas=reference)
+        bridge.validate(out, schemas=reference)
+
+    stages: dict[str, Callable[[], object]] = {
+        "libxml2: parse": lambda: etree.fromstring(xml, raw_parser),
+        "libxml2: XSD": lambda: xsd.is_valid(tree),
+        "libxml2: serialise": lambda: etree.tostring(tree, xml_declaration=True, encoding="UTF-8"),
+        "ours: JSON parse (strict, bounded numbers)": lambda: hub_codec.parse(data),
+        "ours: bundle resolution": lambda: hub_codec.bundle_for(fmt, document, schemas=reference),
+        "ours: JSON Schema of the input (fastjsonschema)": lambda: bundle.json_validator(root).is_valid(document[root]),
+        "ours: XML text writer": lambda: build_text(document[root], spec),
+        "ours: libxml2 parse of our own bytes": lambda: etree.fromstring(text.data, own),
+        "ours: XSD of that tree": lambda: xsd.is_valid(tree),
+        "= translate (all of the above, tree freed)": just_built,
+        "translate + validate of its bytes": validate_built,
+        "for reference: lxml element builder + serialise": lambda: serialize(build_element(document[root], spec)),
+        "for reference: validate of other bytes (hardened parse, XSD, JSON form)":
+            lambda: bridge.validate(xml, schemas=reference),
+        "for reference: hardened parse alone": lambda: parse_xml(xml),
+    }
+    best = {name: min(_cpu_per_call(step, seconds / 4) for _ in range(rounds)) for name, step in stages.items()}
+    for name, cost in best.items():
+        print(f"  {name:<75} {cost * 1e6:8.1f} us")
 
 
 # -- store -----------------------------------------------------------------------------------
@@ -190,12 +242,16 @@ def main() -> int:
     parser.add_argument("--store-dir", type=Path, default=None, help="where to build (or reuse) the aged store")
     parser.add_argument("--skip-e2e", action="store_true")
     parser.add_argument("--skip-store", action="store_true")
+    parser.add_argument("--only-codec", action="store_true",
+                        help="only the codec row, followed by where its time goes (each stage of both sides)")
     args = parser.parse_args()
     if not (args.reference / "xsd").is_dir():
         print(f"needs the official schemas: {args.reference} (set HUB_REFERENCE)", file=sys.stderr)
         return 2
     print(f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.2f}", flush=True)
-    codec_row(args.reference, args.rounds, args.cpu_seconds)
+    codec_row(args.reference, args.rounds, args.cpu_seconds, breakdown=args.only_codec)
+    if args.only_codec:
+        return 0
     no_bundle_row(args.reference, args.rounds, args.cpu_seconds)
     if not args.skip_store:
         store_rows(args.store_rows, args.store_n, args.store_dir)

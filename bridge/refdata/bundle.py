@@ -164,12 +164,55 @@ class Bundle:
 
 
 def load_bundle(path: Path | str) -> Bundle:
-    """Load (once per process) the bundle at ``path``; refuses an incomplete one."""
-    return _load_bundle_cached(str(Path(path).resolve()))
+    """Load (once per process) the bundle at ``path``; refuses an incomplete one.
+
+    Every call looks at what ``path`` is *now*: the bundle is cached under the path as
+    given plus the identity of the directory it reaches (device, inode, mtime) and of its
+    manifest, two ``stat`` calls. A symlink re-pointed to another bundle, or a bundle
+    re-installed behind the same path (``schemas install`` renames a fresh directory into
+    place, even from another process), has another identity and is loaded anew. What it
+    replaces is ``Path.resolve()`` on every call (a quarter of a JSON -> XML conversion).
+    """
+    text = os.fspath(path)
+    identity = _identity(text)
+    key = (text, identity)
+    found = _BY_IDENTITY.get(key)
+    if found is not None:
+        return found
+    bundle = _load_bundle_cached(str(Path(text).resolve()), identity)
+    if len(_BY_IDENTITY) >= _BY_IDENTITY_MAX:
+        _BY_IDENTITY.clear()
+    _BY_IDENTITY[key] = bundle
+    return bundle
+
+
+_Identity = tuple[tuple[int, int, int], tuple[int, int, int] | None] | None
+_BY_IDENTITY: dict[tuple[str, _Identity], Bundle] = {}
+_BY_IDENTITY_MAX = 32
+
+
+def _cached_folder(path_text: str) -> Bundle | None:
+    """The bundle already loaded from the directory ``path_text`` reaches, if it is still the same one."""
+    identity = _identity(path_text)
+    return _BY_IDENTITY.get((path_text, identity)) if identity is not None else None
+
+
+def _identity(path_text: str) -> _Identity:
+    """(device, inode, mtime) of the directory ``path_text`` reaches and of its manifest; None if unreachable."""
+    try:
+        folder = os.stat(path_text)
+    except (OSError, ValueError):
+        return None
+    try:
+        manifest = os.stat(os.path.join(path_text, _MANIFEST))
+    except (OSError, ValueError):
+        return (folder.st_dev, folder.st_ino, folder.st_mtime_ns), None
+    return (folder.st_dev, folder.st_ino, folder.st_mtime_ns), (manifest.st_dev, manifest.st_ino, manifest.st_mtime_ns)
 
 
 @functools.lru_cache(maxsize=8)
-def _load_bundle_cached(path_text: str) -> Bundle:
+def _load_bundle_cached(path_text: str, identity: _Identity = None) -> Bundle:
+    """The bundle at a resolved path, once per identity (see :func:`load_bundle`)."""
     path = Path(path_text)
     problems = check_bundle(path)
     if problems:
@@ -192,7 +235,10 @@ def resolve_bundle(explicit: Path | str | None = None, *, version: str | None = 
     installed default, else ``None``.
     """
     if explicit:
-        named = None if Path(explicit).is_dir() else find_installed(str(explicit))
+        cached = _cached_folder(os.fspath(explicit))
+        if cached is not None:
+            return cached
+        named = None if os.path.isdir(explicit) else find_installed(str(explicit))
         return load_bundle(named.path if named is not None else explicit)
     if version:
         info = find_installed(version)
@@ -275,6 +321,7 @@ def install_bundle(source: Path | str, *, make_default: bool = True) -> BundleIn
     if make_default:
         (target.parent / _DEFAULT_POINTER).write_text(version + "\n", encoding="utf-8")
     _load_bundle_cached.cache_clear()
+    _BY_IDENTITY.clear()
     return BundleInfo(version, commit, target, make_default or _default_path() == target, namespace)
 
 

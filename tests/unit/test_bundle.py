@@ -59,3 +59,42 @@ def test_bundle_knows_every_payload_type(hub_reference: Path) -> None:
     bundle = load_bundle(hub_reference)
     assert {"createCase", "emsi", "reference", "error", "resourcesInfo", "geoPositionsUpdate"} <= set(bundle.payload_roots())
     assert bundle.spec("resourcesInfo").namespace == "urn:emergency:eda:1.9:resourcesinfo"
+
+
+def _copy_bundle(hub_reference: Path, target: Path) -> Path:
+    for folder in ("json-schema", "xsd"):
+        shutil.copytree(hub_reference / folder, target / folder)
+    return target
+
+
+def test_same_path_unchanged_is_one_cached_bundle(hub_reference: Path) -> None:
+    """Loading the same, unchanged path twice gives the same (compiled-once) bundle."""
+    assert load_bundle(hub_reference) is load_bundle(str(hub_reference))
+    assert resolve_bundle(hub_reference) is load_bundle(hub_reference)
+
+
+def test_bundle_reinstalled_behind_the_same_path_is_picked_up(hub_reference: Path, tmp_path: Path) -> None:
+    """A fresh directory renamed into place (as `schemas install` does, perhaps from another process)
+    is loaded anew, although its resolved path is the same: the cache is keyed on what the path reaches."""
+    live = _copy_bundle(hub_reference, tmp_path / "bundle")
+    first = load_bundle(live)
+    fresh = _copy_bundle(hub_reference, tmp_path / ".bundle.partial")
+    shutil.rmtree(live)
+    fresh.rename(live)
+    second = load_bundle(live)
+    assert second is not first
+    assert second.path == live.resolve()
+    assert load_bundle(live) is second
+
+
+def test_repointed_symlink_gives_the_bundle_it_now_reaches(hub_reference: Path, tmp_path: Path) -> None:
+    """$HUB_SCHEMAS (or --schemas) may be a symlink: re-pointing it switches bundles without a restart."""
+    one = _copy_bundle(hub_reference, tmp_path / "one")
+    two = _copy_bundle(hub_reference, tmp_path / "two")
+    link = tmp_path / "current"
+    link.symlink_to(one)
+    assert load_bundle(link).path == one.resolve()
+    link.unlink()
+    link.symlink_to(two)
+    assert load_bundle(link).path == two.resolve()
+    assert resolve_bundle(link).path == two.resolve()

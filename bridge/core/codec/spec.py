@@ -33,10 +33,14 @@ class ElementSpec:
     children: tuple[ElementSpec, ...] = ()
     _index: dict[str, ElementSpec] = field(default_factory=dict, compare=False, repr=False)
     _position: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    #: per child, what the JSON -> XML text writer needs: (spec, kind, repeated, "<name>", "</name>")
+    _plan: dict[str, tuple[ElementSpec, str, bool, str, str]] = field(default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index.update({child.name: child for child in self.children})
         self._position.update({child.name: number for number, child in enumerate(self.children)})
+        self._plan.update({child.name: (child, child.kind, child.repeated, f"<{child.name}>", f"</{child.name}>")
+                           for child in self.children})
 
     def child(self, name: str) -> ElementSpec | None:
         """The child spec called ``name``, or ``None`` if the schema has no such child."""

@@ -181,6 +181,16 @@ CREATE TABLE IF NOT EXISTS case_links (
 ) WITHOUT ROWID;
 """
 
+# v8: `bridge messages --case DOSSIER` (and ``Store.by_case``) found a dossier number with
+# ``case_id LIKE '%.DOSSIER'``: a leading wildcard, so a scan of the whole messages table. This
+# indexes the last dot-separated part of the case id (the dossier number in
+# ``fr.health.samu440.DEMO-000001``; the whole id when it has no dot), so that lookup is an index
+# search. The expression must match ``CASE_LOCAL`` in queries.py exactly, or SQLite ignores it.
+_V8 = """
+CREATE INDEX IF NOT EXISTS messages_case_local
+    ON messages(substr(case_id, length(rtrim(case_id, replace(case_id, '.', ''))) + 1), id);
+"""
+
 #: (version, script). Version numbers are consecutive, starting at 1.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -190,6 +200,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (5, _V5),
     (6, _V6),
     (7, _V7),
+    (8, _V8),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

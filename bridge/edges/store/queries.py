@@ -26,6 +26,11 @@ _PENDING = tuple(sorted(s.value for s in PENDING_OUTBOUND))
 _BY_STATE = "messages INDEXED BY messages_direction_state"  # see StoreQueries
 
 
+#: The last dot-separated part of ``case_id`` (the LRM's dossier number in a Hub case id the bridge made),
+#: exactly as indexed by store migration 8 (``messages_case_local``).
+CASE_LOCAL = "substr(case_id, length(rtrim(case_id, replace(case_id, '.', ''))) + 1)"
+
+
 class StoreQueries:
     """Queries that never write; they need ``self._conn`` and ``self.path``.
 
@@ -84,10 +89,9 @@ class StoreQueries:
             where.append("created_at >= ?")
             params.append(to_db_time(since))
         if case is not None:
-            local = local_case_id(case)
-            escaped = local.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("(case_id = ? OR case_id LIKE ? ESCAPE '\\')")
-            params += [case, f"%.{escaped}" if local else case]
+            # the Hub case id, or the LRM's dossier number (its last part): two index searches (migration 8)
+            where.append(f"(case_id = ? OR {CASE_LOCAL} = ?)")
+            params += [case, local_case_id(case) or case]
         sql = "SELECT * FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
         if limit is None:
             return self._messages(sql + " ORDER BY id", tuple(params))

@@ -50,7 +50,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bridge.runtime.demo import demo_frame
+from bridge.runtime.demo import live_demo_frame
 from bridge.testing.lrm import LrmClient
 from bridge.testing.rabbitmq import free_port, start_broker
 
@@ -306,7 +306,7 @@ def _throughput_phase(lrm: LrmClient, frames: int, window: int, assistance: bool
             lrm.poll(0.05)  # back-pressure: let the outbox drain a little before resending
         answered = len(lrm.acks) - acks0 + len(lrm.nacks) - nacks0
         while todo and sent - answered < window:
-            lrm.send(demo_frame(100_000 + todo.pop(), assistance=assistance))
+            lrm.send(live_demo_frame(100_000 + todo.pop(), assistance=assistance))
             sent += 1
         lrm.poll(0.01)
     return resends
@@ -368,7 +368,7 @@ def main() -> int:
         count = int(rate * args.seconds)
         start = time.perf_counter()
         for n in range(count):
-            lrm.send(demo_frame(n, assistance=assistance))
+            lrm.send(live_demo_frame(n, assistance=assistance))
             lrm.poll(0)
             delay = start + (n + 1) / rate - time.perf_counter()
             if delay > 0:

@@ -46,6 +46,7 @@ from bridge.app.ports import (
     Translation,
 )
 from bridge.app.records import Message, translation_notes
+from bridge.core.adapters.rc_eda import local_case_id
 from bridge.core.delivery import IllegalTransition, RetryPolicy
 from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue
@@ -71,7 +72,7 @@ class Translator(Protocol):
     adapter: str
     profile: str
 
-    def to_hub(self, frame: bytes) -> list[HubPayload]: ...
+    def to_hub(self, frame: bytes, linked_case: Callable[[str], str | None] | None = None) -> list[HubPayload]: ...
 
     def to_legacy(self, message: Unwrapped, original_frame: bytes | None = None,
                   earlier: Sequence[Unwrapped] = ()) -> bytes | None: ...
@@ -255,10 +256,13 @@ class BridgeService:
         return [self._wrap(item) for item in self._to_hub(frame)]
 
     def _to_hub(self, frame: bytes) -> list[HubPayload]:
-        """The frame's Hub payloads; a health LRM's RS-SR is merged onto the case's resources the store knows."""
+        """The frame's Hub payloads: a health LRM's RS-SR is merged onto the case's resources the store knows;
+        a legacy dossier number linked to a partner's case goes out under that case's id."""
         if getattr(self.translator, "reads_case_resources", False):
             return self.translator.to_hub(frame, known=self.known_resources)  # type: ignore[call-arg]
-        return self.translator.to_hub(frame)
+        if getattr(self.store, "case_link", None) is None:
+            return self.translator.to_hub(frame)
+        return self.translator.to_hub(frame, linked_case=self._linked_case)
 
     def known_resources(self, case_id: str) -> Any:
         """The case's resources as the bridge told the fire side (its stored RC-RI, folded by the translator).
@@ -268,6 +272,19 @@ class BridgeService:
         """
         bodies = self.store.case_resource_messages(case_id, limit=MAX_CASE_HISTORY)
         return self.translator.known_resources(bodies)  # type: ignore[attr-defined]
+
+    def _linked_case(self, reference: str) -> str | None:
+        """The partner's Hub case id the LRM's dossier ``reference`` stands for (docs/fidelity.md), if linked."""
+        link = self.store.case_link(reference)
+        if link is None:
+            return None
+        if link.ambiguous:
+            log.warning("case_link_ambiguous", reference=reference, case_id=link.hub_case_id,
+                        error="this dossier number was handed to the LRM for more than one Hub case: "
+                              "its frames go out under the LRM's own case id, not linked")
+            return None
+        hub_case_id: str = link.hub_case_id
+        return hub_case_id
 
     def _wrap(self, item: HubPayload) -> Translation:
         message_uuid = self.new_uuid()
@@ -285,10 +302,11 @@ class BridgeService:
                            notes=translation_notes(item.mapped, item.dropped, item.warnings))
 
     def _case_shared(self, case_id: str | None) -> bool:
-        """Whether a frame of this dossier already went to the Hub: a later one is an update (docs/operations.md)."""
+        """Whether the case is already on the Hub: a frame of this dossier went out, or the partner sent it
+        (a case the partner created, linked to the LRM's dossier): a later message is an update (docs/operations.md)."""
         if case_id is None:
             return False
-        return any(m.direction == "out" for m in self.store.by_case(case_id))
+        return bool(self.store.by_case(case_id))
 
     def _dead_letter_frame(self, frame: bytes, exc: BridgeError, now: datetime, source: str = "translation") -> None:
         first = exc.issues[0] if exc.issues else None
@@ -684,7 +702,53 @@ class BridgeService:
             return None
         self._record_alterations("in", [message_id], list(result.warnings), now)
         data: bytes = result.data
+        self._link_partner_case(message_id, received, data, now)
         return data
+
+    def _link_partner_case(self, message_id: int, received: Unwrapped, legacy: bytes, now: datetime) -> None:
+        """Remember which Hub case the dossier number written for the LRM stands for (docs/fidelity.md).
+
+        A case the partner created reaches the LRM under the number its sheet carries (the
+        partner's ``senderCaseId``); the LRM's later frames carry only that number. Linked here,
+        they go out under the partner's caseId as updates. When the sheet carries the Hub case
+        id itself nothing is needed; when it carries no number, or a number that is already
+        the LRM's own case or another Hub case's, the gap is declared (log + message history),
+        never guessed.
+        """
+        case_id, _ = _case_identity(received)
+        us = self.settings.client_id
+        read_back = getattr(self.translator, "case_reference", None)
+        if (case_id is None or case_id.startswith(us + ".") or read_back is None
+                or getattr(self.store, "link_case", None) is None
+                or getattr(self.translator, "reads_case_resources", False)):  # the health model carries caseId
+            return
+        carried, reference = read_back(legacy)
+        if carried == case_id:
+            return  # the dialect carries the Hub case id itself
+        problem = None
+        if carried is not None:
+            problem = f"the LRM's sheet names another case ({carried})"
+        elif not reference:
+            problem = "the LRM's sheet has no dossier number to link"
+        elif any(m.direction == "out" for m in self.store.by_case(f"{us}.{local_case_id(reference)}")):
+            problem = f"dossier {reference!r} is already one of the LRM's own cases"
+        else:
+            outcome = self.store.link_case(reference, case_id, profile=self.translator.profile, at=now)
+            if outcome == "linked":
+                log.info("partner_case_linked", case_id=case_id, reference=reference)
+                self._note(message_id, "case_linked", f"the LRM's dossier {reference!r} is this case ({case_id})", now)
+            if outcome == "ambiguous":
+                problem = f"dossier {reference!r} was already handed to the LRM for another case"
+        if problem is not None:
+            error = (f"{problem}: the LRM's later frames about {case_id} will go out under another case id "
+                     "(a new case on the partner's side), not as updates")
+            log.warning("partner_case_not_linked", case_id=case_id, reference=reference, error=error)
+            self._note(message_id, "case_not_linked", error, now)
+
+    def _note(self, message_id: int, event: str, detail: str, now: datetime) -> None:
+        note = getattr(self.store, "note_events", None)
+        if note is not None:
+            note(message_id, event, [detail], at=now)
 
     def _record_alterations(self, direction: str, message_ids: list[int], warnings: list[Issue],
                             now: datetime) -> None:

@@ -139,10 +139,11 @@ class PipelineTranslator:
         """A health-model LRM link: its RS-SR frames are merged onto the case's known resources (``known``)."""
         return self.profile_model.adapter.startswith("rs-eda")
 
-    def _legacy_to_hub(self, frame: bytes, ctx: AdapterContext, known: KnownResources | None) -> list[Any]:
+    def _legacy_to_hub(self, frame: bytes, ctx: AdapterContext, known: KnownResources | None,
+                       linked_case: Callable[[str], str | None] | None = None) -> list[Any]:
         if self.reads_case_resources:
             return health_to_hub(frame, self.profile_model, ctx, self.validator, known)
-        return legacy_to_hub(frame, self.profile_model, ctx, self.validator)
+        return legacy_to_hub(frame, self.profile_model, ctx, self.validator, linked_case)
 
     def known_resources(self, bodies: Sequence[tuple[bytes, str | None]]) -> Operations | None:
         """The resources of a case as the bridge told the fire side: its RC-RI bodies folded in order (by id).
@@ -162,9 +163,12 @@ class PipelineTranslator:
                 log.warning("case_resources_unreadable", error=exc.message)
         return known
 
-    def to_hub(self, frame: bytes, known: KnownResources | None = None) -> list[HubPayload]:
+    def to_hub(self, frame: bytes, known: KnownResources | None = None,
+               linked_case: Callable[[str], str | None] | None = None) -> list[HubPayload]:
+        """The Hub payloads of one LRM frame; ``known``: a health LRM's case resources; ``linked_case``: the
+        partner's case a legacy dossier number stands for (docs/operations.md "Cases the partner created")."""
         recorder = self._recorder()
-        items = self._legacy_to_hub(frame, self._ctx(recorder), known)
+        items = self._legacy_to_hub(frame, self._ctx(recorder), known, linked_case)
         case_id = items[0].payload.get("caseId") if items else None
         for warning in (w for item in items for w in item.warnings):
             _log_warning(warning, case_id=case_id, profile=self.profile)
@@ -251,6 +255,20 @@ class PipelineTranslator:
         encoded = get_adapter(f"rs-ri-{syntax}", ctx.adapters).encode(decoded.case, ctx)
         return Result(encoded.data, decoded.case, decoded.dropped + encoded.dropped,
                       decoded.warnings + encoded.warnings)
+
+    def case_reference(self, legacy: bytes) -> tuple[str | None, str | None]:
+        """What a frame the bridge wrote for the LRM carries of its case: (Hub case id, the LRM's dossier number).
+
+        Read back with the profile, as the LRM's later frames about the case will be: a dialect
+        with a ``case.case_id`` field carries the Hub case id itself; the others carry only the
+        dossier number (``case.sender_case_id``), which the service links to the Hub case id.
+        (None, None) when the frame cannot be read back.
+        """
+        try:
+            decoded = get_adapter(self.profile_model.adapter, self.ctx.adapters).decode(bytes(legacy), self._ctx())
+        except BridgeError:
+            return None, None
+        return decoded.case.case_id or None, decoded.case.sender_case_id or None
 
     def ack_for(self, frame: bytes, reference: str | None = None, warnings: list[Issue] | None = None) -> bytes | None:
         """The link ack; with warnings, the profile's ``ack_warning`` form when it has one."""

@@ -22,7 +22,8 @@ DEFAULT_VHOST = "/15-nexsis_v1.9"
 @click.option("--admin-password", default="guest", envvar="HUB_EMULATOR_ADMIN_PASSWORD",
               help="Admin password (env HUB_EMULATOR_ADMIN_PASSWORD).")
 @click.option("--schemas", type=click.Path(exists=True, file_okay=False, path_type=Path),
-              help="Official schema folder (json-schema/ + xsd/) for the 300 check; default: bridge.validate.")
+              help="Official schema folder (json-schema/ + xsd/, checked complete at start) for the 300 check; "
+                   "default: bridge.validate.")
 @click.option("--private-broker", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Start a private RabbitMQ (test CA, free loopback ports) in DIR instead of using a running one.")
 @click.option("--xml-client", "xml_clients", multiple=True, metavar="ID",
@@ -38,8 +39,8 @@ def hub_emulator(clients, vhost, management_url, amqp_host, amqp_port, admin_use
     """Provision the Hub topology on RabbitMQ and run the Hub dispatcher (RS-ERROR on faults).
 
     Exit codes: 0 provisioned (--provision-only) or stopped by a signal; 2 bad usage; 3 configuration
-    error (no usable schema validator, no RabbitMQ for --private-broker); 4 broker unreachable,
-    provisioning or the dispatcher failed.
+    error (no usable schema validator, a --schemas folder that is not a complete bundle, no RabbitMQ for
+    --private-broker); 4 broker unreachable, provisioning or the dispatcher failed.
     """
     from bridge.core.errors import BridgeError
     from bridge.runtime.logging import configure_logging
@@ -50,7 +51,9 @@ def hub_emulator(clients, vhost, management_url, amqp_host, amqp_port, admin_use
     try:
         validate = default_validator(schemas)
     except BridgeError as exc:
-        raise _exit(3, f"{exc}: pass --schemas DIR (the official json-schema/ and xsd/ folders)") from None
+        found = "".join(f"\n  {issue.path}: {issue.message}" for issue in exc.issues[:20])
+        raise _exit(3, f"{exc.message}{found}\npass --schemas DIR (the official json-schema/ and xsd/ folders)"
+                    ) from None
     broker = None
     if private_broker is not None:
         broker = _start_private_broker(private_broker, list(clients))

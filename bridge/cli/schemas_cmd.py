@@ -16,25 +16,37 @@ def schemas() -> None:
 
 @schemas.command("install")
 @click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
-@click.option("--no-default", is_flag=True, help="Install without making it the default bundle.")
-def install(directory: Path, no_default: bool) -> None:
-    """Copy the bundle in DIRECTORY, check it is complete and record its version.
+@click.option("--default/--no-default", "make_default", default=None,
+              help="Make it the default bundle, or not. Without either: it becomes the default unless an "
+                   "installed default has a newer schema release (an older model line does not replace it).")
+def install(directory: Path, make_default: bool | None) -> None:
+    """Copy the bundle in DIRECTORY, check it is complete and record its version; say which bundle is the default.
 
     Exit codes: 0 installed; 2 bad usage, or DIRECTORY is not a complete bundle (what is missing is listed).
     """
     from bridge.core.errors import BridgeError
-    from bridge.refdata.bundle import install_bundle
+    from bridge.refdata.bundle import default_bundle, install_bundle, release_key
 
     try:
-        info = install_bundle(directory, make_default=not no_default)
+        info = install_bundle(directory, make_default=make_default)
     except BridgeError as exc:
         click.echo(f"{directory}: {exc.message}", err=True)
         for issue in exc.issues:
             click.echo(f"  {issue.path}: {issue.message}", err=True)
         raise SystemExit(EXIT_UNREADABLE) from None
-    default = " (default)" if info.is_default else ""
     click.echo(f"installed schema bundle {info.version} (model {info.model_version or '?'}, "
-               f"{info.namespace or 'no RC-DE namespace'}){default} in {info.path}")
+               f"{info.namespace or 'no RC-DE namespace'}) in {info.path}")
+    default = default_bundle()
+    if default is None:
+        click.echo("no default bundle (bridge schemas install --default DIR makes one)")
+    elif info.is_default:
+        click.echo(f"default bundle: {default.version} (model {default.model_version or '?'}), this one")
+    else:
+        comparable = release_key(info.release) is not None and release_key(default.release) is not None
+        why = ("--no-default" if make_default is False
+               else f"{info.release} is {'an older schema release than' if comparable else 'not comparable with'} "
+                    f"the default's {default.release}; --default makes it the default")
+        click.echo(f"default bundle: {default.version} (model {default.model_version or '?'}), unchanged ({why})")
 
 
 @schemas.command("list")

@@ -262,7 +262,8 @@ def messages() -> None:
 @messages.command("list")
 @click.option("--state", help="Only messages in this state (received, published, delivered, answered, "
                               "handed_over, acked, failed, dead_lettered...).")
-@click.option("--case", "case_id", help="Only this case: the Hub case id or the LRM's own dossier number.")
+@click.option("--case", "case_id", help="Only this case: the Hub case id, or the LRM's own dossier number (the "
+                                        "last part of the Hub case id; exact match, case-sensitive).")
 @click.option("--since", help="Only messages received since this time or age (e.g. 2h).")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True, help="Newest N messages.")
 @STORE_OPTION
@@ -290,7 +291,8 @@ def messages_list(state: str | None, case_id: str | None, since: str | None, lim
 
 @messages.command("show")
 @click.argument("message_id", type=int, required=False)
-@click.option("--case", "case_id", help="Every message of this case (Hub case id or LRM dossier number).")
+@click.option("--case", "case_id", help="Every message of this case (Hub case id, or LRM dossier number: the last "
+                                        "part of the Hub case id, exact match, case-sensitive).")
 @STORE_OPTION
 @JSON_OPTION
 def messages_show(message_id: int | None, case_id: str | None, store_path: Path | None, as_json: bool) -> None:

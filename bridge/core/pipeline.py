@@ -106,11 +106,25 @@ def to_fire_side(encoder: Adapter, ctx: AdapterContext) -> bool:
 
 
 def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
-                  validator: Validator | None = None) -> list[HubPayload]:
-    """One legacy frame -> createCase, plus an EMSI message when it requests or answers assistance."""
+                  validator: Validator | None = None,
+                  linked_case: Callable[[str], str | None] | None = None) -> list[HubPayload]:
+    """One legacy frame -> createCase, plus an EMSI message when it requests or answers assistance.
+
+    ``linked_case`` gives the Hub case id a dossier number of the LRM stands for, when the
+    bridge handed the LRM a case the partner created under that number (the store's case
+    links, docs/fidelity.md): the frame's messages then go out under the partner's case id.
+    """
     ctx = ctx.with_profile(profile)
     decoded = get_adapter(profile.adapter, ctx.adapters).decode(bytes(frame), ctx)
     case, withheld = confidentiality.apply(decoded.case, ctx.confidentiality, ctx.recipient_id)
+    link_notes: list[Issue] = []
+    if linked_case is not None and case.case_id is None and case.sender_case_id:
+        partner_case = linked_case(case.sender_case_id)
+        if partner_case:
+            case = case.model_copy(update={"case_id": partner_case})
+            link_notes.append(Issue("case.case_id", f"the LRM's dossier {case.sender_case_id!r} is the partner's "
+                                    f"case {partner_case} (linked when the bridge handed it to the LRM)",
+                                    "value-derived"))
     if case.location.loc_id is None:
         # One location id shared by the createCase and the EMSI message of the same event.
         case = case.model_copy(update={"location": case.location.model_copy(update={"loc_id": ctx.new_id()})})
@@ -121,7 +135,7 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
     hub_drops = [d for d in case_drops
                  if d.path.split(".")[0].split("/")[0] not in ("request", "answer", "operations")] + echoed
     payloads.append(HubPayload("createCase", create_case, withheld + decoded.dropped + hub_drops,
-                               list(decoded.warnings) + case_warnings))
+                               list(decoded.warnings) + link_notes + case_warnings))
     if case.request is not None or case.answer is not None:
         emsi, emsi_drops, warnings = encode_emsi(case.model_copy(update={"operations": None}), ctx)
         payloads.append(HubPayload("emsi", emsi, emsi_drops, warnings))

@@ -300,14 +300,34 @@ def check_bundle(path: Path) -> list[Issue]:
     return problems
 
 
-def install_bundle(source: Path | str, *, make_default: bool = True) -> BundleInfo:
-    """Copy a complete official bundle under the data directory and record its version."""
+def release_key(release: str) -> tuple[int, ...] | None:
+    """``26.07.29`` -> (26, 7, 29): the schema release label, comparable; None when it is not numbers."""
+    parts = release.split(".")
+    return tuple(int(p) for p in parts) if all(p.isascii() and p.isdigit() for p in parts) else None
+
+
+def default_bundle() -> BundleInfo | None:
+    """The installed default bundle, if any."""
+    return next((info for info in list_bundles() if info.is_default), None)
+
+
+def install_bundle(source: Path | str, *, make_default: bool | None = None) -> BundleInfo:
+    """Copy a complete official bundle under the data directory and record its version.
+
+    ``make_default`` True / False: make it the default or not. None (the CLI without
+    ``--default``/``--no-default``): it becomes the default when there is none, when it
+    replaces the default in place, or when its schema release is not older than the
+    default's; an older model line (``25.07.15`` while ``26.07.29`` is the default), or a
+    release label that cannot be compared, leaves the default as it is.
+    """
     source = Path(source)
     problems = check_bundle(source)
     if problems:
         raise BridgeError(f"{source} is not a complete schema bundle", problems, HubErrorCode.SCHEMA_NOT_FOUND)
     version, commit = _read_version(source)
     target = data_home() / "schemas" / version
+    if make_default is None:
+        make_default = _replaces_default(version, target)
     staging = target.with_name(f".{version}.partial")
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir(parents=True)
@@ -323,6 +343,15 @@ def install_bundle(source: Path | str, *, make_default: bool = True) -> BundleIn
     _load_bundle_cached.cache_clear()
     _BY_IDENTITY.clear()
     return BundleInfo(version, commit, target, make_default or _default_path() == target, namespace)
+
+
+def _replaces_default(version: str, target: Path) -> bool:
+    current = _default_path()
+    if current is None or current.resolve() == target.resolve():
+        return True
+    new_key = release_key(version.split("-", 1)[0])
+    current_key = release_key(_read_version(current)[0].split("-", 1)[0])
+    return new_key is not None and current_key is not None and new_key >= current_key
 
 
 def list_bundles() -> list[BundleInfo]:

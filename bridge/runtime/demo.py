@@ -16,12 +16,16 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from twisted.internet import defer, protocol, task
 
+from bridge.app.clock import utc_now
 from bridge.core.framing import NEED_DATA, Deframer, frame
 
 PROFILE = "lrm-alpha-text"
@@ -36,14 +40,35 @@ TEMPLATE = (
 ASSISTANCE = "DEMANDE_SP=O\r\nTYPE_CONCOURS=REL\r\nMOTIF_CONCOURS=Relevage et ouverture de porte\r\nMOYEN=VSAV"
 
 
-def demo_frame(n: int, stamp: str = "20261125100000", *, assistance: bool = True) -> bytes:
-    """The n-th demo case sheet, encoded as the dialect says (cp1252).
+#: The fixed call date of :func:`demo_frame` (local time of the dialect): for a bridge on a fixed test
+#: clock (``bridge.testing.rig.START``). A bridge on the wall clock refuses it once it is more than
+#: ``[dates] max_past_days`` old (2036): give such a bridge :func:`live_demo_frame`.
+DEMO_STAMP = "20261125100000"
+DEMO_TIMEZONE = "Europe/Paris"  # the lrm-alpha-text profile's timezone: its dates carry no offset
+
+
+def demo_frame(n: int, stamp: str = DEMO_STAMP, *, assistance: bool = True) -> bytes:
+    """The n-th demo case sheet, encoded as the dialect says (cp1252), called in at ``stamp``.
 
     With ``assistance`` (the demo's default) it asks the fire service for help, so
     it becomes a createCase plus an EMSI request; without, only the createCase.
     """
     tail = ASSISTANCE if assistance else "DEMANDE_SP=N"
     return (TEMPLATE + tail).format(n=n, stamp=stamp, number=1 + n % 120).encode("cp1252")
+
+
+def demo_stamp(moment: datetime) -> str:
+    """``DATE_APPEL`` of a demo sheet called in at ``moment`` (an aware time), in the dialect's local time."""
+    return moment.astimezone(ZoneInfo(DEMO_TIMEZONE)).strftime("%Y%m%d%H%M%S")
+
+
+def live_demo_frame(n: int, *, clock: Callable[[], datetime] | None = None, assistance: bool = True) -> bytes:
+    """The n-th demo sheet called in now by ``clock`` (the app clock): what a bridge on the wall clock is sent.
+
+    The demo and the tests of a live bridge use it, so their frames stay inside the bridge's date
+    window (``[dates]``, 3650 days back) whatever the year they run in.
+    """
+    return demo_frame(n, demo_stamp((clock or utc_now)()), assistance=assistance)
 
 
 @dataclass
@@ -229,7 +254,7 @@ def _run_demo(reactor, workdir: Path, *, messages: int, config, progress, timeou
     for n in range(messages):
         sent_at[f"DEMO-{n:06d}"] = time.perf_counter()
         traces.setdefault(f"DEMO-{n:06d}", CaseTrace()).sent = True
-        lrm.send(demo_frame(n))
+        lrm.send(live_demo_frame(n))
         summary.sent += 1
         if rate > 0:
             yield task.deferLater(reactor, 1.0 / rate, lambda: None)

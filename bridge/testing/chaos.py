@@ -27,8 +27,11 @@ import uuid
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 
+from bridge.app.clock import utc_now
+from bridge.runtime.demo import demo_stamp
 from bridge.testing.chaos_actors import SAMU, SDIS, VHOST, BridgeProcess, ChaosPeer, LrmDriver
 
 __all__ = ["BridgeProcess", "Campaign", "CampaignPlan", "CampaignReport", "ChaosPeer", "LrmDriver", "case_frames"]
@@ -37,7 +40,7 @@ PENDING_OUT = ("received", "translated", "published")
 PENDING_IN = ("received", "translated", "handed_over")
 
 TEMPLATE = (
-    "NUM_DOSSIER={case}\r\nDATE_APPEL=20261125100000\r\nNATURE=CHUT\r\nLIEU=DOM\r\nMOTIF=RELEV\r\n"
+    "NUM_DOSSIER={case}\r\nDATE_APPEL={stamp}\r\nNATURE=CHUT\r\nLIEU=DOM\r\nMOTIF=RELEV\r\n"
     "NB_VICTIMES=V1\r\nTYPE_VICTIME=SEN\r\nNUMERO={number}\r\nVOIE=Rue de la Fosse\r\nCOMMUNE=Nantes\r\n"
     "INSEE=44109\r\nAPPELANT=Voisin\r\nTEL=0611223344\r\nQUALITE_APPELANT=TEM\r\n"
     "OBS=Personne au sol REV-{rev}\r\nDEMANDE_SP=O\r\nTYPE_CONCOURS=REL\r\n"
@@ -105,8 +108,14 @@ class CampaignReport:
         return "\n".join([f"plan                     {self.plan}", *self.events, *lines])
 
 
-def case_frames(plan: CampaignPlan, tag: str, rng: random.Random) -> list[tuple[str, int, bytes]]:
-    """(case, revision, frame bytes): revisions of a case in order, cases interleaved at random."""
+def case_frames(plan: CampaignPlan, tag: str, rng: random.Random,
+                clock: Callable[[], datetime] | None = None) -> list[tuple[str, int, bytes]]:
+    """(case, revision, frame bytes): revisions of a case in order, cases interleaved at random.
+
+    Called in now by ``clock`` (the bridge under test runs on the wall clock: a fixed date would
+    leave its date window some day).
+    """
+    stamp = demo_stamp((clock or utc_now)())
     cases = max(1, plan.messages // plan.revisions)
     names = [f"CHAOS{tag}-{k:05d}" for k in range(cases)]
     out = []
@@ -115,7 +124,7 @@ def case_frames(plan: CampaignPlan, tag: str, rng: random.Random) -> list[tuple[
         rng.shuffle(batch)
         out.extend(batch)
     out = out[: plan.messages]
-    return [(case, rev, TEMPLATE.format(case=case, rev=rev, number=1 + k % 120).encode("cp1252"))
+    return [(case, rev, TEMPLATE.format(case=case, rev=rev, number=1 + k % 120, stamp=stamp).encode("cp1252"))
             for k, (case, rev) in enumerate(out)]
 
 

@@ -11,7 +11,7 @@ from collections import Counter
 import pytest
 from twisted.internet import defer
 
-from bridge.runtime.demo import demo_frame
+from bridge.runtime.demo import live_demo_frame
 from bridge.testing.lrm import LrmClient
 from tests.integration.rabbitmq import SDIS, bridge_config, client_settings
 
@@ -82,7 +82,7 @@ def test_redelivery_after_a_consumer_crash_is_handed_over_once(broker, hub, reac
     sort = lrm._sort
     lrm._sort = lambda text: (frames.update([text.split("\r\n", 1)[0]]), sort(text))
     try:
-        lrm.send(demo_frame(6001))
+        lrm.send(live_demo_frame(6001))
         assert lrm.wait_for(lambda c: "DEMO-006001" in c.answers and len(redelivered) >= 2, timeout=60), redelivered
         lrm.poll(3.0)  # room for a second hand-over, were there one
         states = reactor_thread.call(running.store.counts)

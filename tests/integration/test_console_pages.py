@@ -20,6 +20,9 @@ from pathlib import Path
 
 import pytest
 
+from bridge.app.clock import utc_now
+from bridge.runtime.demo import demo_stamp
+
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,7 +32,8 @@ CHROMEDRIVER = Path("/usr/bin/chromedriver")
 WAIT_SECONDS = 20
 UPDATE = os.environ.get("UPDATE_CONSOLE_SCREENSHOTS") == "1"
 GOOD_FRAME = (
-    "NUM_DOSSIER=A26-999001\nDATE_APPEL=20261130031500\nNATURE=GAZ\nLIEU=DOM\nMOTIF=MALAISE\nNB_VICTIMES=V1\n"
+    "NUM_DOSSIER=A26-999001\nDATE_APPEL=" + demo_stamp(utc_now()) +  # now: the console's bridge runs on the wall clock
+    "\nNATURE=GAZ\nLIEU=DOM\nMOTIF=MALAISE\nNB_VICTIMES=V1\n"
     "TYPE_VICTIME=ADU\nNUMERO=3\nVOIE=Rue des Marins\nCOMMUNE=Bouaye\nINSEE=44018\nAPPELANT=Marie Dubois\n"
     "TEL=+33671830523\nQUALITE_APPELANT=FAM\nOBS=Odeur de gaz près de la chaudière\nDEMANDE_SP=N\n"
 )

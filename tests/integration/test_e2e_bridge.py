@@ -8,7 +8,7 @@ import urllib.request
 
 import pytest
 
-from bridge.runtime.demo import demo_frame
+from bridge.runtime.demo import demo_frame, live_demo_frame
 from bridge.testing.lrm import LrmClient
 from bridge.testing.waiting import wait_until
 from tests.integration.rabbitmq import SAMU, SDIS, VHOST, bridge_config, client_settings
@@ -68,7 +68,7 @@ class TestEndToEnd:
         try:
             before = _metric(http_port, "bridge_messages_total", direction="out", state="delivered")
             for n in range(10):
-                lrm.send(demo_frame(1000 + n))
+                lrm.send(live_demo_frame(1000 + n))
             assert lrm.wait_for(lambda c: len(c.acks) == 10 and len(c.answers) == 10, timeout=60), \
                 (lrm.acks, list(lrm.answers), lrm.nacks)
             assert all("REPONSE=ACC" in text for text in lrm.answers.values())
@@ -86,10 +86,10 @@ class TestEndToEnd:
         running, _ = running_bridge
         http_port = running.http_port.getHost().port
         lrm = LrmClient("127.0.0.1", running.legacy_port)
-        bad = demo_frame(2000).replace(b"DATE_APPEL=20261125100000", b"DATE_APPEL=hier")
+        bad = demo_frame(2000, "hier")
         try:
             lrm.send(bad)
-            lrm.send(demo_frame(2001))
+            lrm.send(live_demo_frame(2001))
             assert lrm.wait_for(lambda c: "DEMO-002001" in c.answers, timeout=60)
         finally:
             lrm.close()
@@ -149,7 +149,7 @@ def test_bridge_takes_frames_while_the_broker_is_unreachable(reactor_thread, tmp
         assert _ready(http_port) == 503
         lrm = LrmClient("127.0.0.1", running.legacy_port)
         try:
-            lrm.send(demo_frame(3000))
+            lrm.send(live_demo_frame(3000))
             assert lrm.wait_for(lambda c: c.acks == ["ACK=DEMO-003000"], timeout=20)
         finally:
             lrm.close()

@@ -22,7 +22,7 @@ import pytest
 
 from bridge.core.edxl import make_reference, unwrap, wrap
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
-from bridge.runtime.demo import demo_frame
+from bridge.runtime.demo import live_demo_frame
 from bridge.sim.nexsis_rules import PeerRules, replies_for
 from bridge.testing.hostile_cases import ANSWER_MARK, NOW, hub_create_case
 from bridge.testing.lrm import LrmClient
@@ -87,7 +87,7 @@ def _healthz(port: int) -> int:
 
 
 def _good_frame_flows(lrm: LrmClient, n: int) -> bool:
-    lrm.send(demo_frame(n))
+    lrm.send(live_demo_frame(n))
     return lrm.wait_for(lambda c: f"ACK=DEMO-{n:06d}" in c.acks and f"DEMO-{n:06d}" in c.answers, timeout=60)
 
 

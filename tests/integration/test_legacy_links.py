@@ -8,7 +8,7 @@ import time
 import pytest
 
 from bridge.core.framing import NEED_DATA, Deframer, frame
-from bridge.runtime.demo import demo_frame
+from bridge.runtime.demo import live_demo_frame
 from bridge.testing.waiting import wait_until
 
 
@@ -43,7 +43,7 @@ def test_file_drop_takes_complete_files_and_writes_answers_atomically(start, tmp
     """A file renamed into the inbox is stored and moved to done/; the answer appears whole in the outbox."""
     inbox, outbox = tmp_path / "in", tmp_path / "out"
     start(_config(tmp_path, {"mode": "file", "inbox_dir": str(inbox), "outbox_dir": str(outbox)}))
-    (inbox / ".case-1.tmp").write_bytes(demo_frame(4000))  # a writer still busy: not taken
+    (inbox / ".case-1.tmp").write_bytes(live_demo_frame(4000))  # a writer still busy: not taken
     time.sleep(1.0)
     assert (inbox / ".case-1.tmp").exists()
     (inbox / ".case-1.tmp").rename(inbox / "case-1.txt")
@@ -66,7 +66,7 @@ def test_tcp_client_mode_connects_to_the_lrm(start, tmp_path):
         start(_config(tmp_path, {"mode": "tcp-client", "host": "127.0.0.1", "port": port}))
         conn, _ = server.accept()
         conn.settimeout(0.5)
-        conn.sendall(frame(demo_frame(4001), "stx-etx"))
+        conn.sendall(frame(live_demo_frame(4001), "stx-etx"))
         deframer, received = Deframer("stx-etx"), []
         end = time.monotonic() + 20
         while time.monotonic() < end and len(received) < 2:
@@ -92,7 +92,7 @@ def test_answers_go_to_the_lrm_not_to_a_health_probe(start, tmp_path):
     probe = socket.create_connection(("127.0.0.1", running.legacy_port), timeout=5)
     try:
         assert wait_until(lambda: len(running.link.connections) == 2, 5)
-        lrm.send(demo_frame(4002))
+        lrm.send(live_demo_frame(4002))
         assert lrm.wait_for(lambda c: "DEMO-004002" in c.answers, timeout=20)
     finally:
         probe.close()

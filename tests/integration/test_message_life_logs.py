@@ -13,7 +13,7 @@ import structlog
 
 from bridge.app.lifelog import STEPS
 from bridge.runtime.config import BridgeConfig
-from bridge.runtime.demo import demo_frame
+from bridge.runtime.demo import live_demo_frame
 from bridge.sim.nexsis_rules import Behaviour, PeerRules
 from bridge.testing.lrm import LrmClient
 
@@ -52,7 +52,7 @@ def _run_one_case(tmp_path: Path, reactor_thread, behaviour: Behaviour, until) -
     running = reactor_thread.call(start_bridge, config, reactor_thread.reactor, peer_rules=rules, timeout=30)
     lrm = LrmClient("127.0.0.1", running.legacy_port)
     try:
-        lrm.send(demo_frame(42))
+        lrm.send(live_demo_frame(42))
         assert lrm.wait_for(lambda client: until(running.store), 30)
         lrm.wait_for(lambda client: False, 0.5)  # let the last RC-REF confirm land
     finally:

@@ -79,13 +79,13 @@ def test_bridge_send_gets_the_ack_of_a_running_bridge(tmp_path: Path, reactor_th
     from click.testing import CliRunner
 
     from bridge.cli.main import cli
-    from bridge.runtime.demo import demo_frame
+    from bridge.runtime.demo import live_demo_frame
     from bridge.runtime.runner import start_bridge
 
     running = reactor_thread.call(start_bridge, _embedded_config(tmp_path), reactor_thread.reactor, timeout=30)
     try:
         sheet = tmp_path / "case.txt"
-        sheet.write_bytes(demo_frame(7))
+        sheet.write_bytes(live_demo_frame(7))
         result = CliRunner().invoke(cli, ["send", str(sheet), "--profile", "lrm-alpha-text",
                                           "--to", f"127.0.0.1:{running.legacy_port}", "--timeout", "20"])
     finally:

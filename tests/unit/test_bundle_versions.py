@@ -147,3 +147,24 @@ def test_link_version_comes_from_configuration_then_vhost(both) -> None:
     assert _schema_version(pinned) == "1.9"
     missing = BridgeConfig.model_validate({"schemas": {"version": "7.7"}})
     assert any(issue.path == "schemas.version" for issue in check_files(missing))
+
+
+def test_older_model_line_does_not_replace_a_newer_default(hub_reference: Path, hub_reference_v2: Path) -> None:
+    """`schemas install` of the previous line (25.07.15) keeps the current default (26.07.29) unless --default."""
+    runner = CliRunner()
+    assert runner.invoke(cli, ["schemas", "install", str(hub_reference)]).exit_code == 0
+    older = runner.invoke(cli, ["schemas", "install", str(hub_reference_v2)])
+    assert older.exit_code == 0, older.output
+    current = next(info for info in list_bundles() if info.model_version == "1.9")
+    assert current.is_default
+    assert f"default bundle: {current.version} (model 1.9), unchanged" in older.output
+    assert "--default makes it the default" in older.output
+    forced = runner.invoke(cli, ["schemas", "install", "--default", str(hub_reference_v2)])
+    assert forced.exit_code == 0, forced.output
+    assert {info.model_version for info in list_bundles() if info.is_default} == {"2.0"}
+    assert "(model 2.0), this one" in forced.output
+    newer = runner.invoke(cli, ["schemas", "install", str(hub_reference)])  # a newer release takes over again
+    assert {info.model_version for info in list_bundles() if info.is_default} == {"1.9"}
+    assert "(model 1.9), this one" in newer.output
+    kept = runner.invoke(cli, ["schemas", "install", "--no-default", str(hub_reference_v2)])
+    assert "unchanged (--no-default)" in kept.output and current.version in kept.output

@@ -144,12 +144,11 @@ def _broken_discover(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     return ["adapters", "list"]
 
 
-def _no_validator(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    def default_validator(_schemas):
-        raise BridgeError("no schema validator")
-
-    monkeypatch.setattr("bridge.sim.hub_emulator.schemas.default_validator", default_validator)
-    return ["hub-emulator", "--client", "fr.health.samu440", "--provision-only"]
+def _empty_schemas(tmp: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """--schemas on an empty folder: refused before any broker is contacted (a closed port would give 4)."""
+    (tmp / "empty").mkdir()
+    return ["hub-emulator", "--client", "fr.health.samu440", "--provision-only", "--schemas", str(tmp / "empty"),
+            "--management-url", f"http://127.0.0.1:{_closed_port()}"]
 
 
 def _closed_port() -> int:
@@ -192,7 +191,7 @@ SCENARIOS: dict[str, dict[int, Scenario]] = {
         3: lambda t, m: _bad_config(t, m) or ["dlq", "replay", "1"],
     },
     "hub-emulator": {
-        2: lambda t, m: ["hub-emulator"], 3: _no_validator,
+        2: lambda t, m: ["hub-emulator"], 3: _empty_schemas,
         4: lambda t, m: ["hub-emulator", "--client", "fr.health.samu440", "--provision-only",
                          "--management-url", f"http://127.0.0.1:{_closed_port()}"],
     },
@@ -409,3 +408,12 @@ def test_nexsis_sim_stops_with_0_on_sigterm(tmp_path: Path):
         if process.poll() is None:
             process.kill()
             process.wait(timeout=30)
+
+
+def test_hub_emulator_refuses_an_empty_schemas_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """An empty --schemas folder: exit 3 naming what is missing, not a dispatcher that validates nothing."""
+    result = CliRunner().invoke(cli, _empty_schemas(tmp_path, monkeypatch))
+    assert result.exit_code == 3, result.output
+    assert "is not a complete schema bundle" in result.stderr
+    assert "json-schema: folder missing" in result.stderr and "pass --schemas DIR" in result.stderr
+    assert "provisioned" not in result.stdout

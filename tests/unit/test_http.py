@@ -225,6 +225,26 @@ class TestStoreConsoleProvider:
         assert 409 == call(site, "POST", f"/api/dlq/{dlq_id}/replay", headers=auth)[0]
         assert 404 == call(site, "POST", "/api/dlq/999/replay", headers=auth)[0]
 
+    def test_dead_letters_are_paged_in_sql_oldest_first(self, store, monkeypatch):
+        """/api/dlq reads one page of dead letters from the store (not every pending one), same shape; ?after= pages on."""
+        from bridge.app import records
+
+        ids = [store.dead_letter(b"x" * 1000, error=f"e{i}", error_path=None, source="translate",
+                                 at=T0 + timedelta(seconds=i), direction="out") for i in range(30)]
+        provider = StoreConsoleProvider(store, clock=lambda: T0 + timedelta(minutes=5))
+        site = site_with(provider=provider)
+        read = []
+        original = records.DeadLetter.from_row.__func__
+        monkeypatch.setattr(records.DeadLetter, "from_row",
+                            classmethod(lambda cls, row: read.append(row["id"]) or original(cls, row)))
+        first = json.loads(call(site, "GET", "/api/dlq?limit=5")[2])
+        assert [e["id"] for e in first] == ids[:5]
+        assert len(read) == 5  # one page read, not 30 rows with their bytes
+        assert set(first[0]) == set(store.dlq_get(ids[0]).summary())
+        following = json.loads(call(site, "GET", f"/api/dlq?limit=5&after={ids[4]}")[2])
+        assert [e["id"] for e in following] == ids[5:10]
+        assert 400 == call(site, "GET", "/api/dlq?after=x")[0]
+
     def test_summary_messages_and_history(self, store):
         """Counts, last messages and a message's history come from the store."""
         message_id = store.accept_outbound(b"<fiche/>", adapter="legacy-xml", profile="default", received_at=T0)

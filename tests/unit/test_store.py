@@ -486,3 +486,41 @@ class TestRetentionDoesNotScan:
         for query in {q for q in queries if q.lstrip().upper().startswith("DELETE")}:
             plan = " ".join(row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
             assert "SCAN messages" not in plan, (query, plan)
+
+
+class TestCaseLookupDoesNotScan:
+    """`bridge messages --case` and ``by_case`` (the service's per-frame lookup) search an index, never scan.
+
+    The dossier number used to be matched with ``case_id LIKE '%.DOSSIER'``: a leading wildcard,
+    so a walk of the whole messages table on every lookup.
+    """
+
+    @pytest.fixture
+    def filled(self, store):
+        store._conn.execute("BEGIN")
+        store._conn.executemany(
+            "INSERT INTO messages (direction, state, distribution_id, case_id, original, created_at, updated_at)"
+            " VALUES ('out', 'delivered', ?, ?, x'00', '2026-01-01', '2026-01-01')",
+            [(f"fr.health.samu440_{i}", f"fr.health.samu440.K{i // 4}") for i in range(3000)]
+            + [("fr.fire.x_1", "fr.fire.nexsis.sdis44.K7"), ("plain_1", "K7")])
+        store._conn.execute("COMMIT")
+        store._conn.execute("ANALYZE")
+        return store
+
+    @pytest.mark.parametrize("kwargs", [{"case": "K7"}, {"case": "fr.health.samu440.K7"},
+                                        {"case": "K7", "state": "delivered", "since": datetime(2025, 12, 31, tzinfo=UTC)},
+                                        {"case": "K7", "direction": "out"}])
+    def test_search_by_case_uses_an_index(self, filled, kwargs):
+        queries: list[str] = []
+        filled._conn.set_trace_callback(queries.append)
+        found = filled.search(limit=10, **kwargs)
+        filled._conn.set_trace_callback(None)
+        assert found
+        [query] = [q for q in queries if q.lstrip().upper().startswith("SELECT")]
+        plan = " ".join(row[3] for row in filled._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+        assert "SCAN messages" not in plan, (query, plan)
+
+    def test_dossier_number_finds_every_case_ending_with_it_and_nothing_else(self, filled):
+        assert {m.case_id for m in filled.by_case("K7")} == {"fr.health.samu440.K7", "fr.fire.nexsis.sdis44.K7", "K7"}
+        assert {m.case_id for m in filled.by_case("fr.health.samu440.K7")} == {"fr.health.samu440.K7"}
+        assert filled.by_case("K") == [] and filled.by_case("7") == []  # no prefix or suffix fragment

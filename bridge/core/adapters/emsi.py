@@ -119,7 +119,7 @@ def _missions(r: Reader, ctx: AdapterContext, warnings: list[Issue]
             r.mark("MISSION", index, "NAME")
             status, issues = map_code(ctx, "answer-aliases", match[1].upper(), r.pointer("MISSION", index, "NAME"))
             warnings.extend(issues)
-            # an empty answer code maps to None, which the model refuses (shape_guard reports it)
+            # an empty answer code maps to None, which the model refuses (decode_payload's shape net reports it)
             answer = AssistanceAnswer(status=status, free_text=  # type: ignore[arg-type]
                                       r.get("MISSION", index, "FREETEXT"),
                                       request_id=r.get("MISSION", index, "MAIN_MISSION_ID"),

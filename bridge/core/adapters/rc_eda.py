@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
 from typing import Any
 
 from bridge.core.adapters.base import AdapterContext, Decoded
@@ -30,7 +29,7 @@ from bridge.core.adapters.hub_payload import (
 from bridge.core.adapters.hubjson import hub_datetime, parse_datetime, prune
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import Caller, Case, Coded, Location, Note, Patient, Qualification
-from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, OutboundError
+from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
 from bridge.core.jsonstrict import loads_strict
 from bridge.core.numbers import check_coordinate
 
@@ -258,25 +257,6 @@ def _patient_text(patient: Patient) -> str:
     return f"{name} ({details})" if details else name
 
 
-def shape_guard(name: str, decode: Callable[[dict[str, Any], AdapterContext], Decoded], payload: object,
-                ctx: AdapterContext) -> Decoded:
-    """Run a Hub decoder; a payload of the wrong shape is refused (INVALID_MESSAGE), never a crash.
-
-    Kept for the payload adapters not yet on :class:`HubPayloadAdapter` (``rc-ri``).
-    """
-    if not isinstance(payload, dict):
-        raise InboundError(f"{name} payload is not an object", [Issue(f"/{name}", "not an object", "invalid")],
-                           HubErrorCode.INVALID_MESSAGE)
-    try:
-        return decode(payload, ctx)
-    except BridgeError:
-        raise
-    except (TypeError, AttributeError, ValueError, KeyError, ArithmeticError) as exc:
-        raise InboundError(f"{name} payload has an unexpected shape (validate it against the official schema)",
-                           [Issue(f"/{name}", str(exc).splitlines()[0] if str(exc) else type(exc).__name__,
-                                  "invalid")], HubErrorCode.INVALID_MESSAGE) from None
-
-
 RC_EDA = PayloadKind(
     payload=PAYLOAD, title="RC-EDA createCase",
     required=("caseId", "creation", "referenceVersion", "qualification", "location"),
@@ -287,4 +267,4 @@ RC_EDA = PayloadKind(
 RcEdaJsonAdapter = adapter_class("rc-eda-json", RC_EDA, "json")
 RcEdaXmlAdapter = adapter_class("rc-eda-xml", RC_EDA, "xml")
 __all__ = ["RC_EDA", "RcEdaJsonAdapter", "RcEdaXmlAdapter", "case_id_for", "decode_create_case", "encode_create_case",
-           "require_codec", "shape_guard"]
+           "require_codec"]

@@ -62,7 +62,7 @@ class ConsoleProvider(Protocol):
 
     def history(self, message_id: int) -> dict[str, Any]: ...
 
-    def dlq(self, limit: int) -> list[dict[str, Any]]: ...
+    def dlq(self, limit: int, after: int | None = None) -> list[dict[str, Any]]: ...
 
     def coverage(self) -> dict[str, Any]: ...
 
@@ -130,7 +130,8 @@ class ConsoleApi(Resource):
             case ["messages", message_id]:
                 return self.provider.history(_int_id(message_id))
             case ["dlq"]:
-                return self.provider.dlq(_limit(request))
+                after = _after(request)  # keyset: the next page starts after this entry's id
+                return self.provider.dlq(_limit(request)) if after is None else self.provider.dlq(_limit(request), after)
             case ["coverage"]:
                 return self.provider.coverage()
             case ["search"]:
@@ -302,6 +303,16 @@ def _case_id(raw: str) -> str:
     if value is None:
         raise _BadRequest("empty case id")
     return value
+
+
+def _after(request) -> int | None:
+    values = request.args.get(b"after")
+    if not values:
+        return None
+    raw = values[0].decode("ascii", "replace")
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 18:
+        raise _BadRequest(f"after must be a dead-letter id (digits), found {raw[:40]!r}")
+    return int(raw)
 
 
 def _limit(request) -> int:

@@ -124,9 +124,9 @@ class StoreConsoleProvider:
             raise NotFound(exc.message) from None
         return {"message": message.summary(), "events": [event.as_dict() for event in events]}
 
-    def dlq(self, limit: int) -> list[dict[str, Any]]:
-        """The oldest ``limit`` pending dead letters (the summary gives the total)."""
-        return [entry.summary() for entry in self.store.dlq_list()[:limit]]
+    def dlq(self, limit: int, after: int | None = None) -> list[dict[str, Any]]:
+        """The oldest ``limit`` pending dead letters after entry ``after`` (the summary gives the total); paged in SQL."""
+        return [entry.summary() for entry in self.store.dlq_list(limit=limit, after=after)]
 
     def coverage(self) -> dict[str, Any]:
         if self.coverage_fn is None:

@@ -166,6 +166,31 @@ _V6 = """
 CREATE INDEX IF NOT EXISTS messages_state_updated ON messages(state, updated_at);
 """
 
+# v7: cases the partner created, handed to the LRM. A legacy sheet has no field for a Hub case
+# id: the LRM's later frames carry only the dossier number the bridge wrote (the partner's
+# senderCaseId). This is which Hub case each such number stands for, so those frames go out
+# under the partner's caseId as an update (docs/fidelity.md). ``ambiguous``: two Hub cases were
+# handed over under one number, or the LRM already used it for a case of its own: not used.
+_V7 = """
+CREATE TABLE IF NOT EXISTS case_links (
+    reference   TEXT PRIMARY KEY,
+    hub_case_id TEXT NOT NULL,
+    profile     TEXT,
+    ambiguous   INTEGER NOT NULL DEFAULT 0,
+    linked_at   TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+# v8: `bridge messages --case DOSSIER` (and ``Store.by_case``) found a dossier number with
+# ``case_id LIKE '%.DOSSIER'``: a leading wildcard, so a scan of the whole messages table. This
+# indexes the last dot-separated part of the case id (the dossier number in
+# ``fr.health.samu440.DEMO-000001``; the whole id when it has no dot), so that lookup is an index
+# search. The expression must match ``CASE_LOCAL`` in queries.py exactly, or SQLite ignores it.
+_V8 = """
+CREATE INDEX IF NOT EXISTS messages_case_local
+    ON messages(substr(case_id, length(rtrim(case_id, replace(case_id, '.', ''))) + 1), id);
+"""
+
 #: (version, script). Version numbers are consecutive, starting at 1.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -174,6 +199,8 @@ MIGRATIONS: list[tuple[int, str]] = [
     (4, _V4),
     (5, _V5),
     (6, _V6),
+    (7, _V7),
+    (8, _V8),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

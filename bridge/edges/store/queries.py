@@ -26,6 +26,11 @@ _PENDING = tuple(sorted(s.value for s in PENDING_OUTBOUND))
 _BY_STATE = "messages INDEXED BY messages_direction_state"  # see StoreQueries
 
 
+#: The last dot-separated part of ``case_id`` (the LRM's dossier number in a Hub case id the bridge made),
+#: exactly as indexed by store migration 8 (``messages_case_local``).
+CASE_LOCAL = "substr(case_id, length(rtrim(case_id, replace(case_id, '.', ''))) + 1)"
+
+
 class StoreQueries:
     """Queries that never write; they need ``self._conn`` and ``self.path``.
 
@@ -84,10 +89,9 @@ class StoreQueries:
             where.append("created_at >= ?")
             params.append(to_db_time(since))
         if case is not None:
-            local = local_case_id(case)
-            escaped = local.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append("(case_id = ? OR case_id LIKE ? ESCAPE '\\')")
-            params += [case, f"%.{escaped}" if local else case]
+            # the Hub case id, or the LRM's dossier number (its last part): two index searches (migration 8)
+            where.append(f"(case_id = ? OR {CASE_LOCAL} = ?)")
+            params += [case, local_case_id(case) or case]
         sql = "SELECT * FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
         if limit is None:
             return self._messages(sql + " ORDER BY id", tuple(params))
@@ -151,17 +155,30 @@ class StoreQueries:
                               (to_db_time(now),))
 
     # -- dead letters -----------------------------------------------------------------------
-    def dlq_list(self, since: datetime | None = None, *, include_replayed: bool = False) -> list[DeadLetter]:
-        """Dead-letter entries, oldest first; replayed ones only on request."""
-        clauses, params = [], []
+    def dlq_list(self, since: datetime | None = None, *, include_replayed: bool = False, limit: int | None = None,
+                 after: int | None = None) -> list[DeadLetter]:
+        """Dead-letter entries, oldest first (by creation time, then id); replayed ones only on request.
+
+        ``limit`` and ``after`` (the id of the last entry of the previous page: keyset) page in SQL:
+        the pending entries are walked in the order of their index (``dead_letters_pending``), so a
+        page reads its own rows only, not every pending entry with its bytes.
+        """
+        clauses: list[str] = []
+        params: list[object] = []
         if not include_replayed:
             clauses.append("replayed_at IS NULL")
         if since is not None:
             clauses.append("created_at >= ?")
             params.append(to_db_time(since))
+        if after is not None:
+            clauses.append("(created_at, id) > (SELECT created_at, id FROM dead_letters WHERE id = ?)")
+            params.append(after)
         where = f" WHERE {' AND '.join(clauses)}" if clauses else ""
+        page = "" if limit is None else " LIMIT ?"
+        if limit is not None:
+            params.append(max(0, limit))
         return [DeadLetter.from_row(r) for r in self._conn.execute(
-            f"SELECT * FROM dead_letters{where} ORDER BY id", tuple(params))]
+            f"SELECT * FROM dead_letters{where} ORDER BY created_at, id{page}", tuple(params))]
 
     def dlq_get(self, dlq_id: int) -> DeadLetter:
         """One dead-letter entry, or :class:`UnknownMessage`."""

@@ -43,6 +43,7 @@ from bridge.core.delivery import (
     next_state,
     select_publishable,
 )
+from bridge.edges.store.case_links import CaseLinkOps
 from bridge.edges.store.console_queries import ConsoleQueries
 from bridge.edges.store.intake import IntakeOps
 from bridge.edges.store.migrations import migrate
@@ -74,7 +75,7 @@ def _cannot_open(target: Path, exc: BaseException) -> StoreUnavailable:
                             "writable by this user: store.path / HUB_BRIDGE__STORE__PATH)")
 
 
-class Store(IntakeOps, ReplayOps, StoreQueries, ConsoleQueries):
+class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
     """Outbox / inbox / dead letters; see ``docs/reliability.md`` for the life of a message."""
 
     def __init__(self, conn: sqlite3.Connection, *, path: str, max_pending: int) -> None:

@@ -94,4 +94,10 @@ def default_validator(reference_dir: Path | None = None) -> Validator:
         return lambda body: list(project_validate(body, convertible=False))
     if reference_dir is None:
         raise BridgeError("no schema validator: bridge.validate is missing and no schema folder was given")
+    from bridge.refdata.bundle import check_bundle
+
+    problems = check_bundle(Path(reference_dir))
+    if problems:  # an empty or partial folder would validate nothing (or fail on the first message): refuse now
+        raise BridgeError(f"{reference_dir} is not a complete schema bundle (json-schema/ and xsd/ with the "
+                          "official schemas)", problems)
     return reference_validator(reference_dir)

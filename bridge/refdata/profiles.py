@@ -65,6 +65,7 @@ class HubCodec:
 
     def __init__(self, schemas: Path | str | None = None) -> None:
         self.schemas = schemas
+        self._explicit = None  # the Bundle of an explicit schemas directory, once resolved
 
     def to_dict(self, xml: bytes) -> dict:
         from decimal import Decimal
@@ -83,15 +84,35 @@ class HubCodec:
         return translate(simplejson.dumps(message, use_decimal=True).encode("utf-8"), "xml", schemas=self.schemas)
 
     def payload_issues(self, name: str, payload: dict) -> list:
-        """Every official-schema error of ``{name: payload}``; empty when no bundle is installed."""
-        import simplejson
+        """Every official-schema error of ``{name: payload}``; empty when no bundle is installed.
 
-        from bridge.refdata.bundle import resolve_bundle
-        from bridge.refdata.hub_codec import validate
-
-        if resolve_bundle(self.schemas) is None:
+        The check of an adapter's *input*, in the syntax it was received in (what the Hub itself checks):
+        ``payload`` is the dict the strict reader parsed from the received bytes, so it is validated as
+        is by the bundle's compiled JSON Schema validator (``Bundle.json_validator``, the hot path's),
+        with no re-serialisation. Whether its *XML* form would also be XSD-valid is the codec's question
+        (``bridge validate``/``translate``), not the adapter's: the message is decoded, not converted.
+        """
+        bundle = self._bundle()
+        if bundle is None:
             return []
-        return validate(simplejson.dumps({name: payload}, use_decimal=True).encode("utf-8"), schemas=self.schemas)
+        if name not in bundle.types:
+            return [Issue(f"/{name}", f"unknown message type {name!r}", "schema-not-found")]
+        if not isinstance(payload, dict):
+            return [Issue(f"/{name}", f"a JSON {type(payload).__name__}, not an object", "invalid")]
+        try:
+            return bundle.json_validator(name).issues(payload, f"/{name}")
+        except BridgeError as exc:
+            return exc.issues or [Issue("/", exc.message, "schema-not-found")]
+
+    def _bundle(self):  # -> Bundle | None
+        """The bundle messages are checked against: an explicit directory is resolved once (a loaded bundle
+        never changes: ``load_bundle`` caches it per path), anything else (installed default, ``$HUB_SCHEMAS``,
+        an installed version) on each call, so a bundle installed while the process runs is picked up."""
+        from bridge.refdata.bundle import load_bundle, resolve_bundle
+
+        if self._explicit is None and self.schemas and Path(self.schemas).is_dir():
+            self._explicit = load_bundle(self.schemas)
+        return self._explicit if self._explicit is not None else resolve_bundle(self.schemas)
 
 
 def labels_of(nomenclatures) -> dict[str, str]:

@@ -29,7 +29,7 @@ from typing import Any
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, HubXmlCodec, dropped
 from bridge.core.adapters.codes import label_of
 from bridge.core.adapters.hubjson import (
-    dumps,
+    dump_document,
     hub_datetime,
     loads,
     parse_datetime,
@@ -89,7 +89,8 @@ class _HealthAdapter(Adapter):
         payload, drops, warnings = encode_health(case, ctx, self.payload)
         if self.xml:
             return Encoded(_codec(ctx, self.name).to_xml({self.payload: payload}), drops, warnings)
-        return Encoded(dumps(self.payload, payload), drops, warnings)
+        document = {self.payload: payload}
+        return Encoded(dump_document(document), drops, warnings, document)
 
 
 class RsEdaJsonAdapter(_HealthAdapter):
@@ -245,7 +246,10 @@ def _typed_value(text: str) -> Any:
     if tag == "s:":
         return body
     if tag == "d:":
-        return Decimal(body)
+        number = Decimal(body)
+        if not number.is_finite():  # never write NaN/Infinity: the extra is kept as its text
+            raise ValueError(f"{body!r} is not a finite number")
+        return number
     if tag == "i:":
         return int(body)
     if tag == "b:":

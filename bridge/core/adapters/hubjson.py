@@ -83,21 +83,26 @@ def prune(value: Any) -> Any:
     if isinstance(value, dict):
         kept = {}
         for key, item in value.items():
-            if isinstance(item, (dict, list, tuple)):
+            if item is None or item == "":
+                continue
+            if isinstance(item, _CONTAINERS):
                 item = prune(item)
-                if item:
-                    kept[key] = item
-            elif item is not None and item != "":
-                kept[key] = item
+                if not item:
+                    continue
+            kept[key] = item
         return kept
     if isinstance(value, (list, tuple)):
         kept_items = []
         for item in value:
-            if isinstance(item, (dict, list, tuple)):
+            if item is None or item == "":
+                continue
+            if isinstance(item, _CONTAINERS):
                 item = prune(item)
-                if item:
-                    kept_items.append(item)
-            elif item is not None and item != "":
-                kept_items.append(item)
+                if not item:
+                    continue
+            kept_items.append(item)
         return kept_items
     return value
+
+
+_CONTAINERS = (dict, list, tuple)

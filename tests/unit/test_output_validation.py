@@ -203,3 +203,32 @@ def test_held_is_the_field_by_field_walk_on_every_decoded_example() -> None:
             checked += 1
     assert checked > 20
     assert held(_Plain(a=1, b=(2, 3))) == {"a": 1, "b/0": 2, "b/1": 3} == _walk(_Plain(a=1, b=(2, 3)))
+
+
+@NO_CORPUS
+@pytest.mark.parametrize("folder", ["RS-EDA", "RS-EDA-MAJ"])
+def test_a_health_json_input_is_checked_against_its_official_schema(folder: str) -> None:
+    """Strict input for rs-eda-json as for every Hub adapter (it used to map whatever parsed)."""
+    assert REF is not None
+    ctx = _ctx(HEALTH, FIRE)
+    document = loads_strict(sorted((REF / "examples" / folder).glob("*.json"))[0].read_bytes())
+    root = next(iter(document))
+    document[root]["caseId"] = 44  # a number where the schema wants the case id's text
+    with pytest.raises(InboundError) as refused:
+        ctx.adapters["rs-eda-json"].decode(dump_document(document), ctx)
+    assert refused.value.hub_code == 300
+    assert [issue.path for issue in refused.value.issues] == [f"/{root}/caseId"]
+
+
+def test_withheld_field_reports_are_shared_and_bounded() -> None:
+    from bridge.core import confidentiality
+
+    policy = confidentiality.FLOOR.with_opt_ins(frozenset(), "")
+    rule = policy.rule_for("extras.health./patient/0")
+    first = policy.drop("extras.health./patient/0", rule, FIRE)
+    assert first is policy.drop("extras.health./patient/0", rule, FIRE)  # one immutable report per field
+    assert first.code == "dropped" and FIRE in first.message
+    assert policy.drop("extras.health./patient/0", rule, "fr.fire.other") is not first
+    for index in range(confidentiality._MEMO_LIMIT + 10):
+        policy.drop(f"extras.health./x/{index}", rule, FIRE)
+    assert len(policy._drops) <= confidentiality._MEMO_LIMIT + 1

@@ -82,7 +82,10 @@ class _HealthAdapter(Adapter):
     xml = False
 
     def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
-        document = _codec(ctx, self.name).to_dict(bytes(data)) if self.xml else _document(data)
+        if self.xml:  # the codec validates the XML (and its JSON form) when a bundle is installed
+            return decode_health(_codec(ctx, self.name).to_dict(bytes(data)), ctx)
+        document = _document(data)
+        _check_schema(document, ctx)
         return decode_health(document, ctx)
 
     def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
@@ -141,6 +144,18 @@ def _document(data: bytes) -> dict[str, Any]:
     if isinstance(document, dict) and set(document) == {UPDATE}:
         return document
     return {CREATE: document}
+
+
+def _check_schema(document: dict[str, Any], ctx: AdapterContext) -> None:
+    """Strict input, as every Hub adapter: the payload against its official JSON Schema when a bundle is installed."""
+    check = getattr(ctx.codec, "payload_issues", None)
+    root = next((name for name in (CREATE, UPDATE) if name in document), None)
+    if check is None or root is None or not isinstance(document[root], dict):
+        return  # no bundle, or not a health case at all: decode_health says what was expected
+    issues = check(root, document[root])
+    if issues:
+        raise InboundError(f"{root} does not validate against the official schema ({len(issues)} error(s))",
+                           issues, HubErrorCode.INVALID_MESSAGE)
 
 
 # ---- decode -------------------------------------------------------------------------------------

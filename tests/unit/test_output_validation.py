@@ -211,7 +211,7 @@ def test_a_health_json_input_is_checked_against_its_official_schema(folder: str)
     """Strict input for rs-eda-json as for every Hub adapter (it used to map whatever parsed)."""
     assert REF is not None
     ctx = _ctx(HEALTH, FIRE)
-    document = loads_strict(sorted((REF / "examples" / folder).glob("*.json"))[0].read_bytes())
+    document = loads_strict(min((REF / "examples" / folder).glob("*.json")).read_bytes())
     root = next(iter(document))
     document[root]["caseId"] = 44  # a number where the schema wants the case id's text
     with pytest.raises(InboundError) as refused:

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bridge.core.adapters.profile import Profile, parse_profile
 from bridge.core.errors import BridgeError, Issue
 from bridge.refdata.resources import project_dir
+
+if TYPE_CHECKING:
+    from bridge.refdata.bundle import Bundle
 
 
 def profiles_dir() -> Path:
@@ -65,7 +69,7 @@ class HubCodec:
 
     def __init__(self, schemas: Path | str | None = None) -> None:
         self.schemas = schemas
-        self._explicit = None  # the Bundle of an explicit schemas directory, once resolved
+        self._explicit: Bundle | None = None  # the bundle of an explicit schemas directory, once resolved
 
     def to_dict(self, xml: bytes) -> dict:
         from decimal import Decimal
@@ -83,7 +87,7 @@ class HubCodec:
 
         return translate(simplejson.dumps(message, use_decimal=True).encode("utf-8"), "xml", schemas=self.schemas)
 
-    def payload_issues(self, name: str, payload: dict) -> list:
+    def payload_issues(self, name: str, payload: dict[str, Any]) -> list[Issue]:
         """Every official-schema error of ``{name: payload}``; empty when no bundle is installed.
 
         The check of an adapter's *input*, in the syntax it was received in (what the Hub itself checks):
@@ -104,7 +108,7 @@ class HubCodec:
         except BridgeError as exc:
             return exc.issues or [Issue("/", exc.message, "schema-not-found")]
 
-    def _bundle(self):  # -> Bundle | None
+    def _bundle(self) -> Bundle | None:
         """The bundle messages are checked against: an explicit directory is resolved once (a loaded bundle
         never changes: ``load_bundle`` caches it per path), anything else (installed default, ``$HUB_SCHEMAS``,
         an installed version) on each call, so a bundle installed while the process runs is picked up."""

@@ -69,7 +69,6 @@ class HubCodec:
 
     def __init__(self, schemas: Path | str | None = None) -> None:
         self.schemas = schemas
-        self._explicit: Bundle | None = None  # the bundle of an explicit schemas directory, once resolved
 
     def to_dict(self, xml: bytes) -> dict:
         from decimal import Decimal
@@ -109,14 +108,11 @@ class HubCodec:
             return exc.issues or [Issue("/", exc.message, "schema-not-found")]
 
     def _bundle(self) -> Bundle | None:
-        """The bundle messages are checked against: an explicit directory is resolved once (a loaded bundle
-        never changes: ``load_bundle`` caches it per path), anything else (installed default, ``$HUB_SCHEMAS``,
-        an installed version) on each call, so a bundle installed while the process runs is picked up."""
-        from bridge.refdata.bundle import load_bundle, resolve_bundle
+        """The bundle messages are checked against, as :func:`resolve_bundle` finds it now (its identity cache
+        answers in a few µs and notices a bundle re-installed behind the same path)."""
+        from bridge.refdata.bundle import resolve_bundle
 
-        if self._explicit is None and self.schemas and Path(self.schemas).is_dir():
-            self._explicit = load_bundle(self.schemas)
-        return self._explicit if self._explicit is not None else resolve_bundle(self.schemas)
+        return resolve_bundle(self.schemas)
 
 
 def labels_of(nomenclatures) -> dict[str, str]:

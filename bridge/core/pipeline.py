@@ -88,7 +88,12 @@ def translate(data: bytes, *, source: str, target: str, ctx: AdapterContext,
         case, withheld = confidentiality.apply(case, ctx.confidentiality, ctx.recipient_id)
     encoded = encoder.encode(case, ctx)
     if validator is not None and target in HUB_PAYLOAD_OF and target.endswith("-json"):
-        _validate_json(encoded.data, HUB_PAYLOAD_OF[target], validator)
+        name = HUB_PAYLOAD_OF[target]
+        if encoded.document is not None and name in encoded.document:
+            # the dict the bytes were written from (hubjson.dump_document writes exactly its content)
+            _raise_if_invalid(name, encoded.document[name], validator)
+        else:
+            _validate_json(encoded.data, name, validator)
     result = _result(encoded.data, decoded, encoded)
     return Result(result.data, result.case, withheld + result.dropped, result.warnings) if withheld else result
 

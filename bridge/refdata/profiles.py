@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from datetime import UTC
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from bridge.core.adapters.profile import Profile, parse_profile
 from bridge.core.errors import BridgeError, Issue
 from bridge.refdata.resources import project_dir
+
+if TYPE_CHECKING:
+    from bridge.refdata.bundle import Bundle
 
 
 def profiles_dir() -> Path:
@@ -82,16 +86,33 @@ class HubCodec:
 
         return translate(simplejson.dumps(message, use_decimal=True).encode("utf-8"), "xml", schemas=self.schemas)
 
-    def payload_issues(self, name: str, payload: dict) -> list:
-        """Every official-schema error of ``{name: payload}``; empty when no bundle is installed."""
-        import simplejson
+    def payload_issues(self, name: str, payload: dict[str, Any]) -> list[Issue]:
+        """Every official-schema error of ``{name: payload}``; empty when no bundle is installed.
 
-        from bridge.refdata.bundle import resolve_bundle
-        from bridge.refdata.hub_codec import validate
-
-        if resolve_bundle(self.schemas) is None:
+        The check of an adapter's *input*, in the syntax it was received in (what the Hub itself checks):
+        ``payload`` is the dict the strict reader parsed from the received bytes, so it is validated as
+        is by the bundle's compiled JSON Schema validator (``Bundle.json_validator``, the hot path's),
+        with no re-serialisation. Whether its *XML* form would also be XSD-valid is the codec's question
+        (``bridge validate``/``translate``), not the adapter's: the message is decoded, not converted.
+        """
+        bundle = self._bundle()
+        if bundle is None:
             return []
-        return validate(simplejson.dumps({name: payload}, use_decimal=True).encode("utf-8"), schemas=self.schemas)
+        if name not in bundle.types:
+            return [Issue(f"/{name}", f"unknown message type {name!r}", "schema-not-found")]
+        if not isinstance(payload, dict):
+            return [Issue(f"/{name}", f"a JSON {type(payload).__name__}, not an object", "invalid")]
+        try:
+            return bundle.json_validator(name).issues(payload, f"/{name}")
+        except BridgeError as exc:
+            return exc.issues or [Issue("/", exc.message, "schema-not-found")]
+
+    def _bundle(self) -> Bundle | None:
+        """The bundle messages are checked against, as :func:`resolve_bundle` finds it now (its identity cache
+        answers in a few µs and notices a bundle re-installed behind the same path)."""
+        from bridge.refdata.bundle import resolve_bundle
+
+        return resolve_bundle(self.schemas)
 
 
 def labels_of(nomenclatures) -> dict[str, str]:

@@ -81,11 +81,16 @@ class Decoded:
 
 @dataclass(frozen=True)
 class Encoded:
-    """Encoded bytes and the case fields the target format could not carry."""
+    """Encoded bytes and the case fields the target format could not carry.
+
+    ``document``: for a JSON Hub payload, the dict ``data`` was written from (``{payload: {...}}``,
+    see ``hubjson.dump_document``), so the output can be validated without parsing ``data`` again.
+    """
 
     data: bytes
     dropped: list[Issue] = field(default_factory=list)
     warnings: list[Issue] = field(default_factory=list)
+    document: dict[str, Any] | None = None
 
 
 class Adapter(ABC):  # noqa: B024 - a subclass overrides decode, encode or both, per its direction

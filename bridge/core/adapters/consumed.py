@@ -11,13 +11,20 @@ encoder is reported the day it is added.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
+from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from pydantic import BaseModel
 
 from bridge.core.adapters.base import dropped
 from bridge.core.errors import Issue
+
+_SEPARATOR = re.compile(r"[./]")
+_LEAF_TYPES = frozenset({str, int, bool, float, Decimal, datetime})
+"""Values a case holds that are never wrapped (exact types: a subclass goes the general way)."""
 
 
 def _child(path: str, step: str | int) -> str:
@@ -47,19 +54,26 @@ class Tracked:
         return used
 
     def _wrap(self, value: Any, path: str) -> Any:
+        if value is None or type(value) in _LEAF_TYPES:  # the common case first: a plain value is read
+            self._used.add(path)
+            return value
         if isinstance(value, (BaseModel, dict)):
             return Tracked(value, path, self._used)
         if isinstance(value, tuple) and any(isinstance(v, BaseModel) for v in value):
-            return tuple(Tracked(v, _child(path, i), self._used) for i, v in enumerate(value))
+            return tuple(Tracked(v, f"{path}/{i}", self._used) for i, v in enumerate(value))
         self._used.add(path)
         return value
 
     def __getattr__(self, name: str) -> Any:
         value = getattr(self._obj, name)
+        path = f"{self._path}.{name}" if self._path else name
+        if value is None or type(value) in _LEAF_TYPES:
+            self._used.add(path)
+            return value
         if callable(value) and not isinstance(value, (BaseModel, dict)):
             self._used.add(self._path)  # model_dump(), keys()...: the whole subtree is taken
             return value
-        return self._wrap(value, _child(self._path, name))
+        return self._wrap(value, path)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a tracked case is read-only")
@@ -110,28 +124,37 @@ def unwrap_tracked(value: Any) -> Any:
 
 
 def held(value: Any, path: str = "") -> dict[str, Any]:
-    """Every leaf the value holds, ``path -> value``: set fields only (model defaults are not held)."""
+    """Every leaf the value holds, ``path -> value``: set fields only (model defaults are not held).
+
+    A model is dumped once (``exclude_defaults`` applies at every level, as a field-by-field walk
+    would) and the plain result walked; only the case's own ``dropped`` report is left out.
+    """
     leaves: dict[str, Any] = {}
     if isinstance(value, BaseModel):
-        dumped = value.model_dump(exclude_defaults=True, exclude={"dropped"} if "dropped" in type(value).model_fields
-                                  else None)
-        for name in dumped:
-            leaves.update(held(getattr(value, name), _child(path, name)))
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            leaves.update(held(item, _child(path, str(key))))
-    elif isinstance(value, (tuple, list)):
-        for index, item in enumerate(value):
-            leaves.update(held(item, _child(path, index)))
-    elif value is not None and value != "":
-        leaves[path] = value
+        value = value.model_dump(exclude_defaults=True, exclude={"dropped"} if "dropped" in type(value).model_fields
+                                 else None)
+    _leaves(value, path, leaves)
     return leaves
 
 
+def _leaves(value: Any, path: str, leaves: dict[str, Any]) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            _leaves(item, f"{path}.{key}" if path else str(key), leaves)
+    elif isinstance(value, (tuple, list)):
+        for index, item in enumerate(value):
+            _leaves(item, f"{path}/{index}", leaves)
+    elif isinstance(value, BaseModel):  # a model inside a plain container (an extras value never is)
+        _leaves(value.model_dump(exclude_defaults=True), path, leaves)
+    elif value is not None and value != "":
+        leaves[path] = value
+
+
 def _covered(leaf: str, used: set[str]) -> bool:
-    if "" in used:
+    """Whether ``leaf`` or a node above it (a prefix ending at a ``.`` or ``/``) was read."""
+    if "" in used or leaf in used:
         return True
-    return any((cut == len(leaf) or leaf[cut] in "./") and leaf[:cut] in used for cut in range(len(leaf), 0, -1))
+    return any(leaf[:match.start()] in used for match in _SEPARATOR.finditer(leaf))
 
 
 def _parent(path: str) -> str:

@@ -34,7 +34,7 @@ from bridge.core.adapters.base import (
     HubXmlCodec,
 )
 from bridge.core.adapters.consumed import Tracked, unread
-from bridge.core.adapters.hubjson import dumps, load_document
+from bridge.core.adapters.hubjson import dump_document, load_document
 from bridge.core.canonical import Case
 from bridge.core.edxl import PAYLOAD_ROOTS
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue
@@ -213,7 +213,8 @@ class HubPayloadAdapter(Adapter):
         payload, drops, warnings = encode_payload(case, self.kind, ctx)
         if self.syntax == "xml":
             return Encoded(require_codec(ctx, self.name).to_xml({self.kind.payload: payload}), drops, warnings)
-        return Encoded(dumps(self.kind.payload, payload), drops, warnings)
+        document = {self.kind.payload: payload}
+        return Encoded(dump_document(document), drops, warnings, document)
 
 
 def adapter_class(name: str, kind: PayloadKind, syntax: Syntax) -> type[HubPayloadAdapter]:

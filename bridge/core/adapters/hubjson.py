@@ -41,9 +41,21 @@ def loads(data: bytes, payload: str) -> dict[str, Any]:
 
 
 def dumps(payload_name: str, payload: dict[str, Any]) -> bytes:
-    """``{"payload_name": payload}`` as compact UTF-8 JSON, decimals kept exact."""
-    return simplejson.dumps({payload_name: payload}, use_decimal=True, ensure_ascii=False,
-                            separators=(",", ":")).encode("utf-8")
+    """``{"payload_name": payload}`` as compact UTF-8 JSON, decimals kept exact (see :func:`dump_document`)."""
+    return dump_document({payload_name: payload})
+
+
+def dump_document(document: dict[str, Any]) -> bytes:
+    """A JSON document as compact UTF-8 bytes whose content is exactly ``document``.
+
+    Only JSON's own types are written as they are (dict, list, str, int, finite Decimal, bool, None):
+    a tuple, a named tuple, a NaN or an infinity is refused (``TypeError``/``ValueError``) rather than
+    silently turned into something else, so a validator that checks ``document`` checks what the bytes
+    say (the pipeline validates the dict it encoded, not a re-parse of these bytes; the equivalence is
+    tested in tests/unit/test_output_validation.py).
+    """
+    return simplejson.dumps(document, use_decimal=True, ensure_ascii=False, separators=(",", ":"),
+                            allow_nan=False, tuple_as_array=False, namedtuple_as_object=False).encode("utf-8")
 
 
 def hub_datetime(value: datetime) -> str:
@@ -67,25 +79,30 @@ def parse_datetime(text: Any, pointer: str) -> datetime | None:
 
 
 def prune(value: Any) -> Any:
-    """Drop None, empty strings, lists and dicts recursively (the Hub omits empty optionals)."""
+    """Drop None, empty strings, lists and dicts recursively (the Hub omits empty optionals); tuples become lists."""
     if isinstance(value, dict):
         kept = {}
         for key, item in value.items():
-            if isinstance(item, (dict, list)):
+            if item is None or item == "":
+                continue
+            if isinstance(item, _CONTAINERS):
                 item = prune(item)
-                if item:
-                    kept[key] = item
-            elif item is not None and item != "":
-                kept[key] = item
+                if not item:
+                    continue
+            kept[key] = item
         return kept
-    if isinstance(value, list):
+    if isinstance(value, (list, tuple)):
         kept_items = []
         for item in value:
-            if isinstance(item, (dict, list)):
+            if item is None or item == "":
+                continue
+            if isinstance(item, _CONTAINERS):
                 item = prune(item)
-                if item:
-                    kept_items.append(item)
-            elif item is not None and item != "":
-                kept_items.append(item)
+                if not item:
+                    continue
+            kept_items.append(item)
         return kept_items
     return value
+
+
+_CONTAINERS = (dict, list, tuple)

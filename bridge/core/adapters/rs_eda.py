@@ -29,7 +29,7 @@ from typing import Any
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded, HubXmlCodec, dropped
 from bridge.core.adapters.codes import label_of
 from bridge.core.adapters.hubjson import (
-    dumps,
+    dump_document,
     hub_datetime,
     loads,
     parse_datetime,
@@ -82,14 +82,18 @@ class _HealthAdapter(Adapter):
     xml = False
 
     def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
-        document = _codec(ctx, self.name).to_dict(bytes(data)) if self.xml else _document(data)
+        if self.xml:  # the codec validates the XML (and its JSON form) when a bundle is installed
+            return decode_health(_codec(ctx, self.name).to_dict(bytes(data)), ctx)
+        document = _document(data)
+        _check_schema(document, ctx)
         return decode_health(document, ctx)
 
     def encode(self, case: Case, ctx: AdapterContext) -> Encoded:
         payload, drops, warnings = encode_health(case, ctx, self.payload)
         if self.xml:
             return Encoded(_codec(ctx, self.name).to_xml({self.payload: payload}), drops, warnings)
-        return Encoded(dumps(self.payload, payload), drops, warnings)
+        document = {self.payload: payload}
+        return Encoded(dump_document(document), drops, warnings, document)
 
 
 class RsEdaJsonAdapter(_HealthAdapter):
@@ -142,6 +146,18 @@ def _document(data: bytes) -> dict[str, Any]:
     return {CREATE: document}
 
 
+def _check_schema(document: dict[str, Any], ctx: AdapterContext) -> None:
+    """Strict input, as every Hub adapter: the payload against its official JSON Schema when a bundle is installed."""
+    check = getattr(ctx.codec, "payload_issues", None)
+    root = next((name for name in (CREATE, UPDATE) if name in document), None)
+    if check is None or root is None or not isinstance(document[root], dict):
+        return  # no bundle, or not a health case at all: decode_health says what was expected
+    issues = check(root, document[root])
+    if issues:
+        raise InboundError(f"{root} does not validate against the official schema ({len(issues)} error(s))",
+                           issues, HubErrorCode.INVALID_MESSAGE)
+
+
 # ---- decode -------------------------------------------------------------------------------------
 
 def decode_health(document: dict[str, Any], ctx: AdapterContext) -> Decoded:
@@ -164,14 +180,26 @@ def decode_health(document: dict[str, Any], ctx: AdapterContext) -> Decoded:
 
 
 class _Taken:
-    """Reads leaves of the payload and remembers which pointers were used."""
+    """Reads leaves of the payload and remembers which pointers were used.
+
+    The payload's scalar leaves are listed once, by pointer and in document order (``leaves``); a read
+    takes a leaf from that table, and what is left at the end is the extras (:meth:`unused`).
+    """
 
     def __init__(self, payload: dict[str, Any]) -> None:
         self.payload = payload
+        self.leaves: dict[str, Any] = {}
+        _list_leaves(payload, "", self.leaves)
         self.used: set[str] = set()
 
     def get(self, *path: str | int) -> Any:
-        node: Any = self.payload
+        pointer = "/" + "/".join(map(str, path))
+        value = self.leaves.get(pointer, _ABSENT)
+        if value is not _ABSENT:
+            if value is not None:
+                self.used.add(pointer)
+            return value
+        node: Any = self.payload  # not a leaf: an object, a list, or nothing there
         for part in path:
             if isinstance(part, int):
                 if not isinstance(node, list) or part >= len(node):
@@ -179,8 +207,6 @@ class _Taken:
             elif not isinstance(node, dict) or part not in node:
                 return None
             node = node[part]
-        if node is not None and not isinstance(node, (dict, list)):
-            self.used.add(_pointer(path))
         return node
 
     def items(self, *path: str) -> list[Any]:
@@ -189,20 +215,24 @@ class _Taken:
             node = node.get(part) if isinstance(node, dict) else None
         return node if isinstance(node, list) else []
 
+    def unused(self) -> dict[str, str]:
+        """Every scalar leaf not read, as ``{extra key: typed text}`` (document order)."""
+        used = self.used
+        return {_extra_key(pointer): _typed_text(value) for pointer, value in self.leaves.items()
+                if pointer not in used}
 
-def _pointer(path: tuple[str | int, ...]) -> str:
-    return "/" + "/".join(str(part) for part in path)
+
+_ABSENT = object()
 
 
-def _unused_leaves(node: Any, prefix: str, used: set[str], out: dict[str, str]) -> None:
-    """Every scalar leaf whose pointer is not in ``used``, as ``out[extra key] = typed text`` (document order)."""
+def _list_leaves(node: Any, prefix: str, out: dict[str, Any]) -> None:
+    """``out[pointer] = value`` for every scalar leaf under ``node`` (pointers unescaped, as extras keys are)."""
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in items:
-        pointer = f"{prefix}/{key}"
         if isinstance(value, (dict, list)):
-            _unused_leaves(value, pointer, used, out)
-        elif pointer not in used:
-            out[_extra_key(pointer)] = _typed_text(value)
+            _list_leaves(value, f"{prefix}/{key}", out)
+        else:
+            out[f"{prefix}/{key}"] = value
 
 
 def _decode(root: str, payload: dict[str, Any]) -> Decoded:
@@ -219,10 +249,8 @@ def _decode(root: str, payload: dict[str, Any]) -> Decoded:
         created=parse_datetime(t.get("creation"), f"/{root}/creation"),
         qualification=_qualification(t), location=_location(t), caller=_caller(t), notes=tuple(notes),
         patients=tuple(_patient(t, index) for index, _ in enumerate(t.items("patient"))),
+        extras=t.unused(),  # last: arguments are evaluated in order, so every read above is counted
     )
-    extras: dict[str, str] = {}
-    _unused_leaves(payload, "", t.used, extras)
-    case = case.model_copy(update={"extras": extras})
     return Decoded(case=case, dropped=[])
 
 
@@ -245,7 +273,10 @@ def _typed_value(text: str) -> Any:
     if tag == "s:":
         return body
     if tag == "d:":
-        return Decimal(body)
+        number = Decimal(body)
+        if not number.is_finite():  # never write NaN/Infinity: the extra is kept as its text
+            raise ValueError(f"{body!r} is not a finite number")
+        return number
     if tag == "i:":
         return int(body)
     if tag == "b:":

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from bridge.core.adapters.base import dropped
 from bridge.core.errors import Issue
 
 _MISSING = object()
@@ -41,22 +40,24 @@ class Reader:
 
     def pointer(self, *path: str | int) -> str:
         """The JSON pointer of ``path`` under this reader's root."""
-        return self.root + "".join(f"/{step}" for step in path)
+        return f"{self.root}/{'/'.join(map(str, path))}" if path else self.root
 
     def leftover(self) -> list[Issue]:
-        """One dropped Issue per leaf that was never read."""
+        """One dropped Issue per leaf that was never read (document order)."""
         found: list[Issue] = []
-        self._walk(self.data, self.root, found)
-        return found
+        used = self._used
 
-    def _walk(self, node: Any, pointer: str, found: list[Issue]) -> None:
-        if pointer in self._used:
-            return
-        if isinstance(node, dict):
-            for key, value in node.items():
-                self._walk(value, f"{pointer}/{key}", found)
-        elif isinstance(node, list):
-            for index, value in enumerate(node):
-                self._walk(value, f"{pointer}/{index}", found)
-        else:
-            found.append(dropped(pointer, f"{node!r} has no canonical field"))
+        def walk(node: Any, pointer: str) -> None:
+            if pointer in used:
+                return
+            if isinstance(node, dict):
+                for key, value in node.items():
+                    walk(value, f"{pointer}/{key}")
+            elif isinstance(node, list):
+                for index, value in enumerate(node):
+                    walk(value, f"{pointer}/{index}")
+            else:
+                found.append(Issue(pointer, f"{node!r} has no canonical field", "dropped"))
+
+        walk(self.data, self.root)
+        return found

@@ -22,8 +22,8 @@ from bridge.core.adapters.base import AdapterContext, MappedLike
 from bridge.core.adapters.profile import Profile
 from bridge.core.adapters.rc_eda import decode_create_case
 from bridge.core.adapters.rc_ri import decode_rc_ri
-from bridge.core.canonical import Case
 from bridge.core.adapters.registry import get_adapter
+from bridge.core.canonical import Case
 from bridge.core.edxl import Unwrapped, unwrap
 from bridge.core.errors import BridgeError, Issue
 from bridge.core.operations import Operations, merge_operations

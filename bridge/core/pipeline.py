@@ -246,6 +246,7 @@ def update_to_hub(decoded: Decoded, ctx: AdapterContext, known_case: KnownCase,
     update = decoded.case
     case_id = update.case_id or ""
     earlier = known_case(case_id) if case_id else None
+    shown = case_id[:200]  # named in the NACK and the dead letter: bounded, whatever the LRM sent
     if earlier is None:
         try:
             return _case_to_hub(decoded, ctx, validator)
@@ -255,14 +256,14 @@ def update_to_hub(decoded: Decoded, ctx: AdapterContext, known_case: KnownCase,
                 raise
             names = ", ".join(issue.path for issue in missing)[:300]
             raise InboundError(
-                f"RS-EDA-MAJ for case {case_id!r}: the bridge never sent this case to the fire side, and the update "
+                f"RS-EDA-MAJ for case {shown!r}: the bridge never sent this case to the fire side, and the update "
                 f"alone lacks what an RC-EDA requires ({names}); send the case's RS-EDA first (this update can be "
                 "replayed from the dead letters once the case is known)",
-                [Issue(issue.path, f"missing from the update and no earlier state of case {case_id!r}: "
+                [Issue(issue.path, f"missing from the update and no earlier state of case {shown!r}: "
                        f"{issue.message}", "unknown-case") for issue in missing],
                 HubErrorCode.WRONG_MESSAGE_SEQUENCE) from None
     merge = merge_case(earlier, update)
-    note = Issue("case", f"update merged onto case {case_id}'s earlier state (the last RC-EDA sent): changed "
+    note = Issue("case", f"update merged onto case {shown}'s earlier state (the last RC-EDA sent): changed "
                  f"{', '.join(merge.changed)[:400] or 'nothing'}; kept {', '.join(merge.kept)[:400] or 'nothing'}",
                  "case-merged")
     merged = Decoded(case=merge.case, dropped=list(decoded.dropped), warnings=[*decoded.warnings, note])

@@ -113,6 +113,9 @@ def test_update_root_is_recognised() -> None:
     assert is_case_update(b' {"createCaseHealthUpdate": {}}', profile)
     assert not is_case_update(b'{"createCaseHealth": {}}', profile)
     assert not is_case_update(b'{"x": {"createCaseHealthUpdate": 1}}', profile)
+    xml = load_profile("lrm-health-json").model_copy(update={"adapter": "rs-eda-xml"})
+    assert is_case_update(b'<?xml version="1.0"?>\n<createCaseHealthUpdate xmlns="urn:x">', xml)
+    assert not is_case_update(b'<createCaseHealth xmlns="urn:x">', xml)
 
 
 @NO_CORPUS

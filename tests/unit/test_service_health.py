@@ -250,3 +250,13 @@ def test_update_does_not_merge_onto_a_case_the_hub_refused(rig: Rig) -> None:
     rig.store.mark_failed(sent.distribution_id, hub_code=300, reason="invalid", at=rig.now())
     reply = rig.settled(rig.service.on_legacy_frame(_gas_update("07")))
     assert reply.startswith(f"NACK;{GAS};702;".encode())
+
+
+def test_hostile_update_for_an_unknown_case_is_refused_with_a_bounded_reason(rig: Rig) -> None:
+    """A 200 kB caseId in an RS-EDA-MAJ: NACK and dead letter with its bytes; the reason stays small."""
+    frame = b'{"createCaseHealthUpdate": {"caseId": "fr.health.samu440.' + b"C" * 200_000 + b'"}}'
+    reply = rig.settled(rig.service.on_legacy_frame(frame))
+    assert reply.startswith(b"NACK;") and len(reply) < 1000
+    [entry] = rig.store.dlq_list()
+    assert entry.original == frame and len(entry.error) < 5_000
+    assert _sent_cases(rig) == []

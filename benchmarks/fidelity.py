@@ -23,9 +23,11 @@ sheet, as an inbound update is) go Hub -> legacy sheet -> the same Hub kind (``e
 ``rc-ri-json``), through each profile, and each leaf is classified the same way.
 
 Run: ``.venv/bin/python benchmarks/fidelity.py [--json] [--details]``
-A third pass measures the health model (issue 16): every official RS-EDA and RS-EDA-MAJ example through
+A third pass measures the health model (issue 16): every official RS-EDA example through
 the ``lrm-health-json`` profile as the service sends it (RS-EDA -> RC-EDA for NexSIS -> RS-EDA back to the
-LRM), every RC-EDA example the other way, RS-RI <-> RC-RI both ways (``bridge translate``), and every
+LRM), every RS-EDA-MAJ merged onto its case as the service last sent it (the case's RS-EDA and earlier
+updates of the same caseId; what comes back beyond the update must be that earlier state, unchanged),
+every RC-EDA example the other way, RS-RI <-> RC-RI both ways (``bridge translate``), and every
 RS-SR merged onto its case's known resources (as the service does); a message the bridge refuses (NACK,
 dead letter) is counted apart (``refused``) and its leaves as declared by that refusal.
 
@@ -444,6 +446,72 @@ def health_eda_round_trip(example: Path, profile: Profile, ctx, tally: Tally) ->
     classify(leaves(payload, f"/{name}"), leaves(output, f"/{name}"), dropped, warnings, tally, where)
 
 
+def _case_state(example: Path, reference: Path, profile: Profile, ctx) -> dict | None:
+    """The RC-EDA the service would have sent last for the update's case before this step, or None.
+
+    The case's RS-EDA (same caseId), then each RS-EDA-MAJ of that case at an earlier step, in step
+    order, each merged onto the one before (as the service's store gives it).
+    """
+    from bridge.core.adapters.rc_eda import decode_create_case
+
+    case_id, step = _payload(example)[1].get("caseId"), _story(example)[1]
+    examples = reference / "examples"
+    chain = [p for p in sorted((examples / "RS-EDA").glob("*.json")) if _payload(p)[1].get("caseId") == case_id]
+    chain += sorted((p for p in (examples / "RS-EDA-MAJ").glob("*.json")
+                     if _payload(p)[1].get("caseId") == case_id and _story(p)[1] < step), key=lambda p: _story(p)[1])
+    sent: dict | None = None
+    for earlier in chain:
+        known = decode_create_case(sent, ctx).case if sent is not None else None
+        try:
+            out = health_to_hub(earlier.read_bytes(), profile, ctx, known_case=lambda _id, known=known: known)
+        except BridgeError:
+            continue
+        sent = next(p.payload for p in out if p.name == "createCase")
+    return sent
+
+
+def health_update_merge(example: Path, reference: Path, profile: Profile, ctx, tally: Tally) -> None:
+    """A health LRM's RS-EDA-MAJ merged onto its case as last sent -> RC-EDA for NexSIS -> RS-EDA back, as the
+    service does (docs/health.md).
+
+    The update's leaves are classified against what comes back; the other leaves that come back must be
+    the earlier state's, unchanged (what the RS-EDA before it gave back): one that differs or is lost is
+    ``silently_changed``, one from neither is ``invented``. An update for a case with no earlier state that
+    lacks what RC-EDA requires is refused (NACK 702, dead letter), counted apart.
+    """
+    from bridge.core.adapters.rc_eda import decode_create_case
+
+    name, payload = _payload(example)
+    where = f"{profile.name}:{example.name} (merged)"
+    state = _case_state(example, reference, profile, ctx)
+    known = decode_create_case(state, ctx).case if state is not None else None
+    try:
+        out = health_to_hub(example.read_bytes(), profile, ctx, known_case=lambda _id: known)
+        create = next(p for p in out if p.name == "createCase")
+        back = hub_to_legacy_result("createCase", create.payload, profile, ctx)
+    except BridgeError as exc:
+        _refused(payload, name, exc, tally, where)
+        return
+    source = leaves(payload, f"/{name}")
+    output = leaves(next(iter(simplejson.loads(back.data, parse_float=Decimal).values())), f"/{name}")
+    before: dict[str, Any] = {}
+    if state is not None:
+        earlier_back = hub_to_legacy_result("createCase", state, profile, ctx).data
+        before = leaves(next(iter(simplejson.loads(earlier_back, parse_float=Decimal).values())), f"/{name}")
+    rest = {}
+    for pointer, value in output.items():
+        if pointer in source or pointer not in before:
+            rest[pointer] = value  # the update's own, or neither's: classify says which
+        elif not _same(value, before[pointer]) and _generated(pointer, value) is None:
+            tally.add("silently_changed", where, pointer, f"earlier {before[pointer]!r} -> {value!r} (not in the update)")
+    for pointer, value in before.items():
+        if pointer not in output and pointer not in source:
+            tally.add("silently_changed", where, pointer, f"earlier {value!r} lost by the merge")
+    dropped = [d for p in out for d in p.dropped] + list(back.dropped)
+    warnings = [w for p in out for w in p.warnings] + list(back.warnings)
+    classify(source, rest, dropped, warnings, tally, where)
+
+
 def resources_round_trip(example: Path, ctx, tally: Tally) -> None:
     """RS-RI -> RC-RI -> RS-RI, or RC-RI -> RS-RI -> RC-RI (``bridge translate`` both ways, fire-side recipient)."""
     name, payload = _payload(example)
@@ -529,8 +597,11 @@ def run_health(reference: Path, ctx) -> tuple[dict[str, Counter], list]:
     pairs: dict[str, Tally] = {}
     examples = reference / "examples"
     tally = pairs.setdefault("RS-EDA -> RC-EDA -> RS-EDA", Tally())
-    for example in sorted([*(examples / "RS-EDA").glob("*.json"), *(examples / "RS-EDA-MAJ").glob("*.json")]):
+    for example in sorted((examples / "RS-EDA").glob("*.json")):
         health_eda_round_trip(example, profile, health, tally)
+    tally = pairs.setdefault("RS-EDA-MAJ -> RC-EDA (merge) -> RS-EDA", Tally())
+    for example in sorted((examples / "RS-EDA-MAJ").glob("*.json")):
+        health_update_merge(example, reference, profile, health, tally)
     tally = pairs.setdefault("RC-EDA -> RS-EDA -> RC-EDA", Tally())
     for example in sorted((examples / "RC-EDA").glob("*.json")):
         hub_round_trip(example, profile, health, tally)

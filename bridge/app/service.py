@@ -123,6 +123,7 @@ class ServiceSettings:
 # An inbound update is merged onto the LRM's sheet with the case's earlier Hub messages; past this
 # many, only the first (the case itself) and the latest are re-read (RC-RI lists every vehicle anew).
 MAX_CASE_HISTORY = 100
+CASE_STATE_READS = 5  # newest RC-EDA bodies of a case read for an RS-EDA-MAJ's earlier state (one that reads back wins)
 
 
 class BridgeService:
@@ -259,7 +260,8 @@ class BridgeService:
         """The frame's Hub payloads: a health LRM's RS-SR is merged onto the case's resources the store knows;
         a legacy dossier number linked to a partner's case goes out under that case's id."""
         if getattr(self.translator, "reads_case_resources", False):
-            return self.translator.to_hub(frame, known=self.known_resources)  # type: ignore[call-arg]
+            return self.translator.to_hub(frame, known=self.known_resources,  # type: ignore[call-arg]
+                                          known_case=self.known_case)
         if getattr(self.store, "case_link", None) is None:
             return self.translator.to_hub(frame)
         return self.translator.to_hub(frame, linked_case=self._linked_case)
@@ -272,6 +274,15 @@ class BridgeService:
         """
         bodies = self.store.case_resource_messages(case_id, limit=MAX_CASE_HISTORY)
         return self.translator.known_resources(bodies)  # type: ignore[attr-defined]
+
+    def known_case(self, case_id: str) -> Any:
+        """The case as the bridge last sent it to the fire side (its newest stored RC-EDA, decoded), or None.
+
+        Read inside the open group commit like :meth:`known_resources`: an RS-EDA-MAJ right after
+        its RS-EDA, or after another update, merges onto the one before.
+        """
+        bodies = self.store.case_sent_messages(case_id, "createCase", limit=CASE_STATE_READS)
+        return self.translator.known_case(bodies)  # type: ignore[attr-defined]
 
     def _linked_case(self, reference: str) -> str | None:
         """The partner's Hub case id the LRM's dossier ``reference`` stands for (docs/fidelity.md), if linked."""

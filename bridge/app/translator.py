@@ -20,13 +20,16 @@ import structlog
 from bridge.app.ports import HubPayload
 from bridge.core.adapters.base import AdapterContext, MappedLike
 from bridge.core.adapters.profile import Profile
+from bridge.core.adapters.rc_eda import decode_create_case
 from bridge.core.adapters.rc_ri import decode_rc_ri
 from bridge.core.adapters.registry import get_adapter
+from bridge.core.canonical import Case
 from bridge.core.edxl import Unwrapped, unwrap
 from bridge.core.errors import BridgeError, Issue
 from bridge.core.operations import Operations, merge_operations
 from bridge.core.pipeline import (
     LEGACY_PAYLOADS,
+    KnownCase,
     KnownResources,
     Result,
     health_to_hub,
@@ -47,6 +50,9 @@ def _log_warning(warning: Issue, **context: Any) -> None:
         return
     if warning.code == "resources-merged":  # a health LRM's RS-SR merged onto the case's resources: not a fault
         log.info("resources_merged", detail=warning.message, **context)
+        return
+    if warning.code == "case-merged":  # a health LRM's RS-EDA-MAJ merged onto the case as last sent: not a fault
+        log.info("case_update_merged", detail=warning.message, **context)
         return
     log.warning("mapping_warning", error=warning.message, error_path=warning.path, code=warning.code, **context)
 
@@ -140,9 +146,10 @@ class PipelineTranslator:
         return self.profile_model.adapter.startswith("rs-eda")
 
     def _legacy_to_hub(self, frame: bytes, ctx: AdapterContext, known: KnownResources | None,
-                       linked_case: Callable[[str], str | None] | None = None) -> list[Any]:
+                       linked_case: Callable[[str], str | None] | None = None,
+                       known_case: KnownCase | None = None) -> list[Any]:
         if self.reads_case_resources:
-            return health_to_hub(frame, self.profile_model, ctx, self.validator, known)
+            return health_to_hub(frame, self.profile_model, ctx, self.validator, known, known_case)
         return legacy_to_hub(frame, self.profile_model, ctx, self.validator, linked_case)
 
     def known_resources(self, bodies: Sequence[tuple[bytes, str | None]]) -> Operations | None:
@@ -163,12 +170,30 @@ class PipelineTranslator:
                 log.warning("case_resources_unreadable", error=exc.message)
         return known
 
+    def known_case(self, bodies: Sequence[tuple[bytes, str | None]]) -> Case | None:
+        """The case as the bridge last told the fire side: the newest of its RC-EDA bodies that reads back.
+
+        ``bodies`` come from the store (``case_sent_messages``), oldest first; one that cannot be
+        read again (schemas changed) is skipped with a warning, never guessed.
+        """
+        ctx = self._ctx()
+        for body, content_type in reversed(bodies):
+            try:
+                message = unwrap(self.decode_hub(body, content_type))
+                if message.payload_name == "createCase":
+                    return decode_create_case(message.payload, ctx).case
+            except BridgeError as exc:
+                log.warning("case_state_unreadable", error=exc.message)
+        return None
+
     def to_hub(self, frame: bytes, known: KnownResources | None = None,
-               linked_case: Callable[[str], str | None] | None = None) -> list[HubPayload]:
+               linked_case: Callable[[str], str | None] | None = None,
+               known_case: KnownCase | None = None) -> list[HubPayload]:
         """The Hub payloads of one LRM frame; ``known``: a health LRM's case resources; ``linked_case``: the
-        partner's case a legacy dossier number stands for (docs/operations.md "Cases the partner created")."""
+        partner's case a legacy dossier number stands for (docs/operations.md "Cases the partner created");
+        ``known_case``: a health LRM's case as last sent, onto which its RS-EDA-MAJ is merged."""
         recorder = self._recorder()
-        items = self._legacy_to_hub(frame, self._ctx(recorder), known, linked_case)
+        items = self._legacy_to_hub(frame, self._ctx(recorder), known, linked_case, known_case)
         case_id = items[0].payload.get("caseId") if items else None
         for warning in (w for item in items for w in item.warnings):
             _log_warning(warning, case_id=case_id, profile=self.profile)

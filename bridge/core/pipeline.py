@@ -27,6 +27,7 @@ from bridge.core.adapters.rc_eda import decode_create_case, encode_create_case
 from bridge.core.adapters.rc_ri import decode_rc_ri, encode_rc_ri
 from bridge.core.adapters.registry import AdapterInfo, get_adapter
 from bridge.core.canonical import Case
+from bridge.core.case_merge import merge_case
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, OutboundError
 from bridge.core.operations import Operations, merge_operations, merge_status
 
@@ -121,6 +122,12 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
     """
     ctx = ctx.with_profile(profile)
     decoded = get_adapter(profile.adapter, ctx.adapters).decode(bytes(frame), ctx)
+    return _case_to_hub(decoded, ctx, validator, linked_case)
+
+
+def _case_to_hub(decoded: Decoded, ctx: AdapterContext, validator: Validator | None = None,
+                 linked_case: Callable[[str], str | None] | None = None) -> list[HubPayload]:
+    """A decoded LRM case -> createCase (+ EMSI, + RC-RI of its own resources), fire-side rules applied."""
     case, withheld = confidentiality.apply(decoded.case, ctx.confidentiality, ctx.recipient_id)
     link_notes: list[Issue] = []
     if linked_case is not None and case.case_id is None and case.sender_case_id:
@@ -169,6 +176,16 @@ _XML_ROOT = re.compile(rb'\A(?:\s|<\?[^>]{0,300}\?>|<!--.{0,300}?-->)*<(?:[A-Za-
                        rb'(resourcesInfo|resourcesStatus)[\s/>]', re.DOTALL)
 # Known resources of a case, by Hub case id (the service reads them from its store); None: none known.
 KnownResources = Callable[[str], "Operations | None"]
+# The case as the bridge last sent it to the fire side (its last RC-EDA, decoded), by Hub case id; None: never sent.
+KnownCase = Callable[[str], "Case | None"]
+_JSON_UPDATE = re.compile(rb'\A\s*\{\s*"createCaseHealthUpdate"\s*:')
+_XML_UPDATE = re.compile(rb'\A(?:\s|<\?[^>]{0,300}\?>|<!--.{0,300}?-->)*<(?:[A-Za-z_][\w.-]{0,40}:)?'
+                         rb'createCaseHealthUpdate[\s/>]', re.DOTALL)
+
+
+def is_case_update(frame: bytes, profile: Profile) -> bool:
+    """Whether a health LRM's frame is an RS-EDA-MAJ (``createCaseHealthUpdate``), by its root (a bounded prefix)."""
+    return bool((_XML_UPDATE if profile.adapter.endswith("-xml") else _JSON_UPDATE).match(bytes(frame[:1024])))
 
 
 def health_frame_adapter(frame: bytes, profile: Profile) -> str:
@@ -184,15 +201,20 @@ def health_frame_adapter(frame: bytes, profile: Profile) -> str:
 
 
 def health_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext, validator: Validator | None = None,
-                  known: KnownResources | None = None) -> list[HubPayload]:
+                  known: KnownResources | None = None, known_case: KnownCase | None = None) -> list[HubPayload]:
     """One frame of a health-model LRM -> the CISU message(s) for NexSIS.
 
-    RS-EDA / RS-EDA-MAJ: as any LRM frame (:func:`legacy_to_hub`). RS-RI: its resources as an
+    RS-EDA: as any LRM frame (:func:`legacy_to_hub`). RS-EDA-MAJ, when ``known_case`` is given (the
+    service): merged onto the case as last sent (:func:`update_to_hub`). RS-RI: its resources as an
     RC-RI (health-only content withheld). RS-SR: the status merged onto the resources the case
     already has (``known``, from the bridge's store), sent as an RC-RI with every resource's
     latest status (:func:`status_to_rc_ri`). An RS-SR that changes nothing gives no message.
     """
     adapter_name = health_frame_adapter(frame, profile)
+    if adapter_name == profile.adapter and known_case is not None and is_case_update(frame, profile):
+        ctx = ctx.with_profile(profile)
+        decoded = get_adapter(profile.adapter, ctx.adapters).decode(bytes(frame), ctx)
+        return update_to_hub(decoded, ctx, known_case, validator)
     if adapter_name == profile.adapter:
         return legacy_to_hub(frame, profile, ctx, validator)
     ctx = ctx.with_profile(profile)
@@ -208,6 +230,44 @@ def health_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext, validator
         for item in payloads:
             _raise_if_invalid(item.name, item.payload, validator)
     return payloads
+
+
+def update_to_hub(decoded: Decoded, ctx: AdapterContext, known_case: KnownCase,
+                  validator: Validator | None = None) -> list[HubPayload]:
+    """A decoded RS-EDA-MAJ merged onto the case as the bridge last sent it (:func:`merge_case`) -> a complete RC-EDA.
+
+    The earlier state is ``known_case(caseId)`` (the service: the last RC-EDA it stored for NexSIS).
+    With none, an update RC-EDA can carry on its own goes as it is; one that lacks what RC-EDA
+    requires is refused (``WRONG_MESSAGE_SEQUENCE``, naming each missing field): nothing is made up,
+    and it can be replayed from the dead letters once the case's RS-EDA went. The merge is reported
+    as a ``case-merged`` warning (the message's history and the log show it); the confidentiality
+    table applies to the merged case as to any case bound for the fire side.
+    """
+    update = decoded.case
+    case_id = update.case_id or ""
+    earlier = known_case(case_id) if case_id else None
+    shown = case_id[:200]  # named in the NACK and the dead letter: bounded, whatever the LRM sent
+    if earlier is None:
+        try:
+            return _case_to_hub(decoded, ctx, validator)
+        except OutboundError as exc:
+            missing = [issue for issue in exc.issues if issue.code == "missing-field"]
+            if not missing:
+                raise
+            names = ", ".join(issue.path for issue in missing)[:300]
+            raise InboundError(
+                f"RS-EDA-MAJ for case {shown!r}: the bridge never sent this case to the fire side, and the update "
+                f"alone lacks what an RC-EDA requires ({names}); send the case's RS-EDA first (this update can be "
+                "replayed from the dead letters once the case is known)",
+                [Issue(issue.path, f"missing from the update and no earlier state of case {shown!r}: "
+                       f"{issue.message}", "unknown-case") for issue in missing],
+                HubErrorCode.WRONG_MESSAGE_SEQUENCE) from None
+    merge = merge_case(earlier, update)
+    note = Issue("case", f"update merged onto case {shown}'s earlier state (the last RC-EDA sent): changed "
+                 f"{', '.join(merge.changed)[:400] or 'nothing'}; kept {', '.join(merge.kept)[:400] or 'nothing'}",
+                 "case-merged")
+    merged = Decoded(case=merge.case, dropped=list(decoded.dropped), warnings=[*decoded.warnings, note])
+    return _case_to_hub(merged, ctx, validator)
 
 
 def status_to_rc_ri(decoded: Decoded, ctx: AdapterContext, known: KnownResources | None) -> list[HubPayload]:

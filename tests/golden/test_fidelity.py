@@ -104,9 +104,12 @@ def test_benchmark_reports_nothing_silently_changed_or_invented(hub_reference):
     # the health model (issue 16): a health LRM's RS-EDA, the RS <-> RC pairs, RS-SR merged onto the known resources
     health = result["health_by_pair"]
     assert set(health) == {"RS-EDA -> RC-EDA -> RS-EDA", "RC-EDA -> RS-EDA -> RC-EDA", "RS-RI -> RC-RI -> RS-RI",
-                           "RC-RI -> RS-RI -> RC-RI", "RS-SR -> RC-RI (merge)"}
+                           "RC-RI -> RS-RI -> RC-RI", "RS-SR -> RC-RI (merge)", "RS-EDA-MAJ -> RC-EDA (merge) -> RS-EDA"}
     for pair, counts in health.items():
         assert counts["preserved"] > 0 and counts["silently_changed"] == counts["invented"] == 0, pair
     # most statuses merge onto a known resource; the ones whose case has no RS-RI RC-RI can carry are refused
     merge = health["RS-SR -> RC-RI (merge)"]
     assert merge["preserved"] > 10 * merge["declared_dropped"] and 0 < merge["refused"] < 4
+    # every RS-EDA goes; RS-EDA-MAJ merged onto its case as last sent: only those whose case has no RS-EDA refused
+    assert health["RS-EDA -> RC-EDA -> RS-EDA"]["refused"] == 0
+    assert health["RS-EDA-MAJ -> RC-EDA (merge) -> RS-EDA"]["refused"] == 2

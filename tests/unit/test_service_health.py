@@ -162,3 +162,101 @@ def test_resources_nexsis_refused_are_not_known(rig: Rig) -> None:
     rig.store.mark_failed(sent.distribution_id, hub_code=300, reason="invalid", at=rig.now())
     reply = rig.settled(rig.service.on_legacy_frame(_status("07")))
     assert reply.startswith(f"NACK;{CASE};702;".encode())
+
+
+# ---- RS-EDA-MAJ: a health case update merged onto the case as last sent (docs/health.md) -------------------------
+GAS = "fr.health.samu440.DRFR154402413800236"
+GAS_EDA = ("RS-EDA", "RS-EDA-SMUR_FuiteDeGaz_AliceGregoireNormand.01.json")
+
+
+def _gas_update(step: str) -> bytes:
+    return _example("RS-EDA-MAJ", f"RS-EDA-MAJ_FuiteDeGaz_AliceGregoireNormand.{step}.json")
+
+
+def _sent_cases(rig: Rig) -> list[tuple[str, dict]]:
+    """(EDXL kind, createCase payload) of every RC-EDA the bridge stored for NexSIS, in order."""
+    found = []
+    for msg in rig.store.search(direction="out", limit=None):
+        message = unwrap(decode_hub_body(msg.translated, msg.content_type))
+        if message.payload_name == "createCase":
+            found.append((message.kind, message.payload))
+    return found
+
+
+def _update_with_location(step: str) -> bytes:
+    """An official RS-EDA-MAJ that also moves the case (a new address and city): what the fire side must see."""
+    document = simplejson.loads(_gas_update(step), parse_float=Decimal)
+    document["createCaseHealthUpdate"]["location"] = {
+        "detailedAddress": {"complete": "5 Rue des Marins", "wayName": {"complete": "Rue des Marins"}, "number": "5"},
+        "city": {"name": "Bouaye", "inseeCode": "44018"}}
+    return json.dumps(document, default=str, ensure_ascii=False).encode()
+
+
+def test_case_update_is_merged_onto_the_case_as_last_sent(rig: Rig) -> None:
+    """RS-EDA, then an RS-EDA-MAJ carrying only what changed: NexSIS gets a complete RC-EDA (before: refused)."""
+    assert rig.settled(rig.service.on_legacy_frame(_example(*GAS_EDA))).startswith(b"ACK;")
+    reply = rig.settled(rig.service.on_legacy_frame(_update_with_location("07")))
+    assert reply.startswith(b"ACK;"), reply
+    (first_kind, first), (kind, merged) = _sent_cases(rig)
+    assert (first_kind, kind) == ("Report", "Update")
+    assert merged["qualification"] == first["qualification"]  # carried from the case as sent: never in the update
+    assert merged["creation"] == first["creation"] and merged["caseId"] == GAS == first["caseId"]
+    assert merged["location"]["detailedAddress"]["number"] == "5"  # the update wins
+    assert merged["location"]["city"] == first["location"]["city"]
+    out = rig.store.search(direction="out", limit=None)
+    assert [m.case_id for m in out] == [GAS, GAS]
+    notes = [e.detail for e in rig.store.history(out[-1].id) if e.event == "mapping_notes"]
+    assert notes and "case-merged" in notes[0] and "location.number" in notes[0]
+    assert "qualification.whats_happen" in notes[0]  # listed as kept
+    body = out[-1].translated.decode()
+    for withheld in ("Pierre Castet", "difficulté respiratoire", "DRFR154402413800236.1", "medicalNote"):
+        assert withheld not in body  # confidentiality applies to the merged case
+    rig.run(2.0)
+    assert rig.states() == {"delivered": 2}
+
+
+def test_successive_updates_merge_onto_the_one_before(rig: Rig) -> None:
+    """Three frames before any commit: the second update merges onto the first's result (same open transaction)."""
+    replies = [rig.service.on_legacy_frame(f) for f in (_example(*GAS_EDA), _update_with_location("07"),
+                                                        _gas_update("10"))]
+    assert all(rig.settled(r).startswith(b"ACK;") for r in replies)
+    numbers = [p["location"]["detailedAddress"].get("number") for _, p in _sent_cases(rig)]
+    assert numbers == ["3", "5", "5"]
+
+
+def test_update_for_an_unknown_case_is_dead_lettered_naming_what_is_missing(rig: Rig) -> None:
+    reply = rig.settled(rig.service.on_legacy_frame(_gas_update("07")))
+    assert reply.startswith(f"NACK;{GAS};702;".encode()) and b"whats_happen" in reply, reply
+    [entry] = rig.store.dlq_list()
+    assert entry.original == _gas_update("07") and "RS-EDA first" in entry.error and "whats_happen" in entry.error
+    assert _sent_cases(rig) == []
+
+
+def test_replayed_update_is_merged_once_the_case_is_known(rig: Rig) -> None:
+    rig.settled(rig.service.on_legacy_frame(_update_with_location("07")))
+    rig.settled(rig.service.on_legacy_frame(_example(*GAS_EDA)))
+    [entry] = rig.store.dlq_list()
+    rig.store.requeue_dead_letter(entry.id, at=rig.now())
+    rig.run(1.0)
+    sent = _sent_cases(rig)
+    assert [p["location"]["detailedAddress"].get("number") for _, p in sent] == ["3", "5"]
+    assert sent[1][1]["qualification"] == sent[0][1]["qualification"]
+
+
+def test_update_does_not_merge_onto_a_case_the_hub_refused(rig: Rig) -> None:
+    """An RC-EDA the Hub refused (RS-ERROR) told NexSIS nothing: no earlier state, the update is refused."""
+    rig.settled(rig.service.on_legacy_frame(_example(*GAS_EDA)))
+    [sent] = rig.store.search(direction="out", limit=None)
+    rig.store.mark_failed(sent.distribution_id, hub_code=300, reason="invalid", at=rig.now())
+    reply = rig.settled(rig.service.on_legacy_frame(_gas_update("07")))
+    assert reply.startswith(f"NACK;{GAS};702;".encode())
+
+
+def test_hostile_update_for_an_unknown_case_is_refused_with_a_bounded_reason(rig: Rig) -> None:
+    """A 200 kB caseId in an RS-EDA-MAJ: NACK and dead letter with its bytes; the reason stays small."""
+    frame = b'{"createCaseHealthUpdate": {"caseId": "fr.health.samu440.' + b"C" * 200_000 + b'"}}'
+    reply = rig.settled(rig.service.on_legacy_frame(frame))
+    assert reply.startswith(b"NACK;") and len(reply) < 1000
+    [entry] = rig.store.dlq_list()
+    assert entry.original == frame and len(entry.error) < 5_000
+    assert _sent_cases(rig) == []

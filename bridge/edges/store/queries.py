@@ -106,11 +106,20 @@ class StoreQueries:
         anything and is left out. The service folds them into the case's known resources, onto
         which a health LRM's RS-SR is merged (docs/health.md).
         """
+        return self.case_sent_messages(case_id, "resourcesInfoCisu", limit=limit)
+
+    def case_sent_messages(self, case_id: str, payload: str, *, limit: int) -> list[tuple[bytes, str | None]]:
+        """The Hub bodies the bridge sent (or is sending) for a case whose text holds ``payload``, oldest first.
+
+        The newest ``limit`` of them, through the case index, ``failed`` / ``dead_lettered`` left out
+        (the fire side never had them); the caller reads each body and checks its payload name.
+        ``createCase``: the case as last sent, onto which a health LRM's RS-EDA-MAJ is merged.
+        """
         rows = self._conn.execute(
             "SELECT translated, content_type FROM messages WHERE case_id = ? AND direction = 'out'"
             " AND translated IS NOT NULL AND state NOT IN ('failed', 'dead_lettered')"
             " AND instr(translated, ?) > 0 ORDER BY id DESC LIMIT ?",
-            (case_id, b"resourcesInfoCisu", limit)).fetchall()
+            (case_id, payload.encode(), limit)).fetchall()
         return [(bytes(row[0]), row[1]) for row in reversed(rows)]
 
     def recent(self, limit: int = 50) -> list[Message]:

@@ -128,7 +128,7 @@ class StoreQueries:
 
     def pending_translation(self, limit: int = 100) -> list[Message]:
         """Outbound messages stored but not translated yet (after a crash or a DLQ replay)."""
-        return self._messages("SELECT * FROM messages WHERE direction = 'out' AND state = 'received'"
+        return self._messages(f"SELECT * FROM {_BY_STATE} WHERE direction = 'out' AND state = 'received'"
                               " ORDER BY id LIMIT ?", (limit,))
 
     def pending_inbound(self, limit: int = 100) -> list[Message]:

@@ -465,7 +465,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
         """Published messages whose RC-REF deadline passed, flagged once (they stay PUBLISHED)."""
         with self._tx() as conn:
             overdue = [Message.from_row(r) for r in conn.execute(
-                "SELECT * FROM messages WHERE direction = 'out' AND state = 'published'"
+                "SELECT * FROM messages INDEXED BY messages_direction_state WHERE direction = 'out' AND state = 'published'"
                 " AND rcref_deadline IS NOT NULL AND rcref_deadline < ? AND rcref_overdue_at IS NULL ORDER BY id",
                 (to_db_time(now),))]
             for msg in overdue:

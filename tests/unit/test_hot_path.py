@@ -1,0 +1,56 @@
+"""The bridge's hot path (LRM frame -> createCase published -> confirm -> RC-REF) reads no whole table.
+
+A sheet's cost must not grow with the age of the store: every statement the service runs for it
+is checked against SQLite's query plan on an aged store (other cases' rows, ``ANALYZE`` done),
+and the statements are counted, not timed (performance itself lives in ``benchmarks/``).
+"""
+
+from __future__ import annotations
+
+import re
+
+from bridge.runtime.demo import demo_frame
+from bridge.testing.rig import Rig
+
+SHEETS = 5
+
+
+def _aged(rig: Rig, rows: int = 3000) -> None:
+    conn = rig.store._conn
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO messages (direction, state, distribution_id, case_id, original, created_at, updated_at)"
+        " VALUES ('out', 'delivered', ?, ?, x'00', '2026-01-01', '2026-01-01')",
+        [(f"fr.health.samu440_old{i}", f"fr.health.samu440.OLD-{i // 3}") for i in range(rows)])
+    conn.execute("COMMIT")
+    conn.execute("ANALYZE")
+
+
+def _sheets_through(rig: Rig, first: int) -> list[str]:
+    """The SQL run while SHEETS case sheets go from the LRM to their RC-REF (periodic passes included)."""
+    statements: list[str] = []
+    rig.store._conn.set_trace_callback(statements.append)
+    try:
+        for n in range(first, first + SHEETS):
+            assert rig.settled(rig.service.on_legacy_frame(demo_frame(n, assistance=False))) is not None
+        rig.run(0.5)
+    finally:
+        rig.store._conn.set_trace_callback(None)
+    return statements
+
+
+def test_a_sheet_reads_no_whole_table_on_an_aged_store(tmp_path):
+    """Frame, publish, confirm and RC-REF: no statement scans ``messages`` (a second sheet of a dossier
+    is sent as an Update: that lookup once matched the case id with a ``LIKE '%.…'``, a full scan per frame)."""
+    rig = Rig(tmp_path, max_pending=1000)
+    try:
+        _aged(rig)
+        statements = _sheets_through(rig, 1)
+        assert rig.states()["delivered"] == 3000 + SHEETS
+        reads = {s for s in statements if s.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE"))}
+        assert reads
+        for query in reads:
+            plan = " ".join(row[3] for row in rig.store._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
+            assert not re.search(r"\bSCAN (messages|events|legacy_intake)\b(?! USING)", plan), (query[:200], plan)
+    finally:
+        rig.close()

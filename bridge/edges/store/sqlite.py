@@ -45,7 +45,7 @@ from bridge.core.delivery import (
 )
 from bridge.edges.store.case_links import CaseLinkOps
 from bridge.edges.store.console_queries import ConsoleQueries
-from bridge.edges.store.intake import IntakeOps
+from bridge.edges.store.intake import MAPPING_NOTES, IntakeOps
 from bridge.edges.store.migrations import migrate
 from bridge.edges.store.queries import StoreQueries
 from bridge.edges.store.replaying import ReplayOps
@@ -53,7 +53,6 @@ from bridge.edges.store.replaying import ReplayOps
 __all__ = ["DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES", "Store"]
 
 DEFAULT_MAX_PENDING = 10_000
-MAPPING_NOTES = "mapping_notes"  # history line holding a translation's notes (JSON), right after "translate"
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 _BUSY_TIMEOUT_MS = 5_000
 PURGE_BATCH = 2_000  # messages per retention transaction

@@ -54,3 +54,58 @@ def test_a_sheet_reads_no_whole_table_on_an_aged_store(tmp_path):
             assert not re.search(r"\bSCAN (messages|events|legacy_intake)\b(?! USING)", plan), (query[:200], plan)
     finally:
         rig.close()
+
+
+def _golden_cases():
+    from pathlib import Path
+
+    from bridge.core.pipeline import get_adapter
+    from bridge.refdata.profiles import build_context, load_profile
+
+    golden = Path(__file__).resolve().parents[1] / "golden"
+    for folder in sorted(p for p in golden.iterdir() if p.is_dir()):
+        profile = load_profile(folder.name)
+        ctx = build_context(sender_id="fr.health.samu440", recipient_id="fr.fire.nexsis.sdis44").with_profile(profile)
+        adapter = get_adapter(profile.adapter, ctx.adapters)
+        frames = sorted(p for p in folder.iterdir() if p.suffix in (".txt", ".xml"))
+        for path in frames:
+            try:
+                yield f"{folder.name}/{path.name}", adapter.decode(path.read_bytes(), ctx).case
+            except Exception:  # noqa: BLE001, S112 - a frame made to be refused: no case to compare
+                continue
+
+
+def _held_by_model(value, path=""):
+    """``held()`` as it was: each sub-model dumped again on the way down (the reference)."""
+    from pydantic import BaseModel
+
+    def child(step):
+        return f"{path}/{step}" if isinstance(step, int) else (f"{path}.{step}" if path else step)
+
+    leaves = {}
+    if isinstance(value, BaseModel):
+        dumped = value.model_dump(exclude_defaults=True, exclude={"dropped"} if "dropped" in type(value).model_fields
+                                  else None)
+        for name in dumped:
+            leaves.update(_held_by_model(getattr(value, name), child(name)))
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            leaves.update(_held_by_model(item, child(str(key))))
+    elif isinstance(value, (tuple, list)):
+        for index, item in enumerate(value):
+            leaves.update(_held_by_model(item, child(index)))
+    elif value is not None and value != "":
+        leaves[path] = value
+    return leaves
+
+
+def test_held_walks_one_dump_and_finds_the_same_leaves_as_dumping_each_sub_model():
+    """The dropped-field report's ``held()`` (one model_dump walked) = the per-sub-model reference, same order."""
+    from bridge.core.adapters.consumed import held
+
+    cases = list(_golden_cases())
+    assert len(cases) > 20
+    for name, case in cases:
+        fast, reference = held(case), _held_by_model(case)
+        assert list(fast) == list(reference), name
+        assert all(type(fast[k]) is type(reference[k]) and fast[k] == reference[k] for k in fast), name

@@ -109,3 +109,21 @@ def test_held_walks_one_dump_and_finds_the_same_leaves_as_dumping_each_sub_model
         fast, reference = held(case), _held_by_model(case)
         assert list(fast) == list(reference), name
         assert all(type(fast[k]) is type(reference[k]) and fast[k] == reference[k] for k in fast), name
+
+
+def test_covered_tries_the_separators_and_finds_what_trying_every_cut_found():
+    from itertools import product
+
+    from bridge.core.adapters.consumed import _covered
+
+    def reference(leaf: str, used: set[str]) -> bool:
+        return "" in used or any((cut == len(leaf) or leaf[cut] in "./") and leaf[:cut] in used
+                                 for cut in range(len(leaf), 0, -1))
+
+    pieces = ["a", "b", ".", "/", "0", "ab"]
+    leaves = {"".join(p) for n in range(1, 5) for p in product(pieces, repeat=n)}
+    for leaf in sorted(leaves):
+        prefixes = {leaf[:i] for i in range(len(leaf) + 1)}
+        for used in ({p} for p in prefixes):
+            assert _covered(leaf, used) == reference(leaf, used), (leaf, used)
+        assert _covered(leaf, {"x"}) == reference(leaf, {"x"})

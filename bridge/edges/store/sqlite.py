@@ -15,7 +15,6 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Self
@@ -417,16 +416,18 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
 
     def _hub_event(self, distribution_id: str, event: Event, at: datetime, detail: str) -> Message | None:
         with self._tx() as conn:
-            msg = self._by_distribution_id(conn, distribution_id)
-            if msg is None:
+            row = conn.execute("SELECT * FROM messages WHERE direction = 'out' AND distribution_id = ?",
+                               (distribution_id,)).fetchone()
+            if row is None:
                 return None
-            if not self._peer_event_applies(conn, msg, event, at, detail):
-                return msg
-            target = self._apply(conn, msg, event, at, detail)
-            # what _apply wrote, without reading the row again
-            return replace(msg, state=target, updated_at=from_db_time(to_db_time(at)))
+            head = MessageHead(row["id"], Direction(row["direction"]), State(row["state"]), row["attempts"])
+            if not self._peer_event_applies(conn, head, event, at, detail):
+                return Message.from_row(row)
+            target = self._apply(conn, head, event, at, detail)
+            # what _apply wrote, without reading the row again (and one record built, not two)
+            return Message.from_row({**dict(row), "state": target.value, "updated_at": to_db_time(at)})
 
-    def _peer_event_applies(self, conn: sqlite3.Connection, msg: Message, event: Event, at: datetime,
+    def _peer_event_applies(self, conn: sqlite3.Connection, msg: Message | MessageHead, event: Event, at: datetime,
                             detail: str) -> bool:
         """Whether an event the Hub or the peer sent should move ``msg``.
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -109,7 +110,7 @@ class Message:
     replay_of: int | None
 
     @classmethod
-    def from_row(cls, row: sqlite3.Row) -> Message:
+    def from_row(cls, row: sqlite3.Row | Mapping[str, Any]) -> Message:
         values = dict(row)
         for name in ("created_at", "updated_at", "published_at", "next_attempt_at",
                      "rcref_deadline", "rcref_overdue_at"):

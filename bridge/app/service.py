@@ -592,13 +592,17 @@ class BridgeService:
 
     def _request_recipient(self, request: Message) -> str | None:
         """The client one of our stored outbound messages was addressed to (None if it cannot be read)."""
-        if request.translated is None:  # not translated yet: our one peer
+        return self._recipient_of(request.translated, request.content_type)
+
+    def _recipient_of(self, translated: bytes | None, content_type: str | None) -> str | None:
+        """The client a stored outbound body (``translated``) was addressed to."""
+        if translated is None:  # not translated yet: our one peer
             return self.settings.recipient_id
-        recipient = _built_recipient(request.translated, request.content_type)
+        recipient = _built_recipient(translated, content_type)
         if recipient is not None:
             return recipient
         try:
-            return self._read(request.translated, request.content_type).recipient_id
+            return self._read(translated, content_type).recipient_id
         except Exception:  # noqa: BLE001 - unreadable: fall back on our one peer
             return self.settings.recipient_id
 
@@ -925,10 +929,10 @@ class BridgeService:
 
     def _ack_problem(self, received: Unwrapped) -> tuple[str, str, str] | None:
         """An RC-REF must come from the client the acknowledged message was sent to."""
-        request = self.store.find(str(received.payload.get("distributionID", "")), direction="out")
+        request = self.store.outbound_body(str(received.payload.get("distributionID", "")))
         if request is None:
             return None
-        recipient = self._request_recipient(request)
+        recipient = self._recipient_of(*request)
         if recipient is not None and recipient != received.sender_id:
             return ("ack-from-stranger", "/reference/distributionID",
                     f"acknowledges our message sent to {recipient!r}, but comes from {received.sender_id!r}")

@@ -134,8 +134,9 @@ class PipelineTranslator:
         self.usage = MappingUsage()
 
     def _ctx(self, recorder: RecordingMappings | None = None) -> AdapterContext:
-        ctx = dataclasses.replace(self.ctx, now=self.clock().astimezone())
-        return ctx if recorder is None or ctx.mappings is None else dataclasses.replace(ctx, mappings=recorder)
+        if recorder is None or self.ctx.mappings is None:
+            return dataclasses.replace(self.ctx, now=self.clock().astimezone())
+        return dataclasses.replace(self.ctx, now=self.clock().astimezone(), mappings=recorder)
 
     def _recorder(self, *, count: bool = True) -> RecordingMappings | None:
         return None if self.ctx.mappings is None else RecordingMappings(self.ctx.mappings, self.usage if count else None)

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
@@ -28,6 +29,7 @@ from bridge.core.models import (
     Reference,
     validate_model,
 )
+from bridge.core.models.types import format_hub_datetime
 
 ADDRESS_SCHEME = "hubex"
 MESSAGE_POINTER = "/content/0/jsonContent/embeddedJsonContent/message"
@@ -104,6 +106,51 @@ def wrap(
     now = now.replace(microsecond=0)
     distribution_id = distribution_id_for(sender_id, message_uuid)
     content = _payload_dict(payload_name, payload)
+    if with_header is None:
+        with_header = payload_name not in HEADERLESS_PAYLOADS
+    try:
+        sent, expires = format_hub_datetime(now), format_hub_datetime(now + ttl)
+    except (ValueError, OverflowError):  # the models say why, at the field's pointer
+        return _wrap_validated(payload_name, content, distribution_id, sender_id, recipient_id, now, kind, status,
+                               ttl, sender_name, recipient_name, language, with_header)
+    envelope, head = _addressing(sender_id, recipient_id, kind, status, language, sender_name, recipient_name)
+    # the validated template with this message's id and dates; a UUID and a strict date never change
+    # the verdict of the models (tests/unit/test_envelope.py checks both paths give the same dict)
+    message = {**envelope, "distributionID": distribution_id, "dateTimeSent": sent, "dateTimeExpires": expires,
+               "descriptor": {**envelope["descriptor"],
+                              "explicitAddress": dict(envelope["descriptor"]["explicitAddress"])}}
+    header = {**head, "messageId": distribution_id, "sentAt": sent, "sender": dict(head["sender"]),
+              "recipient": [dict(r) for r in head["recipient"]]} if with_header else {}
+    message["content"] = [{"jsonContent": {"embeddedJsonContent": {"message": {**header, payload_name: content}}}}]
+    return message
+
+
+_SAMPLE_UUID = "00000000-0000-4000-8000-000000000000"
+_SAMPLE_TIME = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=64)
+def _addressing(sender_id: str, recipient_id: str, kind: str, status: str, language: str,
+                sender_name: str | None, recipient_name: str | None) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The envelope and RC-DE header of a message between these two clients, validated by the models once.
+
+    What varies per message (the distributionID, made of the sender and a UUID, and the
+    dates) is filled in by :func:`wrap`; everything the models check about the rest is
+    checked here, and an invalid sender or kind raises here on every call (errors are not cached).
+    """
+    message = _wrap_validated("customContent", {}, distribution_id_for(sender_id, _SAMPLE_UUID), sender_id,
+                              recipient_id, _SAMPLE_TIME, kind, status, timedelta(days=1), sender_name,
+                              recipient_name, language, with_header=True)
+    head = dict(message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"])
+    del head["customContent"]
+    return message, head
+
+
+def _wrap_validated(payload_name: str, content: dict[str, Any], distribution_id: str, sender_id: str,
+                    recipient_id: str, now: datetime, kind: str, status: str, ttl: timedelta,
+                    sender_name: str | None, recipient_name: str | None, language: str,
+                    with_header: bool) -> dict[str, Any]:
+    """The envelope and header built through their models, every field checked (the reference path)."""
     header = validate_model(HEADER_MODEL, {
         "messageId": distribution_id,
         "sender": {"name": sender_name or sender_id, "URI": f"{ADDRESS_SCHEME}:{sender_id}"},
@@ -126,8 +173,6 @@ def wrap(
         "content": [{"jsonContent": {"embeddedJsonContent": {"message": {}}}}],
     }, "", error=OutboundError)
     message = envelope.to_hub()
-    if with_header is None:
-        with_header = payload_name not in HEADERLESS_PAYLOADS
     head = header.to_hub() if with_header else {}
     message["content"][0]["jsonContent"]["embeddedJsonContent"]["message"] = {**head, payload_name: content}
     return message

@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 import stat
 from collections.abc import Callable, Iterable, MutableMapping
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -93,15 +94,29 @@ _URL_CREDENTIALS = re.compile(
 _BEARER = re.compile(r"\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]+", re.IGNORECASE)
 _PEM_KEY = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.DOTALL)
 _SCHEME_LEAD = "0123456789+.-"
+_CREDENTIAL_HINT = re.compile(r"://|bearer|basic|-----BEGIN ", re.IGNORECASE)  # what each pattern above contains
 
 #: A logged string (or bytes) value longer than this is cut, after redaction, and the cut said:
 #: ``...[cut 198000 of 200000 chars]``. One log line can then cost at most a few kB and a few ms.
 MAX_LOGGED_CHARS = 2048
 
 
+_KEY_WORDS = re.compile(r"[^a-z0-9]+")
+_CACHED_KEY_CHARS = 64  # key names up to this long have their verdict cached (the bridge's own, repeated per line)
+
+
 def _is_secret_key(name: str) -> bool:
+    return _is_secret_name(name) if len(name) <= _CACHED_KEY_CHARS else _secret_name(name)
+
+
+@lru_cache(maxsize=1024)
+def _is_secret_name(name: str) -> bool:
+    return _secret_name(name)
+
+
+def _secret_name(name: str) -> bool:
     lowered = name.lower()
-    words = set(re.split(r"[^a-z0-9]+", lowered))
+    words = set(_KEY_WORDS.split(lowered))
     return lowered in _SECRET_NAMES or bool(words & _SECRET_WORDS) or lowered.endswith(("_secret", "_token"))
 
 
@@ -114,6 +129,11 @@ def _mask_url(match: re.Match[str]) -> str:
 
 
 def _scrub_text(text: str) -> str:
+    # One search for what every pattern needs (same case rules as each pattern, so never less):
+    # most values of a line (ids, states, codes) hold none of it, and three substitutions per
+    # value were most of the cost of an INFO line.
+    if _CREDENTIAL_HINT.search(text) is None:
+        return text
     text = _URL_CREDENTIALS.sub(_mask_url, text)
     text = _BEARER.sub(lambda m: f"{m[1]} {MASK}", text)
     return _PEM_KEY.sub(f"-----PRIVATE KEY {MASK}-----", text)

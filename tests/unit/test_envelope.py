@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from uuid import UUID
@@ -254,3 +254,41 @@ def test_unwrap_keeps_the_payload_as_received() -> None:
     parts = unwrap(message)
     assert parts.payload["CONTEXT"]["CREATION"] == "2024-05-18T16:15:00-00:00"
     assert parts.payload_model is not None
+
+
+class TestTemplateEnvelope:
+    """wrap() fills a once-validated envelope with each message's id and dates: same dict as the models build."""
+
+    @given(uuid=st.uuids(), when=st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9998, 1, 1),
+                                              timezones=st.sampled_from([UTC, timezone(timedelta(hours=2)),
+                                                                         timezone(timedelta(hours=-9, minutes=-30))])),
+           kind=st.sampled_from(["Report", "Update", "Ack", "Error"]), header=st.sampled_from([None, True, False]),
+           sender=st.sampled_from([SAMU, "fr.health.samu975", "fr.fire.nexsis.sdis44"]),
+           names=st.sampled_from([(None, None), ("SAMU 44", "SDIS 44")]), ttl=st.integers(1, 10 ** 6))
+    @settings(max_examples=150, deadline=None)
+    def test_same_message_as_the_validated_path(self, uuid, when, kind, header, sender, names, ttl):
+        from bridge.core.edxl import _wrap_validated, distribution_id_for
+
+        payload = make_reference(f"{NEXSIS}_{UUID_TEXT}")
+        fast = wrap("reference", payload, sender_id=sender, recipient_id=NEXSIS, now=when, message_uuid=uuid,
+                    kind=kind, ttl=timedelta(seconds=ttl), sender_name=names[0], recipient_name=names[1],
+                    with_header=header)
+        slow = _wrap_validated("reference", payload, distribution_id_for(sender, uuid), sender, NEXSIS,
+                               when.replace(microsecond=0), kind, "Actual", timedelta(seconds=ttl), names[0],
+                               names[1], "fr-FR", header is not False)
+        assert json.dumps(fast) == json.dumps(slow)
+
+    def test_a_filled_template_is_not_shared_between_messages(self):
+        first = _wrap("reference", make_reference(f"{NEXSIS}_{UUID_TEXT}"))
+        first["descriptor"]["explicitAddress"]["explicitAddressValue"] = "changed"
+        first["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]["recipient"][0]["URI"] = "changed"
+        second = _wrap("reference", make_reference(f"{NEXSIS}_{UUID_TEXT}"))
+        assert second["descriptor"]["explicitAddress"]["explicitAddressValue"] == NEXSIS
+        assert second["content"][0]["jsonContent"]["embeddedJsonContent"]["message"]["recipient"][0]["URI"] == \
+            f"hubex:{NEXSIS}"
+
+    @pytest.mark.parametrize(("field", "value"), [("kind", "Gossip"), ("status", "Maybe")])
+    def test_what_the_models_refuse_is_still_refused_on_every_call(self, field, value):
+        for _ in range(2):  # the second call must not find a cached template
+            with pytest.raises(OutboundError):
+                _wrap("reference", make_reference(f"{NEXSIS}_{UUID_TEXT}"), **{field: value})

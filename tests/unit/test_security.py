@@ -7,6 +7,8 @@ import json
 
 import pytest
 import structlog
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.runtime.security import (
     MASK,
@@ -116,3 +118,29 @@ class TestLimitHealthData:
         line = json.loads(stream.getvalue())
         assert line["distribution_id"] == "d1" and "Dupont" not in stream.getvalue() and "hunter2" not in stream.getvalue()
         structlog.reset_defaults()
+
+
+_FRAGMENTS = ["://", "amqps://u:p@h", "Bearer ", "bAsIc ", "Baſic ", "beareR\\t", "ı", "İ", "K", "ſ",
+              "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----", "abc", " ", "1+a.b-", "@", ":", "/"]
+
+
+@given(st.lists(st.one_of(st.sampled_from(_FRAGMENTS), st.text(max_size=8)), max_size=12))
+@settings(max_examples=400, deadline=None)
+def test_scrubbing_skips_values_without_a_credential_hint_and_changes_nothing_else(parts):
+    """The quick pre-check never lets through what the three patterns would have masked."""
+    from bridge.runtime import security
+
+    text = "".join(parts)
+    reference = security._URL_CREDENTIALS.sub(security._mask_url, text)
+    reference = security._BEARER.sub(lambda m: f"{m[1]} {security.MASK}", reference)
+    reference = security._PEM_KEY.sub(f"-----PRIVATE KEY {security.MASK}-----", reference)
+    assert security._scrub_text(text) == reference
+
+
+def test_secret_key_verdicts_are_the_same_for_long_and_cached_names():
+    from bridge.runtime.security import _is_secret_key
+
+    for name in ("api_token", "routing_key", "Authorization", "x" * 100 + "_secret", "y" * 100 + "_key", "pem"):
+        assert _is_secret_key(name) == _is_secret_key(name)  # cached on the second call
+    assert _is_secret_key("x" * 100 + "_secret") and not _is_secret_key("y" * 100 + "_key")
+    assert _is_secret_key("api_token") and not _is_secret_key("routing_key")

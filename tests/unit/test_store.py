@@ -167,6 +167,14 @@ class TestOutbound:
         assert events == [("accept", "received"), ("translate", "translated"), ("confirm", "published"),
                           ("rcref", "delivered"), ("answer", "answered")]
 
+    def test_a_peer_event_returns_the_message_as_stored(self, store):
+        """mark_delivered/mark_answered build their record from the row and what they wrote: equal to a re-read."""
+        message_id = queue(store, "C1", 1)
+        store.mark_published(message_id, at=at(2), rcref_deadline=at(60))
+        assert store.mark_delivered("fr.health.samu440_C1_1", at=at(3)) == store.get(message_id)
+        assert store.mark_delivered("fr.health.samu440_C1_1", at=at(4)) == store.get(message_id)  # a repeat
+        assert store.mark_answered("fr.health.samu440_C1_1", at=at(5)) == store.get(message_id)
+
     def test_duplicate_rcref_changes_nothing(self, store):
         """A second RC-REF is ignored without error and without a history line."""
         message_id = queue(store, "C1", 1)

@@ -58,6 +58,16 @@ class StoreQueries:
                                (direction, distribution_id))
         return found[0] if found else None
 
+    def outbound_body(self, distribution_id: str) -> tuple[bytes | None, str | None] | None:
+        """``(translated, content_type)`` of our outbound message with that distributionID; None if unknown.
+
+        What the RC-REF check needs (whom the message went to), without reading and
+        converting the whole row (original bytes, dates) as :meth:`find` does.
+        """
+        row = self._conn.execute("SELECT translated, content_type FROM messages WHERE direction = 'out'"
+                                 " AND distribution_id = ?", (distribution_id,)).fetchone()
+        return None if row is None else (row[0], row[1])
+
     def history(self, message_id: MessageId) -> list[StoredEvent]:
         """Every recorded transition of a message, oldest first."""
         self.get(message_id)
@@ -128,7 +138,7 @@ class StoreQueries:
 
     def pending_translation(self, limit: int = 100) -> list[Message]:
         """Outbound messages stored but not translated yet (after a crash or a DLQ replay)."""
-        return self._messages("SELECT * FROM messages WHERE direction = 'out' AND state = 'received'"
+        return self._messages(f"SELECT * FROM {_BY_STATE} WHERE direction = 'out' AND state = 'received'"
                               " ORDER BY id LIMIT ?", (limit,))
 
     def pending_inbound(self, limit: int = 100) -> list[Message]:

@@ -15,7 +15,6 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Self
@@ -45,7 +44,7 @@ from bridge.core.delivery import (
 )
 from bridge.edges.store.case_links import CaseLinkOps
 from bridge.edges.store.console_queries import ConsoleQueries
-from bridge.edges.store.intake import IntakeOps
+from bridge.edges.store.intake import MAPPING_NOTES, IntakeOps
 from bridge.edges.store.migrations import migrate
 from bridge.edges.store.queries import StoreQueries
 from bridge.edges.store.replaying import ReplayOps
@@ -53,7 +52,6 @@ from bridge.edges.store.replaying import ReplayOps
 __all__ = ["DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES", "Store"]
 
 DEFAULT_MAX_PENDING = 10_000
-MAPPING_NOTES = "mapping_notes"  # history line holding a translation's notes (JSON), right after "translate"
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 _BUSY_TIMEOUT_MS = 5_000
 PURGE_BATCH = 2_000  # messages per retention transaction
@@ -418,16 +416,18 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
 
     def _hub_event(self, distribution_id: str, event: Event, at: datetime, detail: str) -> Message | None:
         with self._tx() as conn:
-            msg = self._by_distribution_id(conn, distribution_id)
-            if msg is None:
+            row = conn.execute("SELECT * FROM messages WHERE direction = 'out' AND distribution_id = ?",
+                               (distribution_id,)).fetchone()
+            if row is None:
                 return None
-            if not self._peer_event_applies(conn, msg, event, at, detail):
-                return msg
-            target = self._apply(conn, msg, event, at, detail)
-            # what _apply wrote, without reading the row again
-            return replace(msg, state=target, updated_at=from_db_time(to_db_time(at)))
+            head = MessageHead(row["id"], Direction(row["direction"]), State(row["state"]), row["attempts"])
+            if not self._peer_event_applies(conn, head, event, at, detail):
+                return Message.from_row(row)
+            target = self._apply(conn, head, event, at, detail)
+            # what _apply wrote, without reading the row again (and one record built, not two)
+            return Message.from_row({**dict(row), "state": target.value, "updated_at": to_db_time(at)})
 
-    def _peer_event_applies(self, conn: sqlite3.Connection, msg: Message, event: Event, at: datetime,
+    def _peer_event_applies(self, conn: sqlite3.Connection, msg: Message | MessageHead, event: Event, at: datetime,
                             detail: str) -> bool:
         """Whether an event the Hub or the peer sent should move ``msg``.
 
@@ -465,7 +465,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
         """Published messages whose RC-REF deadline passed, flagged once (they stay PUBLISHED)."""
         with self._tx() as conn:
             overdue = [Message.from_row(r) for r in conn.execute(
-                "SELECT * FROM messages WHERE direction = 'out' AND state = 'published'"
+                "SELECT * FROM messages INDEXED BY messages_direction_state WHERE direction = 'out' AND state = 'published'"
                 " AND rcref_deadline IS NOT NULL AND rcref_deadline < ? AND rcref_overdue_at IS NULL ORDER BY id",
                 (to_db_time(now),))]
             for msg in overdue:

@@ -317,7 +317,7 @@ class BridgeService:
         (a case the partner created, linked to the LRM's dossier): a later message is an update (docs/operations.md)."""
         if case_id is None:
             return False
-        return bool(self.store.by_case(case_id))
+        return bool(self.store.has_case(case_id))
 
     def _dead_letter_frame(self, frame: bytes, exc: BridgeError, now: datetime, source: str = "translation") -> None:
         first = exc.issues[0] if exc.issues else None

@@ -99,7 +99,9 @@ class IntakeOps:
                 " VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (target.value, bytes(original), stamp, stamp, adapter, profile, bytes(result.translated),
                  result.distribution_id, result.case_id, result.case_version, result.content_type))
-            message_id = int(cursor.lastrowid)
+            if cursor.lastrowid is None:  # an INSERT always sets it; a None would be a sqlite3 defect, not data
+                raise RuntimeError("sqlite3 gave no rowid for an inserted message")
+            message_id = cursor.lastrowid
             history = [(message_id, stamp, "accept", None, State.RECEIVED.value, None),
                        (message_id, stamp, Event.TRANSLATE.value, State.RECEIVED.value, target.value,
                         f"{result.content_type}, {len(result.translated)} bytes")]

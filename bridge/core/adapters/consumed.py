@@ -50,76 +50,101 @@ class Tracked:
     @property
     def used(self) -> set[str]:
         """Every path read so far."""
-        used: set[str] = object.__getattribute__(self, "_used")
+        used: set[str] = _get_used(self)
         return used
 
-    def _wrap(self, value: Any, path: str) -> Any:
-        if value is None or type(value) in _LEAF_TYPES:  # the common case first: a plain value is read
-            self._used.add(path)
-            return value
-        if isinstance(value, (BaseModel, dict)):
-            return Tracked(value, path, self._used)
-        if isinstance(value, tuple) and any(isinstance(v, BaseModel) for v in value):
-            return tuple(Tracked(v, f"{path}/{i}", self._used) for i, v in enumerate(value))
-        self._used.add(path)
-        return value
-
-    def __getattr__(self, name: str) -> Any:
-        value = getattr(self._obj, name)
-        path = f"{self._path}.{name}" if self._path else name
+    def __getattribute__(self, name: str) -> Any:
+        # A field read is looked up here directly: through __getattr__ alone, the default lookup would
+        # first fail with an AttributeError on every read. Names of this class (``get``, ``used``,
+        # ``_obj``...) and dunders keep the default lookup.
+        if name[0] == "_" or name in _OWN_NAMES:
+            return object.__getattribute__(self, name)
+        value = getattr(_get_obj(self), name)  # an AttributeError falls through to __getattr__, which re-raises it
+        path = _get_path(self)
+        path = f"{path}.{name}" if path else name
         if value is None or type(value) in _LEAF_TYPES:
-            self._used.add(path)
+            _get_used(self).add(path)
             return value
         if callable(value) and not isinstance(value, (BaseModel, dict)):
-            self._used.add(self._path)  # model_dump(), keys()...: the whole subtree is taken
+            _get_used(self).add(_get_path(self))  # model_dump(), keys()...: the whole subtree is taken
             return value
-        return self._wrap(value, path)
+        return _wrap(_get_used(self), value, path)
+
+    def __getattr__(self, name: str) -> Any:
+        value = getattr(_get_obj(self), name)
+        path = f"{_get_path(self)}.{name}" if _get_path(self) else name
+        if value is None or type(value) in _LEAF_TYPES:
+            _get_used(self).add(path)
+            return value
+        if callable(value) and not isinstance(value, (BaseModel, dict)):
+            _get_used(self).add(_get_path(self))  # model_dump(), keys()...: the whole subtree is taken
+            return value
+        return _wrap(_get_used(self), value, path)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a tracked case is read-only")
 
     # dict-like access (``case.extras``)
     def get(self, key: str, default: Any = None) -> Any:
-        if isinstance(self._obj, dict):
-            if key not in self._obj:
+        if isinstance(_get_obj(self), dict):
+            if key not in _get_obj(self):
                 return default
-            return self._wrap(self._obj[key], _child(self._path, key))
+            return _wrap(_get_used(self), _get_obj(self)[key], _child(_get_path(self), key))
         return getattr(self, key, default)
 
     def __getitem__(self, key: str) -> Any:
-        return self._wrap(self._obj[key], _child(self._path, key))
+        return _wrap(_get_used(self), _get_obj(self)[key], _child(_get_path(self), key))
 
     def __contains__(self, key: object) -> bool:
-        return key in self._obj
+        return key in _get_obj(self)
 
     def __iter__(self) -> Iterator[Any]:
-        if isinstance(self._obj, dict):
-            return iter(self._obj)  # keys only: values are marked when read
-        self._used.add(self._path)
-        return iter(self._obj)
+        if isinstance(_get_obj(self), dict):
+            return iter(_get_obj(self))  # keys only: values are marked when read
+        _get_used(self).add(_get_path(self))
+        return iter(_get_obj(self))
 
     def __len__(self) -> int:
-        return len(self._obj)
+        return len(_get_obj(self))
 
     def __bool__(self) -> bool:
-        return bool(self._obj) if isinstance(self._obj, dict) else True
+        return bool(_get_obj(self)) if isinstance(_get_obj(self), dict) else True
 
     def __eq__(self, other: object) -> bool:
-        target = other._obj if isinstance(other, Tracked) else other
-        return bool(self._obj == target)
+        target = _get_obj(other) if isinstance(other, Tracked) else other
+        return bool(_get_obj(self) == target)
 
     def __hash__(self) -> int:
-        return hash(id(self._obj))
+        return hash(id(_get_obj(self)))
 
     def __repr__(self) -> str:
-        return f"Tracked({self._path or '<root>'}: {self._obj!r})"
+        return f"Tracked({_get_path(self) or '<root>'}: {_get_obj(self)!r})"
+
+
+def _wrap(used: set[str], value: Any, path: str) -> Any:
+    """``value`` read at ``path``: a plain value is marked read, a model, a dict or a tuple of models is wrapped."""
+    if value is None or type(value) in _LEAF_TYPES:  # the common case first: a plain value is read
+        used.add(path)
+        return value
+    if isinstance(value, (BaseModel, dict)):
+        return Tracked(value, path, used)
+    if isinstance(value, tuple) and any(isinstance(v, BaseModel) for v in value):
+        return tuple(Tracked(v, f"{path}/{i}", used) for i, v in enumerate(value))
+    used.add(path)
+    return value
+
+
+_OWN_NAMES = frozenset(name for name in vars(Tracked) if not name.startswith("_"))
+_get_obj = Tracked._obj.__get__  # type: ignore[attr-defined]  # the slots' own descriptors: no lookup
+_get_path = Tracked._path.__get__  # type: ignore[attr-defined]
+_get_used = Tracked._used.__get__  # type: ignore[attr-defined]
 
 
 def unwrap_tracked(value: Any) -> Any:
     """The plain object behind a :class:`Tracked` view (marking it wholly read)."""
     if isinstance(value, Tracked):
-        value.used.add(value._path)
-        return value._obj
+        _get_used(value).add(_get_path(value))
+        return _get_obj(value)
     return value
 
 
@@ -138,12 +163,23 @@ def held(value: Any, path: str = "") -> dict[str, Any]:
 
 
 def _leaves(value: Any, path: str, leaves: dict[str, Any]) -> None:
+    # a plain leaf is taken in the loops, not by a call each: most of a case is leaves
     if isinstance(value, dict):
         for key, item in value.items():
-            _leaves(item, f"{path}.{key}" if path else str(key), leaves)
+            child = f"{path}.{key}" if path else str(key)
+            if type(item) in _LEAF_TYPES:
+                if item != "":
+                    leaves[child] = item
+            elif item is not None:
+                _leaves(item, child, leaves)
     elif isinstance(value, (tuple, list)):
         for index, item in enumerate(value):
-            _leaves(item, f"{path}/{index}", leaves)
+            child = f"{path}/{index}"
+            if type(item) in _LEAF_TYPES:
+                if item != "":
+                    leaves[child] = item
+            elif item is not None:
+                _leaves(item, child, leaves)
     elif isinstance(value, BaseModel):  # a model inside a plain container (an extras value never is)
         _leaves(value.model_dump(exclude_defaults=True), path, leaves)
     elif value is not None and value != "":

@@ -23,6 +23,7 @@ from __future__ import annotations
 import json
 import re
 from decimal import Decimal
+from functools import lru_cache
 from itertools import pairwise
 from typing import Any
 
@@ -193,7 +194,7 @@ class _Taken:
         self.used: set[str] = set()
 
     def get(self, *path: str | int) -> Any:
-        pointer = "/" + "/".join(map(str, path))
+        pointer = _pointer(path)
         value = self.leaves.get(pointer, _ABSENT)
         if value is not _ABSENT:
             if value is not None:
@@ -223,6 +224,12 @@ class _Taken:
 
 
 _ABSENT = object()
+
+
+@lru_cache(maxsize=1024)
+def _pointer(path: tuple[str | int, ...]) -> str:
+    """``/a/0/b`` for ``("a", 0, "b")``: the decoder reads the same few dozen paths in every message."""
+    return "/" + "/".join(map(str, path))
 
 
 def _list_leaves(node: Any, prefix: str, out: dict[str, Any]) -> None:

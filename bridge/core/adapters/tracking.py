@@ -7,11 +7,18 @@ Issues with JSON pointers, every leaf the decoder did not read.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Any
 
 from bridge.core.errors import Issue
 
 _MISSING = object()
+
+
+@lru_cache(maxsize=1024)
+def _pointer(root: str, path: tuple[str | int, ...]) -> str:
+    """``root/a/0/b``: decoders read the same few dozen paths in every message, so the text is kept."""
+    return f"{root}/{'/'.join(map(str, path))}"
 
 
 class Reader:
@@ -40,24 +47,32 @@ class Reader:
 
     def pointer(self, *path: str | int) -> str:
         """The JSON pointer of ``path`` under this reader's root."""
-        return f"{self.root}/{'/'.join(map(str, path))}" if path else self.root
+        return _pointer(self.root, path) if path else self.root
 
     def leftover(self) -> list[Issue]:
         """One dropped Issue per leaf that was never read (document order)."""
         found: list[Issue] = []
         used = self._used
+        if self.root in used:
+            return found
 
         def walk(node: Any, pointer: str) -> None:
-            if pointer in used:
-                return
+            # leaves are handled in the loop, not by a call each: the walk visits every node of the payload
             if isinstance(node, dict):
-                for key, value in node.items():
-                    walk(value, f"{pointer}/{key}")
+                items: Any = node.items()
             elif isinstance(node, list):
-                for index, value in enumerate(node):
-                    walk(value, f"{pointer}/{index}")
+                items = enumerate(node)
             else:
                 found.append(Issue(pointer, f"{node!r} has no canonical field", "dropped"))
+                return
+            for key, value in items:
+                child = f"{pointer}/{key}"
+                if child in used:
+                    continue
+                if isinstance(value, (dict, list)):
+                    walk(value, child)
+                else:
+                    found.append(Issue(child, f"{value!r} has no canonical field", "dropped"))
 
         walk(self.data, self.root)
         return found

@@ -56,6 +56,7 @@ class PayloadKind:
     # (tracked case, ctx) -> payload, warnings
     encode: Callable[[Any, AdapterContext], tuple[dict[str, Any], list[Issue]]]
     drop_reason: str = "no field of the target payload carries it"
+    model_side: str = "cisu"  # "health" for the 15-15 messages (RS-*): the pipeline writes those for a health partner
 
 
 @dataclass(frozen=True)
@@ -224,7 +225,7 @@ def adapter_class(name: str, kind: PayloadKind, syntax: Syntax) -> type[HubPaylo
     class_name = "".join(part.capitalize() for part in name.split("-")) + "Adapter"  # rc-eda-json -> RcEdaJsonAdapter
     return type(class_name, (HubPayloadAdapter,),
                 {"name": name, "kind": kind, "syntax": syntax, "media_type": media, "__doc__": doc,
-                 "__module__": kind.decode.__module__})
+                 "model_side": kind.model_side, "__module__": kind.decode.__module__})
 
 
 __all__ = [

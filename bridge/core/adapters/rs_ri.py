@@ -122,11 +122,10 @@ RS_RI = PayloadKind(
     payload=RS_RI_PAYLOAD, title="RS-RI resourcesInfo", required=("caseId", "resource"),
     decode=_decode_rs_ri, encode=_encode_rs_ri,
     drop_reason="RS-RI has no field for it (it carries the engaged resources, without position or operation id)",
+    model_side="health",
 )
 RsRiJsonAdapter = adapter_class("rs-ri-json", RS_RI, "json")
 RsRiXmlAdapter = adapter_class("rs-ri-xml", RS_RI, "xml")
-for _cls in (RsRiJsonAdapter, RsRiXmlAdapter):
-    _cls.model_side = "health"  # type: ignore[attr-defined]
 
 
 # ---- RS-SR -------------------------------------------------------------------------------
@@ -159,11 +158,10 @@ RS_SR = PayloadKind(
     payload=RS_SR_PAYLOAD, title="RS-SR resourcesStatus", required=("caseId", "resourceId", "state"),
     decode=_decode_rs_sr, encode=_encode_rs_sr,
     drop_reason="RS-SR carries one resource's status only",
+    model_side="health",
 )
 RsSrJsonAdapter = adapter_class("rs-sr-json", RS_SR, "json")
 RsSrXmlAdapter = adapter_class("rs-sr-xml", RS_SR, "xml")
-for _cls in (RsSrJsonAdapter, RsSrXmlAdapter):
-    _cls.model_side = "health"  # type: ignore[attr-defined]
 
 __all__ = ["PATIENT_EXTRA", "RS_RI", "RS_SR", "RsRiJsonAdapter", "RsRiXmlAdapter", "RsSrJsonAdapter",
            "RsSrXmlAdapter"]

@@ -59,27 +59,11 @@ class Tracked:
         # ``_obj``...) and dunders keep the default lookup.
         if name[0] == "_" or name in _OWN_NAMES:
             return object.__getattribute__(self, name)
-        value = getattr(_get_obj(self), name)  # an AttributeError falls through to __getattr__, which re-raises it
-        path = _get_path(self)
-        path = f"{path}.{name}" if path else name
-        if value is None or type(value) in _LEAF_TYPES:
-            _get_used(self).add(path)
-            return value
-        if callable(value) and not isinstance(value, (BaseModel, dict)):
-            _get_used(self).add(_get_path(self))  # model_dump(), keys()...: the whole subtree is taken
-            return value
-        return _wrap(_get_used(self), value, path)
+        return _read(self, name)  # an AttributeError falls through to __getattr__, which re-raises it
 
     def __getattr__(self, name: str) -> Any:
-        value = getattr(_get_obj(self), name)
-        path = f"{_get_path(self)}.{name}" if _get_path(self) else name
-        if value is None or type(value) in _LEAF_TYPES:
-            _get_used(self).add(path)
-            return value
-        if callable(value) and not isinstance(value, (BaseModel, dict)):
-            _get_used(self).add(_get_path(self))  # model_dump(), keys()...: the whole subtree is taken
-            return value
-        return _wrap(_get_used(self), value, path)
+        # reached for a name the default lookup above did not find (an underscore name of the wrapped object)
+        return _read(self, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("a tracked case is read-only")
@@ -138,6 +122,21 @@ _OWN_NAMES = frozenset(name for name in vars(Tracked) if not name.startswith("_"
 _get_obj = Tracked._obj.__get__  # type: ignore[attr-defined]  # the slots' own descriptors: no lookup
 _get_path = Tracked._path.__get__  # type: ignore[attr-defined]
 _get_used = Tracked._used.__get__  # type: ignore[attr-defined]
+
+
+def _read(tracked: Tracked, name: str) -> Any:
+    """Read ``name`` through ``tracked``: a leaf is marked and returned, a method marks its whole subtree,
+    a sub-model, tuple or dict comes back wrapped (marked when a value is taken from it)."""
+    value = getattr(_get_obj(tracked), name)
+    path = _get_path(tracked)
+    used = _get_used(tracked)
+    if value is None or type(value) in _LEAF_TYPES:
+        used.add(f"{path}.{name}" if path else name)
+        return value
+    if callable(value) and not isinstance(value, (BaseModel, dict)):
+        used.add(path)  # model_dump(), keys()...: the whole subtree is taken
+        return value
+    return _wrap(used, value, f"{path}.{name}" if path else name)
 
 
 def unwrap_tracked(value: Any) -> Any:

@@ -21,12 +21,11 @@ from bridge.core.edxl import make_reference, unwrap, wrap
 from bridge.core.framing import NEED_DATA, Deframer, frame
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 from bridge.testing.waiting import wait_until
-from tests.conftest import reference_dir
+from tests.health_corpus import REF, example
 from tests.integration.rabbitmq import SAMU, SDIS, bridge_config, client_settings
 
 pytestmark = [pytest.mark.integration,
-              pytest.mark.skipif(reference_dir() is None, reason="official Hub Santé corpus not found")]
-REF = reference_dir()
+              pytest.mark.skipif(REF is None, reason="official Hub Santé corpus not found")]
 CASE = "fr.fire.sis044.cga-044.SC-20240526-044-cga-AL8"
 RS_EDA = "RS-EDA-SMUR_FemmeEnceinte_DelphineVigneau.01.json"
 
@@ -136,24 +135,19 @@ def health_bridge(broker, hub, reactor_thread, tmp_path):
         reactor_thread.call(peer.client.stop, timeout=60)
 
 
-def _example(kind: str, name: str) -> bytes:
-    assert REF is not None
-    return (REF / "examples" / kind / name).read_bytes()
-
-
 RESOURCE_PATIENT = "fr.health.samu440.patient.DRFR154402414300123.1-VLM4"
 
 
 def _rs_ri_with_patient() -> bytes:
     """The official RS-RI with the patient the vehicle carries (health-only: never to the fire side)."""
-    document = json.loads(_example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"))
+    document = json.loads(example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"))
     document["resourcesInfo"]["resource"][0]["patientId"] = RESOURCE_PATIENT
     return json.dumps(document, ensure_ascii=False).encode("utf-8")
 
 
 def _withheld_values() -> list[str]:
     """Health-only values of the official RS-EDA example the fire side must never see (docs/confidentiality.md)."""
-    case = json.loads(_example("RS-EDA", RS_EDA))["createCaseHealth"]
+    case = json.loads(example("RS-EDA", RS_EDA))["createCaseHealth"]
     patient = case["patient"][0]
     values = [patient["identity"]["strictFeatures"]["birthDate"], patient["identity"]["nonStrictFeatures"]["lastName"],
               patient["identity"]["nonStrictFeatures"]["firstName"], patient["patientId"]]
@@ -166,9 +160,9 @@ def test_health_lrm_talks_to_nexsis_in_cisu_and_back(health_bridge) -> None:
     lrm = HealthLrm(running.legacy_port)
     try:
         # LRM -> NexSIS: the case, the resources, two statuses
-        for data in (_example("RS-EDA", RS_EDA), _rs_ri_with_patient(),
-                     _example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json"),
-                     _example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.09.json")):
+        for data in (example("RS-EDA", RS_EDA), _rs_ri_with_patient(),
+                     example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json"),
+                     example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.09.json")):
             lrm.send(data)
         lrm.wait(lambda: len(lrm.replies) == 4)
         assert all(r.startswith("ACK;") for r in lrm.replies), lrm.replies
@@ -182,9 +176,9 @@ def test_health_lrm_talks_to_nexsis_in_cisu_and_back(health_bridge) -> None:
                           timeout=30), "our messages were not all acknowledged by NexSIS (RC-REF)"
 
         # NexSIS -> LRM: its case and its resources, in the health model; the bridge acknowledges both
-        create = simplejson.loads(_example("RC-EDA", "RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json"),
+        create = simplejson.loads(example("RC-EDA", "RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json"),
                                   parse_float=Decimal)["createCase"]
-        rc_ri = simplejson.loads(_example("RC-RI", "RC-RI_FuiteDeGaz_AliceGregoireNORMAND.02.json"),
+        rc_ri = simplejson.loads(example("RC-RI", "RC-RI_FuiteDeGaz_AliceGregoireNORMAND.02.json"),
                                  parse_float=Decimal)["resourcesInfoCisu"]
         sent = [reactor_thread.call(peer.send, "createCase", create, timeout=30),
                 reactor_thread.call(peer.send, "resourcesInfoCisu", rc_ri, timeout=30)]

@@ -19,11 +19,9 @@ from bridge.core.canonical import Caller, Case, Coded, Location, Note, Patient, 
 from bridge.core.case_merge import merge_case
 from bridge.core.errors import BridgeError, HubErrorCode
 from bridge.core.pipeline import health_to_hub, is_case_update
-from bridge.refdata.bundle import load_bundle
-from bridge.refdata.profiles import build_context, load_profile
-from tests.conftest import reference_dir
+from bridge.refdata.profiles import load_profile
+from tests.health_corpus import REF, corpus_ctx, corpus_validator, example
 
-REF = reference_dir()
 NO_CORPUS = pytest.mark.skipif(REF is None, reason="official Hub Santé corpus not found (set $HUB_REFERENCE)")
 TZ = timezone(timedelta(hours=2))
 SAMU, NEXSIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
@@ -92,22 +90,6 @@ def test_location_merge_is_field_by_field(before: Location, after: Location) -> 
 
 # ---- pipeline: health_to_hub with the case's earlier state ----------------------------------------------------
 
-def _ctx():
-    assert REF is not None
-    return build_context(nomenclature_dir=REF / "nomenclatures", schemas=REF, sender_id=SAMU, recipient_id=NEXSIS,
-                         profile="lrm-health-json")
-
-
-def _validator():
-    bundle = load_bundle(REF)
-    return lambda name, payload: bundle.json_validator(name).issues(payload, f"/{name}")
-
-
-def _example(kind: str, name: str) -> bytes:
-    assert REF is not None
-    return (REF / "examples" / kind / name).read_bytes()
-
-
 def test_update_root_is_recognised() -> None:
     profile = load_profile("lrm-health-json")
     assert is_case_update(b' {"createCaseHealthUpdate": {}}', profile)
@@ -121,11 +103,11 @@ def test_update_root_is_recognised() -> None:
 @NO_CORPUS
 @pytest.mark.parametrize("step", ["07", "10", "16"])
 def test_official_update_merged_gives_a_valid_complete_rc_eda_without_health_content(step: str) -> None:
-    profile, ctx, validator = load_profile("lrm-health-json"), _ctx(), _validator()
-    (first, *_) = health_to_hub(_example("RS-EDA", "RS-EDA-SMUR_FuiteDeGaz_AliceGregoireNormand.01.json"), profile,
+    profile, ctx, validator = load_profile("lrm-health-json"), corpus_ctx(SAMU, NEXSIS, "lrm-health-json"), corpus_validator()
+    (first, *_) = health_to_hub(example("RS-EDA", "RS-EDA-SMUR_FuiteDeGaz_AliceGregoireNormand.01.json"), profile,
                                 ctx, validator)
     known = decode_create_case(first.payload, ctx).case
-    update = _example("RS-EDA-MAJ", f"RS-EDA-MAJ_FuiteDeGaz_AliceGregoireNormand.{step}.json")
+    update = example("RS-EDA-MAJ", f"RS-EDA-MAJ_FuiteDeGaz_AliceGregoireNormand.{step}.json")
     asked: list[str] = []
     (item, *_) = health_to_hub(update, profile, ctx, validator, known_case=lambda cid: asked.append(cid) or known)
     assert asked == [GAS]
@@ -140,9 +122,9 @@ def test_official_update_merged_gives_a_valid_complete_rc_eda_without_health_con
 
 @NO_CORPUS
 def test_update_without_earlier_state_is_refused_naming_what_is_missing() -> None:
-    update = _example("RS-EDA-MAJ", "RS-EDA-MAJ_FuiteDeGaz_AliceGregoireNormand.07.json")
+    update = example("RS-EDA-MAJ", "RS-EDA-MAJ_FuiteDeGaz_AliceGregoireNormand.07.json")
     with pytest.raises(BridgeError) as caught:
-        health_to_hub(update, load_profile("lrm-health-json"), _ctx(), known_case=lambda cid: None)
+        health_to_hub(update, load_profile("lrm-health-json"), corpus_ctx(SAMU, NEXSIS, "lrm-health-json"), known_case=lambda cid: None)
     assert caught.value.hub_code == HubErrorCode.WRONG_MESSAGE_SEQUENCE
     assert [i.path for i in caught.value.issues] == ["qualification.whats_happen"]
     assert "RS-EDA first" in caught.value.message and GAS in caught.value.message

@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
-import simplejson
 from click.testing import CliRunner
 
 from bridge.cli.main import cli
@@ -23,34 +21,14 @@ from bridge.core.pipeline import translate
 from bridge.refdata import hub_codec
 from bridge.refdata.bundle import load_bundle
 from bridge.refdata.profiles import build_context
-from tests.conftest import reference_dir
+from tests.health_corpus import NO_CORPUS, REF, corpus_ctx, example_id, examples, load_json
 
-REF = reference_dir()
 FIRE, HEALTH, OTHER_SAMU = "fr.fire.nexsis.sdis44", "fr.health.samu440", "fr.health.samu690"
 ROOTS = {"RS-EDA": "createCaseHealth", "RS-EDA-MAJ": "createCaseHealthUpdate"}
 TARGETS = {"RS-EDA": "rs-eda-json", "RS-EDA-MAJ": "rs-eda-maj-json"}
 
 
-def _examples(*kinds: str) -> list[Path]:
-    if REF is None:
-        return []
-    return sorted(p for kind in kinds for p in (REF / "examples" / kind).glob("*.json"))
-
-
-HEALTH_EXAMPLES = _examples("RS-EDA", "RS-EDA-MAJ")
-NO_CORPUS = pytest.mark.skipif(REF is None, reason="official Hub Santé corpus not found (set $HUB_REFERENCE)")
-
-
-def _ids(path: Path) -> str:
-    return path.stem
-
-
-def _load(data: bytes) -> dict:
-    return simplejson.loads(data, parse_float=Decimal)
-
-
-def _ctx(sender: str, recipient: str):
-    return build_context(nomenclature_dir=REF / "nomenclatures", schemas=REF, sender_id=sender, recipient_id=recipient)
+HEALTH_EXAMPLES = examples("RS-EDA", "RS-EDA-MAJ")
 
 
 def _leaves(node, path=""):
@@ -65,43 +43,43 @@ def _leaves(node, path=""):
 
 
 @NO_CORPUS
-@pytest.mark.parametrize("path", HEALTH_EXAMPLES, ids=_ids)
+@pytest.mark.parametrize("path", HEALTH_EXAMPLES, ids=example_id)
 def test_health_example_round_trips_through_canonical(path: Path) -> None:
     """RS-EDA(-MAJ) -> canonical -> the same kind gives the example back, valid against its schema."""
     kind = path.parent.name
-    result = translate(path.read_bytes(), source="rs-eda-json", target=TARGETS[kind], ctx=_ctx(HEALTH, OTHER_SAMU))
-    produced = _load(result.data)
-    assert produced == _load(path.read_bytes())
+    result = translate(path.read_bytes(), source="rs-eda-json", target=TARGETS[kind], ctx=corpus_ctx(HEALTH, OTHER_SAMU))
+    produced = load_json(result.data)
+    assert produced == load_json(path.read_bytes())
     root = ROOTS[kind]
     assert load_bundle(REF).json_validator(root).issues(produced[root], f"/{root}") == []
     assert result.dropped == []
 
 
 @NO_CORPUS
-@pytest.mark.parametrize("path", HEALTH_EXAMPLES, ids=_ids)
+@pytest.mark.parametrize("path", HEALTH_EXAMPLES, ids=example_id)
 def test_health_xml_example_round_trips(path: Path) -> None:
     """The XML twin reads and writes through the codec: valid against the XSD and equal to the JSON example."""
     kind = path.parent.name
     xml_target = TARGETS[kind].replace("-json", "-xml")
     result = translate(path.with_suffix(".xml").read_bytes(), source="rs-eda-xml", target=xml_target,
-                       ctx=_ctx(HEALTH, OTHER_SAMU))
+                       ctx=corpus_ctx(HEALTH, OTHER_SAMU))
     assert hub_codec.validate(result.data, schemas=REF) == []
-    assert _load(hub_codec.translate(result.data, "json", schemas=REF)) == _load(path.read_bytes())
+    assert load_json(hub_codec.translate(result.data, "json", schemas=REF)) == load_json(path.read_bytes())
 
 
 @NO_CORPUS
-@pytest.mark.parametrize("path", _examples("RS-EDA", "RS-EDA-MAJ"), ids=_ids)
+@pytest.mark.parametrize("path", examples("RS-EDA", "RS-EDA-MAJ"), ids=example_id)
 @pytest.mark.parametrize(("target", "root"), [("rc-eda-json", "createCase"), ("emsi-json", "emsi")])
 def test_health_to_cisu_is_valid_and_withholds_health_content(path: Path, target: str, root: str) -> None:
     """RS-EDA(-MAJ) -> RC-EDA or EMSI for NexSIS: schema-valid, and no withheld health value appears in the output."""
-    document = _load(path.read_bytes())
+    document = load_json(path.read_bytes())
     source = next(iter(document.values()))
     try:
-        result = translate(path.read_bytes(), source="rs-eda-json", target=target, ctx=_ctx(HEALTH, FIRE))
+        result = translate(path.read_bytes(), source="rs-eda-json", target=target, ctx=corpus_ctx(HEALTH, FIRE))
     except BridgeError as exc:  # an update without qualification cannot make a createCase: refused, nothing sent
         assert "createCaseHealthUpdate" in document and exc.issues[0].code == "missing-field"
         return
-    produced = _load(result.data)[root]
+    produced = load_json(result.data)[root]
     assert load_bundle(REF).json_validator(root).issues(produced, f"/{root}") == []
     withheld = {str(value) for pointer, value in _leaves(source)
                 if (pointer + "/").startswith(HEALTH_ONLY) or "/identity/" in pointer or pointer.startswith("/patient")}
@@ -117,15 +95,15 @@ def test_health_to_cisu_is_valid_and_withholds_health_content(path: Path, target
 
 
 @NO_CORPUS
-@pytest.mark.parametrize("path", _examples("RC-EDA"), ids=_ids)
+@pytest.mark.parametrize("path", examples("RC-EDA"), ids=example_id)
 @pytest.mark.parametrize("target", ["rs-eda-json", "rs-eda-maj-json", "rs-eda-xml"])
 def test_cisu_to_health_is_valid(path: Path, target: str) -> None:
     """RC-EDA -> RS-EDA (or its update form) for a SAMU: valid; required fields filled by documented rules, warned."""
-    result = translate(path.read_bytes(), source="rc-eda-json", target=target, ctx=_ctx(FIRE, HEALTH))
+    result = translate(path.read_bytes(), source="rc-eda-json", target=target, ctx=corpus_ctx(FIRE, HEALTH))
     assert hub_codec.validate(result.data, schemas=REF) == []
     if target == "rs-eda-json":
-        produced = _load(result.data)["createCaseHealth"]
-        source = _load(path.read_bytes())["createCase"]
+        produced = load_json(result.data)["createCaseHealth"]
+        source = load_json(path.read_bytes())["createCase"]
         assert produced["caseId"] == source["caseId"] and produced["owner"] == HEALTH
         assert produced["qualification"]["whatsHappen"] == source["qualification"]["whatsHappen"]
         assert {issue.path for issue in result.warnings} >= {"owner"}
@@ -145,7 +123,7 @@ def test_cli_health_to_cisu_and_back(tmp_path: Path, monkeypatch) -> None:
     cisu.write_text(forward.stdout, encoding="utf-8")
     back = runner.invoke(cli, ["translate", str(cisu), "--from", "rc-eda-json", "--to", "rs-eda-json"])
     assert back.exit_code == 0, back.output
-    assert _load(back.stdout.encode())["createCaseHealth"]["qualification"]["whatsHappen"]["code"] == "C02.05.02"
+    assert load_json(back.stdout.encode())["createCaseHealth"]["qualification"]["whatsHappen"]["code"] == "C02.05.02"
 
 
 @NO_CORPUS
@@ -159,7 +137,7 @@ def test_legacy_frame_to_a_health_partner(profile: str) -> None:
     ctx = build_context(nomenclature_dir=REF / "nomenclatures", schemas=REF, sender_id=HEALTH,
                         recipient_id=OTHER_SAMU, profile=profile)
     result = translate(frame, source=load_profile(profile).adapter, target="rs-eda-json", ctx=ctx)
-    produced = _load(result.data)["createCaseHealth"]
+    produced = load_json(result.data)["createCaseHealth"]
     assert load_bundle(REF).json_validator("createCaseHealth").issues(produced, "/createCaseHealth") == []
     assert produced["patient"] and all(p["identity"]["strictFeatures"]["sex"] in {"M", "F", "O", "UN"}
                                        for p in produced["patient"] if "strictFeatures" in p.get("identity", {}))

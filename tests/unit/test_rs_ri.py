@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -23,59 +22,38 @@ from bridge.cli.main import cli
 from bridge.core.errors import BridgeError
 from bridge.core.pipeline import translate
 from bridge.refdata import hub_codec
-from bridge.refdata.profiles import build_context
-from tests.conftest import reference_dir
+from tests.health_corpus import NO_CORPUS, REF, corpus_ctx, example_id, examples, load_json
 
-REF = reference_dir()
 FIRE, HEALTH, OTHER_SAMU = "fr.fire.nexsis.sdis44", "fr.health.samu440", "fr.health.samu690"
-NO_CORPUS = pytest.mark.skipif(REF is None, reason="official Hub Santé corpus not found (set $HUB_REFERENCE)")
 ADAPTER = {"RS-RI": "rs-ri", "RS-SR": "rs-sr"}
 
 
-def _examples(*kinds: str) -> list[Path]:
-    if REF is None:
-        return []
-    return sorted(p for kind in kinds for p in (REF / "examples" / kind).glob("*.json"))
-
-
-def _ids(path: Path) -> str:
-    return path.stem
-
-
-def _load(data: bytes) -> dict:
-    return simplejson.loads(data, parse_float=Decimal)
-
-
-def _ctx(sender: str, recipient: str):
-    return build_context(nomenclature_dir=REF / "nomenclatures", schemas=REF, sender_id=sender, recipient_id=recipient)
-
-
 @NO_CORPUS
-@pytest.mark.parametrize("path", _examples("RS-RI", "RS-SR"), ids=_ids)
+@pytest.mark.parametrize("path", examples("RS-RI", "RS-SR"), ids=example_id)
 def test_example_round_trips_json(path: Path) -> None:
     """RS-RI / RS-SR JSON -> canonical -> the same kind gives the example back, schema-valid, nothing dropped."""
     name = ADAPTER[path.parent.name]
-    result = translate(path.read_bytes(), source=f"{name}-json", target=f"{name}-json", ctx=_ctx(HEALTH, OTHER_SAMU))
-    assert _load(result.data) == _load(path.read_bytes())
+    result = translate(path.read_bytes(), source=f"{name}-json", target=f"{name}-json", ctx=corpus_ctx(HEALTH, OTHER_SAMU))
+    assert load_json(result.data) == load_json(path.read_bytes())
     assert hub_codec.validate(result.data, schemas=REF) == []
     assert result.dropped == []
 
 
 @NO_CORPUS
-@pytest.mark.parametrize("path", _examples("RS-RI", "RS-SR"), ids=_ids)
+@pytest.mark.parametrize("path", examples("RS-RI", "RS-SR"), ids=example_id)
 def test_example_round_trips_xml(path: Path) -> None:
     """The XML twin reads and writes through the codec: XSD-valid and equal to the JSON example."""
     name = ADAPTER[path.parent.name]
     result = translate(path.with_suffix(".xml").read_bytes(), source=f"{name}-xml", target=f"{name}-xml",
-                       ctx=_ctx(HEALTH, OTHER_SAMU))
+                       ctx=corpus_ctx(HEALTH, OTHER_SAMU))
     assert hub_codec.validate(result.data, schemas=REF) == []
-    assert _load(hub_codec.translate(result.data, "json", schemas=REF)) == _load(path.read_bytes())
+    assert load_json(hub_codec.translate(result.data, "json", schemas=REF)) == load_json(path.read_bytes())
     assert result.dropped == []
 
 
 def _with_patient_ids(path: Path) -> tuple[bytes, list[str]]:
     """The example with a ``patientId`` on each resource (no official example carries one)."""
-    document = _load(path.read_bytes())
+    document = load_json(path.read_bytes())
     values = []
     for index, resource in enumerate(document["resourcesInfo"]["resource"]):
         resource["patientId"] = f"{HEALTH}.patient.P{index}X9"
@@ -84,13 +62,13 @@ def _with_patient_ids(path: Path) -> tuple[bytes, list[str]]:
 
 
 @NO_CORPUS
-@pytest.mark.parametrize("path", _examples("RS-RI"), ids=_ids)
+@pytest.mark.parametrize("path", examples("RS-RI"), ids=example_id)
 def test_rs_ri_to_rc_ri_is_valid_and_withholds_patient_ids(path: Path) -> None:
     """RS-RI -> RC-RI for NexSIS: valid, or refused naming what RC-RI requires; patient ids never in the output."""
     data, patient_ids = _with_patient_ids(path)
-    source = _load(data)["resourcesInfo"]["resource"]
+    source = load_json(data)["resourcesInfo"]["resource"]
     try:
-        result = translate(data, source="rs-ri-json", target="rc-ri-json", ctx=_ctx(HEALTH, FIRE))
+        result = translate(data, source="rs-ri-json", target="rc-ri-json", ctx=corpus_ctx(HEALTH, FIRE))
     except BridgeError as exc:  # no resource with a status: RC-RI requires one, nothing invented
         assert all("state" not in resource for resource in source)
         assert exc.issues[0].code == "missing-field" and "status" in exc.issues[0].message
@@ -100,7 +78,7 @@ def test_rs_ri_to_rc_ri_is_valid_and_withholds_patient_ids(path: Path) -> None:
         assert value not in result.data.decode()
     withheld = [d for d in result.dropped if "patientId" in d.path]
     assert len(withheld) == len(patient_ids) and all("medical confidentiality" in d.message for d in withheld)
-    produced = _load(result.data)["resourcesInfoCisu"]["resource"]
+    produced = load_json(result.data)["resourcesInfoCisu"]["resource"]
     carried = [r for r in source if r.get("state")]
     assert [r["resourceId"] for r in produced] == [r["resourceId"] for r in carried]
     for out, original in zip(produced, carried, strict=True):
@@ -114,24 +92,24 @@ def test_rs_ri_to_rc_ri_is_valid_and_withholds_patient_ids(path: Path) -> None:
 
 
 @NO_CORPUS
-@pytest.mark.parametrize("path", _examples("RS-SR"), ids=_ids)
+@pytest.mark.parametrize("path", examples("RS-SR"), ids=example_id)
 def test_rs_sr_alone_to_rc_ri_is_refused_for_what_it_lacks(path: Path) -> None:
     """A status message alone lacks RC-RI's engagement time and vehicle type: refused, named, never made up."""
     with pytest.raises(BridgeError) as caught:
-        translate(path.read_bytes(), source="rs-sr-json", target="rc-ri-json", ctx=_ctx(HEALTH, FIRE))
+        translate(path.read_bytes(), source="rs-sr-json", target="rc-ri-json", ctx=corpus_ctx(HEALTH, FIRE))
     issue = caught.value.issues[0]
     assert issue.code == "missing-field"
     assert "engagement time" in issue.message and "vehicle type" in issue.message
 
 
 @NO_CORPUS
-@pytest.mark.parametrize("path", _examples("RC-RI"), ids=_ids)
+@pytest.mark.parametrize("path", examples("RC-RI"), ids=example_id)
 @pytest.mark.parametrize("target", ["rs-ri-json", "rs-ri-xml"])
 def test_rc_ri_to_rs_ri_is_valid_with_declared_drops(path: Path, target: str) -> None:
     """RC-RI -> RS-RI for a SAMU: valid; position and operation id (no RS-RI field) are declared drops."""
-    result = translate(path.read_bytes(), source="rc-ri-json", target=target, ctx=_ctx(FIRE, HEALTH))
+    result = translate(path.read_bytes(), source="rc-ri-json", target=target, ctx=corpus_ctx(FIRE, HEALTH))
     assert hub_codec.validate(result.data, schemas=REF) == []
-    source = _load(path.read_bytes())["resourcesInfoCisu"]["resource"]
+    source = load_json(path.read_bytes())["resourcesInfoCisu"]["resource"]
     expected = {f"operations.resources/{i}.operation_id" for i, r in enumerate(source) if "operationId" in r}
     expected |= {f"operations.resources/{i}.fix.time" for i, r in enumerate(source) if "position" in r}
     assert expected <= {d.path for d in result.dropped}
@@ -141,13 +119,13 @@ def test_rc_ri_to_rs_ri_is_valid_with_declared_drops(path: Path, target: str) ->
 def test_vehicle_type_without_rc_ri_value_is_a_declared_drop() -> None:
     """A TSU ambulance has no RC-RI vehicle type: that resource is left out and listed; the others go."""
     path = REF / "examples" / "RS-RI" / "RS-RI_partageDossier_DidierMorel.01b.json"
-    document = _load(path.read_bytes())
+    document = load_json(path.read_bytes())
     resources = document["resourcesInfo"]["resource"]
     resources[0]["vehicleType"] = "TSU.AMB"
     result = translate(simplejson.dumps(document).encode(), source="rs-ri-json", target="rc-ri-json",
-                       ctx=_ctx(HEALTH, FIRE))
+                       ctx=corpus_ctx(HEALTH, FIRE))
     assert hub_codec.validate(result.data, schemas=REF) == []
-    produced = _load(result.data)["resourcesInfoCisu"]["resource"]
+    produced = load_json(result.data)["resourcesInfoCisu"]["resource"]
     assert resources[0]["resourceId"] not in [r["resourceId"] for r in produced]
     drop = next(d for d in result.dropped if d.path == "operations.resources/0")
     assert "TSU.AMB" in drop.message and "hubsante-vecteur-cisu" in drop.message
@@ -158,16 +136,16 @@ def test_rs_sr_from_several_statuses_is_refused() -> None:
     """RS-SR carries one resource's status: a case with several is refused rather than one picked at random."""
     path = REF / "examples" / "RS-RI" / "RS-RI_partageDossier_DidierMorel.01b.json"
     with pytest.raises(BridgeError) as caught:
-        translate(path.read_bytes(), source="rs-ri-json", target="rs-sr-json", ctx=_ctx(HEALTH, OTHER_SAMU))
+        translate(path.read_bytes(), source="rs-ri-json", target="rs-sr-json", ctx=corpus_ctx(HEALTH, OTHER_SAMU))
     assert "exactly one resource" in caught.value.message
 
 
 @NO_CORPUS
 def test_wrong_kind_is_refused() -> None:
     """An RS-SR file read as RS-RI is refused with the generic adapter's wrong-kind code."""
-    path = next(iter(_examples("RS-SR")))
+    path = next(iter(examples("RS-SR")))
     with pytest.raises(BridgeError) as caught:
-        translate(path.read_bytes(), source="rs-ri-json", target="rs-ri-json", ctx=_ctx(HEALTH, OTHER_SAMU))
+        translate(path.read_bytes(), source="rs-ri-json", target="rs-ri-json", ctx=corpus_ctx(HEALTH, OTHER_SAMU))
     assert caught.value.issues[0].code == "wrong-kind"
 
 

@@ -22,9 +22,8 @@ from bridge.core.edxl import unwrap, wrap
 from bridge.edges.amqp.consumer import Delivery
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 from bridge.testing.rig import SAMU, SDIS, Rig
-from tests.conftest import reference_dir
+from tests.health_corpus import REF, example
 
-REF = reference_dir()
 pytestmark = pytest.mark.skipif(REF is None, reason="official Hub Santé corpus not found (set $HUB_REFERENCE)")
 CASE = "fr.fire.sis044.cga-044.SC-20240526-044-cga-AL8"
 VLM4 = "fr.health.samu440.resource.VLM4"
@@ -37,13 +36,8 @@ def rig(tmp_path: Path):
     rig.close()
 
 
-def _example(kind: str, name: str) -> bytes:
-    assert REF is not None
-    return (REF / "examples" / kind / name).read_bytes()
-
-
 def _status(name: str) -> bytes:
-    return _example("RS-SR", f"RS-SR_FemmeEnceinte_DelphineVIGNEAU.{name}.json")
+    return example("RS-SR", f"RS-SR_FemmeEnceinte_DelphineVIGNEAU.{name}.json")
 
 
 RS_RI = "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"
@@ -60,7 +54,7 @@ def _sent_rc_ri(rig: Rig) -> list[dict]:
 
 
 def test_status_is_merged_onto_the_known_resources_and_sent_as_rc_ri(rig: Rig) -> None:
-    assert rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI))) == f"ACK;{CASE}".encode()
+    assert rig.settled(rig.service.on_legacy_frame(example("RS-RI", RS_RI))) == f"ACK;{CASE}".encode()
     reply = rig.settled(rig.service.on_legacy_frame(_status("07")))
     assert reply == f"ACK;{CASE}".encode()
     first, merged = _sent_rc_ri(rig)
@@ -78,7 +72,7 @@ def test_status_is_merged_onto_the_known_resources_and_sent_as_rc_ri(rig: Rig) -
 
 def test_successive_statuses_in_one_turn_are_merged_in_arrival_order(rig: Rig) -> None:
     """RS-RI, then three statuses before any commit: each sees the one before it (same open transaction)."""
-    replies = [rig.service.on_legacy_frame(f) for f in (_example("RS-RI", RS_RI), _status("04"), _status("07"),
+    replies = [rig.service.on_legacy_frame(f) for f in (example("RS-RI", RS_RI), _status("04"), _status("07"),
                                                         _status("09"))]
     assert [rig.settled(r) for r in replies] == [f"ACK;{CASE}".encode()] * 4
     statuses = [p["resource"][0]["state"]["status"] for p in _sent_rc_ri(rig)]
@@ -94,7 +88,7 @@ def test_status_for_an_unknown_case_is_dead_lettered_and_nacked(rig: Rig) -> Non
 
 
 def test_status_for_a_resource_the_case_does_not_have_is_refused(rig: Rig) -> None:
-    rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI)))
+    rig.settled(rig.service.on_legacy_frame(example("RS-RI", RS_RI)))
     document = simplejson.loads(_status("07"), parse_float=Decimal)
     document["resourcesStatus"]["resourceId"] = "fr.health.samu440.resource.VLM9"
     reply = rig.settled(rig.service.on_legacy_frame(json.dumps(document, default=str).encode()))
@@ -103,7 +97,7 @@ def test_status_for_a_resource_the_case_does_not_have_is_refused(rig: Rig) -> No
 
 
 def test_repeated_status_sends_nothing_and_is_acked(rig: Rig) -> None:
-    rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI)))
+    rig.settled(rig.service.on_legacy_frame(example("RS-RI", RS_RI)))
     rig.settled(rig.service.on_legacy_frame(_status("07")))
     again = _status("07").replace(b"{", b"{ ", 1)  # other bytes (not the intake's duplicate), the same status
     assert rig.settled(rig.service.on_legacy_frame(again)) == f"ACK;{CASE}".encode()
@@ -114,7 +108,7 @@ def test_repeated_status_sends_nothing_and_is_acked(rig: Rig) -> None:
 def test_replayed_status_is_merged_once_the_case_is_known(rig: Rig) -> None:
     """Dead-lettered before its RS-RI; replayed after: it goes out merged."""
     rig.settled(rig.service.on_legacy_frame(_status("07")))
-    rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI)))
+    rig.settled(rig.service.on_legacy_frame(example("RS-RI", RS_RI)))
     [entry] = rig.store.dlq_list()
     rig.store.requeue_dead_letter(entry.id, at=rig.now())
     rig.run(1.0)
@@ -122,7 +116,7 @@ def test_replayed_status_is_merged_once_the_case_is_known(rig: Rig) -> None:
 
 
 def test_nexsis_rc_ri_reaches_the_health_lrm_as_rs_ri(rig: Rig) -> None:
-    payload = simplejson.loads(_example("RC-RI", "RC-RI_FemmeEnceinte_DelphineVigneau.02.json"),
+    payload = simplejson.loads(example("RC-RI", "RC-RI_FemmeEnceinte_DelphineVigneau.02.json"),
                                parse_float=Decimal)["resourcesInfoCisu"]
     message = wrap("resourcesInfoCisu", payload, sender_id=SDIS, recipient_id=SAMU, now=rig.now(),
                    message_uuid=str(uuid.uuid4()))
@@ -157,7 +151,7 @@ def test_hostile_resource_frames_are_refused_and_parked(rig: Rig, frame: bytes) 
 
 def test_resources_nexsis_refused_are_not_known(rig: Rig) -> None:
     """An RC-RI the Hub refused (RS-ERROR) told NexSIS nothing: a status for its resource is refused, not merged."""
-    rig.settled(rig.service.on_legacy_frame(_example("RS-RI", RS_RI)))
+    rig.settled(rig.service.on_legacy_frame(example("RS-RI", RS_RI)))
     [sent] = rig.store.search(direction="out", limit=None)
     rig.store.mark_failed(sent.distribution_id, hub_code=300, reason="invalid", at=rig.now())
     reply = rig.settled(rig.service.on_legacy_frame(_status("07")))
@@ -170,7 +164,7 @@ GAS_EDA = ("RS-EDA", "RS-EDA-SMUR_FuiteDeGaz_AliceGregoireNormand.01.json")
 
 
 def _gas_update(step: str) -> bytes:
-    return _example("RS-EDA-MAJ", f"RS-EDA-MAJ_FuiteDeGaz_AliceGregoireNormand.{step}.json")
+    return example("RS-EDA-MAJ", f"RS-EDA-MAJ_FuiteDeGaz_AliceGregoireNormand.{step}.json")
 
 
 def _sent_cases(rig: Rig) -> list[tuple[str, dict]]:
@@ -194,7 +188,7 @@ def _update_with_location(step: str) -> bytes:
 
 def test_case_update_is_merged_onto_the_case_as_last_sent(rig: Rig) -> None:
     """RS-EDA, then an RS-EDA-MAJ carrying only what changed: NexSIS gets a complete RC-EDA (before: refused)."""
-    assert rig.settled(rig.service.on_legacy_frame(_example(*GAS_EDA))).startswith(b"ACK;")
+    assert rig.settled(rig.service.on_legacy_frame(example(*GAS_EDA))).startswith(b"ACK;")
     reply = rig.settled(rig.service.on_legacy_frame(_update_with_location("07")))
     assert reply.startswith(b"ACK;"), reply
     (first_kind, first), (kind, merged) = _sent_cases(rig)
@@ -217,7 +211,7 @@ def test_case_update_is_merged_onto_the_case_as_last_sent(rig: Rig) -> None:
 
 def test_successive_updates_merge_onto_the_one_before(rig: Rig) -> None:
     """Three frames before any commit: the second update merges onto the first's result (same open transaction)."""
-    replies = [rig.service.on_legacy_frame(f) for f in (_example(*GAS_EDA), _update_with_location("07"),
+    replies = [rig.service.on_legacy_frame(f) for f in (example(*GAS_EDA), _update_with_location("07"),
                                                         _gas_update("10"))]
     assert all(rig.settled(r).startswith(b"ACK;") for r in replies)
     numbers = [p["location"]["detailedAddress"].get("number") for _, p in _sent_cases(rig)]
@@ -234,7 +228,7 @@ def test_update_for_an_unknown_case_is_dead_lettered_naming_what_is_missing(rig:
 
 def test_replayed_update_is_merged_once_the_case_is_known(rig: Rig) -> None:
     rig.settled(rig.service.on_legacy_frame(_update_with_location("07")))
-    rig.settled(rig.service.on_legacy_frame(_example(*GAS_EDA)))
+    rig.settled(rig.service.on_legacy_frame(example(*GAS_EDA)))
     [entry] = rig.store.dlq_list()
     rig.store.requeue_dead_letter(entry.id, at=rig.now())
     rig.run(1.0)
@@ -245,7 +239,7 @@ def test_replayed_update_is_merged_once_the_case_is_known(rig: Rig) -> None:
 
 def test_update_does_not_merge_onto_a_case_the_hub_refused(rig: Rig) -> None:
     """An RC-EDA the Hub refused (RS-ERROR) told NexSIS nothing: no earlier state, the update is refused."""
-    rig.settled(rig.service.on_legacy_frame(_example(*GAS_EDA)))
+    rig.settled(rig.service.on_legacy_frame(example(*GAS_EDA)))
     [sent] = rig.store.search(direction="out", limit=None)
     rig.store.mark_failed(sent.distribution_id, hub_code=300, reason="invalid", at=rig.now())
     reply = rig.settled(rig.service.on_legacy_frame(_gas_update("07")))

@@ -19,11 +19,9 @@ import simplejson
 from bridge.core.errors import BridgeError, HubErrorCode
 from bridge.core.operations import Operations, Resource, State, merge_status
 from bridge.core.pipeline import health_frame_adapter, health_to_hub
-from bridge.refdata.bundle import load_bundle
-from bridge.refdata.profiles import build_context, load_profile
-from tests.conftest import reference_dir
+from bridge.refdata.profiles import load_profile
+from tests.health_corpus import REF, corpus_ctx, corpus_validator, example
 
-REF = reference_dir()
 NO_CORPUS = pytest.mark.skipif(REF is None, reason="official Hub Santé corpus not found (set $HUB_REFERENCE)")
 TZ = timezone(timedelta(hours=2))
 SAMU, NEXSIS = "fr.health.samu440", "fr.fire.nexsis.sdis44"
@@ -93,22 +91,6 @@ def test_latest_is_by_time_whatever_the_listed_order() -> None:
 
 # ---- pipeline: frames of a health-model LRM link -------------------------------------------------------------
 
-def _ctx():
-    assert REF is not None
-    return build_context(nomenclature_dir=REF / "nomenclatures", schemas=REF, sender_id=SAMU, recipient_id=NEXSIS,
-                         profile="lrm-health-json")
-
-
-def _validator():
-    bundle = load_bundle(REF)
-    return lambda name, payload: bundle.json_validator(name).issues(payload, f"/{name}")
-
-
-def _example(kind: str, name: str) -> bytes:
-    assert REF is not None
-    return (REF / "examples" / kind / name).read_bytes()
-
-
 def test_frame_root_picks_the_adapter() -> None:
     profile = load_profile("lrm-health-json")
     assert health_frame_adapter(b' {\n "resourcesStatus": {}}', profile) == "rs-sr-json"
@@ -123,8 +105,8 @@ def test_frame_root_picks_the_adapter() -> None:
 @NO_CORPUS
 def test_rs_ri_frame_becomes_a_valid_rc_ri_with_the_latest_status() -> None:
     """The official RS-RI lists DECLENCHE (13:22) before DECISION (13:20): RC-RI carries DECLENCHE."""
-    items = health_to_hub(_example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"),
-                          load_profile("lrm-health-json"), _ctx(), _validator())
+    items = health_to_hub(example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"),
+                          load_profile("lrm-health-json"), corpus_ctx(SAMU, NEXSIS, "lrm-health-json"), corpus_validator())
     assert [i.name for i in items] == ["resourcesInfoCisu"]
     (res,) = items[0].payload["resource"]
     assert res["vehicleType"] == "SMUR" and res["state"]["status"] == "DECLENCHE"
@@ -133,8 +115,8 @@ def test_rs_ri_frame_becomes_a_valid_rc_ri_with_the_latest_status() -> None:
 
 @NO_CORPUS
 def test_rs_sr_frame_is_merged_onto_the_known_resources() -> None:
-    ctx, profile = _ctx(), load_profile("lrm-health-json")
-    first = health_to_hub(_example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"), profile, ctx)
+    ctx, profile = corpus_ctx(SAMU, NEXSIS, "lrm-health-json"), load_profile("lrm-health-json")
+    first = health_to_hub(example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"), profile, ctx)
     from bridge.core.adapters.rc_ri import decode_rc_ri
 
     known = decode_rc_ri(first[0].payload, ctx).case.operations
@@ -144,8 +126,8 @@ def test_rs_sr_frame_is_merged_onto_the_known_resources() -> None:
         asked.append(case_id)
         return known
 
-    items = health_to_hub(_example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json"), profile, ctx,
-                          _validator(), known=lookup)
+    items = health_to_hub(example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json"), profile, ctx,
+                          corpus_validator(), known=lookup)
     assert asked == [CASE]
     (item,) = items
     (res,) = item.payload["resource"]
@@ -158,8 +140,8 @@ def test_rs_sr_frame_is_merged_onto_the_known_resources() -> None:
 @NO_CORPUS
 def test_rs_sr_for_an_unknown_case_is_refused_with_the_reason() -> None:
     with pytest.raises(BridgeError) as caught:
-        health_to_hub(_example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json"), load_profile("lrm-health-json"),
-                      _ctx(), known=lambda case_id: None)
+        health_to_hub(example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json"), load_profile("lrm-health-json"),
+                      corpus_ctx(SAMU, NEXSIS, "lrm-health-json"), known=lambda case_id: None)
     assert caught.value.hub_code == HubErrorCode.WRONG_MESSAGE_SEQUENCE
     assert caught.value.issues[0].code == "unknown-resource" and VLM4 in caught.value.issues[0].message
     assert "RS-RI first" in caught.value.message
@@ -167,8 +149,8 @@ def test_rs_sr_for_an_unknown_case_is_refused_with_the_reason() -> None:
 
 @NO_CORPUS
 def test_rs_sr_repeating_the_known_status_sends_nothing() -> None:
-    ctx = _ctx()
-    frame = _example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json")
+    ctx = corpus_ctx(SAMU, NEXSIS, "lrm-health-json")
+    frame = example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json")
     document = simplejson.loads(frame, parse_float=Decimal)["resourcesStatus"]
     known = Operations(resources=(_vlm(status="ARRIVEE", minute=32),))
     assert document["state"]["status"] == "ARRIVEE"
@@ -177,9 +159,9 @@ def test_rs_sr_repeating_the_known_status_sends_nothing() -> None:
 
 @NO_CORPUS
 def test_rs_ri_patient_ids_never_reach_the_fire_side() -> None:
-    document = simplejson.loads(_example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"), parse_float=Decimal)
+    document = simplejson.loads(example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json"), parse_float=Decimal)
     document["resourcesInfo"]["resource"][0]["patientId"] = "fr.health.samu440.patient.SECRET42"
-    items = health_to_hub(json.dumps(document, default=str).encode(), load_profile("lrm-health-json"), _ctx())
+    items = health_to_hub(json.dumps(document, default=str).encode(), load_profile("lrm-health-json"), corpus_ctx(SAMU, NEXSIS, "lrm-health-json"))
     assert "SECRET42" not in json.dumps(items[0].payload, default=str)
     assert any(d.path.endswith("patientId") for d in items[0].dropped)
 
@@ -189,11 +171,11 @@ def test_xml_health_link_reads_rs_ri_and_rs_sr_in_xml() -> None:
     """A copy of the profile with adapter rs-eda-xml: the XML RS-RI and RS-SR examples take the same path."""
     from bridge.core.adapters.rc_ri import decode_rc_ri
 
-    ctx = _ctx()
+    ctx = corpus_ctx(SAMU, NEXSIS, "lrm-health-json")
     profile = load_profile("lrm-health-json").model_copy(update={"adapter": "rs-eda-xml"})
-    rs_ri = _example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.xml")
-    (first,) = health_to_hub(rs_ri, profile, ctx, _validator())
+    rs_ri = example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.xml")
+    (first,) = health_to_hub(rs_ri, profile, ctx, corpus_validator())
     known = decode_rc_ri(first.payload, ctx).case.operations
-    (merged,) = health_to_hub(_example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.xml"), profile, ctx,
-                              _validator(), known=lambda _: known)
+    (merged,) = health_to_hub(example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.xml"), profile, ctx,
+                              corpus_validator(), known=lambda _: known)
     assert merged.payload["resource"][0]["state"]["status"] == "ARRIVEE"

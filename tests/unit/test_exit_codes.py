@@ -10,11 +10,12 @@ command or a code is added without either.
 from __future__ import annotations
 
 import ast
+import contextlib
 import re
 import shutil
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import click
@@ -326,13 +327,21 @@ def test_exit_code_matches_help(name: str, code: int, tmp_path: Path, monkeypatc
     assert code in documented_codes(leaf_commands()[name])
 
 
-def _start(args: list[str], tmp_path: Path, **env: str) -> subprocess.Popen:
+@contextlib.contextmanager
+def _started(args: list[str], tmp_path: Path, **env: str) -> Iterator[subprocess.Popen]:
+    """`bridge ARGS` as a child process, killed (by its own handle) if still running when the block ends."""
     import os
 
     environment = {k: v for k, v in os.environ.items() if not k.startswith("HUB_BRIDGE_")}
     environment.update(HUB_BRIDGE_HOME=str(tmp_path / "home"), **env)
-    return subprocess.Popen([str(BRIDGE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env=environment, stdin=subprocess.DEVNULL)
+    process = subprocess.Popen([str(BRIDGE), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=environment, stdin=subprocess.DEVNULL)
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
 
 
 def _embedded_env(tmp_path: Path, http_port: int = 0) -> dict[str, str]:
@@ -361,16 +370,11 @@ def test_run_embedded_stops_with_0_on_sigterm(tmp_path: Path):
     """`bridge run --embedded` prints its banner with the console URL, then SIGTERM stops it with 0."""
     import signal
 
-    process = _start(["run", "--embedded"], tmp_path, **_embedded_env(tmp_path))
-    try:
+    with _started(["run", "--embedded"], tmp_path, **_embedded_env(tmp_path)) as process:
         banner = _wait_for_line(process, "console  http://127.0.0.1:")
         assert "console  http://127.0.0.1:" in banner and "WARNING  embedded mode" in _wait_for_line(process, "WARNING")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
 
 
 def test_run_exits_4_when_a_port_is_taken(tmp_path: Path):
@@ -380,13 +384,8 @@ def test_run_exits_4_when_a_port_is_taken(tmp_path: Path):
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen(1)
-        process = _start(["run", "--embedded"], tmp_path, **_embedded_env(tmp_path, holder.getsockname()[1]))
-        try:
+        with _started(["run", "--embedded"], tmp_path, **_embedded_env(tmp_path, holder.getsockname()[1])) as process:
             _, stderr = process.communicate(timeout=60)
-        finally:
-            if process.poll() is None:
-                process.kill()
-                process.wait(timeout=30)
     assert process.returncode == 4
     assert "http.port" in stderr and "HUB_BRIDGE__HTTP__PORT" in stderr
 
@@ -398,16 +397,11 @@ def test_nexsis_sim_stops_with_0_on_sigterm(tmp_path: Path):
     made = CliRunner().invoke(cli, ["certs", "make-test-ca", str(tmp_path / "certs"), "--client",
                                     "fr.fire.nexsis.sdis44"])
     assert made.exit_code == 0, made.output
-    process = _start(["nexsis-sim", "--certs", str(tmp_path / "certs"), "--port", str(_closed_port()),
-                      "--log-format", "json"], tmp_path)
-    try:
+    with _started(["nexsis-sim", "--certs", str(tmp_path / "certs"), "--port", str(_closed_port()),
+                   "--log-format", "json"], tmp_path) as process:
         _wait_for_line(process, "amqp_connect_failed")
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=60) == 0
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
 
 
 def test_hub_emulator_refuses_an_empty_schemas_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):

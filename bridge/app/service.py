@@ -584,15 +584,11 @@ class BridgeService:
             request = self.store.find(str(link.get("ID", "")), direction="out")
             if request is None:
                 continue
-            recipient = self._request_recipient(request)
+            recipient = self._recipient_of(request.translated, request.content_type)
             if recipient is not None and recipient != received.sender_id:
                 return ("answer-from-stranger", "/emsi/CONTEXT/LINK",
                         f"answers our {link.get('ID')} sent to {recipient!r}, but comes from {received.sender_id!r}")
         return None
-
-    def _request_recipient(self, request: Message) -> str | None:
-        """The client one of our stored outbound messages was addressed to (None if it cannot be read)."""
-        return self._recipient_of(request.translated, request.content_type)
 
     def _recipient_of(self, translated: bytes | None, content_type: str | None) -> str | None:
         """The client a stored outbound body (``translated``) was addressed to."""
@@ -745,7 +741,7 @@ class BridgeService:
             problem = f"the LRM's sheet names another case ({carried})"
         elif not reference:
             problem = "the LRM's sheet has no dossier number to link"
-        elif any(m.direction == "out" for m in self.store.by_case(f"{us}.{local_case_id(reference)}")):
+        elif self.store.has_case(f"{us}.{local_case_id(reference)}", direction="out"):
             problem = f"dossier {reference!r} is already one of the LRM's own cases"
         else:
             outcome = self.store.link_case(reference, case_id, profile=self.translator.profile, at=now)

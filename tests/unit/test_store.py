@@ -535,12 +535,13 @@ class TestCaseLookupDoesNotScan:
 
     @pytest.mark.parametrize("case", ["K7", "fr.health.samu440.K7", "fr.fire.nexsis.sdis44.K7", "K", "7", "K9999",
                                       "fr.health.samu440.K9999"])
-    def test_has_case_answers_as_by_case_with_one_index_probe(self, filled, case):
+    @pytest.mark.parametrize("direction", [None, "out", "in"])
+    def test_has_case_answers_as_by_case_with_one_index_probe(self, filled, case, direction):
         queries: list[str] = []
         filled._conn.set_trace_callback(queries.append)
-        known = filled.has_case(case)
+        known = filled.has_case(case, direction=direction)
         filled._conn.set_trace_callback(None)
-        assert known is bool(filled.by_case(case))
+        assert known is any(direction in (None, m.direction) for m in filled.by_case(case))
         [query] = [q for q in queries if q.lstrip().upper().startswith("SELECT")]
         assert query.rstrip().upper().endswith("LIMIT 1")
         plan = " ".join(row[3] for row in filled._conn.execute(f"EXPLAIN QUERY PLAN {query}"))

@@ -82,14 +82,17 @@ class StoreQueries:
         """
         return self.search(case=case_id, limit=None)
 
-    def has_case(self, case_id: str) -> bool:
-        """Whether any message (either direction) of this case is stored: ``by_case`` answered yes or no,
-        without reading every row of a long-lived case (one index probe, LIMIT 1)."""
+    def has_case(self, case_id: str, *, direction: str | None = None) -> bool:
+        """Whether a message of this case (in that direction, or either) is stored: ``by_case`` answered yes
+        or no, without reading every row of a long-lived case (one index probe, LIMIT 1)."""
         from bridge.core.adapters.rc_eda import local_case_id
 
-        row = self._conn.execute(f"SELECT 1 FROM messages WHERE (case_id = ? OR {CASE_LOCAL} = ?) LIMIT 1",
-                               (case_id, local_case_id(case_id) or case_id)).fetchone()
-        return row is not None
+        sql = f"SELECT 1 FROM messages WHERE (case_id = ? OR {CASE_LOCAL} = ?)"
+        params: tuple[str, ...] = (case_id, local_case_id(case_id) or case_id)
+        if direction is not None:
+            sql += " AND direction = ?"
+            params += (direction,)
+        return self._conn.execute(sql + " LIMIT 1", params).fetchone() is not None
 
     def search(self, *, state: str | None = None, case: str | None = None, since: datetime | None = None,
                direction: str | None = None, limit: int | None = 200) -> list[Message]:

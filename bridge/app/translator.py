@@ -18,7 +18,7 @@ from xml.sax.saxutils import escape
 import structlog
 
 from bridge.app.ports import HubPayload
-from bridge.core.adapters.base import AdapterContext, MappedLike
+from bridge.core.adapters.base import AdapterContext, Decoded, MappedLike
 from bridge.core.adapters.profile import Profile
 from bridge.core.adapters.rc_eda import decode_create_case
 from bridge.core.adapters.rc_ri import decode_rc_ri
@@ -162,13 +162,10 @@ class PipelineTranslator:
         known: Operations | None = None
         ctx = self._ctx()
         for body, content_type in bodies:
-            try:
-                message = unwrap(self.decode_hub(body, content_type))
-                if message.payload_name != "resourcesInfoCisu":
-                    continue
-                known = merge_operations(known, decode_rc_ri(message.payload, ctx).case.operations)
-            except BridgeError as exc:
-                log.warning("case_resources_unreadable", error=exc.message)
+            case = self._sent_case(body, content_type, "resourcesInfoCisu", decode_rc_ri, ctx,
+                                   lambda error: log.warning("case_resources_unreadable", error=error))
+            if case is not None:
+                known = merge_operations(known, case.operations)
         return known
 
     def known_case(self, bodies: Sequence[tuple[bytes, str | None]]) -> Case | None:
@@ -179,13 +176,25 @@ class PipelineTranslator:
         """
         ctx = self._ctx()
         for body, content_type in reversed(bodies):
-            try:
-                message = unwrap(self.decode_hub(body, content_type))
-                if message.payload_name == "createCase":
-                    return decode_create_case(message.payload, ctx).case
-            except BridgeError as exc:
-                log.warning("case_state_unreadable", error=exc.message)
+            case = self._sent_case(body, content_type, "createCase", decode_create_case, ctx,
+                                   lambda error: log.warning("case_state_unreadable", error=error))
+            if case is not None:
+                return case
         return None
+
+    def _sent_case(self, body: bytes, content_type: str | None, payload_name: str,
+                   decode: Callable[[dict[str, Any], AdapterContext], Decoded], ctx: AdapterContext,
+                   unreadable: Callable[[str], None]) -> Case | None:
+        """The case one of our stored outbound bodies carries if it is a ``payload_name``; None otherwise, or
+        with a warning when it no longer reads back (schemas changed): never guessed."""
+        try:
+            message = unwrap(self.decode_hub(body, content_type))
+            if message.payload_name != payload_name:
+                return None
+            return decode(message.payload, ctx).case
+        except BridgeError as exc:
+            unreadable(exc.message)
+            return None
 
     def to_hub(self, frame: bytes, known: KnownResources | None = None,
                linked_case: Callable[[str], str | None] | None = None,

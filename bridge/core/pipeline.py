@@ -172,15 +172,15 @@ def _case_to_hub(decoded: Decoded, ctx: AdapterContext, validator: Validator | N
 HEALTH_RESOURCE_ADAPTERS = {("json", "resourcesInfo"): "rs-ri-json", ("json", "resourcesStatus"): "rs-sr-json",
                             ("xml", "resourcesInfo"): "rs-ri-xml", ("xml", "resourcesStatus"): "rs-sr-xml"}
 _JSON_ROOT = re.compile(rb'\A\s*\{\s*"(resourcesInfo|resourcesStatus)"\s*:')
-_XML_ROOT = re.compile(rb'\A(?:\s|<\?[^>]{0,300}\?>|<!--.{0,300}?-->)*<(?:[A-Za-z_][\w.-]{0,40}:)?'
-                       rb'(resourcesInfo|resourcesStatus)[\s/>]', re.DOTALL)
+# An XML frame's root element, after at most a bounded prologue (declaration, comments) and an optional prefix.
+_XML_ROOT_START = rb'\A(?:\s|<\?[^>]{0,300}\?>|<!--.{0,300}?-->)*<(?:[A-Za-z_][\w.-]{0,40}:)?'
+_XML_ROOT = re.compile(_XML_ROOT_START + rb'(resourcesInfo|resourcesStatus)[\s/>]', re.DOTALL)
 # Known resources of a case, by Hub case id (the service reads them from its store); None: none known.
 KnownResources = Callable[[str], "Operations | None"]
 # The case as the bridge last sent it to the fire side (its last RC-EDA, decoded), by Hub case id; None: never sent.
 KnownCase = Callable[[str], "Case | None"]
 _JSON_UPDATE = re.compile(rb'\A\s*\{\s*"createCaseHealthUpdate"\s*:')
-_XML_UPDATE = re.compile(rb'\A(?:\s|<\?[^>]{0,300}\?>|<!--.{0,300}?-->)*<(?:[A-Za-z_][\w.-]{0,40}:)?'
-                         rb'createCaseHealthUpdate[\s/>]', re.DOTALL)
+_XML_UPDATE = re.compile(_XML_ROOT_START + rb'createCaseHealthUpdate[\s/>]', re.DOTALL)
 
 
 def is_case_update(frame: bytes, profile: Profile) -> bool:

@@ -296,13 +296,16 @@ def status_to_rc_ri(decoded: Decoded, ctx: AdapterContext, known: KnownResources
     if not merge.changed:
         return []
     merged = case.model_copy(update={"operations": Operations(resources=merge.resources)})
+    # the fire side's rules on every path to it, as for an RS-RI (a status carries nothing withheld today)
+    merged, withheld = confidentiality.apply(merged, ctx.confidentiality, ctx.recipient_id)
     rc_ri, drops, warnings = encode_rc_ri(merged, ctx)
     kept = [r.resource_id for r in merge.resources if r.resource_id not in merge.changed]
     changes = "; ".join(_status_change(earlier, res) for res in merge.resources if res.resource_id in merge.changed)
     unchanged = ", ".join(kept)
     note = Issue("operations.resources", f"status merged with the case's known resources: {changes[:500]}"
                  + (f"; unchanged: {unchanged[:300]}" if kept else ""), "resources-merged")
-    return [HubPayload("resourcesInfoCisu", rc_ri, decoded.dropped + drops, list(decoded.warnings) + warnings + [note])]
+    return [HubPayload("resourcesInfoCisu", rc_ri, withheld + decoded.dropped + drops,
+                       list(decoded.warnings) + warnings + [note])]
 
 
 def _status_change(earlier: Operations | None, res: Any) -> str:

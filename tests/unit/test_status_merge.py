@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta, timezone
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 import simplejson
@@ -179,3 +180,27 @@ def test_xml_health_link_reads_rs_ri_and_rs_sr_in_xml() -> None:
     (merged,) = health_to_hub(example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.xml"), profile, ctx,
                               corpus_validator(), known=lambda _: known)
     assert merged.payload["resource"][0]["state"]["status"] == "ARRIVEE"
+
+
+@NO_CORPUS
+def test_rs_sr_merge_goes_through_the_fire_side_table_like_an_rs_ri() -> None:
+    """A deployment whose table withholds resources from the fire side: the RS-SR path refuses to send the merged
+    resources exactly as the RS-RI path does (the merged list is re-sent whole, so it meets the same table)."""
+    import dataclasses
+
+    from bridge.core.adapters.rc_ri import decode_rc_ri
+    from bridge.core.confidentiality import parse_table
+    from bridge.core.errors import OutboundError
+
+    base, profile = corpus_ctx(SAMU, NEXSIS, "lrm-health-json"), load_profile("lrm-health-json")
+    rs_ri = example("RS-RI", "RS-RI_FemmeEnceinte_DelphineVigneau.03.json")
+    known = decode_rc_ri(health_to_hub(rs_ri, profile, base)[0].payload, base).case.operations
+    shipped = (Path(__file__).parents[2] / "mappings" / "confidentiality" / "fire-side.csv").read_text(encoding="utf-8")
+    rows = [row for row in shipped.splitlines() if not row.startswith("operations,")]
+    stricter = dataclasses.replace(base, confidentiality=parse_table(
+        "\n".join(rows) + "\noperations,withhold,test: a deployment that keeps resources from the fire side\n"))
+    rs_sr = example("RS-SR", "RS-SR_FemmeEnceinte_DelphineVIGNEAU.07.json")
+    assert health_to_hub(rs_sr, profile, base, corpus_validator(), known=lambda case_id: known)  # sent by default
+    for frame, known_lookup in ((rs_ri, None), (rs_sr, lambda case_id: known)):
+        with pytest.raises(OutboundError, match="RC-RI needs at least one resource"):
+            health_to_hub(frame, profile, stricter, corpus_validator(), known=known_lookup)

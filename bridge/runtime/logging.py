@@ -143,14 +143,14 @@ def json_renderer() -> Processor:
         def render_json_py(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> str:
             return encode(event_dict)
 
-        return render_json_py  # type: ignore[return-value] - a renderer returns the line, not the dict
+        return render_json_py  # type: ignore[return-value]  # a renderer returns the line
     escape = json.encoder.encode_basestring_ascii  # ensure_ascii=True, as json.dumps
 
     def render_json(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> str:
         # (markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys, allow_nan)
         return "".join(make_encoder({}, _json_fallback, escape, None, ": ", ", ", True, False, True)(event_dict, 0))
 
-    return render_json  # type: ignore[return-value] - a renderer returns the line, not the dict
+    return render_json  # type: ignore[return-value]  # a renderer returns the line
 
 
 def _wants_console(format: str, stream: TextIO) -> bool:

@@ -186,9 +186,15 @@ def _peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
-def _cpu_seconds(pid: int) -> float:
+def _cpu_split(pid: int) -> tuple[float, float]:
+    """User and system CPU seconds so far of one process (system: the kernel's work for it: sockets, fsync, epoll)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    tick = os.sysconf("SC_CLK_TCK")
+    return int(fields[11]) / tick, int(fields[12]) / tick
+
+
+def _cpu_seconds(pid: int) -> float:
+    return sum(_cpu_split(pid))
 
 
 def _tree_cpu_seconds(root: int) -> float:
@@ -401,12 +407,14 @@ def main() -> int:
         # phase 2: throughput, bounded window of unanswered frames; a NACK is back-pressure: resend
         done_before = _delivered(store)
         cpu_before = _cpu_by_process(processes, broker)
+        split_before = _cpu_split(bridge.pid)
         start = time.perf_counter()
         resends = _throughput_phase(lrm, args.frames, args.window, assistance)
         delivered = _wait_delivered(store, done_before + per_sheet * args.frames, 300) - done_before
         elapsed = time.perf_counter() - start
         rss = _peak_rss_mb(bridge.pid)
         cpu = _cpu_by_process(processes, broker)
+        split = [after - before for after, before in zip(_cpu_split(bridge.pid), split_before, strict=True)]
         cpu_phase = {name: seconds - cpu_before[name] for name, seconds in cpu.items()}
         lrm.close()
     finally:
@@ -431,6 +439,8 @@ def main() -> int:
     print(f"CPU ms per case sheet in the throughput phase ({2 * elapsed:.1f} core-seconds available): "
           + ", ".join(f"{name} {1000 * seconds / args.frames:.2f}" for name, seconds in cpu_phase.items())
           + f"; total {1000 * sum(cpu_phase.values()) / args.frames:.2f}")
+    print(f"  of which the bridge's user {1000 * split[0] / args.frames:.2f}, system {1000 * split[1] / args.frames:.2f}"
+          " (system: the kernel's work for it: sockets, epoll, fsync)")
     print(f"bridge peak RSS {rss:.0f} MB   (target <= {TARGETS['rss_mb']} MB: ratio {rss / TARGETS['rss_mb']:.2f})")
     return 0
 

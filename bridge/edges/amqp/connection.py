@@ -10,13 +10,11 @@ AMQP part (vhost, SASL EXTERNAL or PLAIN, heartbeat).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pika
 from pika.adapters.twisted_connection import TwistedProtocolConnection
 from twisted.internet import defer, endpoints, ssl
 from twisted.internet import error as twisted_error
-from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 
 from bridge.edges.amqp.errors import ConnectionFailed
@@ -63,82 +61,10 @@ def endpoint(settings: AmqpConnectionSettings, reactor) -> endpoints.TCP4ClientE
     return endpoints.TCP4ClientEndpoint(reactor, settings.host, settings.port, timeout=settings.connect_timeout)
 
 
-class CoalescingTransport:
-    """The connection's transport as pika sees it: the frames written in one reactor turn leave as one write.
-
-    pika writes every AMQP frame on its own: a publish is three writes (method, header,
-    body), an ack one more. Over TLS each write became its own TLS record, encrypted and
-    framed alone, written to the socket and decrypted alone by the broker. Here the writes
-    are kept in order and handed on together once the current turn's work is done
-    (``callLater(0)``: before the reactor next waits for I/O, so no added wait); closing
-    first hands on what is kept, aborting drops it as the transport itself would.
-    """
-
-    def __init__(self, transport: Any, reactor: Any) -> None:
-        self.transport = transport
-        self._reactor = reactor
-        self._pending: list[bytes] = []
-        self._flush_call: Any = None
-        self.writes = 0  # writes handed to the transport (what tests count)
-
-    def write(self, data: bytes) -> None:
-        self._pending.append(data)
-        if self._flush_call is None:
-            self._flush_call = self._reactor.callLater(0, self.flush)
-
-    def writeSequence(self, data: Any) -> None:
-        for chunk in data:
-            self.write(chunk)
-
-    def flush(self) -> None:
-        """Hand on every write kept so far, as one."""
-        call, self._flush_call = self._flush_call, None
-        if call is not None and call.active():
-            call.cancel()
-        if self._pending:
-            data = self._pending[0] if len(self._pending) == 1 else b"".join(self._pending)
-            self._pending.clear()
-            self.writes += 1
-            self.transport.write(data)
-
-    def loseConnection(self) -> None:
-        self.flush()
-        self.transport.loseConnection()
-
-    def abortConnection(self) -> None:
-        self.discard()
-        self.transport.abortConnection()
-
-    def discard(self) -> None:
-        """Forget what is kept (the connection is gone: nothing can be written any more)."""
-        call, self._flush_call = self._flush_call, None
-        if call is not None and call.active():
-            call.cancel()
-        self._pending.clear()
-
-    def __getattr__(self, name: str) -> Any:  # everything else is the transport's
-        return getattr(self.transport, name)
-
-
 class _Connection(TwistedProtocolConnection):
-    """pika's protocol, remembering why the transport closed (pika only reports "attempts: 1").
-
-    pika writes through a :class:`CoalescingTransport`.
-    """
+    """pika's protocol, remembering why the transport closed (pika only reports "attempts: 1")."""
 
     lost_reason: Failure | None = None
-    coalescing: CoalescingTransport | None = None
-
-    def __init__(self, parameters: pika.ConnectionParameters, custom_reactor: Any = None) -> None:
-        super().__init__(parameters, custom_reactor=custom_reactor)
-        if custom_reactor is None:  # as pika: the global reactor
-            from twisted.internet import reactor as custom_reactor
-        self._reactor = custom_reactor
-
-    def makeConnection(self, transport: Any) -> None:
-        self.coalescing = CoalescingTransport(transport, self._reactor)
-        self._impl.connection_made(self.coalescing)  # what pika writes to
-        Protocol.makeConnection(self, transport)  # Twisted's own bookkeeping keeps the real one
 
     def connectionMade(self):
         # pika writes a publish as several frames (method, header, body) and acks as
@@ -149,8 +75,6 @@ class _Connection(TwistedProtocolConnection):
 
     def connectionLost(self, reason=None):
         self.lost_reason = reason
-        if self.coalescing is not None:
-            self.coalescing.discard()
         if reason is not None and reason.check(twisted_error.ConnectionLost) and self._impl.is_closing:
             # After an AMQP Connection.Close/CloseOk the broker drops TCP without a TLS
             # close_notify; that is a clean end, not the ERROR pika would log.

@@ -86,16 +86,19 @@ class UtcTimestamper:
     __slots__ = ("_second",)
 
     def __init__(self) -> None:
-        self._second: tuple[int, str] = (-1, "")  # (epoch second, its text): one tuple, so threads see a pair
+        # (epoch second, "...%06dZ" template with its text, its text with "Z"): one tuple, so threads see a whole
+        self._second: tuple[int, str, str] = (-1, "", "")
 
     def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
-        second, nanos = divmod(time.time_ns(), 1_000_000_000)
+        now = time.time_ns()
+        second = now // 1_000_000_000
         cached = self._second
         if cached[0] != second:
-            cached = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            cached = (second, text + ".%06dZ", text + "Z")
             self._second = cached
-        micros = nanos // 1000
-        event_dict["timestamp"] = f"{cached[1]}.{micros:06d}Z" if micros else f"{cached[1]}Z"
+        micros = now // 1000 % 1_000_000
+        event_dict["timestamp"] = cached[1] % micros if micros else cached[2]
         return event_dict
 
 

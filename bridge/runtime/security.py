@@ -219,20 +219,17 @@ def redact_secrets(logger: Any, method: str, event_dict: MutableMapping[str, Any
 
 def _redact_values(event_dict: MutableMapping[str, Any], skip: frozenset[str] = frozenset()) -> None:
     """Scrub credentials from every value and cut the long ones, in place (keys in ``skip`` left as they are)."""
-    short: list[str] | None = None
+    short: list[str] = []  # short plain strings (a withheld one too: it only widens the hint search)
     for name, value in event_dict.items():  # values replaced in place, no key added or removed
-        if skip and name in skip:
-            continue
-        if type(value) is str:
-            if len(value) > MAX_LOGGED_CHARS:
-                event_dict[name] = cut_long(_scrub_text(value))
-            elif short is None:
-                short = [value]
-            else:
+        kind = type(value)
+        if kind is str:
+            if len(value) <= MAX_LOGGED_CHARS:
                 short.append(value)
-        elif value is not None and type(value) not in _PLAIN_TYPES:
+            elif not (skip and name in skip):
+                event_dict[name] = cut_long(_scrub_text(value))
+        elif value is not None and kind not in _PLAIN_TYPES and not (skip and name in skip):
             event_dict[name] = _redact(value)
-    if short is not None and _has_credential_hint("\n".join(short)):
+    if short and _has_credential_hint("\n".join(short)):
         for name, value in event_dict.items():
             if type(value) is str and len(value) <= MAX_LOGGED_CHARS and name not in skip:
                 event_dict[name] = cut_long(_scrub_text(value))

@@ -116,7 +116,8 @@ def _wait_port(port: int, timeout: float, what: str) -> None:
     raise RuntimeError(f"{what} not listening on {port} after {timeout} s")
 
 
-def _config(path: Path, broker, legacy_port: int, http_port: int, store: Path, max_pending: int = 10_000) -> None:
+def _config(path: Path, broker, legacy_port: int, http_port: int, store: Path, max_pending: int = 10_000,
+            log_level: str = "WARNING") -> None:
     certs = broker.ca
     path.write_text(f"""
 [bridge]
@@ -143,7 +144,7 @@ max_pending = {max_pending}
 port = {http_port}
 [logging]
 format = "json"
-level = "WARNING"
+level = "{log_level}"
 [mappings]
 reload_interval_seconds = 0
 """)
@@ -346,6 +347,9 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=400, help="frames sent but not yet acked, at most")
     parser.add_argument("--max-pending", type=int, default=10_000,
                         help="the bridge's store.max_pending: a --window above it makes the bridge NACK (resent)")
+    parser.add_argument("--bridge-log-level", choices=["INFO", "WARNING"], default="WARNING",
+                        help="the bridge's logging.level: WARNING (default: no line per message) or INFO (the"
+                             " production default: 5 message-life lines per case sheet, written to the run's log file)")
     parser.add_argument("--profile", type=Path, default=None,
                         help="directory for cProfile files of the bridge, emulator and simulator processes")
     parser.add_argument("--profile-clock", choices=["wall", "cpu"], default="wall",
@@ -381,7 +385,7 @@ def main() -> int:
         if args.null_bridge:
             return _null_bridge(args, broker, processes)
         legacy_port, http_port, store = free_port(), free_port(), work / "bridge.sqlite3"
-        _config(work / "bridge.toml", broker, legacy_port, http_port, store, args.max_pending)
+        _config(work / "bridge.toml", broker, legacy_port, http_port, store, args.max_pending, args.bridge_log_level)
         run_args = ["run", "--config", str(work / "bridge.toml")]
         bridge = _spawn(run_args, work / "bridge.log", env, _profile_file(args.profile, "bridge"), args.profile_clock)
         processes.append(bridge)

@@ -12,8 +12,10 @@ fallbacks here apply the same rules otherwise.
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+import time
 from collections.abc import Callable, MutableMapping
 from typing import Any, Literal, TextIO
 
@@ -64,12 +66,94 @@ def fallback_limit_health_data(debug: bool) -> Processor:
 
 
 def hygiene_processors(debug_health_data: bool) -> list[Processor]:
-    """The security module's processors when present, else the fallbacks above."""
+    """The security module's hygiene (secrets masked, then health data withheld, in one pass) when present,
+    else the two fallbacks above."""
     try:
-        from bridge.runtime.security import LimitHealthData, redact_secrets
+        from bridge.runtime.security import LogHygiene
     except ImportError:
         return [fallback_redact_secrets, fallback_limit_health_data(debug_health_data)]
-    return [redact_secrets, LimitHealthData(debug_health_data, extra_safe_keys=OPERATIONAL_KEYS)]
+    return [LogHygiene(debug_health_data, extra_safe_keys=OPERATIONAL_KEYS)]
+
+
+class UtcTimestamper:
+    """structlog processor: ``timestamp`` in ISO 8601 UTC, the text ``TimeStamper(fmt="iso", utc=True)`` writes.
+
+    The date and time up to the second are formatted once per second (a ``datetime`` per
+    line was a tenth of a line's cost); microseconds are appended, and left out when zero,
+    as ``datetime.isoformat`` does.
+    """
+
+    __slots__ = ("_second",)
+
+    def __init__(self) -> None:
+        # (epoch second, "...%06dZ" template with its text, its text with "Z"): one tuple, so threads see a whole
+        self._second: tuple[int, str, str] = (-1, "", "")
+
+    def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        now = time.time_ns()
+        second = now // 1_000_000_000
+        cached = self._second
+        if cached[0] != second:
+            text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+            cached = (second, text + ".%06dZ", text + "Z")
+            self._second = cached
+        micros = now // 1000 % 1_000_000
+        event_dict["timestamp"] = cached[1] % micros if micros else cached[2]
+        return event_dict
+
+
+def render_stack_and_exception() -> Processor:
+    """``StackInfoRenderer`` then ``format_exc_info``, each only on a line that asked for it.
+
+    Both only act on their key (``stack_info``, ``exc_info``: ``log.exception`` sets the
+    latter), so a line without either skips two calls; a line with them is rendered by
+    structlog's own processors, unchanged.
+    """
+    stack_info = structlog.processors.StackInfoRenderer()
+    exc_info = structlog.processors.format_exc_info
+
+    def stack_and_exception(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+        if "stack_info" in event_dict:
+            event_dict = stack_info(logger, method, event_dict)
+        if "exc_info" in event_dict:
+            event_dict = exc_info(logger, method, event_dict)
+        return event_dict
+
+    return stack_and_exception
+
+
+def _json_fallback(value: Any) -> Any:
+    """What the JSON renderer writes for a value JSON has no type for: its ``__structlog__()``, else its repr."""
+    try:
+        return value.__structlog__()
+    except AttributeError:
+        return repr(value)
+
+
+def json_renderer() -> Processor:
+    """The last processor in JSON mode: the line exactly as ``JSONRenderer(sort_keys=True)`` renders it.
+
+    ``json.dumps`` with options builds an encoder object on each call, and its ``encode``
+    goes through Python-level steps before the C encoder runs; here the C encoder
+    (``json.encoder.c_make_encoder``, what ``JSONEncoder.iterencode`` itself calls) is made
+    directly, with the same arguments and a fresh circular-reference table each line.
+    Without the C accelerator (another Python), a ``JSONEncoder`` built once.
+    """
+    make_encoder = getattr(json.encoder, "c_make_encoder", None)
+    if make_encoder is None:  # pragma: no cover - CPython has it
+        encode = json.JSONEncoder(sort_keys=True, default=_json_fallback).encode
+
+        def render_json_py(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> str:
+            return encode(event_dict)
+
+        return render_json_py  # type: ignore[return-value]  # a renderer returns the line
+    escape = json.encoder.encode_basestring_ascii  # ensure_ascii=True, as json.dumps
+
+    def render_json(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> str:
+        # (markers, default, encoder, indent, key_separator, item_separator, sort_keys, skipkeys, allow_nan)
+        return "".join(make_encoder({}, _json_fallback, escape, None, ": ", ", ", True, False, True)(event_dict, 0))
+
+    return render_json  # type: ignore[return-value]  # a renderer returns the line
 
 
 def _wants_console(format: str, stream: TextIO) -> bool:
@@ -84,13 +168,12 @@ def build_processors(format: str, debug_health_data: bool, stream: TextIO) -> li
     shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        UtcTimestamper(),
         *hygiene_processors(debug_health_data),
-        structlog.processors.StackInfoRenderer(),
     ]
     if _wants_console(format, stream):
-        return shared + [structlog.dev.ConsoleRenderer(colors=True)]
-    return shared + [structlog.processors.format_exc_info, structlog.processors.JSONRenderer(sort_keys=True)]
+        return [*shared, structlog.processors.StackInfoRenderer(), structlog.dev.ConsoleRenderer(colors=True)]
+    return [*shared, render_stack_and_exception(), json_renderer()]
 
 
 def configure_logging(
@@ -113,7 +196,7 @@ def configure_logging(
     structlog.configure(
         processors=processors,
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(file=stream),
+        logger_factory=structlog.WriteLoggerFactory(file=stream),  # write + flush: print() costs more
         cache_logger_on_first_use=False,
     )
     _route_stdlib_logging(processors, numeric_level, explicit_stream)

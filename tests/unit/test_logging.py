@@ -171,6 +171,123 @@ class TestHygiene:
         line = json.loads(stream.getvalue())
         assert ("samu44", False) == (line["instance"], line["allow_replay"])
 
-    def test_two_hygiene_processors(self):
-        """The chain always contains a secret masker and a health-data limiter."""
-        assert 2 == len(hygiene_processors(False))
+    def test_hygiene_masks_secrets_and_withholds_health_data(self):
+        """The chain's hygiene (one processor doing both, or the two fallbacks) masks and withholds, in that order."""
+
+        def apply(debug: bool, method: str) -> dict:
+            event = {"event": "x", "password": "hunter2", "note": "Dupont", "case_id": "FR.1", "api_token": "t0k",
+                     "error": "amqps://u:pw@h"}
+            for processor in hygiene_processors(debug):
+                event = processor(None, method, event)
+            return event
+
+        assert apply(False, "info") == {"event": "x", "password": "[withheld]", "note": "[withheld]",
+                                        "case_id": "FR.1", "api_token": "[withheld]", "error": "amqps://u:***@h"}
+        assert apply(True, "debug")["note"] == "Dupont" and apply(True, "debug")["password"] == "***"
+        assert apply(True, "info")["note"] == "[withheld]"
+
+
+class TestLineCost:
+    """The cheaper INFO line (issue 18): the same text as structlog's own processors, less work per line."""
+
+    LINES = (
+        {"event": "message_published", "distribution_id": "fr.health.samu440_1", "attempt": 1, "level": "info"},
+        {"event": "é\u2028\x00\x1f\"\\ ok", "nested": {"b": [1, 2.5, None, True], "a": "x"}, "n": float("nan")},
+        {"event": "x", "obj": object, "bytes": b"\x00\xff", "big": 10**30, "inf": float("-inf")},
+        {"event": "x", "custom": type("C", (), {"__structlog__": lambda self: {"k": "v"}})()},
+    )
+
+    def test_json_renderer_writes_what_structlog_json_renderer_writes(self):
+        from bridge.runtime.logging import json_renderer
+
+        ours, theirs = json_renderer(), structlog.processors.JSONRenderer(sort_keys=True)
+        for line in self.LINES:
+            assert ours(None, "info", dict(line)) == theirs(None, "info", dict(line))
+
+    def test_json_renderer_still_refuses_a_circular_value(self):
+        from bridge.runtime.logging import json_renderer
+
+        looped: list = []
+        looped.append(looped)
+        render = json_renderer()
+        with pytest.raises(ValueError, match="Circular"):
+            render(None, "info", {"event": "x", "loop": looped})
+        assert render(None, "info", {"event": "y", "ok": [looped[:0]]}) == '{"event": "y", "ok": [[]]}'
+
+    @pytest.mark.parametrize("nanos", [0, 1_000, 999_999_999, 1_500_000_000, 1_764_489_600_000_001_000,
+                                       1_764_489_600_123_456_789, 1_764_489_601_000_000_000])
+    def test_timestamp_is_structlog_iso_utc_text(self, nanos, monkeypatch):
+        """Same text as datetime.isoformat in UTC with Z (microseconds left out when zero), second cached or not."""
+        from datetime import UTC, datetime
+
+        from bridge.runtime.logging import UtcTimestamper
+
+        stamper = UtcTimestamper()
+        for _ in range(2):  # the second call reads the cached second
+            monkeypatch.setattr("bridge.runtime.logging.time.time_ns", lambda n=nanos: n)
+            stamped = stamper(None, "info", {})["timestamp"]
+            expected = datetime.fromtimestamp(nanos // 1_000_000_000, UTC).replace(
+                microsecond=nanos % 1_000_000_000 // 1000).isoformat().replace("+00:00", "Z")
+            assert stamped == expected
+
+    def test_exception_and_stack_still_rendered(self):
+        stream = io.StringIO()
+        configure_logging("json", "INFO", stream=stream)
+        try:
+            raise RuntimeError("boom")
+        except RuntimeError:
+            structlog.get_logger().exception("failed")
+        structlog.get_logger().info("where", stack_info=True)
+        failed, where = (json.loads(line) for line in stream.getvalue().splitlines())
+        assert "RuntimeError: boom" in failed["exception"] and "exc_info" not in failed
+        assert "Stack (most recent call last)" in where["stack"] and "stack_info" not in where
+
+    def test_lifelog_builds_its_logger_once_per_configuration(self):
+        """structlog's lazy proxy built a new logger (and output logger) for every line; lifelog keeps one."""
+        from bridge.app import lifelog
+
+        first, second = io.StringIO(), io.StringIO()
+        made: list[object] = []
+
+        def counting_factory(stream):
+            def factory(*args):
+                made.append(stream)
+                return structlog.WriteLogger(stream)
+            return factory
+
+        def configure(stream):
+            structlog.configure(processors=[structlog.processors.JSONRenderer()],
+                                logger_factory=counting_factory(stream), cache_logger_on_first_use=False)
+
+        def steps(n):
+            for _ in range(n):
+                lifelog.step("message_published", distribution_id="d", case_id="c", direction="out", adapter="a")
+
+        configure(first)
+        steps(5)
+        assert (1, 5) == (len(made), len(first.getvalue().splitlines()))
+        configure(second)  # a new configuration is followed at once
+        steps(3)
+        assert (2, 3, 5) == (len(made), len(second.getvalue().splitlines()), len(first.getvalue().splitlines()))
+        with capture_logs() as logs:  # and so is capture_logs, and what it restores
+            steps(1)
+        steps(1)
+        assert [entry["event"] for entry in logs] == ["message_published"]
+        assert 4 == len(second.getvalue().splitlines())
+
+    def test_lifelog_line_text_unchanged_at_info(self):
+        """A message-life line at INFO: the keys and values it always had, rendered by the JSON chain."""
+        from bridge.app import lifelog
+
+        stream = io.StringIO()
+        configure_logging("json", "INFO", stream=stream)
+        lifelog.step("message_published", distribution_id="fr.health.samu440_1", case_id="K", direction="out",
+                     adapter="legacy-text", attempt=2)
+        lifelog.step("message_failed", distribution_id="d", case_id=None, direction="out", adapter="a",
+                     code=301, reason="Bearer abc.def at amqps://u:pw@h")
+        published, failed = (json.loads(line) for line in stream.getvalue().splitlines())
+        assert list(published) == sorted(published)
+        assert {k: v for k, v in published.items() if k != "timestamp"} == {
+            "event": "message_published", "distribution_id": "fr.health.samu440_1", "case_id": "K",
+            "direction": "out", "adapter": "legacy-text", "attempt": 2, "level": "info"}
+        assert (failed["level"], failed["case_id"], failed["reason"]) == ("warning", None, "Bearer *** at amqps://u:***@h")

@@ -144,3 +144,96 @@ def test_secret_key_verdicts_are_the_same_for_long_and_cached_names():
         assert _is_secret_key(name) == _is_secret_key(name)  # cached on the second call
     assert _is_secret_key("x" * 100 + "_secret") and not _is_secret_key("y" * 100 + "_key")
     assert _is_secret_key("api_token") and not _is_secret_key("routing_key")
+
+
+# -- the cheaper hygiene (issue 18): same verdicts as before, less work per line ---------------------------------
+def _old_redact_value(value):
+    """redact_secrets' value rule before issue 18 (one value at a time): the reference."""
+    from bridge.runtime import security
+
+    if isinstance(value, str):
+        return security.cut_long(security._scrub_text(value))
+    if isinstance(value, (bytes, bytearray)):
+        return security.cut_long(value)
+    if isinstance(value, dict):
+        return {k: (MASK if isinstance(k, str) and security._secret_name(k) else _old_redact_value(v))
+                for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_old_redact_value(v) for v in value)
+    return value
+
+
+def _old_redact_secrets(event):
+    from bridge.runtime import security
+
+    return {name: MASK if security._secret_name(name) else _old_redact_value(value) for name, value in event.items()}
+
+
+_ASCII_HINTY = st.text(alphabet="bBeEaArRsSiIcCgGnN:/- .-_0123456789", max_size=40)
+_KEYS = st.sampled_from(["event", "distribution_id", "case_id", "password", "replay_token", "routing_key", "body",
+                         "note", "victims", "api_key", "attempt", "error", "reason", "headers", "Authorization",
+                         "x" * 70 + "_secret", "_private", "queue_count", "whatever"])
+_VALUES = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+    st.sampled_from(["amqps://bridge:s3cret@hub:5671/", "Bearer abc.def", "-----BEGIN PRIVATE KEY-----\nA\n",
+                     "baſic x", "fr.health.samu440_0c16439b", "x" * 3000, "basic" + "y" * 2100 + " amqp://u:p@h"]),
+    _ASCII_HINTY, st.text(max_size=20), st.binary(max_size=20),
+    st.dictionaries(st.sampled_from(["secret", "note", "url"]), st.sampled_from(["Bearer t", "plain"]), max_size=2),
+    st.lists(st.sampled_from(["Bearer t", "x" * 2100, "ok"]), max_size=3),
+)
+
+
+@given(st.one_of(_ASCII_HINTY, st.text(max_size=30),
+                 st.lists(st.sampled_from(_FRAGMENTS), max_size=6).map("".join)))
+@settings(max_examples=600, deadline=None)
+def test_credential_hint_shortcut_answers_as_the_regex(text):
+    """The ASCII shortcut (lowered words) finds a hint exactly when the case-insensitive regex does."""
+    from bridge.runtime import security
+
+    assert security._has_credential_hint(text) == (security._CREDENTIAL_HINT.search(text) is not None)
+
+
+@given(st.dictionaries(_KEYS, _VALUES, max_size=8))
+@settings(max_examples=400, deadline=None)
+def test_redact_secrets_gives_what_the_value_by_value_version_gave(event):
+    """One pass and one hint search per line: every line comes out as the per-value processor wrote it."""
+    assert redact_secrets(None, "info", dict(event)) == _old_redact_secrets(event)
+
+
+@given(st.dictionaries(_KEYS, _VALUES, max_size=8), st.booleans(), st.sampled_from(["info", "debug", "warning"]))
+@settings(max_examples=400, deadline=None)
+def test_one_pass_hygiene_is_redaction_then_health_limit(event, debug, method):
+    """LogHygiene (what the bridge installs) = redact_secrets then LimitHealthData, on any line, at any level."""
+    from bridge.runtime.logging import OPERATIONAL_KEYS
+    from bridge.runtime.security import LimitHealthData, LogHygiene
+
+    expected = LimitHealthData(debug, extra_safe_keys=OPERATIONAL_KEYS)(
+        None, method, redact_secrets(None, method, dict(event)))
+    hygiene = LogHygiene(debug, extra_safe_keys=OPERATIONAL_KEYS)
+    assert hygiene(None, method, dict(event)) == expected
+    assert hygiene(None, method, dict(event)) == expected  # the line's shape now cached
+
+
+def test_withheld_value_is_not_scrubbed_first(monkeypatch):
+    """A 200 kB body under a withheld key is replaced, not scrubbed (the scrub is what costs on a big value)."""
+    from bridge.runtime import security
+
+    scrubbed: list[int] = []
+    real = security._scrub_text
+    monkeypatch.setattr(security, "_scrub_text", lambda text: scrubbed.append(len(text)) or real(text))
+    line = security.LogHygiene()(None, "info", {"event": "x", "body": "Bearer " + "a" * 200_000, "error": "Bearer t"})
+    assert line == {"event": "x", "body": WITHHELD, "error": f"Bearer {MASK}"}
+    assert scrubbed and max(scrubbed) < 100  # the short values were, the 200 kB body was not
+
+
+def test_shape_caches_stay_bounded():
+    """A peer choosing key names (thousands of shapes, long names) cannot grow the verdict caches past their cap."""
+    from bridge.runtime import security
+
+    hygiene = security.LogHygiene()
+    for n in range(3 * security._MAX_CACHED_KEYS):
+        hygiene(None, "info", {"event": "x", f"k{n}": "v", "y" * (n % 100): 1})
+        redact_secrets(None, "info", {f"key{n}": "v"})
+    assert len(hygiene._shapes) <= security._MAX_CACHED_KEYS
+    assert len(security._SECRET_KEYS_OF) <= security._MAX_CACHED_KEYS
+    assert len(security._SECRET_VERDICTS) <= security._MAX_CACHED_KEYS

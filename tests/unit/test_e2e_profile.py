@@ -1,0 +1,34 @@
+"""benchmarks/e2e.py --profile-clock: the child runs under cProfile with the chosen clock and leaves a readable profile."""
+
+from __future__ import annotations
+
+import importlib.util
+import pstats
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _e2e_module():
+    spec = importlib.util.spec_from_file_location("e2e_benchmark", ROOT / "benchmarks" / "e2e.py")
+    module = importlib.util.module_from_spec(spec)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("clock", ["cpu", "wall"])
+def test_profiled_child_writes_its_profile_on_exit(tmp_path, clock):
+    """The snippet runs ``bridge ARGS`` (here ``--version``, which exits) and dumps the stats even on SystemExit."""
+    e2e = _e2e_module()
+    out = tmp_path / f"{clock}.prof"
+    result = subprocess.run([sys.executable, "-c", e2e._PROFILED, str(out), clock, "--version"],
+                            capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "version" in result.stdout
+    stats = pstats.Stats(str(out))
+    assert any(name == "main" and path.endswith("main.py") for path, _line, name in stats.stats)

@@ -64,7 +64,7 @@ class _IntegerNotDecimal:
 
     def validate(self, instance: Any) -> None:
         if isinstance(instance, Decimal):
-            raise ValueError(f"{instance} is a decimal number, not an integer")
+            raise TypeError(f"{instance} is a decimal number, not an integer")
 
 
 _INTEGER_KEYWORD = "x-bridge-integer-not-decimal"

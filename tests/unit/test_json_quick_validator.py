@@ -126,6 +126,13 @@ def test_a_valid_message_does_not_reach_the_reference_validator(hub_reference: P
     assert not validator.is_valid(broken) and calls == [broken]  # a no goes to the reference
 
 
+def _nested(depth: int) -> Any:
+    value: Any = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
 SCHEMA = {
     "$schema": "http://json-schema.org/draft-07/schema#",
     "type": "object",
@@ -146,6 +153,9 @@ SCHEMA = {
     ({"s": "\ud800"}, False),  # a lone surrogate: jsonschema-rs cannot take it, the reference decides
     ({"when": "2024-05-18T18:15:60+02:00"}, True),  # a leap second at any minute, as the reference reads it
     ({"when": "2024-02-30T18:15:00+02:00"}, False),
+    ({"s": "1" * 200_000}, False),  # a 200 kB field: refused, its pattern read in linear time
+    ({"x": _nested(600)}, False),  # deeper than jsonschema-rs takes: the reference decides
+    ({"n": Decimal("NaN")}, False),
 ])
 def test_edge_verdicts_are_the_reference_ones(instance: dict[str, Any], valid: bool) -> None:
     validator = JsonValidator(SCHEMA)

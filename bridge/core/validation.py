@@ -18,15 +18,17 @@ property or an unexpected one is reported at the property itself
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Protocol
 
 import fastjsonschema
 import jsonschema_rs
-from jsonschema import Draft7Validator
+from jsonschema import Draft7Validator, ValidationError
+from jsonschema.validators import extend
 from lxml import etree
 
 from bridge.core.errors import Issue
@@ -83,6 +85,82 @@ def _marked_integers(node: Any) -> Any:
     return node
 
 
+# A pattern Python's ``re`` reads differently from jsonschema-rs's engine on non-ASCII text: Unicode
+# classes (``\d`` is every decimal digit for ``re``, 0-9 for jsonschema-rs), flags.
+_UNICODE_SENSITIVE = re.compile(r"\\[dDwWsSbB]|\(\?[a-zA-Z]")
+# ... or on any text: lookaround, back references, an end anchor anywhere but at the very end.
+_NOT_LINEAR = re.compile(r"\(\?[=!<]|\\[1-9]|\$.")
+
+
+class _LinearPattern:
+    """A schema ``pattern`` matched in linear time where that gives Python ``re``'s answer.
+
+    The official patterns include ``^([a-zA-Z0-9_-]+\\.?){4,10}$`` (``caseId``): Python's backtracking
+    ``re`` needs 1 s for a 28-character near miss (``"a" * 28 + "!"``) and hours for 40, in
+    fastjsonschema and in jsonschema alike, so one message could freeze the bridge. jsonschema-rs's
+    engine (Rust ``regex``: automata, no backtracking) answers in microseconds for 200 kB. It reads a
+    pattern as ``re`` does on ASCII text; on other text only when the pattern has no Unicode-sensitive
+    class (``\\d``...), else ``re`` answers (none of the official ``\\d`` patterns backtracks).
+    ``dollar_before_newline``: ``re.search``'s ``$`` also matches before a final newline (jsonschema's
+    reading); fastjsonschema compiles ``$`` as ``\\Z``, the end, as jsonschema-rs reads it.
+    Returns a truthy value or None, as ``Pattern.search`` does, for the code that calls it.
+    """
+
+    __slots__ = ("_dollar_before_newline", "_linear", "_python", "_unicode_sensitive")
+
+    def __init__(self, source: str, python: re.Pattern[str], *, dollar_before_newline: bool) -> None:
+        self._python = python
+        self._dollar_before_newline = dollar_before_newline
+        self._unicode_sensitive = bool(_UNICODE_SENSITIVE.search(source))
+        self._linear: Any = None
+        if not _NOT_LINEAR.search(source):
+            try:
+                self._linear = jsonschema_rs.validator_for({"type": "string", "pattern": source}, offline=True)
+            except (ValueError, TypeError):  # a pattern its engine does not take: ``re`` answers
+                self._linear = None
+
+    def _linear_match(self, text: str) -> bool | None:
+        try:
+            return bool(self._linear.is_valid(text))
+        except (ValueError, TypeError):  # a lone surrogate: ``re`` answers
+            return None
+
+    def search(self, text: str) -> bool | None:
+        if self._linear is None or (self._unicode_sensitive and not text.isascii()):
+            return self._python.search(text) is not None or None
+        found = self._linear_match(text)
+        if found is None:
+            return self._python.search(text) is not None or None
+        if not found and self._dollar_before_newline and text.endswith("\n"):
+            found = bool(self._linear_match(text[:-1]))
+        return found or None
+
+
+def _linear_patterns(fast: Callable[..., Any]) -> None:
+    """Swap the schema patterns fastjsonschema compiled (``$`` as ``\\Z``) for :class:`_LinearPattern` ones."""
+    patterns = getattr(fast, "__globals__", {}).get("REGEX_PATTERNS")
+    if not isinstance(patterns, dict):
+        return
+    for source, compiled in list(patterns.items()):
+        if isinstance(compiled, re.Pattern) and not source.endswith("_re_pattern"):  # its formats' own regexes stay
+            patterns[source] = _LinearPattern(source, compiled, dollar_before_newline=False)
+
+
+@functools.cache
+def _draft7_pattern(source: str) -> _LinearPattern:
+    return _LinearPattern(source, re.compile(source), dollar_before_newline=True)
+
+
+def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Any) -> Iterator[ValidationError]:
+    """jsonschema's ``pattern`` keyword (``re.search``), matched by :class:`_LinearPattern`."""
+    del schema
+    if validator.is_type(instance, "string") and not _draft7_pattern(pattern).search(instance):
+        yield ValidationError(f"{instance!r} does not match {pattern!r}")
+
+
+_FullValidator = extend(Draft7Validator, {"pattern": _pattern_keyword})
+
+
 class JsonValidator:
     """One JSON Schema, compiled three times: a fast yes, the reference yes/no, then full error collection.
 
@@ -95,7 +173,8 @@ class JsonValidator:
         # The official "$id" (classpath:/...) is not resolvable; refs are local anyway.
         schema = {key: value for key, value in schema.items() if key != "$id"}
         self._fast = fastjsonschema.compile(schema, use_default=False)
-        self._full = Draft7Validator(schema)
+        _linear_patterns(self._fast)
+        self._full = _FullValidator(schema)
         # offline: the refs are local, nothing is fetched; formats checked (date-time) as fastjsonschema does
         self._quick = jsonschema_rs.validator_for(_marked_integers(schema), validate_formats=True, offline=True,
                                                   keywords={_INTEGER_KEYWORD: _IntegerNotDecimal})

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Iterator
 from decimal import Decimal
 from pathlib import Path
@@ -161,3 +162,84 @@ def test_edge_verdicts_are_the_reference_ones(instance: dict[str, Any], valid: b
     validator = JsonValidator(SCHEMA)
     assert validator.is_valid(instance) is valid
     assert (validator.issues(instance) == []) is valid
+
+
+# --- schema patterns in linear time (a near miss of the caseId pattern froze Python's re) --------------------------
+
+def _official_patterns(reference: Path) -> set[str]:
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "pattern" and isinstance(value, str):
+                    found.add(value)
+                else:
+                    walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    for schema_path in (reference / "json-schema").glob("*.schema.json"):
+        walk(json.loads(schema_path.read_text(encoding="utf-8")))
+    return found
+
+
+def _example_strings(reference: Path) -> set[str]:
+    found: set[str] = set()
+    for path in (reference / "examples").rglob("*.json"):
+        for _, value in _leaves(json.loads(path.read_text(encoding="utf-8"))):
+            if isinstance(value, str) and len(value) <= 60:
+                found.add(value)
+    return found
+
+
+_EDITS = "aZ09_-.+@:T \n\u0661\u00e9"
+_RUNS = re.compile(r"[A-Za-z0-9_-]+")
+
+
+def _near(text: str) -> Iterator[str]:
+    """``text`` and every string one edit away (insert, replace, delete) over a small alphabet."""
+    yield text
+    for position in range(len(text) + 1):
+        for char in _EDITS:
+            yield text[:position] + char + text[position:]
+            if position < len(text):
+                yield text[:position] + char + text[position + 1:]
+        if position < len(text):
+            yield text[:position] + text[position + 1:]
+
+
+def test_linear_patterns_answer_as_python_re_on_the_official_patterns(hub_reference: Path) -> None:
+    """For fastjsonschema (``$`` compiled as ``\\Z``) and jsonschema (``re.search``), every official pattern, every
+    example string that matches it and every string one edit away from one: the same answer as Python's ``re``."""
+    from bridge.core.validation import _draft7_pattern, _LinearPattern
+
+    strings = _example_strings(hub_reference)
+    compared = 0
+    for source in sorted(_official_patterns(hub_reference)):
+        reference = fastjsonschema.compile({"type": "string", "pattern": source})
+        python = reference.__globals__["REGEX_PATTERNS"][source]  # fastjsonschema's own compilation
+        fast = _LinearPattern(source, python, dollar_before_newline=False)
+        full = _draft7_pattern(source)
+        seeds = [text for text in strings if python.search(text)] or [""]
+        for seed in seeds[:12]:
+            for text in _near(seed):
+                if max(map(len, _RUNS.findall(text)), default=0) > 12:
+                    continue  # Python's re, the reference here, would take seconds to hours (the bug)
+                compared += 1
+                assert bool(fast.search(text)) is bool(python.search(text)), (source, text)
+                assert bool(full.search(text)) is bool(re.search(source, text)), (source, text)
+    assert compared > 5_000
+
+
+@pytest.mark.timeout(60)  # Python's re alone: hours for the 40-character near miss, forever for 200 kB
+@pytest.mark.parametrize("case_id", ["a" * 40 + "!", "a" * 200_000 + "!", "a" * 40 + "\u00e9"])
+def test_a_near_miss_of_the_case_id_pattern_is_refused_at_once(hub_reference: Path, case_id: str) -> None:
+    schema = json.loads((hub_reference / "json-schema" / "RC-EDA.schema.json").read_text(encoding="utf-8"))
+    validator = JsonValidator(schema)
+    payload = _payload(next((hub_reference / "examples" / "RC-EDA").glob("*.json")), schema)
+    hostile = {**payload, "caseId": case_id}
+    assert not validator.is_valid(hostile)
+    issues = validator.issues(hostile, "/createCase")
+    assert [(issue.path, issue.code) for issue in issues] == [("/createCase/caseId", "pattern")]

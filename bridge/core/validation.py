@@ -223,14 +223,27 @@ class XmlValidator:
         self._schema = schema
         self._full_errors = full_errors
 
+    def _verdict(self, element: etree._Element) -> bool | None:
+        """libxml2's verdict, or None when it gives up: its pattern engine stops at an internal limit on a
+        long near miss of a backtracking pattern (``"a" * 26 + "!"`` as a ``caseId``) and lxml raises."""
+        try:
+            return bool(self._schema.validate(element))
+        except etree.XMLSchemaValidateError:
+            return None
+
     def is_valid(self, element: etree._Element) -> bool:
         """Fast path only."""
-        return self._schema.validate(element)
+        return self._verdict(element) is True
 
     def issues(self, element: etree._Element) -> list[Issue]:
         """Every error of the document; empty when valid."""
-        if self._schema.validate(element):
+        verdict = self._verdict(element)
+        if verdict:
             return []
+        if verdict is None:  # no full pass: xmlschema's Python re would backtrack on the same value for hours
+            return [Issue("/", "the XSD validator gave up on this document (libxml2: internal error in XML Schema "
+                          "validation, e.g. a value a pattern cannot be matched against within its limits)",
+                          "schema")]
         tree = element.getroottree()
         quick = _capped([_xml_issue(tree, entry) for entry in itertools.islice(self._schema.error_log,
                                                                                 MAX_FULL_ERRORS + 1)])

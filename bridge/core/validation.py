@@ -158,7 +158,7 @@ def _pattern_keyword(validator: Any, pattern: str, instance: Any, schema: Any) -
         yield ValidationError(f"{instance!r} does not match {pattern!r}")
 
 
-_FullValidator = extend(Draft7Validator, {"pattern": _pattern_keyword})
+_FullValidator = extend(Draft7Validator, {"pattern": _pattern_keyword})  # type: ignore[no-untyped-call]
 
 
 class JsonValidator:

@@ -9,7 +9,7 @@ the input checked against its official JSON Schema (RC-EDA; see docs/performance
 adapter decode -> canonical case (-> confidentiality table towards the fire side, one declared drop
 per withheld value) -> adapter encode (declared drops of what it did not read) -> bytes out, and the
 output validated against the official JSON Schema of its type by the same compiled validator as the
-service's hot path (``Bundle.json_validator(...)``: fastjsonschema, ``bridge/core/validation.py``)
+service's hot path (``Bundle.json_validator(...)``: jsonschema-rs, then fastjsonschema on a no, ``bridge/core/validation.py``)
 through the pipeline's ``validator`` hook. An invalid output stops the run.
 
 Rates are per CPU-second (``time.process_time``) of this process pinned to one core, so other jobs on a
@@ -184,7 +184,7 @@ def main() -> None:
               f"cpu={figures['cpu_seconds']:.2f}s wall={figures['wall_seconds']:.2f}s "
               f"rate={figures['rate_per_core']:,.0f} conversions/s per core (cpu time, best of {args.rounds}; "
               f"wall-clock {figures['wall_rate']:,.0f}/s) [output validated against the official JSON Schema, "
-              "fastjsonschema]")
+              "jsonschema-rs, fastjsonschema on a no]")
         for name, micros in figures.get("parts_us", {}).items():
             print(f"    {name:60s} {micros:7.1f} µs")
         if "parts_us" in figures:

@@ -70,3 +70,16 @@ def test_readable_path_indexes_only_repeated_names() -> None:
     """Positions appear only where siblings share a name."""
     root = etree.fromstring(b"<a><b/><c/><c><d/></c></a>")
     assert readable_path(root[2][0]) == "/a/c[2]/d"
+
+
+def test_libxml2_giving_up_is_a_refusal_not_a_crash(hub_reference) -> None:
+    """A 40-character near miss of the caseId pattern makes libxml2 stop with an internal error (lxml raises):
+    the document is refused with an issue, and no full pass runs Python's re on the same value."""
+    import bridge
+
+    data = (hub_reference / "examples" / "RC-EDA" / "RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json").read_bytes()
+    xml = bridge.translate(data, "xml", schemas=hub_reference)
+    hostile = xml.replace(b"fr.health.samu440.DRFR154402413800236", b"a" * 40 + b"!")
+    assert hostile != xml
+    issues = bridge.validate(hostile, schemas=hub_reference)
+    assert [issue.code for issue in issues] == ["schema"] and "gave up" in issues[0].message

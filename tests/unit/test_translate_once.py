@@ -7,12 +7,19 @@ gives (same values, same refusals).
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bridge.refdata.profiles import build_context
+from bridge.core.adapters import legacy_fields
+from bridge.core.adapters.legacy_text import LegacyTextAdapter, utf8_on_single_byte_link
+from bridge.core.errors import InboundError, Issue
+from bridge.refdata.profiles import build_context, load_profile
+from bridge.runtime.demo import demo_frame
 
 
 @pytest.fixture(scope="module")
@@ -34,3 +41,110 @@ def test_an_unknown_code_still_goes_through_the_tables_policy(ctx):
     missed = ctx.mappings.forward("lrm-alpha-nature", "NO-SUCH-CODE")
     assert (missed.code, missed.how, missed.original) == ("C11.06.00", "fallback", "NO-SUCH-CODE")
     assert "no forward mapping for 'NO-SUCH-CODE'" in missed.warning
+
+
+def test_a_profiles_plan_is_built_once_for_many_frames(ctx, monkeypatch):
+    """Field kinds, the key set and the victims' key pattern are worked out once per profile, not per frame."""
+    built: list[str] = []
+    real = legacy_fields.build_plan
+
+    def counting(profile):
+        built.append(profile.name)
+        return real(profile)
+
+    monkeypatch.setattr(legacy_fields, "build_plan", counting)
+    profile = load_profile("lrm-alpha-text")  # a fresh profile object: its plan is not built yet
+    frame_ctx = ctx.with_profile(profile)
+    for n in range(5):
+        decoded = LegacyTextAdapter().decode(demo_frame(n + 1, assistance=False), frame_ctx)
+        assert decoded.case.sender_case_id == f"DEMO-{n + 1:06d}"
+    assert built == ["lrm-alpha-text"]
+
+
+def test_victims_read_with_the_plans_pattern(ctx):
+    """The indexed victims' pattern of the plan reads VICTn_PART keys (and only those)."""
+    frame = (b"NUM_DOSSIER=A1\r\nDATE_APPEL=20261125101500\r\nNATURE=CHUT\r\nCOMMUNE=Nantes\r\n"
+             b"VICT1_NOM=Durand\r\nVICT1_AGE=82\r\nVICT2_PRENOM=Paul\r\nVICTX_NOM=Nope")
+    decoded = LegacyTextAdapter().decode(frame, ctx)
+    assert [(p.last_name, p.age, p.first_name) for p in decoded.case.patients] == [("Durand", 82, None),
+                                                                                   (None, None, "Paul")]
+    assert [d.path for d in decoded.dropped] == ["line 8"]
+
+
+def _strptime_way(text: str, fmt: str) -> datetime:
+    """The general path the compact form shortcuts: strptime, then the text must format back to itself."""
+    parsed = datetime.strptime(text, fmt)
+    if parsed.strftime(fmt) != text:
+        raise ValueError(text)
+    return parsed
+
+
+def _outcome(call, *args):
+    try:
+        return call(*args)
+    except (InboundError, ValueError) as exc:
+        return type(exc).__name__
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.one_of(st.text(alphabet="0123456789", min_size=14, max_size=14),
+                 st.builds(lambda d: d.strftime("%Y%m%d%H%M%S"), st.datetimes(min_value=datetime(1, 1, 1))),
+                 st.text(alphabet="0123456789 +-:T\u0663", min_size=12, max_size=16)))
+def test_compact_dates_read_by_position_as_strptime_reads_them(text):
+    """Every text: the same datetime as strptime + the round-trip check, or a refusal where it refuses."""
+    profile = load_profile("lrm-alpha-text")
+    assert profile.datetime_format == legacy_fields.COMPACT_FORMAT
+    expected = _outcome(_strptime_way, text, profile.datetime_format)
+    got = _outcome(legacy_fields._parse_datetime, text, profile, "line 2")
+    if isinstance(expected, datetime):
+        assert got == expected.replace(tzinfo=ZoneInfo(profile.timezone))
+    else:
+        assert got == "InboundError"  # refused, as a bad-date (the general path's ValueError)
+
+
+@pytest.mark.parametrize("text", ["20261125100000", "10000101000000", "99991231235959", "20240229120000"])
+def test_compact_dates_taken_by_position_are_the_shortcut(text):
+    """The texts above do take the positional way (not strptime), and give the strptime result."""
+    assert legacy_fields._compact_datetime(text) == _strptime_way(text, "%Y%m%d%H%M%S")
+
+
+@pytest.mark.parametrize("text", ["09991125100000", "2026112510000", "202611251000000", "2026112510000\u0663", ""])
+def test_other_texts_go_the_general_way(text):
+    assert legacy_fields._compact_datetime(text) is None
+
+
+def _old_utf8_check(data: bytes, encoding: str) -> Issue | None:
+    """The byte-by-byte scan the regex search replaced (kept here as the reference)."""
+    import codecs
+
+    if codecs.lookup(encoding).name.startswith("utf"):
+        return None
+    first = next((i for i, byte in enumerate(data) if byte >= 0x80), None)
+    if first is None:
+        return None
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    line = data.count(b"\n", 0, first) + 1
+    return Issue(f"line {line}", f"byte {first}: the text reads as UTF-8 on a {encoding} link (accents will "
+                                 f"arrive garbled): check the LRM's encoding or the profile's", "encoding-suspect")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=64) | st.text(max_size=20).map(lambda t: t.encode("utf-8")),
+       st.sampled_from(["cp1252", "iso-8859-1", "utf-8", "UTF8"]))
+def test_the_utf8_suspicion_is_the_byte_scans(data, encoding):
+    assert utf8_on_single_byte_link(data, encoding) == _old_utf8_check(data, encoding)
+
+
+def test_no_pattern_is_compiled_per_frame(ctx, monkeypatch):
+    """After a first frame, decoding frames compiles no regular expression (patterns are built once)."""
+    adapter = LegacyTextAdapter()
+    adapter.decode(demo_frame(1, assistance=False), ctx)
+    compiled: list[str] = []
+    real = re.compile
+    monkeypatch.setattr(re, "compile", lambda pattern, flags=0: compiled.append(pattern) or real(pattern, flags))
+    for n in range(2, 5):
+        adapter.decode(demo_frame(n, assistance=False), ctx)
+    assert compiled == []

@@ -8,7 +8,6 @@ installed) and supplies what changes per message (the clock).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -134,9 +133,11 @@ class PipelineTranslator:
         self.usage = MappingUsage()
 
     def _ctx(self, recorder: RecordingMappings | None = None) -> AdapterContext:
-        if recorder is None or self.ctx.mappings is None:
-            return dataclasses.replace(self.ctx, now=self.clock().astimezone())
-        return dataclasses.replace(self.ctx, now=self.clock().astimezone(), mappings=recorder)
+        # built from the fields directly: dataclasses.replace re-reads the class's fields on every call
+        fields = {**self.ctx.__dict__, "now": self.clock().astimezone()}
+        if recorder is not None and self.ctx.mappings is not None:
+            fields["mappings"] = recorder
+        return AdapterContext(**fields)
 
     def _recorder(self, *, count: bool = True) -> RecordingMappings | None:
         return None if self.ctx.mappings is None else RecordingMappings(self.ctx.mappings, self.usage if count else None)

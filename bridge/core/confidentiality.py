@@ -169,8 +169,8 @@ def apply(case: Case, policy: Policy | None, recipient_id: str | None) -> tuple[
     policy = policy or FLOOR
     withheld: list[Issue] = []
     updates: dict[str, Any] = {}
-    for name, value in case:
-        if value is None or value == () or value == {} or name == "dropped":
+    for name, value in case.__dict__.items():  # the fields, as iterating the model gives them (extra="forbid")
+        if value is None or (type(value) in _EMPTIABLE and not value) or name == "dropped":
             continue
         kept = _filter(name, value, policy, withheld, recipient_id or "")
         if kept is not value:
@@ -222,8 +222,8 @@ def _filter_model(rule_path: str, report_path: str, model: Any, policy: Policy, 
     """A sub-model (caller, a patient...) without withheld fields; ``None`` when nothing of it may cross."""
     updates: dict[str, Any] = {}
     kept_any = False
-    for name, item in model:
-        if item is None or item == ():
+    for name, item in model.__dict__.items():
+        if item is None or (type(item) is tuple and not item):
             continue
         ok, rule = policy.crosses(f"{rule_path}.{name}")
         if ok:
@@ -237,6 +237,7 @@ def _filter_model(rule_path: str, report_path: str, model: Any, policy: Policy, 
 
 
 _EMPTY: dict[str, Any] = {"notes": (), "patients": ()}
+_EMPTIABLE = (tuple, dict)  # a field value of these types is skipped when empty (a model is never compared to them)
 
 
 @lru_cache(maxsize=256)

@@ -148,3 +148,23 @@ def test_no_pattern_is_compiled_per_frame(ctx, monkeypatch):
     for n in range(2, 5):
         adapter.decode(demo_frame(n, assistance=False), ctx)
     assert compiled == []
+
+
+def test_the_fire_side_filter_never_compares_a_model_to_an_empty_container(monkeypatch):
+    """Skipping unset fields takes the field's type, not ``model == ()`` (a pydantic __eq__ call per section)."""
+    from pydantic import BaseModel
+
+    from bridge.core import confidentiality
+    from bridge.core.canonical import Caller, Case, Coded, Location, Patient, Qualification
+
+    case = Case(sender_case_id="A1", qualification=Qualification(whats_happen=Coded(code="C02.11.00")),
+                location=Location(city="Nantes"), caller=Caller(phone="0611223344"),
+                patients=(Patient(last_name="Durand"),), extras={"health.x": "1", "y": "2"})
+    compared: list[type] = []
+    real = BaseModel.__eq__
+    monkeypatch.setattr(BaseModel, "__eq__", lambda self, other: compared.append(type(self)) or real(self, other))
+    kept, withheld = confidentiality.apply(case, None, "fr.fire.nexsis.sdis44")
+    assert compared == []
+    monkeypatch.undo()
+    assert kept.patients == () and kept.extras == {"y": "2"} and kept.caller == case.caller
+    assert sorted(i.path for i in withheld) == ["extras.health.x", "patients[0].last_name"]

@@ -86,6 +86,8 @@ def prune(value: Any) -> Any:
             if item is None or item == "":
                 continue
             if isinstance(item, _CONTAINERS):
+                if not item:  # an empty container prunes to an empty one: left out without the call
+                    continue
                 item = prune(item)
                 if not item:
                     continue
@@ -97,6 +99,8 @@ def prune(value: Any) -> Any:
             if item is None or item == "":
                 continue
             if isinstance(item, _CONTAINERS):
+                if not item:
+                    continue
                 item = prune(item)
                 if not item:
                     continue

@@ -35,6 +35,7 @@ from bridge.core.numbers import check_coordinate
 
 PAYLOAD = "createCase"
 DERIVED = "value-derived"  # a value the source lacks, written by a documented rule (docs/fidelity.md)
+_NOT_ID_CHAR = re.compile(r"[^A-Za-z0-9_-]")  # what a Hub id part may not hold (compiled once)
 PATIENTS_KEY = "hub-bridge.patients"
 EXTRAS_KEY = "hub-bridge.extras"
 
@@ -159,7 +160,7 @@ def case_id_for(case: Case, ctx: AdapterContext) -> str:
 
 def local_case_id(sender_case_id: str) -> str:
     """The last part of a Hub case id made from the sender's own case number (``DEMO-000001``)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "", sender_case_id)
+    return _NOT_ID_CHAR.sub("", sender_case_id)
 
 
 def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
@@ -192,7 +193,7 @@ def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any],
                                         "= case creation, reporting STANDARD, call taker = this bridge, and the "
                                         "case's location and qualification", DERIVED))
         payload["initialAlert"] = {
-            "id": f"{ctx.sender_id}.alert.{re.sub(r'[^A-Za-z0-9_-]', '', ctx.new_id())}", "reception": created,
+            "id": f"{ctx.sender_id}.alert.{_NOT_ID_CHAR.sub('', ctx.new_id())}", "reception": created,
             "reporting": "STANDARD", "notes": notes,
             "caller": {"callerContact": {"channel": "PERSONNE", "type": "TEL", "detail": caller.phone},
                        "type": caller.type, "freetext": caller.free_text,

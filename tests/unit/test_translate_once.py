@@ -7,6 +7,7 @@ gives (same values, same refusals).
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -168,3 +169,117 @@ def test_the_fire_side_filter_never_compares_a_model_to_an_empty_container(monke
     monkeypatch.undo()
     assert kept.patients == () and kept.extras == {"y": "2"} and kept.caller == case.caller
     assert sorted(i.path for i in withheld) == ["extras.health.x", "patients[0].last_name"]
+
+
+# ---- read tracking: the per-type views mark what the generic lookup marks ---------------------------------------
+
+GOLDEN = __import__("pathlib").Path(__file__).resolve().parent.parent / "golden"
+
+
+def _golden_cases():
+    """Every golden LRM sheet that decodes with its profile (dates window opened), as canonical cases."""
+    from bridge.core.adapters.profile import DatesSpec
+    from bridge.core.adapters.registry import get_adapter
+    from bridge.core.errors import BridgeError
+
+    base = build_context(sender_id="fr.health.samu440", recipient_id="fr.fire.nexsis.sdis44",
+                         now=datetime(2024, 5, 18, 18, 30, tzinfo=ZoneInfo("Europe/Paris")), new_id=lambda: "id-1")
+    cases = []
+    for folder in sorted(GOLDEN.glob("lrm-*")):
+        profile = load_profile(folder.name).model_copy(update={"dates": DatesSpec(max_past_days=3650,
+                                                                                  max_future_minutes=366 * 24 * 60)})
+        ctx = base.with_profile(profile)
+        for sheet in sorted(folder.glob("*.txt")) + sorted(folder.glob("*.xml")):
+            try:
+                cases.append((ctx, get_adapter(profile.adapter, ctx.adapters).decode(sheet.read_bytes(), ctx).case))
+            except BridgeError:
+                continue  # a sheet for another encoding variant of the profile
+    return cases
+
+
+def _tracked_encodes(monkeypatch, generic: bool):
+    """(used paths, drops) of every Hub encoder over the golden cases; ``generic``: no per-type views."""
+    from bridge.core.adapters import consumed
+    from bridge.core.adapters.registry import get_adapter
+    from bridge.core.errors import BridgeError
+
+    if generic:  # every model read through the base class's own __getattribute__ lookup
+        monkeypatch.setattr(consumed, "_VIEWS", {})
+        monkeypatch.setattr(consumed, "_view_class", lambda model: consumed.Tracked)
+    results = []
+    for ctx, case in _golden_cases():
+        for name in ("rc-eda-json", "emsi-json", "rc-ri-json"):
+            tracked = consumed.Tracked(case)
+            try:
+                get_adapter(name, ctx.adapters).kind.encode(tracked, ctx)
+            except BridgeError as exc:
+                results.append((name, "refused", exc.message))
+                continue
+            results.append((name, sorted(tracked.used), consumed.unread(case, tracked.used, "x")))
+    return results
+
+
+def test_views_mark_what_the_generic_lookup_marks(monkeypatch):
+    """The per-type views (fields as properties) record the same paths and the same drops as the generic
+    ``__getattribute__`` lookup, for every golden sheet through every Hub encoder."""
+    from bridge.core.adapters import consumed
+
+    views = _tracked_encodes(monkeypatch, generic=False)
+    generic = _tracked_encodes(monkeypatch, generic=True)
+    assert type(consumed.Tracked(_golden_cases()[0][1])) is consumed.Tracked  # the generic way was taken
+    assert len(views) >= 30 and any(r[1] != "refused" and r[2] for r in views)  # drops are compared too
+    assert views == generic
+
+
+def test_a_view_class_is_made_once_per_model_type():
+    from bridge.core.adapters.consumed import Tracked
+    from bridge.core.canonical import Case, Location
+
+    first, second = Tracked(Case(location=Location(city="A"))), Tracked(Case(location=Location(city="B")))
+    assert type(first) is type(second) and type(first).__name__ == "Tracked[Case]"
+    assert type(first.location) is type(second.location) and type(first.location).__name__ == "Tracked[Location]"
+    assert isinstance(first.location, Tracked) and type(Tracked({"a": 1})) is Tracked
+
+
+def _prefixes(path: str) -> list[str]:
+    return [path[:m.start()] for m in re.finditer(r"[./]", path)] + [path]
+
+
+@functools.lru_cache(maxsize=1)
+def _all_golden_cases() -> tuple:
+    return tuple(case for _, case in _golden_cases())  # decoded once for the whole property test
+
+
+def _golden_case(index: int):
+    cases = _all_golden_cases()
+    return cases[index % len(cases)]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(min_value=0, max_value=10_000), st.data())
+def test_the_quick_unread_walk_never_hides_a_drop(index, data):
+    """``unread`` answers "nothing dropped" early only when the exact computation finds nothing either:
+    any golden case, any set of read paths (leaves, their parents, strays)."""
+    from bridge.core.adapters import consumed
+
+    case = _golden_case(index)
+    paths = sorted({p for leaf in consumed.held(case) for p in _prefixes(leaf)} | {"", "extras", "stray.path"})
+    used = set(data.draw(st.lists(st.sampled_from(paths), max_size=len(paths))))
+    quick = consumed.unread(case, used, "why")
+    exact_path = consumed._any_unread
+    try:
+        consumed._any_unread = lambda *args, **kwargs: True  # always the exact way
+        exact = consumed.unread(case, used, "why")
+    finally:
+        consumed._any_unread = exact_path
+    assert quick == exact
+    if exact:  # something is dropped: the quick walk must have said so
+        assert consumed._any_unread(case, "", used, top=True) is True
+
+
+def test_the_quick_unread_walk_answers_when_every_leaf_was_read():
+    """The usual case (the encoder read every held leaf) is answered by the quick walk, for each golden case."""
+    from bridge.core.adapters import consumed
+
+    for _, case in _golden_cases():
+        assert consumed._any_unread(case, "", set(consumed.held(case)), top=True) is False

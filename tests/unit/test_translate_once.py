@@ -283,3 +283,47 @@ def test_the_quick_unread_walk_answers_when_every_leaf_was_read():
 
     for _, case in _golden_cases():
         assert consumed._any_unread(case, "", set(consumed.held(case)), top=True) is False
+
+
+def _old_prune(value):
+    """The payload pruning as it was (the reference for the faster one)."""
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            if item is None or item == "":
+                continue
+            if isinstance(item, (dict, list, tuple)):
+                item = _old_prune(item)
+                if not item:
+                    continue
+            kept[key] = item
+        return kept
+    if isinstance(value, (list, tuple)):
+        items = []
+        for item in value:
+            if item is None or item == "":
+                continue
+            if isinstance(item, (dict, list, tuple)):
+                item = _old_prune(item)
+                if not item:
+                    continue
+            items.append(item)
+        return items
+    return value
+
+
+_LEAVES = st.one_of(st.none(), st.just(""), st.text(max_size=3), st.integers(-2, 2), st.booleans(),
+                    st.decimals(allow_nan=False, allow_infinity=False, places=2))
+_TREES = st.recursive(_LEAVES, lambda inner: st.one_of(st.lists(inner, max_size=4),
+                                                      st.lists(inner, max_size=3).map(tuple),
+                                                      st.dictionaries(st.text(max_size=2), inner, max_size=4)),
+                      max_leaves=25)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TREES)
+def test_prune_gives_what_it_gave(tree):
+    from bridge.core.adapters.hubjson import prune
+
+    got, expected = prune(tree), _old_prune(tree)
+    assert got == expected and repr(got) == repr(expected)  # same values, same types, same key order

@@ -110,6 +110,17 @@ class Policy:
             self._memo[key] = (any(rule.pattern.startswith(name + ".") for rule in self.rules), None)
         return self._memo[key][0]
 
+    def decides_whole(self, name: str) -> bool:
+        """Whether a row matches ``name`` itself and none names a part of it: the row decides for the whole value."""
+        key = "whole:" + name
+        known = self._memo.get(key)
+        if known is None:
+            whole = self.rule_for(name) is not None and not self.has_rows_under(name)
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
+            known = self._memo[key] = (whole, None)
+        return known[0]
+
     def crosses(self, name: str) -> tuple[bool, Rule | None]:
         """Whether field ``name`` may go to the fire side, and the rule that decided."""
         known = self._memo.get(name)
@@ -186,7 +197,7 @@ def _filter(path: str, value: Any, policy: Policy, withheld: list[Issue], recipi
     A row matching ``path`` itself decides for the whole value unless the table has finer rows
     under it (``extras.health.*`` under ``*``); otherwise its parts are decided one by one.
     """
-    if policy.rule_for(path) is not None and not policy.has_rows_under(path):
+    if policy.decides_whole(path):
         ok, rule = policy.crosses(path)
         if ok:
             return value

@@ -327,3 +327,25 @@ def test_prune_gives_what_it_gave(tree):
 
     got, expected = prune(tree), _old_prune(tree)
     assert got == expected and repr(got) == repr(expected)  # same values, same types, same key order
+
+
+def test_a_routine_value_derived_note_is_logged_once_and_kept_on_every_message(tmp_path):
+    """The initialAlert note rides on nearly every sheet: logged at INFO the first time, while each message
+    still carries it (its history); a note that names the case (a linked dossier) is logged every time."""
+    from structlog.testing import capture_logs
+
+    from bridge.testing.rig import Rig
+
+    rig = Rig(tmp_path)
+    try:
+        translator = rig.service.translator
+        with capture_logs() as logs:
+            items = [translator.to_hub(demo_frame(n, assistance=False)) for n in range(1, 4)]
+            linked = [translator.to_hub(demo_frame(n, assistance=False), linked_case=lambda d: f"fr.fire.x.{d}")
+                      for n in range(4, 6)]
+        derived = [e for e in logs if e["event"] == "value_derived"]
+        assert [e["error_path"] for e in derived] == ["/createCase/initialAlert", "case.case_id", "case.case_id"]
+        assert all(any(w.code == "value-derived" and w.path == "/createCase/initialAlert" for w in sheet[0].warnings)
+                   for sheet in items + linked)
+    finally:
+        rig.close()

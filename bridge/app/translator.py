@@ -94,11 +94,17 @@ class MappingUsage:
     def add(self, entry: dict[str, Any]) -> None:
         key = (entry["table"], entry["direction"])
         self.lookups[key] = self.lookups.get(key, 0) + 1
-        if entry.get("warning"):
+        if entry["warning"]:
             self.fallbacks[key] = self.fallbacks.get(key, 0) + 1
-        codes = self.codes.setdefault(key, {})
-        if entry["code"] in codes or len(codes) < MAX_CODES_PER_TABLE:
-            codes[entry["code"]] = codes.get(entry["code"], 0) + 1
+        codes = self.codes.get(key)
+        if codes is None:
+            codes = self.codes[key] = {}
+        code = entry["code"]
+        seen = codes.get(code)
+        if seen is not None:
+            codes[code] = seen + 1
+        elif len(codes) < MAX_CODES_PER_TABLE:
+            codes[code] = 1
 
     def snapshot(self) -> list[dict[str, Any]]:
         """One entry per (table, direction) used, most used first."""

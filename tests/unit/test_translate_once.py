@@ -349,3 +349,21 @@ def test_a_routine_value_derived_note_is_logged_once_and_kept_on_every_message(t
                    for sheet in items + linked)
     finally:
         rig.close()
+
+
+def test_the_consoles_usage_figures_count_each_lookup(tmp_path):
+    """Lookups, fallbacks and codes per table, as the console shows them (the recording was made cheaper)."""
+    from bridge.testing.rig import Rig
+
+    rig = Rig(tmp_path)
+    try:
+        translator = rig.service.translator
+        for n in range(1, 4):
+            translator.to_hub(demo_frame(n, assistance=False))
+        translator.to_hub(demo_frame(4, assistance=False).replace(b"NATURE=CHUT", b"NATURE=NO-SUCH"))
+        usage = {(e["table"], e["direction"]): e for e in translator.usage.snapshot()}
+        nature = usage[("lrm-alpha-nature", "forward")]
+        assert (nature["lookups"], nature["fallbacks"], nature["codes"]) == (4, 1, {"CHUT": 3, "NO-SUCH": 1})
+        assert usage[("lrm-alpha-lieu", "forward")]["codes"] == {"DOM": 4}
+    finally:
+        rig.close()

@@ -46,6 +46,9 @@ class UnknownTable(KeyError):
     """A lookup named a table the manifest does not declare: a wiring bug, not bad input."""
 
 
+_NO_HITS: dict[str, Mapped] = {}
+
+
 def _key(row: Row, direction: str) -> tuple[str, str]:
     return (row.source, row.target) if direction == "forward" else (row.target, row.source)
 
@@ -140,11 +143,13 @@ class MappingSet:
 
     def forward(self, table: str, code: str) -> Mapped:
         """Source code -> target code."""
-        return self._lookup(table, "forward", code)
+        hit = self._hits.get((table, "forward"), _NO_HITS).get(code)  # a row's exact key: no strip, no policy
+        return hit if hit is not None else self._lookup(table, "forward", code)
 
     def reverse(self, table: str, code: str) -> Mapped:
         """Target code -> source code."""
-        return self._lookup(table, "reverse", code)
+        hit = self._hits.get((table, "reverse"), _NO_HITS).get(code)
+        return hit if hit is not None else self._lookup(table, "reverse", code)
 
     def _lookup(self, table: str, direction: str, code: str) -> Mapped:
         try:

@@ -367,3 +367,15 @@ def test_the_consoles_usage_figures_count_each_lookup(tmp_path):
         assert usage[("lrm-alpha-lieu", "forward")]["codes"] == {"DOM": 4}
     finally:
         rig.close()
+
+
+def test_the_build_rules_notes_are_made_once(ctx):
+    """The initialAlert note is the same (immutable) Issue on every sheet, with the text it always had."""
+    from bridge.core.adapters.rc_eda import encode_create_case
+
+    cases = [LegacyTextAdapter().decode(demo_frame(n, assistance=False), ctx).case for n in (1, 2)]
+    notes = [next(w for w in encode_create_case(case, ctx)[2] if w.path == "/createCase/initialAlert")
+             for case in cases]
+    assert notes[0] is notes[1] and notes[0].code == "value-derived"
+    assert notes[0].message.startswith("the caller travels in an initialAlert the bridge writes: new id, reception "
+                                       "= case creation, reporting STANDARD")

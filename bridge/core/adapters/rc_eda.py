@@ -168,6 +168,16 @@ def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any],
     return encode_payload(case, RC_EDA, ctx)
 
 
+# The notes of the documented rules the build applies (Issue is immutable: one each, not one per sheet).
+_NO_CREATION = Issue("case.created", "the source gives no creation time: the time of the translation is used for "
+                                     "createCase.creation", DERIVED)
+_POSITION_TIME = Issue("location.geometry", "the source gives no time for the position: the case creation time is "
+                                            "used for location.geometry.datetime", DERIVED)
+_CALLER_ALERT = Issue("/createCase/initialAlert", "the caller travels in an initialAlert the bridge writes: new id, "
+                      "reception = case creation, reporting STANDARD, call taker = this bridge, and the case's "
+                      "location and qualification", DERIVED)
+
+
 def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
     warnings: list[Issue] = []
     if case.qualification.whats_happen is None:
@@ -175,14 +185,12 @@ def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any],
                             "no CISU whatsHappen code", "missing-field")], HubErrorCode.INSUFFICIENT_DATA)
     created_at = case.created
     if created_at is None:
-        warnings.append(Issue("case.created", "the source gives no creation time: the time of the translation "
-                                              "is used for createCase.creation", DERIVED))
+        warnings.append(_NO_CREATION)
     created = hub_datetime(created_at or ctx.now)
     qualification = _qualification_dict(case, ctx)
     location = _location_dict(case, ctx, created)
     if "geometry" in (location or {}) and location["geometry"]:
-        warnings.append(Issue("location.geometry", "the source gives no time for the position: the case creation "
-                                                   "time is used for location.geometry.datetime", DERIVED))
+        warnings.append(_POSITION_TIME)
     payload: dict[str, Any] = {
         "caseId": case_id_for(case, ctx), "senderCaseId": case.sender_case_id, "creation": created,
         "referenceVersion": ctx.reference_version, "qualification": qualification, "location": location,
@@ -191,9 +199,7 @@ def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any],
     caller = case.caller
     phone = caller.phone if caller is not None else None
     if phone:
-        warnings.append(Issue("/createCase/initialAlert", "the caller travels in an initialAlert the bridge writes: new id, reception "
-                                        "= case creation, reporting STANDARD, call taker = this bridge, and the "
-                                        "case's location and qualification", DERIVED))
+        warnings.append(_CALLER_ALERT)
         payload["initialAlert"] = {
             "id": f"{ctx.sender_id}.alert.{_NOT_ID_CHAR.sub('', ctx.new_id())}", "reception": created,
             "reporting": "STANDARD", "notes": notes,

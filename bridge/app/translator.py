@@ -8,7 +8,6 @@ installed) and supplies what changes per message (the clock).
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -42,10 +41,21 @@ from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 log = structlog.get_logger("bridge.app.translator")
 
 
-def _log_warning(warning: Issue, **context: Any) -> None:
+MAX_DERIVED_NOTES = 256  # distinct value-derived notes logged once each (memory stays bounded)
+
+
+def _log_warning(warning: Issue, derived_logged: set[tuple[str, str]] | None = None, **context: Any) -> None:
     """A fallback / degrade fired: a warning the operator must see. A value written by a documented rule
-    (``value-derived``: e.g. the position time taken from the case creation) is logged at info level."""
+    (``value-derived``: e.g. the position time taken from the case creation) is logged at info level,
+    once per distinct note when ``derived_logged`` is given (the translator's: most sheets carry the same
+    note, and every message keeps its own notes in its history); a note naming the case is new each time."""
     if warning.code == "value-derived":
+        if derived_logged is not None:
+            note = (warning.path, warning.message)
+            if note in derived_logged:
+                return
+            if len(derived_logged) < MAX_DERIVED_NOTES:
+                derived_logged.add(note)
         log.info("value_derived", error=warning.message, error_path=warning.path, **context)
         return
     if warning.code == "resources-merged":  # a health LRM's RS-SR merged onto the case's resources: not a fault
@@ -84,11 +94,17 @@ class MappingUsage:
     def add(self, entry: dict[str, Any]) -> None:
         key = (entry["table"], entry["direction"])
         self.lookups[key] = self.lookups.get(key, 0) + 1
-        if entry.get("warning"):
+        if entry["warning"]:
             self.fallbacks[key] = self.fallbacks.get(key, 0) + 1
-        codes = self.codes.setdefault(key, {})
-        if entry["code"] in codes or len(codes) < MAX_CODES_PER_TABLE:
-            codes[entry["code"]] = codes.get(entry["code"], 0) + 1
+        codes = self.codes.get(key)
+        if codes is None:
+            codes = self.codes[key] = {}
+        code = entry["code"]
+        seen = codes.get(code)
+        if seen is not None:
+            codes[code] = seen + 1
+        elif len(codes) < MAX_CODES_PER_TABLE:
+            codes[code] = 1
 
     def snapshot(self) -> list[dict[str, Any]]:
         """One entry per (table, direction) used, most used first."""
@@ -132,11 +148,14 @@ class PipelineTranslator:
         self.clock = clock
         self.validator = validator
         self.usage = MappingUsage()
+        self.derived_logged: set[tuple[str, str]] = set()  # value-derived notes already logged (see _log_warning)
 
     def _ctx(self, recorder: RecordingMappings | None = None) -> AdapterContext:
-        if recorder is None or self.ctx.mappings is None:
-            return dataclasses.replace(self.ctx, now=self.clock().astimezone())
-        return dataclasses.replace(self.ctx, now=self.clock().astimezone(), mappings=recorder)
+        # built from the fields directly: dataclasses.replace re-reads the class's fields on every call
+        fields = {**self.ctx.__dict__, "now": self.clock().astimezone()}
+        if recorder is not None and self.ctx.mappings is not None:
+            fields["mappings"] = recorder
+        return AdapterContext(**fields)
 
     def _recorder(self, *, count: bool = True) -> RecordingMappings | None:
         return None if self.ctx.mappings is None else RecordingMappings(self.ctx.mappings, self.usage if count else None)
@@ -206,7 +225,7 @@ class PipelineTranslator:
         items = self._legacy_to_hub(frame, self._ctx(recorder), known, linked_case, known_case)
         case_id = items[0].payload.get("caseId") if items else None
         for warning in (w for item in items for w in item.warnings):
-            _log_warning(warning, case_id=case_id, profile=self.profile)
+            _log_warning(warning, self.derived_logged, case_id=case_id, profile=self.profile)
         mapped = list(recorder.entries) if recorder is not None else []
         return [HubPayload(item.name, item.payload, item.dropped, item.warnings, case_id=case_id, mapped=mapped)
                 for item in items]

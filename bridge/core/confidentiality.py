@@ -110,6 +110,17 @@ class Policy:
             self._memo[key] = (any(rule.pattern.startswith(name + ".") for rule in self.rules), None)
         return self._memo[key][0]
 
+    def decides_whole(self, name: str) -> bool:
+        """Whether a row matches ``name`` itself and none names a part of it: the row decides for the whole value."""
+        key = "whole:" + name
+        known = self._memo.get(key)
+        if known is None:
+            whole = self.rule_for(name) is not None and not self.has_rows_under(name)
+            if len(self._memo) > _MEMO_LIMIT:
+                self._memo.clear()
+            known = self._memo[key] = (whole, None)
+        return known[0]
+
     def crosses(self, name: str) -> tuple[bool, Rule | None]:
         """Whether field ``name`` may go to the fire side, and the rule that decided."""
         known = self._memo.get(name)
@@ -169,8 +180,8 @@ def apply(case: Case, policy: Policy | None, recipient_id: str | None) -> tuple[
     policy = policy or FLOOR
     withheld: list[Issue] = []
     updates: dict[str, Any] = {}
-    for name, value in case:
-        if value is None or value == () or value == {} or name == "dropped":
+    for name, value in case.__dict__.items():  # the fields, as iterating the model gives them (extra="forbid")
+        if value is None or (type(value) in _EMPTIABLE and not value) or name == "dropped":
             continue
         kept = _filter(name, value, policy, withheld, recipient_id or "")
         if kept is not value:
@@ -186,7 +197,7 @@ def _filter(path: str, value: Any, policy: Policy, withheld: list[Issue], recipi
     A row matching ``path`` itself decides for the whole value unless the table has finer rows
     under it (``extras.health.*`` under ``*``); otherwise its parts are decided one by one.
     """
-    if policy.rule_for(path) is not None and not policy.has_rows_under(path):
+    if policy.decides_whole(path):
         ok, rule = policy.crosses(path)
         if ok:
             return value
@@ -222,8 +233,8 @@ def _filter_model(rule_path: str, report_path: str, model: Any, policy: Policy, 
     """A sub-model (caller, a patient...) without withheld fields; ``None`` when nothing of it may cross."""
     updates: dict[str, Any] = {}
     kept_any = False
-    for name, item in model:
-        if item is None or item == ():
+    for name, item in model.__dict__.items():
+        if item is None or (type(item) is tuple and not item):
             continue
         ok, rule = policy.crosses(f"{rule_path}.{name}")
         if ok:
@@ -237,6 +248,7 @@ def _filter_model(rule_path: str, report_path: str, model: Any, policy: Policy, 
 
 
 _EMPTY: dict[str, Any] = {"notes": (), "patients": ()}
+_EMPTIABLE = (tuple, dict)  # a field value of these types is skipped when empty (a model is never compared to them)
 
 
 @lru_cache(maxsize=256)

@@ -120,7 +120,8 @@ def legacy_to_hub(frame: bytes, profile: Profile, ctx: AdapterContext,
     bridge handed the LRM a case the partner created under that number (the store's case
     links, docs/fidelity.md): the frame's messages then go out under the partner's case id.
     """
-    ctx = ctx.with_profile(profile)
+    if ctx.profile is not profile:  # the translator's context already carries its profile
+        ctx = ctx.with_profile(profile)
     decoded = get_adapter(profile.adapter, ctx.adapters).decode(bytes(frame), ctx)
     return _case_to_hub(decoded, ctx, validator, linked_case)
 

@@ -42,10 +42,15 @@ class Tracked:
 
     __slots__ = ("_obj", "_path", "_used")
 
+    def __new__(cls, obj: Any, path: str = "", used: set[str] | None = None) -> Tracked:  # noqa: PYI034
+        # a model gets the view class of its type, whose fields are properties (see _view_class)
+        view = _view_class(type(obj)) if cls is Tracked and _is_model(obj) else cls
+        return object.__new__(view)
+
     def __init__(self, obj: Any, path: str = "", used: set[str] | None = None) -> None:
-        object.__setattr__(self, "_obj", obj)
-        object.__setattr__(self, "_path", path)
-        object.__setattr__(self, "_used", used if used is not None else set())
+        _set_obj(self, obj)
+        _set_path(self, path)
+        _set_used(self, used if used is not None else set())
 
     @property
     def used(self) -> set[str]:
@@ -105,15 +110,35 @@ class Tracked:
         return f"Tracked({_get_path(self) or '<root>'}: {_get_obj(self)!r})"
 
 
+_MODEL_TYPES: dict[type, bool] = {}
+
+
+def _is_model(value: Any) -> bool:
+    """``isinstance(value, BaseModel)``, remembered per type (pydantic's metaclass makes that check an ABC one)."""
+    kind = type(value)
+    known = _MODEL_TYPES.get(kind)
+    if known is None:
+        known = _MODEL_TYPES[kind] = isinstance(value, BaseModel)
+    return known
+
+
 def _wrap(used: set[str], value: Any, path: str) -> Any:
     """``value`` read at ``path``: a plain value is marked read, a model, a dict or a tuple of models is wrapped."""
     if value is None or type(value) in _LEAF_TYPES:  # the common case first: a plain value is read
         used.add(path)
         return value
-    if isinstance(value, (BaseModel, dict)):
+    view = _VIEWS.get(type(value)) or (_view_class(type(value)) if _is_model(value) else None)
+    if view is not None:
+        tracked = object.__new__(view)
+        _set_obj(tracked, value)
+        _set_path(tracked, path)
+        _set_used(tracked, used)
+        return tracked
+    if isinstance(value, dict):
         return Tracked(value, path, used)
-    if isinstance(value, tuple) and any(isinstance(v, BaseModel) for v in value):
-        return tuple(Tracked(v, f"{path}/{i}", used) for i, v in enumerate(value))
+    if isinstance(value, tuple) and any(_is_model(v) for v in value):
+        return tuple(_wrap(used, v, f"{path}/{i}") if _is_model(v) else Tracked(v, f"{path}/{i}", used)
+                     for i, v in enumerate(value))
     used.add(path)
     return value
 
@@ -122,6 +147,45 @@ _OWN_NAMES = frozenset(name for name in vars(Tracked) if not name.startswith("_"
 _get_obj = Tracked._obj.__get__  # type: ignore[attr-defined]  # the slots' own descriptors: no lookup
 _get_path = Tracked._path.__get__  # type: ignore[attr-defined]
 _get_used = Tracked._used.__get__  # type: ignore[attr-defined]
+_set_obj = Tracked._obj.__set__  # type: ignore[attr-defined]
+_set_path = Tracked._path.__set__  # type: ignore[attr-defined]
+_set_used = Tracked._used.__set__  # type: ignore[attr-defined]
+
+
+def _field_reader(name: str) -> property:
+    """The property reading field ``name`` of a view's model: what :func:`_read` does for a field, in one call."""
+
+    def read(tracked: Tracked) -> Any:
+        value = getattr(_get_obj(tracked), name)
+        path = _get_path(tracked)
+        if value is None or type(value) in _LEAF_TYPES:
+            _get_used(tracked).add(f"{path}.{name}" if path else name)
+            return value
+        if callable(value) and not (_is_model(value) or isinstance(value, dict)):
+            _get_used(tracked).add(path)  # as _read does for a method (a field never holds one)
+            return value
+        return _wrap(_get_used(tracked), value, f"{path}.{name}" if path else name)
+
+    return property(read, doc=f"the {name} field, marked read when a value is taken")
+
+
+_VIEWS: dict[type, type[Tracked]] = {}
+
+
+def _view_class(model: type) -> type[Tracked]:
+    """The :class:`Tracked` subclass for one model type, made once per type.
+
+    Each field is a property (one call per read, instead of ``__getattribute__`` then ``_read``);
+    the default lookup is restored, so anything else (a method, an unknown name) is not found
+    and goes to ``__getattr__``, which reads it as the base class does. What is marked is the same.
+    """
+    view = _VIEWS.get(model)
+    if view is None:
+        fields = {name: _field_reader(name) for name in model.model_fields  # type: ignore[attr-defined]
+                  if not name.startswith("_") and name not in _OWN_NAMES}
+        view = _VIEWS[model] = type(f"Tracked[{model.__name__}]", (Tracked,),
+                                    {"__slots__": (), "__getattribute__": object.__getattribute__, **fields})
+    return view
 
 
 def _read(tracked: Tracked, name: str) -> Any:
@@ -185,6 +249,50 @@ def _leaves(value: Any, path: str, leaves: dict[str, Any]) -> None:
         leaves[path] = value
 
 
+_NO_DEFAULT = object()
+_DEFAULTS: dict[type, dict[str, Any]] = {}
+
+
+def _defaults(model: type[BaseModel]) -> dict[str, Any]:
+    """A model class's plain field defaults (``model_fields`` is a property: read once per class)."""
+    known = _DEFAULTS.get(model)
+    if known is None:
+        known = _DEFAULTS[model] = {name: info.default for name, info in model.model_fields.items()
+                                    if info.default_factory is None and type(info.default) in _LEAF_TYPES}
+    return known
+
+
+def _any_unread(value: Any, path: str, used: set[str], top: bool = False) -> bool:
+    """Whether ``value`` at ``path`` may hold a leaf that no read path covers: a quick walk that stops at read nodes.
+
+    Conservative: True whenever in doubt (a value :func:`held` would leave out, a key with a dot in it),
+    and then :func:`unread` works the drops out the exact way; False only when every leaf
+    :func:`held` can list lies at or under a path in ``used``, so that way would list none.
+    """
+    if path in used:
+        return False
+    if isinstance(value, BaseModel):
+        defaults = _defaults(type(value))
+        for name, item in value.__dict__.items():
+            if item is None or (top and name == "dropped"):
+                continue
+            if type(item) in _LEAF_TYPES:
+                if item == "" or item == defaults.get(name, _NO_DEFAULT):  # left out by model_dump(exclude_defaults)
+                    continue
+                if (f"{path}.{name}" if path else name) not in used:
+                    return True
+            elif _any_unread(item, f"{path}.{name}" if path else name, used):
+                return True
+        return False
+    if isinstance(value, dict):
+        return any(item is not None and item != "" and _any_unread(item, f"{path}.{key}" if path else str(key), used)
+                   for key, item in value.items())
+    if isinstance(value, (tuple, list)):
+        return any(item is not None and item != "" and _any_unread(item, f"{path}/{index}", used)
+                   for index, item in enumerate(value))
+    return value is not None and value != ""  # a leaf not read (a model's own leaves are taken above)
+
+
 def _covered(leaf: str, used: set[str]) -> bool:
     """Whether ``leaf`` or a node above it (a prefix ending at a ``.`` or ``/``) was read."""
     if "" in used or leaf in used:
@@ -209,6 +317,8 @@ def unread(case: BaseModel, used: set[str], why: str, whole: tuple[str, ...] = (
     which travel as a message of their own) is reported once; other fields leaf by leaf, so the
     operator reads ``caller.phone``, not ``caller``.
     """
+    if not _any_unread(case, "", used, top=True):
+        return []  # every held leaf lies under a path the encoder read: nothing dropped (the usual case)
     leaves = held(case)
     missing = [leaf for leaf in leaves if not _covered(leaf, used)]
     lost = set(missing)

@@ -83,26 +83,45 @@ def prune(value: Any) -> Any:
     if isinstance(value, dict):
         kept = {}
         for key, item in value.items():
-            if item is None or item == "":
+            kind = type(item)
+            if kind is str:  # most of a payload: kept unless empty, without the checks below
+                if item:
+                    kept[key] = item
                 continue
-            if isinstance(item, _CONTAINERS):
+            if item is None:
+                continue
+            if kind in _CONTAINER_TYPES or isinstance(item, _CONTAINERS):
+                if not item:  # an empty container prunes to an empty one: left out without the call
+                    continue
                 item = prune(item)
                 if not item:
                     continue
+            elif item == "":
+                continue
             kept[key] = item
         return kept
     if isinstance(value, (list, tuple)):
         kept_items = []
         for item in value:
-            if item is None or item == "":
+            kind = type(item)
+            if kind is str:
+                if item:
+                    kept_items.append(item)
                 continue
-            if isinstance(item, _CONTAINERS):
+            if item is None:
+                continue
+            if kind in _CONTAINER_TYPES or isinstance(item, _CONTAINERS):
+                if not item:
+                    continue
                 item = prune(item)
                 if not item:
                     continue
+            elif item == "":
+                continue
             kept_items.append(item)
         return kept_items
     return value
 
 
 _CONTAINERS = (dict, list, tuple)
+_CONTAINER_TYPES = frozenset(_CONTAINERS)

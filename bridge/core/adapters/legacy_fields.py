@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bridge.core.adapters.base import AdapterContext, Decoded, dropped
@@ -36,9 +36,8 @@ DECIMALS = ("location.lat", "location.lon")
 INTEGERS = ("case.version",)
 
 
-@dataclass(frozen=True)
-class Entry:
-    """One legacy field occurrence and where it was found."""
+class Entry(NamedTuple):
+    """One legacy field occurrence and where it was found (a named tuple: a frame makes one per line)."""
 
     key: str
     value: str
@@ -55,27 +54,101 @@ class Record:
     missions: list[Group] = field(default_factory=list)
 
 
+@dataclass(frozen=True, slots=True)
+class FieldPlan:
+    """One profile field, with what decoding it needs worked out once (``kind``: how its text is read)."""
+
+    spec: FieldSpec
+    key: str
+    target: str
+    required: bool
+    repeated: bool
+    kind: str  # wanted | codes | table | created | decimal | integer | text
+
+
+@dataclass(frozen=True)
+class ProfilePlan:
+    """What a profile's frames need, derived once per profile rather than per frame."""
+
+    fields: tuple[FieldPlan, ...]
+    keys: frozenset[str]  # the profile's field keys
+    patient_pattern: re.Pattern[str] | None  # indexed victims (``VICT{n}_{part}``)
+
+
+def _field_kind(spec: FieldSpec) -> str:
+    if spec.target == "request.wanted":
+        return "wanted"
+    if spec.codes:
+        return "codes"
+    if spec.table:
+        return "table"
+    if spec.target == "case.created":
+        return "created"
+    return "decimal" if spec.target in DECIMALS else "integer" if spec.target in INTEGERS else "text"
+
+
+def build_plan(profile: Profile) -> ProfilePlan:
+    """The :class:`ProfilePlan` of ``profile`` (see :func:`profile_plan`, which builds it once)."""
+    pattern = None
+    spec = profile.patients
+    if spec is not None and spec.mode == "indexed":
+        pattern = re.compile(re.escape(spec.key).replace(r"\{n\}", r"(?P<n>\d+)")
+                             .replace(r"\{part\}", "(?P<part>" + "|".join(map(re.escape, spec.parts)) + ")") + "$")
+    return ProfilePlan(
+        fields=tuple(FieldPlan(f, f.key, f.target, f.required, f.repeated, _field_kind(f)) for f in profile.fields),
+        keys=frozenset(f.key for f in profile.fields), patient_pattern=pattern)
+
+
+_PLANS: dict[int, tuple[Profile, ProfilePlan]] = {}
+_MAX_PLANS = 64
+
+
+def profile_plan(profile: Profile) -> ProfilePlan:
+    """The plan of ``profile``, built on first use and kept (a profile is immutable; a reload makes a new one).
+
+    Keyed by identity and holding the profile itself, so an id is never reused while its entry lives;
+    bounded (cleared when full): a bridge runs one profile, tests a few dozen.
+    """
+    known = _PLANS.get(id(profile))
+    if known is not None and known[0] is profile:
+        return known[1]
+    plan = build_plan(profile)
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[id(profile)] = (profile, plan)
+    return plan
+
+
 def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Decoded:
     """Map a parsed record to a case; unknown keys are reported as dropped, never ignored."""
+    plan = profile_plan(profile)
     by_key: dict[str, list[Entry]] = {}
     for entry in record.entries:
-        by_key.setdefault(entry.key, []).append(entry)
+        same = by_key.get(entry.key)
+        if same is None:
+            by_key[entry.key] = [entry]
+        else:
+            same.append(entry)
     flat: dict[str, Any] = {}
     warnings: list[Issue] = []
     missing: list[Issue] = []
-    for spec in profile.fields:
-        found = [e for e in by_key.pop(spec.key, []) if e.value != ""]
+    for field_plan in plan.fields:
+        found = by_key.pop(field_plan.key, None)
+        if found is not None and (len(found) > 1 or found[0].value == ""):
+            found = [e for e in found if e.value != ""]
         if not found:
-            if spec.required:
-                missing.append(Issue(spec.key, f"required field {spec.key} ({spec.target}) is missing or empty",
-                                     "missing-field"))
+            if field_plan.required:
+                missing.append(Issue(field_plan.key, f"required field {field_plan.key} ({field_plan.target}) is "
+                                     "missing or empty", "missing-field"))
             continue
-        if len(found) > 1 and not spec.repeated:  # never drop the later value silently
-            warnings.append(Issue(found[1].where, f"{spec.key} given {len(found)} times; the first value "
+        if len(found) > 1 and not field_plan.repeated:  # never drop the later value silently
+            warnings.append(Issue(found[1].where, f"{field_plan.key} given {len(found)} times; the first value "
                                   f"({found[0].where}) is used", "repeated-field"))
             found = found[:1]
-        values = [_decode_value(spec, e, profile, ctx, warnings) for e in found]
-        flat[spec.target] = values if spec.repeated else values[0]
+        if field_plan.repeated:
+            flat[field_plan.target] = [_decode_planned(field_plan, e, profile, ctx, warnings) for e in found]
+        else:
+            flat[field_plan.target] = _decode_planned(field_plan, found[0], profile, ctx, warnings)
     if missing:
         raise InboundError(f"{profile.name}: {len(missing)} required field(s) missing", missing,
                            HubErrorCode.INSUFFICIENT_DATA)
@@ -111,6 +184,8 @@ def _decode_operations(record: Record, by_key: dict[str, list[Entry]], profile: 
                     numbered.setdefault(int(match["n"]), []).extend(
                         (match["part"], e.value, e.where or e.key) for e in entries)
             groups += [numbered[n] for n in sorted(numbered)]
+    if not resources and not missions:
+        return None, keys, []  # what decode_groups gives for no group, without building an empty Operations
     dates = (lambda text, where: _parse_datetime(text, profile, where),
              lambda value: _format_datetime(value, profile))
     operations, drops, op_warnings = decode_groups(resources, missions, spec, ctx, dates)
@@ -325,31 +400,34 @@ def _unmapped_case_parts(case: Case, profile: Profile) -> list[Issue]:
     return drops
 
 
-def _decode_value(spec: FieldSpec, entry: Entry, profile: Profile, ctx: AdapterContext,
-                  warnings: list[Issue]) -> Any:
-    where = entry.where or spec.key
+def _decode_planned(plan: FieldPlan, entry: Entry, profile: Profile, ctx: AdapterContext,
+                    warnings: list[Issue]) -> Any:
     text = entry.value.strip()
-    if spec.target == "request.wanted":
+    kind = plan.kind
+    if kind == "text":
+        return text
+    spec = plan.spec
+    where = entry.where or spec.key
+    if kind == "wanted":
         return text.upper() == spec.true_value.upper()
-    if spec.codes:
+    if kind == "codes":
         if text not in spec.codes:
             raise InboundError(f"{profile.name}: code {text!r} of {spec.key} is not in the profile's code list",
                                [Issue(where, f"{spec.key}={text!r}: known codes {', '.join(spec.codes)} "
                                              f"(profile {profile.name}, field {spec.key})", "unmapped-code")],
                                HubErrorCode.MESSAGE_CONVERSION_ERROR)
         return spec.codes[text]
-    if spec.table:
-        code, issues = _map_frame_code(ctx, spec.table, text, where, spec.key, profile.name,
+    if kind == "table":
+        code, issues = _map_frame_code(ctx, spec.table or "", text, where, spec.key, profile.name,
                                        label="code", context=f"field {spec.key}")
-        warnings += issues
+        if issues:
+            warnings += issues
         return code
-    if spec.target == "case.created":
+    if kind == "created":
         return _plausible(_parse_datetime(text, profile, where), text, profile, ctx, where)
-    if spec.target in DECIMALS:
+    if kind == "decimal":
         return _parse_decimal(text, where, spec.key, spec.target.rpartition(".")[2])
-    if spec.target in INTEGERS:
-        return _parse_int(text, where, spec.key)
-    return text
+    return _parse_int(text, where, spec.key)  # kind == "integer"
 
 
 def _encode_value(spec: FieldSpec, value: Any, profile: Profile, ctx: AdapterContext,
@@ -387,8 +465,8 @@ def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Pr
                 values = item.split(spec.part_separator)
                 raw.append({name: Entry(name, v, entry.where) for name, v in zip(spec.parts, values, strict=False)})
     elif spec.mode == "indexed":
-        pattern = re.compile(re.escape(spec.key).replace(r"\{n\}", r"(?P<n>\d+)")
-                             .replace(r"\{part\}", "(?P<part>" + "|".join(map(re.escape, spec.parts)) + ")") + "$")
+        pattern = profile_plan(profile).patient_pattern
+        assert pattern is not None  # built for every indexed patients section
         numbered: dict[int, dict[str, Entry]] = {}
         for key, entries in by_key.items():
             match = pattern.match(key)
@@ -420,9 +498,28 @@ def _patient(parts: dict[str, Entry], spec: PatientsSpec, profile_name: str, ctx
     return patient
 
 
+COMPACT_FORMAT = "%Y%m%d%H%M%S"
+
+
+def _compact_datetime(text: str) -> datetime | None:
+    """``%Y%m%d%H%M%S`` read by position: what strptime + the round-trip check below accept, without them.
+
+    Only 14 ASCII digits with a year from 1000 (which strftime writes back as four digits) take
+    this way; anything else (None) goes through strptime as before, so refusals are unchanged.
+    A date out of range (month 13) raises ValueError, as strptime does.
+    """
+    if len(text) != 14 or not (text.isascii() and text.isdigit()) or text[0] == "0":
+        return None
+    return datetime(int(text[:4]), int(text[4:6]), int(text[6:8]), int(text[8:10]), int(text[10:12]),
+                    int(text[12:]))
+
+
 def _parse_datetime(text: str, profile: Profile, where: str) -> datetime:
     try:
-        if profile.datetime_format == "iso":
+        compact = _compact_datetime(text) if profile.datetime_format == COMPACT_FORMAT else None
+        if compact is not None:
+            parsed = compact
+        elif profile.datetime_format == "iso":
             parsed = datetime.fromisoformat(text)
         else:
             parsed = datetime.strptime(text, profile.datetime_format)

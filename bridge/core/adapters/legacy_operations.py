@@ -24,6 +24,7 @@ import re
 from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from bridge.core.adapters.base import AdapterContext, dropped
@@ -285,8 +286,9 @@ def indexed_key(template: str, n: int, part: str) -> str:
     return template.replace("{n}", str(n)).replace("{part}", part)
 
 
+@lru_cache(maxsize=64)
 def indexed_pattern(template: str) -> re.Pattern[str]:
-    """The regex that reads ``n`` and ``part`` back from an indexed key."""
+    """The regex that reads ``n`` and ``part`` back from an indexed key (built once per template)."""
     return re.compile(re.escape(template).replace(r"\{n\}", r"(?P<n>[1-9]\d{0,3})")
                       .replace(r"\{part\}", r"(?P<part>[A-Za-z0-9_]+?)") + "$")
 

@@ -15,10 +15,19 @@ from __future__ import annotations
 
 import codecs
 import dataclasses
+import re
 import unicodedata
+from functools import lru_cache
 
 from bridge.core.adapters.base import Adapter, AdapterContext, Decoded, Encoded
-from bridge.core.adapters.legacy_fields import Entry, Record, case_to_entries, patients_to_parts, record_to_case
+from bridge.core.adapters.legacy_fields import (
+    Entry,
+    Record,
+    case_to_entries,
+    patients_to_parts,
+    profile_plan,
+    record_to_case,
+)
 from bridge.core.adapters.profile import Profile
 from bridge.core.canonical import Case
 from bridge.core.errors import BridgeError, InboundError, Issue
@@ -47,6 +56,14 @@ def decode_text(data: bytes, encoding: str) -> str:
                                                        f"{encoding}: {exc.reason}", "bad-encoding")]) from None
 
 
+_HIGH_BYTE = re.compile(rb"[\x80-\xff]")
+
+
+@lru_cache(maxsize=16)
+def _is_utf(encoding: str) -> bool:
+    return codecs.lookup(encoding).name.startswith("utf")
+
+
 def utf8_on_single_byte_link(data: bytes, encoding: str) -> Issue | None:
     """A warning when a cp1252/ISO-8859-1 link carries what reads as UTF-8 ("Ã©" for "é").
 
@@ -54,11 +71,12 @@ def utf8_on_single_byte_link(data: bytes, encoding: str) -> Issue | None:
     its accents just arrive garbled at the other end. French text in a single-byte
     encoding almost never happens to be valid UTF-8 as well, so this is a strong hint.
     """
-    if codecs.lookup(encoding).name.startswith("utf"):
+    if _is_utf(encoding):
         return None
-    first = next((i for i, byte in enumerate(data) if byte >= 0x80), None)
-    if first is None:
+    high = _HIGH_BYTE.search(data)
+    if high is None:
         return None
+    first = high.start()
     try:
         data.decode("utf-8")
     except UnicodeDecodeError:
@@ -110,8 +128,14 @@ class LegacyTextAdapter(Adapter):
     def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
         profile = require_profile(ctx, self.name)
         text = decode_text(bytes(data), profile.encoding)
-        _check_kind(text, profile)
-        record = _parse_keyvalue(text, profile) if profile.text_spec.style == "keyvalue" else _parse_delimited(text, profile)
+        if profile.text_spec.style == "keyvalue":
+            lines = _lines(text, profile)
+            # the kind check reads newline-separated lines: the same list only when the pairs are lines
+            _check_kind(text, profile, lines if profile.text_spec.pair_separator in ("\r\n", "\n") else None)
+            record = _parse_keyvalue(text, profile, lines)
+        else:
+            _check_kind(text, profile)
+            record = _parse_delimited(text, profile)
         decoded = record_to_case(record, profile, ctx)
         suspect = utf8_on_single_byte_link(bytes(data), profile.encoding)
         if suspect is None:
@@ -157,9 +181,18 @@ def reference_in_frame(data: bytes, profile: Profile) -> str | None:
     return values[index].strip() or None if 0 <= index < len(values) else None
 
 
-def _check_kind(text: str, profile: Profile) -> None:
+def _lines(text: str, profile: Profile) -> list[str]:
+    """A key/value record's lines, split by the profile's pair separator."""
+    spec = profile.text_spec
+    return text.replace("\r\n", "\n").split("\n") if spec.pair_separator in ("\r\n", "\n") \
+        else text.split(spec.pair_separator)
+
+
+def _check_kind(text: str, profile: Profile, pairs: list[str] | None = None) -> None:
     """Refuse (``wrong-kind``) what is plainly not this profile's record: a JSON or XML document,
-    a delimited line with no delimiter, key/value pairs none of whose keys the profile knows."""
+    a delimited line with no delimiter, key/value pairs none of whose keys the profile knows.
+
+    ``pairs``: the record's pairs already split (:func:`_lines`), so a frame is split once."""
     head = text.lstrip("\ufeff \t\r\n")[:1]
     found = None
     if not head:
@@ -171,8 +204,8 @@ def _check_kind(text: str, profile: Profile) -> None:
     elif profile.text_spec.style == "delimited" and profile.text_spec.delimiter not in text:
         found = f"a line without the {profile.text_spec.delimiter!r} delimiter"
     elif profile.text_spec.style == "keyvalue":
-        keys = {f.key for f in profile.fields}
-        lines = text.replace("\r\n", "\n").split("\n")
+        keys = profile_plan(profile).keys
+        lines = text.replace("\r\n", "\n").split("\n") if pairs is None else pairs
         if not any(line.partition(profile.text_spec.assign)[0].strip() in keys for line in lines):
             found = "no key of the profile"
     if found is not None:
@@ -182,20 +215,21 @@ def _check_kind(text: str, profile: Profile) -> None:
                            f"found {found}", [Issue("line 1", f"expected {style}, found {found}", "wrong-kind")])
 
 
-def _parse_keyvalue(text: str, profile: Profile) -> Record:
+def _parse_keyvalue(text: str, profile: Profile, lines: list[str] | None = None) -> Record:
     spec = profile.text_spec
+    assign = spec.assign
     record = Record()
-    lines = text.replace("\r\n", "\n").split("\n") if spec.pair_separator in ("\r\n", "\n") \
-        else text.split(spec.pair_separator)
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        key, sep, value = line.partition(spec.assign)
-        if not sep or not key.strip():
-            raise InboundError(f"{profile.name}: line {number} is not KEY{spec.assign}VALUE",
-                               [Issue(f"line {number}", f"expected KEY{spec.assign}VALUE, got {line[:60]!r}",
+    entries = record.entries
+    for number, line in enumerate(_lines(text, profile) if lines is None else lines, start=1):
+        key, sep, value = line.partition(assign)
+        key = key.strip()
+        if not sep or not key:
+            if not line.strip():
+                continue
+            raise InboundError(f"{profile.name}: line {number} is not KEY{assign}VALUE",
+                               [Issue(f"line {number}", f"expected KEY{assign}VALUE, got {line[:60]!r}",
                                       "bad-record")])
-        record.entries.append(Entry(key.strip(), value, f"line {number}"))
+        entries.append(Entry(key, value, f"line {number}"))
     return record
 
 

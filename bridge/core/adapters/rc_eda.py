@@ -35,6 +35,7 @@ from bridge.core.numbers import check_coordinate
 
 PAYLOAD = "createCase"
 DERIVED = "value-derived"  # a value the source lacks, written by a documented rule (docs/fidelity.md)
+_NOT_ID_CHAR = re.compile(r"[^A-Za-z0-9_-]")  # what a Hub id part may not hold (compiled once)
 PATIENTS_KEY = "hub-bridge.patients"
 EXTRAS_KEY = "hub-bridge.extras"
 
@@ -159,7 +160,7 @@ def case_id_for(case: Case, ctx: AdapterContext) -> str:
 
 def local_case_id(sender_case_id: str) -> str:
     """The last part of a Hub case id made from the sender's own case number (``DEMO-000001``)."""
-    return re.sub(r"[^A-Za-z0-9_-]", "", sender_case_id)
+    return _NOT_ID_CHAR.sub("", sender_case_id)
 
 
 def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
@@ -167,36 +168,44 @@ def encode_create_case(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any],
     return encode_payload(case, RC_EDA, ctx)
 
 
+# The notes of the documented rules the build applies (Issue is immutable: one each, not one per sheet).
+_NO_CREATION = Issue("case.created", "the source gives no creation time: the time of the translation is used for "
+                                     "createCase.creation", DERIVED)
+_POSITION_TIME = Issue("location.geometry", "the source gives no time for the position: the case creation time is "
+                                            "used for location.geometry.datetime", DERIVED)
+_CALLER_ALERT = Issue("/createCase/initialAlert", "the caller travels in an initialAlert the bridge writes: new id, "
+                      "reception = case creation, reporting STANDARD, call taker = this bridge, and the case's "
+                      "location and qualification", DERIVED)
+
+
 def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
     warnings: list[Issue] = []
     if case.qualification.whats_happen is None:
         raise OutboundError("createCase needs whatsHappen", [Issue("qualification.whats_happen",
                             "no CISU whatsHappen code", "missing-field")], HubErrorCode.INSUFFICIENT_DATA)
-    if case.created is None:
-        warnings.append(Issue("case.created", "the source gives no creation time: the time of the translation "
-                                              "is used for createCase.creation", DERIVED))
-    created = hub_datetime(case.created or ctx.now)
+    created_at = case.created
+    if created_at is None:
+        warnings.append(_NO_CREATION)
+    created = hub_datetime(created_at or ctx.now)
     qualification = _qualification_dict(case, ctx)
     location = _location_dict(case, ctx, created)
     if "geometry" in (location or {}) and location["geometry"]:
-        warnings.append(Issue("location.geometry", "the source gives no time for the position: the case creation "
-                                                   "time is used for location.geometry.datetime", DERIVED))
+        warnings.append(_POSITION_TIME)
     payload: dict[str, Any] = {
         "caseId": case_id_for(case, ctx), "senderCaseId": case.sender_case_id, "creation": created,
         "referenceVersion": ctx.reference_version, "qualification": qualification, "location": location,
     }
     notes = [{"freetext": n.text, "creation": hub_datetime(n.created) if n.created else None} for n in case.notes]
     caller = case.caller
-    if caller is not None and caller.phone:
-        warnings.append(Issue("/createCase/initialAlert", "the caller travels in an initialAlert the bridge writes: new id, reception "
-                                        "= case creation, reporting STANDARD, call taker = this bridge, and the "
-                                        "case's location and qualification", DERIVED))
+    phone = caller.phone if caller is not None else None
+    if phone:
+        warnings.append(_CALLER_ALERT)
         payload["initialAlert"] = {
-            "id": f"{ctx.sender_id}.alert.{re.sub(r'[^A-Za-z0-9_-]', '', ctx.new_id())}", "reception": created,
+            "id": f"{ctx.sender_id}.alert.{_NOT_ID_CHAR.sub('', ctx.new_id())}", "reception": created,
             "reporting": "STANDARD", "notes": notes,
-            "caller": {"callerContact": {"channel": "PERSONNE", "type": "TEL", "detail": caller.phone},
+            "caller": {"callerContact": {"channel": "PERSONNE", "type": "TEL", "detail": phone},
                        "type": caller.type, "freetext": caller.free_text,
-                       "detailedName": {"complete": caller.name} if caller.name else None},
+                       "detailedName": {"complete": name} if (name := caller.name) else None},
             "location": location, "qualification": qualification,
             "callTaker": {"organization": ctx.sender_id, "controlRoom": ctx.sender_id.rsplit(".", 1)[-1].upper()},
         }
@@ -210,7 +219,10 @@ def _qualification_dict(case: Case, ctx: AdapterContext) -> dict[str, Any]:
     q = case.qualification
 
     def coded(c: Coded | None) -> dict[str, Any] | None:
-        return {"code": c.code, "label": c.label or label_of(ctx, c.code) or c.code} if c else None
+        if not c:
+            return None
+        code, label = c.code, c.label  # each read once (a tracked read is marked, not free)
+        return {"code": code, "label": label or label_of(ctx, code) or code}
 
     return {"whatsHappen": coded(q.whats_happen), "locationKind": coded(q.location_kind),
             "healthMotive": coded(q.health_motive), "riskThreat": [coded(c) for c in q.risk_threats],
@@ -224,14 +236,15 @@ def _address(number: str | None, street: str | None) -> str | None:
 def _location_dict(case: Case, ctx: AdapterContext, created: str) -> dict[str, Any]:
     loc = case.location
     point = None
-    if loc.lat is not None and loc.lon is not None:
+    lat, lon, number, street = loc.lat, loc.lon, loc.number, loc.street
+    if lat is not None and lon is not None:
         # the schema requires a precision: INCONNUE (official code) when the source does not say
-        point = {"coord": {"lat": loc.lat, "lon": loc.lon, "precision": loc.precision or "INCONNUE"}}
-    complete = _address(loc.number, loc.street)
+        point = {"coord": {"lat": lat, "lon": lon, "precision": loc.precision or "INCONNUE"}}
+    complete = _address(number, street)
     return {
         "locID": loc.loc_id or ctx.new_id(),
-        "detailedAddress": {"complete": complete, "number": loc.number,
-                            "wayName": {"complete": loc.street} if loc.street else None} if complete else None,
+        "detailedAddress": {"complete": complete, "number": number,
+                            "wayName": {"complete": street} if street else None} if complete else None,
         "city": {"name": loc.city, "inseeCode": loc.insee}, "country": loc.country,
         "freetext": loc.free_text, "geometry": {"datetime": created, "point": point} if point else None,
     }

@@ -46,6 +46,9 @@ class UnknownTable(KeyError):
     """A lookup named a table the manifest does not declare: a wiring bug, not bad input."""
 
 
+_NO_HITS: dict[str, Mapped] = {}
+
+
 def _key(row: Row, direction: str) -> tuple[str, str]:
     return (row.source, row.target) if direction == "forward" else (row.target, row.source)
 
@@ -130,28 +133,35 @@ class MappingSet:
         self._lists = {(name, d): key_list(table, d, nomenclatures) for name, table in tables.items()
                        for d in ("forward", "reverse")
                        if getattr(table.spec, d).inherit}
+        # A row's lookup result, built once at load (Mapped is frozen): a hit on the hot path is one dict read.
+        self._hits = {(name, d): {key: Mapped(_key(row, d)[1], None, f"{table.spec.file}:{row.line}", table=name)
+                                  for key, row in self._index[(name, d)].items()}
+                      for name, table in tables.items() for d in ("forward", "reverse")}
 
     def names(self) -> list[str]:
         return sorted(self.tables)
 
     def forward(self, table: str, code: str) -> Mapped:
         """Source code -> target code."""
-        return self._lookup(table, "forward", code)
+        hit = self._hits.get((table, "forward"), _NO_HITS).get(code)  # a row's exact key: no strip, no policy
+        return hit if hit is not None else self._lookup(table, "forward", code)
 
     def reverse(self, table: str, code: str) -> Mapped:
         """Target code -> source code."""
-        return self._lookup(table, "reverse", code)
+        hit = self._hits.get((table, "reverse"), _NO_HITS).get(code)
+        return hit if hit is not None else self._lookup(table, "reverse", code)
 
     def _lookup(self, table: str, direction: str, code: str) -> Mapped:
         try:
-            index = self._index[(table, direction)]
+            hits = self._hits[(table, direction)]
         except KeyError:
             raise UnknownTable(f"no mapping table {table!r}; known: {', '.join(self.names())}") from None
         key = code.strip() if isinstance(code, str) else code
-        row = index.get(key)
+        hit = hits.get(key)
+        if hit is not None:
+            return hit
+        index = self._index[(table, direction)]
         spec = self.tables[table].spec
-        if row is not None:
-            return Mapped(_key(row, direction)[1], None, f"{spec.file}:{row.line}", table=table)
         if getattr(spec, direction).inherit:
             code_list = self._lists.get((table, direction))
             inherited = inherited_row(index, code_list, key)

@@ -266,3 +266,27 @@ def test_real_cp1252_text_raises_no_encoding_warning():
     decoded = LegacyTextAdapter().decode(data, ctx_for("lrm-alpha-text"))
     assert not [w for w in decoded.warnings if w.code == "encoding-suspect"]
     assert [note.text for note in decoded.case.notes] == ["Personne âgée au sol"]
+
+
+class OmittingMappings(TinyMappings):
+    """TinyMappings whose forward tables declare ``unmapped = "omit"``: an unknown code is left empty, warned."""
+
+    def forward(self, table: str, code: str) -> Mapped:
+        if code in self.ROWS:
+            return Mapped(self.ROWS[code], None, f"{table}.csv:2")
+        return Mapped(None, f"table {table!r}: no forward mapping for {code!r}; the field is left empty",
+                      "tables.toml:9", "omitted", code, table)
+
+
+@pytest.mark.parametrize("extra", [b"LIEU=ZZ", b"RISQUE=ZZ", b"QUALITE_APPELANT=ZZ"])
+def test_forward_omit_policy_leaves_the_field_empty_and_says_so(extra: bytes):
+    """A table whose forward policy is "omit" leaves that field out of the case with a warning naming the
+    code and the table; it is not a refusal ("1 validation error for Coded") of the whole frame."""
+    ctx = ctx_for("lrm-alpha-text")
+    ctx = AdapterContext(now=ctx.now, new_id=ctx.new_id, mappings=OmittingMappings(), profile=ctx.profile,
+                         sender_id=ctx.sender_id, adapters=ctx.adapters)
+    decoded = LegacyTextAdapter().decode(ALPHA_MINIMAL + b"\r\n" + extra, ctx)
+    key = extra.split(b"=")[0].decode()
+    assert any("'ZZ'" in w.message and "left empty" in w.message for w in decoded.warnings), decoded.warnings
+    assert "ZZ" not in decoded.case.model_dump_json()
+    assert decoded.case.qualification.whats_happen.code == "C04.00.00", key

@@ -145,10 +145,13 @@ def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Dec
             warnings.append(Issue(found[1].where, f"{field_plan.key} given {len(found)} times; the first value "
                                   f"({found[0].where}) is used", "repeated-field"))
             found = found[:1]
+        # a code whose table says "omit" decodes to None: the field stays empty (its warning says so)
         if field_plan.repeated:
-            flat[field_plan.target] = [_decode_planned(field_plan, e, profile, ctx, warnings) for e in found]
-        else:
-            flat[field_plan.target] = _decode_planned(field_plan, found[0], profile, ctx, warnings)
+            values = [_decode_planned(field_plan, e, profile, ctx, warnings) for e in found]
+            if kept := [v for v in values if v is not None]:
+                flat[field_plan.target] = kept
+        elif (value := _decode_planned(field_plan, found[0], profile, ctx, warnings)) is not None:
+            flat[field_plan.target] = value
     if missing:
         raise InboundError(f"{profile.name}: {len(missing)} required field(s) missing", missing,
                            HubErrorCode.INSUFFICIENT_DATA)

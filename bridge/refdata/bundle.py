@@ -23,7 +23,7 @@ from lxml import etree
 
 from bridge.core.codec.spec import MessageSpec
 from bridge.core.errors import BridgeError, HubErrorCode, Issue
-from bridge.core.validation import JsonValidator, XmlValidator
+from bridge.core.validation import JsonValidator, XmlValidator, linear_xsd_patterns
 from bridge.refdata.resources import data_home
 
 ENVELOPE_ROOT = "edxlDistribution"
@@ -452,7 +452,9 @@ def _load_xsd(path: Path) -> etree.XMLSchema:
 def _load_xmlschema(xsd: Path):
     import xmlschema  # slow import and load, only when first needed
 
-    return xmlschema.XMLSchema(str(xsd), allow="sandbox")
+    schema = xmlschema.XMLSchema(str(xsd), allow="sandbox")
+    linear_xsd_patterns(schema)  # its full error pass must not backtrack on a hostile value (validation.py)
+    return schema
 
 
 def _build_spec(files: TypeFiles, root: str) -> MessageSpec:

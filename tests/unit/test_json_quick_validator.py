@@ -243,3 +243,57 @@ def test_a_near_miss_of_the_case_id_pattern_is_refused_at_once(hub_reference: Pa
     assert not validator.is_valid(hostile)
     issues = validator.issues(hostile, "/createCase")
     assert [(issue.path, issue.code) for issue in issues] == [("/createCase/caseId", "pattern")]
+
+
+# --- the XSD side: xmlschema's full error pass matches pattern facets in linear time too ------------------------------
+
+def _xsd_facets(reference: Path) -> list[tuple[str, Any]]:
+    """(XSD pattern text, the pattern object xmlschema matches with) for every facet of the full envelope schema."""
+    from xmlschema.validators.facets import XsdPatternFacets
+
+    from bridge.refdata.bundle import _load_xmlschema
+
+    schema = _load_xmlschema(reference / "xsd" / "EDXL-DE-full.xsd")
+    return [(text, pattern) for component in schema.maps.iter_components()
+            if isinstance(component, XsdPatternFacets)
+            for text, pattern in zip(component.regexps, component.patterns, strict=True)]
+
+
+def test_xsd_patterns_answer_as_xmlschemas_own_translation(hub_reference: Path) -> None:
+    """Every pattern facet of the official XSDs, on every example string and every string one edit away from one
+    (a final newline included): the swapped pattern answers as the ``re`` pattern xmlschema compiled."""
+    from bridge.core.validation import _LinearXsdPattern
+
+    facets = _xsd_facets(hub_reference)
+    assert facets and all(isinstance(pattern, _LinearXsdPattern) for _, pattern in facets)
+    strings = _example_strings(hub_reference)
+    compared = 0
+    for text_pattern, pattern in {text: pattern for text, pattern in facets}.items():
+        python = pattern._python
+        seeds = [text for text in strings if python.match(text)] or [""]
+        for seed in seeds[:12]:
+            for text in _near(seed):
+                if max(map(len, _RUNS.findall(text)), default=0) > 12:
+                    continue  # the reference, Python's re, would take seconds to hours (the bug)
+                compared += 1
+                assert bool(pattern.match(text)) is bool(python.match(text)), (text_pattern, text)
+    assert compared > 2_000
+
+
+@pytest.mark.timeout(60)  # xmlschema's Python re alone: 30 s at 40 characters here, hours at 60
+@pytest.mark.parametrize("case_id", ["a" * 25 + "!", "a" * 60 + "!"])
+def test_the_full_xml_error_pass_refuses_a_case_id_near_miss_at_once(hub_reference: Path, case_id: str) -> None:
+    """The full error list of an invalid XML message (xmlschema, after libxml2 said no) names the caseId."""
+    import xmlschema
+    from lxml import etree
+
+    import bridge
+    from bridge.refdata.bundle import _load_xmlschema
+
+    data = (hub_reference / "examples" / "RC-EDA" / "RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json").read_bytes()
+    xml = bridge.translate(data, "xml", schemas=hub_reference)
+    hostile = xml.replace(b"fr.health.samu440.DRFR154402413800236", case_id.encode())
+    assert hostile != xml
+    schema = _load_xmlschema(hub_reference / "xsd" / "EDXL-DE-full.xsd")
+    errors = list(schema.iter_errors(xmlschema.XMLResource(etree.fromstring(hostile))))
+    assert errors and all("caseId" in (error.path or "") for error in errors), [str(e)[:200] for e in errors]

@@ -196,7 +196,7 @@ def linear_xsd_patterns(schema: Any) -> int:
     swapped = 0
     for component in schema.maps.iter_components():
         if isinstance(component, XsdPatternFacets):
-            patterns = component.patterns
+            patterns: list[Any] = component.patterns  # re.Pattern items, swapped in place
             for index, pattern in enumerate(patterns):
                 if isinstance(pattern, re.Pattern):
                     patterns[index] = _LinearXsdPattern(pattern)

@@ -355,8 +355,48 @@ def _replaces_default(version: str, target: Path) -> bool:
 
 
 def list_bundles() -> list[BundleInfo]:
-    """Installed bundles, sorted by version (several model lines live side by side)."""
+    """Installed bundles, sorted by version (several model lines live side by side).
+
+    Read again only when the installation changed (:func:`_listing_key`): resolving the bundle of an XML
+    message without ``--schemas`` listed them per call (~100 us of reads and JSON per message).
+    """
     root = data_home() / "schemas"
+    key = _listing_key(root)
+    with _LISTING_LOCK:
+        cached = _LISTING.get(str(root))
+        if key is not None and cached is not None and cached[0] == key:
+            return list(cached[1])
+    found = _read_bundles(root)
+    if key is not None:
+        with _LISTING_LOCK:
+            _LISTING[str(root)] = (key, tuple(found))
+    return found
+
+
+_LISTING: dict[str, tuple[tuple[Any, ...], tuple[BundleInfo, ...]]] = {}
+_LISTING_LOCK = threading.Lock()
+
+
+def _listing_key(root: Path) -> tuple[Any, ...] | None:
+    """What changes when a bundle is installed, replaced or removed, or the default moves: the schemas
+    directory, the DEFAULT pointer and every manifest (inode, mtime, size). None: not cacheable (unreadable)."""
+    def mark(path: str) -> tuple[int, int, int] | None:
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return None
+        return st.st_ino, st.st_mtime_ns, st.st_size
+
+    try:
+        with os.scandir(root) as entries:
+            folders = sorted(entry.path for entry in entries if entry.is_dir())
+        return (mark(str(root)), mark(os.path.join(root, _DEFAULT_POINTER)),
+                tuple((folder, mark(os.path.join(folder, _MANIFEST))) for folder in folders))
+    except OSError:
+        return None
+
+
+def _read_bundles(root: Path) -> list[BundleInfo]:
     default = _default_path()
     found = []
     for manifest in sorted(root.glob(f"*/{_MANIFEST}")):

@@ -168,3 +168,34 @@ def test_older_model_line_does_not_replace_a_newer_default(hub_reference: Path, 
     assert "(model 1.9), this one" in newer.output
     kept = runner.invoke(cli, ["schemas", "install", "--no-default", str(hub_reference_v2)])
     assert "unchanged (--no-default)" in kept.output and current.version in kept.output
+
+
+def test_installed_bundles_are_read_again_only_when_the_installation_changes(
+        hub_reference: Path, hub_reference_v2: Path, monkeypatch) -> None:
+    """Resolving an XML message's bundle without --schemas lists the installed bundles per call: the list is
+    kept while nothing changed, and read again after an install, a default switch or a removal."""
+    import shutil
+
+    from bridge.refdata import bundle as bundle_module
+
+    reads: list[int] = []
+    real = bundle_module._read_bundles
+
+    def counted(root: Path) -> list:
+        reads.append(1)
+        return real(root)
+
+    monkeypatch.setattr(bundle_module, "_read_bundles", counted)
+    current = install_bundle(hub_reference)
+    assert [info.version for info in list_bundles()] == [current.version]
+    for _ in range(5):
+        assert [info.version for info in list_bundles()] == [current.version]
+    assert len(reads) == 1
+    older = install_bundle(hub_reference_v2)
+    assert {info.version for info in list_bundles()} == {current.version, older.version}
+    assert [info.version for info in list_bundles() if info.is_default] == [current.version]
+    install_bundle(hub_reference_v2, make_default=True)
+    assert [info.version for info in list_bundles() if info.is_default] == [older.version]
+    shutil.rmtree(older.path)
+    assert [info.version for info in list_bundles()] == [current.version]
+    assert len(reads) == 4

@@ -93,6 +93,37 @@ class TestMigrations:
             assert store.outbox_depth() == 2
             assert store._conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION
 
+    def test_v8_store_upgrades_to_one_counter_move_per_transition(self, tmp_path):
+        """Migration 9: the v2 pending counter and its triggers go, the backlog is read from the per-state counts."""
+        from bridge.edges.store import migrations
+
+        path = tmp_path / "v8.db"
+        conn = sqlite3.connect(path, isolation_level=None)
+        for _version, script in migrations.MIGRATIONS[:8]:
+            for statement in migrations._statements(script):
+                conn.execute(statement)
+        conn.execute("PRAGMA user_version = 8")
+        for state in ("received", "translated", "translated", "published"):
+            conn.execute("INSERT INTO messages (direction, state, original, created_at, updated_at)"
+                         " VALUES ('out', ?, x'00', '2026-01-01', '2026-01-01')", (state,))
+        conn.close()
+        with Store.open(path) as store:
+            assert store.outbox_depth() == 3
+            names = {r[0] for r in store._conn.execute("SELECT name FROM sqlite_master")}
+            assert "counters" not in names and not any(n.startswith("outbox_pending") for n in names)
+            store.mark_published(2, at=at(1))
+            assert store.outbox_depth() == 2
+            assert store.counts() == {("out", "received"): 1, ("out", "translated"): 1, ("out", "published"): 2}
+
+    def test_a_state_change_writes_its_row_its_history_line_and_two_counter_rows(self, store):
+        """Counters touched once per transition: one two-row upsert (old state -1, new state +1), no second
+        counter for the backlog (it was 5 rows written per publish: message, history, -1, +1, pending)."""
+        a = queue(store, "A", 1)
+        before = store._conn.total_changes
+        store.mark_published(a, at=at(2))
+        assert store._conn.total_changes - before == 4
+        assert store.outbox_depth() == 0
+
     def test_counter_matches_a_recount_after_every_kind_of_move(self, store):
         """The trigger-kept pending counter equals COUNT(*) after accepts, publishes, failures, purge, replay."""
         recount = ("SELECT COUNT(*) FROM messages WHERE direction = 'out'"

@@ -20,9 +20,13 @@ from bridge.app.records import (
 )
 from bridge.core.delivery import PENDING_OUTBOUND
 
-__all__ = ["StoreQueries"]
+__all__ = ["PENDING_COUNT", "StoreQueries"]
 
 _PENDING = tuple(sorted(s.value for s in PENDING_OUTBOUND))
+#: Outbound messages not yet published (back-pressure): the trigger-kept per-state counts of the
+#: pending states (migration 9), two primary-key rows, no table scan.
+PENDING_COUNT = ("SELECT COALESCE(SUM(value), 0) FROM state_counts WHERE direction = 'out' AND state IN ("
+                 + ", ".join(f"'{state}'" for state in _PENDING) + ")")
 _BY_STATE = "messages INDEXED BY messages_direction_state"  # see StoreQueries
 
 
@@ -225,8 +229,8 @@ class StoreQueries:
             "SELECT direction, state, value FROM state_counts WHERE value > 0")}
 
     def outbox_depth(self) -> int:
-        """Outbound messages not yet published (what back-pressure counts; a trigger-kept counter)."""
-        return self._conn.execute("SELECT value FROM counters WHERE name = 'outbox_pending'").fetchone()[0]
+        """Outbound messages not yet published (what back-pressure counts; trigger-kept counts)."""
+        return self._conn.execute(PENDING_COUNT).fetchone()[0]
 
     def oldest_pending_age(self, now: datetime) -> float:
         """Seconds since the oldest unpublished outbound message was accepted (0 when none).

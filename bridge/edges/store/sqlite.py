@@ -46,7 +46,7 @@ from bridge.edges.store.case_links import CaseLinkOps
 from bridge.edges.store.console_queries import ConsoleQueries
 from bridge.edges.store.intake import MAPPING_NOTES, IntakeOps
 from bridge.edges.store.migrations import migrate
-from bridge.edges.store.queries import StoreQueries
+from bridge.edges.store.queries import PENDING_COUNT, StoreQueries
 from bridge.edges.store.replaying import ReplayOps
 
 __all__ = ["DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES", "Store"]
@@ -604,4 +604,4 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
 
     @staticmethod
     def _count_pending(conn: sqlite3.Connection) -> int:
-        return conn.execute("SELECT value FROM counters WHERE name = 'outbox_pending'").fetchone()[0]
+        return conn.execute(PENDING_COUNT).fetchone()[0]

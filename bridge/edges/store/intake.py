@@ -25,6 +25,7 @@ from typing import Any
 
 from bridge.app.records import MessageId, Translation, to_db_time
 from bridge.core.delivery import Direction, Event, State, next_state
+from bridge.edges.store.transactions import replayable
 
 MAPPING_NOTES = "mapping_notes"  # history line holding a translation's notes (JSON), right after "translate"
 
@@ -55,6 +56,7 @@ class IntakeOps:
     _load: Any
     _log: Any
 
+    @replayable
     def accept_legacy_frame(
         self, original: bytes, translations: Sequence[Translation], *, adapter: str, profile: str | None,
         received_at: datetime,

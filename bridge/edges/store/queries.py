@@ -24,9 +24,9 @@ __all__ = ["PENDING_COUNT", "StoreQueries"]
 
 _PENDING = tuple(sorted(s.value for s in PENDING_OUTBOUND))
 #: Outbound messages not yet published (back-pressure): the trigger-kept per-state counts of the
-#: pending states (migration 9), two primary-key rows, no table scan.
-PENDING_COUNT = ("SELECT COALESCE(SUM(value), 0) FROM state_counts WHERE direction = 'out' AND state IN ("
-                 + ", ".join(f"'{state}'" for state in _PENDING) + ")")
+#: pending states (migration 9), one primary-key lookup each (``state IN (...)`` built a temporary index per call).
+PENDING_COUNT = "SELECT " + " + ".join(
+    f"COALESCE((SELECT value FROM state_counts WHERE direction = 'out' AND state = '{state}'), 0)" for state in _PENDING)
 _BY_STATE = "messages INDEXED BY messages_direction_state"  # see StoreQueries
 
 

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Self
@@ -48,6 +47,7 @@ from bridge.edges.store.intake import MAPPING_NOTES, IntakeOps
 from bridge.edges.store.migrations import migrate
 from bridge.edges.store.queries import PENDING_COUNT, StoreQueries
 from bridge.edges.store.replaying import ReplayOps
+from bridge.edges.store.transactions import TransactionOps, replayable
 
 __all__ = ["DEFAULT_MAX_PENDING", "SYNCHRONOUS_MODES", "Store"]
 
@@ -73,12 +73,15 @@ def _cannot_open(target: Path, exc: BaseException) -> StoreUnavailable:
                             "writable by this user: store.path / HUB_BRIDGE__STORE__PATH)")
 
 
-class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
+class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
     """Outbox / inbox / dead letters; see ``docs/reliability.md`` for the life of a message."""
 
     def __init__(self, conn: sqlite3.Connection, *, path: str, max_pending: int) -> None:
         self._conn = conn
         self._grouped = False
+        self._in_replayable = False
+        self._done = None
+        self._lost = None
         self.path = path
         self.max_pending = max_pending
 
@@ -130,93 +133,6 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    @contextmanager
-    def _tx(self) -> Iterator[sqlite3.Connection]:
-        """One write transaction; the lock is taken first so read-then-write is atomic.
-
-        Inside :meth:`group` it is a savepoint instead: the transition stays
-        all-or-nothing, and the group's single COMMIT makes it durable.
-        """
-        if self._grouped:
-            self._conn.execute("SAVEPOINT transition")
-            try:
-                yield self._conn
-            except BaseException:
-                self._conn.execute("ROLLBACK TO transition")
-                self._conn.execute("RELEASE transition")
-                raise
-            self._conn.execute("RELEASE transition")
-            return
-        self._conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self._conn
-            self._conn.execute("COMMIT")
-        except BaseException:
-            if self._conn.in_transaction:  # a failed COMMIT (disk full, I/O) leaves it open
-                self._conn.execute("ROLLBACK")
-            raise
-
-    @contextmanager
-    def group(self) -> Iterator[None]:
-        """Several transitions in one transaction, so one fsync makes them all durable (group commit).
-
-        A transition that fails inside the group is rolled back alone (savepoint)
-        and its error propagates. Nested groups join the outer one.
-        """
-        if self._grouped:
-            yield
-            return
-        self.begin_group()
-        try:
-            yield
-        except BaseException:
-            self.abort_group()
-            raise
-        self.commit_group()
-
-    @property
-    def grouping(self) -> bool:
-        """True while a group transaction is open."""
-        return self._grouped
-
-    def begin_group(self) -> None:
-        """Open a group transaction explicitly (the service keeps one open for a few milliseconds)."""
-        if not self._grouped:
-            self._conn.execute("BEGIN IMMEDIATE")
-            self._grouped = True
-
-    def commit_group(self) -> None:
-        """Make everything written since :meth:`begin_group` durable with one COMMIT."""
-        if not self._grouped:
-            return
-        self._grouped = False
-        try:
-            self._conn.execute("COMMIT")
-        except BaseException:
-            if self._conn.in_transaction:
-                self._conn.execute("ROLLBACK")
-            raise
-
-    def abort_group(self) -> None:
-        """Forget everything written since :meth:`begin_group`."""
-        self._grouped = False
-        if self._conn.in_transaction:
-            self._conn.execute("ROLLBACK")
-
-    @contextmanager
-    def _accepting(self) -> Iterator[sqlite3.Connection]:
-        """A transaction taking in a legacy frame: any storage failure means "nack it", never "drop it".
-
-        Disk full, a lock held past the busy timeout or an I/O error become
-        :class:`StoreUnavailable` (a :class:`StoreFull`), which the service answers
-        with the legacy profile's nack: the LRM keeps the message and retries.
-        """
-        try:
-            with self._tx() as conn:
-                yield conn
-        except sqlite3.OperationalError as exc:
-            raise StoreUnavailable(f"store {self.path} cannot take the message now: {exc}") from exc
-
     # -- transition helper ----------------------------------------------------------------
     def _load(self, conn: sqlite3.Connection, message_id: MessageId) -> Message:
         row = conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
@@ -258,6 +174,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
         )
 
     # -- outbox -----------------------------------------------------------------------------
+    @replayable
     def accept_outbound(
         self, original: bytes, *, adapter: str, profile: str | None, received_at: datetime,
         replay_of: int | None = None,
@@ -290,11 +207,13 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
                    None, state, detail)
         return message_id
 
+    @replayable
     def record_translated(self, message_id: MessageId, result: Translation, *, at: datetime) -> None:
         """Outbound or inbound message translated; an outbound one becomes publishable."""
         with self._tx() as conn:
             self._translate(conn, self._load(conn, message_id), result, at)
 
+    @replayable
     def accept_translated(
         self, original: bytes, translations: Sequence[Translation], *, adapter: str, profile: str | None,
         received_at: datetime,
@@ -310,6 +229,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
             return self._insert_translated(conn, original, translations, adapter=adapter, profile=profile,
                                            at=received_at)
 
+    @replayable
     def record_translations(self, message_id: MessageId, translations: Sequence[Translation], *,
                             at: datetime) -> list[MessageId]:
         """A RECEIVED message (crash recovery, DLQ replay) translated into one or more Hub messages.
@@ -348,6 +268,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
         if result.notes:  # codes mapped, fallbacks, drops, warnings: what the console's message page marks
             self._log(conn, msg.id, at, MAPPING_NOTES, target, target, result.notes)
 
+    @replayable
     def mark_translation_failed(
         self, message_id: MessageId, *, error: str, error_path: str | None, at: datetime,
         source: str = "translation",
@@ -375,6 +296,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
             f"SELECT * FROM messages WHERE id IN ({', '.join('?' * len(ids))})", tuple(ids))}
         return [found[message_id] for message_id in ids]
 
+    @replayable
     def mark_published(self, message_id: MessageId, *, at: datetime, rcref_deadline: datetime | None = None) -> bool:
         """Broker confirm received. Returns False when it was a repeat (already published)."""
         with self._tx() as conn:
@@ -386,6 +308,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
                         rcref_overdue_at=None, next_attempt_at=None)
             return True
 
+    @replayable
     def mark_publish_failed(
         self, message_id: MessageId, *, error: str, now: datetime, policy: RetryPolicy, rng_value: float
     ) -> datetime | None:
@@ -406,10 +329,12 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
                         attempts=attempt, last_error=error, next_attempt_at=to_db_time(retry_at))
             return retry_at
 
+    @replayable
     def mark_delivered(self, distribution_id: str, *, at: datetime) -> Message | None:
         """RC-REF received. None when no outbound message has that distributionID."""
         return self._hub_event(distribution_id, Event.RCREF, at, "RC-REF received")
 
+    @replayable
     def mark_answered(self, distribution_id: str, *, at: datetime, detail: str | None = None) -> Message | None:
         """Functional reply received for the message with that distributionID."""
         return self._hub_event(distribution_id, Event.ANSWER, at, detail or "answer received")
@@ -442,6 +367,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
         self._log(conn, msg.id, at, f"{event}_out_of_sequence", msg.state, msg.state, detail)
         return False
 
+    @replayable
     def mark_failed(
         self, distribution_id: str, *, hub_code: int, reason: str, at: datetime,
         error_path: str | None = None, dead_letter: bool = True,
@@ -461,6 +387,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
                                           source="hub", error=error, error_path=error_path)
             return self._load(conn, msg.id)
 
+    @replayable
     def flag_overdue_rcref(self, now: datetime) -> list[Message]:
         """Published messages whose RC-REF deadline passed, flagged once (they stay PUBLISHED)."""
         with self._tx() as conn:
@@ -475,6 +402,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
             return overdue
 
     # -- inbox ------------------------------------------------------------------------------
+    @replayable
     def record_inbound(
         self, body: bytes, *, distribution_id: str | None, case_id: str | None, case_version: str | None,
         received_at: datetime, adapter: str | None = None, content_type: str | None = None,
@@ -506,14 +434,17 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
                                (case_id, case_version)).fetchone()
         return None if row is None else Message.from_row(row)
 
+    @replayable
     def mark_inbound_handed_over(self, message_id: MessageId, *, at: datetime) -> bool:
         """The legacy side accepted the message. False when it already had."""
         return self._simple(message_id, Event.HAND_OVER, at, "handed over to the legacy side")
 
+    @replayable
     def mark_inbound_acked(self, message_id: MessageId, *, at: datetime, rcref_distribution_id: str | None = None) -> bool:
         """Our RC-REF for this message was published."""
         return self._simple(message_id, Event.ACK, at, f"RC-REF {rcref_distribution_id or ''}".strip())
 
+    @replayable
     def note_events(self, message_id: MessageId, event: str, details: Sequence[str], *, at: datetime) -> None:
         """History lines that do not move the message (e.g. ``value_altered`` warnings), for the console."""
         with self._tx() as conn:
@@ -521,6 +452,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
             for detail in details:
                 self._log(conn, msg.id, at, event, msg.state, msg.state, detail[:2000])
 
+    @replayable
     def mark_inbound_failed(self, message_id: MessageId, *, error: str, error_path: str | None, at: datetime) -> int:
         """An inbound message could not be mapped or handed over: FAILED and dead-lettered."""
         return self.mark_translation_failed(message_id, error=error, error_path=error_path, at=at, source="inbound")
@@ -534,6 +466,7 @@ class Store(IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, ConsoleQueries):
             return True
 
     # -- dead letters -----------------------------------------------------------------------
+    @replayable
     def dead_letter(
         self, original: bytes, *, error: str, error_path: str | None, source: str, at: datetime,
         direction: Direction = Direction.IN, attempts: Sequence[Attempt] = (), adapter: str | None = None,

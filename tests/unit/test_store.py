@@ -577,3 +577,55 @@ class TestCaseLookupDoesNotScan:
         assert query.rstrip().upper().endswith("LIMIT 1")
         plan = " ".join(row[3] for row in filled._conn.execute(f"EXPLAIN QUERY PLAN {query}"))
         assert "SCAN messages" not in plan, (query, plan)
+
+
+class TestUsualMoves:
+    """Confirm and RC-REF, the two transitions every sheet makes, run as constant statements (no read first
+    for a confirm); what they write must be what the table-driven path writes."""
+
+    def test_a_confirm_and_an_rcref_write_what_the_table_path_writes(self, store):
+        from bridge.core.delivery import Event
+
+        usual, other = queue(store, "A", 1), queue(store, "B", 2)
+        store.mark_publish_failed(usual, error="nack", now=at(3), policy=RetryPolicy(), rng_value=0.5)
+        store.mark_publish_failed(other, error="nack", now=at(3), policy=RetryPolicy(), rng_value=0.5)
+        assert store.mark_published(usual, at=at(4), rcref_deadline=at(60))
+        with store._tx() as conn:  # the same move through _apply, the general path
+            head = store._head(conn, other)
+            store._apply(conn, head, Event.CONFIRM, at(4), f"attempt {head.attempts + 1}",
+                         published_at=to_db_time(at(4)), rcref_deadline=to_db_time(at(60)),
+                         rcref_overdue_at=None, next_attempt_at=None)
+        delivered = store.mark_delivered("fr.health.samu440_A_1", at=at(5))
+        with store._tx() as conn:
+            store._apply(conn, store._head(conn, other), Event.RCREF, at(5), "RC-REF received")
+
+        def life(message_id: int) -> tuple:
+            row = dict(store._conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone())
+            del row["id"], row["original"], row["distribution_id"], row["case_id"], row["created_at"]
+            return row, [(e.event, e.from_state, e.to_state, e.detail) for e in store.history(message_id)][2:]
+
+        assert life(usual) == life(other)
+        assert life(usual)[1][1] == ("confirm", "translated", "published", "attempt 2")
+        assert delivered == store.get(usual)
+
+    def test_a_confirm_reads_nothing_before_it_writes_and_an_rcref_reads_its_row_once(self, store):
+        message_id = queue(store, "A", 1)
+        statements: list[str] = []
+        store._conn.set_trace_callback(statements.append)
+        store.mark_published(message_id, at=at(2))
+        confirm, statements[:] = list(statements), []
+        store.mark_delivered("fr.health.samu440_A_1", at=at(3))
+        store._conn.set_trace_callback(None)
+        tops = [s.split()[0] for s in dict.fromkeys(confirm)]  # a trigger repeats its statement's text
+        assert tops == ["BEGIN", "UPDATE", "INSERT", "COMMIT"]
+        assert [s.split()[0] for s in dict.fromkeys(statements)] == ["BEGIN", "SELECT", "UPDATE", "INSERT", "COMMIT"]
+
+    def test_the_fallback_still_asks_the_table(self, store):
+        """Not the usual state: a repeat is recognised, an illegal move refused, an RC-REF before the confirm kept."""
+        message_id = queue(store, "A", 1)
+        assert store.mark_delivered("fr.health.samu440_A_1", at=at(2)).state is State.DELIVERED  # overtook
+        assert store.mark_published(message_id, at=at(3)) is False  # a confirm after it: a repeat
+        inbound, _ = store.record_inbound(b"{}", distribution_id="fr.fire.x_1", case_id=None, case_version=None,
+                                          received_at=at(4))
+        with pytest.raises(IllegalTransition):
+            store.mark_published(inbound, at=at(5))

@@ -67,6 +67,26 @@ ORDER BY m.id LIMIT ?
 """
 
 
+_HISTORY = "INSERT INTO events (message_id, ts, event, from_state, to_state, detail) VALUES (?, ?, ?, ?, ?, ?)"
+# The usual move of the two hot transitions in constant statements, the states taken from the table at import:
+# a confirm is one UPDATE whose WHERE clause holds the from-state (the row is not read first; RETURNING
+# measured dearer than reading the attempt count in the history INSERT); an RC-REF reads the row it returns
+# anyway, then updates it by id. Any other state falls back to the table's verdict (repeat, out of sequence).
+_CONFIRM_EVENT, _CONFIRM_FROM = Event.CONFIRM.value, State.TRANSLATED.value
+_CONFIRM_TO = TRANSITIONS[(Direction.OUT, State.TRANSLATED, Event.CONFIRM)].value
+_CONFIRM_USUAL = (
+    f"UPDATE messages SET state = '{_CONFIRM_TO}', updated_at = ?1, published_at = ?1, rcref_deadline = ?2,"
+    f" rcref_overdue_at = NULL, next_attempt_at = NULL WHERE id = ?3 AND direction = 'out' AND state = '{_CONFIRM_FROM}'")
+_CONFIRM_HISTORY = (  # the detail names the attempt: read in the same statement, not by a SELECT first
+    "INSERT INTO events (message_id, ts, event, from_state, to_state, detail)"
+    f" SELECT id, ?1, '{_CONFIRM_EVENT}', '{_CONFIRM_FROM}', '{_CONFIRM_TO}', 'attempt ' || (attempts + 1)"
+    " FROM messages WHERE id = ?2")
+_RCREF_EVENT, _RCREF_FROM = Event.RCREF.value, State.PUBLISHED.value
+_RCREF_TO = TRANSITIONS[(Direction.OUT, State.PUBLISHED, Event.RCREF)].value
+_RCREF_USUAL = f"UPDATE messages SET state = '{_RCREF_TO}', updated_at = ? WHERE id = ?"
+_BY_DISTRIBUTION_ID = "SELECT * FROM messages WHERE direction = 'out' AND distribution_id = ?"
+
+
 def _cannot_open(target: Path, exc: BaseException) -> StoreUnavailable:
     """Why the store could not be opened, naming the file (a read-only disk said only 'readonly database')."""
     return StoreUnavailable(f"cannot open the store {target}: {exc} (check that the file and its folder are "
@@ -159,19 +179,18 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
     ) -> State:
         """Move ``msg`` by ``event`` (checked against the table), set ``columns``, log history."""
         target = next_state(msg.direction, msg.state, event, message=msg.id)
-        assignments = {"state": target.value, "updated_at": to_db_time(at), **columns}
+        stamp = to_db_time(at)
+        assignments = {"state": target.value, "updated_at": stamp, **columns}
         sql = ", ".join(f"{name} = ?" for name in assignments)
         conn.execute(f"UPDATE messages SET {sql} WHERE id = ?", (*assignments.values(), msg.id))
-        self._log(conn, msg.id, at, event, msg.state, target, detail)
+        conn.execute(_HISTORY, (msg.id, stamp, str(event), str(msg.state), str(target), detail))
         return target
 
     @staticmethod
     def _log(conn: sqlite3.Connection, message_id: MessageId, at: datetime, event: Event | str,
              from_state: State | None, to_state: State, detail: str | None) -> None:
-        conn.execute(
-            "INSERT INTO events (message_id, ts, event, from_state, to_state, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            (message_id, to_db_time(at), str(event), from_state and str(from_state), str(to_state), detail),
-        )
+        conn.execute(_HISTORY, (message_id, to_db_time(at), str(event), from_state and str(from_state), str(to_state),
+                                detail))
 
     # -- outbox -----------------------------------------------------------------------------
     @replayable
@@ -299,12 +318,17 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
     @replayable
     def mark_published(self, message_id: MessageId, *, at: datetime, rcref_deadline: datetime | None = None) -> bool:
         """Broker confirm received. Returns False when it was a repeat (already published)."""
+        stamp = to_db_time(at)
         with self._tx() as conn:
+            # the usual move (translated -> published, the table's) in one statement; anything else below
+            if conn.execute(_CONFIRM_USUAL, (stamp, to_db_time(rcref_deadline), message_id)).rowcount:
+                conn.execute(_CONFIRM_HISTORY, (stamp, message_id))
+                return True
             msg = self._head(conn, message_id)
             if is_repeat(msg.direction, msg.state, Event.CONFIRM):
                 return False
             self._apply(conn, msg, Event.CONFIRM, at, f"attempt {msg.attempts + 1}",
-                        published_at=to_db_time(at), rcref_deadline=to_db_time(rcref_deadline),
+                        published_at=stamp, rcref_deadline=to_db_time(rcref_deadline),
                         rcref_overdue_at=None, next_attempt_at=None)
             return True
 
@@ -340,17 +364,21 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
         return self._hub_event(distribution_id, Event.ANSWER, at, detail or "answer received")
 
     def _hub_event(self, distribution_id: str, event: Event, at: datetime, detail: str) -> Message | None:
+        stamp = to_db_time(at)
         with self._tx() as conn:
-            row = conn.execute("SELECT * FROM messages WHERE direction = 'out' AND distribution_id = ?",
-                               (distribution_id,)).fetchone()
+            row = conn.execute(_BY_DISTRIBUTION_ID, (distribution_id,)).fetchone()
             if row is None:
                 return None
+            if event is Event.RCREF and row["state"] == _RCREF_FROM:  # the usual move, no table lookups
+                conn.execute(_RCREF_USUAL, (stamp, row["id"]))
+                conn.execute(_HISTORY, (row["id"], stamp, _RCREF_EVENT, _RCREF_FROM, _RCREF_TO, detail))
+                return Message.from_row({**dict(row), "state": _RCREF_TO, "updated_at": stamp})
             head = MessageHead(row["id"], Direction(row["direction"]), State(row["state"]), row["attempts"])
             if not self._peer_event_applies(conn, head, event, at, detail):
                 return Message.from_row(row)
             target = self._apply(conn, head, event, at, detail)
             # what _apply wrote, without reading the row again (and one record built, not two)
-            return Message.from_row({**dict(row), "state": target.value, "updated_at": to_db_time(at)})
+            return Message.from_row({**dict(row), "state": target.value, "updated_at": stamp})
 
     def _peer_event_applies(self, conn: sqlite3.Connection, msg: Message | MessageHead, event: Event, at: datetime,
                             detail: str) -> bool:

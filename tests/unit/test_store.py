@@ -629,3 +629,58 @@ class TestUsualMoves:
                                           received_at=at(4))
         with pytest.raises(IllegalTransition):
             store.mark_published(inbound, at=at(5))
+
+
+class TestPublishPass:
+    """next_publishable walks the queue in acceptance order and stops at its limit (a GROUP BY over every
+    queued case cost 12 ms per pass with 10,000 messages waiting, on the reactor)."""
+
+    @staticmethod
+    def _queue(tmp_path, name: str, size: int, seed: int) -> Store:
+        import random
+
+        rng = random.Random(seed)
+        opened = Store.open(tmp_path / f"{name}.sqlite3", max_pending=10 * size)
+        conn = opened._conn
+        conn.execute("BEGIN")
+        for n in range(size):
+            conn.execute(
+                "INSERT INTO messages (direction, state, original, distribution_id, case_id, created_at, updated_at,"
+                " next_attempt_at) VALUES ('out', ?, x'00', ?, ?, '2026-01-01', '2026-01-01', ?)",
+                (rng.choice(["translated"] * 4 + ["published", "received"]), f"fr.x_{n}",
+                 rng.choice([None, f"K{rng.randrange(max(1, size // 3))}"]),
+                 rng.choice([None, None, to_db_time(at(rng.randrange(60)))])))
+        conn.execute("COMMIT")
+        return opened
+
+    def test_the_pass_picks_what_the_core_rule_picks_over_the_whole_queue(self, tmp_path):
+        from bridge.core.delivery import Queued, select_publishable
+
+        for seed in range(25):
+            with self._queue(tmp_path, f"q{seed}", 120, seed) as store:
+                rows = store._conn.execute("SELECT id, case_id, next_attempt_at FROM messages WHERE direction = 'out'"
+                                           " AND state = 'translated' ORDER BY id").fetchall()
+                queue = [Queued(r[0], r[1], None if r[2] is None else datetime.fromisoformat(r[2])) for r in rows]
+                for now, limit, busy in ((at(30), 100, set()), (at(10), 7, set()), (at(70), 5, {r[0] for r in rows[:9]})):
+                    expected = select_publishable(queue, now=now, in_flight=busy, limit=limit)
+                    got = store.next_publishable(now, limit, in_flight=busy)
+                    assert [m.id for m in got] == expected, (seed, now, limit)
+                    assert all(m.state is State.TRANSLATED and m.original == b"\x00" for m in got)
+
+    def test_a_pass_costs_what_it_returns_not_the_backlog(self, tmp_path):
+        """SQLite's virtual-machine steps (counted, not timed) for a pass of 20: flat from 500 to 5,000 queued."""
+        def steps(size: int) -> int:
+            with self._queue(tmp_path, f"deep{size}", size, 7) as store:
+                count = [0]
+
+                def tick() -> int:
+                    count[0] += 1
+                    return 0
+
+                store._conn.set_progress_handler(tick, 100)
+                assert len(store.next_publishable(at(100), 20)) == 20
+                store._conn.set_progress_handler(None, 0)
+                return count[0]
+
+        small, deep = steps(500), steps(5000)
+        assert deep <= 1.5 * small + 10, (small, deep)

@@ -31,6 +31,19 @@ MAPPING_NOTES = "mapping_notes"  # history line holding a translation's notes (J
 
 __all__ = ["IntakeOps", "IntakeResult", "frame_key"]
 
+# A frame's row written once, already translated, and its history lines in one more statement: the
+# rows and lines of inserting it RECEIVED and then applying TRANSLATE (the table's move, taken at import).
+_RECEIVED = State.RECEIVED.value
+_TRANSLATED = next_state(Direction.OUT, State.RECEIVED, Event.TRANSLATE).value
+_INSERT_TRANSLATED = (
+    "INSERT INTO messages (direction, state, original, created_at, updated_at, adapter, profile, translated,"
+    f" distribution_id, case_id, case_version, content_type) VALUES ('out', '{_TRANSLATED}', ?1, ?2, ?2, ?3, ?4, ?5,"
+    " ?6, ?7, ?8, ?9)")
+_HISTORY = (
+    "INSERT INTO events (message_id, ts, event, from_state, to_state, detail) VALUES"
+    f" (?1, ?2, 'accept', NULL, '{_RECEIVED}', NULL), (?1, ?2, '{Event.TRANSLATE.value}', '{_RECEIVED}', '{_TRANSLATED}', ?3)")
+_HISTORY_WITH_NOTES = _HISTORY + f", (?1, ?2, '{MAPPING_NOTES}', '{_TRANSLATED}', '{_TRANSLATED}', ?4)"
+
 
 def frame_key(original: bytes) -> str:
     """The dedup key of a legacy frame: SHA-256 of its exact bytes, hex."""
@@ -91,26 +104,19 @@ class IntakeOps:
         ``translate``, the mapping notes) in one more statement: the same rows and history
         lines as inserting it RECEIVED and then applying TRANSLATE, in two statements instead of five.
         """
-        target = next_state(Direction.OUT, State.RECEIVED, Event.TRANSLATE)
         stamp = to_db_time(at)
         ids = []
         for result in translations:
-            cursor = conn.execute(
-                "INSERT INTO messages (direction, state, original, created_at, updated_at, adapter, profile,"
-                " translated, distribution_id, case_id, case_version, content_type)"
-                " VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (target.value, bytes(original), stamp, stamp, adapter, profile, bytes(result.translated),
-                 result.distribution_id, result.case_id, result.case_version, result.content_type))
-            if cursor.lastrowid is None:  # an INSERT always sets it; a None would be a sqlite3 defect, not data
+            message_id = conn.execute(_INSERT_TRANSLATED, (
+                bytes(original), stamp, adapter, profile, bytes(result.translated), result.distribution_id,
+                result.case_id, result.case_version, result.content_type)).lastrowid
+            if message_id is None:  # an INSERT always sets it; a None would be a sqlite3 defect, not data
                 raise RuntimeError("sqlite3 gave no rowid for an inserted message")
-            message_id = cursor.lastrowid
-            history = [(message_id, stamp, "accept", None, State.RECEIVED.value, None),
-                       (message_id, stamp, Event.TRANSLATE.value, State.RECEIVED.value, target.value,
-                        f"{result.content_type}, {len(result.translated)} bytes")]
+            detail = f"{result.content_type}, {len(result.translated)} bytes"
             if result.notes:  # what the console's message page marks (codes mapped, fallbacks, drops, warnings)
-                history.append((message_id, stamp, MAPPING_NOTES, target.value, target.value, result.notes))
-            conn.execute("INSERT INTO events (message_id, ts, event, from_state, to_state, detail) VALUES "
-                         + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(history)), [v for row in history for v in row])
+                conn.execute(_HISTORY_WITH_NOTES, (message_id, stamp, detail, result.notes))
+            else:
+                conn.execute(_HISTORY, (message_id, stamp, detail))
             ids.append(message_id)
         return ids
 

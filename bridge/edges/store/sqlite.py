@@ -55,15 +55,16 @@ DEFAULT_MAX_PENDING = 10_000
 SYNCHRONOUS_MODES = ("FULL", "NORMAL", "EXTRA")
 _BUSY_TIMEOUT_MS = 5_000
 PURGE_BATCH = 2_000  # messages per retention transaction
+# The due heads of the queue in acceptance order: a translated outbound message with no earlier translated
+# message of its case (NULL case: always a head), due now. Walked along (direction, state, id) and stopped
+# at the LIMIT, each candidate checked by one probe of the case index: a pass costs what it returns, not
+# the backlog (a GROUP BY over every queued case cost 12 ms per pass with 10,000 messages waiting).
 _DUE_HEADS = """
-SELECT m.id, m.case_id, m.next_attempt_at FROM messages AS m JOIN (
-    SELECT MIN(id) AS id FROM messages
-    WHERE direction = 'out' AND state = 'translated' AND case_id IS NOT NULL GROUP BY case_id
-    UNION ALL
-    SELECT id FROM messages WHERE direction = 'out' AND state = 'translated' AND case_id IS NULL
-) AS heads ON heads.id = m.id
-WHERE m.next_attempt_at IS NULL OR m.next_attempt_at <= ?
-ORDER BY m.id LIMIT ?
+SELECT m.* FROM messages AS m INDEXED BY messages_direction_state
+WHERE m.direction = 'out' AND m.state = 'translated' AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?1)
+  AND NOT EXISTS (SELECT 1 FROM messages AS e INDEXED BY messages_queue_by_case WHERE e.direction = 'out'
+                  AND e.state = 'translated' AND e.case_id = m.case_id AND e.id < m.id)
+ORDER BY m.id LIMIT ?2
 """
 
 
@@ -304,16 +305,12 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
     ) -> list[Message]:
         """Outbound messages to publish now: per-case FIFO, one in flight per case, retry times honoured."""
         busy = set(in_flight)
-        # SQL keeps only the due head of each case (all the rule can pick), read from a
-        # covering index, so a deep backlog stays cheap; the core rule has the last word.
-        rows = self._conn.execute(_DUE_HEADS, (to_db_time(now), limit + len(busy))).fetchall()
-        queued = [Queued(r["id"], r["case_id"], from_db_time(r["next_attempt_at"])) for r in rows]
-        ids = select_publishable(queued, now=now, in_flight=busy, limit=limit)
-        if not ids:
-            return []
-        found = {m.id: m for m in self._messages(
-            f"SELECT * FROM messages WHERE id IN ({', '.join('?' * len(ids))})", tuple(ids))}
-        return [found[message_id] for message_id in ids]
+        # SQL keeps only the due head of each case (all the rule can pick), whole rows in one read;
+        # the core rule has the last word (in flight, order), and only its picks become records.
+        rows = {r["id"]: r for r in self._conn.execute(_DUE_HEADS, (to_db_time(now), limit + len(busy)))}
+        queued = [Queued(r["id"], r["case_id"], from_db_time(r["next_attempt_at"])) for r in rows.values()]
+        return [Message.from_row(rows[message_id])
+                for message_id in select_publishable(queued, now=now, in_flight=busy, limit=limit)]
 
     @replayable
     def mark_published(self, message_id: MessageId, *, at: datetime, rcref_deadline: datetime | None = None) -> bool:

@@ -684,3 +684,21 @@ class TestPublishPass:
 
         small, deep = steps(500), steps(5000)
         assert deep <= 1.5 * small + 10, (small, deep)
+
+
+def test_the_hot_paths_record_builder_gives_what_from_row_gives(store):
+    """message_of (explicit columns, no dict) = Message.from_row, for rows with every kind of value."""
+    from bridge.app.records import Message
+    from bridge.edges.store.queries import MESSAGE_COLUMNS, message_of
+
+    a, b = queue(store, "A", 1), queue(store, "B", 2)
+    store.mark_published(a, at=at(3), rcref_deadline=at(60))
+    store.flag_overdue_rcref(at(61))
+    store.mark_publish_failed(b, error="nack", now=at(4), policy=RetryPolicy(), rng_value=0.5)
+    inbound, _ = store.record_inbound(b"{}", distribution_id="fr.fire.x_1", case_id="c", case_version="1",
+                                      received_at=at(5), adapter="x", content_type="application/json")
+    for message_id in (a, b, inbound):
+        row = store._conn.execute(f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?", (message_id,)).fetchone()
+        assert message_of(row) == Message.from_row(row) == store.get(message_id)
+        moved = message_of(row, state="delivered", updated_at=to_db_time(at(70)))
+        assert moved == Message.from_row({**dict(row), "state": "delivered", "updated_at": to_db_time(at(70))})

@@ -45,7 +45,7 @@ from bridge.edges.store.case_links import CaseLinkOps
 from bridge.edges.store.console_queries import ConsoleQueries
 from bridge.edges.store.intake import MAPPING_NOTES, IntakeOps
 from bridge.edges.store.migrations import migrate
-from bridge.edges.store.queries import PENDING_COUNT, StoreQueries
+from bridge.edges.store.queries import MESSAGE_COLUMNS, PENDING_COUNT, StoreQueries, message_of
 from bridge.edges.store.replaying import ReplayOps
 from bridge.edges.store.transactions import TransactionOps, replayable
 
@@ -59,8 +59,9 @@ PURGE_BATCH = 2_000  # messages per retention transaction
 # message of its case (NULL case: always a head), due now. Walked along (direction, state, id) and stopped
 # at the LIMIT, each candidate checked by one probe of the case index: a pass costs what it returns, not
 # the backlog (a GROUP BY over every queued case cost 12 ms per pass with 10,000 messages waiting).
-_DUE_HEADS = """
-SELECT m.* FROM messages AS m INDEXED BY messages_direction_state
+_M_COLUMNS = ", ".join(f"m.{column}" for column in MESSAGE_COLUMNS.split(", "))
+_DUE_HEADS = f"""
+SELECT {_M_COLUMNS} FROM messages AS m INDEXED BY messages_direction_state
 WHERE m.direction = 'out' AND m.state = 'translated' AND (m.next_attempt_at IS NULL OR m.next_attempt_at <= ?1)
   AND NOT EXISTS (SELECT 1 FROM messages AS e INDEXED BY messages_queue_by_case WHERE e.direction = 'out'
                   AND e.state = 'translated' AND e.case_id = m.case_id AND e.id < m.id)
@@ -85,7 +86,7 @@ _CONFIRM_HISTORY = (  # the detail names the attempt: read in the same statement
 _RCREF_EVENT, _RCREF_FROM = Event.RCREF.value, State.PUBLISHED.value
 _RCREF_TO = TRANSITIONS[(Direction.OUT, State.PUBLISHED, Event.RCREF)].value
 _RCREF_USUAL = f"UPDATE messages SET state = '{_RCREF_TO}', updated_at = ? WHERE id = ?"
-_BY_DISTRIBUTION_ID = "SELECT * FROM messages WHERE direction = 'out' AND distribution_id = ?"
+_BY_DISTRIBUTION_ID = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE direction = 'out' AND distribution_id = ?"
 
 
 def _cannot_open(target: Path, exc: BaseException) -> StoreUnavailable:
@@ -309,7 +310,7 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
         # the core rule has the last word (in flight, order), and only its picks become records.
         rows = {r["id"]: r for r in self._conn.execute(_DUE_HEADS, (to_db_time(now), limit + len(busy)))}
         queued = [Queued(r["id"], r["case_id"], from_db_time(r["next_attempt_at"])) for r in rows.values()]
-        return [Message.from_row(rows[message_id])
+        return [message_of(rows[message_id])
                 for message_id in select_publishable(queued, now=now, in_flight=busy, limit=limit)]
 
     @replayable
@@ -369,7 +370,7 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
             if event is Event.RCREF and row["state"] == _RCREF_FROM:  # the usual move, no table lookups
                 conn.execute(_RCREF_USUAL, (stamp, row["id"]))
                 conn.execute(_HISTORY, (row["id"], stamp, _RCREF_EVENT, _RCREF_FROM, _RCREF_TO, detail))
-                return Message.from_row({**dict(row), "state": _RCREF_TO, "updated_at": stamp})
+                return message_of(row, state=_RCREF_TO, updated_at=stamp)
             head = MessageHead(row["id"], Direction(row["direction"]), State(row["state"]), row["attempts"])
             if not self._peer_event_applies(conn, head, event, at, detail):
                 return Message.from_row(row)

@@ -15,8 +15,8 @@ from itertools import count
 
 import pytest
 
-from bridge.core.delivery import IllegalTransition, RetryPolicy
-from bridge.edges.store import Store, StoreFull, Translation
+from bridge.core.delivery import Direction, IllegalTransition, RetryPolicy
+from bridge.edges.store import Store, StoreFull, Translation, UnknownMessage
 from bridge.edges.store.transactions import GroupLost, replayable
 
 T0 = datetime(2026, 11, 25, 20, 0, tzinfo=UTC)
@@ -105,23 +105,57 @@ def test_transitions_in_a_group_open_no_savepoint_each(store):
     assert store.counts() == {("out", "delivered"): 10}
 
 
-def test_a_transition_without_replay_earlier_in_the_group_makes_a_later_failure_lose_the_whole_group(store):
-    """An operator closing a dead letter (no replay: it keeps a savepoint) then a failed write: the group cannot be redone,
+class _WithUnmarked(Store):
+    """A store with one transition not marked replayable (as a new one written without the decorator)."""
+
+    def close_dead_letter(self, dlq_id: int) -> None:
+        with self._tx() as conn:
+            conn.execute("UPDATE dead_letters SET replayed_at = '2026-11-25' WHERE id = ?", (dlq_id,))
+
+
+def test_a_transition_without_replay_earlier_in_the_group_makes_a_later_failure_lose_the_whole_group(tmp_path):
+    """An unmarked transition (it keeps a savepoint of its own) then a failed write: the group cannot be redone,
     so nothing of it is committed, later writes are refused and the commit says so (the service nacks)."""
-    dlq_id = store.dead_letter(b"garbage", error="bad", error_path="/", source="framing", at=at(0))
-    before = snapshot(store)
-    store.begin_group()
-    frame(store, 1, "fr.health.samu440_a")
-    store.mark_replayed(dlq_id, at=at(1))
-    with pytest.raises(sqlite3.IntegrityError):
-        frame(store, 2, "fr.health.samu440_b", "fr.health.samu440_a")
-    with pytest.raises(GroupLost):
-        frame(store, 3, "fr.health.samu440_c")
-    with pytest.raises(GroupLost, match="nothing written since it began will be committed"):
-        store.commit_group()
-    assert not store.grouping
-    assert snapshot(store) == before
-    assert frame(store, 4, "fr.health.samu440_d").ids  # the next group / transition works again
+    with _WithUnmarked.open(tmp_path / "bridge.sqlite3", max_pending=50) as store:
+        dlq_id = store.dead_letter(b"garbage", error="bad", error_path="/", source="framing", at=at(0))
+        before = snapshot(store)
+        store.begin_group()
+        frame(store, 1, "fr.health.samu440_a")
+        store.close_dead_letter(dlq_id)
+        with pytest.raises(sqlite3.IntegrityError):
+            frame(store, 2, "fr.health.samu440_b", "fr.health.samu440_a")
+        with pytest.raises(GroupLost):
+            frame(store, 3, "fr.health.samu440_c")
+        with pytest.raises(GroupLost, match="nothing written since it began will be committed"):
+            store.commit_group()
+        assert not store.grouping
+        assert snapshot(store) == before
+        assert store._conn.execute("SELECT replayed_at FROM dead_letters").fetchone()[0] is None
+        assert frame(store, 4, "fr.health.samu440_d").ids  # the next group / transition works again
+
+
+def test_an_unmarked_transition_failing_in_a_group_is_still_undone_alone(tmp_path):
+    """Without replay it falls back to a savepoint of its own: its failure undoes it alone, as before."""
+    with _WithUnmarked.open(tmp_path / "bridge.sqlite3", max_pending=50) as store:
+        with store.group():
+            first = frame(store, 1, "fr.health.samu440_a")
+            with pytest.raises(UnknownMessage):
+                store.mark_published(999, at=at(2))
+            third = frame(store, 3, "fr.health.samu440_c")
+        assert [m.id for m in store.next_publishable(at(10))] == [first.ids[0]]  # same case: FIFO
+        assert store.get(third.ids[0]).state == "translated"
+
+
+def test_arguments_changed_by_the_caller_after_the_call_are_replayed_as_they_were(store):
+    """The service builds lists (history details, translations) it could reuse: the group keeps a copy."""
+    details = ["first"]
+    with store.group():
+        message_id = frame(store, 1, "fr.health.samu440_a").ids[0]
+        store.note_events(message_id, "value_altered", details, at=at(2))
+        details.append("added later")
+        with pytest.raises(sqlite3.IntegrityError):
+            frame(store, 2, "fr.health.samu440_b", "fr.health.samu440_a")
+    assert [e.detail for e in store.history(message_id) if e.event == "value_altered"] == ["first"]
 
 
 class _Drifting(Store):
@@ -167,6 +201,15 @@ def test_every_kind_of_transition_replays_to_the_same_rows(tmp_path):
             store.mark_inbound_acked(inbound, at=at(11), rcref_distribution_id="fr.health.samu440_r")
             store.dead_letter(b"junk", error="e", error_path=None, source="framing", at=at(12))
             store.link_case("GRP-1", "fr.fire.nexsis.sdis44.9", profile="p", at=at(13))
+            parked = store.dead_letter(b"frame", error="e", error_path=None, source="mapping", at=at(14),
+                                       direction=Direction.OUT)
+            store.note_replay_failed(parked, error="still wrong", at=at(15))
+            store.requeue_dead_letter(parked, at=at(16), translations=[Translation(b"{}", "fr.health.samu440_r", CASE)])
+            store.mark_replayed(store.dead_letter(b"x", error="e", error_path=None, source="framing", at=at(17)),
+                                at=at(18))
+            store.republish_window(at(0), at(4), at=at(19))
+            store.flag_overdue_rcref(at(20))
+            store.purge_delivered(at(100), include_failed=True)
             if fail:
                 with pytest.raises(sqlite3.IntegrityError):
                     frame(store, 3, "fr.health.samu440_c", "fr.health.samu440_a")

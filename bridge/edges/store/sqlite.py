@@ -536,6 +536,7 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
         return int(cursor.lastrowid)
 
     # -- retention --------------------------------------------------------------------------
+    @replayable
     def purge_delivered(self, older_than: datetime, *, include_failed: bool = False) -> int:
         """Delete finished messages last updated before ``older_than``; failed ones only on request.
 

@@ -65,8 +65,9 @@ def replayable(method: F) -> F:
             raise
         finally:
             self._in_replayable = False
-        if self._done is not None:
-            self._done.append((method, args, kwargs, result))
+        if self._done is not None:  # lists the caller might change afterwards are kept as they were
+            self._done.append((method, tuple(tuple(a) if type(a) is list else a for a in args),
+                               {k: tuple(v) if type(v) is list else v for k, v in kwargs.items()}, result))
         return result
 
     return transition  # type: ignore[return-value]

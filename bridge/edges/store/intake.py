@@ -11,7 +11,7 @@ again without creating anything. The key goes when its first message is purged
 (``ON DELETE CASCADE``), so the dedup window is the retention period.
 
 A mixin of :class:`bridge.edges.store.Store`, relying on its helpers
-(``_accepting``, ``_check_room``, ``_insert``, ``_translate``, ``_load``, ``_log``).
+(``_accepting``, ``_refuse_when_full``, ``_load``, ``_log``).
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from typing import Any
 
 from bridge.app.records import MessageId, Translation, to_db_time
 from bridge.core.delivery import Direction, Event, State, next_state
+from bridge.edges.store.queries import PENDING_COUNT
 from bridge.edges.store.transactions import replayable
 
 MAPPING_NOTES = "mapping_notes"  # history line holding a translation's notes (JSON), right after "translate"
@@ -42,6 +43,9 @@ _INSERT_TRANSLATED = (
 _HISTORY = (
     "INSERT INTO events (message_id, ts, event, from_state, to_state, detail) VALUES"
     f" (?1, ?2, 'accept', NULL, '{_RECEIVED}', NULL), (?1, ?2, '{Event.TRANSLATE.value}', '{_RECEIVED}', '{_TRANSLATED}', ?3)")
+# Is the frame known, and how many messages wait (back-pressure): one statement before anything is written.
+_KNOWN_AND_PENDING = ("SELECT (SELECT message_id FROM legacy_intake WHERE frame_sha256 = ?), "
+                      + PENDING_COUNT.removeprefix("SELECT "))
 _HISTORY_WITH_NOTES = _HISTORY + f", (?1, ?2, '{MAPPING_NOTES}', '{_TRANSLATED}', '{_TRANSLATED}', ?4)"
 
 
@@ -63,9 +67,7 @@ class IntakeOps:
 
     _conn: sqlite3.Connection
     _accepting: Any
-    _check_room: Any
-    _insert: Any
-    _translate: Any
+    _refuse_when_full: Any
     _load: Any
     _log: Any
 
@@ -82,13 +84,14 @@ class IntakeOps:
         """
         key = frame_key(original)
         with self._accepting() as conn:
-            known = self._intake_ids(conn, key)
-            if known:
+            first, pending = conn.execute(_KNOWN_AND_PENDING, (key,)).fetchone()
+            if first is not None:
+                known = self._frame_ids(conn, int(first))
                 msg = self._load(conn, known[0])
                 self._log(conn, msg.id, received_at, "duplicate_frame", msg.state, msg.state,
                           f"same legacy frame received again (sha256 {key[:16]})")
                 return IntakeResult(tuple(known), True)
-            self._check_room(conn)
+            self._refuse_when_full(pending)
             ids = self._insert_translated(conn, original, translations, adapter=adapter, profile=profile,
                                           at=received_at)
             if ids:
@@ -127,12 +130,8 @@ class IntakeOps:
         return row is not None
 
     @staticmethod
-    def _intake_ids(conn: sqlite3.Connection, key: str) -> list[MessageId]:
-        """The outbound messages made from the frame with ``key``: its first one and its siblings."""
-        row = conn.execute("SELECT message_id FROM legacy_intake WHERE frame_sha256 = ?", (key,)).fetchone()
-        if row is None:
-            return []
-        first = int(row[0])
+    def _frame_ids(conn: sqlite3.Connection, first: MessageId) -> list[MessageId]:
+        """The frame's first outbound message and its siblings (same bytes, accepted right after it)."""
         original = conn.execute("SELECT original FROM messages WHERE id = ?", (first,)).fetchone()[0]
         rows = conn.execute("SELECT id FROM messages WHERE direction = 'out' AND id >= ? AND original = ?"
                             " ORDER BY id", (first, original)).fetchall()

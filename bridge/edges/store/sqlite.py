@@ -207,7 +207,9 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
                                 adapter=adapter, profile=profile, replay_of=replay_of)
 
     def _check_room(self, conn: sqlite3.Connection) -> None:
-        pending = self._count_pending(conn)
+        self._refuse_when_full(self._count_pending(conn))
+
+    def _refuse_when_full(self, pending: int) -> None:
         if pending >= self.max_pending:
             raise StoreFull(
                 f"outbox full: {pending} messages wait for the Hub (store.max_pending = {self.max_pending});"

@@ -111,3 +111,14 @@ class TestIdempotentIntake:
             assert not reopened.intake_known(FRAME)  # frames accepted before the upgrade carry no key
             assert reopened.outbox_depth() == 2
 
+
+
+def test_a_new_frame_is_one_read_then_its_writes(store):
+    """Known frame? and room left? are asked in one statement before anything is written (they were two)."""
+    statements: list[str] = []
+    store._conn.set_trace_callback(statements.append)
+    accept(store, FRAME, "a")
+    store._conn.set_trace_callback(None)
+    tops = [s.split()[0] for s in dict.fromkeys(statements)]  # a trigger repeats its statement's text
+    assert tops == ["BEGIN", "SELECT", "INSERT", "INSERT", "INSERT", "INSERT", "INSERT", "COMMIT"]
+    assert store.outbox_depth() == 2

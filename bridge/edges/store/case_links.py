@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from bridge.app.records import to_db_time
+from bridge.edges.store.transactions import replayable
 
 __all__ = ["CaseLink", "CaseLinkOps", "LinkOutcome"]
 
@@ -40,6 +41,7 @@ class CaseLinkOps:
     _conn: sqlite3.Connection
     _tx: Any
 
+    @replayable
     def link_case(self, reference: str, hub_case_id: str, *, profile: str | None, at: datetime) -> LinkOutcome:
         """Record that the LRM's dossier ``reference`` is the Hub case ``hub_case_id``.
 

@@ -11,7 +11,7 @@ again without creating anything. The key goes when its first message is purged
 (``ON DELETE CASCADE``), so the dedup window is the retention period.
 
 A mixin of :class:`bridge.edges.store.Store`, relying on its helpers
-(``_accepting``, ``_check_room``, ``_insert``, ``_translate``, ``_load``, ``_log``).
+(``_accepting``, ``_refuse_when_full``, ``_load``, ``_log``).
 """
 
 from __future__ import annotations
@@ -25,10 +25,28 @@ from typing import Any
 
 from bridge.app.records import MessageId, Translation, to_db_time
 from bridge.core.delivery import Direction, Event, State, next_state
+from bridge.edges.store.queries import PENDING_COUNT
+from bridge.edges.store.transactions import replayable
 
 MAPPING_NOTES = "mapping_notes"  # history line holding a translation's notes (JSON), right after "translate"
 
 __all__ = ["IntakeOps", "IntakeResult", "frame_key"]
+
+# A frame's row written once, already translated, and its history lines in one more statement: the
+# rows and lines of inserting it RECEIVED and then applying TRANSLATE (the table's move, taken at import).
+_RECEIVED = State.RECEIVED.value
+_TRANSLATED = next_state(Direction.OUT, State.RECEIVED, Event.TRANSLATE).value
+_INSERT_TRANSLATED = (
+    "INSERT INTO messages (direction, state, original, created_at, updated_at, adapter, profile, translated,"
+    f" distribution_id, case_id, case_version, content_type) VALUES ('out', '{_TRANSLATED}', ?1, ?2, ?2, ?3, ?4, ?5,"
+    " ?6, ?7, ?8, ?9)")
+_HISTORY = (
+    "INSERT INTO events (message_id, ts, event, from_state, to_state, detail) VALUES"
+    f" (?1, ?2, 'accept', NULL, '{_RECEIVED}', NULL), (?1, ?2, '{Event.TRANSLATE.value}', '{_RECEIVED}', '{_TRANSLATED}', ?3)")
+# Is the frame known, and how many messages wait (back-pressure): one statement before anything is written.
+_KNOWN_AND_PENDING = ("SELECT (SELECT message_id FROM legacy_intake WHERE frame_sha256 = ?), "
+                      + PENDING_COUNT.removeprefix("SELECT "))
+_HISTORY_WITH_NOTES = _HISTORY + f", (?1, ?2, '{MAPPING_NOTES}', '{_TRANSLATED}', '{_TRANSLATED}', ?4)"
 
 
 def frame_key(original: bytes) -> str:
@@ -49,12 +67,11 @@ class IntakeOps:
 
     _conn: sqlite3.Connection
     _accepting: Any
-    _check_room: Any
-    _insert: Any
-    _translate: Any
+    _refuse_when_full: Any
     _load: Any
     _log: Any
 
+    @replayable
     def accept_legacy_frame(
         self, original: bytes, translations: Sequence[Translation], *, adapter: str, profile: str | None,
         received_at: datetime,
@@ -67,13 +84,14 @@ class IntakeOps:
         """
         key = frame_key(original)
         with self._accepting() as conn:
-            known = self._intake_ids(conn, key)
-            if known:
+            first, pending = conn.execute(_KNOWN_AND_PENDING, (key,)).fetchone()
+            if first is not None:
+                known = self._frame_ids(conn, int(first))
                 msg = self._load(conn, known[0])
                 self._log(conn, msg.id, received_at, "duplicate_frame", msg.state, msg.state,
                           f"same legacy frame received again (sha256 {key[:16]})")
                 return IntakeResult(tuple(known), True)
-            self._check_room(conn)
+            self._refuse_when_full(pending)
             ids = self._insert_translated(conn, original, translations, adapter=adapter, profile=profile,
                                           at=received_at)
             if ids:
@@ -89,26 +107,19 @@ class IntakeOps:
         ``translate``, the mapping notes) in one more statement: the same rows and history
         lines as inserting it RECEIVED and then applying TRANSLATE, in two statements instead of five.
         """
-        target = next_state(Direction.OUT, State.RECEIVED, Event.TRANSLATE)
         stamp = to_db_time(at)
         ids = []
         for result in translations:
-            cursor = conn.execute(
-                "INSERT INTO messages (direction, state, original, created_at, updated_at, adapter, profile,"
-                " translated, distribution_id, case_id, case_version, content_type)"
-                " VALUES ('out', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (target.value, bytes(original), stamp, stamp, adapter, profile, bytes(result.translated),
-                 result.distribution_id, result.case_id, result.case_version, result.content_type))
-            if cursor.lastrowid is None:  # an INSERT always sets it; a None would be a sqlite3 defect, not data
+            message_id = conn.execute(_INSERT_TRANSLATED, (
+                bytes(original), stamp, adapter, profile, bytes(result.translated), result.distribution_id,
+                result.case_id, result.case_version, result.content_type)).lastrowid
+            if message_id is None:  # an INSERT always sets it; a None would be a sqlite3 defect, not data
                 raise RuntimeError("sqlite3 gave no rowid for an inserted message")
-            message_id = cursor.lastrowid
-            history = [(message_id, stamp, "accept", None, State.RECEIVED.value, None),
-                       (message_id, stamp, Event.TRANSLATE.value, State.RECEIVED.value, target.value,
-                        f"{result.content_type}, {len(result.translated)} bytes")]
+            detail = f"{result.content_type}, {len(result.translated)} bytes"
             if result.notes:  # what the console's message page marks (codes mapped, fallbacks, drops, warnings)
-                history.append((message_id, stamp, MAPPING_NOTES, target.value, target.value, result.notes))
-            conn.execute("INSERT INTO events (message_id, ts, event, from_state, to_state, detail) VALUES "
-                         + ", ".join(["(?, ?, ?, ?, ?, ?)"] * len(history)), [v for row in history for v in row])
+                conn.execute(_HISTORY_WITH_NOTES, (message_id, stamp, detail, result.notes))
+            else:
+                conn.execute(_HISTORY, (message_id, stamp, detail))
             ids.append(message_id)
         return ids
 
@@ -119,12 +130,8 @@ class IntakeOps:
         return row is not None
 
     @staticmethod
-    def _intake_ids(conn: sqlite3.Connection, key: str) -> list[MessageId]:
-        """The outbound messages made from the frame with ``key``: its first one and its siblings."""
-        row = conn.execute("SELECT message_id FROM legacy_intake WHERE frame_sha256 = ?", (key,)).fetchone()
-        if row is None:
-            return []
-        first = int(row[0])
+    def _frame_ids(conn: sqlite3.Connection, first: MessageId) -> list[MessageId]:
+        """The frame's first outbound message and its siblings (same bytes, accepted right after it)."""
         original = conn.execute("SELECT original FROM messages WHERE id = ?", (first,)).fetchone()[0]
         rows = conn.execute("SELECT id FROM messages WHERE direction = 'out' AND id >= ? AND original = ?"
                             " ORDER BY id", (first, original)).fetchall()

@@ -191,6 +191,25 @@ CREATE INDEX IF NOT EXISTS messages_case_local
     ON messages(substr(case_id, length(rtrim(case_id, replace(case_id, '.', ''))) + 1), id);
 """
 
+# v9: counters touched once per transition. A state change ran three trigger statements (the
+# per-state count -1, then an upsert +1, then the outbox_pending counter of v2 when it crossed
+# "pending"), and an insert two. The per-state counts now move in one two-row upsert, and the
+# back-pressure figure is read from them (out/received + out/translated: two primary-key rows),
+# so the v2 counter and its triggers go. Same transaction as the change, as before.
+_V9 = """
+DROP TRIGGER IF EXISTS outbox_pending_insert;
+DROP TRIGGER IF EXISTS outbox_pending_delete;
+DROP TRIGGER IF EXISTS outbox_pending_update;
+DROP TABLE IF EXISTS counters;
+DROP TRIGGER IF EXISTS state_counts_update;
+CREATE TRIGGER state_counts_update AFTER UPDATE OF direction, state ON messages
+    WHEN OLD.direction <> NEW.direction OR OLD.state <> NEW.state
+BEGIN
+    INSERT INTO state_counts (direction, state, value) VALUES (OLD.direction, OLD.state, -1), (NEW.direction, NEW.state, 1)
+        ON CONFLICT (direction, state) DO UPDATE SET value = value + excluded.value;
+END;
+"""
+
 #: (version, script). Version numbers are consecutive, starting at 1.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -201,6 +220,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (6, _V6),
     (7, _V7),
     (8, _V8),
+    (9, _V9),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -7,6 +7,7 @@ Kept apart from the transitions in ``sqlite.py`` so each module stays short;
 from __future__ import annotations
 
 import sqlite3
+from dataclasses import fields
 from datetime import datetime
 
 from bridge.app.records import (
@@ -18,11 +19,43 @@ from bridge.app.records import (
     from_db_time,
     to_db_time,
 )
-from bridge.core.delivery import PENDING_OUTBOUND
+from bridge.core.delivery import PENDING_OUTBOUND, Direction, State
 
-__all__ = ["StoreQueries"]
+__all__ = ["MESSAGE_COLUMNS", "PENDING_COUNT", "StoreQueries", "message_of"]
+
+#: The columns of a :class:`Message`, in its field order: ``SELECT {MESSAGE_COLUMNS}`` reads a row
+#: that :func:`message_of` turns into a record without going through a dict.
+MESSAGE_COLUMNS = ", ".join(field.name for field in fields(Message))
+_TIMES = tuple(i for i, field in enumerate(fields(Message)) if field.name in (
+    "created_at", "updated_at", "published_at", "next_attempt_at", "rcref_deadline", "rcref_overdue_at"))
+_DIRECTIONS = {d.value: d for d in Direction}
+_STATES = {s.value: s for s in State}
+_fromisoformat = datetime.fromisoformat
+
+
+def message_of(row: sqlite3.Row | tuple[object, ...], **replaced: object) -> Message:
+    """``Message.from_row`` for a row read as ``SELECT {MESSAGE_COLUMNS}`` (the hot path: a third of the cost).
+
+    ``replaced``: column values just written (``state``, ``updated_at`` as stored text).
+    """
+    values = list(row)
+    for name, value in replaced.items():
+        values[_INDEX[name]] = value
+    values[1] = _DIRECTIONS.get(values[1]) or Direction(values[1])  # type: ignore[call-overload]
+    values[2] = _STATES.get(values[2]) or State(values[2])  # type: ignore[call-overload]
+    for i in _TIMES:
+        if values[i] is not None:
+            values[i] = _fromisoformat(values[i])  # type: ignore[arg-type]
+    return Message(*values)  # type: ignore[arg-type]
+
+
+_INDEX = {field.name: i for i, field in enumerate(fields(Message))}
 
 _PENDING = tuple(sorted(s.value for s in PENDING_OUTBOUND))
+#: Outbound messages not yet published (back-pressure): the trigger-kept per-state counts of the
+#: pending states (migration 9), one primary-key lookup each (``state IN (...)`` built a temporary index per call).
+PENDING_COUNT = "SELECT " + " + ".join(
+    f"COALESCE((SELECT value FROM state_counts WHERE direction = 'out' AND state = '{state}'), 0)" for state in _PENDING)
 _BY_STATE = "messages INDEXED BY messages_direction_state"  # see StoreQueries
 
 
@@ -225,8 +258,8 @@ class StoreQueries:
             "SELECT direction, state, value FROM state_counts WHERE value > 0")}
 
     def outbox_depth(self) -> int:
-        """Outbound messages not yet published (what back-pressure counts; a trigger-kept counter)."""
-        return self._conn.execute("SELECT value FROM counters WHERE name = 'outbox_pending'").fetchone()[0]
+        """Outbound messages not yet published (what back-pressure counts; trigger-kept counts)."""
+        return self._conn.execute(PENDING_COUNT).fetchone()[0]
 
     def oldest_pending_age(self, now: datetime) -> float:
         """Seconds since the oldest unpublished outbound message was accepted (0 when none).

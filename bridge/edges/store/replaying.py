@@ -23,6 +23,7 @@ from bridge.app.records import (
     to_db_time,
 )
 from bridge.core.delivery import Direction, Event, IllegalTransition, State
+from bridge.edges.store.transactions import replayable
 
 __all__ = ["ReplayOps"]
 
@@ -39,6 +40,7 @@ class ReplayOps:
     _record_translations: Any
 
 
+    @replayable
     def requeue_dead_letter(self, dlq_id: int, *, at: datetime, translations: Sequence[Translation] = ()) -> MessageId:
         """Replay one dead-letter entry (see :mod:`bridge.app.replay`); returns the message that carries it on.
 
@@ -80,6 +82,7 @@ class ReplayOps:
                     last_error=None, error_path=None, translated=None)
         return msg.id
 
+    @replayable
     def mark_replayed(self, dlq_id: int, *, at: datetime, message_id: MessageId | None = None,
                       note: str = "resolved by the operator") -> None:
         """Take an entry off the queue without replaying it through the bridge (handled by other means)."""
@@ -91,6 +94,7 @@ class ReplayOps:
             conn.execute("UPDATE dead_letters SET replayed_at = ?, replayed_as = ?, attempts = ? WHERE id = ?",
                          (to_db_time(at), message_id, json.dumps([a.as_dict() for a in history]), dlq_id))
 
+    @replayable
     def note_replay_failed(self, dlq_id: int, *, error: str, at: datetime) -> None:
         """Remember why a replay attempt failed; the entry stays in the dead-letter queue."""
         with self._tx() as conn:
@@ -99,6 +103,7 @@ class ReplayOps:
             conn.execute("UPDATE dead_letters SET last_replay_error = ?, attempts = ? WHERE id = ?",
                          (error, json.dumps([a.as_dict() for a in history]), dlq_id))
 
+    @replayable
     def republish_window(self, t0: datetime, t1: datetime, *, at: datetime) -> list[MessageId]:
         """Re-queue outbound messages published in ``[t0, t1)`` with their SAME distributionID."""
         with self._tx() as conn:

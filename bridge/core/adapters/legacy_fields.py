@@ -100,14 +100,15 @@ def build_plan(profile: Profile) -> ProfilePlan:
 
 
 _PLANS: dict[int, tuple[Profile, ProfilePlan]] = {}
-_MAX_PLANS = 64
+_MAX_PLANS = 8  # each entry holds its profile: a loop re-loading profiles must not keep dozens (tests/hostile/test_memory.py)
 
 
 def profile_plan(profile: Profile) -> ProfilePlan:
     """The plan of ``profile``, built on first use and kept (a profile is immutable; a reload makes a new one).
 
     Keyed by identity and holding the profile itself, so an id is never reused while its entry lives;
-    bounded (cleared when full): a bridge runs one profile, tests a few dozen.
+    bounded (cleared when full): a bridge runs one profile or a few; a caller re-loading its profile per frame
+    (the console's try-a-frame, test rigs) rebuilds the plan rather than keeping dozens of profiles alive.
     """
     known = _PLANS.get(id(profile))
     if known is not None and known[0] is profile:

@@ -43,6 +43,7 @@ from bridge.app.ports import (
     Nack,
     Scheduler,
     StoreFull,
+    StoreUnavailable,
     Translation,
 )
 from bridge.app.records import Message, translation_notes
@@ -226,6 +227,10 @@ class BridgeService:
             # idempotent: the LRM re-sends a frame whose ack it never saw (we crashed after the commit)
             intake = self.store.accept_legacy_frame(frame, messages, adapter=self.translator.adapter,
                                                     profile=self.translator.profile, received_at=now)
+        except StoreUnavailable as exc:  # disk full, locked, a group lost: not back-pressure
+            log.error("store_unavailable_nack", error=exc.message, case_id=reference)
+            self._count("out", "refused")
+            return self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference)
         except StoreFull as exc:
             log.warning("outbox_full_nack", error=exc.message)
             self._count("out", "refused")

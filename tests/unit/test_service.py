@@ -63,6 +63,24 @@ class TestLegacyToHub:
             rig.store.close()
 
 
+    def test_a_store_that_cannot_take_the_frame_is_not_called_full(self, rig, monkeypatch):
+        """Disk full, locked, a group lost: the LRM hears STORE (retry), and the log says the store failed, not
+        that the outbox is full (an operator would chase back-pressure settings for a disk problem)."""
+        from structlog.testing import capture_logs
+
+        from bridge.app.records import StoreUnavailable
+
+        def unavailable(*args, **kwargs):
+            raise StoreUnavailable("database or disk is full")
+
+        monkeypatch.setattr(rig.store, "accept_legacy_frame", unavailable)
+        with capture_logs() as logs:
+            reply = settled(rig, rig.service.on_legacy_frame(demo_frame(3)))
+        assert reply.startswith(b"NACK=DEMO-000003;STORE")
+        events = [entry["event"] for entry in logs]
+        assert "store_unavailable_nack" in events and "outbox_full_nack" not in events
+        assert rig.states() == {}
+
     def test_answer_comes_back_with_the_lrm_own_codes(self, rig):
         """The answer frame is the LRM's own case sheet plus the answer, not codes read back from EMSI."""
         rig.settled(rig.service.on_legacy_frame(demo_frame(9)))

@@ -95,6 +95,24 @@ def test_store_links_a_number_once_and_refuses_a_second_case(tmp_path: Path):
         assert store.case_link("nothing") is None
 
 
+def test_retention_purges_a_link_once_its_case_has_left_the_store(tmp_path: Path):
+    """A link goes with retention when it is older than the cutoff and no message of its Hub case remains;
+    a case still in the store, or a link made after the cutoff, keeps it (the LRM may still write about it)."""
+    from datetime import timedelta
+
+    later = START + timedelta(days=40)
+    with Store.open(tmp_path / "s.sqlite3") as store:
+        store.link_case("SIS-GONE", f"{SDIS}.GONE", profile="p", at=START)
+        store.link_case("SIS-LIVE", f"{SDIS}.LIVE", profile="p", at=START)
+        store.link_case("SIS-NEW", f"{SDIS}.NEW", profile="p", at=later)
+        store.record_inbound(b"{}", distribution_id=f"{SDIS}_{uuid.uuid4()}", case_id=f"{SDIS}.LIVE",
+                             case_version=None, received_at=START)
+        store.purge_delivered(START + timedelta(days=30))
+        assert store.case_link("SIS-GONE") is None
+        assert store.case_link("SIS-LIVE").hub_case_id == f"{SDIS}.LIVE"
+        assert store.case_link("SIS-NEW").hub_case_id == f"{SDIS}.NEW"
+
+
 # ---- through the service -----------------------------------------------------------------------
 
 @pytest.mark.parametrize("profile", LEGACY_PROFILES)

@@ -544,7 +544,8 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
 
         Found through the (state, updated_at) index (migration 6) and deleted in
         batches of :data:`PURGE_BATCH`, each its own transaction, so a large
-        purge never holds the write lock (nor the reactor) for long.
+        purge never holds the write lock (nor the reactor) for long. A case link
+        (``case_links``) older than ``older_than`` goes too once no message of its Hub case is left.
         """
         states = ["delivered", "answered", "acked"] + (["failed", "dead_lettered"] if include_failed else [])
         marks = ", ".join("?" * len(states))
@@ -562,6 +563,10 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
             with self._tx() as conn:
                 deleted += conn.execute("DELETE FROM dead_letters WHERE created_at < ? AND message_id IS NULL",
                                         (to_db_time(older_than),)).rowcount
+        with self._tx() as conn:  # a partner case's link goes once the case has left the store (one probe per link)
+            conn.execute("DELETE FROM case_links WHERE linked_at < ? AND NOT EXISTS"
+                         " (SELECT 1 FROM messages WHERE messages.case_id = case_links.hub_case_id)",
+                         (to_db_time(older_than),))
         return deleted
 
     @staticmethod

@@ -309,9 +309,11 @@ class BridgeService:
         if item.name == "emsi":
             # EMSI convention: CONTEXT.ID repeats the RC-DE messageId, so answers can point back at it.
             payload = {**payload, "CONTEXT": {**payload["CONTEXT"], "ID": distribution_id}}
+        # as built: the encoders' dict, checked by its model here (the one payload check when no schema bundle
+        # is installed) and sent as it is, not as the model's dump of it (tests/unit/test_wrap_as_built.py)
         message = wrap(item.name, payload, sender_id=self.settings.client_id,
                        recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
-                       kind="Update" if self._case_shared(item.case_id) else "Report")
+                       kind="Update" if self._case_shared(item.case_id) else "Report", as_built=True)
         body = self.translator.encode_hub(message, self.settings.content_type)
         return Translation(translated=body, distribution_id=distribution_id, case_id=item.case_id,
                            case_version=item.case_version, content_type=self.settings.content_type,

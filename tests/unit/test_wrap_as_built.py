@@ -1,0 +1,132 @@
+"""The wrap step checks the payloads the bridge built once, by their model, and sends them as built (issue 18).
+
+``wrap(..., as_built=True)`` (the service's path) validates the payload with its model as
+the reference path does, but carries the dict itself instead of the model's dump of it. That
+is only right if the dump of every payload the pipeline builds is that very dict (same keys,
+same order, same values): checked here on the golden frames of every shipped profile, the
+demo sheets and the official health corpus, byte for byte on the wire.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bridge.core import edxl
+from bridge.core.edxl import wrap
+from bridge.core.errors import BridgeError, OutboundError
+from bridge.core.pipeline import HubPayload, health_to_hub, legacy_to_hub
+from bridge.refdata.hub_bodies import encode_hub_body
+from bridge.refdata.profiles import build_context, load_profile
+from bridge.runtime.demo import demo_frame
+from bridge.testing.rig import SAMU, SDIS, Rig
+from tests.health_corpus import NO_CORPUS, REF, corpus_validator, examples
+
+GOLDEN = Path(__file__).resolve().parent.parent / "golden"
+PROFILES = ["lrm-alpha-text", "lrm-beta-text", "lrm-alpha-xml", "lrm-beta-xml"]
+NOW = datetime(2024, 5, 18, 16, 30, tzinfo=UTC)
+
+
+def _both_ways(item: HubPayload) -> tuple[bytes, bytes]:
+    """The wire bytes of one payload through the reference path (model dump) and as built."""
+    message_uuid = uuid.UUID(int=7)
+    common: dict[str, Any] = {"sender_id": SAMU, "recipient_id": SDIS, "now": NOW, "message_uuid": message_uuid}
+    reference = encode_hub_body(wrap(item.name, item.payload, **common))
+    built = encode_hub_body(wrap(item.name, item.payload, as_built=True, **common))
+    return reference, built
+
+
+def _golden_payloads() -> list[tuple[str, HubPayload]]:
+    counter = itertools.count(1)
+    ctx = build_context(now=NOW, new_id=lambda: f"id-{next(counter):04d}", sender_id=SAMU, recipient_id=SDIS,
+                        allow_to_fire=("patients.last_name", "patients.first_name", "patients.sex", "patients.age"),
+                        basis="test: every field the pipeline can write")
+    out = []
+    for profile_name in PROFILES:
+        for message in sorted((GOLDEN / profile_name).iterdir()):
+            if message.suffix not in (".txt", ".xml"):
+                continue
+            profile = load_profile(profile_name)
+            if message.name.startswith("accent-") and profile.adapter == "legacy-text":
+                profile = profile.model_copy(update={"encoding": message.name.removeprefix("accent-").rsplit(".", 1)[0]})
+            wide = profile.dates.model_copy(update={"max_past_days": 36500, "max_future_minutes": 10 ** 7})
+            profile = profile.model_copy(update={"dates": wide})
+            out += [(f"{profile_name}/{message.name}", item)
+                    for item in legacy_to_hub(message.read_bytes(), profile, ctx)]
+    return out
+
+
+def test_the_golden_frames_give_the_same_bytes_as_built() -> None:
+    """Every payload of every golden frame (createCase, EMSI, RC-RI): the dict as built is the model's dump."""
+    payloads = _golden_payloads()
+    assert {item.name for _, item in payloads} == {"createCase", "emsi", "resourcesInfoCisu"}
+    for where, item in payloads:
+        reference, built = _both_ways(item)
+        assert built == reference, (where, item.name)
+
+
+def test_the_demo_sheets_give_the_same_bytes_as_built(tmp_path: Path) -> None:
+    """The benchmark's sheets, with and without a request for assistance, through the service's translator."""
+    rig = Rig(tmp_path)
+    try:
+        items = [item for n in range(1, 40) for item in rig.service.translator.to_hub(demo_frame(n, assistance=n % 2 == 0))]
+    finally:
+        rig.close()
+    assert {item.name for item in items} == {"createCase", "emsi"}
+    for item in items:
+        reference, built = _both_ways(item)
+        assert built == reference
+
+
+@NO_CORPUS
+def test_the_health_corpus_gives_the_same_bytes_as_built() -> None:
+    """Official RS-EDA, RS-EDA-MAJ and RS-RI examples through a health LRM link: RC-EDA and RC-RI as built."""
+    assert REF is not None
+    profile = load_profile("lrm-health-json")
+    ctx = build_context(nomenclature_dir=REF / "nomenclatures", schemas=REF, sender_id=SAMU, recipient_id=SDIS,
+                        profile="lrm-health-json")
+    wide = profile.dates.model_copy(update={"max_past_days": 36500, "max_future_minutes": 10 ** 7})
+    profile = profile.model_copy(update={"dates": wide})
+    items = []
+    for path in examples("RS-EDA", "RS-EDA-MAJ", "RS-RI"):
+        try:
+            items += health_to_hub(path.read_bytes(), profile, ctx, corpus_validator())
+        except BridgeError:  # an example the fire side cannot be sent (no CISU code...): nothing to wrap
+            continue
+    assert {item.name for item in items} >= {"createCase", "resourcesInfoCisu"}
+    for item in items:
+        reference, built = _both_ways(item)
+        assert built == reference
+
+
+class TestAnInvalidBuiltPayloadIsRefused:
+    """The model check is not skipped as built: a payload built invalid is refused as on the reference path."""
+
+    @pytest.mark.parametrize("as_built", [False, True])
+    def test_same_error_both_ways(self, as_built: bool) -> None:
+        payload = {"caseId": "fr.health.samu440.X", "creation": "yesterday", "referenceVersion": "1.3"}
+        with pytest.raises(OutboundError) as caught:
+            wrap("createCase", payload, sender_id=SAMU, recipient_id=SDIS, now=NOW, message_uuid=uuid.UUID(int=1),
+                 as_built=as_built)
+        paths = {issue.path for issue in caught.value.issues}
+        assert "/createCase/creation" in paths and "/createCase/qualification" in paths
+
+    def test_the_model_runs_once_and_the_dump_does_not(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        """As built: one validation of the payload, no ``to_hub`` dump of it (the reference path does both)."""
+        calls: list[str] = []
+        validate, dump = edxl.validate_model, edxl.HubModel.to_hub
+        monkeypatch.setattr(edxl, "validate_model", lambda model, *a, **k: calls.append(model.__name__)
+                            or validate(model, *a, **k))
+        monkeypatch.setattr(edxl.HubModel, "to_hub", lambda self: calls.append("dump") or dump(self))
+        item = _golden_payloads()[0][1]
+        wrap(item.name, item.payload, sender_id=SAMU, recipient_id=SDIS, now=NOW, message_uuid=uuid.UUID(int=2),
+             as_built=True)
+        assert calls == ["CreateCase"]
+        calls.clear()
+        wrap(item.name, item.payload, sender_id=SAMU, recipient_id=SDIS, now=NOW, message_uuid=uuid.UUID(int=3))
+        assert calls == ["CreateCase", "dump"]

@@ -118,12 +118,14 @@ class TestAnInvalidBuiltPayloadIsRefused:
 
     def test_the_model_runs_once_and_the_dump_does_not(self, monkeypatch: pytest.MonkeyPatch) -> None:
         """As built: one validation of the payload, no ``to_hub`` dump of it (the reference path does both)."""
+        item = _golden_payloads()[0][1]
+        # the envelope template of this sender/recipient pair is built (and validated) once, before: not counted
+        wrap(item.name, item.payload, sender_id=SAMU, recipient_id=SDIS, now=NOW, message_uuid=uuid.UUID(int=1))
         calls: list[str] = []
         validate, dump = edxl.validate_model, edxl.HubModel.to_hub
         monkeypatch.setattr(edxl, "validate_model", lambda model, *a, **k: calls.append(model.__name__)
                             or validate(model, *a, **k))
         monkeypatch.setattr(edxl.HubModel, "to_hub", lambda self: calls.append("dump") or dump(self))
-        item = _golden_payloads()[0][1]
         wrap(item.name, item.payload, sender_id=SAMU, recipient_id=SDIS, now=NOW, message_uuid=uuid.UUID(int=2),
              as_built=True)
         assert calls == ["CreateCase"]

@@ -9,6 +9,7 @@ every problem reported as an :class:`Issue` at its JSON pointer.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -69,12 +70,24 @@ class Unwrapped:
 
 def distribution_id_for(sender_id: str, message_uuid: UUID | str) -> str:
     """``{senderID}_{uuid}``: the form the Hub dispatcher checks (prefix = sender)."""
+    if message_uuid.__class__ is str and _CANONICAL_UUID.fullmatch(message_uuid):  # type: ignore[arg-type]
+        return f"{sender_id}_{message_uuid}"  # already str(UUID(text)): lowercase, hyphenated (a regex, not a parse)
     try:
         text = str(message_uuid if isinstance(message_uuid, UUID) else UUID(str(message_uuid)))
     except ValueError:
         raise OutboundError(f"message UUID {message_uuid!r} is not a UUID",
                             [Issue("/distributionID", "not a UUID", "invalid-id")]) from None
     return f"{sender_id}_{text}"
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.ASCII)
+
+
+def _hub_text(value: datetime) -> str:
+    """:func:`format_hub_datetime` of a whole-second aware datetime; ``isoformat`` is that text when the offset
+    has no seconds (25 characters), else the models' function says why it is refused."""
+    text = value.isoformat(timespec="seconds")
+    return text if len(text) == 25 else format_hub_datetime(value)
 
 
 def wrap(
@@ -115,7 +128,7 @@ def wrap(
     if with_header is None:
         with_header = payload_name not in HEADERLESS_PAYLOADS
     try:
-        sent, expires = format_hub_datetime(now), format_hub_datetime(now + ttl)
+        sent, expires = _hub_text(now), _hub_text(now + ttl)
     except (ValueError, OverflowError):  # the models say why, at the field's pointer
         return _wrap_validated(payload_name, content, distribution_id, sender_id, recipient_id, now, kind, status,
                                ttl, sender_name, recipient_name, language, with_header)

@@ -11,15 +11,18 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.core import edxl
 from bridge.core.edxl import wrap
 from bridge.core.errors import BridgeError, OutboundError
+from bridge.core.models.types import format_hub_datetime
 from bridge.core.pipeline import HubPayload, health_to_hub, legacy_to_hub
 from bridge.refdata.hub_bodies import encode_hub_body
 from bridge.refdata.profiles import build_context, load_profile
@@ -132,3 +135,28 @@ class TestAnInvalidBuiltPayloadIsRefused:
         calls.clear()
         wrap(item.name, item.payload, sender_id=SAMU, recipient_id=SDIS, now=NOW, message_uuid=uuid.UUID(int=3))
         assert calls == ["CreateCase", "dump"]
+
+
+_OFFSETS = st.one_of(st.integers(-23 * 3600 - 3599, 23 * 3600 + 3599).map(lambda s: timezone(timedelta(seconds=s))),
+                     st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m))))
+
+
+@given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)), _OFFSETS)
+@settings(max_examples=500, deadline=None)
+def test_the_envelope_dates_are_the_models_text(naive: datetime, zone: timezone) -> None:
+    """wrap() writes its dates with isoformat when that is the strict Hub text, else as the models do (or refuse)."""
+    value = naive.replace(tzinfo=zone, microsecond=0)
+    try:
+        expected: object = format_hub_datetime(value)
+    except ValueError as exc:
+        expected = type(exc)
+    try:
+        got: object = edxl._hub_text(value)
+    except ValueError as exc:
+        got = type(exc)
+    assert got == expected
+
+
+@given(st.uuids(), st.sampled_from([str, lambda u: str(u).upper(), lambda u: u.hex, lambda u: f"{{{u}}}", lambda u: u]))
+def test_the_distribution_id_names_the_canonical_uuid_whatever_its_form(value: uuid.UUID, form: Any) -> None:
+    assert edxl.distribution_id_for(SAMU, form(value)) == f"{SAMU}_{value}"

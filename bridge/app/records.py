@@ -233,10 +233,10 @@ def _note_json(entry: dict[Any, str]) -> str:
 
 def _mapped_json(entry: Mapping[str, Any]) -> str:
     items = tuple(entry.items())
-    # cached only for text and None: 1, 1.0 and True are equal keys but not the same note
-    if all(key.__class__ is str and (value is None or value.__class__ is str) for key, value in items):
-        return _cached_mapped_json(items)
-    return _note_json({key: _cut(value) for key, value in items})
+    for key, value in items:  # cached only for text and None: 1, 1.0 and True are equal keys but not the same note
+        if key.__class__ is not str or (value is not None and value.__class__ is not str):
+            return _note_json({key: _cut(value) for key, value in items})
+    return _cached_mapped_json(items)
 
 
 @lru_cache(maxsize=2048)

@@ -20,7 +20,6 @@ connected, and only then acknowledged end to end with an RC-REF.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
@@ -1045,16 +1044,30 @@ def _built_recipient(body: bytes, content_type: str | None) -> str | None:
 
     Every RC-REF is checked against the recipient of the message it acknowledges;
     unwrapping our own stored message again (strict JSON, pydantic) cost more than
-    the rest of the RC-REF's handling. ``None`` (not JSON, or no such field): the
-    caller reads it the full way.
+    the rest of the RC-REF's handling, and so did parsing its whole JSON for one field.
+    The envelope fields come first in the bodies the bridge writes (:func:`wrap`), so one
+    anchored pattern over them finds the recipient; their values are plain text (no
+    quote, no escape), so nothing in the payload can be taken for them. ``None`` (not
+    JSON, or not laid out that way): the caller reads it the full way.
     """
     if content_type not in (None, JSON):
         return None
-    try:
-        value = json.loads(body)["descriptor"]["explicitAddress"]["explicitAddressValue"]
-    except (ValueError, KeyError, TypeError):
+    match = _BUILT_ENVELOPE.match(body)
+    if match is None:
         return None
-    return value if isinstance(value, str) and value else None
+    try:
+        return match[1].decode()
+    except UnicodeDecodeError:
+        return None
+
+
+# the envelope of a body wrap() built, up to its content, as encode_hub writes it (compact, keys in model order)
+_TEXT = rb'"[^"\\]{0,512}"'
+_BUILT_ENVELOPE = re.compile(
+    rb'\{"distributionID":' + _TEXT + rb',"senderID":' + _TEXT + rb',"dateTimeSent":' + _TEXT
+    + rb',"dateTimeExpires":' + _TEXT + rb',"distributionStatus":' + _TEXT + rb',"distributionKind":' + _TEXT
+    + rb',"descriptor":\{"language":' + _TEXT + rb',"explicitAddress":\{"explicitAddressScheme":' + _TEXT
+    + rb',"explicitAddressValue":"([^"\\]{1,512})"\}\},"content":\[')
 
 
 def _first_path(exc: BridgeError) -> str | None:

@@ -34,7 +34,7 @@ def dumps_hub(message: Any) -> bytes:
     numbers: list[str] = []
 
     def decimal_mark(value: object) -> str:
-        if value.__class__ is not Decimal or not value.is_finite():  # type: ignore[attr-defined]
+        if value.__class__ is not Decimal or not value.is_finite():
             raise _NotHere
         numbers.append(str(value))
         return _MARK

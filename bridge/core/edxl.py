@@ -70,7 +70,7 @@ class Unwrapped:
 
 def distribution_id_for(sender_id: str, message_uuid: UUID | str) -> str:
     """``{senderID}_{uuid}``: the form the Hub dispatcher checks (prefix = sender)."""
-    if message_uuid.__class__ is str and _CANONICAL_UUID.fullmatch(message_uuid):  # type: ignore[arg-type]
+    if message_uuid.__class__ is str and _CANONICAL_UUID.fullmatch(message_uuid):
         return f"{sender_id}_{message_uuid}"  # already str(UUID(text)): lowercase, hyphenated (a regex, not a parse)
     try:
         text = str(message_uuid if isinstance(message_uuid, UUID) else UUID(str(message_uuid)))

@@ -52,5 +52,5 @@ def test_the_standard_encoder_does_the_work_on_a_bridge_message(monkeypatch: pyt
 
 def test_a_named_tuple_is_written_as_an_array_as_the_models_write_it() -> None:
     """The one deliberate difference: simplejson writes a named tuple as an object, the Hub schemas want arrays."""
-    point = collections.namedtuple("point", "lat lon")(Decimal("1.5"), Decimal("2"))
+    point = collections.namedtuple("point", "lat lon")(Decimal("1.5"), Decimal(2))
     assert dumps_hub({"p": point}) == b'{"p":[1.5,2]}'

@@ -16,7 +16,7 @@ from xml.sax.saxutils import escape
 
 import structlog
 
-from bridge.app.hub_json import dumps_hub
+from bridge.app.hub_body_json import dumps_hub
 from bridge.app.ports import HubPayload
 from bridge.core.adapters.base import AdapterContext, Decoded, MappedLike
 from bridge.core.adapters.profile import Profile
@@ -359,7 +359,7 @@ class PipelineTranslator:
         return text.encode(self.profile_model.encoding, errors="replace")
 
     def encode_hub(self, message: dict[str, Any], content_type: str) -> bytes:
-        if content_type == JSON:  # the same bytes as encode_hub_body, faster (bridge.app.hub_json)
+        if content_type == JSON:  # the same bytes as encode_hub_body, faster (bridge.app.hub_body_json)
             return dumps_hub(message)
         return encode_hub_body(message, content_type)
 

@@ -10,7 +10,7 @@ a key that is not text, NaN, a lone surrogate...) goes the simplejson way too, w
 or error. One difference is left on purpose: a named tuple is written as an array, as the models'
 dump writes it and the Hub schemas want it, where simplejson writes an object; the bridge's
 messages carry none (the encoders' ``prune`` makes every tuple a list).
-tests/unit/test_hub_json.py checks the bytes are equal on any other JSON-shaped value.
+tests/unit/test_hub_body_json.py checks the bytes are equal on any other JSON-shaped value.
 """
 
 from __future__ import annotations

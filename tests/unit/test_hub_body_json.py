@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.app import hub_json
-from bridge.app.hub_json import dumps_hub
+from bridge.app import hub_body_json
+from bridge.app.hub_body_json import dumps_hub
 from bridge.refdata.hub_bodies import encode_hub_body
 
 _SCALARS = st.one_of(
@@ -46,7 +46,7 @@ def test_a_decimal_keeps_its_text_and_a_marker_in_text_is_not_taken_for_one() ->
 
 def test_the_standard_encoder_does_the_work_on_a_bridge_message(monkeypatch: pytest.MonkeyPatch) -> None:
     """A message of text, numbers and Decimals never reaches simplejson (the point of this module)."""
-    monkeypatch.setattr(hub_json, "_simplejson_bytes", lambda message: pytest.fail("took the simplejson path"))
+    monkeypatch.setattr(hub_body_json, "_simplejson_bytes", lambda message: pytest.fail("took the simplejson path"))
     assert dumps_hub({"a": [Decimal("1.50"), "é", 2, True, None]}) == '{"a":[1.50,"é",2,true,null]}'.encode()
 
 

@@ -160,3 +160,30 @@ def test_the_envelope_dates_are_the_models_text(naive: datetime, zone: timezone)
 @given(st.uuids(), st.sampled_from([str, lambda u: str(u).upper(), lambda u: u.hex, lambda u: f"{{{u}}}", lambda u: u]))
 def test_the_distribution_id_names_the_canonical_uuid_whatever_its_form(value: uuid.UUID, form: Any) -> None:
     assert edxl.distribution_id_for(SAMU, form(value)) == f"{SAMU}_{value}"
+
+
+@pytest.mark.parametrize("bundle", [False, pytest.param(True, marks=NO_CORPUS)])
+def test_a_payload_built_invalid_is_refused_by_the_service_with_or_without_a_bundle(tmp_path: Path, bundle: bool,
+                                                                                   monkeypatch: pytest.MonkeyPatch):
+    """An encoder that writes an invalid createCase: the frame is dead-lettered and the LRM gets a NACK, whether
+    the schema bundle checks it in the pipeline or, without one, the model check of the wrap step."""
+    from bridge.core import pipeline
+
+    real = pipeline.encode_create_case
+
+    def broken(case: Any, ctx: Any) -> Any:
+        payload, dropped, warnings = real(case, ctx)
+        return {**payload, "creation": "yesterday"}, dropped, warnings
+
+    monkeypatch.setattr(pipeline, "encode_create_case", broken)
+    rig = Rig(tmp_path)
+    try:
+        if bundle:
+            rig.service.translator.validator = corpus_validator()
+        reply = rig.settled(rig.service.on_legacy_frame(demo_frame(3, assistance=False)))
+        assert reply.startswith(b"NACK=DEMO-000003;")
+        [entry] = rig.store.dlq_list()
+        assert entry.error_path == "/createCase/creation" and entry.original == demo_frame(3, assistance=False)
+        assert rig.states() == {}
+    finally:
+        rig.close()

@@ -267,7 +267,7 @@ def checked_payload(payload_name: str, payload: Mapping[str, Any] | BaseModel) -
 
     For the dicts the bridge's own encoders build: those are already in the form the
     model writes, so the model's dump of them (a third of the wrap step's CPU) would
-    give the same dict back; tests/unit/test_envelope.py checks that on every payload
+    give the same dict back; tests/unit/test_wrap_as_built.py checks that on every payload
     the pipeline builds from the golden and official corpora. The dict is not copied:
     callers do not mutate it once wrapped. Anything else (a model, a payload type
     without a model) takes the :func:`wrap` path unchanged.

@@ -1064,8 +1064,9 @@ def _built_recipient(body: bytes, content_type: str | None) -> str | None:
 # the envelope of a body wrap() built, up to its content, as encode_hub writes it (compact, keys in model order)
 _PLAIN_TEXT = rb'"[^"\\]{0,512}"'
 _BUILT_ENVELOPE = re.compile(
-    rb'\{"distributionID":' + _PLAIN_TEXT + rb',"senderID":' + _PLAIN_TEXT + rb',"dateTimeSent":' + _PLAIN_TEXT
-    + rb',"dateTimeExpires":' + _PLAIN_TEXT + rb',"distributionStatus":' + _PLAIN_TEXT + rb',"distributionKind":' + _PLAIN_TEXT
+    rb'\{"distributionID":' + _PLAIN_TEXT + rb',"senderID":' + _PLAIN_TEXT
+    + rb',"dateTimeSent":' + _PLAIN_TEXT + rb',"dateTimeExpires":' + _PLAIN_TEXT
+    + rb',"distributionStatus":' + _PLAIN_TEXT + rb',"distributionKind":' + _PLAIN_TEXT
     + rb',"descriptor":\{"language":' + _PLAIN_TEXT + rb',"explicitAddress":\{"explicitAddressScheme":' + _PLAIN_TEXT
     + rb',"explicitAddressValue":"([^"\\]{1,512})"\}\},"content":\[')
 

@@ -210,8 +210,9 @@ def translation_notes(mapped: Any = (), dropped: Any = (), warnings: Any = ()) -
     ``dropped`` / ``warnings``: :class:`bridge.core.errors.Issue` objects. Each value is cut
     to ``MAX_NOTE_TEXT`` characters, each list to ``MAX_NOTES`` entries; the text is
     ``json.dumps(notes, ensure_ascii=False, sort_keys=True)``. Entries repeat from sheet to
-    sheet (the same code lookups, the same derivation notes), so each entry's JSON is made
-    once and kept in a bounded cache (a quarter of the wrap step's CPU went here).
+    sheet (the same code lookups, the same derivation notes), so the JSON of a short entry is
+    made once and kept in a bounded cache (a quarter of the wrap step's CPU went here); a long
+    one (over ``MAX_NOTE_TEXT``) is encoded each time, so no cache keeps a hostile value alive.
     """
     parts = ([_mapped_json(entry) for entry in islice(mapped, MAX_NOTES)],
              [_issue_json(issue) for issue in islice(dropped, MAX_NOTES)],
@@ -233,24 +234,28 @@ def _note_json(entry: dict[Any, str]) -> str:
 
 def _mapped_json(entry: Mapping[str, Any]) -> str:
     items = tuple(entry.items())
-    for key, value in items:  # cached only for text and None: 1, 1.0 and True are equal keys but not the same note
-        if key.__class__ is not str or (value is not None and value.__class__ is not str):
+    for key, value in items:
+        # cached only for short text and None: 1, 1.0 and True are equal keys but not the same note, and a
+        # cache entry keeps its key: a 200 kB value must not stay in memory after its message is gone
+        if key.__class__ is not str or (value is not None and (value.__class__ is not str
+                                                              or len(value) > MAX_NOTE_TEXT)):
             return _note_json({key: _cut(value) for key, value in items})
     return _cached_mapped_json(items)
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=128)
 def _cached_mapped_json(items: tuple[tuple[str, str | None], ...]) -> str:
     return _note_json({key: _cut(value) for key, value in items})
 
 
 def _issue_json(issue: Any) -> str:
-    if issue.__class__ is Issue and issue.path.__class__ is issue.message.__class__ is issue.code.__class__ is str:
-        return _cached_issue_json(issue)
+    if (issue.__class__ is Issue and issue.path.__class__ is issue.message.__class__ is issue.code.__class__ is str
+            and len(issue.path) + len(issue.message) + len(issue.code) <= MAX_NOTE_TEXT):
+        return _cached_issue_json(issue)  # short: what the cache keeps is about what it saves
     return _note_json({"path": _cut(issue.path), "message": _cut(issue.message), "code": _cut(issue.code)})
 
 
-@lru_cache(maxsize=2048)
+@lru_cache(maxsize=64)
 def _cached_issue_json(issue: Issue) -> str:
     return _note_json({"path": _cut(issue.path), "message": _cut(issue.message), "code": _cut(issue.code)})
 

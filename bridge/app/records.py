@@ -18,7 +18,7 @@ from itertools import islice
 from typing import Any
 
 from bridge.core.delivery import Direction, State
-from bridge.core.errors import BridgeError, Issue
+from bridge.core.errors import BridgeError
 
 __all__ = [
     "Attempt",
@@ -210,8 +210,8 @@ def translation_notes(mapped: Any = (), dropped: Any = (), warnings: Any = ()) -
     ``dropped`` / ``warnings``: :class:`bridge.core.errors.Issue` objects. Each value is cut
     to ``MAX_NOTE_TEXT`` characters, each list to ``MAX_NOTES`` entries; the text is
     ``json.dumps(notes, ensure_ascii=False, sort_keys=True)``. Entries repeat from sheet to
-    sheet (the same code lookups, the same derivation notes), so the JSON of a short entry is
-    made once and kept in a bounded cache (a quarter of the wrap step's CPU went here); a long
+    sheet (the same code lookups), so the JSON of a short lookup entry is made once and kept in
+    a small bounded cache (a quarter of the wrap step's CPU went here); a long
     one (over ``MAX_NOTE_TEXT``) is encoded each time, so no cache keeps a hostile value alive.
     """
     parts = ([_mapped_json(entry) for entry in islice(mapped, MAX_NOTES)],
@@ -243,20 +243,13 @@ def _mapped_json(entry: Mapping[str, Any]) -> str:
     return _cached_mapped_json(items)
 
 
-@lru_cache(maxsize=128)
+@lru_cache(maxsize=64)
 def _cached_mapped_json(items: tuple[tuple[str, str | None], ...]) -> str:
     return _note_json({key: _cut(value) for key, value in items})
 
 
 def _issue_json(issue: Any) -> str:
-    if (issue.__class__ is Issue and issue.path.__class__ is issue.message.__class__ is issue.code.__class__ is str
-            and len(issue.path) + len(issue.message) + len(issue.code) <= MAX_NOTE_TEXT):
-        return _cached_issue_json(issue)  # short: what the cache keeps is about what it saves
-    return _note_json({"path": _cut(issue.path), "message": _cut(issue.message), "code": _cut(issue.code)})
-
-
-@lru_cache(maxsize=64)
-def _cached_issue_json(issue: Issue) -> str:
+    # not cached: dropped-field and derivation notes often name the case or the value, so they rarely repeat
     return _note_json({"path": _cut(issue.path), "message": _cut(issue.message), "code": _cut(issue.code)})
 
 

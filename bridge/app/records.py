@@ -13,6 +13,8 @@ import sqlite3
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from functools import lru_cache
+from itertools import islice
 from typing import Any
 
 from bridge.core.delivery import Direction, State
@@ -205,22 +207,50 @@ def translation_notes(mapped: Any = (), dropped: Any = (), warnings: Any = ()) -
     """The JSON a translation leaves in the message's history for the console (bounded), or None if empty.
 
     ``mapped``: dicts of the code lookups (table, direction, code, to, source, warning);
-    ``dropped`` / ``warnings``: :class:`bridge.core.errors.Issue` objects.
+    ``dropped`` / ``warnings``: :class:`bridge.core.errors.Issue` objects. Each value is cut
+    to ``MAX_NOTE_TEXT`` characters, each list to ``MAX_NOTES`` entries; the text is
+    ``json.dumps(notes, ensure_ascii=False, sort_keys=True)``. Entries repeat from sheet to
+    sheet (the same code lookups), so the JSON of a short lookup entry is made once and kept in
+    a small bounded cache (a quarter of the wrap step's CPU went here); a long
+    one (over ``MAX_NOTE_TEXT``) is encoded each time, so no cache keeps a hostile value alive.
     """
-    def cut(value: object) -> str:
-        text = "" if value is None else str(value)
-        return text if len(text) <= MAX_NOTE_TEXT else text[: MAX_NOTE_TEXT - 1] + "…"
-
-    def issues(items: Any) -> list[dict[str, str]]:
-        return [{"path": cut(i.path), "message": cut(i.message), "code": cut(i.code)} for i in list(items)[:MAX_NOTES]]
-
-    notes = {
-        "mapped": [{key: cut(value) for key, value in entry.items()} for entry in list(mapped)[:MAX_NOTES]],
-        "dropped": issues(dropped), "warnings": issues(warnings),
-    }
-    if not any(notes.values()):
+    parts = ([_mapped_json(entry) for entry in islice(mapped, MAX_NOTES)],
+             [_issue_json(issue) for issue in islice(dropped, MAX_NOTES)],
+             [_issue_json(issue) for issue in islice(warnings, MAX_NOTES)])
+    if not any(parts):
         return None
-    return json.dumps(notes, ensure_ascii=False, sort_keys=True)
+    mapped_part, dropped_part, warnings_part = ("[" + ", ".join(part) + "]" for part in parts)
+    return f'{{"dropped": {dropped_part}, "mapped": {mapped_part}, "warnings": {warnings_part}}}'
+
+
+def _cut(value: object) -> str:
+    text = "" if value is None else str(value)
+    return text if len(text) <= MAX_NOTE_TEXT else text[: MAX_NOTE_TEXT - 1] + "…"
+
+
+def _note_json(entry: dict[Any, str]) -> str:
+    return json.dumps(entry, ensure_ascii=False, sort_keys=True)
+
+
+def _mapped_json(entry: Mapping[str, Any]) -> str:
+    items = tuple(entry.items())
+    for key, value in items:
+        # cached only for short text and None: 1, 1.0 and True are equal keys but not the same note, and a
+        # cache entry keeps its key: a 200 kB value must not stay in memory after its message is gone
+        if key.__class__ is not str or (value is not None and (value.__class__ is not str
+                                                              or len(value) > MAX_NOTE_TEXT)):
+            return _note_json({key: _cut(value) for key, value in items})
+    return _cached_mapped_json(items)
+
+
+@lru_cache(maxsize=64)
+def _cached_mapped_json(items: tuple[tuple[str, str | None], ...]) -> str:
+    return _note_json({key: _cut(value) for key, value in items})
+
+
+def _issue_json(issue: Any) -> str:
+    # not cached: dropped-field and derivation notes often name the case or the value, so they rarely repeat
+    return _note_json({"path": _cut(issue.path), "message": _cut(issue.message), "code": _cut(issue.code)})
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

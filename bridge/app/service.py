@@ -20,7 +20,6 @@ connected, and only then acknowledged end to end with an RC-REF.
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
@@ -309,9 +308,11 @@ class BridgeService:
         if item.name == "emsi":
             # EMSI convention: CONTEXT.ID repeats the RC-DE messageId, so answers can point back at it.
             payload = {**payload, "CONTEXT": {**payload["CONTEXT"], "ID": distribution_id}}
+        # as built: the encoders' dict, checked by its model here (the one payload check when no schema bundle
+        # is installed) and sent as it is, not as the model's dump of it (tests/unit/test_wrap_as_built.py)
         message = wrap(item.name, payload, sender_id=self.settings.client_id,
                        recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
-                       kind="Update" if self._case_shared(item.case_id) else "Report")
+                       kind="Update" if self._case_shared(item.case_id) else "Report", as_built=True)
         body = self.translator.encode_hub(message, self.settings.content_type)
         return Translation(translated=body, distribution_id=distribution_id, case_id=item.case_id,
                            case_version=item.case_version, content_type=self.settings.content_type,
@@ -1043,16 +1044,31 @@ def _built_recipient(body: bytes, content_type: str | None) -> str | None:
 
     Every RC-REF is checked against the recipient of the message it acknowledges;
     unwrapping our own stored message again (strict JSON, pydantic) cost more than
-    the rest of the RC-REF's handling. ``None`` (not JSON, or no such field): the
-    caller reads it the full way.
+    the rest of the RC-REF's handling, and so did parsing its whole JSON for one field.
+    The envelope fields come first in the bodies the bridge writes (:func:`wrap`), so one
+    anchored pattern over them finds the recipient; their values are plain text (no
+    quote, no escape), so nothing in the payload can be taken for them. ``None`` (not
+    JSON, or not laid out that way): the caller reads it the full way.
     """
     if content_type not in (None, JSON):
         return None
-    try:
-        value = json.loads(body)["descriptor"]["explicitAddress"]["explicitAddressValue"]
-    except (ValueError, KeyError, TypeError):
+    match = _BUILT_ENVELOPE.match(body)
+    if match is None:
         return None
-    return value if isinstance(value, str) and value else None
+    try:
+        return match[1].decode()
+    except UnicodeDecodeError:
+        return None
+
+
+# the envelope of a body wrap() built, up to its content, as encode_hub writes it (compact, keys in model order)
+_PLAIN_TEXT = rb'"[^"\\]{0,512}"'
+_BUILT_ENVELOPE = re.compile(
+    rb'\{"distributionID":' + _PLAIN_TEXT + rb',"senderID":' + _PLAIN_TEXT
+    + rb',"dateTimeSent":' + _PLAIN_TEXT + rb',"dateTimeExpires":' + _PLAIN_TEXT
+    + rb',"distributionStatus":' + _PLAIN_TEXT + rb',"distributionKind":' + _PLAIN_TEXT
+    + rb',"descriptor":\{"language":' + _PLAIN_TEXT + rb',"explicitAddress":\{"explicitAddressScheme":' + _PLAIN_TEXT
+    + rb',"explicitAddressValue":"([^"\\]{1,512})"\}\},"content":\[')
 
 
 def _first_path(exc: BridgeError) -> str | None:

@@ -198,11 +198,12 @@ def _missions_out(case: Case, ctx: AdapterContext, warnings: list[Issue]) -> lis
     if request is not None:
         warnings.append(Issue(f"/emsi/MISSION/{len(missions)}/START_TIME", "the request's START_TIME is the case "
                                   "creation time (the translation time when the source has none)", "value-derived"))
-        missions.append({
-            "TYPE": request.mission_type or "SAV", "ID": request.request_id or ctx.new_id(),
+        missions.append({  # keys in the model's (XSD sequence) order: the service sends the dict as built
+            "TYPE": request.mission_type or "SAV", "FREETEXT": request.free_text,
+            "ID": request.request_id or ctx.new_id(),
             "NAME": f"#DEMANDE_CONCOURS#{request.kind}#{request.frame or ''}#".replace("##", "#"),
-            "STATUS": "NST", "FREETEXT": request.free_text, "RESOURCE_ID": list(request.resources),
-            "START_TIME": hub_datetime(case.created or ctx.now),
+            "STATUS": "NST", "START_TIME": hub_datetime(case.created or ctx.now),
+            "RESOURCE_ID": list(request.resources),
         })
     answer = case.answer
     if answer is not None and not answer.mission_type:
@@ -213,8 +214,9 @@ def _missions_out(case: Case, ctx: AdapterContext, warnings: list[Issue]) -> lis
     if answer is not None:
         missions.append({
             "TYPE": answer.mission_type or (request.mission_type if request else None) or "SAV",
-            "ID": ctx.new_id(), "NAME": f"#REPONSE_DEMANDE_CONCOURS#{answer.status}#", "STATUS": "NST",
-            "FREETEXT": answer.free_text, "MAIN_MISSION_ID": answer.request_id,
+            "FREETEXT": answer.free_text, "ID": ctx.new_id(),
+            "NAME": f"#REPONSE_DEMANDE_CONCOURS#{answer.status}#", "STATUS": "NST",
+            "MAIN_MISSION_ID": answer.request_id,
         })
     return missions
 

@@ -195,7 +195,7 @@ def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any],
         "caseId": case_id_for(case, ctx), "senderCaseId": case.sender_case_id, "creation": created,
         "referenceVersion": ctx.reference_version, "qualification": qualification, "location": location,
     }
-    notes = [{"freetext": n.text, "creation": hub_datetime(n.created) if n.created else None} for n in case.notes]
+    notes = [{"creation": hub_datetime(n.created) if n.created else None, "freetext": n.text} for n in case.notes]
     caller = case.caller
     phone = caller.phone if caller is not None else None
     if phone:
@@ -224,8 +224,10 @@ def _qualification_dict(case: Case, ctx: AdapterContext) -> dict[str, Any]:
         code, label = c.code, c.label  # each read once (a tracked read is marked, not free)
         return {"code": code, "label": label or label_of(ctx, code) or code}
 
-    return {"whatsHappen": coded(q.whats_happen), "locationKind": coded(q.location_kind),
-            "healthMotive": coded(q.health_motive), "riskThreat": [coded(c) for c in q.risk_threats],
+    # keys in the model's (XSD sequence) order, as everywhere in this encoder: the service sends the dict as
+    # built (tests/unit/test_wrap_as_built.py checks it is what the model would write)
+    return {"riskThreat": [coded(c) for c in q.risk_threats], "whatsHappen": coded(q.whats_happen),
+            "locationKind": coded(q.location_kind), "healthMotive": coded(q.health_motive),
             "victims": {"count": q.victims_count, "mainVictim": q.main_victim, "freetext": q.victims_text}}
 
 
@@ -245,8 +247,9 @@ def _location_dict(case: Case, ctx: AdapterContext, created: str) -> dict[str, A
         "locID": loc.loc_id or ctx.new_id(),
         "detailedAddress": {"complete": complete, "number": number,
                             "wayName": {"complete": street} if street else None} if complete else None,
-        "city": {"name": loc.city, "inseeCode": loc.insee}, "country": loc.country,
-        "freetext": loc.free_text, "geometry": {"datetime": created, "point": point} if point else None,
+        "city": {"name": loc.city, "inseeCode": loc.insee},
+        "geometry": {"datetime": created, "point": point} if point else None, "country": loc.country,
+        "freetext": loc.free_text,
     }
 
 

@@ -83,44 +83,35 @@ def prune(value: Any) -> Any:
     if isinstance(value, dict):
         kept = {}
         for key, item in value.items():
-            kind = type(item)
-            if kind is str:  # most of a payload: kept unless empty, without the checks below
+            if type(item) is str:  # most of a payload: kept unless empty, without a call
                 if item:
                     kept[key] = item
-                continue
-            if item is None:
-                continue
-            if kind in _CONTAINER_TYPES or isinstance(item, _CONTAINERS):
-                if not item:  # an empty container prunes to an empty one: left out without the call
-                    continue
-                item = prune(item)
-                if not item:
-                    continue
-            elif item == "":
-                continue
-            kept[key] = item
+            elif (item := _pruned(item)) is not _LEFT_OUT:
+                kept[key] = item
         return kept
     if isinstance(value, (list, tuple)):
         kept_items = []
         for item in value:
-            kind = type(item)
-            if kind is str:
+            if type(item) is str:
                 if item:
                     kept_items.append(item)
-                continue
-            if item is None:
-                continue
-            if kind in _CONTAINER_TYPES or isinstance(item, _CONTAINERS):
-                if not item:
-                    continue
-                item = prune(item)
-                if not item:
-                    continue
-            elif item == "":
-                continue
-            kept_items.append(item)
+            elif (item := _pruned(item)) is not _LEFT_OUT:
+                kept_items.append(item)
         return kept_items
     return value
+
+
+_LEFT_OUT = object()
+
+
+def _pruned(item: Any) -> Any:
+    """One member of a container, pruned, or ``_LEFT_OUT`` when the Hub omits it (None, "", empty after pruning)."""
+    if item is None:
+        return _LEFT_OUT
+    if type(item) in _CONTAINER_TYPES or isinstance(item, _CONTAINERS):
+        item = prune(item) if item else item  # an empty container prunes to an empty one: no call
+        return item if item else _LEFT_OUT
+    return _LEFT_OUT if item == "" else item
 
 
 _CONTAINERS = (dict, list, tuple)

@@ -34,6 +34,18 @@ def queue(store: Store, case: str | None, n: int, version: str | None = None) ->
     return message_id
 
 
+
+def _store_at_version(path, version: int) -> sqlite3.Connection:
+    """A store file built by the first ``version`` migrations only, as an older bridge left it (autocommit)."""
+    from bridge.edges.store import migrations
+
+    conn = sqlite3.connect(path, isolation_level=None)
+    for _version, script in migrations.MIGRATIONS[:version]:
+        for statement in migrations._statements(script):
+            conn.execute(statement)
+    conn.execute(f"PRAGMA user_version = {version}")
+    return conn
+
 class TestOpen:
     def test_wal_and_full_sync_by_default(self, store):
         """The store runs in WAL mode with synchronous=FULL (2)."""
@@ -78,13 +90,8 @@ class TestOpen:
 class TestMigrations:
     def test_v1_store_with_backlog_upgrades_with_a_correct_counter(self, tmp_path):
         """A store made by schema v1 keeps its data and gets a back-pressure counter matching its backlog."""
-        from bridge.edges.store import migrations
-
         path = tmp_path / "v1.db"
-        conn = sqlite3.connect(path, isolation_level=None)
-        for statement in migrations._statements(migrations.MIGRATIONS[0][1]):
-            conn.execute(statement)
-        conn.execute("PRAGMA user_version = 1")
+        conn = _store_at_version(path, 1)
         for state in ("received", "translated", "published"):
             conn.execute("INSERT INTO messages (direction, state, original, created_at, updated_at)"
                          " VALUES ('out', ?, x'00', '2026-01-01', '2026-01-01')", (state,))
@@ -95,14 +102,8 @@ class TestMigrations:
 
     def test_v8_store_upgrades_to_one_counter_move_per_transition(self, tmp_path):
         """Migration 9: the v2 pending counter and its triggers go, the backlog is read from the per-state counts."""
-        from bridge.edges.store import migrations
-
         path = tmp_path / "v8.db"
-        conn = sqlite3.connect(path, isolation_level=None)
-        for _version, script in migrations.MIGRATIONS[:8]:
-            for statement in migrations._statements(script):
-                conn.execute(statement)
-        conn.execute("PRAGMA user_version = 8")
+        conn = _store_at_version(path, 8)
         for state in ("received", "translated", "translated", "published"):
             conn.execute("INSERT INTO messages (direction, state, original, created_at, updated_at)"
                          " VALUES ('out', ?, x'00', '2026-01-01', '2026-01-01')", (state,))
@@ -141,14 +142,8 @@ class TestMigrations:
 
     def test_v3_store_upgrades_with_state_counts_filled_from_its_rows(self, tmp_path):
         """Migration 4 fills the per-state counters from the rows already there (no GROUP BY afterwards)."""
-        from bridge.edges.store import migrations
-
         path = tmp_path / "v3.db"
-        conn = sqlite3.connect(path, isolation_level=None)
-        for _version, script in migrations.MIGRATIONS[:3]:
-            for statement in migrations._statements(script):
-                conn.execute(statement)
-        conn.execute("PRAGMA user_version = 3")
+        conn = _store_at_version(path, 3)
         for direction, state in (("out", "received"), ("out", "delivered"), ("out", "delivered"), ("in", "acked")):
             conn.execute("INSERT INTO messages (direction, state, original, created_at, updated_at)"
                          " VALUES (?, ?, x'00', '2026-01-01', '2026-01-01')", (direction, state))

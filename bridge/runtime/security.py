@@ -178,22 +178,12 @@ def _redact(value: Any) -> Any:
 
 _PLAIN_TYPES = (int, float, bool)  # values with nothing to scrub or cut (exact types: a subclass goes the long way)
 _MAX_SHAPE_KEYS = 32  # lines with up to this many keys, all short, have their key set's verdicts cached
-_SECRET_KEYS_OF: dict[tuple[str, ...], tuple[str, ...]] = {}  # a line's key names -> those naming a secret
 
 
 def _cacheable_shape(keys: tuple[str, ...], cache: dict[Any, Any]) -> bool:
     """Whether a line's key names may be kept as a cache key: few, short, and the cache not full (bounded)."""
     return (len(keys) <= _MAX_SHAPE_KEYS and len(cache) < _MAX_CACHED_KEYS
             and all(type(k) is str and len(k) <= _CACHED_KEY_CHARS for k in keys))
-
-
-def _secret_keys_of(keys: tuple[str, ...]) -> tuple[str, ...]:
-    found = _SECRET_KEYS_OF.get(keys)
-    if found is None:
-        found = tuple(name for name in keys if _is_secret_key(name))
-        if _cacheable_shape(keys, _SECRET_KEYS_OF):
-            _SECRET_KEYS_OF[keys] = found
-    return found
 
 
 def redact_secrets(logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -204,15 +194,14 @@ def redact_secrets(logger: Any, method: str, event_dict: MutableMapping[str, Any
     string or bytes value over :data:`MAX_LOGGED_CHARS` is cut, with a marker naming the
     size cut: redaction is linear in the text and the line stays small, whatever a peer sent.
 
-    Per line, the work is one pass over the values: which keys name a secret is known per
-    set of key names (the bridge writes the same few shapes of line again and again), and
-    the short plain strings (ids, states, codes: most of every line) are looked at together,
+    Per line, the work is one pass over the values (which key names a secret is cached per
+    name), and the short plain strings (ids, states, codes: most of every line) are looked at together,
     one search for a credential hint over them joined by newlines (no hint contains one, so
     the joined text holds a hint exactly when one of the values does); only when it finds
     one is each scrubbed, as the long values always are.
     """
     _redact_values(event_dict)
-    for name in _secret_keys_of(tuple(event_dict)):
+    for name in [name for name in event_dict if _is_secret_key(name)]:
         event_dict[name] = MASK
     return event_dict
 
@@ -263,7 +252,6 @@ class LimitHealthData:
     def __init__(self, debug: bool = False, *, extra_safe_keys: Iterable[str] = ()) -> None:
         self.debug = debug
         self.safe_keys = SAFE_KEYS | frozenset(extra_safe_keys)
-        self._unsafe_keys_of: dict[tuple[str, ...], tuple[str, ...]] = {}  # a line's key names -> those withheld
 
     def is_safe(self, key: str) -> bool:
         return key in self.safe_keys or key.startswith("_") or key.endswith(_SAFE_SUFFIXES)
@@ -271,13 +259,7 @@ class LimitHealthData:
     def __call__(self, logger: Any, method: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
         if self.debug and method == "debug":
             return event_dict
-        keys = tuple(event_dict)
-        unsafe = self._unsafe_keys_of.get(keys)
-        if unsafe is None:
-            unsafe = tuple(key for key in keys if not self.is_safe(key))
-            if _cacheable_shape(keys, self._unsafe_keys_of):
-                self._unsafe_keys_of[keys] = unsafe
-        for key in unsafe:
+        for key in [key for key in event_dict if not self.is_safe(key)]:
             event_dict[key] = WITHHELD
         return event_dict
 

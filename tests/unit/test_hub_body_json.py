@@ -1,4 +1,4 @@
-"""dumps_hub writes the very bytes encode_hub_body (simplejson, exact decimals) writes, on any JSON-shaped value."""
+"""dumps_hub (behind encode_hub_body) writes the very bytes simplejson (exact decimals) writes, on any JSON-shaped value."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bridge.app import hub_body_json
-from bridge.app.hub_body_json import dumps_hub
-from bridge.refdata.hub_bodies import encode_hub_body
+from bridge.refdata import hub_bodies
+from bridge.refdata.hub_bodies import dumps_hub, encode_hub_body
 
 _SCALARS = st.one_of(
     st.none(), st.booleans(), st.integers(), st.text(), st.floats(), st.decimals(),
@@ -35,18 +34,20 @@ def _outcome(encode: Any, value: Any) -> tuple[str, Any]:
 @given(_VALUES)
 @settings(max_examples=1500, deadline=None)
 def test_same_bytes_or_same_refusal_as_simplejson(value: Any) -> None:
-    assert _outcome(dumps_hub, value) == _outcome(lambda v: encode_hub_body(v, "application/json"), value)
+    assert _outcome(dumps_hub, value) == _outcome(hub_bodies._simplejson_bytes, value)
 
 
 def test_a_decimal_keeps_its_text_and_a_marker_in_text_is_not_taken_for_one() -> None:
     message = {"lat": Decimal("47.218000"), "n": [Decimal("1E-7"), 3], "text": "\x00hub-decimal\x00"}
-    assert dumps_hub(message) == encode_hub_body(message)
+    assert dumps_hub(message) == hub_bodies._simplejson_bytes(message) == encode_hub_body(message)
     assert dumps_hub({"lat": Decimal("47.218000")}) == b'{"lat":47.218000}'
 
 
 def test_the_standard_encoder_does_the_work_on_a_bridge_message(monkeypatch: pytest.MonkeyPatch) -> None:
     """A message of text, numbers and Decimals never reaches simplejson (the point of this module)."""
-    monkeypatch.setattr(hub_body_json, "_simplejson_bytes", lambda message: pytest.fail("took the simplejson path"))
+    monkeypatch.setattr(hub_bodies, "_simplejson_bytes", lambda message: pytest.fail("took the simplejson path"))
+    monkeypatch.setattr(hub_bodies.simplejson, "dumps", lambda *a, **k: pytest.fail("took simplejson"))
+    assert encode_hub_body({"a": [Decimal("1.50")]}) == b'{"a":[1.50]}'  # every writer of Hub JSON goes this way
     assert dumps_hub({"a": [Decimal("1.50"), "é", 2, True, None]}) == '{"a":[1.50,"é",2,true,null]}'.encode()
 
 

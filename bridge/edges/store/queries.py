@@ -7,6 +7,7 @@ Kept apart from the transitions in ``sqlite.py`` so each module stays short;
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import fields
 from datetime import datetime
 
@@ -50,6 +51,8 @@ def message_of(row: sqlite3.Row | tuple[object, ...], **replaced: object) -> Mes
 
 
 _INDEX = {field.name: i for i, field in enumerate(fields(Message))}
+_TRANSLATED, _CONTENT_TYPE = _INDEX["translated"], _INDEX["content_type"]
+_OUTBOUND_ROW = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE direction = 'out' AND distribution_id = ?"
 
 _PENDING = tuple(sorted(s.value for s in PENDING_OUTBOUND))
 #: Outbound messages not yet published (back-pressure): the trigger-kept per-state counts of the
@@ -74,6 +77,10 @@ class StoreQueries:
 
     _conn: sqlite3.Connection
     path: str
+    _read_mark: Callable[[], tuple[int, int] | None]
+    # reads kept for the next call that needs them, with the read mark they were made under (see has_case)
+    _kept_row: tuple[tuple[int, int], str, sqlite3.Row | None] | None = None
+    _kept_case: tuple[tuple[int, int], str, str | None, bool] | None = None
 
     def _messages(self, sql: str, params: tuple[object, ...] = ()) -> list[Message]:
         return [Message.from_row(r) for r in self._conn.execute(sql, params)]
@@ -94,12 +101,25 @@ class StoreQueries:
     def outbound_body(self, distribution_id: str) -> tuple[bytes | None, str | None] | None:
         """``(translated, content_type)`` of our outbound message with that distributionID; None if unknown.
 
-        What the RC-REF check needs (whom the message went to), without reading and
-        converting the whole row (original bytes, dates) as :meth:`find` does.
+        What the RC-REF check needs (whom the message went to), without converting the whole
+        row (dates, enums) as :meth:`find` does. Inside a group the row is kept for the
+        RC-REF's own transition, which follows at once (``mark_delivered``): one read of it
+        per RC-REF, not two (``transactions`` module docstring: when a kept read is reused).
         """
-        row = self._conn.execute("SELECT translated, content_type FROM messages WHERE direction = 'out'"
-                                 " AND distribution_id = ?", (distribution_id,)).fetchone()
-        return None if row is None else (row[0], row[1])
+        row = self._conn.execute(_OUTBOUND_ROW, (distribution_id,)).fetchone()
+        mark = self._read_mark()
+        if mark is not None:
+            self._kept_row = (mark, distribution_id, row)
+        return None if row is None else (row[_TRANSLATED], row[_CONTENT_TYPE])
+
+    def _outbound_row(self, distribution_id: str) -> sqlite3.Row | None:
+        """The row ``SELECT {MESSAGE_COLUMNS}`` of our outbound message with that distributionID (a transition's
+        read): the one :meth:`outbound_body` just read when nothing can have changed it since, else read now."""
+        kept, self._kept_row = self._kept_row, None
+        if kept is not None and kept[1] == distribution_id and kept[0] == self._read_mark():
+            return kept[2]
+        row: sqlite3.Row | None = self._conn.execute(_OUTBOUND_ROW, (distribution_id,)).fetchone()
+        return row
 
     def history(self, message_id: MessageId) -> list[StoredEvent]:
         """Every recorded transition of a message, oldest first."""
@@ -117,7 +137,16 @@ class StoreQueries:
 
     def has_case(self, case_id: str, *, direction: str | None = None) -> bool:
         """Whether a message of this case (in that direction, or either) is stored: ``by_case`` answered yes
-        or no, without reading every row of a long-lived case (one index probe, LIMIT 1)."""
+        or no, without reading every row of a long-lived case (one index probe, LIMIT 1).
+
+        Asked once per Hub message of a sheet (an assistance sheet's createCase and EMSI name the
+        same case): inside a group the last answer is reused while nothing can have changed it
+        (``transactions`` module docstring), so the probe runs once per sheet.
+        """
+        mark = self._read_mark()
+        kept = self._kept_case
+        if mark is not None and kept is not None and kept[0] == mark and kept[1] == case_id and kept[2] == direction:
+            return kept[3]
         from bridge.core.adapters.rc_eda import local_case_id
 
         sql = f"SELECT 1 FROM messages WHERE (case_id = ? OR {CASE_LOCAL} = ?)"
@@ -125,7 +154,9 @@ class StoreQueries:
         if direction is not None:
             sql += " AND direction = ?"
             params += (direction,)
-        return self._conn.execute(sql + " LIMIT 1", params).fetchone() is not None
+        known = self._conn.execute(sql + " LIMIT 1", params).fetchone() is not None
+        self._kept_case = None if mark is None else (mark, case_id, direction, known)
+        return known
 
     def search(self, *, state: str | None = None, case: str | None = None, since: datetime | None = None,
                direction: str | None = None, limit: int | None = 200) -> list[Message]:

@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
-from typing import Any
+from typing import Any, overload
 
 from bridge.core.delivery import Direction, State
 from bridge.core.errors import BridgeError
@@ -47,6 +47,18 @@ class StoreUnavailable(StoreFull):
 
 class UnknownMessage(BridgeError):
     """No message or dead-letter entry with that id / distributionID."""
+
+
+@overload
+def to_db_time(value: datetime) -> str: ...
+
+
+@overload
+def to_db_time(value: None) -> None: ...
+
+
+@overload
+def to_db_time(value: datetime | None) -> str | None: ...
 
 
 def to_db_time(value: datetime | None) -> str | None:

@@ -166,3 +166,28 @@ def test_has_case_after_a_rolled_back_write_asks_again(store):
     store.abort_group()
     with store.group():
         assert not store.has_case(CASE)
+
+
+def test_from_row_converts_by_position_or_by_name_alike(store):
+    """``SELECT *`` rows (the table's columns are the record's fields, in order) take the positional conversion
+    message_of uses; rows in another column order, and plain mappings, are read by name: the same records."""
+    from bridge.app.records import MESSAGE_FIELDS, Message
+    from bridge.core.delivery import RetryPolicy
+
+    first = _published(store, 1, "fr.health.samu440_f1")
+    [second] = store.accept_legacy_frame(b"NUM_DOSSIER=READS-F2", [Translation(b"{}", "f2", None)],
+                                         adapter="legacy-text", profile=None, received_at=at(2)).ids
+    store.mark_publish_failed(second, error="nack", now=at(3), policy=RetryPolicy(), rng_value=0.5)
+    store.flag_overdue_rcref(at(10_000))
+    inbound, _ = store.record_inbound(b"{}", distribution_id="fr.fire.x_1", case_id="c", case_version="1",
+                                      received_at=at(4), adapter="x", content_type="application/json")
+    reordered = ", ".join(reversed(MESSAGE_FIELDS))
+    for message_id in (first, second, inbound):
+        star = store._conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)).fetchone()
+        assert star.keys() == list(MESSAGE_FIELDS)  # the positional path is the one taken
+        other = store._conn.execute(f"SELECT {reordered} FROM messages WHERE id = ?", (message_id,)).fetchone()
+        by_position, by_name, by_mapping = Message.from_row(star), Message.from_row(other), Message.from_row(dict(star))
+        assert by_position == by_name == by_mapping
+        assert by_position.created_at.tzinfo is not None and by_position.direction.value in ("in", "out")
+    assert Message.from_row(store._conn.execute("SELECT * FROM messages WHERE id = ?", (second,)).fetchone()
+                            ).next_attempt_at is not None

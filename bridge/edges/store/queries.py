@@ -6,6 +6,7 @@ Kept apart from the transitions in ``sqlite.py`` so each module stays short;
 
 from __future__ import annotations
 
+import functools
 import sqlite3
 from collections.abc import Callable
 from datetime import datetime
@@ -54,6 +55,17 @@ _BY_STATE = "messages INDEXED BY messages_direction_state"  # see StoreQueries
 #: The last dot-separated part of ``case_id`` (the LRM's dossier number in a Hub case id the bridge made),
 #: exactly as indexed by store migration 8 (``messages_case_local``).
 CASE_LOCAL = "substr(case_id, length(rtrim(case_id, replace(case_id, '.', ''))) + 1)"
+_HAS_CASE = f"SELECT 1 FROM messages WHERE (case_id = ?1 OR {CASE_LOCAL} = ?2) LIMIT 1"
+_HAS_CASE_IN = f"SELECT 1 FROM messages WHERE (case_id = ?1 OR {CASE_LOCAL} = ?2) AND direction = ?3 LIMIT 1"
+
+
+@functools.cache
+def _local_case_id() -> Callable[[str], str]:
+    """The core's rule for a case id's last part, imported on first use (the module pulls in the models: the
+    CLI's store commands need not pay for it), then called without an import statement per lookup."""
+    from bridge.core.adapters.rc_eda import local_case_id
+
+    return local_case_id
 
 
 class StoreQueries:
@@ -136,22 +148,17 @@ class StoreQueries:
         kept = self._kept_case
         if mark is not None and kept is not None and kept[0] == mark and kept[1] == case_id and kept[2] == direction:
             return kept[3]
-        from bridge.core.adapters.rc_eda import local_case_id
-
-        sql = f"SELECT 1 FROM messages WHERE (case_id = ? OR {CASE_LOCAL} = ?)"
-        params: tuple[str, ...] = (case_id, local_case_id(case_id) or case_id)
-        if direction is not None:
-            sql += " AND direction = ?"
-            params += (direction,)
-        known = self._conn.execute(sql + " LIMIT 1", params).fetchone() is not None
+        local = _local_case_id()(case_id) or case_id
+        if direction is None:
+            known = self._conn.execute(_HAS_CASE, (case_id, local)).fetchone() is not None
+        else:
+            known = self._conn.execute(_HAS_CASE_IN, (case_id, local, direction)).fetchone() is not None
         self._kept_case = None if mark is None else (mark, case_id, direction, known)
         return known
 
     def search(self, *, state: str | None = None, case: str | None = None, since: datetime | None = None,
                direction: str | None = None, limit: int | None = 200) -> list[Message]:
         """Messages matching every given filter, in arrival order (the newest ``limit`` of them)."""
-        from bridge.core.adapters.rc_eda import local_case_id
-
         where: list[str] = []
         params: list[object] = []
         if state is not None:
@@ -166,7 +173,7 @@ class StoreQueries:
         if case is not None:
             # the Hub case id, or the LRM's dossier number (its last part): two index searches (migration 8)
             where.append(f"(case_id = ? OR {CASE_LOCAL} = ?)")
-            params += [case, local_case_id(case) or case]
+            params += [case, _local_case_id()(case) or case]
         sql = "SELECT * FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
         if limit is None:
             return self._messages(sql + " ORDER BY id", tuple(params))

@@ -105,17 +105,18 @@ def _aged_store(path: Path, rows: int) -> None:
         conn.execute("ANALYZE")  # the planner's worst case for the gauges (see StoreQueries)
 
 
-def _intake_rate(path: Path, n: int, tag: str) -> float:
-    """Legacy frames per second through ``accept_legacy_frame`` (each one committed, synchronous=FULL)."""
+def _intake_rate(path: Path, n: int, tag: str) -> tuple[float, float]:
+    """Legacy frames per second through ``accept_legacy_frame`` (each one committed, synchronous=FULL), wall clock,
+    and the CPU time per frame in ms (``time.process_time``: the store's own work, without the fsync's wait)."""
     t0 = datetime(2026, 6, 1, tzinfo=UTC)
     with Store.open(path, max_pending=10**9) as store:
         frames = [PAYLOAD + b"%s %d %d" % (tag.encode(), time.monotonic_ns(), i) for i in range(n)]
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         for i, frame in enumerate(frames):
             store.accept_legacy_frame(frame, [Translation(TRANSLATED, f"fr.health.samu440_{tag}_{start}_{i}",
                                                           f"C{tag}{i % 50}", str(i))],
                                       adapter="bench", profile=None, received_at=t0)
-        return n / (time.perf_counter() - start)
+        return n / (time.perf_counter() - start), (time.process_time() - cpu) / n * 1e3
 
 
 def _summary_cost(path: Path) -> tuple[float, float, float]:
@@ -150,20 +151,33 @@ def aged(workdir: Path, rows: int, n: int, rounds: int = 3) -> dict[str, float]:
     print(f"aged store: {rows} rows ready in {time.perf_counter() - start:.1f} s"
           f" ({big.stat().st_size / 1e6:.0f} MB)")
     best_empty = best_aged = 0.0
+    cpu_empty = cpu_aged = float("inf")
+    round_ratios = []
     for r in range(rounds):
         for suffix in ("", "-wal", "-shm"):  # each round starts from a really empty store
             Path(f"{empty}{suffix}").unlink(missing_ok=True)
-        rate_empty = _intake_rate(empty, n, f"e{r}")
-        rate_aged = _intake_rate(big, n, f"a{r}")
+        rate_empty, cpu_e = _intake_rate(empty, n, f"e{r}")
+        rate_aged, cpu_a = _intake_rate(big, n, f"a{r}")
         best_empty, best_aged = max(best_empty, rate_empty), max(best_aged, rate_aged)
-        print(f"  round {r + 1}: intake empty {rate_empty:7.0f}/s, with {rows} rows {rate_aged:7.0f}/s")
+        cpu_empty, cpu_aged = min(cpu_empty, cpu_e), min(cpu_aged, cpu_a)
+        round_ratios.append(rate_aged / rate_empty)
+        print(f"  round {r + 1}: intake empty {rate_empty:7.0f}/s ({cpu_e:.3f} ms CPU each),"
+              f" with {rows} rows {rate_aged:7.0f}/s ({cpu_a:.3f} ms CPU each)")
     first, summary, counts = _summary_cost(big)
     ratio = best_aged / best_empty
     print(f"legacy intake, {rows} rows vs empty (best of {rounds}): {best_aged:.0f} / {best_empty:.0f}/s"
           f" = {ratio:.2f} (target >= 0.9)")
+    # The wall-clock rate is bound by each commit's fsync, whose latency on a shared disk moves from round to
+    # round: one lucky round decides "best of". The same round's two sides (run back to back) and the CPU time
+    # (the store's own work, which is what could grow with age) are steadier views of the same question.
+    middle = sorted(round_ratios)[len(round_ratios) // 2]
+    print(f"  same-round ratios {' / '.join(f'{x:.2f}' for x in round_ratios)} (median {middle:.2f});"
+          f" CPU per frame, best of {rounds}: empty {cpu_empty:.3f} ms, aged {cpu_aged:.3f} ms"
+          f" = {cpu_empty / cpu_aged:.2f} (1 = no slower)")
     print(f"console summary at {rows} rows: {summary:.2f} ms (first call {first:.1f} ms);"
           f" state counts {counts:.3f} ms (target <= 5 ms)")
-    return {"ratio": ratio, "summary_ms": summary, "summary_first_ms": first, "counts_ms": counts}
+    return {"ratio": ratio, "summary_ms": summary, "summary_first_ms": first, "counts_ms": counts,
+            "round_ratio_median": middle, "cpu_ratio": cpu_empty / cpu_aged}
 
 
 STEPS = ("has_case", "intake", "publish", "confirm", "rcref")

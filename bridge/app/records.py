@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
-from typing import Any
+from typing import Any, overload
 
 from bridge.core.delivery import Direction, State
 from bridge.core.errors import BridgeError
 
 __all__ = [
+    "MESSAGE_FIELDS",
     "Attempt",
     "DeadLetter",
     "Message",
@@ -31,6 +32,7 @@ __all__ = [
     "Translation",
     "UnknownMessage",
     "from_db_time",
+    "message_from_values",
     "to_db_time",
 ]
 
@@ -47,6 +49,18 @@ class StoreUnavailable(StoreFull):
 
 class UnknownMessage(BridgeError):
     """No message or dead-letter entry with that id / distributionID."""
+
+
+@overload
+def to_db_time(value: datetime) -> str: ...
+
+
+@overload
+def to_db_time(value: None) -> None: ...
+
+
+@overload
+def to_db_time(value: datetime | None) -> str | None: ...
 
 
 def to_db_time(value: datetime | None) -> str | None:
@@ -113,13 +127,12 @@ class Message:
 
     @classmethod
     def from_row(cls, row: sqlite3.Row | Mapping[str, Any]) -> Message:
+        """The record of a stored row: a ``sqlite3.Row`` whose columns are the fields in order (``SELECT *``:
+        the table's columns are) is converted by position (:func:`message_from_values`), any other row by name."""
+        if type(row) is sqlite3.Row and row.keys() == MESSAGE_FIELDS_LIST:
+            return message_from_values(list(row))
         values = dict(row)
-        for name in ("created_at", "updated_at", "published_at", "next_attempt_at",
-                     "rcref_deadline", "rcref_overdue_at"):
-            values[name] = from_db_time(values[name])
-        values["direction"] = Direction(values["direction"])
-        values["state"] = State(values["state"])
-        return cls(**values)
+        return message_from_values([values[name] for name in MESSAGE_FIELDS])
 
     def summary(self) -> dict[str, Any]:
         """JSON-friendly view without the payload bytes (for listings and logs)."""
@@ -128,6 +141,27 @@ class Message:
         data["original_size"] = len(self.original)
         data["translated_size"] = None if self.translated is None else len(self.translated)
         return _jsonable(data)
+
+
+#: The fields of a :class:`Message` in order: the columns of ``messages`` (``SELECT *``) are in this order.
+MESSAGE_FIELDS = tuple(field.name for field in fields(Message))
+MESSAGE_FIELDS_LIST = list(MESSAGE_FIELDS)  # what ``sqlite3.Row.keys()`` gives, compared as it is
+_TIME_FIELDS = tuple(i for i, name in enumerate(MESSAGE_FIELDS) if name in (
+    "created_at", "updated_at", "published_at", "next_attempt_at", "rcref_deadline", "rcref_overdue_at"))
+_DIRECTIONS = {d.value: d for d in Direction}
+_STATES = {s.value: s for s in State}
+_fromisoformat = datetime.fromisoformat
+
+
+def message_from_values(values: list[Any]) -> Message:
+    """A :class:`Message` from its stored column values in field order (changed in place): the one place the
+    stored text becomes enums and aware datetimes, for ``Message.from_row`` and the store's hot reads alike."""
+    values[1] = _DIRECTIONS.get(values[1]) or Direction(values[1])
+    values[2] = _STATES.get(values[2]) or State(values[2])
+    for i in _TIME_FIELDS:
+        if values[i] is not None:
+            values[i] = _fromisoformat(values[i])
+    return Message(*values)
 
 
 @dataclass(frozen=True, slots=True)

@@ -46,6 +46,7 @@ _HISTORY = (
 # Is the frame known, and how many messages wait (back-pressure): one statement before anything is written.
 _KNOWN_AND_PENDING = ("SELECT (SELECT message_id FROM legacy_intake WHERE frame_sha256 = ?), "
                       + PENDING_COUNT.removeprefix("SELECT "))
+_INTAKE_KEY = "INSERT INTO legacy_intake (frame_sha256, message_id, created_at) VALUES (?, ?, ?)"
 _HISTORY_WITH_NOTES = _HISTORY + f", (?1, ?2, '{MAPPING_NOTES}', '{_TRANSLATED}', '{_TRANSLATED}', ?4)"
 
 
@@ -92,22 +93,21 @@ class IntakeOps:
                           f"same legacy frame received again (sha256 {key[:16]})")
                 return IntakeResult(tuple(known), True)
             self._refuse_when_full(pending)
-            ids = self._insert_translated(conn, original, translations, adapter=adapter, profile=profile,
-                                          at=received_at)
+            stamp = to_db_time(received_at)  # once: the rows, their history and the intake key share it
+            ids = self._insert_translated(conn, original, translations, adapter=adapter, profile=profile, at=stamp)
             if ids:
-                conn.execute("INSERT INTO legacy_intake (frame_sha256, message_id, created_at) VALUES (?, ?, ?)",
-                             (key, ids[0], to_db_time(received_at)))
+                conn.execute(_INTAKE_KEY, (key, ids[0], stamp))
             return IntakeResult(tuple(ids), False)
 
     def _insert_translated(self, conn: sqlite3.Connection, original: bytes, translations: Sequence[Translation], *,
-                           adapter: str, profile: str | None, at: datetime) -> list[MessageId]:
+                           adapter: str, profile: str | None, at: datetime | str) -> list[MessageId]:
         """One outbound row per Hub message, all carrying ``original``, in order (per-case FIFO holds).
 
         Each row is written once, already translated, with its whole history (``accept``,
         ``translate``, the mapping notes) in one more statement: the same rows and history
         lines as inserting it RECEIVED and then applying TRANSLATE, in two statements instead of five.
         """
-        stamp = to_db_time(at)
+        stamp = at if isinstance(at, str) else to_db_time(at)  # str: already the stored text
         ids = []
         for result in translations:
             message_id = conn.execute(_INSERT_TRANSLATED, (

@@ -6,50 +6,43 @@ Kept apart from the transitions in ``sqlite.py`` so each module stays short;
 
 from __future__ import annotations
 
+import functools
 import sqlite3
-from dataclasses import fields
+from collections.abc import Callable
 from datetime import datetime
 
 from bridge.app.records import (
+    MESSAGE_FIELDS,
     DeadLetter,
     Message,
     MessageId,
     StoredEvent,
     UnknownMessage,
     from_db_time,
+    message_from_values,
     to_db_time,
 )
-from bridge.core.delivery import PENDING_OUTBOUND, Direction, State
+from bridge.core.delivery import PENDING_OUTBOUND
 
 __all__ = ["MESSAGE_COLUMNS", "PENDING_COUNT", "StoreQueries", "message_of"]
 
 #: The columns of a :class:`Message`, in its field order: ``SELECT {MESSAGE_COLUMNS}`` reads a row
 #: that :func:`message_of` turns into a record without going through a dict.
-MESSAGE_COLUMNS = ", ".join(field.name for field in fields(Message))
-_TIMES = tuple(i for i, field in enumerate(fields(Message)) if field.name in (
-    "created_at", "updated_at", "published_at", "next_attempt_at", "rcref_deadline", "rcref_overdue_at"))
-_DIRECTIONS = {d.value: d for d in Direction}
-_STATES = {s.value: s for s in State}
-_fromisoformat = datetime.fromisoformat
+MESSAGE_COLUMNS = ", ".join(MESSAGE_FIELDS)
+_INDEX = {name: i for i, name in enumerate(MESSAGE_FIELDS)}
 
 
 def message_of(row: sqlite3.Row | tuple[object, ...], **replaced: object) -> Message:
-    """``Message.from_row`` for a row read as ``SELECT {MESSAGE_COLUMNS}`` (the hot path: a third of the cost).
-
-    ``replaced``: column values just written (``state``, ``updated_at`` as stored text).
-    """
+    """``Message.from_row`` for a row read as ``SELECT {MESSAGE_COLUMNS}``, with ``replaced``: column values just
+    written (``state``, ``updated_at`` as stored text), without reading the row again."""
     values = list(row)
     for name, value in replaced.items():
         values[_INDEX[name]] = value
-    values[1] = _DIRECTIONS.get(values[1]) or Direction(values[1])  # type: ignore[call-overload]
-    values[2] = _STATES.get(values[2]) or State(values[2])  # type: ignore[call-overload]
-    for i in _TIMES:
-        if values[i] is not None:
-            values[i] = _fromisoformat(values[i])  # type: ignore[arg-type]
-    return Message(*values)  # type: ignore[arg-type]
+    return message_from_values(values)
 
 
-_INDEX = {field.name: i for i, field in enumerate(fields(Message))}
+_TRANSLATED, _CONTENT_TYPE = _INDEX["translated"], _INDEX["content_type"]
+_OUTBOUND_ROW = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE direction = 'out' AND distribution_id = ?"
 
 _PENDING = tuple(sorted(s.value for s in PENDING_OUTBOUND))
 #: Outbound messages not yet published (back-pressure): the trigger-kept per-state counts of the
@@ -62,6 +55,17 @@ _BY_STATE = "messages INDEXED BY messages_direction_state"  # see StoreQueries
 #: The last dot-separated part of ``case_id`` (the LRM's dossier number in a Hub case id the bridge made),
 #: exactly as indexed by store migration 8 (``messages_case_local``).
 CASE_LOCAL = "substr(case_id, length(rtrim(case_id, replace(case_id, '.', ''))) + 1)"
+_HAS_CASE = f"SELECT 1 FROM messages WHERE (case_id = ?1 OR {CASE_LOCAL} = ?2) LIMIT 1"
+_HAS_CASE_IN = f"SELECT 1 FROM messages WHERE (case_id = ?1 OR {CASE_LOCAL} = ?2) AND direction = ?3 LIMIT 1"
+
+
+@functools.cache
+def _local_case_id() -> Callable[[str], str]:
+    """The core's rule for a case id's last part, imported on first use (the module pulls in the models: the
+    CLI's store commands need not pay for it), then called without an import statement per lookup."""
+    from bridge.core.adapters.rc_eda import local_case_id
+
+    return local_case_id
 
 
 class StoreQueries:
@@ -74,6 +78,10 @@ class StoreQueries:
 
     _conn: sqlite3.Connection
     path: str
+    _read_mark: Callable[[], tuple[int, int] | None]
+    # reads kept for the next call that needs them, with the read mark they were made under (see has_case)
+    _kept_row: tuple[tuple[int, int], str, sqlite3.Row | None] | None = None
+    _kept_case: tuple[tuple[int, int], str, str | None, bool] | None = None
 
     def _messages(self, sql: str, params: tuple[object, ...] = ()) -> list[Message]:
         return [Message.from_row(r) for r in self._conn.execute(sql, params)]
@@ -94,12 +102,25 @@ class StoreQueries:
     def outbound_body(self, distribution_id: str) -> tuple[bytes | None, str | None] | None:
         """``(translated, content_type)`` of our outbound message with that distributionID; None if unknown.
 
-        What the RC-REF check needs (whom the message went to), without reading and
-        converting the whole row (original bytes, dates) as :meth:`find` does.
+        What the RC-REF check needs (whom the message went to), without converting the whole
+        row (dates, enums) as :meth:`find` does. Inside a group the row is kept for the
+        RC-REF's own transition, which follows at once (``mark_delivered``): one read of it
+        per RC-REF, not two (``transactions`` module docstring: when a kept read is reused).
         """
-        row = self._conn.execute("SELECT translated, content_type FROM messages WHERE direction = 'out'"
-                                 " AND distribution_id = ?", (distribution_id,)).fetchone()
-        return None if row is None else (row[0], row[1])
+        row = self._conn.execute(_OUTBOUND_ROW, (distribution_id,)).fetchone()
+        mark = self._read_mark()
+        if mark is not None:
+            self._kept_row = (mark, distribution_id, row)
+        return None if row is None else (row[_TRANSLATED], row[_CONTENT_TYPE])
+
+    def _outbound_row(self, distribution_id: str) -> sqlite3.Row | None:
+        """The row ``SELECT {MESSAGE_COLUMNS}`` of our outbound message with that distributionID (a transition's
+        read): the one :meth:`outbound_body` just read when nothing can have changed it since, else read now."""
+        kept, self._kept_row = self._kept_row, None
+        if kept is not None and kept[1] == distribution_id and kept[0] == self._read_mark():
+            return kept[2]
+        row: sqlite3.Row | None = self._conn.execute(_OUTBOUND_ROW, (distribution_id,)).fetchone()
+        return row
 
     def history(self, message_id: MessageId) -> list[StoredEvent]:
         """Every recorded transition of a message, oldest first."""
@@ -117,21 +138,27 @@ class StoreQueries:
 
     def has_case(self, case_id: str, *, direction: str | None = None) -> bool:
         """Whether a message of this case (in that direction, or either) is stored: ``by_case`` answered yes
-        or no, without reading every row of a long-lived case (one index probe, LIMIT 1)."""
-        from bridge.core.adapters.rc_eda import local_case_id
+        or no, without reading every row of a long-lived case (one index probe, LIMIT 1).
 
-        sql = f"SELECT 1 FROM messages WHERE (case_id = ? OR {CASE_LOCAL} = ?)"
-        params: tuple[str, ...] = (case_id, local_case_id(case_id) or case_id)
-        if direction is not None:
-            sql += " AND direction = ?"
-            params += (direction,)
-        return self._conn.execute(sql + " LIMIT 1", params).fetchone() is not None
+        Asked once per Hub message of a sheet (an assistance sheet's createCase and EMSI name the
+        same case): inside a group the last answer is reused while nothing can have changed it
+        (``transactions`` module docstring), so the probe runs once per sheet.
+        """
+        mark = self._read_mark()
+        kept = self._kept_case
+        if mark is not None and kept is not None and kept[0] == mark and kept[1] == case_id and kept[2] == direction:
+            return kept[3]
+        local = _local_case_id()(case_id) or case_id
+        if direction is None:
+            known = self._conn.execute(_HAS_CASE, (case_id, local)).fetchone() is not None
+        else:
+            known = self._conn.execute(_HAS_CASE_IN, (case_id, local, direction)).fetchone() is not None
+        self._kept_case = None if mark is None else (mark, case_id, direction, known)
+        return known
 
     def search(self, *, state: str | None = None, case: str | None = None, since: datetime | None = None,
                direction: str | None = None, limit: int | None = 200) -> list[Message]:
         """Messages matching every given filter, in arrival order (the newest ``limit`` of them)."""
-        from bridge.core.adapters.rc_eda import local_case_id
-
         where: list[str] = []
         params: list[object] = []
         if state is not None:
@@ -146,7 +173,7 @@ class StoreQueries:
         if case is not None:
             # the Hub case id, or the LRM's dossier number (its last part): two index searches (migration 8)
             where.append(f"(case_id = ? OR {CASE_LOCAL} = ?)")
-            params += [case, local_case_id(case) or case]
+            params += [case, _local_case_id()(case) or case]
         sql = "SELECT * FROM messages" + (" WHERE " + " AND ".join(where) if where else "")
         if limit is None:
             return self._messages(sql + " ORDER BY id", tuple(params))

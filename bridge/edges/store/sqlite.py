@@ -86,7 +86,6 @@ _CONFIRM_HISTORY = (  # the detail names the attempt: read in the same statement
 _RCREF_EVENT, _RCREF_FROM = Event.RCREF.value, State.PUBLISHED.value
 _RCREF_TO = TRANSITIONS[(Direction.OUT, State.PUBLISHED, Event.RCREF)].value
 _RCREF_USUAL = f"UPDATE messages SET state = '{_RCREF_TO}', updated_at = ? WHERE id = ?"
-_BY_DISTRIBUTION_ID = f"SELECT {MESSAGE_COLUMNS} FROM messages WHERE direction = 'out' AND distribution_id = ?"
 
 
 def _cannot_open(target: Path, exc: BaseException) -> StoreUnavailable:
@@ -104,6 +103,9 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
         self._in_replayable = False
         self._done = None
         self._lost = None
+        self._serial = 0
+        self._kept_row = None
+        self._kept_case = None
         self.path = path
         self.max_pending = max_pending
 
@@ -366,7 +368,7 @@ class Store(TransactionOps, IntakeOps, ReplayOps, CaseLinkOps, StoreQueries, Con
     def _hub_event(self, distribution_id: str, event: Event, at: datetime, detail: str) -> Message | None:
         stamp = to_db_time(at)
         with self._tx() as conn:
-            row = conn.execute(_BY_DISTRIBUTION_ID, (distribution_id,)).fetchone()
+            row = self._outbound_row(distribution_id)
             if row is None:
                 return None
             if event is Event.RCREF and row["state"] == _RCREF_FROM:  # the usual move, no table lookups

@@ -23,6 +23,14 @@ for the commit learns that nothing was made durable (the service nacks them: the
 broker send again). Nothing is ever half-written, and nothing is reported durable that is not.
 (One savepoint held for the whole group instead cost more than the per-transition ones: its
 sub-journal outgrew SQLite's 64 KiB in-memory spill limit and went to a temporary file.)
+
+Reads the service makes twice in a row (the RC-REF check's read of our message, then the RC-REF's
+own transition; "is this case on the Hub?" once per Hub message of a sheet) may reuse the first
+answer, but only while it provably still holds: :meth:`TransactionOps._read_mark` is the group's
+serial and the connection's ``total_changes``, and exists only inside a group. There the write lock
+is held (``BEGIN IMMEDIATE``), so no other process can write; every write of this connection moves
+``total_changes``; every rollback (a failed transition, a replay, an abort) and every group's start
+and end moves the serial. Outside a group nothing is reused.
 """
 
 from __future__ import annotations
@@ -101,6 +109,8 @@ class _Transaction:
 
     def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: object) -> None:
         store, conn, mode = self._store, self._store._conn, self._mode
+        if kind is not None:  # whatever is undone below, no read made before it may be reused
+            store._serial += 1
         try:
             if mode == 2:
                 if kind is None:
@@ -138,6 +148,13 @@ class TransactionOps:
     _in_replayable: bool = False  # inside a replayable transition (no savepoint of its own)
     _done: _Done | None = None  # the group's successful replayable transitions; None: cannot replay
     _lost: BaseException | None = None
+    _serial: int = 0  # moved by every group start / end and every rollback: a read mark older than it is stale
+
+    def _read_mark(self) -> tuple[int, int] | None:
+        """What a reused read must still match (module docstring), or None outside a group (nothing reused)."""
+        if not self._grouped or self._lost is not None:
+            return None
+        return self._serial, self._conn.total_changes
 
     def _tx(self) -> _Transaction:
         """One write transaction; the lock is taken first so read-then-write is atomic.
@@ -185,12 +202,14 @@ class TransactionOps:
             return
         self._conn.execute("BEGIN IMMEDIATE")
         self._grouped, self._done, self._lost = True, [], None
+        self._serial += 1
 
     def commit_group(self) -> None:
         """Make everything written since :meth:`begin_group` durable with one COMMIT (:class:`GroupLost`: nothing)."""
         if not self._grouped:
             return
         lost, self._grouped, self._done, self._lost = self._lost, False, None, None
+        self._serial += 1
         try:
             if lost is not None:
                 raise GroupLost(str(lost)) from lost
@@ -203,12 +222,14 @@ class TransactionOps:
     def abort_group(self) -> None:
         """Forget everything written since :meth:`begin_group`."""
         self._grouped, self._done, self._lost = False, None, None
+        self._serial += 1
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
 
     def _undo_alone(self, failure: BaseException) -> None:
         """Undo the failed transition alone: the group's transaction again, without it."""
         done, self._done = self._done, []
+        self._serial += 1
         try:
             if done is None:
                 raise GroupLost("a transition without replay ran earlier in this group")
@@ -225,6 +246,7 @@ class TransactionOps:
 
     def _lose(self, why: BaseException, failure: BaseException) -> None:
         self._done = None
+        self._serial += 1
         self._lost = GroupLost(f"store {self.path}: the group transaction is lost ({why}) after a failed"
                                f" transition ({failure!r}); nothing written since it began will be committed")
         if self._conn.in_transaction:

@@ -48,8 +48,9 @@ from bridge.app.ports import (
 from bridge.app.records import Message, translation_notes
 from bridge.core.adapters.rc_eda import local_case_id
 from bridge.core.delivery import IllegalTransition, RetryPolicy
-from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap
+from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap, wrap_json
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue
+from bridge.refdata.hub_bodies import dumps_hub
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
@@ -308,12 +309,20 @@ class BridgeService:
         if item.name == "emsi":
             # EMSI convention: CONTEXT.ID repeats the RC-DE messageId, so answers can point back at it.
             payload = {**payload, "CONTEXT": {**payload["CONTEXT"], "ID": distribution_id}}
-        # as built: the encoders' dict, checked by its model here (the one payload check when no schema bundle
-        # is installed) and sent as it is, not as the model's dump of it (tests/unit/test_wrap_as_built.py)
-        message = wrap(item.name, payload, sender_id=self.settings.client_id,
-                       recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
-                       kind="Update" if self._case_shared(item.case_id) else "Report", as_built=True)
-        body = self.translator.encode_hub(message, self.settings.content_type)
+        # as built: the encoders' dict, checked by its model's schema here (the one payload check when no schema
+        # bundle is installed) and sent as it is, not as the model's dump of it (tests/unit/test_wrap_as_built.py)
+        kind = "Update" if self._case_shared(item.case_id) else "Report"
+        if self.settings.content_type == JSON:
+            # the Hub JSON writer (the translator's for JSON) fills in an envelope written once per addressing
+            # around the payload's JSON: the same bytes as writing the whole message (tests/unit/test_wrap_json.py)
+            body = wrap_json(item.name, payload, sender_id=self.settings.client_id,
+                             recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
+                             kind=kind, dumps=dumps_hub)
+        else:
+            message = wrap(item.name, payload, sender_id=self.settings.client_id,
+                           recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
+                           kind=kind, as_built=True)
+            body = self.translator.encode_hub(message, self.settings.content_type)
         return Translation(translated=body, distribution_id=distribution_id, case_id=item.case_id,
                            case_version=item.case_version, content_type=self.settings.content_type,
                            notes=translation_notes(item.mapped, item.dropped, item.warnings))

@@ -10,7 +10,7 @@ every problem reported as an :class:`Issue` at its JSON pointer.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
@@ -31,6 +31,7 @@ from bridge.core.models import (
     validate_model,
 )
 from bridge.core.models.types import format_hub_datetime
+from bridge.core.verdict import accepts
 
 ADDRESS_SCHEME = "hubex"
 MESSAGE_POINTER = "/content/0/jsonContent/embeddedJsonContent/message"
@@ -133,15 +134,109 @@ def wrap(
         return _wrap_validated(payload_name, content, distribution_id, sender_id, recipient_id, now, kind, status,
                                ttl, sender_name, recipient_name, language, with_header)
     envelope, head = _addressing(sender_id, recipient_id, kind, status, language, sender_name, recipient_name)
-    # the validated template with this message's id and dates; a UUID and a strict date never change
-    # the verdict of the models (tests/unit/test_envelope.py checks both paths give the same dict)
+    return _filled(envelope, head if with_header else None, distribution_id, sent, expires, payload_name, content)
+
+
+def _filled(envelope: dict[str, Any], head: dict[str, Any] | None, distribution_id: str, sent: str, expires: str,
+            payload_name: str, content: Any) -> dict[str, Any]:
+    """The validated template with this message's id and dates (new dicts: a template is never shared); a UUID
+    and a strict date never change the verdict of the models (tests/unit/test_envelope.py checks both paths
+    give the same dict)."""
     message = {**envelope, "distributionID": distribution_id, "dateTimeSent": sent, "dateTimeExpires": expires,
                "descriptor": {**envelope["descriptor"],
                               "explicitAddress": dict(envelope["descriptor"]["explicitAddress"])}}
-    header = {**head, "messageId": distribution_id, "sentAt": sent, "sender": dict(head["sender"]),
-              "recipient": [dict(r) for r in head["recipient"]]} if with_header else {}
+    header = {} if head is None else {**head, "messageId": distribution_id, "sentAt": sent,
+                                      "sender": dict(head["sender"]), "recipient": [dict(r) for r in head["recipient"]]}
     message["content"] = [{"jsonContent": {"embeddedJsonContent": {"message": {**header, payload_name: content}}}}]
     return message
+
+
+def wrap_json(
+    payload_name: str,
+    payload: Mapping[str, Any] | BaseModel,
+    *,
+    sender_id: str,
+    recipient_id: str,
+    now: datetime,
+    message_uuid: UUID | str,
+    dumps: Callable[[Any], bytes],
+    kind: str = "Report",
+    status: str = "Actual",
+    ttl: timedelta = timedelta(days=1),
+    sender_name: str | None = None,
+    recipient_name: str | None = None,
+    language: str = "fr-FR",
+    with_header: bool | None = None,
+) -> bytes:
+    """``dumps(wrap(..., as_built=True))``, byte for byte, with the envelope written by ``dumps`` once per addressing.
+
+    ``dumps`` is the JSON writer of the wire (``bridge.refdata.hub_bodies.dumps_hub``). The envelope and
+    RC-DE header of a message differ from one message to the next only by the UUID of the distributionID
+    and the two dates; their JSON is written once per sender, recipient, kind and payload type (with
+    marks in those places), and each message fills in its UUID, its dates and ``dumps(payload)``. The
+    same checks as :func:`wrap`, in the same order, with the same errors (its payload check is
+    :func:`checked_payload`); whatever this path cannot fill in (a date the isoformat shortcut does not
+    write, an addressing whose JSON the marks cannot be found in) takes ``dumps(wrap(...))``.
+    tests/unit/test_wrap_json.py compares both on every payload of the golden and official corpora.
+    """
+    def whole() -> bytes:
+        return dumps(wrap(payload_name, payload, sender_id=sender_id, recipient_id=recipient_id, now=now,
+                          message_uuid=message_uuid, kind=kind, status=status, ttl=ttl, sender_name=sender_name,
+                          recipient_name=recipient_name, language=language, with_header=with_header, as_built=True))
+
+    if now.utcoffset() is None:
+        return whole()  # raises as wrap() does
+    now = now.replace(microsecond=0)
+    distribution_id = distribution_id_for(sender_id, message_uuid)
+    content = checked_payload(payload_name, payload)
+    if with_header is None:
+        with_header = payload_name not in HEADERLESS_PAYLOADS
+    try:
+        sent, expires = _hub_text(now), _hub_text(now + ttl)
+    except (ValueError, OverflowError):
+        return whole()
+    template = _json_template(dumps, sender_id, recipient_id, kind, status, language, sender_name, recipient_name,
+                              payload_name, with_header)
+    if template is None:
+        return whole()
+    pieces, slots = template
+    values = (distribution_id[len(sender_id) + 1:].encode(), sent.encode(), expires.encode(), dumps(content))
+    parts = [pieces[0]]
+    for slot, piece in zip(slots, pieces[1:], strict=True):
+        parts += (values[slot], piece)
+    return b"".join(parts)
+
+
+_MARKS = ("\x00hub-uuid\x00", "\x00hub-sent\x00", "\x00hub-expires\x00", "\x00hub-payload\x00")
+"""Where :func:`wrap_json` fills in the UUID, the two dates and the payload (as ``dumps`` writes them)."""
+_PLAIN_VALUE = "0123456789abcdef-T:+"  # every character of a canonical UUID and of a strict date
+
+
+@lru_cache(maxsize=64)
+def _json_template(dumps: Callable[[Any], bytes], sender_id: str, recipient_id: str, kind: str, status: str,
+                   language: str, sender_name: str | None, recipient_name: str | None, payload_name: str,
+                   with_header: bool) -> tuple[tuple[bytes, ...], tuple[int, ...]] | None:
+    """The JSON of a message between these clients, cut at the marks: (the pieces between, which mark each time).
+
+    ``None`` when ``dumps`` does not write a UUID or a date as it is, or when a mark is not found
+    exactly where :func:`_filled` puts it (a name that holds one): the caller writes the whole message.
+    An addressing the models refuse raises here (errors are not cached), as in :func:`wrap`.
+    """
+    envelope, head = _addressing(sender_id, recipient_id, kind, status, language, sender_name, recipient_name)
+    if dumps(_PLAIN_VALUE) != f'"{_PLAIN_VALUE}"'.encode():
+        return None
+    uuid_mark, sent_mark, expires_mark, payload_mark = _MARKS
+    text = dumps(_filled(envelope, head if with_header else None, f"{sender_id}_{uuid_mark}", sent_mark,
+                         expires_mark, payload_name, payload_mark))
+    written = [dumps(mark) for mark in _MARKS]
+    # a date or UUID is inside a JSON string (its quotes are the template's); the payload replaces a whole value
+    found = [written[3], *(mark[1:-1] for mark in written[:3])]
+    pieces = re.split(b"(" + b"|".join(re.escape(mark) for mark in found) + b")", text)
+    slots = tuple({found[0]: 3, found[1]: 0, found[2]: 1, found[3]: 2}[mark] for mark in pieces[1::2])
+    expected = (0, 1, 2, 0, 1, 3) if with_header else (0, 1, 2, 3)
+    if slots != expected:
+        return None
+    return tuple(pieces[0::2]), slots
 
 
 _SAMPLE_UUID = "00000000-0000-4000-8000-000000000000"
@@ -268,14 +363,17 @@ def checked_payload(payload_name: str, payload: Mapping[str, Any] | BaseModel) -
     For the dicts the bridge's own encoders build: those are already in the form the
     model writes, so the model's dump of them (a third of the wrap step's CPU) would
     give the same dict back; tests/unit/test_wrap_as_built.py checks that on every payload
-    the pipeline builds from the golden and official corpora. The dict is not copied:
+    the pipeline builds from the golden and official corpora. The check is the model's schema
+    compiled without building the model (:func:`bridge.core.verdict.accepts`); a payload it
+    refuses goes through the model itself, whose errors are raised. The dict is not copied:
     callers do not mutate it once wrapped. Anything else (a model, a payload type
     without a model) takes the :func:`wrap` path unchanged.
     """
     model = PAYLOAD_MODELS.get(payload_name)
     if model is None or not isinstance(payload, dict):
         return _payload_dict(payload_name, payload)
-    validate_model(model, payload, f"/{payload_name}", error=OutboundError)
+    if not accepts(model, payload):  # refused (or not compiled): the model decides and names each field
+        validate_model(model, payload, f"/{payload_name}", error=OutboundError)
     return payload
 
 

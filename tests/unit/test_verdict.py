@@ -251,3 +251,70 @@ def test_nan_and_bounds_are_refused_as_the_model_refuses_them() -> None:
         location["geometry"]["point"] = {"coord": {"lat": value, "lon": Decimal("1.5"), "precision": "EXACTE"}}
         bad = {**payload, "location": location}
         assert verdict.accepts(MODELS[name], bad) is False and not _model_says(MODELS[name], bad), value
+
+
+# ---- unwrap(): the verdicts' reading of a message is the models' ----------------------------------------------
+
+def _messages() -> list[dict[str, Any]]:
+    name, payload = next((n, p) for n, p in SEEDS if n == "createCase")
+    out = [wrap(n, p, sender_id=SDIS, recipient_id=SAMU, now=NOW, message_uuid=UUID, **extra) for n, p, extra in [
+        ("reference", make_reference(f"{SAMU}_{UUID}"), {"kind": "Ack"}),
+        (name, payload, {}),
+        ("error", {"errorCode": {"statusCode": 102, "statusString": "UNRECOGNIZED_MESSAGE_FORMAT"},
+                   "errorCause": "x", "referencedDistributionID": f"{SAMU}_{UUID}"}, {}),
+        ("error", {"errorCode": {"statusCode": 102, "statusString": "UNRECOGNIZED_MESSAGE_FORMAT"},
+                   "errorCause": "x", "referencedDistributionID": f"{SAMU}_{UUID}"}, {"with_header": True}),
+        ("customContent", {"anything": Decimal("1.50")}, {}),
+    ]]
+    return out + [m for m in _corpus_messages("failing") if isinstance(m, dict)]
+
+
+MESSAGES = _messages()
+
+
+def _both_readings(message: Any) -> tuple[object, object]:
+    from bridge.core import edxl
+    from bridge.core.errors import InboundError
+
+    fast = edxl._accepted(message)
+    try:
+        slow: object = edxl._explained(message)
+    except InboundError:
+        slow = None
+    return fast, slow
+
+
+def test_unwrap_reads_every_message_as_the_models_do() -> None:
+    readings = [_both_readings(m) for m in MESSAGES]
+    assert sum(fast is not None for fast, _ in readings) >= 5  # the valid ones do take the verdicts' path
+    for fast, slow in readings:
+        assert fast == slow
+
+
+@given(st.data())
+@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_unwrap_reads_any_mutated_message_as_the_models_do(data: st.DataObject) -> None:
+    """Mutations anywhere in the message (envelope, content list, header, payload, python-name keys):
+    the verdicts' reading is the models' (None where the models refuse), field for field."""
+    mutated = _copy(data.draw(st.sampled_from(MESSAGES[:5])))
+    for _ in range(data.draw(st.integers(1, 2))):
+        where = data.draw(st.sampled_from(_locations(mutated)[1:]))
+        parent = mutated
+        for step in where[:-1]:
+            parent = parent[step]
+        key = where[-1]
+        action = data.draw(st.sampled_from(["replace", "delete", "rename", "add", "append"]))
+        if action == "replace":
+            parent[key] = data.draw(_VALUES)
+        elif action == "delete":
+            del parent[key]
+        elif action == "rename" and isinstance(key, str):
+            parent[data.draw(st.sampled_from([_snake(key), key + "x", "reference", "error"]))] = parent.pop(key)
+        elif action == "add" and isinstance(parent, dict):
+            parent[data.draw(st.sampled_from([*(_snake(k) for k in parent), "emsi", "reference", "x"]))] = \
+                _copy(parent[key]) if data.draw(st.booleans()) else data.draw(_VALUES)
+        elif action == "append" and isinstance(parent[key], list):
+            parent[key].append(_copy(parent[key][0]) if parent[key] else data.draw(_VALUES))
+    fast, slow = _both_readings(mutated)
+    event("accepted" if slow is not None else "refused")
+    assert fast == slow

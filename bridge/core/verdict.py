@@ -24,7 +24,7 @@ from functools import lru_cache
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from pydantic_core import SchemaValidator
+from pydantic_core import SchemaError, SchemaValidator
 
 _WRAPPING_FUNCTIONS = frozenset({"function-before", "function-after", "function-wrap"})
 
@@ -49,11 +49,13 @@ def accepts(model: type[BaseModel], data: Any) -> bool | None:
 @lru_cache(maxsize=32)  # one per model class: a handful, fixed by the code
 def compiled(model: type[BaseModel]) -> SchemaValidator | None:
     """The validator of ``model``'s core schema with its model nodes as typed-dict nodes, or None."""
-    try:
-        schema = _without_models(model.__pydantic_core_schema__)
-    except _NotCompiled:
+    schema = getattr(model, "__pydantic_core_schema__", None)
+    if not isinstance(schema, dict):  # not built yet (a forward reference): the model knows how to finish it
         return None
-    return SchemaValidator(schema)
+    try:
+        return SchemaValidator(_without_models(schema))
+    except (_NotCompiled, SchemaError):
+        return None
 
 
 def _without_models(node: Any) -> Any:

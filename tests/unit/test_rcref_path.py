@@ -147,7 +147,7 @@ def _edited(body: bytes, edit: str) -> bytes:
 
 
 @given(st.lists(_STRINGS, min_size=18, max_size=18), _EDITS)
-@settings(max_examples=600, deadline=None)
+@settings(max_examples=400, deadline=None)
 def test_the_plain_reference_reader_gives_the_strict_readers_document_or_none(values, edit):
     """Any string values (quotes, backslashes, control characters, BOMs, accents) and any edit of the layout
     (spacing, a duplicate key, a BOM, bad UTF-8, a number out of bounds, an extra key, an escape, another order,

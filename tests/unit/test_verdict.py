@@ -176,7 +176,7 @@ def _snake(name: str) -> str:
 
 
 @given(st.data())
-@settings(max_examples=2000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_any_mutation_gets_the_models_verdict(data: st.DataObject) -> None:
     name, seed = data.draw(st.sampled_from(SEEDS))
     mutated = _copy(seed)
@@ -292,7 +292,7 @@ def test_unwrap_reads_every_message_as_the_models_do() -> None:
 
 
 @given(st.data())
-@settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=800, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 def test_unwrap_reads_any_mutated_message_as_the_models_do(data: st.DataObject) -> None:
     """Mutations anywhere in the message (envelope, content list, header, payload, python-name keys):
     the verdicts' reading is the models' (None where the models refuse), field for field."""

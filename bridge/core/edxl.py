@@ -209,20 +209,34 @@ def wrap_json(
     content = checked_payload(payload_name, payload)
     if with_header is None:
         with_header = payload_name not in HEADERLESS_PAYLOADS
-    try:
-        sent, expires = _hub_text(now), _hub_text(now + ttl)
-    except (ValueError, OverflowError):
+    dates = _dates_text(now, now.tzinfo, ttl)
+    if dates is None:  # wrap() names the date problems with the addressing's (the template would name only those)
         return whole()
     template = _json_template(dumps, sender_id, recipient_id, kind, status, language, sender_name, recipient_name,
                               payload_name, with_header)
     if template is None:
         return whole()
-    pieces, slots = template
-    values = (distribution_id[len(sender_id) + 1:].encode(), sent.encode(), expires.encode(), dumps(content))
-    parts = [pieces[0]]
-    for slot, piece in zip(slots, pieces[1:], strict=True):
-        parts += (values[slot], piece)
-    return b"".join(parts)
+    sent, expires = dates
+    uuid_text, body = distribution_id[len(sender_id) + 1:].encode(), dumps(content)
+    if with_header:
+        p0, p1, p2, p3, p4, p5, p6 = template
+        return b"".join((p0, uuid_text, p1, sent, p2, expires, p3, uuid_text, p4, sent, p5, body, p6))
+    p0, p1, p2, p3, p4 = template
+    return b"".join((p0, uuid_text, p1, sent, p2, expires, p3, body, p4))
+
+
+@lru_cache(maxsize=8)
+def _dates_text(now: datetime, zone: Any, ttl: timedelta) -> tuple[bytes, bytes] | None:
+    """The strict text of ``now`` and ``now + ttl`` (``now`` whole seconds), None where :func:`_hub_text` refuses.
+
+    Messages sent in the same second share it. The key holds the zone object: two equal instants
+    (``==`` compares instants) in one zone have the same wall time and offset, hence the same text,
+    also after adding ``ttl`` (a zone with summer time may change offset on the way).
+    """
+    try:
+        return _hub_text(now).encode(), _hub_text(now + ttl).encode()
+    except (ValueError, OverflowError):
+        return None
 
 
 _MARKS = ("\x00hub-uuid\x00", "\x00hub-sent\x00", "\x00hub-expires\x00", "\x00hub-payload\x00")
@@ -233,8 +247,8 @@ _PLAIN_VALUE = "0123456789abcdef-T:+"  # every character of a canonical UUID and
 @lru_cache(maxsize=64)
 def _json_template(dumps: Callable[[Any], bytes], sender_id: str, recipient_id: str, kind: str, status: str,
                    language: str, sender_name: str | None, recipient_name: str | None, payload_name: str,
-                   with_header: bool) -> tuple[tuple[bytes, ...], tuple[int, ...]] | None:
-    """The JSON of a message between these clients, cut at the marks: (the pieces between, which mark each time).
+                   with_header: bool) -> tuple[bytes, ...] | None:
+    """The JSON of a message between these clients, cut at the marks: the pieces between them.
 
     ``None`` when ``dumps`` does not write a UUID or a date as it is, or when a mark is not found
     exactly where :func:`_filled` puts it (a name that holds one): the caller writes the whole message.
@@ -251,10 +265,10 @@ def _json_template(dumps: Callable[[Any], bytes], sender_id: str, recipient_id: 
     found = [written[3], *(mark[1:-1] for mark in written[:3])]
     pieces = re.split(b"(" + b"|".join(re.escape(mark) for mark in found) + b")", text)
     slots = tuple({found[0]: 3, found[1]: 0, found[2]: 1, found[3]: 2}[mark] for mark in pieces[1::2])
-    expected = (0, 1, 2, 0, 1, 3) if with_header else (0, 1, 2, 3)
-    if slots != expected:
+    # the order wrap_json fills in: envelope id, sent, expires, [header id, sent,] payload
+    if slots != ((0, 1, 2, 0, 1, 3) if with_header else (0, 1, 2, 3)):
         return None
-    return tuple(pieces[0::2]), slots
+    return tuple(pieces[0::2])
 
 
 _SAMPLE_UUID = "00000000-0000-4000-8000-000000000000"

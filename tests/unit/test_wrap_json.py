@@ -113,8 +113,8 @@ def test_a_naive_now_is_refused_the_same_way() -> None:
 
 
 def test_the_envelope_is_written_once_per_addressing(monkeypatch: pytest.MonkeyPatch) -> None:
-    """After the first message of an addressing, each message costs one call of the writer (its payload) and no
-    envelope model check; a new kind or recipient writes its own envelope once."""
+    """After the first message of an addressing, each message costs one call of the writer (its payload), no
+    envelope model check and, within the same second, no date formatting; a new kind writes its own envelope once."""
     calls: list[Any] = []
 
     def dumps(value: Any) -> bytes:
@@ -125,16 +125,21 @@ def test_the_envelope_is_written_once_per_addressing(monkeypatch: pytest.MonkeyP
     validate = edxl.validate_model
     monkeypatch.setattr(edxl, "validate_model", lambda model, *a, **k: checks.append(model.__name__)
                         or validate(model, *a, **k))
+    dates: list[datetime] = []
+    hub_text = edxl._hub_text
+    monkeypatch.setattr(edxl, "_hub_text", lambda value: dates.append(value) or hub_text(value))
     edxl._json_template.cache_clear()
+    edxl._dates_text.cache_clear()
     payload = {"distributionID": f"{SDIS}_{uuid.UUID(int=5)}"}
     for n in range(5):
-        wrap_json("reference", payload, sender_id=SAMU, recipient_id="fr.health.samu999", now=NOW,
-                  message_uuid=uuid.UUID(int=n), dumps=dumps)
+        wrap_json("reference", payload, sender_id=SAMU, recipient_id="fr.health.samu999",
+                  now=NOW + timedelta(microseconds=n), message_uuid=uuid.UUID(int=n), dumps=dumps)
         if n == 0:
-            assert len(calls) > 1  # the template: the envelope with its marks, and the marks
+            assert len(calls) > 1 and len(dates) == 2  # the template (envelope with marks, the marks), two dates
             calls.clear()
             checks.clear()
-    assert calls == [payload] * 4 and checks == []
+            dates.clear()
+    assert calls == [payload] * 4 and checks == [] and dates == []  # same second: the dates' text is kept too
     calls.clear()
     wrap_json("reference", payload, sender_id=SAMU, recipient_id="fr.health.samu999", now=NOW,
               message_uuid=uuid.UUID(int=9), dumps=dumps, kind="Ack")
@@ -157,3 +162,22 @@ def test_decimals_keep_their_digits() -> None:
     body = wrap_json("customContent", payload, sender_id=SAMU, recipient_id=SDIS, now=NOW.astimezone(UTC),
                      message_uuid=uuid.UUID(int=1), dumps=dumps_hub)
     assert body.endswith(b'"customContent":{"a":47.2100,"b":[1E+2,-0.000]}}}}}]}')
+
+
+def test_the_same_instant_in_other_zones_keeps_its_own_text() -> None:
+    """The dates are written once per second and zone: the same instant in another zone (equal datetimes), or in a
+    zone that changes offset before the expiry, still gets its own text."""
+    from zoneinfo import ZoneInfo
+
+    paris = datetime(2024, 3, 30, 12, 0, tzinfo=ZoneInfo("Europe/Paris"))  # summer time starts on the way
+    instants = [paris, paris.astimezone(timezone(timedelta(hours=1))), paris.astimezone(UTC),
+                paris.astimezone(timezone(timedelta(hours=1), "CET")), paris]
+    assert len(set(instants)) == 1
+    payload = {"distributionID": f"{SDIS}_{uuid.UUID(int=5)}"}
+    bodies = set()
+    for now in instants:
+        common: dict[str, Any] = {"sender_id": SAMU, "recipient_id": SDIS, "now": now, "message_uuid": uuid.UUID(int=1)}
+        body = wrap_json("reference", payload, dumps=dumps_hub, **common)
+        assert body == encode_hub_body(wrap("reference", payload, **common))
+        bodies.add(body)
+    assert len(bodies) == 3  # Paris (+01:00, expiring +02:00), +01:00 both, +00:00

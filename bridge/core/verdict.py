@@ -20,6 +20,7 @@ payloads and on thousands of mutated ones.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
@@ -68,8 +69,32 @@ def _without_models(node: Any) -> Any:
         raise _NotCompiled(kind)
     if kind == "model":
         return _typed_dict(node)
+    if kind == "function-plain" and node["function"].get("type") == "no-info":
+        function = node["function"]["function"]
+        if getattr(function, "__module__", None) == _SCALARS:
+            node = {**node, "function": {**node["function"], "function": _text_memo(function)}}
     # how a value is written out and what the JSON Schema says of it play no part in validation
     return {key: _without_models(value) for key, value in node.items() if key not in ("serialization", "metadata")}
+
+
+_SCALARS = "bridge.core.models.types"
+MEMO_TEXT = 64  # characters: the longest text whose reading is kept (a strict date is 25)
+
+
+@lru_cache(maxsize=16)  # one per scalar function of the models
+def _text_memo(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``function`` (a scalar reader of the models: a pure function of its input) with its result kept for short
+    text: every message of a second carries the same date text, read once. Only exact ``str`` inputs are kept
+    (``Decimal('0')`` equals ``Decimal('0E-999999999')``, ``1`` equals ``True``: not the same input), only
+    results (a refusal is raised again each time), only for text of at most :data:`MEMO_TEXT` characters."""
+    remembered = lru_cache(maxsize=64)(function)
+
+    def read(value: Any) -> Any:
+        if value.__class__ is str and len(value) <= MEMO_TEXT:
+            return remembered(value)
+        return function(value)
+
+    return read
 
 
 def _typed_dict(model: dict[str, Any]) -> dict[str, Any]:

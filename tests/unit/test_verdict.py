@@ -318,3 +318,55 @@ def test_unwrap_reads_any_mutated_message_as_the_models_do(data: st.DataObject) 
     fast, slow = _both_readings(mutated)
     event("accepted" if slow is not None else "refused")
     assert fast == slow
+
+
+def test_a_scalar_text_is_read_once_and_only_short_plain_text_is_kept() -> None:
+    """The compiled verdicts read each short date text once (every message of a second carries the same); no
+    other input is kept: equal but different numbers are each read, refusals are raised each time."""
+    from bridge.core.models.types import parse_hub_decimal
+
+    reads: list[Any] = []
+
+    def reader(value: Any) -> Any:
+        reads.append(value)
+        if value == "bad":
+            raise ValueError("bad")
+        return value
+
+    reader.__module__ = "bridge.core.models.types"
+    memo = verdict._text_memo(reader)
+    for _ in range(3):
+        memo("2024-05-18T18:15:00+02:00")
+        with pytest.raises(ValueError):
+            memo("bad")
+        memo("x" * (verdict.MEMO_TEXT + 1))
+        memo(1)
+    assert reads.count("2024-05-18T18:15:00+02:00") == 1 and reads.count("bad") == 3
+    assert reads.count("x" * (verdict.MEMO_TEXT + 1)) == 3 and reads.count(1) == 3
+    decimals = verdict._text_memo(parse_hub_decimal)
+    assert decimals(Decimal(0)) == 0
+    with pytest.raises(ValueError):
+        decimals(Decimal("0E-999999999"))  # equal to 0, refused all the same
+
+
+def test_the_dates_of_the_envelope_are_read_once_per_text(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Unwrapping RC-REFs sent in the same second reads their three dates' text once."""
+    from bridge.core import edxl
+    from bridge.core.models import types
+
+    calls: list[Any] = []
+    real = types.parse_hub_datetime
+    monkeypatch.setattr(types, "parse_hub_datetime", lambda v: calls.append(v) or real(v))
+    verdict.compiled.cache_clear()
+    verdict._text_memo.cache_clear()
+    try:
+        messages = [wrap("reference", make_reference(f"{SAMU}_{uuid}"), sender_id=SDIS, recipient_id=SAMU, now=NOW,
+                         message_uuid=uuid, kind="Ack") for uuid in (UUID, UUID.replace("2", "3"))]
+        first = edxl._accepted(messages[0])
+        assert first is not None and first.sent_at == NOW
+        before = len(calls)
+        assert edxl._accepted(messages[1]) is not None
+        assert before >= 2 and len(calls) == before  # the second message's dates: no new reading
+    finally:
+        verdict.compiled.cache_clear()
+        verdict._text_memo.cache_clear()

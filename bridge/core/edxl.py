@@ -209,7 +209,10 @@ def wrap_json(
     content = checked_payload(payload_name, payload)
     if with_header is None:
         with_header = payload_name not in HEADERLESS_PAYLOADS
-    dates = _dates_text(now, now.tzinfo, ttl)
+    try:
+        dates = _dates_text(now, now.tzinfo, ttl)
+    except TypeError:  # a zone object that cannot be a cache key: made for this message alone
+        dates = _dates_text.__wrapped__(now, now.tzinfo, ttl)
     if dates is None:  # wrap() names the date problems with the addressing's (the template would name only those)
         return whole()
     template = _json_template(dumps, sender_id, recipient_id, kind, status, language, sender_name, recipient_name,

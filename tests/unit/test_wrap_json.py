@@ -181,3 +181,22 @@ def test_the_same_instant_in_other_zones_keeps_its_own_text() -> None:
         assert body == encode_hub_body(wrap("reference", payload, **common))
         bodies.add(body)
     assert len(bodies) == 3  # Paris (+01:00, expiring +02:00), +01:00 both, +00:00
+
+
+def test_a_zone_that_cannot_be_a_cache_key_is_written_all_the_same() -> None:
+    from datetime import tzinfo
+
+    class Unhashable(tzinfo):
+        __hash__ = None  # type: ignore[assignment]
+
+        def utcoffset(self, dt: datetime | None) -> timedelta:
+            return timedelta(hours=2)
+
+        def dst(self, dt: datetime | None) -> timedelta:
+            return timedelta(0)
+
+    now = datetime(2024, 5, 18, 18, 15, tzinfo=Unhashable())
+    payload = {"distributionID": f"{SDIS}_{uuid.UUID(int=5)}"}
+    common: dict[str, Any] = {"sender_id": SAMU, "recipient_id": SDIS, "now": now, "message_uuid": uuid.UUID(int=1)}
+    assert wrap_json("reference", payload, dumps=dumps_hub, **common) == encode_hub_body(
+        wrap("reference", payload, **common))

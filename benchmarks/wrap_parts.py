@@ -62,10 +62,19 @@ def wrap_parts(messages: int = 2000) -> list[tuple[str, float]]:
                              message_uuid=text, **extra)
 
         bodies = iter([wrap(item) for item in items] * 5)
-        return [
+        rows = [
             ("payload check (validate, + dump before)", _best(items, lambda i: check(i.name, i.payload))),
             ("wrap (envelope + payload check)", _best(items, wrap)),
             ("encode_hub: JSON bytes", _best(items, lambda _: translator.encode_hub(next(bodies), "application/json"))),
+        ]
+        if hasattr(edxl, "wrap_json"):  # since issue 18's fourth pass: the envelope's JSON written once per addressing
+            from bridge.refdata.hub_bodies import dumps_hub
+
+            rows.append(("wrap_json (check + envelope + JSON bytes)", _best(items, lambda i: edxl.wrap_json(
+                i.name, i.payload, sender_id=SAMU, recipient_id=SDIS, now=rig.now(), message_uuid=text,
+                dumps=dumps_hub))))
+        return [
+            *rows,
             ("translation_notes", _best(items, lambda i: translation_notes(i.mapped, i.dropped, i.warnings))),
             ("_case_shared (store.has_case)", _best(items, lambda i: service._case_shared(i.case_id))),
             ("new UUID + clock (the rig's)", _best(items, lambda _: (service.new_uuid(), service.clock()))),
@@ -97,6 +106,7 @@ def rcref_parts(messages: int = 600) -> list[tuple[str, float]]:
             ("addressing checks", _best(received, lambda r: service._addressing_problem(r, "ack"))),
             ("store.outbound_body", _best(received, lambda r: store.outbound_body(r.payload["distributionID"]))),
             ("'from our recipient' check, all of it", _best(received, service._ack_problem)),
+            ("service._read, all of it", _best(bodies, lambda b: service._read(b, "application/json"))),
         ]
     finally:
         rig.close()

@@ -48,8 +48,9 @@ from bridge.app.ports import (
 from bridge.app.records import Message, translation_notes
 from bridge.core.adapters.rc_eda import local_case_id
 from bridge.core.delivery import IllegalTransition, RetryPolicy
-from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap
+from bridge.core.edxl import Unwrapped, make_error, make_reference, unwrap, wrap, wrap_json
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue
+from bridge.refdata.hub_bodies import dumps_hub
 
 if TYPE_CHECKING:
     from twisted.internet.interfaces import IReactorTime
@@ -308,12 +309,20 @@ class BridgeService:
         if item.name == "emsi":
             # EMSI convention: CONTEXT.ID repeats the RC-DE messageId, so answers can point back at it.
             payload = {**payload, "CONTEXT": {**payload["CONTEXT"], "ID": distribution_id}}
-        # as built: the encoders' dict, checked by its model here (the one payload check when no schema bundle
-        # is installed) and sent as it is, not as the model's dump of it (tests/unit/test_wrap_as_built.py)
-        message = wrap(item.name, payload, sender_id=self.settings.client_id,
-                       recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
-                       kind="Update" if self._case_shared(item.case_id) else "Report", as_built=True)
-        body = self.translator.encode_hub(message, self.settings.content_type)
+        # as built: the encoders' dict, checked by its model's schema here (the one payload check when no schema
+        # bundle is installed) and sent as it is, not as the model's dump of it (tests/unit/test_wrap_as_built.py)
+        kind = "Update" if self._case_shared(item.case_id) else "Report"
+        if self.settings.content_type == JSON:
+            # the Hub JSON writer (the translator's for JSON) fills in an envelope written once per addressing
+            # around the payload's JSON: the same bytes as writing the whole message (tests/unit/test_wrap_json.py)
+            body = wrap_json(item.name, payload, sender_id=self.settings.client_id,
+                             recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
+                             kind=kind, dumps=dumps_hub)
+        else:
+            message = wrap(item.name, payload, sender_id=self.settings.client_id,
+                           recipient_id=self.settings.recipient_id, now=self.clock(), message_uuid=message_uuid,
+                           kind=kind, as_built=True)
+            body = self.translator.encode_hub(message, self.settings.content_type)
         return Translation(translated=body, distribution_id=distribution_id, case_id=item.case_id,
                            case_version=item.case_version, content_type=self.settings.content_type,
                            notes=translation_notes(item.mapped, item.dropped, item.warnings))
@@ -566,13 +575,12 @@ class BridgeService:
                     f"addressed to {received.recipient_id!r}, not to us ({us})")
         if received.sender_id == us:
             return ("spoofed-sender", "/senderID", f"claims to come from us ({us})")
-        header = received.header
-        if header is not None:
-            header_sender = header.sender.uri.removeprefix("hubex:")
+        header_sender = received.header_sender  # the checked RC-DE header's, "hubex:" removed (no model built)
+        if header_sender is not None:
             if header_sender != received.sender_id:
                 return ("spoofed-sender", "/message/sender/URI",
                         f"RC-DE sender {header_sender!r} differs from the envelope senderID {received.sender_id!r}")
-            recipients = {r.uri.removeprefix("hubex:") for r in header.recipient}
+            recipients = set(received.header_recipients)
             if us not in recipients:
                 return ("misaddressed", "/message/recipient",
                         f"RC-DE recipients {sorted(recipients)} do not include us ({us})")
@@ -996,8 +1004,13 @@ class BridgeService:
                                content_type=delivery.content_type, hub_error_code=code)
 
     def _read(self, body: bytes, content_type: str | None) -> Unwrapped:
-        """A Hub body (as received, or as stored in the inbox) checked and split into envelope and payload."""
-        return unwrap(self.translator.decode_hub(body, content_type))
+        """A Hub body (as received, or as stored in the inbox) checked and split into envelope and payload.
+
+        An RC-REF laid out as the Hub's clients write it is read by :func:`_plain_reference` (the same
+        document as the strict JSON reader gives); any other body by the translator's strict reader.
+        """
+        document = _plain_reference(body, content_type)
+        return unwrap(document if document is not None else self.translator.decode_hub(body, content_type))
 
     def _count(self, direction: str, state: str, n: int = 1) -> None:
         if self.metrics is not None:
@@ -1069,6 +1082,53 @@ _BUILT_ENVELOPE = re.compile(
     + rb',"distributionStatus":' + _PLAIN_TEXT + rb',"distributionKind":' + _PLAIN_TEXT
     + rb',"descriptor":\{"language":' + _PLAIN_TEXT + rb',"explicitAddress":\{"explicitAddressScheme":' + _PLAIN_TEXT
     + rb',"explicitAddressValue":"([^"\\]{1,512})"\}\},"content":\[')
+
+
+def _plain_reference(body: bytes, content_type: str | None) -> dict[str, Any] | None:
+    """The JSON document of an RC-REF written compactly in the envelope's order with plain strings, else None.
+
+    Every RC-REF of a sheet's life is read on the hot path; the strict JSON reader
+    (``bridge.core.jsonstrict``) spends most of its time in the hooks that refuse duplicate
+    keys and bound numbers. For a body that is exactly this layout, neither can occur: each
+    object's keys are fixed and distinct, there is no number, no nesting beyond the envelope's,
+    and every string is plain (no quote, backslash or control character, so its text is its
+    value). The body must decode as UTF-8 as a whole, as the strict reader requires, and a
+    leading BOM does not match. The document is then the one the strict reader returns (same
+    keys in the same order, same strings), and unwrap() checks it as it checks any other:
+    tests/unit/test_rcref_path.py compares both on generated bodies. Anything else (other
+    order, spacing, escapes, optional RC-REF fields) is None: the strict reader reads it.
+    """
+    if content_type not in (None, JSON) or body.__class__ is not bytes or body[:1] != b"{":
+        return None
+    try:
+        text = body.decode()
+    except UnicodeDecodeError:
+        return None
+    match = _PLAIN_REFERENCE.fullmatch(text)
+    if match is None:
+        return None
+    (distribution_id, sender_id, sent, expires, status, kind, language, scheme, recipient_id, message_id, sender_name,
+     sender_uri, sent_at, header_kind, header_status, recipient_name, recipient_uri, reference) = match.groups()
+    return {"distributionID": distribution_id, "senderID": sender_id, "dateTimeSent": sent, "dateTimeExpires": expires,
+            "distributionStatus": status, "distributionKind": kind,
+            "descriptor": {"language": language,
+                           "explicitAddress": {"explicitAddressScheme": scheme, "explicitAddressValue": recipient_id}},
+            "content": [{"jsonContent": {"embeddedJsonContent": {"message": {
+                "messageId": message_id, "sender": {"name": sender_name, "URI": sender_uri}, "sentAt": sent_at,
+                "kind": header_kind, "status": header_status,
+                "recipient": [{"name": recipient_name, "URI": recipient_uri}],
+                "reference": {"distributionID": reference}}}}}]}
+
+
+_VALUE = r'"([^"\\\x00-\x1f]*)"'  # a JSON string whose text is its value: no quote, backslash or control character
+_PLAIN_REFERENCE = re.compile(
+    r'\{"distributionID":' + _VALUE + r',"senderID":' + _VALUE + r',"dateTimeSent":' + _VALUE
+    + r',"dateTimeExpires":' + _VALUE + r',"distributionStatus":' + _VALUE + r',"distributionKind":' + _VALUE
+    + r',"descriptor":\{"language":' + _VALUE + r',"explicitAddress":\{"explicitAddressScheme":' + _VALUE
+    + r',"explicitAddressValue":' + _VALUE + r'\}\},"content":\[\{"jsonContent":\{"embeddedJsonContent":\{"message":'
+    + r'\{"messageId":' + _VALUE + r',"sender":\{"name":' + _VALUE + r',"URI":' + _VALUE + r'\},"sentAt":' + _VALUE
+    + r',"kind":' + _VALUE + r',"status":' + _VALUE + r',"recipient":\[\{"name":' + _VALUE + r',"URI":' + _VALUE
+    + r'\}\],"reference":\{"distributionID":' + _VALUE + r'\}\}\}\}\}\]\}')
 
 
 def _first_path(exc: BridgeError) -> str | None:

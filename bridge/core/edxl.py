@@ -10,14 +10,14 @@ every problem reported as an :class:`Issue` at its JSON pointer.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, OutboundError
 from bridge.core.models import (
@@ -31,6 +31,7 @@ from bridge.core.models import (
     validate_model,
 )
 from bridge.core.models.types import format_hub_datetime
+from bridge.core.verdict import accepts, compiled
 
 ADDRESS_SCHEME = "hubex"
 MESSAGE_POINTER = "/content/0/jsonContent/embeddedJsonContent/message"
@@ -51,8 +52,12 @@ PAYLOAD_ROOTS = frozenset({
 class Unwrapped:
     """The parts of a received message.
 
-    ``payload`` is the payload dict exactly as received (validated against its
-    model when there is one, ``payload_model``), so forwarding it changes nothing.
+    ``payload`` is the payload dict exactly as received (validated against its model when
+    there is one), so forwarding it changes nothing. ``header_fields`` are the RC-DE header's
+    fields as received (None for a header-less payload sent without them), checked;
+    ``header_sender`` and ``header_recipients`` the client IDs its sender and recipient URIs
+    name (``hubex:`` removed). The models themselves (:attr:`header`, :attr:`payload_model`)
+    are built on demand: the bridge reads what it needs from the checked dicts.
     """
 
     distribution_id: str
@@ -62,10 +67,24 @@ class Unwrapped:
     status: str
     sent_at: datetime
     expires_at: datetime
-    header: DistributionElement | None
+    header_fields: Mapping[str, Any] | None
+    header_sender: str | None
+    header_recipients: tuple[str, ...]
     payload_name: str
     payload: dict[str, Any]
-    payload_model: HubModel | None  # None for payload types the bridge has no model for
+
+    @property
+    def header(self) -> DistributionElement | None:
+        """The RC-DE header's model (built from the checked fields each time it is asked for)."""
+        if self.header_fields is None:
+            return None
+        return validate_model(HEADER_MODEL, self.header_fields, MESSAGE_POINTER)
+
+    @property
+    def payload_model(self) -> HubModel | None:
+        """The payload's model (built from the checked payload each time), None for a type the bridge has none for."""
+        model = PAYLOAD_MODELS.get(self.payload_name)
+        return None if model is None else validate_model(model, self.payload, f"{MESSAGE_POINTER}/{self.payload_name}")
 
 
 def distribution_id_for(sender_id: str, message_uuid: UUID | str) -> str:
@@ -133,15 +152,126 @@ def wrap(
         return _wrap_validated(payload_name, content, distribution_id, sender_id, recipient_id, now, kind, status,
                                ttl, sender_name, recipient_name, language, with_header)
     envelope, head = _addressing(sender_id, recipient_id, kind, status, language, sender_name, recipient_name)
-    # the validated template with this message's id and dates; a UUID and a strict date never change
-    # the verdict of the models (tests/unit/test_envelope.py checks both paths give the same dict)
+    return _filled(envelope, head if with_header else None, distribution_id, sent, expires, payload_name, content)
+
+
+def _filled(envelope: dict[str, Any], head: dict[str, Any] | None, distribution_id: str, sent: str, expires: str,
+            payload_name: str, content: Any) -> dict[str, Any]:
+    """The validated template with this message's id and dates (new dicts: a template is never shared); a UUID
+    and a strict date never change the verdict of the models (tests/unit/test_envelope.py checks both paths
+    give the same dict)."""
     message = {**envelope, "distributionID": distribution_id, "dateTimeSent": sent, "dateTimeExpires": expires,
                "descriptor": {**envelope["descriptor"],
                               "explicitAddress": dict(envelope["descriptor"]["explicitAddress"])}}
-    header = {**head, "messageId": distribution_id, "sentAt": sent, "sender": dict(head["sender"]),
-              "recipient": [dict(r) for r in head["recipient"]]} if with_header else {}
+    header = {} if head is None else {**head, "messageId": distribution_id, "sentAt": sent,
+                                      "sender": dict(head["sender"]), "recipient": [dict(r) for r in head["recipient"]]}
     message["content"] = [{"jsonContent": {"embeddedJsonContent": {"message": {**header, payload_name: content}}}}]
     return message
+
+
+def wrap_json(
+    payload_name: str,
+    payload: Mapping[str, Any] | BaseModel,
+    *,
+    sender_id: str,
+    recipient_id: str,
+    now: datetime,
+    message_uuid: UUID | str,
+    dumps: Callable[[Any], bytes],
+    kind: str = "Report",
+    status: str = "Actual",
+    ttl: timedelta = timedelta(days=1),
+    sender_name: str | None = None,
+    recipient_name: str | None = None,
+    language: str = "fr-FR",
+    with_header: bool | None = None,
+) -> bytes:
+    """``dumps(wrap(..., as_built=True))``, byte for byte, with the envelope written by ``dumps`` once per addressing.
+
+    ``dumps`` is the JSON writer of the wire (``bridge.refdata.hub_bodies.dumps_hub``). The envelope and
+    RC-DE header of a message differ from one message to the next only by the UUID of the distributionID
+    and the two dates; their JSON is written once per sender, recipient, kind and payload type (with
+    marks in those places), and each message fills in its UUID, its dates and ``dumps(payload)``. The
+    same checks as :func:`wrap`, in the same order, with the same errors (its payload check is
+    :func:`checked_payload`); whatever this path cannot fill in (a date the isoformat shortcut does not
+    write, an addressing whose JSON the marks cannot be found in) takes ``dumps(wrap(...))``.
+    tests/unit/test_wrap_json.py compares both on every payload of the golden and official corpora.
+    """
+    def whole() -> bytes:
+        return dumps(wrap(payload_name, payload, sender_id=sender_id, recipient_id=recipient_id, now=now,
+                          message_uuid=message_uuid, kind=kind, status=status, ttl=ttl, sender_name=sender_name,
+                          recipient_name=recipient_name, language=language, with_header=with_header, as_built=True))
+
+    if now.utcoffset() is None:
+        return whole()  # raises as wrap() does
+    now = now.replace(microsecond=0)
+    distribution_id = distribution_id_for(sender_id, message_uuid)
+    content = checked_payload(payload_name, payload)
+    if with_header is None:
+        with_header = payload_name not in HEADERLESS_PAYLOADS
+    try:
+        dates = _dates_text(now, now.tzinfo, ttl)
+    except TypeError:  # a zone object that cannot be a cache key: made for this message alone
+        dates = _dates_text.__wrapped__(now, now.tzinfo, ttl)
+    if dates is None:  # wrap() names the date problems with the addressing's (the template would name only those)
+        return whole()
+    template = _json_template(dumps, sender_id, recipient_id, kind, status, language, sender_name, recipient_name,
+                              payload_name, with_header)
+    if template is None:
+        return whole()
+    sent, expires = dates
+    uuid_text, body = distribution_id[len(sender_id) + 1:].encode(), dumps(content)
+    if with_header:
+        p0, p1, p2, p3, p4, p5, p6 = template
+        return b"".join((p0, uuid_text, p1, sent, p2, expires, p3, uuid_text, p4, sent, p5, body, p6))
+    p0, p1, p2, p3, p4 = template
+    return b"".join((p0, uuid_text, p1, sent, p2, expires, p3, body, p4))
+
+
+@lru_cache(maxsize=8)
+def _dates_text(now: datetime, zone: Any, ttl: timedelta) -> tuple[bytes, bytes] | None:
+    """The strict text of ``now`` and ``now + ttl`` (``now`` whole seconds), None where :func:`_hub_text` refuses.
+
+    Messages sent in the same second share it. The key holds the zone object: two equal instants
+    (``==`` compares instants) in one zone have the same wall time and offset, hence the same text,
+    also after adding ``ttl`` (a zone with summer time may change offset on the way).
+    """
+    try:
+        return _hub_text(now).encode(), _hub_text(now + ttl).encode()
+    except (ValueError, OverflowError):
+        return None
+
+
+_MARKS = ("\x00hub-uuid\x00", "\x00hub-sent\x00", "\x00hub-expires\x00", "\x00hub-payload\x00")
+"""Where :func:`wrap_json` fills in the UUID, the two dates and the payload (as ``dumps`` writes them)."""
+_PLAIN_VALUE = "0123456789abcdef-T:+"  # every character of a canonical UUID and of a strict date
+
+
+@lru_cache(maxsize=64)
+def _json_template(dumps: Callable[[Any], bytes], sender_id: str, recipient_id: str, kind: str, status: str,
+                   language: str, sender_name: str | None, recipient_name: str | None, payload_name: str,
+                   with_header: bool) -> tuple[bytes, ...] | None:
+    """The JSON of a message between these clients, cut at the marks: the pieces between them.
+
+    ``None`` when ``dumps`` does not write a UUID or a date as it is, or when a mark is not found
+    exactly where :func:`_filled` puts it (a name that holds one): the caller writes the whole message.
+    An addressing the models refuse raises here (errors are not cached), as in :func:`wrap`.
+    """
+    envelope, head = _addressing(sender_id, recipient_id, kind, status, language, sender_name, recipient_name)
+    if dumps(_PLAIN_VALUE) != f'"{_PLAIN_VALUE}"'.encode():
+        return None
+    uuid_mark, sent_mark, expires_mark, payload_mark = _MARKS
+    text = dumps(_filled(envelope, head if with_header else None, f"{sender_id}_{uuid_mark}", sent_mark,
+                         expires_mark, payload_name, payload_mark))
+    written = [dumps(mark) for mark in _MARKS]
+    # a date or UUID is inside a JSON string (its quotes are the template's); the payload replaces a whole value
+    found = [written[3], *(mark[1:-1] for mark in written[:3])]
+    pieces = re.split(b"(" + b"|".join(re.escape(mark) for mark in found) + b")", text)
+    slots = tuple({found[0]: 3, found[1]: 0, found[2]: 1, found[3]: 2}[mark] for mark in pieces[1::2])
+    # the order wrap_json fills in: envelope id, sent, expires, [header id, sent,] payload
+    if slots != ((0, 1, 2, 0, 1, 3) if with_header else (0, 1, 2, 3)):
+        return None
+    return tuple(pieces[0::2])
 
 
 _SAMPLE_UUID = "00000000-0000-4000-8000-000000000000"
@@ -202,7 +332,62 @@ def unwrap(message: Mapping[str, Any]) -> Unwrapped:
 
     Raises :class:`InboundError` listing every problem found in the envelope,
     the RC-DE header and the payload together, as the Hub dispatcher does.
+
+    The envelope, the header and the payload are checked by their models' compiled verdicts
+    (:mod:`bridge.core.verdict`: the same checks, no model built); a message any of them
+    refuses is checked again by the models themselves, which name every problem.
     """
+    return _accepted(message) or _explained(message)
+
+
+def _accepted(message: Mapping[str, Any]) -> Unwrapped | None:
+    """The parts of a message every compiled verdict accepts, read from their checked values; None otherwise."""
+    envelope_check, header_check = compiled(EdxlDistribution), compiled(HEADER_MODEL)
+    if envelope_check is None or header_check is None:
+        return None
+    try:
+        envelope = envelope_check.validate_python(message)
+    except ValidationError:
+        return None
+    body = _raw_message(message)
+    if body is None:
+        return None
+    names = [key for key in body if key in PAYLOAD_ROOTS]
+    if len(names) != 1:
+        return None
+    payload_name = names[0]
+    fields = {key: value for key, value in body.items() if key not in PAYLOAD_ROOTS}
+    payload, model = body[payload_name], PAYLOAD_MODELS.get(payload_name)
+    try:
+        if model is None:
+            if not isinstance(payload, Mapping):
+                return None
+        elif not accepts(model, payload):  # refused, or no compiled verdict for it: the models say
+            return None
+        header = None if not fields and payload_name in HEADERLESS_PAYLOADS else header_check.validate_python(fields)
+    except ValidationError:
+        return None
+    return Unwrapped(
+        distribution_id=envelope["distribution_id"],
+        sender_id=envelope["sender_id"],
+        recipient_id=envelope["descriptor"]["explicit_address"]["explicit_address_value"],
+        kind=envelope["distribution_kind"],
+        status=envelope["distribution_status"],
+        sent_at=envelope["date_time_sent"],
+        expires_at=envelope["date_time_expires"],
+        header_fields=None if header is None else fields,
+        header_sender=None if header is None else header["sender"]["uri"].removeprefix(f"{ADDRESS_SCHEME}:"),
+        header_recipients=() if header is None else tuple(r["uri"].removeprefix(f"{ADDRESS_SCHEME}:")
+                                                           for r in header["recipient"]),
+        payload_name=payload_name,
+        # As received (byte-exact strings, e.g. "-00:00" kept) and not copied: a deep copy cost
+        # half a millisecond per message on the hot path; callers build new dicts, never mutate.
+        payload=payload,
+    )
+
+
+def _explained(message: Mapping[str, Any]) -> Unwrapped:
+    """:func:`unwrap` through the models: every problem of the envelope, the header and the payload named."""
     issues: list[Issue] = []
     try:
         envelope = validate_model(EdxlDistribution, message, "")
@@ -219,10 +404,12 @@ def unwrap(message: Mapping[str, Any]) -> Unwrapped:
     except InboundError as exc:
         raise _invalid(issues + exc.issues) from None
     header, header_issues = _checked_header(body, payload_name)
-    payload_model, payload_issues = _checked_payload(body, payload_name)
+    _, payload_issues = _checked_payload(body, payload_name)
     issues += header_issues + payload_issues
     if issues or envelope is None:
         raise _invalid(issues, payload_name)
+    # a model without compiled verdict (tests/unit/test_verdict.py: none today), or the models accepting what a
+    # verdict refused (the same test: never)
     return Unwrapped(
         distribution_id=envelope.distribution_id,
         sender_id=envelope.sender_id,
@@ -231,12 +418,12 @@ def unwrap(message: Mapping[str, Any]) -> Unwrapped:
         status=envelope.distribution_status,
         sent_at=envelope.date_time_sent,
         expires_at=envelope.date_time_expires,
-        header=header,
+        header_fields=None if header is None else {k: v for k, v in body.items() if k not in PAYLOAD_ROOTS},
+        header_sender=None if header is None else header.sender.uri.removeprefix(f"{ADDRESS_SCHEME}:"),
+        header_recipients=() if header is None else tuple(r.uri.removeprefix(f"{ADDRESS_SCHEME}:")
+                                                           for r in header.recipient),
         payload_name=payload_name,
-        # As received (byte-exact strings, e.g. "-00:00" kept) and not copied: a deep copy cost
-        # half a millisecond per message on the hot path; callers build new dicts, never mutate.
         payload=body[payload_name],
-        payload_model=payload_model,
     )
 
 
@@ -268,14 +455,17 @@ def checked_payload(payload_name: str, payload: Mapping[str, Any] | BaseModel) -
     For the dicts the bridge's own encoders build: those are already in the form the
     model writes, so the model's dump of them (a third of the wrap step's CPU) would
     give the same dict back; tests/unit/test_wrap_as_built.py checks that on every payload
-    the pipeline builds from the golden and official corpora. The dict is not copied:
+    the pipeline builds from the golden and official corpora. The check is the model's schema
+    compiled without building the model (:func:`bridge.core.verdict.accepts`); a payload it
+    refuses goes through the model itself, whose errors are raised. The dict is not copied:
     callers do not mutate it once wrapped. Anything else (a model, a payload type
     without a model) takes the :func:`wrap` path unchanged.
     """
     model = PAYLOAD_MODELS.get(payload_name)
     if model is None or not isinstance(payload, dict):
         return _payload_dict(payload_name, payload)
-    validate_model(model, payload, f"/{payload_name}", error=OutboundError)
+    if not accepts(model, payload):  # refused (or not compiled): the model decides and names each field
+        validate_model(model, payload, f"/{payload_name}", error=OutboundError)
     return payload
 
 
@@ -302,13 +492,18 @@ def _payload_name(body: Mapping[str, Any]) -> str:
 
 def _raw_message(message: Mapping[str, Any]) -> Mapping[str, Any] | None:
     """The ``message`` dict of the single content object, if the structure leads to one."""
-    content = message.get("content") if isinstance(message, Mapping) else None
+    content = message.get("content") if _is_mapping(message) else None
     if not isinstance(content, list) or len(content) != 1:
         return None
     node: Any = content[0]
     for key in ("jsonContent", "embeddedJsonContent", "message"):
-        node = node.get(key) if isinstance(node, Mapping) else None
-    return node if isinstance(node, Mapping) else None
+        node = node.get(key) if _is_mapping(node) else None
+    return node if _is_mapping(node) else None
+
+
+def _is_mapping(value: object) -> bool:
+    # a JSON document's objects are dicts: the exact class first (an ABC isinstance check costs ten times more)
+    return value.__class__ is dict or isinstance(value, Mapping)
 
 
 def _invalid(issues: list[Issue], payload_name: str | None = None) -> InboundError:

@@ -120,21 +120,29 @@ class TestAnInvalidBuiltPayloadIsRefused:
         assert "/createCase/creation" in paths and "/createCase/qualification" in paths
 
     def test_the_model_runs_once_and_the_dump_does_not(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        """As built: one validation of the payload, no ``to_hub`` dump of it (the reference path does both)."""
+        """As built: one check of the payload (its model's schema compiled as a verdict: no model built), no
+        ``to_hub`` dump of it; the reference path validates into the model and dumps it."""
         item = _golden_payloads()[0][1]
         # the envelope template of this sender/recipient pair is built (and validated) once, before: not counted
         wrap(item.name, item.payload, sender_id=SAMU, recipient_id=SDIS, now=NOW, message_uuid=uuid.UUID(int=1))
         calls: list[str] = []
-        validate, dump = edxl.validate_model, edxl.HubModel.to_hub
+        validate, dump, accepts = edxl.validate_model, edxl.HubModel.to_hub, edxl.accepts
         monkeypatch.setattr(edxl, "validate_model", lambda model, *a, **k: calls.append(model.__name__)
                             or validate(model, *a, **k))
+        monkeypatch.setattr(edxl, "accepts", lambda model, data: calls.append(f"verdict {model.__name__}")
+                            or accepts(model, data))
         monkeypatch.setattr(edxl.HubModel, "to_hub", lambda self: calls.append("dump") or dump(self))
         wrap(item.name, item.payload, sender_id=SAMU, recipient_id=SDIS, now=NOW, message_uuid=uuid.UUID(int=2),
              as_built=True)
-        assert calls == ["CreateCase"]
+        assert calls == ["verdict CreateCase"]
         calls.clear()
         wrap(item.name, item.payload, sender_id=SAMU, recipient_id=SDIS, now=NOW, message_uuid=uuid.UUID(int=3))
         assert calls == ["CreateCase", "dump"]
+        calls.clear()
+        with pytest.raises(OutboundError):  # refused by the verdict: the model says why
+            wrap(item.name, {**item.payload, "creation": "yesterday"}, sender_id=SAMU, recipient_id=SDIS, now=NOW,
+                 message_uuid=uuid.UUID(int=4), as_built=True)
+        assert calls == ["verdict CreateCase", "CreateCase"]
 
 
 _OFFSETS = st.one_of(st.integers(-23 * 3600 - 3599, 23 * 3600 + 3599).map(lambda s: timezone(timedelta(seconds=s))),

@@ -1,0 +1,63 @@
+"""What waits for the group commit: the LRM's reply (ack, or nack when the commit fails) and the broker acks."""
+
+from __future__ import annotations
+
+import pytest
+from twisted.internet import defer
+
+from bridge.app.ports import FrameHandled
+from bridge.runtime.demo import demo_frame
+from bridge.testing.rig import Rig
+
+
+@pytest.fixture
+def rig(tmp_path):
+    rig = Rig(tmp_path)
+    yield rig
+    rig.service.stop()
+    rig.store.close()
+
+
+def test_the_reply_fires_with_the_ack_only_after_the_commit(rig):
+    reply = rig.service.on_legacy_frame(demo_frame(1))
+    assert isinstance(reply, FrameHandled) and reply.accepted is True
+    fired: list[object] = []
+    reply.addCallback(fired.append)
+    assert fired == [] and rig.store.grouping
+    rig.clock.advance(0)
+    assert fired == [b"ACK=DEMO-000001"] and not rig.store.grouping
+
+
+def test_a_failed_commit_answers_every_waiting_frame_with_its_nack_and_fails_the_broker_waiters(rig, monkeypatch):
+    first, second = rig.service.on_legacy_frame(demo_frame(1)), rig.service.on_legacy_frame(demo_frame(2))
+    broker_waiter = rig.service.durable()
+    replies: list[object] = []
+    failures: list[object] = []
+    first.addCallback(replies.append)
+    second.addCallback(replies.append)
+    broker_waiter.addErrback(failures.append)
+
+    def lost():
+        raise OSError("disk gone")
+
+    monkeypatch.setattr(rig.store, "commit_group", lost)
+    rig.service.commit()
+    assert replies == [b"NACK=DEMO-000001;STORE;bridge store failed, retry",
+                       b"NACK=DEMO-000002;STORE;bridge store failed, retry"]
+    assert [f.check(OSError) for f in failures] == [OSError]
+
+
+def test_a_frame_waits_on_one_deferred(rig, monkeypatch):
+    """The reply is the one Deferred made per frame (a durable() waiter with the reply chained onto it made two)."""
+    made = []
+    init = defer.Deferred.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        init(self, *args, **kwargs)
+
+    rig.service.on_legacy_frame(demo_frame(1))  # opens the group: the next frame shares it
+    monkeypatch.setattr(defer.Deferred, "__init__", counting)
+    rig.service.on_legacy_frame(demo_frame(2))
+    monkeypatch.undo()
+    assert made == ["FrameHandled"]

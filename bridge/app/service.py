@@ -247,9 +247,10 @@ class BridgeService:
             lifelog.outbound_stored(messages, items, self.translator.adapter)
         ack = (self.translator.ack_for(frame, reference, warnings) if warnings
                else self.translator.ack_for(frame, reference))
-        nack = self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference)
-        # the LRM's ack leaves only once the frame is committed; a failed commit answers the nack
-        return self._reply_when_durable(ack, nack, accepted=True)
+        # the LRM's ack leaves only once the frame is committed; a failed commit answers the nack (built then)
+        return self._reply_when_durable(
+            ack, lambda: self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference),
+            accepted=True)
 
     def on_legacy_garbage(self, data: bytes, error: InboundError) -> None:
         """Bytes that do not even form a frame: park them for the operator."""
@@ -446,9 +447,11 @@ class BridgeService:
         self._waiters.append((waiter, None, _ERRBACK))
         return waiter
 
-    def _reply_when_durable(self, ack: bytes | None, nack: bytes | None, *, accepted: bool) -> FrameHandled:
+    def _reply_when_durable(self, ack: bytes | None, nack: bytes | None | Callable[[], bytes | None], *,
+                            accepted: bool) -> FrameHandled:
         """The LRM's reply, firing once everything written so far is committed: ``ack``, or ``nack`` if that
-        commit fails. One Deferred per frame (a waiter with the reply chained onto it made two and three callbacks)."""
+        commit fails (a callable: built only then). One Deferred per frame (a waiter with the reply chained onto it
+        made two and three callbacks)."""
         handled = FrameHandled()
         handled.accepted = accepted
         if not self.store.grouping:
@@ -469,8 +472,13 @@ class BridgeService:
             for waiter, _done, failed in waiters:
                 if failed is _ERRBACK:
                     waiter.errback(exc)
-                else:
-                    waiter.callback(failed)
+                    continue
+                try:
+                    reply = failed() if callable(failed) else failed
+                except Exception as nack_exc:  # noqa: BLE001 - no reply then; the LRM resends after its timeout
+                    log.error("nack_not_built", error=repr(nack_exc))
+                    reply = None
+                waiter.callback(reply)
             return
         for waiter, done, _failed in waiters:
             waiter.callback(done)

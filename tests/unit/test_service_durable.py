@@ -61,3 +61,18 @@ def test_a_frame_waits_on_one_deferred(rig, monkeypatch):
     rig.service.on_legacy_frame(demo_frame(2))
     monkeypatch.undo()
     assert made == ["FrameHandled"]
+
+
+def test_the_store_nack_is_built_only_when_a_commit_fails(rig, monkeypatch):
+    """Every accepted frame used to build its STORE nack up front, for the rare failed commit."""
+    built: list[str] = []
+    nack_for = rig.service.translator.nack_for
+
+    def spy(frame, code, reason, reference=None):
+        built.append(code)
+        return nack_for(frame, code, reason, reference)
+
+    monkeypatch.setattr(rig.service.translator, "nack_for", spy)
+    replies = [rig.service.on_legacy_frame(demo_frame(n)) for n in (1, 2, 3)]
+    rig.clock.advance(0)
+    assert built == [] and all(r.called for r in replies)

@@ -27,6 +27,7 @@ the sheet it names is sent again after a short pause, as a real LRM would.
 
     .venv/bin/python benchmarks/e2e.py [--scenario case-share|assistance] [--msg-rate 100]
         [--seconds 10] [--frames 2000] [--window 400] [--max-pending 10000] [--profile DIR [--profile-clock cpu]]
+        [--gap]
 
 Prints figures and ratios against the targets; never fails on a figure.
 """
@@ -357,6 +358,10 @@ def main() -> int:
                              " (time.process_time: where the CPU goes, the figure the per-sheet CPU row measures)")
     parser.add_argument("--schemas", type=Path, default=None,
                         help="official schema folder for the emulator's 300 check (default: the project's models)")
+    parser.add_argument("--gap", action="store_true",
+                        help="then run benchmarks/hot_path.py's rounds in this process (3 x 600 sheets, no broker) and"
+                             " print the end-to-end-only CPU per sheet: the bridge's e2e CPU minus the in-process"
+                             " hot path's (case-share only)")
     parser.add_argument("--null-bridge", action="store_true",
                         help="no bridge: publish pre-encoded createCase messages straight to the Hub and count"
                              " RC-REFs, to measure what the rig alone (broker, dispatcher, simulator) can carry")
@@ -446,7 +451,25 @@ def main() -> int:
     print(f"  of which the bridge's user {1000 * split[0] / args.frames:.2f}, system {1000 * split[1] / args.frames:.2f}"
           " (system: the kernel's work for it: sockets, epoll, fsync)")
     print(f"bridge peak RSS {rss:.0f} MB   (target <= {TARGETS['rss_mb']} MB: ratio {rss / TARGETS['rss_mb']:.2f})")
+    if args.gap and not assistance:
+        _print_gap(1000 * cpu_phase["bridge"] / args.frames)
     return 0
+
+
+def _print_gap(bridge_ms: float, sheets: int = 600, rounds: int = 3) -> None:
+    """The end-to-end-only CPU: what the bridge spent per sheet here minus the in-process hot path's steps."""
+    import io
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import hot_path
+
+    from bridge.runtime.logging import configure_logging
+
+    configure_logging("json", "WARNING", stream=io.StringIO())  # as the bridge ran
+    totals = [1000 * sum(hot_path.one_round(sheets, 500_000 + r * sheets).values()) for r in range(rounds)]
+    in_process = min(totals)
+    print(f"in-process hot path (benchmarks/hot_path.py steps, best of {rounds} x {sheets} sheets): {in_process:.3f} ms"
+          f" per sheet; end-to-end only: {bridge_ms:.2f} - {in_process:.2f} = {bridge_ms - in_process:.2f} ms per sheet")
 
 
 if __name__ == "__main__":

@@ -151,6 +151,7 @@ class BridgeService:
         self._retention_loop: task.LoopingCall | None = None
         self._pumping = False
         self._kicked = False
+        self._outbox_grew = False  # the open group holds an accepted frame's messages: its commit calls a pass
         # what waits for the next commit: (Deferred, value it fires with, value if the commit fails or _ERRBACK)
         self._waiters: list[tuple[defer.Deferred[Any], Any, Any]] = []
         self._rcref_retry: dict[int, Unwrapped] = {}  # inbound messages whose RC-REF publish failed
@@ -458,6 +459,7 @@ class BridgeService:
             handled.callback(ack)
         else:
             self._waiters.append((handled, ack, nack))
+            self._outbox_grew = self._outbox_grew or accepted
         return handled
 
     def commit(self) -> None:
@@ -465,6 +467,7 @@ class BridgeService:
         if self._stopped or not self.store.grouping:
             return
         waiters, self._waiters = self._waiters, []
+        outbox_grew, self._outbox_grew = self._outbox_grew, False
         try:
             self.store.commit_group()
         except Exception as exc:  # noqa: BLE001 - nothing of the group is durable: every waiter learns it
@@ -482,7 +485,11 @@ class BridgeService:
             return
         for waiter, done, _failed in waiters:
             waiter.callback(done)
-        self.kick()
+        if outbox_grew:
+            # what this commit made publishable goes now; nothing else a group writes does (a confirm kicks on its
+            # own: the next message of its case; RC-REFs, inbound messages, dead letters free no outbox message;
+            # retry times, replays and the rest are the periodic pump's)
+            self.kick()
 
     def _publish_failed(self, failure: Failure, msg: Message) -> None:
         self._in_flight.discard(msg.id)

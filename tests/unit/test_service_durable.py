@@ -76,3 +76,20 @@ def test_the_store_nack_is_built_only_when_a_commit_fails(rig, monkeypatch):
     replies = [rig.service.on_legacy_frame(demo_frame(n)) for n in (1, 2, 3)]
     rig.clock.advance(0)
     assert built == [] and all(r.called for r in replies)
+
+
+def test_only_a_commit_that_stored_a_frame_calls_a_publish_pass(rig, monkeypatch):
+    """A publish pass (a query of the outbox) follows the commit of an accepted frame; the commit of a group with
+    nothing new for the outbox (an RC-REF's mark, an inbound message) calls none: it called one after every commit."""
+    kicks: list[int] = []
+    monkeypatch.setattr(rig.service, "kick", lambda: kicks.append(1))
+    rig.service._open_group()  # what on_hub_ack and on_hub_message open for their marks
+    waiter = rig.service.durable()
+    rig.service.commit()
+    assert waiter.called and kicks == []
+    reply = rig.service.on_legacy_frame(demo_frame(1))
+    rig.service.commit()
+    assert reply.called and kicks == [1]
+    refused = rig.service.on_legacy_frame(b"not a frame of this profile")
+    rig.service.commit()
+    assert refused.called and refused.accepted is False and kicks == [1]  # dead-lettered: nothing to publish

@@ -20,13 +20,17 @@ Phase 1 (latency): sheets at a steady rate giving ``--msg-rate`` outbound Hub
 messages/s (default 100); per outbound message, the time from the frame's
 arrival in the bridge to its end-to-end acknowledgement (RC-REF, or the EMSI
 answer when that came first), read from the bridge's store afterwards
-(p50/p99). Phase 2 (throughput): frames as fast as the bridge acks them, with
+(p50/p99), and the bridge's CPU per sheet at that pace (each sheet mostly in reactor
+turns of its own, so less dependent on batching than the throughput phase's figure). Phase 2 (throughput): frames as fast as the bridge acks them, with
 a bounded window; outbound Hub messages acknowledged end to end per second.
 A NACK (outbox full: ``--window`` above ``--max-pending``) is back-pressure:
 the sheet it names is sent again after a short pause, as a real LRM would.
+``--gap`` then runs ``benchmarks/hot_path.py``'s rounds in this process and prints the
+end-to-end-only CPU per sheet (the bridge's throughput-phase CPU minus the in-process steps).
 
     .venv/bin/python benchmarks/e2e.py [--scenario case-share|assistance] [--msg-rate 100]
         [--seconds 10] [--frames 2000] [--window 400] [--max-pending 10000] [--profile DIR [--profile-clock cpu]]
+        [--gap]
 
 Prints figures and ratios against the targets; never fails on a figure.
 """
@@ -357,6 +361,10 @@ def main() -> int:
                              " (time.process_time: where the CPU goes, the figure the per-sheet CPU row measures)")
     parser.add_argument("--schemas", type=Path, default=None,
                         help="official schema folder for the emulator's 300 check (default: the project's models)")
+    parser.add_argument("--gap", action="store_true",
+                        help="then run benchmarks/hot_path.py's rounds in this process (3 x 600 sheets, no broker) and"
+                             " print the end-to-end-only CPU per sheet: the bridge's e2e CPU minus the in-process"
+                             " hot path's (case-share only)")
     parser.add_argument("--null-bridge", action="store_true",
                         help="no bridge: publish pre-encoded createCase messages straight to the Hub and count"
                              " RC-REFs, to measure what the rig alone (broker, dispatcher, simulator) can carry")
@@ -396,6 +404,7 @@ def main() -> int:
         # phase 1: latency at a steady rate
         first = _max_id(store) + 1
         count = int(rate * args.seconds)
+        paced_before = _cpu_seconds(bridge.pid)
         start = time.perf_counter()
         for n in range(count):
             lrm.send(live_demo_frame(n, assistance=assistance))
@@ -404,6 +413,7 @@ def main() -> int:
             if delay > 0:
                 lrm.poll(delay)
         _wait_delivered(store, per_sheet * count, 60)
+        paced_cpu = _cpu_seconds(bridge.pid) - paced_before
         latencies = _latencies(store, first, _max_id(store))
         if assistance:
             lrm.wait_for(lambda c: len(c.answers) >= count, 30)
@@ -434,6 +444,9 @@ def main() -> int:
           f" -> {len(latencies)} messages acknowledged end to end")
     print(f"  frame -> RC-REF latency p50 {p50:.1f} ms, p99 {p99:.1f} ms   (target p99 <= {TARGETS['p99_ms']} ms:"
           f" ratio {p99 / TARGETS['p99_ms']:.2f})")
+    print(f"  bridge CPU per sheet in this paced phase: {1000 * paced_cpu / count:.2f} ms (each sheet mostly in"
+          " reactor turns of its own: the figure depends less on how well commits and acks batch than the"
+          " throughput phase's, but includes the idle loops' share)")
     print(f"throughput phase: {args.frames} sheets, {delivered} outbound Hub messages acknowledged in {elapsed:.1f} s"
           f" ({resends} sheets resent after a NACK)")
     print(f"  sustained {throughput:.0f} Hub msg/s with confirms and RC-REF ({throughput / per_sheet:.0f} sheets/s)"
@@ -446,7 +459,25 @@ def main() -> int:
     print(f"  of which the bridge's user {1000 * split[0] / args.frames:.2f}, system {1000 * split[1] / args.frames:.2f}"
           " (system: the kernel's work for it: sockets, epoll, fsync)")
     print(f"bridge peak RSS {rss:.0f} MB   (target <= {TARGETS['rss_mb']} MB: ratio {rss / TARGETS['rss_mb']:.2f})")
+    if args.gap and not assistance:
+        _print_gap(1000 * cpu_phase["bridge"] / args.frames)
     return 0
+
+
+def _print_gap(bridge_ms: float, sheets: int = 600, rounds: int = 3) -> None:
+    """The end-to-end-only CPU: what the bridge spent per sheet here minus the in-process hot path's steps."""
+    import io
+
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import hot_path
+
+    from bridge.runtime.logging import configure_logging
+
+    configure_logging("json", "WARNING", stream=io.StringIO())  # as the bridge ran
+    totals = [1000 * sum(hot_path.one_round(sheets, 500_000 + r * sheets).values()) for r in range(rounds)]
+    in_process = min(totals)
+    print(f"in-process hot path (benchmarks/hot_path.py steps, best of {rounds} x {sheets} sheets): {in_process:.3f} ms"
+          f" per sheet; end-to-end only: {bridge_ms:.2f} - {in_process:.2f} = {bridge_ms - in_process:.2f} ms per sheet")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ configured level cost a method call).
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import structlog
@@ -33,17 +34,34 @@ class _Logger:
 
     def __init__(self, name: str) -> None:
         self._proxy = structlog.get_logger(name)
-        self._cached: tuple[Any, Any, Any, Any, Any] | None = None  # the four config objects, then the logger
+        # the four config objects, then the logger and whether it writes INFO lines
+        self._cached: tuple[Any, Any, Any, Any, Any, bool] | None = None
 
     def current(self) -> Any:
+        return self._current()[4]
+
+    def _current(self) -> tuple[Any, Any, Any, Any, Any, bool]:
         config = structlog.get_config()
         cached = self._cached
         if (cached is None or cached[0] is not config["processors"] or cached[1] is not config["wrapper_class"]
                 or cached[2] is not config["logger_factory"] or cached[3] is not config["context_class"]):
+            logger = self._proxy.bind()
             cached = (config["processors"], config["wrapper_class"], config["logger_factory"],
-                      config["context_class"], self._proxy.bind())
+                      config["context_class"], logger, _writes_info(logger))
             self._cached = cached  # one tuple: a thread reading it sees a logger with its own configuration
-        return cached[4]
+        return cached
+
+    def info_enabled(self) -> bool:
+        """Whether an INFO line would be written: False only when the wrapper class filters INFO out by itself."""
+        return self._current()[5]
+
+
+def _writes_info(logger: Any) -> bool:
+    """False for structlog's level-filtering loggers (``make_filtering_bound_logger``) set above INFO, whose
+    level is part of the class (so of the configuration this is cached with); True for anything else."""
+    if type(logger).__name__.startswith("BoundLoggerFilteringAt"):
+        return bool(logger.is_enabled_for(logging.INFO))
+    return True
 
 
 log = _Logger("bridge.message")
@@ -67,9 +85,17 @@ STEPS: dict[str, str] = {
 def step(event: str, *, distribution_id: str | None, case_id: str | None, direction: str, adapter: str,
          **extra: Any) -> None:
     """Write one step of a message's life at INFO (WARNING for failures and dead letters)."""
-    logger = log.current()
-    method = logger.warning if event in ("message_dead_lettered", "message_failed") else logger.info
+    cached = log._current()
+    if event in _WARNINGS:
+        method = cached[4].warning
+    elif cached[5]:
+        method = cached[4].info
+    else:  # below the configured level: not even the call (five per case sheet on a bridge at WARNING)
+        return
     method(event, distribution_id=distribution_id, case_id=case_id, direction=direction, adapter=adapter, **extra)
+
+
+_WARNINGS = frozenset({"message_dead_lettered", "message_failed"})
 
 
 def of_message(event: str, msg: Any, adapter: str, **extra: Any) -> None:

@@ -151,7 +151,9 @@ class BridgeService:
         self._retention_loop: task.LoopingCall | None = None
         self._pumping = False
         self._kicked = False
-        self._waiters: list[defer.Deferred[None]] = []
+        self._outbox_grew = False  # the open group holds an accepted frame's messages: its commit calls a pass
+        # what waits for the next commit: (Deferred, value it fires with, value if the commit fails or _ERRBACK)
+        self._waiters: list[tuple[defer.Deferred[Any], Any, Any]] = []
         self._rcref_retry: dict[int, Unwrapped] = {}  # inbound messages whose RC-REF publish failed
         self._error_retry: list[tuple[bytes, str, str]] = []  # RS-ERRORs we send whose publish failed
         self._handing_over: set[int] = set()  # written to the LRM, not yet marked handed over
@@ -213,7 +215,7 @@ class BridgeService:
             # parked with its bytes, and refused to the LRM: a NACK with the Hub error code and the failing field
             nack = self.translator.nack_for(frame, str(int(exc.hub_code)), _refusal_reason(exc),
                                             _reference_of(self.translator, frame))
-            return _handled(self.durable().addCallbacks(lambda _: nack, lambda _failure: nack), accepted=False)
+            return self._reply_when_durable(nack, nack, accepted=False)
         if self.metrics is not None:
             self.metrics.observe_translation(time.perf_counter() - started)
         reference = _sender_case_id(items)
@@ -246,9 +248,10 @@ class BridgeService:
             lifelog.outbound_stored(messages, items, self.translator.adapter)
         ack = (self.translator.ack_for(frame, reference, warnings) if warnings
                else self.translator.ack_for(frame, reference))
-        nack = self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference)
-        # the LRM's ack leaves only once the frame is committed; a failed commit answers the nack
-        return _handled(self.durable().addCallbacks(lambda _: ack, lambda _failure: nack), accepted=True)
+        # the LRM's ack leaves only once the frame is committed; a failed commit answers the nack (built then)
+        return self._reply_when_durable(
+            ack, lambda: self.translator.nack_for(frame, "STORE", "bridge store failed, retry", reference),
+            accepted=True)
 
     def on_legacy_garbage(self, data: bytes, error: InboundError) -> None:
         """Bytes that do not even form a frame: park them for the operator."""
@@ -396,8 +399,12 @@ class BridgeService:
         for msg in self.store.next_publishable(self.clock(), budget, in_flight=self._in_flight):
             self._in_flight.add(msg.id)
             started = self.clock()
-            d = defer.maybeDeferred(hub.publish, msg.translated, content_type=msg.content_type,
-                                    message_id=msg.distribution_id)
+            try:  # maybeDeferred's rule, without its wrapper: the HubClient returns a Deferred (or a failed one)
+                d = hub.publish(msg.translated, content_type=msg.content_type, message_id=msg.distribution_id)
+            except Exception:  # noqa: BLE001 - a link that raises: the same retry path as a failed publish
+                d = defer.fail()
+            if not isinstance(d, defer.Deferred):
+                d = defer.succeed(d)
             lifelog.of_message("message_published", msg, self.translator.adapter, attempt=msg.attempts + 1)
             d.addCallbacks(self._confirmed, self._publish_failed, callbackArgs=(msg, started),
                            errbackArgs=(msg,))
@@ -438,24 +445,51 @@ class BridgeService:
         if not self.store.grouping:
             return defer.succeed(None)
         waiter: defer.Deferred[None] = defer.Deferred()
-        self._waiters.append(waiter)
+        self._waiters.append((waiter, None, _ERRBACK))
         return waiter
+
+    def _reply_when_durable(self, ack: bytes | None, nack: bytes | None | Callable[[], bytes | None], *,
+                            accepted: bool) -> FrameHandled:
+        """The LRM's reply, firing once everything written so far is committed: ``ack``, or ``nack`` if that
+        commit fails (a callable: built only then). One Deferred per frame (a waiter with the reply chained onto it
+        made two and three callbacks)."""
+        handled = FrameHandled()
+        handled.accepted = accepted
+        if not self.store.grouping:
+            handled.callback(ack)
+        else:
+            self._waiters.append((handled, ack, nack))
+            self._outbox_grew = self._outbox_grew or accepted
+        return handled
 
     def commit(self) -> None:
         """Close the group: COMMIT, then release every ack that waited for it."""
         if self._stopped or not self.store.grouping:
             return
         waiters, self._waiters = self._waiters, []
+        outbox_grew, self._outbox_grew = self._outbox_grew, False
         try:
             self.store.commit_group()
         except Exception as exc:  # noqa: BLE001 - nothing of the group is durable: every waiter learns it
             log.error("group_commit_failed", error=repr(exc), waiting=len(waiters))
-            for waiter in waiters:
-                waiter.errback(exc)
+            for waiter, _done, failed in waiters:
+                if failed is _ERRBACK:
+                    waiter.errback(exc)
+                    continue
+                try:
+                    reply = failed() if callable(failed) else failed
+                except Exception as nack_exc:  # noqa: BLE001 - no reply then; the LRM resends after its timeout
+                    log.error("nack_not_built", error=repr(nack_exc))
+                    reply = None
+                waiter.callback(reply)
             return
-        for waiter in waiters:
-            waiter.callback(None)
-        self.kick()
+        for waiter, done, _failed in waiters:
+            waiter.callback(done)
+        if outbox_grew:
+            # what this commit made publishable goes now; nothing else a group writes does (a confirm kicks on its
+            # own: the next message of its case; RC-REFs, inbound messages, dead letters free no outbox message;
+            # retry times, replays and the rest are the periodic pump's)
+            self.kick()
 
     def _publish_failed(self, failure: Failure, msg: Message) -> None:
         self._in_flight.discard(msg.id)
@@ -1017,11 +1051,7 @@ class BridgeService:
             self.metrics.message(direction=direction, adapter=self.translator.adapter, state=state, count=n)
 
 
-def _handled(reply: defer.Deferred[bytes | None], *, accepted: bool) -> FrameHandled:
-    handled = FrameHandled()
-    handled.accepted = accepted
-    reply.chainDeferred(handled)
-    return handled
+_ERRBACK = object()  # a durable() waiter: errback with the commit's error
 
 
 def _error_code(exc: Exception) -> HubErrorCode:

@@ -126,6 +126,8 @@ class BridgeMetrics:
         )
         self.mapping_tables = Info("bridge_mapping_tables", "Version of the mapping tables in use.", registry=self.registry)
         self._message_children: dict[tuple[str, str, str], Counter] = {}
+        self._altered_children: dict[tuple[str, str], Counter] = {}
+        self._rs_error_children: dict[str, Counter] = {}
         self.registry.register(_ScrapeTimeGauges(snapshot, broker_connected or (lambda: self._broker_state)))
 
     def message(self, *, direction: str, adapter: str, state: str, count: int = 1) -> None:
@@ -149,11 +151,20 @@ class BridgeMetrics:
 
     def rs_error(self, code: int | str) -> None:
         """Count one RS-ERROR received from the Hub."""
-        self.rs_errors.labels(code=str(int(code)) if not isinstance(code, str) else code).inc()
+        label = str(int(code)) if not isinstance(code, str) else code
+        child = self._rs_error_children.get(label)
+        if child is None:
+            child = self._rs_error_children[label] = self.rs_errors.labels(code=label)
+        child.inc()
 
     def value_altered(self, *, direction: str, table: str) -> None:
-        """Count one value altered on the way (``in``: towards the LRM, ``out``: towards the Hub)."""
-        self.values_altered.labels(direction=direction, table=table).inc()
+        """Count one value altered on the way (``in``: towards the LRM, ``out``: towards the Hub); several per
+        message when a sheet's codes fall back, so the labelled child is kept like :meth:`message`'s."""
+        key = (direction, table)
+        child = self._altered_children.get(key)
+        if child is None:
+            child = self._altered_children[key] = self.values_altered.labels(direction=direction, table=table)
+        child.inc()
 
     def rcref_overdue(self, count: int = 1) -> None:
         """Count messages newly flagged as missing their RC-REF."""

@@ -275,6 +275,33 @@ class TestLineCost:
         assert [entry["event"] for entry in logs] == ["message_published"]
         assert 4 == len(second.getvalue().splitlines())
 
+    def test_lifelog_at_warning_does_not_call_the_logger_for_info_steps(self):
+        """A bridge at WARNING (five message-life steps per case sheet): the filtered steps cost no logger call,
+        failures are still written, and INFO comes back with the next configuration."""
+        from bridge.app import lifelog
+
+        stream = io.StringIO()
+        configure_logging("json", "WARNING", stream=stream)
+        lifelog.step("message_published", distribution_id="d", case_id="c", direction="out", adapter="a")
+        calls: list[str] = []
+
+        class Recorder:
+            def info(self, event, **_kw):
+                calls.append(f"info:{event}")
+
+            def warning(self, event, **_kw):
+                calls.append(f"warning:{event}")
+
+        cached = lifelog.log._cached
+        assert cached is not None
+        lifelog.log._cached = (*cached[:4], Recorder(), *cached[5:])
+        lifelog.step("message_published", distribution_id="d", case_id="c", direction="out", adapter="a")
+        lifelog.step("message_failed", distribution_id="d", case_id="c", direction="out", adapter="a", code=1)
+        assert calls == ["warning:message_failed"]
+        configure_logging("json", "INFO", stream=stream)
+        lifelog.step("message_confirmed", distribution_id="d", case_id="c", direction="out", adapter="a")
+        assert [json.loads(line)["event"] for line in stream.getvalue().splitlines()] == ["message_confirmed"]
+
     def test_lifelog_line_text_unchanged_at_info(self):
         """A message-life line at INFO: the keys and values it always had, rendered by the JSON chain."""
         from bridge.app import lifelog

@@ -101,3 +101,25 @@ def test_message_counts_several_at_once():
     value = metrics.registry.get_sample_value(
         "bridge_messages_total", {"direction": "out", "adapter": "legacy-text", "state": "received"})
     assert value == 2
+
+
+def test_labelled_children_are_made_once_per_label_set(monkeypatch):
+    """labels() (label formatting and a lock) once per label set, not once per count; the values still add up."""
+    metrics = BridgeMetrics()
+    made: list[tuple] = []
+    for counter in (metrics.messages, metrics.values_altered, metrics.rs_errors):
+        labels = counter.labels
+
+        def spy(*args, _labels=labels, **kwargs):
+            made.append(tuple(sorted(kwargs.items())))
+            return _labels(*args, **kwargs)
+
+        monkeypatch.setattr(counter, "labels", spy)
+    for _ in range(3):
+        metrics.message(direction="out", adapter="legacy-text", state="published")
+        metrics.value_altered(direction="in", table="lrm-alpha-nature")
+        metrics.rs_error(HubErrorCode.INVALID_MESSAGE)
+    assert len(made) == 3
+    samples = scrape(metrics)
+    assert samples[("bridge_value_altered_total", (("direction", "in"), ("table", "lrm-alpha-nature")))] == 3.0
+    assert samples[("bridge_rs_error_total", (("code", "300"),))] == 3.0

@@ -19,7 +19,7 @@ import structlog
 from pika.adapters.twisted_connection import TwistedProtocolConnection
 from twisted.internet import defer
 
-from bridge.edges.amqp.consumer import Consumer, Delivery
+from bridge.edges.amqp.consumer import ChannelAcks, Consumer, Delivery
 from bridge.edges.amqp.errors import NotConnected
 from bridge.edges.amqp.factory import CONNECTED, ReconnectingSession
 from bridge.edges.amqp.publisher import Publisher
@@ -88,12 +88,13 @@ class HubClient:
         handlers = {"message": self.on_message, "ack": self.on_ack, "info": self.on_info}
         if any(handlers.values()):
             consume_channel = yield connection.channel()
+            acks = ChannelAcks(consume_channel, self.reactor)  # one per channel: delivery tags are per channel
             for kind, handler in handlers.items():
                 if handler is None:
                     continue
                 yield consume_channel.queue_declare(self.queue(kind), passive=True)
                 consumer = Consumer(consume_channel, self.queue(kind), handler, prefetch=self.settings.prefetch,
-                                    on_lost=lost)
+                                    on_lost=lost, acks=acks)
                 yield consumer.start()
                 consumers.append(consumer)
         self._publisher, self._consumers = publisher, consumers

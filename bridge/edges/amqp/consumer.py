@@ -8,6 +8,11 @@ idempotent on distributionID). Raising :class:`Nack` requeues it; raising
 without requeue (the queue dead-letters it: nothing is silently lost). Any
 other exception requeues a first delivery and dead-letters a redelivery, so a
 poison message cannot loop for ever.
+
+Acks are gathered per channel (:class:`ChannelAcks`) and sent once per reactor turn:
+the run of settled delivery tags from the lowest one goes as one ``multiple=True``
+ack, the rest one by one. An ack still leaves only after the callback's Deferred
+fired (for the service: after the commit that recorded the message).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from typing import Any
 import structlog
 from pika.adapters.twisted_connection import TwistedChannel
 from twisted.internet import defer
+from twisted.python.failure import Failure
 
 from bridge.app.ports import Drop, Nack
 from bridge.core.errors import InboundError
@@ -43,14 +49,84 @@ class Delivery:
 
 
 Callback = Callable[[Delivery], Any]
+MAX_SETTLED_ABOVE_FLOOR = 4096  # settled tags remembered above a delivery still in its callback
+
+
+class ChannelAcks:
+    """The acks of one channel, sent once per reactor turn; one ``multiple=True`` ack for a settled run.
+
+    Delivery tags are numbered 1, 2, 3... per channel, across all its consumers. A
+    ``multiple=True`` ack of tag *n* acks every unsettled delivery up to *n*, so it is
+    sent only for a run in which every tag was seen by one of our consumers and is
+    settled: acked now, or already acked, requeued or rejected one by one. A delivery
+    still in a callback, or one pika has queued but no consumer has taken (a gap in
+    the tags), ends the run; the acks above it go one by one in the same turn. Without
+    a ``reactor`` every ack leaves at once, one frame per tag.
+    """
+
+    def __init__(self, channel: Any, reactor: Any = None) -> None:
+        self.channel = channel
+        self.reactor = reactor
+        self.floor = 0  # every tag up to here is settled
+        self._settled: set[int] = set()  # settled tags above the floor
+        self._due: list[int] = []  # acks to send at the end of this turn
+        self._scheduled = False
+        self.frames = 0  # ack frames sent (for tests and benchmarks)
+
+    def ack(self, tag: int) -> None:
+        """Ack ``tag`` at the end of this reactor turn (at once, alone, without a reactor)."""
+        if self.reactor is None:
+            self.channel.basic_ack(tag)
+            self.frames += 1
+            return
+        self._due.append(tag)
+        if not self._scheduled:
+            self._scheduled = True
+            self.reactor.callLater(0, self.flush)
+
+    def settled(self, tag: int) -> None:
+        """``tag`` was requeued or rejected (sent by the caller): a later multiple ack may pass over it."""
+        if self.reactor is not None and tag > self.floor:
+            self._settled.add(tag)
+
+    def flush(self) -> None:
+        """Send the acks due: the settled run from the floor as one multiple ack, the rest one by one."""
+        self._scheduled = False
+        due, self._due = self._due, []
+        if not due:
+            return
+        settled = self._settled
+        if len(settled) > MAX_SETTLED_ABOVE_FLOOR:  # a delivery stuck in a callback: forget the run (single acks)
+            settled.clear()
+        settled.update(due)
+        due_set = set(due)
+        floor, top = self.floor, 0
+        while floor + 1 in settled:
+            floor += 1
+            settled.discard(floor)
+            if floor in due_set:
+                top = floor  # the highest tag acked now in the run: the run's other tags are settled already
+        self.floor = floor
+        try:
+            if top:
+                self.channel.basic_ack(top, multiple=True)
+                self.frames += 1
+            for tag in due:
+                if tag > floor:
+                    self.channel.basic_ack(tag)
+                    self.frames += 1
+        except Exception as exc:  # noqa: BLE001 - channel gone: the broker redelivers them
+            log.warning("amqp_settle_failed", reason="the broker will redeliver it", action="ack", count=len(due),
+                        error=repr(exc))
 
 
 class Consumer:
     """One consumer on one queue; :meth:`stop` cancels it and waits for in-flight callbacks."""
 
     def __init__(self, channel: TwistedChannel, queue: str, callback: Callback, *, prefetch: int = 10,
-                 on_lost: Callable[[str], None] | None = None) -> None:
+                 on_lost: Callable[[str], None] | None = None, acks: ChannelAcks | None = None) -> None:
         self.channel = channel
+        self.acks = acks if acks is not None else ChannelAcks(channel)  # shared by the consumers of one channel
         self.on_lost = on_lost  # told when the broker ends this consumer without our asking
         self.queue = queue
         self.callback = callback
@@ -81,18 +157,24 @@ class Consumer:
     def _received(self, received) -> None:
         self._next()  # keep reading: prefetch bounds how many are in flight
         delivery = _delivery(self.queue, received)
-        d = defer.maybeDeferred(self.callback, delivery)
-        self.in_flight.add(d)
-        d.addCallbacks(self._ack, self._failed, callbackArgs=(received,), errbackArgs=(received, delivery))
-        d.addBoth(self._forget, d)
+        try:
+            result = self.callback(delivery)
+        except Exception:  # noqa: BLE001 - settled by the rules of _failed
+            self._failed(Failure(), received, delivery)
+            return
+        if not isinstance(result, defer.Deferred):
+            self._settle(received, "ack")
+            return
+        self.in_flight.add(result)
+        result.addCallbacks(self._ack, self._failed, callbackArgs=(received, result),
+                            errbackArgs=(received, delivery, result))
 
-    def _forget(self, _result, d) -> None:
-        self.in_flight.discard(d)
-
-    def _ack(self, _result, received) -> None:
+    def _ack(self, _result, received, d: defer.Deferred | None = None) -> None:
+        self.in_flight.discard(d)  # type: ignore[arg-type]
         self._settle(received, "ack")
 
-    def _failed(self, failure, received, delivery: Delivery) -> None:
+    def _failed(self, failure, received, delivery: Delivery, d: defer.Deferred | None = None) -> None:
+        self.in_flight.discard(d)  # type: ignore[arg-type]
         if failure.check(Nack):
             self._settle(received, "requeue")
         elif failure.check(Drop, InboundError):
@@ -107,11 +189,13 @@ class Consumer:
         channel, tag = received.channel, received.method.delivery_tag
         try:
             if how == "ack":
-                channel.basic_ack(tag)
+                self.acks.ack(tag)
             elif how == "requeue":
                 channel.basic_nack(tag, requeue=True)
             else:
                 channel.basic_reject(tag, requeue=False)
+            if how != "ack":
+                self.acks.settled(tag)
         except Exception as exc:  # noqa: BLE001 - channel gone: the broker redelivers it
             log.warning("amqp_settle_failed", reason="the broker will redeliver it", queue=self.queue,
                         action=how, error=repr(exc))
@@ -127,6 +211,7 @@ class Consumer:
                 log.debug("amqp_cancel_failed", queue=self.queue, error=repr(exc))
         if self.in_flight:
             yield defer.DeferredList(list(self.in_flight), consumeErrors=True)
+        self.acks.flush()  # the acks of this turn leave before the connection closes
 
 
 def _delivery(queue: str, received) -> Delivery:

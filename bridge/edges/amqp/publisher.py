@@ -51,14 +51,13 @@ class Publisher:
                 self.on_lost(f"publish channel unusable: {exc!r}")
             return defer.fail(ConnectionLost(f"cannot publish: {exc}"))
         self.in_flight.add(d)
-        d.addBoth(self._forget, d)
-        return d.addCallbacks(lambda _frame: None, self._translate, errbackArgs=(key,))
+        return d.addCallbacks(self._confirmed, self._translate, callbackArgs=(d,), errbackArgs=(key, d))
 
-    def _forget(self, result, d):
+    def _confirmed(self, _frame: object, d: defer.Deferred) -> None:
         self.in_flight.discard(d)
-        return result
 
-    def _translate(self, failure: Failure, key: str):
+    def _translate(self, failure: Failure, key: str, d: defer.Deferred):
+        self.in_flight.discard(d)
         if failure.check(pika.exceptions.UnroutableError):
             raise PublishReturned(f"broker returned the message: no queue bound for routing key {key!r}")
         if failure.check(pika.exceptions.NackError):

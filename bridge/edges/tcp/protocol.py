@@ -12,10 +12,10 @@ the stream can no longer be trusted to be in sync.
 
 from __future__ import annotations
 
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
 import structlog
-from twisted.internet import defer
 from twisted.internet.protocol import Protocol
 from twisted.python.failure import Failure
 
@@ -34,7 +34,9 @@ class LegacyFrameProtocol(Protocol):
     def __init__(self, link: LegacyLink) -> None:
         self.link = link
         self.deframer = link.new_deframer()
-        self._queue: defer.Deferred = defer.succeed(None)
+        # replies in arrival order: [done, reply] per frame, written from the head as soon as the head is done
+        # (a chain of Deferreds, each waiting on the previous one, cost four callbacks and a chained Deferred each)
+        self._replies: deque[list[Any]] = deque()
         self._closing = False
         self.valid_frames = 0  # frames taken as valid messages (a health probe never sends one)
         self.refused_frames = 0  # frames dead-lettered since the last valid one
@@ -76,10 +78,9 @@ class LegacyFrameProtocol(Protocol):
                     self._report_noise()
                     return
                 handled = self.link.on_frame(frame, self)
-                handled.addErrback(self._failed, frame)
-                # replies leave in arrival order: each waits for the previous one to be written
-                self._queue.addCallback(lambda _, d=handled: d)
-                self._queue.addCallback(self._reply)
+                slot: list[Any] = [False, None]
+                self._replies.append(slot)
+                handled.addCallbacks(self._done, self._failed, callbackArgs=(slot,), errbackArgs=(slot, frame))
                 if self._closing:  # closed for garbage while handling this frame
                     return
         except InboundError as exc:
@@ -87,13 +88,25 @@ class LegacyFrameProtocol(Protocol):
             self.link.framing_error(self.deframer.refused or data, exc)  # all the refused bytes, not the last read
             self.transport.loseConnection()
 
-    def _failed(self, failure: Failure, frame: bytes) -> None:
-        # the link decides what a failure means; one frame never kills the stream
-        self.link.frame_failed(frame, failure.value)
+    def _done(self, reply: bytes | None, slot: list[Any]) -> None:
+        slot[0], slot[1] = True, reply
+        self._write_ready()
 
-    def _reply(self, reply: bytes | None) -> None:
-        if reply and not self._closing:
-            self.send_payload(reply)
+    def _failed(self, failure: Failure, slot: list[Any], frame: bytes) -> None:
+        # the link decides what a failure means; one frame never kills the stream (no reply for this one)
+        slot[0] = True
+        try:
+            self.link.frame_failed(frame, failure.value)
+        finally:
+            self._write_ready()
+
+    def _write_ready(self) -> None:
+        """Write the replies that are ready, in arrival order: a reply waits for every earlier frame's."""
+        replies = self._replies
+        while replies and replies[0][0]:
+            reply = replies.popleft()[1]
+            if reply and not self._closing:
+                self.send_payload(reply)
 
     def send_payload(self, payload: bytes) -> None:
         """Frame ``payload`` and write it to the LRM."""

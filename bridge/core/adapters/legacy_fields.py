@@ -17,8 +17,8 @@ from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bridge.core.adapters.base import AdapterContext, Decoded, dropped
-from bridge.core.adapters.codes import map_code, map_code_detail
-from bridge.core.adapters.flat import CODED, flatten, unflatten
+from bridge.core.adapters.codes import lookup_warnings, map_code, map_code_detail
+from bridge.core.adapters.flat import CODED, finish, flatten, new_nested, place, placement
 from bridge.core.adapters.legacy_operations import (
     Group,
     decode_groups,
@@ -64,6 +64,8 @@ class FieldPlan:
     required: bool
     repeated: bool
     kind: str  # wanted | codes | table | created | decimal | integer | text
+    place: tuple[int, str, str]  # where its value goes in the nested case (:func:`flat.placement`)
+    missing: str  # the text of its missing-field refusal
 
 
 @dataclass(frozen=True)
@@ -95,7 +97,8 @@ def build_plan(profile: Profile) -> ProfilePlan:
         pattern = re.compile(re.escape(spec.key).replace(r"\{n\}", r"(?P<n>\d+)")
                              .replace(r"\{part\}", "(?P<part>" + "|".join(map(re.escape, spec.parts)) + ")") + "$")
     return ProfilePlan(
-        fields=tuple(FieldPlan(f, f.key, f.target, f.required, f.repeated, _field_kind(f)) for f in profile.fields),
+        fields=tuple(FieldPlan(f, f.key, f.target, f.required, f.repeated, _field_kind(f), placement(f.target),
+                               f"required field {f.key} ({f.target}) is missing or empty") for f in profile.fields),
         keys=frozenset(f.key for f in profile.fields), patient_pattern=pattern)
 
 
@@ -120,27 +123,46 @@ def profile_plan(profile: Profile) -> ProfilePlan:
     return plan
 
 
-def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Decoded:
-    """Map a parsed record to a case; unknown keys are reported as dropped, never ignored."""
-    plan = profile_plan(profile)
+def group_entries(entries: list[Entry]) -> dict[str, list[Entry]]:
+    """A record's entries by key, each key's in the record's order."""
     by_key: dict[str, list[Entry]] = {}
-    for entry in record.entries:
+    for entry in entries:
         same = by_key.get(entry.key)
         if same is None:
             by_key[entry.key] = [entry]
         else:
             same.append(entry)
-    flat: dict[str, Any] = {}
+    return by_key
+
+
+def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Decoded:
+    """Map a parsed record to a case; unknown keys are reported as dropped, never ignored."""
+    return grouped_to_case(group_entries(record.entries), record, profile, ctx)
+
+
+def grouped_to_case(by_key: dict[str, list[Entry]], record: Record | None, profile: Profile, ctx: AdapterContext,
+                    plan: ProfilePlan | None = None) -> Decoded:
+    """:func:`record_to_case` of a record whose entries are already grouped by key (``by_key``, emptied here);
+    ``record``: its victims and operations already split, None when it has none (a text record).
+
+    Each field's value goes straight where the case reads it (:func:`flat.place`); the case is
+    validated once, as a whole (the one check of the LRM's values besides the fields' own).
+    """
+    if plan is None:
+        plan = profile_plan(profile)
+    labels = ctx.labels
+    nested = new_nested()
+    extras: dict[str, Any] = {}
     warnings: list[Issue] = []
     missing: list[Issue] = []
+    pop = by_key.pop
     for field_plan in plan.fields:
-        found = by_key.pop(field_plan.key, None)
+        found = pop(field_plan.key, None)
         if found is not None and (len(found) > 1 or found[0].value == ""):
             found = [e for e in found if e.value != ""]
         if not found:
             if field_plan.required:
-                missing.append(Issue(field_plan.key, f"required field {field_plan.key} ({field_plan.target}) is "
-                                     "missing or empty", "missing-field"))
+                missing.append(Issue(field_plan.key, field_plan.missing, "missing-field"))
             continue
         if len(found) > 1 and not field_plan.repeated:  # never drop the later value silently
             warnings.append(Issue(found[1].where, f"{field_plan.key} given {len(found)} times; the first value "
@@ -150,23 +172,29 @@ def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Dec
         if field_plan.repeated:
             values = [_decode_planned(field_plan, e, profile, ctx, warnings) for e in found]
             if kept := [v for v in values if v is not None]:
-                flat[field_plan.target] = kept
+                place(nested, extras, field_plan.place, kept, labels)
+        elif field_plan.kind == "text":  # the most common kind, read here
+            place(nested, extras, field_plan.place, found[0].value.strip(), labels)
         elif (value := _decode_planned(field_plan, found[0], profile, ctx, warnings)) is not None:
-            flat[field_plan.target] = value
+            place(nested, extras, field_plan.place, value, labels)
     if missing:
         raise InboundError(f"{profile.name}: {len(missing)} required field(s) missing", missing,
                            HubErrorCode.INSUFFICIENT_DATA)
-    patients, patient_keys = _decode_patients(record, by_key, profile, ctx, warnings)
-    operations, op_keys, op_drops = _decode_operations(record, by_key, profile, ctx, warnings)
-    drops = [dropped(e.where or e.key, f"field {e.key}={e.value!r} is not in profile {profile.name}")
-             for key, entries in by_key.items() if key not in patient_keys | op_keys for e in entries]
+    if by_key or (record is not None and (record.patients or record.resources or record.missions)):
+        record = record if record is not None else Record()
+        patients, patient_keys = _decode_patients(record, by_key, profile, ctx, warnings)
+        operations, op_keys, op_drops = _decode_operations(record, by_key, profile, ctx, warnings)
+        drops = [dropped(e.where or e.key, f"field {e.key}={e.value!r} is not in profile {profile.name}")
+                 for key, entries in by_key.items() if key not in patient_keys | op_keys for e in entries]
+    else:  # every key was a field's: no victim, no operation, nothing dropped
+        patients, operations, drops, op_drops = [], None, [], []
+    if operations is not None:
+        nested["operations"] = operations
     try:
-        case = unflatten(flat, patients, ctx.labels)
+        case = Case.model_validate(finish(nested, extras, patients))
     except ValueError as exc:
         raise InboundError(f"{profile.name}: message does not make a valid case",
                            [Issue("/", str(exc).splitlines()[0], "invalid")]) from None
-    if operations is not None:
-        case = case.model_copy(update={"operations": operations})
     return Decoded(case=case, dropped=drops + op_drops, warnings=warnings)
 
 
@@ -422,6 +450,18 @@ def _decode_planned(plan: FieldPlan, entry: Entry, profile: Profile, ctx: Adapte
                                HubErrorCode.MESSAGE_CONVERSION_ERROR)
         return spec.codes[text]
     if kind == "table":
+        mappings = ctx.mappings
+        if text and mappings is not None and spec.table:
+            # map_code's own steps, one call deep; a lookup that raises is left to the general way below,
+            # which asks again and refuses exactly as it always did (a failed lookup records nothing)
+            try:
+                mapped = mappings.forward(spec.table, text)
+            except (KeyError, InboundError):
+                pass
+            else:
+                if getattr(mapped, "warning", None):
+                    warnings += lookup_warnings(mapped, where)
+                return mapped.code
         code, issues = _map_frame_code(ctx, spec.table or "", text, where, spec.key, profile.name,
                                        label="code", context=f"field {spec.key}")
         if issues:
@@ -456,7 +496,7 @@ def _encode_value(spec: FieldSpec, value: Any, profile: Profile, ctx: AdapterCon
 
 
 def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Profile, ctx: AdapterContext,
-                     warnings: list[Issue]) -> tuple[list[dict[str, Any]], set[str]]:
+                     warnings: list[Issue]) -> tuple[list[Patient], set[str]]:
     spec = profile.patients
     if spec is None:
         return [], set()
@@ -482,7 +522,7 @@ def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Pr
 
 
 def _patient(parts: dict[str, Entry], spec: PatientsSpec, profile_name: str, ctx: AdapterContext,
-             warnings: list[Issue]) -> dict[str, Any]:
+             warnings: list[Issue]) -> Patient:
     names = spec.parts
     patient: dict[str, Any] = {}
     for legacy, entry in parts.items():
@@ -498,8 +538,7 @@ def _patient(parts: dict[str, Entry], spec: PatientsSpec, profile_name: str, ctx
                 patient["sex"] = sex
         else:
             patient[target] = value
-    Patient.model_validate(patient)
-    return patient
+    return Patient.model_validate(patient)
 
 
 COMPACT_FORMAT = "%Y%m%d%H%M%S"

@@ -512,3 +512,20 @@ def test_record_to_case_still_reads_a_record(contexts):
     expected = _reference_record_to_case(Record(entries=list(record.entries)), ctx.profile, ctx)
     got = legacy_fields.record_to_case(record, ctx.profile, ctx)
     assert (got.case, got.dropped, got.warnings) == (expected.case, expected.dropped, expected.warnings)
+
+
+
+def test_the_generated_reader_takes_profile_text_as_data_only(contexts):
+    """Keys and extras names are written into the generated reader through ``repr`` only: a profile whose key
+    and target name look like code reads them as text, and nothing else runs."""
+    key = "K'] = 1; raise SystemExit(3); x = ['\"\nA"
+    name = "a'] = 0 #\"\n"
+    profile = Profile.model_validate({"name": "hostile-names", "adapter": "legacy-text", "fields": [
+        {"key": "ID", "target": "case.sender_case_id", "required": True}, {"key": key, "target": f"extras.{name}"}]})
+    plan = legacy_fields.build_plan(profile)
+    nested: dict[str, Any] = {"qualification": {}, "location": {}}
+    extras: dict[str, Any] = {}
+    missing: list[Issue] = []
+    plan.read({"ID": [Entry("ID", "1", "line 1")], key: [Entry(key, " v ", "line 2")]}, nested, extras, missing, [],
+              {}, profile, contexts["lrm-alpha-text"].with_profile(profile))
+    assert nested["sender_case_id"] == "1" and extras == {name: "v"} and missing == []

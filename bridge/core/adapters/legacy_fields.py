@@ -10,6 +10,7 @@ dropped-field report are all handled here, once.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -18,7 +19,19 @@ from zoneinfo import ZoneInfo
 
 from bridge.core.adapters.base import AdapterContext, Decoded, dropped
 from bridge.core.adapters.codes import lookup_warnings, map_code, map_code_detail
-from bridge.core.adapters.flat import CODED, finish, flatten, new_nested, place, placement
+from bridge.core.adapters.flat import (
+    CODE,
+    CODED,
+    EXTRA,
+    NOTES,
+    SECTION,
+    TOP,
+    finish,
+    flatten,
+    new_nested,
+    place,
+    placement,
+)
 from bridge.core.adapters.legacy_operations import (
     Group,
     decode_groups,
@@ -75,6 +88,7 @@ class ProfilePlan:
     fields: tuple[FieldPlan, ...]
     keys: frozenset[str]  # the profile's field keys
     patient_pattern: re.Pattern[str] | None  # indexed victims (``VICT{n}_{part}``)
+    read: Callable[..., None]  # the fields' reader, generated for this profile (:func:`compile_reader`)
 
 
 def _field_kind(spec: FieldSpec) -> str:
@@ -96,10 +110,60 @@ def build_plan(profile: Profile) -> ProfilePlan:
     if spec is not None and spec.mode == "indexed":
         pattern = re.compile(re.escape(spec.key).replace(r"\{n\}", r"(?P<n>\d+)")
                              .replace(r"\{part\}", "(?P<part>" + "|".join(map(re.escape, spec.parts)) + ")") + "$")
-    return ProfilePlan(
-        fields=tuple(FieldPlan(f, f.key, f.target, f.required, f.repeated, _field_kind(f), placement(f.target),
-                               f"required field {f.key} ({f.target}) is missing or empty") for f in profile.fields),
-        keys=frozenset(f.key for f in profile.fields), patient_pattern=pattern)
+    fields = tuple(FieldPlan(f, f.key, f.target, f.required, f.repeated, _field_kind(f), placement(f.target),
+                             f"required field {f.key} ({f.target}) is missing or empty") for f in profile.fields)
+    return ProfilePlan(fields=fields, keys=frozenset(f.key for f in profile.fields), patient_pattern=pattern,
+                       read=compile_reader(fields, profile.name))
+
+
+def _store(field_plan: FieldPlan, index: int, value: str, indent: str) -> list[str]:
+    """The generated lines that put ``value`` (an expression, never None) where :func:`flat.place` puts it."""
+    how, section, name = field_plan.place
+    if how == SECTION and section in ("qualification", "location"):  # always in the nested dict
+        return [f"{indent}nested[{section!r}][{name!r}] = {value}"]
+    if how == SECTION:
+        return [f"{indent}sub = nested.get({section!r})", f"{indent}if sub is None:",
+                f"{indent}    sub = nested[{section!r}] = {{}}", f"{indent}sub[{name!r}] = {value}"]
+    if how == TOP:
+        return [f"{indent}nested[{name!r}] = {value}"]
+    if how == EXTRA:
+        return [f"{indent}extras[{name!r}] = {value}"]
+    if how == CODE:
+        return [f"{indent}code = {value}",
+                f"{indent}nested['qualification'][{name!r}] = {{'code': code, 'label': labels.get(code)}}"]
+    return [f"{indent}place(nested, extras, PLACES[{index}], {value}, labels)"]
+
+
+def compile_reader(fields: tuple[FieldPlan, ...], name: str) -> Callable[..., None]:
+    """The reader of a profile's fields, generated once per profile: for each field in order, what
+    :func:`read_field` does, with a frame's usual case (one non-empty value) written out for that field's
+    kind and place; anything else (no value, repeats, empty values) goes to :func:`read_field` itself.
+
+    ``read(by_key, nested, extras, missing, warnings, labels, profile, ctx)``. The generated text holds
+    no profile text but through ``repr`` (keys, section and field names) and indexes into the plan.
+    """
+    lines = ["def read(by_key, nested, extras, missing, warnings, labels, profile, ctx):", "    pop = by_key.pop"]
+    for index, field_plan in enumerate(fields):
+        general = f"read_field(FIELDS[{index}], found, nested, extras, missing, warnings, labels, profile, ctx)"
+        lines += [f"    found = pop({field_plan.key!r}, None)", "    if found is None:",
+                  f"        missing.append(MISSING[{index}])" if field_plan.required else "        pass",
+                  "    elif len(found) == 1 and found[0][1] != '':"]
+        if field_plan.kind == "text" and field_plan.repeated and field_plan.place[0] == NOTES:
+            lines.append("        nested['notes'] = [{'text': found[0][1].strip()}]")
+        elif field_plan.kind == "text" and not field_plan.repeated:
+            lines += _store(field_plan, index, "found[0][1].strip()", "        ")
+        elif not field_plan.repeated:
+            lines += [f"        value = decode(FIELDS[{index}], found[0], profile, ctx, warnings)",
+                      "        if value is not None:", *_store(field_plan, index, "value", "            ")]
+        else:
+            lines.append(f"        {general}")
+        lines += ["    else:", f"        {general}"]
+    namespace: dict[str, Any] = {
+        "FIELDS": fields, "MISSING": tuple(Issue(f.key, f.missing, "missing-field") for f in fields),
+        "PLACES": tuple(f.place for f in fields),
+        "decode": _decode_planned, "read_field": read_field, "place": place}
+    exec(compile("\n".join(lines), f"<fields of profile {name[:60]!r}>", "exec"), namespace)  # noqa: S102
+    return namespace["read"]  # type: ignore[no-any-return]
 
 
 _PLANS: dict[int, tuple[Profile, ProfilePlan]] = {}
@@ -155,28 +219,7 @@ def grouped_to_case(by_key: dict[str, list[Entry]], record: Record | None, profi
     extras: dict[str, Any] = {}
     warnings: list[Issue] = []
     missing: list[Issue] = []
-    pop = by_key.pop
-    for field_plan in plan.fields:
-        found = pop(field_plan.key, None)
-        if found is not None and (len(found) > 1 or found[0].value == ""):
-            found = [e for e in found if e.value != ""]
-        if not found:
-            if field_plan.required:
-                missing.append(Issue(field_plan.key, field_plan.missing, "missing-field"))
-            continue
-        if len(found) > 1 and not field_plan.repeated:  # never drop the later value silently
-            warnings.append(Issue(found[1].where, f"{field_plan.key} given {len(found)} times; the first value "
-                                  f"({found[0].where}) is used", "repeated-field"))
-            found = found[:1]
-        # a code whose table says "omit" decodes to None: the field stays empty (its warning says so)
-        if field_plan.repeated:
-            values = [_decode_planned(field_plan, e, profile, ctx, warnings) for e in found]
-            if kept := [v for v in values if v is not None]:
-                place(nested, extras, field_plan.place, kept, labels)
-        elif field_plan.kind == "text":  # the most common kind, read here
-            place(nested, extras, field_plan.place, found[0].value.strip(), labels)
-        elif (value := _decode_planned(field_plan, found[0], profile, ctx, warnings)) is not None:
-            place(nested, extras, field_plan.place, value, labels)
+    plan.read(by_key, nested, extras, missing, warnings, labels, profile, ctx)
     if missing:
         raise InboundError(f"{profile.name}: {len(missing)} required field(s) missing", missing,
                            HubErrorCode.INSUFFICIENT_DATA)
@@ -196,6 +239,31 @@ def grouped_to_case(by_key: dict[str, list[Entry]], record: Record | None, profi
         raise InboundError(f"{profile.name}: message does not make a valid case",
                            [Issue("/", str(exc).splitlines()[0], "invalid")]) from None
     return Decoded(case=case, dropped=drops + op_drops, warnings=warnings)
+
+
+def read_field(field_plan: FieldPlan, found: list[Entry], nested: dict[str, Any], extras: dict[str, Any],
+               missing: list[Issue], warnings: list[Issue], labels: Mapping[str, str], profile: Profile,
+               ctx: AdapterContext) -> None:
+    """One field's entries (``found``, in the record's order) read into the nested case, every case handled:
+    empty values skipped, a missing required field listed, a repeated single field warned about (the
+    first value kept), each value decoded by its kind (a code a table omits stays out)."""
+    if len(found) > 1 or found[0].value == "":
+        found = [e for e in found if e.value != ""]
+    if not found:
+        if field_plan.required:
+            missing.append(Issue(field_plan.key, field_plan.missing, "missing-field"))
+        return
+    if len(found) > 1 and not field_plan.repeated:  # never drop the later value silently
+        warnings.append(Issue(found[1].where, f"{field_plan.key} given {len(found)} times; the first value "
+                              f"({found[0].where}) is used", "repeated-field"))
+        found = found[:1]
+    # a code whose table says "omit" decodes to None: the field stays empty (its warning says so)
+    if field_plan.repeated:
+        values = [_decode_planned(field_plan, e, profile, ctx, warnings) for e in found]
+        if kept := [v for v in values if v is not None]:
+            place(nested, extras, field_plan.place, kept, labels)
+    elif (value := _decode_planned(field_plan, found[0], profile, ctx, warnings)) is not None:
+        place(nested, extras, field_plan.place, value, labels)
 
 
 def _decode_operations(record: Record, by_key: dict[str, list[Entry]], profile: Profile, ctx: AdapterContext,

@@ -130,7 +130,12 @@ class RecordingMappings:
 
     def forward(self, table: str, code: str) -> Any:
         mapped = self.inner.forward(table, code)  # a lookup that raises is not written down
-        self._record(table, "forward", code, mapped)
+        code = code[:200] if type(code) is str else str(code)[:200]
+        warning = mapped.warning
+        self.entries.append({"table": table, "direction": "forward", "code": code, "to": mapped.code,
+                             "source": mapped.source, "warning": warning})
+        if self.usage is not None:
+            self.usage.count(table, "forward", code, warning)
         return mapped
 
     def reverse(self, table: str, code: str) -> Any:
@@ -139,6 +144,7 @@ class RecordingMappings:
         return mapped
 
     def _record(self, table: str, direction: str, code: str, mapped: Any) -> None:
+        """Writes down one lookup (``forward`` does the same, written out: it is the one on every frame)."""
         code = code[:200] if type(code) is str else str(code)[:200]
         warning = mapped.warning
         self.entries.append({"table": table, "direction": direction, "code": code, "to": mapped.code,

@@ -152,6 +152,17 @@ def compile_reader(fields: tuple[FieldPlan, ...], name: str) -> Callable[..., No
             lines.append("        nested['notes'] = [{'text': found[0][1].strip()}]")
         elif field_plan.kind == "text" and not field_plan.repeated:
             lines += _store(field_plan, index, "found[0][1].strip()", "        ")
+        elif field_plan.kind == "table" and not field_plan.repeated:  # _decode_planned's table way, written out
+            lines += ["        text = found[0][1].strip()", "        mappings = ctx.mappings",
+                      "        if text and mappings is not None:", "            try:",
+                      f"                mapped = mappings.forward({field_plan.spec.table!r}, text)",
+                      "            except (KeyError, InboundError):  # refused by the general way, as always",
+                      f"                value = decode(FIELDS[{index}], found[0], profile, ctx, warnings)",
+                      "            else:", "                if getattr(mapped, 'warning', None):",
+                      f"                    warnings += lookup_warnings(mapped, found[0][2] or {field_plan.key!r})",
+                      "                value = mapped.code", "        else:",
+                      f"            value = decode(FIELDS[{index}], found[0], profile, ctx, warnings)",
+                      "        if value is not None:", *_store(field_plan, index, "value", "            ")]
         elif not field_plan.repeated:
             lines += [f"        value = decode(FIELDS[{index}], found[0], profile, ctx, warnings)",
                       "        if value is not None:", *_store(field_plan, index, "value", "            ")]
@@ -161,7 +172,8 @@ def compile_reader(fields: tuple[FieldPlan, ...], name: str) -> Callable[..., No
     namespace: dict[str, Any] = {
         "FIELDS": fields, "MISSING": tuple(Issue(f.key, f.missing, "missing-field") for f in fields),
         "PLACES": tuple(f.place for f in fields),
-        "decode": _decode_planned, "read_field": read_field, "place": place}
+        "decode": _decode_planned, "read_field": read_field, "place": place, "InboundError": InboundError,
+        "lookup_warnings": lookup_warnings}
     exec(compile("\n".join(lines), f"<fields of profile {name[:60]!r}>", "exec"), namespace)  # noqa: S102
     return namespace["read"]  # type: ignore[no-any-return]
 

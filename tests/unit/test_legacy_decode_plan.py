@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -48,7 +48,7 @@ from bridge.core.adapters.legacy_text import (
     require_profile,
     utf8_on_single_byte_link,
 )
-from bridge.core.adapters.profile import PatientsSpec, Profile, parse_profile
+from bridge.core.adapters.profile import DatesSpec, PatientsSpec, Profile, parse_profile
 from bridge.core.canonical import Case, Coded, Note, Patient
 from bridge.core.errors import HubErrorCode, InboundError, Issue
 from bridge.refdata.profiles import build_context, load_profile
@@ -529,3 +529,49 @@ def test_the_generated_reader_takes_profile_text_as_data_only(contexts):
     plan.read({"ID": [Entry("ID", "1", "line 1")], key: [Entry(key, " v ", "line 2")]}, nested, extras, missing, [],
               {}, profile, contexts["lrm-alpha-text"].with_profile(profile))
     assert nested["sender_case_id"] == "1" and extras == {name: "v"} and missing == []
+
+
+def _reference_plausible(value: datetime, text: str, profile: Profile, ctx: Any, where: str) -> datetime:
+    window = profile.dates
+    now = ctx.now if ctx.now.tzinfo is not None else ctx.now.replace(tzinfo=ZoneInfo(profile.timezone))
+    earliest = now - timedelta(days=window.max_past_days)
+    latest = now + timedelta(minutes=window.max_future_minutes)
+    if earliest <= value <= latest:
+        return value
+    side = (f"more than {window.max_past_days} days in the past" if value < earliest
+            else f"more than {window.max_future_minutes} minutes in the future")
+    raise InboundError(f"{profile.name}: implausible date {text!r} ({side})",
+                       [Issue(where, f"{text!r} is {side} of the bridge's clock ({now.isoformat(timespec='seconds')};"
+                                     f" profile {profile.name} [dates] max_past_days={window.max_past_days},"
+                                     f" max_future_minutes={window.max_future_minutes})", "bad-date")])
+
+
+ZONES = st.sampled_from([None, UTC, ZoneInfo("Europe/Paris"), ZoneInfo("America/New_York"),
+                         timezone(timedelta(hours=1)), timezone(timedelta(hours=-9, minutes=-30))])
+
+
+@settings(max_examples=600, deadline=None)
+@given(now=st.datetimes(min_value=datetime(1990, 1, 1), max_value=datetime(2090, 1, 1)), now_zone=ZONES,
+       astimezone=st.booleans(), offset=st.one_of(st.integers(-4000 * 86400, 4000 * 86400),
+                                                   st.integers(-3 * 86400, 3 * 86400), st.integers(-7200, 7200)),
+       value_zone=ZONES.filter(lambda z: z is not None), days=st.sampled_from([1, 30, 3650]),
+       minutes=st.sampled_from([0, 1, 60, 527_040]))
+def test_the_date_window_is_the_one_it_was(now, now_zone, astimezone, offset, value_zone, days, minutes):
+    """Any clock (naive, a zone, a fixed offset as the translator's ``astimezone()`` gives) and any date: the
+    same verdict and the same refusal as the two aware comparisons of the previous way."""
+    clock = now.replace(tzinfo=now_zone)
+    if astimezone and now_zone is not None:
+        clock = clock.astimezone()  # the translator's clock: a fixed offset
+    profile = load_profile("lrm-alpha-text").model_copy(update={"dates": DatesSpec(max_past_days=days,
+                                                                                   max_future_minutes=minutes)})
+    ctx = type("Ctx", (), {"now": clock})()
+    value = (now + timedelta(seconds=offset)).replace(tzinfo=value_zone)
+    expected = _outcome_of(_reference_plausible, value, "T", profile, ctx, "line 2")
+    assert _outcome_of(legacy_fields._plausible, value, "T", profile, ctx, "line 2") == expected
+
+
+def _outcome_of(call: Callable[..., Any], *args: Any) -> Any:
+    try:
+        return call(*args)
+    except InboundError as exc:
+        return ("refused", exc.message, exc.issues)

@@ -12,8 +12,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
@@ -658,14 +659,26 @@ def _parse_datetime(text: str, profile: Profile, where: str) -> datetime:
     return parsed
 
 
+@lru_cache(maxsize=64)
+def _window_deltas(max_past_days: int, max_future_minutes: int) -> tuple[timedelta, timedelta, timedelta]:
+    """The plausibility window's spans (past, future, minus past), made once per window."""
+    past = timedelta(days=max_past_days)
+    return past, timedelta(minutes=max_future_minutes), -past
+
+
 def _plausible(value: datetime, text: str, profile: Profile, ctx: AdapterContext, where: str) -> datetime:
     """``value`` when it lies in the profile's window around the injected clock; else a bad-date refusal."""
     window = profile.dates
     now = ctx.now if ctx.now.tzinfo is not None else ctx.now.replace(tzinfo=ZoneInfo(profile.timezone))
-    earliest = now - timedelta(days=window.max_past_days)
-    latest = now + timedelta(minutes=window.max_future_minutes)
-    if earliest <= value <= latest:
+    past, future, before = _window_deltas(window.max_past_days, window.max_future_minutes)
+    if type(now.tzinfo) is timezone:
+        # a fixed offset (the translator's clock): now - past is exact, so the window is the distance from now
+        # (one subtraction instead of two aware comparisons; the same verdict)
+        if before <= value - now <= future:
+            return value
+    elif now - past <= value <= now + future:  # a zone's wall-clock arithmetic, as it always was
         return value
+    earliest = now - past
     side = (f"more than {window.max_past_days} days in the past" if value < earliest
             else f"more than {window.max_future_minutes} minutes in the future")
     raise InboundError(f"{profile.name}: implausible date {text!r} ({side})",

@@ -1,13 +1,14 @@
 """The legacy decode's one-pass plan gives what the field-by-field way gave: same case, same refusals.
 
 ``legacy_text.LegacyTextAdapter.decode`` now splits, checks and groups a KEY=VALUE frame in one
-pass, puts each field's value straight where the case reads it and validates the case once
+pass, reads the fields with a reader generated per profile (``legacy_fields.compile_reader``),
+puts each value straight where the case reads it and validates the case once
 (``legacy_fields.grouped_to_case``, ``flat.place``). The way it replaced is kept below, verbatim
-(``_reference_*``: the previous ``decode``, ``record_to_case``, ``_decode_planned``, victims and
-``unflatten``), and every frame hypothesis makes is decoded both ways through the same tables:
-the same case (values, types and the fields set), the same drops and warnings, the same code
-lookups recorded for the console, or the same error (type, message, issues, Hub code).
-"""
+(``_reference_*``: the previous ``decode``, ``record_to_case``, ``_decode_planned``, victims,
+``flat.unflatten`` and the date window ``_plausible``), and every frame hypothesis makes is decoded
+both ways through the same tables: the same case (values, types and the fields set), the same drops
+and warnings, the same code lookups recorded for the console, or the same error (type, message,
+issues, Hub code)."""
 
 from __future__ import annotations
 

@@ -1,10 +1,11 @@
 """A Case seen as flat ``target -> value`` pairs, the vocabulary legacy profiles map to.
 
 Legacy formats are flat records; the canonical case is nested. :func:`flatten`
-and :func:`unflatten` are the one bridge between the two, so both legacy
-adapters share the same target names (``qualification.whats_happen``,
-``location.city``...) and the same list of what a profile did not map, which
-becomes the dropped-field report.
+(case -> targets) and :func:`placement` / :func:`place` / :func:`finish` (targets
+-> the nested dict :class:`Case` validates, once) are the one bridge between the
+two, so both legacy adapters share the same target names
+(``qualification.whats_happen``, ``location.city``...) and the same list of what a
+profile did not map, which becomes the dropped-field report.
 """
 
 from __future__ import annotations
@@ -117,15 +118,3 @@ def finish(nested: dict[str, Any], extras: dict[str, Any], patients: Any) -> dic
     nested["patients"] = tuple(patients)
     nested["extras"] = extras
     return nested
-
-
-def unflatten(flat: dict[str, Any], patients: list[dict[str, Any]], labels: Mapping[str, str]) -> Case:
-    """Build a Case from ``target -> value`` pairs; codes get their labels when known.
-
-    One validation of the nested dict (the sub-models are built by it, not one by one).
-    """
-    nested = new_nested()
-    extras: dict[str, Any] = {}
-    for target, value in flat.items():
-        place(nested, extras, placement(target), value, labels)
-    return Case.model_validate(finish(nested, extras, patients))

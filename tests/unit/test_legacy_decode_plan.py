@@ -391,18 +391,12 @@ def _line(keys: list[str]) -> st.SearchStrategy[str]:
 
 
 def _frame(base: list[str], keys: list[str], separator: str) -> st.SearchStrategy[str]:
-    """Lines of a mostly valid frame (a few base lines dropped, others added or repeated), joined."""
+    """Lines of a mostly valid frame (a few base lines dropped, others added or repeated), now and then
+    in another order, joined."""
     keep = st.integers(0, 11).map(lambda n: n > 0)
-    return st.tuples(st.lists(keep, min_size=len(base), max_size=len(base)),
-                     st.lists(_line(keys), max_size=6), st.randoms(use_true_random=False)).map(
-        lambda parts: separator.join(_shuffled([line for line, kept in zip(base, parts[0], strict=True) if kept]
-                                               + parts[1], parts[2])))
-
-
-def _shuffled(lines: list[str], rng: Any) -> list[str]:
-    if rng.random() < 0.5:
-        rng.shuffle(lines)
-    return lines
+    lines = st.tuples(st.lists(keep, min_size=len(base), max_size=len(base)), st.lists(_line(keys), max_size=6)).map(
+        lambda parts: [line for line, kept in zip(base, parts[0], strict=True) if kept] + parts[1])
+    return lines.flatmap(lambda found: st.just(found) | st.permutations(found)).map(separator.join)
 
 
 @settings(max_examples=700, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -7,10 +7,12 @@ machine does not count. What the end-to-end benchmark adds on top (pika framing,
 legacy TCP link, metrics) is not in these figures: compare their total with the bridge's CPU per
 sheet printed by ``benchmarks/e2e.py``.
 
-    .venv/bin/python benchmarks/hot_path.py [--sheets 600] [--rounds 3]
+    .venv/bin/python benchmarks/hot_path.py [--sheets 600] [--rounds 3] [--profile FILE]
 
 Prints, per step, the best of ``--rounds`` rounds (ms per sheet), and the cost of one INFO line
 of a message's life (rendered as JSON, hygiene processors included) against one filtered out.
+``--profile FILE``: one more round under ``cProfile`` (CPU time), its statistics written to FILE
+(``python -m pstats FILE``) and the functions with the most internal time printed.
 """
 
 from __future__ import annotations
@@ -127,13 +129,31 @@ def log_line_cost(lines: int = 20_000) -> tuple[float, float]:
     return costs[0], costs[1]
 
 
+def _profiled_round(sheets: int, path: Path) -> None:
+    """One round under cProfile with a CPU-time clock; the statistics go to ``path``, the top 25 to stdout."""
+    import cProfile
+    import pstats
+
+    profiler = cProfile.Profile(time.process_time)
+    profiler.enable()
+    one_round(sheets, 900_000)
+    profiler.disable()
+    profiler.dump_stats(str(path))
+    print(f"profile of one round of {sheets} sheets written to {path}; by internal time:")
+    pstats.Stats(str(path), stream=sys.stdout).sort_stats("tottime").print_stats(25)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sheets", type=int, default=600)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--profile", type=Path, default=None, metavar="FILE",
+                        help="one more round under cProfile (CPU time); its statistics written to FILE")
     args = parser.parse_args()
     configure_logging("json", "WARNING", stream=io.StringIO())  # as benchmarks/e2e.py runs the bridge
     rounds = [one_round(args.sheets, 300_000 + r * args.sheets) for r in range(args.rounds)]
+    if args.profile is not None:
+        _profiled_round(args.sheets, args.profile)
     best = {step: min(r[step] for r in rounds) for step in STEPS}
     print(f"CPU per case sheet, best of {args.rounds} rounds of {args.sheets} sheets (ms):")
     for step, what in STEPS.items():

@@ -92,14 +92,19 @@ class MappingUsage:
         self.codes: dict[tuple[str, str], dict[str, int]] = {}
 
     def add(self, entry: dict[str, Any]) -> None:
-        key = (entry["table"], entry["direction"])
-        self.lookups[key] = self.lookups.get(key, 0) + 1
-        if entry["warning"]:
-            self.fallbacks[key] = self.fallbacks.get(key, 0) + 1
+        self.count(entry["table"], entry["direction"], entry["code"], entry["warning"])
+
+    def count(self, table: str, direction: str, code: str, warning: Any) -> None:
+        """One lookup of ``code`` (as recorded: at most 200 characters) in ``table``; a fallback when ``warning``."""
+        key = (table, direction)
         codes = self.codes.get(key)
         if codes is None:
             codes = self.codes[key] = {}
-        code = entry["code"]
+            self.lookups[key] = 1
+        else:
+            self.lookups[key] += 1
+        if warning:
+            self.fallbacks[key] = self.fallbacks.get(key, 0) + 1
         seen = codes.get(code)
         if seen is not None:
             codes[code] = seen + 1
@@ -116,24 +121,36 @@ class MappingUsage:
 class RecordingMappings:
     """Wraps a mapping lookup and writes down every lookup (code in, code out, row or policy used)."""
 
+    __slots__ = ("entries", "inner", "usage")
+
     def __init__(self, inner: Any, usage: MappingUsage | None = None) -> None:
         self.inner = inner
         self.usage = usage
         self.entries: list[dict[str, Any]] = []
 
     def forward(self, table: str, code: str) -> Any:
-        return self._record(table, "forward", code, self.inner.forward(table, code))
+        mapped = self.inner.forward(table, code)  # a lookup that raises is not written down
+        code = code[:200] if type(code) is str else str(code)[:200]
+        warning = mapped.warning
+        self.entries.append({"table": table, "direction": "forward", "code": code, "to": mapped.code,
+                             "source": mapped.source, "warning": warning})
+        if self.usage is not None:
+            self.usage.count(table, "forward", code, warning)
+        return mapped
 
     def reverse(self, table: str, code: str) -> Any:
-        return self._record(table, "reverse", code, self.inner.reverse(table, code))
-
-    def _record(self, table: str, direction: str, code: str, mapped: Any) -> Any:
-        entry = {"table": table, "direction": direction, "code": str(code)[:200], "to": mapped.code,
-                 "source": mapped.source, "warning": mapped.warning}
-        self.entries.append(entry)
-        if self.usage is not None:
-            self.usage.add(entry)
+        mapped = self.inner.reverse(table, code)
+        self._record(table, "reverse", code, mapped)
         return mapped
+
+    def _record(self, table: str, direction: str, code: str, mapped: Any) -> None:
+        """Writes down one lookup (``forward`` does the same, written out: it is the one on every frame)."""
+        code = code[:200] if type(code) is str else str(code)[:200]
+        warning = mapped.warning
+        self.entries.append({"table": table, "direction": direction, "code": code, "to": mapped.code,
+                             "source": mapped.source, "warning": warning})
+        if self.usage is not None:
+            self.usage.count(table, direction, code, warning)
 
 
 class PipelineTranslator:
@@ -151,11 +168,17 @@ class PipelineTranslator:
         self.derived_logged: set[tuple[str, str]] = set()  # value-derived notes already logged (see _log_warning)
 
     def _ctx(self, recorder: RecordingMappings | None = None) -> AdapterContext:
-        # built from the fields directly: dataclasses.replace re-reads the class's fields on every call
-        fields = {**self.ctx.__dict__, "now": self.clock().astimezone()}
+        """The link's context with this frame's clock reading (and ``recorder`` for its lookups).
+
+        Copied field for field from the link's (a frozen dataclass has no __init__ logic of its own:
+        ``AdapterContext(**fields)`` would set the same fields one ``object.__setattr__`` at a time)."""
+        ctx = object.__new__(AdapterContext)
+        fields = ctx.__dict__
+        fields.update(self.ctx.__dict__)
+        fields["now"] = self.clock().astimezone()
         if recorder is not None and self.ctx.mappings is not None:
             fields["mappings"] = recorder
-        return AdapterContext(**fields)
+        return ctx
 
     def _recorder(self, *, count: bool = True) -> RecordingMappings | None:
         return None if self.ctx.mappings is None else RecordingMappings(self.ctx.mappings, self.usage if count else None)

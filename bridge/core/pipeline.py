@@ -140,7 +140,7 @@ def _case_to_hub(decoded: Decoded, ctx: AdapterContext, validator: Validator | N
                                     "value-derived"))
     if case.location.loc_id is None:
         # One location id shared by the createCase and the EMSI message of the same event.
-        case = case.model_copy(update={"location": case.location.model_copy(update={"loc_id": ctx.new_id()})})
+        case = copy_with(case, "location", copy_with(case.location, "loc_id", ctx.new_id()))
     payloads = []
     own, echoed = split_operations(case.operations, ctx.sender_id)
     create_case, case_drops, case_warnings = encode_create_case(case, ctx)
@@ -166,6 +166,29 @@ def _case_to_hub(decoded: Decoded, ctx: AdapterContext, validator: Validator | N
         for item in payloads:
             _raise_if_invalid(item.name, item.payload, validator)
     return payloads
+
+
+_set_attribute = object.__setattr__
+
+
+def copy_with(model: Any, name: str, value: Any) -> Any:
+    """``model.model_copy(update={name: value})``: the same new model (fields, fields set), made directly.
+
+    For a model with no extra fields and no private attributes (the canonical models: frozen,
+    ``extra="forbid"``), pydantic's copy is a generic ``__copy__`` (four ``copy()`` calls) then
+    the update; here the field dict is copied once. Any other model takes ``model_copy`` itself.
+    """
+    if model.__pydantic_extra__ is not None or model.__pydantic_private__ is not None:
+        return model.model_copy(update={name: value})
+    cls = model.__class__
+    copied = cls.__new__(cls)
+    fields = dict(model.__dict__)
+    fields[name] = value
+    _set_attribute(copied, "__dict__", fields)
+    _set_attribute(copied, "__pydantic_extra__", None)
+    _set_attribute(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | {name})
+    _set_attribute(copied, "__pydantic_private__", None)
+    return copied
 
 
 # A health-model LRM link (profile adapter ``rs-eda-*``) carries the resource messages too: the frame's payload

@@ -8,6 +8,7 @@ so the core adapter receives text and never opens a file.
 
 from __future__ import annotations
 
+import os
 from datetime import UTC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -125,6 +126,15 @@ def labels_of(nomenclatures) -> dict[str, str]:
     return labels
 
 
+def new_uuid() -> str:
+    """``str(uuid.uuid4())`` without the ``UUID`` object: 16 random bytes, version 4 and RFC 4122 variant bits set."""
+    raw = bytearray(os.urandom(16))
+    raw[6] = raw[6] & 0x0F | 0x40
+    raw[8] = raw[8] & 0x3F | 0x80
+    text = raw.hex()
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
 def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | None = None,
                   schemas: Path | str | None = None, profile: str | Path | None = None,
                   sender_id: str = "fr.health.samu000", recipient_id: str = "fr.fire.nexsis.sdis00",
@@ -135,7 +145,6 @@ def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | 
     import``); without lists the tables load unchecked against them and labels stay empty.
     ``allow_to_fire``/``basis``: the deployment's confidentiality opt-ins (docs/confidentiality.md).
     """
-    import uuid
     from datetime import datetime
 
     from bridge.core.adapters.base import AdapterContext
@@ -149,7 +158,7 @@ def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | 
     nomenclatures = read_directory(source)[0] if source is not None and Path(source).is_dir() else Nomenclatures()
     mappings = load_mappings(mappings_dir or project_dir("mappings"), nomenclatures)
     return AdapterContext(
-        now=now or datetime.now(UTC).astimezone(), new_id=new_id or (lambda: str(uuid.uuid4())),
+        now=now or datetime.now(UTC).astimezone(), new_id=new_id or new_uuid,
         mappings=mappings, profile=load_profile(profile) if profile else None, sender_id=sender_id,
         recipient_id=recipient_id, labels=labels_of(nomenclatures), nomenclatures=nomenclatures,
         codec=HubCodec(schemas), adapters=installed_adapters(),

@@ -30,7 +30,7 @@ def map_code(ctx: AdapterContext, table: str | None, code: str | None, path: str
     except KeyError as exc:  # UnknownTable: the profile names a table the manifest lacks
         raise BridgeError(f"no mapping table {table!r} (needed for {path})",
                           [Issue(path, str(exc).strip("'\""), "no-table")]) from None
-    return mapped.code, _warnings(mapped, path)
+    return mapped.code, lookup_warnings(mapped, path)
 
 
 VALUE_ALTERED = "value-altered"
@@ -47,10 +47,11 @@ def map_code_detail(ctx: AdapterContext, table: str, code: str, path: str,
     except KeyError as exc:
         raise BridgeError(f"no mapping table {table!r} (needed for {path})",
                           [Issue(path, str(exc).strip("'\""), "no-table")]) from None
-    return mapped, _warnings(mapped, path)
+    return mapped, lookup_warnings(mapped, path)
 
 
-def _warnings(mapped: object, path: str) -> list[Issue]:
+def lookup_warnings(mapped: object, path: str) -> list[Issue]:
+    """The warning of one lookup (a fallback or pass-through policy that fired) as Issues naming ``path``."""
     warning = getattr(mapped, "warning", None)
     if not warning:
         return []

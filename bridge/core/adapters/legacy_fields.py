@@ -10,15 +10,29 @@ dropped-field report are all handled here, once.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from bridge.core.adapters.base import AdapterContext, Decoded, dropped
-from bridge.core.adapters.codes import map_code, map_code_detail
-from bridge.core.adapters.flat import CODED, flatten, unflatten
+from bridge.core.adapters.codes import lookup_warnings, map_code, map_code_detail
+from bridge.core.adapters.flat import (
+    CODE,
+    CODED,
+    EXTRA,
+    NOTES,
+    SECTION,
+    TOP,
+    finish,
+    flatten,
+    new_nested,
+    place,
+    placement,
+)
 from bridge.core.adapters.legacy_operations import (
     Group,
     decode_groups,
@@ -64,6 +78,8 @@ class FieldPlan:
     required: bool
     repeated: bool
     kind: str  # wanted | codes | table | created | decimal | integer | text
+    place: tuple[int, str, str]  # where its value goes in the nested case (:func:`flat.placement`)
+    missing: str  # the text of its missing-field refusal
 
 
 @dataclass(frozen=True)
@@ -73,6 +89,7 @@ class ProfilePlan:
     fields: tuple[FieldPlan, ...]
     keys: frozenset[str]  # the profile's field keys
     patient_pattern: re.Pattern[str] | None  # indexed victims (``VICT{n}_{part}``)
+    read: Callable[..., None]  # the fields' reader, generated for this profile (:func:`compile_reader`)
 
 
 def _field_kind(spec: FieldSpec) -> str:
@@ -94,9 +111,72 @@ def build_plan(profile: Profile) -> ProfilePlan:
     if spec is not None and spec.mode == "indexed":
         pattern = re.compile(re.escape(spec.key).replace(r"\{n\}", r"(?P<n>\d+)")
                              .replace(r"\{part\}", "(?P<part>" + "|".join(map(re.escape, spec.parts)) + ")") + "$")
-    return ProfilePlan(
-        fields=tuple(FieldPlan(f, f.key, f.target, f.required, f.repeated, _field_kind(f)) for f in profile.fields),
-        keys=frozenset(f.key for f in profile.fields), patient_pattern=pattern)
+    fields = tuple(FieldPlan(f, f.key, f.target, f.required, f.repeated, _field_kind(f), placement(f.target),
+                             f"required field {f.key} ({f.target}) is missing or empty") for f in profile.fields)
+    return ProfilePlan(fields=fields, keys=frozenset(f.key for f in profile.fields), patient_pattern=pattern,
+                       read=compile_reader(fields, profile.name))
+
+
+def _store(field_plan: FieldPlan, index: int, value: str, indent: str) -> list[str]:
+    """The generated lines that put ``value`` (an expression, never None) where :func:`flat.place` puts it."""
+    how, section, name = field_plan.place
+    if how == SECTION and section in ("qualification", "location"):  # always in the nested dict
+        return [f"{indent}nested[{section!r}][{name!r}] = {value}"]
+    if how == SECTION:
+        return [f"{indent}sub = nested.get({section!r})", f"{indent}if sub is None:",
+                f"{indent}    sub = nested[{section!r}] = {{}}", f"{indent}sub[{name!r}] = {value}"]
+    if how == TOP:
+        return [f"{indent}nested[{name!r}] = {value}"]
+    if how == EXTRA:
+        return [f"{indent}extras[{name!r}] = {value}"]
+    if how == CODE:
+        return [f"{indent}code = {value}",
+                f"{indent}nested['qualification'][{name!r}] = {{'code': code, 'label': labels.get(code)}}"]
+    return [f"{indent}place(nested, extras, PLACES[{index}], {value}, labels)"]
+
+
+def compile_reader(fields: tuple[FieldPlan, ...], name: str) -> Callable[..., None]:
+    """The reader of a profile's fields, generated once per profile: for each field in order, what
+    :func:`read_field` does, with a frame's usual case (one non-empty value) written out for that field's
+    kind and place; anything else (no value, repeats, empty values) goes to :func:`read_field` itself.
+
+    ``read(by_key, nested, extras, missing, warnings, labels, profile, ctx)``. The generated text holds
+    no profile text but through ``repr`` (keys, section and field names) and indexes into the plan.
+    """
+    lines = ["def read(by_key, nested, extras, missing, warnings, labels, profile, ctx):", "    pop = by_key.pop"]
+    for index, field_plan in enumerate(fields):
+        general = f"read_field(FIELDS[{index}], found, nested, extras, missing, warnings, labels, profile, ctx)"
+        lines += [f"    found = pop({field_plan.key!r}, None)", "    if found is None:",
+                  f"        missing.append(MISSING[{index}])" if field_plan.required else "        pass",
+                  "    elif len(found) == 1 and found[0][1] != '':"]
+        if field_plan.kind == "text" and field_plan.repeated and field_plan.place[0] == NOTES:
+            lines.append("        nested['notes'] = [{'text': found[0][1].strip()}]")
+        elif field_plan.kind == "text" and not field_plan.repeated:
+            lines += _store(field_plan, index, "found[0][1].strip()", "        ")
+        elif field_plan.kind == "table" and not field_plan.repeated:  # _decode_planned's table way, written out
+            lines += ["        text = found[0][1].strip()", "        mappings = ctx.mappings",
+                      "        if text and mappings is not None:", "            try:",
+                      f"                mapped = mappings.forward({field_plan.spec.table!r}, text)",
+                      "            except (KeyError, InboundError):  # refused by the general way, as always",
+                      f"                value = decode(FIELDS[{index}], found[0], profile, ctx, warnings)",
+                      "            else:", "                if getattr(mapped, 'warning', None):",
+                      f"                    warnings += lookup_warnings(mapped, found[0][2] or {field_plan.key!r})",
+                      "                value = mapped.code", "        else:",
+                      f"            value = decode(FIELDS[{index}], found[0], profile, ctx, warnings)",
+                      "        if value is not None:", *_store(field_plan, index, "value", "            ")]
+        elif not field_plan.repeated:
+            lines += [f"        value = decode(FIELDS[{index}], found[0], profile, ctx, warnings)",
+                      "        if value is not None:", *_store(field_plan, index, "value", "            ")]
+        else:
+            lines.append(f"        {general}")
+        lines += ["    else:", f"        {general}"]
+    namespace: dict[str, Any] = {
+        "FIELDS": fields, "MISSING": tuple(Issue(f.key, f.missing, "missing-field") for f in fields),
+        "PLACES": tuple(f.place for f in fields),
+        "decode": _decode_planned, "read_field": read_field, "place": place, "InboundError": InboundError,
+        "lookup_warnings": lookup_warnings}
+    exec(compile("\n".join(lines), f"<fields of profile {name[:60]!r}>", "exec"), namespace)  # noqa: S102
+    return namespace["read"]  # type: ignore[no-any-return]
 
 
 _PLANS: dict[int, tuple[Profile, ProfilePlan]] = {}
@@ -120,54 +200,83 @@ def profile_plan(profile: Profile) -> ProfilePlan:
     return plan
 
 
-def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Decoded:
-    """Map a parsed record to a case; unknown keys are reported as dropped, never ignored."""
-    plan = profile_plan(profile)
+def group_entries(entries: list[Entry]) -> dict[str, list[Entry]]:
+    """A record's entries by key, each key's in the record's order."""
     by_key: dict[str, list[Entry]] = {}
-    for entry in record.entries:
+    for entry in entries:
         same = by_key.get(entry.key)
         if same is None:
             by_key[entry.key] = [entry]
         else:
             same.append(entry)
-    flat: dict[str, Any] = {}
+    return by_key
+
+
+def record_to_case(record: Record, profile: Profile, ctx: AdapterContext) -> Decoded:
+    """Map a parsed record to a case; unknown keys are reported as dropped, never ignored."""
+    return grouped_to_case(group_entries(record.entries), record, profile, ctx)
+
+
+def grouped_to_case(by_key: dict[str, list[Entry]], record: Record | None, profile: Profile, ctx: AdapterContext,
+                    plan: ProfilePlan | None = None) -> Decoded:
+    """:func:`record_to_case` of a record whose entries are already grouped by key (``by_key``, emptied here);
+    ``record``: its victims and operations already split, None when it has none (a text record).
+
+    Each field's value goes straight where the case reads it (:func:`flat.place`); the case is
+    validated once, as a whole (the one check of the LRM's values besides the fields' own).
+    """
+    if plan is None:
+        plan = profile_plan(profile)
+    labels = ctx.labels
+    nested = new_nested()
+    extras: dict[str, Any] = {}
     warnings: list[Issue] = []
     missing: list[Issue] = []
-    for field_plan in plan.fields:
-        found = by_key.pop(field_plan.key, None)
-        if found is not None and (len(found) > 1 or found[0].value == ""):
-            found = [e for e in found if e.value != ""]
-        if not found:
-            if field_plan.required:
-                missing.append(Issue(field_plan.key, f"required field {field_plan.key} ({field_plan.target}) is "
-                                     "missing or empty", "missing-field"))
-            continue
-        if len(found) > 1 and not field_plan.repeated:  # never drop the later value silently
-            warnings.append(Issue(found[1].where, f"{field_plan.key} given {len(found)} times; the first value "
-                                  f"({found[0].where}) is used", "repeated-field"))
-            found = found[:1]
-        # a code whose table says "omit" decodes to None: the field stays empty (its warning says so)
-        if field_plan.repeated:
-            values = [_decode_planned(field_plan, e, profile, ctx, warnings) for e in found]
-            if kept := [v for v in values if v is not None]:
-                flat[field_plan.target] = kept
-        elif (value := _decode_planned(field_plan, found[0], profile, ctx, warnings)) is not None:
-            flat[field_plan.target] = value
+    plan.read(by_key, nested, extras, missing, warnings, labels, profile, ctx)
     if missing:
         raise InboundError(f"{profile.name}: {len(missing)} required field(s) missing", missing,
                            HubErrorCode.INSUFFICIENT_DATA)
-    patients, patient_keys = _decode_patients(record, by_key, profile, ctx, warnings)
-    operations, op_keys, op_drops = _decode_operations(record, by_key, profile, ctx, warnings)
-    drops = [dropped(e.where or e.key, f"field {e.key}={e.value!r} is not in profile {profile.name}")
-             for key, entries in by_key.items() if key not in patient_keys | op_keys for e in entries]
+    if by_key or (record is not None and (record.patients or record.resources or record.missions)):
+        record = record if record is not None else Record()
+        patients, patient_keys = _decode_patients(record, by_key, profile, ctx, warnings)
+        operations, op_keys, op_drops = _decode_operations(record, by_key, profile, ctx, warnings)
+        drops = [dropped(e.where or e.key, f"field {e.key}={e.value!r} is not in profile {profile.name}")
+                 for key, entries in by_key.items() if key not in patient_keys | op_keys for e in entries]
+    else:  # every key was a field's: no victim, no operation, nothing dropped
+        patients, operations, drops, op_drops = [], None, [], []
+    if operations is not None:
+        nested["operations"] = operations
     try:
-        case = unflatten(flat, patients, ctx.labels)
+        case = Case.model_validate(finish(nested, extras, patients))
     except ValueError as exc:
         raise InboundError(f"{profile.name}: message does not make a valid case",
                            [Issue("/", str(exc).splitlines()[0], "invalid")]) from None
-    if operations is not None:
-        case = case.model_copy(update={"operations": operations})
     return Decoded(case=case, dropped=drops + op_drops, warnings=warnings)
+
+
+def read_field(field_plan: FieldPlan, found: list[Entry], nested: dict[str, Any], extras: dict[str, Any],
+               missing: list[Issue], warnings: list[Issue], labels: Mapping[str, str], profile: Profile,
+               ctx: AdapterContext) -> None:
+    """One field's entries (``found``, in the record's order) read into the nested case, every case handled:
+    empty values skipped, a missing required field listed, a repeated single field warned about (the
+    first value kept), each value decoded by its kind (a code a table omits stays out)."""
+    if len(found) > 1 or found[0].value == "":
+        found = [e for e in found if e.value != ""]
+    if not found:
+        if field_plan.required:
+            missing.append(Issue(field_plan.key, field_plan.missing, "missing-field"))
+        return
+    if len(found) > 1 and not field_plan.repeated:  # never drop the later value silently
+        warnings.append(Issue(found[1].where, f"{field_plan.key} given {len(found)} times; the first value "
+                              f"({found[0].where}) is used", "repeated-field"))
+        found = found[:1]
+    # a code whose table says "omit" decodes to None: the field stays empty (its warning says so)
+    if field_plan.repeated:
+        values = [_decode_planned(field_plan, e, profile, ctx, warnings) for e in found]
+        if kept := [v for v in values if v is not None]:
+            place(nested, extras, field_plan.place, kept, labels)
+    elif (value := _decode_planned(field_plan, found[0], profile, ctx, warnings)) is not None:
+        place(nested, extras, field_plan.place, value, labels)
 
 
 def _decode_operations(record: Record, by_key: dict[str, list[Entry]], profile: Profile, ctx: AdapterContext,
@@ -422,6 +531,18 @@ def _decode_planned(plan: FieldPlan, entry: Entry, profile: Profile, ctx: Adapte
                                HubErrorCode.MESSAGE_CONVERSION_ERROR)
         return spec.codes[text]
     if kind == "table":
+        mappings = ctx.mappings
+        if text and mappings is not None and spec.table:
+            # map_code's own steps, one call deep; a lookup that raises is left to the general way below,
+            # which asks again and refuses exactly as it always did (a failed lookup records nothing)
+            try:
+                mapped = mappings.forward(spec.table, text)
+            except (KeyError, InboundError):
+                pass
+            else:
+                if getattr(mapped, "warning", None):
+                    warnings += lookup_warnings(mapped, where)
+                return mapped.code
         code, issues = _map_frame_code(ctx, spec.table or "", text, where, spec.key, profile.name,
                                        label="code", context=f"field {spec.key}")
         if issues:
@@ -456,7 +577,7 @@ def _encode_value(spec: FieldSpec, value: Any, profile: Profile, ctx: AdapterCon
 
 
 def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Profile, ctx: AdapterContext,
-                     warnings: list[Issue]) -> tuple[list[dict[str, Any]], set[str]]:
+                     warnings: list[Issue]) -> tuple[list[Patient], set[str]]:
     spec = profile.patients
     if spec is None:
         return [], set()
@@ -482,7 +603,7 @@ def _decode_patients(record: Record, by_key: dict[str, list[Entry]], profile: Pr
 
 
 def _patient(parts: dict[str, Entry], spec: PatientsSpec, profile_name: str, ctx: AdapterContext,
-             warnings: list[Issue]) -> dict[str, Any]:
+             warnings: list[Issue]) -> Patient:
     names = spec.parts
     patient: dict[str, Any] = {}
     for legacy, entry in parts.items():
@@ -498,8 +619,7 @@ def _patient(parts: dict[str, Entry], spec: PatientsSpec, profile_name: str, ctx
                 patient["sex"] = sex
         else:
             patient[target] = value
-    Patient.model_validate(patient)
-    return patient
+    return Patient.model_validate(patient)
 
 
 COMPACT_FORMAT = "%Y%m%d%H%M%S"
@@ -539,14 +659,26 @@ def _parse_datetime(text: str, profile: Profile, where: str) -> datetime:
     return parsed
 
 
+@lru_cache(maxsize=64)
+def _window_deltas(max_past_days: int, max_future_minutes: int) -> tuple[timedelta, timedelta, timedelta]:
+    """The plausibility window's spans (past, future, minus past), made once per window."""
+    past = timedelta(days=max_past_days)
+    return past, timedelta(minutes=max_future_minutes), -past
+
+
 def _plausible(value: datetime, text: str, profile: Profile, ctx: AdapterContext, where: str) -> datetime:
     """``value`` when it lies in the profile's window around the injected clock; else a bad-date refusal."""
     window = profile.dates
     now = ctx.now if ctx.now.tzinfo is not None else ctx.now.replace(tzinfo=ZoneInfo(profile.timezone))
-    earliest = now - timedelta(days=window.max_past_days)
-    latest = now + timedelta(minutes=window.max_future_minutes)
-    if earliest <= value <= latest:
+    past, future, before = _window_deltas(window.max_past_days, window.max_future_minutes)
+    if type(now.tzinfo) is timezone:
+        # a fixed offset (the translator's clock): now - past is exact, so the window is the distance from now
+        # (one subtraction instead of two aware comparisons; the same verdict)
+        if before <= value - now <= future:
+            return value
+    elif now - past <= value <= now + future:  # a zone's wall-clock arithmetic, as it always was
         return value
+    earliest = now - past
     side = (f"more than {window.max_past_days} days in the past" if value < earliest
             else f"more than {window.max_future_minutes} minutes in the future")
     raise InboundError(f"{profile.name}: implausible date {text!r} ({side})",

@@ -24,9 +24,10 @@ from bridge.core.adapters.legacy_fields import (
     Entry,
     Record,
     case_to_entries,
+    group_entries,
+    grouped_to_case,
     patients_to_parts,
     profile_plan,
-    record_to_case,
 )
 from bridge.core.adapters.profile import Profile
 from bridge.core.canonical import Case
@@ -128,15 +129,20 @@ class LegacyTextAdapter(Adapter):
     def decode(self, data: bytes, ctx: AdapterContext) -> Decoded:
         profile = require_profile(ctx, self.name)
         text = decode_text(bytes(data), profile.encoding)
-        if profile.text_spec.style == "keyvalue":
-            lines = _lines(text, profile)
-            # the kind check reads newline-separated lines: the same list only when the pairs are lines
-            _check_kind(text, profile, lines if profile.text_spec.pair_separator in ("\r\n", "\n") else None)
-            record = _parse_keyvalue(text, profile, lines)
+        spec = profile.text_spec
+        plan = profile_plan(profile)
+        record = None
+        if spec.style == "keyvalue" and spec.pair_separator in ("\r\n", "\n"):
+            by_key = _grouped_keyvalue(text, profile, _lines(text, profile), plan.keys)
+        elif spec.style == "keyvalue":
+            _check_kind(text, profile)  # the kind check reads newline-separated lines, the pairs are not
+            record = _parse_keyvalue(text, profile)
+            by_key = group_entries(record.entries)
         else:
             _check_kind(text, profile)
             record = _parse_delimited(text, profile)
-        decoded = record_to_case(record, profile, ctx)
+            by_key = group_entries(record.entries)
+        decoded = grouped_to_case(by_key, record, profile, ctx, plan)
         suspect = utf8_on_single_byte_link(bytes(data), profile.encoding)
         if suspect is None:
             return decoded
@@ -213,6 +219,45 @@ def _check_kind(text: str, profile: Profile, pairs: list[str] | None = None) -> 
                  else f"{profile.text_spec.delimiter!r}-delimited columns")
         raise InboundError(f"{profile.name}: expected a {profile.editor or profile.name} record ({style}), "
                            f"found {found}", [Issue("line 1", f"expected {style}, found {found}", "wrong-kind")])
+
+
+_WHERE = tuple(f"line {n}" for n in range(256))  # a frame's first lines' names, made once
+
+
+def _grouped_keyvalue(text: str, profile: Profile, lines: list[str], keys: frozenset[str]) -> dict[str, list[Entry]]:
+    """:func:`_check_kind`, :func:`_parse_keyvalue` and :func:`group_entries` of a record whose pairs are
+    ``lines``, in one pass; what they refuse is refused by them, in the same order (kind first, then the
+    first line that is not a pair), so the errors are theirs."""
+    head = text.lstrip("\ufeff \t\r\n")[:1]
+    if head in ("{", "[", "<"):
+        _check_kind(text, profile, lines)  # a JSON or XML document: refused
+    assign = profile.text_spec.assign
+    known = not head  # an empty record is this kind (its required fields are named as missing)
+    bad = 0
+    by_key: dict[str, list[Entry]] = {}
+    new = tuple.__new__
+    number = 0
+    for line in lines:
+        number += 1
+        key, sep, value = line.partition(assign)
+        key = key.strip()
+        if not known and key in keys:  # the kind check reads every line's key, a pair or not
+            known = True
+        if not sep or not key:
+            if not bad and line.strip():
+                bad = number
+            continue
+        entry = new(Entry, (key, value, _WHERE[number] if number < 256 else f"line {number}"))
+        same = by_key.get(key)
+        if same is None:
+            by_key[key] = [entry]
+        else:
+            same.append(entry)
+    if not known:
+        _check_kind(text, profile, lines)  # no key of the profile: refused
+    if bad:
+        _parse_keyvalue(text, profile, lines)  # refuses the first line that is not KEY=VALUE
+    return by_key
 
 
 def _parse_keyvalue(text: str, profile: Profile, lines: list[str] | None = None) -> Record:

@@ -8,7 +8,6 @@ in-process emulator and a simulated NexSIS peer answers on it; with
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -150,7 +149,7 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     from bridge.refdata.bundle import resolve_bundle
     from bridge.refdata.mapping_loader import MappingReloader
     from bridge.refdata.nomenclature_store import load_nomenclatures
-    from bridge.refdata.profiles import HubCodec, labels_of, load_profile
+    from bridge.refdata.profiles import HubCodec, labels_of, load_profile, new_uuid
 
     bridge_id, peer_id = config.bridge.client_id, config.bridge.peer_id
     store = Store.open(config.store.effective_path(), synchronous=config.store.synchronous, max_pending=config.store.max_pending)
@@ -164,7 +163,7 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     from bridge.refdata.confidentiality_store import load_policy
 
     policy = load_policy(config.mappings.dir, config.confidentiality.allow_to_fire, config.confidentiality.basis)
-    ctx = AdapterContext(now=utc_now(), new_id=lambda: str(uuid.uuid4()), mappings=LiveMappings(reloader.current),
+    ctx = AdapterContext(now=utc_now(), new_id=new_uuid, mappings=LiveMappings(reloader.current),
                          sender_id=bridge_id, recipient_id=peer_id, labels=labels_of(nomenclatures),
                          nomenclatures=nomenclatures, codec=HubCodec(schemas), adapters=installed_adapters(),
                          confidentiality=policy)

@@ -199,6 +199,24 @@ def test_validate_of_just_translated_bytes_does_not_parse_them_again(gas_leak: b
     assert parses == [xml, copy]
 
 
+def test_text_saying_doctype_or_xmlns_does_not_send_just_translated_bytes_to_the_parser(gas_leak: bytes,
+                                                                                         monkeypatch) -> None:
+    """The writer escapes every ``<`` of text and declares one namespace, so validate of its bytes does not scan them
+    for ``<!DOCTYPE``, ``<!ENTITY`` or ``xmlns`` (text saying ``xmlns`` 100 times once sent them to the parser);
+    a copy of the same bytes, read in full, gets the same answer."""
+    document = loads_strict(gas_leak)
+    document["createCase"]["location"]["freetext"] = '<!DOCTYPE x [<!ENTITY e "boom">]> &e; ' + "xmlns " * 100
+    data = simplejson.dumps(document, use_decimal=True).encode()
+    parses = _parses(monkeypatch)
+    xml = bridge.translate(data, "xml", schemas=REF)
+    assert b"<!" not in xml and xml.count(b"xmlns") > 64
+    assert bridge.validate(xml, schemas=REF) == []
+    assert parses == []
+    copy = bytes(bytearray(xml))
+    assert bridge.validate(copy, schemas=REF) == []
+    assert parses == [copy]
+
+
 def test_fast_path_output_is_the_general_paths(gas_leak: bytes, monkeypatch) -> None:
     """translate gives the same bytes whether the text writer or the element builder writes them."""
     fast = bridge.translate(gas_leak, "xml", schemas=REF)

@@ -199,6 +199,16 @@ def test_validate_of_just_translated_bytes_does_not_parse_them_again(gas_leak: b
     assert parses == [xml, copy]
 
 
+def test_the_public_names_are_looked_up_once() -> None:
+    """``bridge.translate`` is imported lazily, then kept in the package: the module ``__getattr__`` (an import
+    statement and a getattr, 2-3 us) runs for its first lookup only."""
+    from bridge import api
+
+    for name in bridge.__all__:
+        assert getattr(bridge, name) is getattr(api, name)
+        assert vars(bridge)[name] is getattr(api, name)
+
+
 def test_text_saying_doctype_or_xmlns_does_not_send_just_translated_bytes_to_the_parser(gas_leak: bytes,
                                                                                          monkeypatch) -> None:
     """The writer escapes every ``<`` of text and declares one namespace, so validate of its bytes does not scan them

@@ -13,13 +13,14 @@ import pytest
 import simplejson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 import bridge
 from bridge.core.codec.json_to_xml import build_element, build_text, serialize
 from bridge.core.codec.spec import ElementSpec, MessageSpec
 from bridge.core.errors import InboundError
 from bridge.core.jsonstrict import loads_strict
-from bridge.core.xmlsafe import XmlLimits, parse_xml
+from bridge.core.xmlsafe import XmlLimits, new_parser, parse_xml
 from bridge.refdata import hub_codec
 from bridge.refdata.bundle import load_bundle
 from bridge.refdata.hub_codec import dump_json, to_json
@@ -63,15 +64,31 @@ def _read_back(data: bytes, root: str, spec_of) -> Any:
     return simplejson.loads(dump_json(to_json(parse_xml(data), root, spec_of)), use_decimal=True)
 
 
-def _check_writer(payload: dict, spec: MessageSpec, spec_of=None) -> bool:
+def _reading(tree: Any, root: str, spec_of) -> Any:
+    """The JSON reading of a tree, or the refusal it gives."""
+    try:
+        return _typed(to_json(tree, root, spec_of))
+    except InboundError as exc:
+        return exc.issues
+
+
+def _check_writer(payload: dict, spec: MessageSpec, spec_of=None, bundle=None) -> bool:
     """The writer gives the element builder's bytes (or steps aside); when it says faithful, the read-back
-    form is exactly the payload. Returns whether the writer handled it."""
+    form is exactly the payload. The tree translate keeps (parsed without the indentation between elements)
+    reads back and, with a ``bundle``, gets the XSD verdict of the full tree. Returns whether the writer
+    handled it."""
     text = build_text(payload, spec)
     expected = _element_bytes(payload, spec)
     if text is None:
         return False
     assert text.data == expected
     root = parse_xml(text.data)
+    kept = etree.fromstring(text.data, new_parser(remove_blank_text=True))
+    lookup = spec_of or (lambda name: spec)
+    assert _reading(kept, spec.name, lookup) == _reading(root, spec.name, lookup)
+    if bundle is not None:
+        xsd = bundle.xml_validator(spec.name)
+        assert xsd.is_valid(kept) == xsd.is_valid(root)
     assert text.elements == int(root.xpath("count(//*)"))
     assert not root.xpath("/*" + "/*" * text.depth) and root.xpath("/*" + "/*" * (text.depth - 1))
     if text.faithful:
@@ -84,6 +101,8 @@ def _check_writer(payload: dict, spec: MessageSpec, spec_of=None) -> bool:
     ({"text": "plain"}, True),
     ({"text": "a & b < c > d \r\n\t 'q' \"dq\" ]]>"}, True),
     ({"text": ""}, True),
+    ({"text": "   "}, True),
+    ({"text": " \n\t ", "inner": {"name": "\n  "}}, True),
     ({"text": "é ü 東京 \U0001f691 \u00a0 \u2028"}, True),
     ({"count": 12, "amount": Decimal("47.147005"), "flag": True}, True),
     ({"amount": Decimal("-0.0"), "flag": False, "count": -3}, True),
@@ -145,7 +164,7 @@ def test_text_writer_on_every_official_example() -> None:
         root = next(iter(document))
         if len(document) != 1 or root not in load_bundle(REF).types:
             continue
-        handled += _check_writer(document[root], spec_of(root), spec_of)
+        handled += _check_writer(document[root], spec_of(root), spec_of, load_bundle(REF))
     assert handled >= 50
 
 
@@ -160,7 +179,7 @@ def test_text_writer_on_generated_messages(root: str) -> None:
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(from_schema(schema))
     def check(payload: dict) -> None:
-        _check_writer(payload, spec_of(root), spec_of)
+        _check_writer(payload, spec_of(root), spec_of, load_bundle(REF))
 
     check()
 
@@ -225,6 +244,18 @@ def test_text_saying_doctype_or_xmlns_does_not_send_just_translated_bytes_to_the
     copy = bytes(bytearray(xml))
     assert bridge.validate(copy, schemas=REF) == []
     assert parses == [copy]
+
+
+def test_the_kept_tree_has_no_indentation_nodes(gas_leak: bytes) -> None:
+    """translate parses its own bytes without the indentation between elements (the bytes keep it)."""
+    xml = bridge.translate(gas_leak, "xml", schemas=REF)
+    assert b"\n  <" in xml
+    known = hub_codec._BUILT.take(xml)
+    assert known is not None
+    elements = list(known.element.iter())
+    assert len(elements) > 100
+    assert all(element.tail is None for element in elements)
+    assert all(element.text is None for element in elements if len(element))
 
 
 def test_fast_path_output_is_the_general_paths(gas_leak: bytes, monkeypatch) -> None:

@@ -154,6 +154,44 @@ def test_text_writer_property(payload: dict) -> None:
     _check_writer(payload, SPEC)
 
 
+def _fresh(spec: MessageSpec) -> MessageSpec:
+    """The same spec with empty memos (the module's SPEC is shared by every test)."""
+    def copy(element: ElementSpec) -> ElementSpec:
+        return ElementSpec(element.name, element.kind, element.repeated, tuple(map(copy, element.children)))
+    return MessageSpec(copy(spec.root), spec.target_namespace)
+
+
+def test_text_writer_sorts_each_key_set_once(monkeypatch) -> None:
+    """The XSD order of an object's keys is worked out once per key set and element, then remembered."""
+    from bridge.core.codec import json_to_xml
+
+    spec = _fresh(SPEC)
+    sorts: list[tuple[str, ...]] = []
+    real = json_to_xml._order
+    monkeypatch.setattr(json_to_xml, "_order", lambda value, element: sorts.append(tuple(value)) or real(value, element))
+    payload = {"inner": {"name": "n"}, "text": "t", "items": [{"name": "a"}, {"name": "b"}], "count": 1}
+    first = build_text(payload, spec)
+    assert first is not None
+    for _ in range(3):
+        again = build_text(payload, spec)
+        assert again is not None and again.data == first.data
+    assert sorted(sorts) == [("inner", "text", "items", "count"), ("name",), ("name",)]
+
+
+def test_text_writer_memo_is_bounded() -> None:
+    """Hostile key sets (every subset of the children, in every order) fill the memo up to its bound only,
+    and every message is still written as the element builder writes it."""
+    import itertools
+
+    from bridge.core.codec.json_to_xml import MAX_ORDERS
+
+    spec = _fresh(SPEC)
+    values = {"text": "t", "count": 2, "amount": Decimal("1.5"), "flag": True, "tags": ["x"]}
+    for keys in itertools.islice(itertools.permutations(values), 200):
+        assert _check_writer({key: values[key] for key in keys}, spec)
+    assert len(spec.root._orders) == MAX_ORDERS
+
+
 @needs_reference
 def test_text_writer_on_every_official_example() -> None:
     """Every official JSON example with a payload type: the writer gives the element builder's bytes."""

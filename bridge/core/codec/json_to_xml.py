@@ -253,18 +253,30 @@ def build_text(payload: dict[str, Any], spec: MessageSpec) -> PlainText | None:
     return PlainText(XML_DECLARATION + text.encode("utf-8"), state[0], state[1], state[2])
 
 
-def _text_object(out: list[str], value: dict[str, Any], spec: ElementSpec, depth: int, state: list[Any]) -> None:
+#: key sets remembered per element spec (:attr:`ElementSpec._orders`); past that, the others are sorted per call
+MAX_ORDERS = 64
+
+
+def _order(value: dict[str, Any], spec: ElementSpec) -> tuple[tuple[str, ElementSpec, str, bool, str, str], ...]:
+    """The keys of ``value`` in XSD order, each with its plan entry; remembered per key set (at most MAX_ORDERS)."""
     plan = spec._plan
     try:
-        keys = sorted(value, key=spec._position.__getitem__)
+        order = tuple((key, *plan[key]) for key in sorted(value, key=spec._position.__getitem__))
     except KeyError:
         raise _NotPlain from None
+    orders = spec._orders
+    if len(orders) < MAX_ORDERS:
+        orders[tuple(value)] = order
+    return order
+
+
+def _text_object(out: list[str], value: dict[str, Any], spec: ElementSpec, depth: int, state: list[Any]) -> None:
+    order = spec._orders.get(tuple(value)) or _order(value, spec)
     indent = _INDENTS[depth]
     written = len(out)
     append = out.append
-    for key in keys:
+    for key, child, kind, repeated, start, end in order:
         item = value[key]
-        child, kind, repeated, start, end = plan[key]
         if not repeated:  # the common cases inline: a string leaf, a non-empty object
             if type(item) is str and kind == "string":
                 if not item.isprintable() and _NOT_XML_CHAR.search(item):

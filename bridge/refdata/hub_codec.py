@@ -131,7 +131,10 @@ class _Built:
     """What :func:`translate` knows of XML bytes it has just written and checked (see :func:`_translate_plain`)."""
 
     data: bytes
-    element: Any  # the tree libxml2 parsed from ``data`` and validated against the bundle's XSD
+    #: the tree libxml2 parsed from ``data`` and validated against the bundle's XSD, kept for the conversion
+    #: check only when the text does not read back as the payload (``text.faithful`` false); else None, freed
+    element: Any
+    namespace: str  # of the root element: what bundle resolution reads from an XML message
     root: str
     bundle: Bundle
     text: PlainText
@@ -176,13 +179,14 @@ def _translate_plain(document: Any, root: str, bundle: Bundle) -> bytes | None:
     for a 4 kB RC-EDA, and neither the XSD nor the JSON reading looks at them; a leaf's text is kept, even
     all blanks) and the XSD checks that tree: the verdict any reader of the bytes gets. Anything unusual
     (open content, a character or value the element builder must judge, an XSD error to report) returns
-    None, and the general path does the work and names the errors as it always has. The parsed tree is
-    kept for a ``validate`` of the same bytes object (:class:`_JustBuilt`).
+    None, and the general path does the work and names the errors as it always has. What was checked is
+    kept for a ``validate`` of the same bytes object (:class:`_JustBuilt`), the tree only when that needs it.
     """
     payload = document.get(root) if isinstance(document, dict) and len(document) == 1 else None
     if not isinstance(payload, dict):
         return None
-    text = build_text(payload, bundle.spec(root))
+    spec = bundle.spec(root)
+    text = build_text(payload, spec)
     if text is None:
         return None
     parser = getattr(_OWN_PARSER, "parser", None)
@@ -194,7 +198,7 @@ def _translate_plain(document: Any, root: str, bundle: Bundle) -> bytes | None:
         return None
     if not bundle.xml_validator(root).is_valid(element):
         return None
-    _BUILT.put(_Built(text.data, element, root, bundle, text))
+    _BUILT.put(_Built(text.data, None if text.faithful else element, spec.namespace, root, bundle, text))
     return text.data
 
 
@@ -215,7 +219,7 @@ def _validate_built(known: _Built, data: bytes, schemas: Path | str | None, limi
             or limits.max_attributes < 0 or limits.max_namespaces < 1):
         return None  # the general path refuses it, with the parser's own message
     try:
-        bundle = bundle_for("xml", known.element, schemas=schemas, version=version)
+        bundle = resolve_bundle(schemas, version=version, namespace=known.namespace)  # bundle_for of the tree
     except BridgeError:
         return None
     if bundle is not known.bundle:

@@ -284,12 +284,23 @@ def test_text_saying_doctype_or_xmlns_does_not_send_just_translated_bytes_to_the
     assert parses == [copy]
 
 
+def test_the_tree_is_kept_only_for_the_conversion_check(gas_leak: bytes) -> None:
+    """A message whose XML reads back as its JSON needs no tree in validate: translate frees it at once."""
+    xml = bridge.translate(gas_leak, "xml", schemas=REF)
+    known = hub_codec._BUILT.take(xml)
+    assert known is not None and known.text.faithful
+    assert known.element is None
+    assert known.namespace == "urn:emergency:eda:1.9:createCase"
+
+
 def test_the_kept_tree_has_no_indentation_nodes(gas_leak: bytes) -> None:
     """translate parses its own bytes without the indentation between elements (the bytes keep it)."""
-    xml = bridge.translate(gas_leak, "xml", schemas=REF)
+    document = loads_strict(gas_leak)
+    document["createCase"]["location"]["geometry"]["point"]["coord"]["lat"] = 47  # reads back as 47.0: not faithful
+    xml = bridge.translate(simplejson.dumps(document, use_decimal=True).encode(), "xml", schemas=REF)
     assert b"\n  <" in xml
     known = hub_codec._BUILT.take(xml)
-    assert known is not None
+    assert known is not None and not known.text.faithful
     elements = list(known.element.iter())
     assert len(elements) > 100
     assert all(element.tail is None for element in elements)

@@ -178,6 +178,42 @@ def test_text_writer_sorts_each_key_set_once(monkeypatch) -> None:
     assert sorted(sorts) == [("inner", "text", "items", "count"), ("name",), ("name",)]
 
 
+def test_text_writer_asks_no_abstract_class_about_numbers() -> None:
+    """Empty arrays and objects are recognised by their type: ``Decimal == []`` asked numbers.Rational, an ABC,
+    twice per number (a Python-level isinstance check each time)."""
+    import sys
+
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    payload = {"amount": Decimal("47.147005"), "count": 3, "text": "t", "items": [{"name": "n"}]}
+    sys.setprofile(profile)
+    try:
+        text = build_text(payload, SPEC)
+    finally:
+        sys.setprofile(None)
+    assert text is not None and b"<amount>47.147005</amount>" in text.data
+    assert "__instancecheck__" not in calls
+
+
+class _EmptyList(list):
+    pass
+
+
+class _EmptyDict(dict):
+    pass
+
+
+@pytest.mark.parametrize("value", [_EmptyList(), _EmptyDict(), _EmptyList(["a"])])
+def test_text_writer_steps_aside_for_container_subclasses(value: Any) -> None:
+    """A caller's list or dict subclass goes to the element builder, which decides as it always has."""
+    payload = {"tags": value, "inner": value, "text": "t"}
+    assert build_text(payload, SPEC) is None
+
+
 def test_text_writer_memo_is_bounded() -> None:
     """Hostile key sets (every subset of the children, in every order) fill the memo up to its bound only,
     and every message is still written as the element builder writes it."""

@@ -297,7 +297,8 @@ def _text_object(out: list[str], value: dict[str, Any], spec: ElementSpec, depth
                 else:
                     out[-1] = f"{indent}<{child.name}/>"
                 continue
-        if item is None or item == [] or (item == {} and kind != "any"):
+        # by type first: ``Decimal == []`` asks numbers.Rational (an ABC) each time; other types step aside below
+        if item is None or (type(item) is list and not item) or (type(item) is dict and not item and kind != "any"):
             state[2] = False  # dropped: the read-back form lacks it
             continue
         if type(item) is list:

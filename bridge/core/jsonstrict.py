@@ -147,3 +147,17 @@ def loads_strict(data: bytes | str, what: str = "JSON") -> Any:
         issues = _refused_numbers(document)
         raise InboundError(f"{what} carries {len(issues)} number(s) the bridge refuses: {issues[0]}", issues)
     return document
+
+
+def strings_are_xml_text(data: bytes) -> bool:
+    """Whether every string :func:`loads_strict` reads from ``data`` (UTF-8) is XML character data as it stands.
+
+    True when the text has no backslash (no escape sequence: each string is the very characters between its
+    quotes), none of ``&``, ``<``, ``>``, and no character from U+FFC0 (its UTF-8 starts ``EF BF``; U+FFFE and
+    U+FFFF are outside XML 1.0). What else XML 1.0 excludes cannot stand in a string that reads: a control
+    character there is a syntax error for the reader (``\r`` included, which outside strings is whitespace),
+    and UTF-8 cannot carry a surrogate. A few memchr scans (byte values, not one-byte strings: 0.04 us each
+    for 4 kB), instead of five checks per string.
+    """
+    return not (92 in data or 38 in data or 60 in data or 62 in data  # \\ & < >
+                or (0xEF in data and b"\xef\xbf" in data))

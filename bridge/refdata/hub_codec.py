@@ -26,7 +26,7 @@ from bridge.core.codec.json_to_xml import PlainText, build_element, build_text, 
 from bridge.core.codec.spec import MessageSpec
 from bridge.core.codec.xml_to_json import element_to_json, local_name
 from bridge.core.errors import BridgeError, HubErrorCode, InboundError, Issue, UnknownMessageType
-from bridge.core.jsonstrict import loads_strict
+from bridge.core.jsonstrict import loads_strict, strings_are_xml_text
 from bridge.core.validation import json_message_issues, xml_message_issues
 from bridge.core.xmlsafe import DEFAULT_LIMITS, XmlLimits, new_parser, parse_xml
 from bridge.refdata.bundle import Bundle, resolve_bundle
@@ -85,7 +85,8 @@ def translate(data: bytes, to: str, *, schemas: Path | str | None = None, valida
             raise InboundError(f"invalid {root} message: {len(issues)} error(s)", issues, HubErrorCode.INVALID_MESSAGE)
     spec_of = spec_lookup(bundle)
     if validate and bundle is not None and fmt == "json" and to == "xml" and root != ENVELOPE_ROOT:
-        built = _translate_plain(document, root, bundle)
+        # the JSON text says whether its strings are XML text as they stand (bytes only: parse read them so)
+        built = _translate_plain(document, root, bundle, type(data) is bytes and strings_are_xml_text(data))
         if built is not None:
             return built
     element = document if fmt == "xml" else to_element(document, root, spec_of)
@@ -170,7 +171,7 @@ _BUILT = _JustBuilt()
 _OWN_PARSER = threading.local()
 
 
-def _translate_plain(document: Any, root: str, bundle: Bundle) -> bytes | None:
+def _translate_plain(document: Any, root: str, bundle: Bundle, plain_strings: bool = False) -> bytes | None:
     """JSON payload -> XML bytes, already checked against the XSD, or None to take the general path.
 
     The text writer (:func:`bridge.core.codec.json_to_xml.build_text`) gives the very bytes the element
@@ -186,7 +187,7 @@ def _translate_plain(document: Any, root: str, bundle: Bundle) -> bytes | None:
     if not isinstance(payload, dict):
         return None
     spec = bundle.spec(root)
-    text = build_text(payload, spec)
+    text = build_text(payload, spec, plain_strings=plain_strings)
     if text is None:
         return None
     parser = getattr(_OWN_PARSER, "parser", None)

@@ -19,7 +19,7 @@ import bridge
 from bridge.core.codec.json_to_xml import build_element, build_text, serialize
 from bridge.core.codec.spec import ElementSpec, MessageSpec
 from bridge.core.errors import InboundError
-from bridge.core.jsonstrict import loads_strict
+from bridge.core.jsonstrict import loads_strict, strings_are_xml_text
 from bridge.core.xmlsafe import XmlLimits, new_parser, parse_xml
 from bridge.refdata import hub_codec
 from bridge.refdata.bundle import load_bundle
@@ -214,6 +214,65 @@ def test_text_writer_steps_aside_for_container_subclasses(value: Any) -> None:
     assert build_text(payload, SPEC) is None
 
 
+@pytest.mark.parametrize(("text", "plain"), [
+    ('{"root": {"text": "Maison particulière, à l\'intérieur 東京 \U0001f691"}}', True),
+    ('{"root": {"text": "a & b"}}', False), ('{"root": {"text": "a < b"}}', False), ('{"root": {"text": "a > b"}}', False),
+    ('{"root": {"text": "line\\nnext"}}', False), ('{"root": {"text": "\\u0001"}}', False),
+    ('{"root": {"text": "\ufffe"}}', False), ('{"root": {"text": "\uffff"}}', False), ('{"root": {"text": "\uff01"}}', True),
+    ('{\r\n"root": {"text": "x"}\r\n}', True),
+])
+def test_json_text_says_whether_its_strings_are_xml_text(text: str, plain: bool) -> None:
+    assert strings_are_xml_text(text.encode("utf-8")) is plain
+
+
+_ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["&", "<>", "\r", "\x01", "\x7f", "\ufffe", "\uffff", "\ud7ff", "\ue000", "]]>", "\\", '"', "\u2028"])
+
+
+@given(st.fixed_dictionaries({}, optional={"text": _ANY_TEXT, "tags": st.lists(_ANY_TEXT, max_size=3),
+                                           "inner": st.fixed_dictionaries({}, optional={"name": _ANY_TEXT})}),
+       st.booleans())
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_strings_written_unchecked_only_when_the_json_text_vouches(payload: dict, ascii_only: bool) -> None:
+    """Whenever the JSON text passes the scan, writing its strings without checking them gives the checked
+    writer's result (same bytes, or the same step aside)."""
+    data = json.dumps({"root": payload}, ensure_ascii=ascii_only).encode("utf-8")
+    if not strings_are_xml_text(data):
+        return
+    document = loads_strict(data)["root"]
+    checked, unchecked = build_text(document, SPEC), build_text(document, SPEC, plain_strings=True)
+    assert (checked and (checked.data, checked.elements, checked.depth, checked.faithful)) == \
+        (unchecked and (unchecked.data, unchecked.elements, unchecked.depth, unchecked.faithful))
+
+
+def test_translate_writes_plain_strings_without_looking_at_each(gas_leak: bytes) -> None:
+    """The official RC-EDA example passes the scan, so its 70 string leaves are written unchecked
+    (no isprintable call); one with an ampersand is checked, and escaped."""
+    import sys
+
+    def isprintable_calls(data: bytes) -> tuple[int, bytes]:
+        calls: list[object] = []
+
+        def profile(frame: Any, event: str, arg: Any) -> None:
+            if event == "c_call" and getattr(arg, "__name__", "") == "isprintable":
+                calls.append(arg)
+
+        sys.setprofile(profile)
+        try:
+            xml = bridge.translate(data, "xml", schemas=REF)
+        finally:
+            sys.setprofile(None)
+        return len(calls), xml
+
+    assert strings_are_xml_text(gas_leak)
+    count, xml = isprintable_calls(gas_leak)
+    assert count == 0 and b"<label>Fuite de gaz</label>" in xml
+    document = loads_strict(gas_leak)
+    document["createCase"]["location"]["freetext"] = "gaz & fumée"
+    count, xml = isprintable_calls(simplejson.dumps(document, use_decimal=True, ensure_ascii=False).encode())
+    assert count > 50 and b"<freetext>gaz &amp; fum\xc3\xa9e</freetext>" in xml
+
+
 def test_text_writer_memo_is_bounded() -> None:
     """Hostile key sets (every subset of the children, in every order) fill the memo up to its bound only,
     and every message is still written as the element builder writes it."""
@@ -346,7 +405,7 @@ def test_the_kept_tree_has_no_indentation_nodes(gas_leak: bytes) -> None:
 def test_fast_path_output_is_the_general_paths(gas_leak: bytes, monkeypatch) -> None:
     """translate gives the same bytes whether the text writer or the element builder writes them."""
     fast = bridge.translate(gas_leak, "xml", schemas=REF)
-    monkeypatch.setattr(hub_codec, "build_text", lambda payload, spec: None)
+    monkeypatch.setattr(hub_codec, "build_text", lambda payload, spec, **_: None)
     assert bridge.translate(gas_leak, "xml", schemas=REF) == fast
 
 

@@ -237,15 +237,20 @@ class _NotPlain(Exception):
     """The payload needs the element builder (open content, an error to name, an unusual character)."""
 
 
-def build_text(payload: dict[str, Any], spec: MessageSpec) -> PlainText | None:
-    """``serialize(build_element(payload, spec))`` written directly, or None when only the element builder can say."""
+def build_text(payload: dict[str, Any], spec: MessageSpec, *, plain_strings: bool = False) -> PlainText | None:
+    """``serialize(build_element(payload, spec))`` written directly, or None when only the element builder can say.
+
+    ``plain_strings``: the caller vouches that no string of ``payload`` holds ``&``, ``<``, ``>``, ``\r`` or a
+    character outside XML 1.0 (:func:`bridge.core.jsonstrict.strings_are_xml_text` says so of the JSON text it
+    was read from), so the string leaves are written without looking at each one.
+    """
     namespace, name = spec.namespace, spec.name
     if '"' in namespace or "&" in namespace or "<" in namespace or type(payload) is not dict:
         return None
     out: list[str] = []
     # closed (elements written with a start and an end tag), depth (levels, the root is 1), faithful; every other
     # element is one item of ``out``, and a closed one two: elements = the root + items - closed
-    state: list[Any] = [0, 1, True]
+    state: list[Any] = [0, 1, True, plain_strings]
     try:
         _text_object(out, payload, spec.root, 1, state)
     except (_NotPlain, CodecError, RecursionError, IndexError):
@@ -276,6 +281,7 @@ def _text_object(out: list[str], value: dict[str, Any], spec: ElementSpec, depth
     """Write the children of ``value`` (one item of ``out`` per element, a closed element's end tag another);
     whether any was written."""
     order = spec._orders.get(tuple(value)) or _order(value, spec)
+    plain_strings = state[3]
     indent = _INDENTS[depth]
     written = len(out)
     append = out.append
@@ -283,10 +289,11 @@ def _text_object(out: list[str], value: dict[str, Any], spec: ElementSpec, depth
         item = value[key]
         if not repeated:  # the common cases inline: a string leaf, a non-empty object
             if type(item) is str and kind == "string":
-                if not item.isprintable() and _NOT_XML_CHAR.search(item):
-                    raise _NotPlain
-                if "&" in item or "<" in item or ">" in item or "\r" in item:
-                    item = _escape(item)
+                if not plain_strings:
+                    if not item.isprintable() and _NOT_XML_CHAR.search(item):
+                        raise _NotPlain
+                    if "&" in item or "<" in item or ">" in item or "\r" in item:
+                        item = _escape(item)
                 append(f"{indent}{start}{item}{end}")
                 continue
             if type(item) is dict and kind == "complex" and item:

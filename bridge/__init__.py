@@ -18,5 +18,6 @@ def __getattr__(name: str) -> Any:
     if name in __all__:
         from bridge import api
 
-        return getattr(api, name)
+        value = globals()[name] = getattr(api, name)  # kept: later lookups do not come back here (2-3 us each)
+        return value
     raise AttributeError(f"module 'bridge' has no attribute {name!r}")

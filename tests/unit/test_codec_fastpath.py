@@ -13,13 +13,14 @@ import pytest
 import simplejson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from lxml import etree
 
 import bridge
 from bridge.core.codec.json_to_xml import build_element, build_text, serialize
 from bridge.core.codec.spec import ElementSpec, MessageSpec
 from bridge.core.errors import InboundError
-from bridge.core.jsonstrict import loads_strict
-from bridge.core.xmlsafe import XmlLimits, parse_xml
+from bridge.core.jsonstrict import loads_strict, strings_are_xml_text
+from bridge.core.xmlsafe import XmlLimits, new_parser, parse_xml
 from bridge.refdata import hub_codec
 from bridge.refdata.bundle import load_bundle
 from bridge.refdata.hub_codec import dump_json, to_json
@@ -63,15 +64,31 @@ def _read_back(data: bytes, root: str, spec_of) -> Any:
     return simplejson.loads(dump_json(to_json(parse_xml(data), root, spec_of)), use_decimal=True)
 
 
-def _check_writer(payload: dict, spec: MessageSpec, spec_of=None) -> bool:
+def _reading(tree: Any, root: str, spec_of) -> Any:
+    """The JSON reading of a tree, or the refusal it gives."""
+    try:
+        return _typed(to_json(tree, root, spec_of))
+    except InboundError as exc:
+        return exc.issues
+
+
+def _check_writer(payload: dict, spec: MessageSpec, spec_of=None, bundle=None) -> bool:
     """The writer gives the element builder's bytes (or steps aside); when it says faithful, the read-back
-    form is exactly the payload. Returns whether the writer handled it."""
+    form is exactly the payload. The tree translate keeps (parsed without the indentation between elements)
+    reads back and, with a ``bundle``, gets the XSD verdict of the full tree. Returns whether the writer
+    handled it."""
     text = build_text(payload, spec)
     expected = _element_bytes(payload, spec)
     if text is None:
         return False
     assert text.data == expected
     root = parse_xml(text.data)
+    kept = etree.fromstring(text.data, new_parser(remove_blank_text=True))
+    lookup = spec_of or (lambda name: spec)
+    assert _reading(kept, spec.name, lookup) == _reading(root, spec.name, lookup)
+    if bundle is not None:
+        xsd = bundle.xml_validator(spec.name)
+        assert xsd.is_valid(kept) == xsd.is_valid(root)
     assert text.elements == int(root.xpath("count(//*)"))
     assert not root.xpath("/*" + "/*" * text.depth) and root.xpath("/*" + "/*" * (text.depth - 1))
     if text.faithful:
@@ -84,6 +101,8 @@ def _check_writer(payload: dict, spec: MessageSpec, spec_of=None) -> bool:
     ({"text": "plain"}, True),
     ({"text": "a & b < c > d \r\n\t 'q' \"dq\" ]]>"}, True),
     ({"text": ""}, True),
+    ({"text": "   "}, True),
+    ({"text": " \n\t ", "inner": {"name": "\n  "}}, True),
     ({"text": "é ü 東京 \U0001f691 \u00a0 \u2028"}, True),
     ({"count": 12, "amount": Decimal("47.147005"), "flag": True}, True),
     ({"amount": Decimal("-0.0"), "flag": False, "count": -3}, True),
@@ -135,6 +154,139 @@ def test_text_writer_property(payload: dict) -> None:
     _check_writer(payload, SPEC)
 
 
+def _fresh(spec: MessageSpec) -> MessageSpec:
+    """The same spec with empty memos (the module's SPEC is shared by every test)."""
+    def copy(element: ElementSpec) -> ElementSpec:
+        return ElementSpec(element.name, element.kind, element.repeated, tuple(map(copy, element.children)))
+    return MessageSpec(copy(spec.root), spec.target_namespace)
+
+
+def test_text_writer_sorts_each_key_set_once(monkeypatch) -> None:
+    """The XSD order of an object's keys is worked out once per key set and element, then remembered."""
+    from bridge.core.codec import json_to_xml
+
+    spec = _fresh(SPEC)
+    sorts: list[tuple[str, ...]] = []
+    real = json_to_xml._order
+    monkeypatch.setattr(json_to_xml, "_order", lambda value, element: sorts.append(tuple(value)) or real(value, element))
+    payload = {"inner": {"name": "n"}, "text": "t", "items": [{"name": "a"}, {"name": "b"}], "count": 1}
+    first = build_text(payload, spec)
+    assert first is not None
+    for _ in range(3):
+        again = build_text(payload, spec)
+        assert again is not None and again.data == first.data
+    assert sorted(sorts) == [("inner", "text", "items", "count"), ("name",), ("name",)]
+
+
+def test_text_writer_asks_no_abstract_class_about_numbers() -> None:
+    """Empty arrays and objects are recognised by their type: ``Decimal == []`` asked numbers.Rational, an ABC,
+    twice per number (a Python-level isinstance check each time)."""
+    import sys
+
+    calls: list[str] = []
+
+    def profile(frame: Any, event: str, arg: Any) -> None:
+        if event == "call":
+            calls.append(frame.f_code.co_name)
+
+    payload = {"amount": Decimal("47.147005"), "count": 3, "text": "t", "items": [{"name": "n"}]}
+    sys.setprofile(profile)
+    try:
+        text = build_text(payload, SPEC)
+    finally:
+        sys.setprofile(None)
+    assert text is not None and b"<amount>47.147005</amount>" in text.data
+    assert "__instancecheck__" not in calls
+
+
+class _EmptyList(list):
+    pass
+
+
+class _EmptyDict(dict):
+    pass
+
+
+@pytest.mark.parametrize("value", [_EmptyList(), _EmptyDict(), _EmptyList(["a"])])
+def test_text_writer_steps_aside_for_container_subclasses(value: Any) -> None:
+    """A caller's list or dict subclass goes to the element builder, which decides as it always has."""
+    payload = {"tags": value, "inner": value, "text": "t"}
+    assert build_text(payload, SPEC) is None
+
+
+@pytest.mark.parametrize(("text", "plain"), [
+    ('{"root": {"text": "Maison particulière, à l\'intérieur 東京 \U0001f691"}}', True),
+    ('{"root": {"text": "a & b"}}', False), ('{"root": {"text": "a < b"}}', False), ('{"root": {"text": "a > b"}}', False),
+    ('{"root": {"text": "line\\nnext"}}', False), ('{"root": {"text": "\\u0001"}}', False),
+    ('{"root": {"text": "\ufffe"}}', False), ('{"root": {"text": "\uffff"}}', False), ('{"root": {"text": "\uff01"}}', True),
+    ('{\r\n"root": {"text": "x"}\r\n}', True),
+])
+def test_json_text_says_whether_its_strings_are_xml_text(text: str, plain: bool) -> None:
+    assert strings_are_xml_text(text.encode("utf-8")) is plain
+
+
+_ANY_TEXT = st.text(st.characters(codec="utf-8"), max_size=12) | st.sampled_from(
+    ["&", "<>", "\r", "\x01", "\x7f", "\ufffe", "\uffff", "\ud7ff", "\ue000", "]]>", "\\", '"', "\u2028"])
+
+
+@given(st.fixed_dictionaries({}, optional={"text": _ANY_TEXT, "tags": st.lists(_ANY_TEXT, max_size=3),
+                                           "inner": st.fixed_dictionaries({}, optional={"name": _ANY_TEXT})}),
+       st.booleans())
+@settings(max_examples=400, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+def test_strings_written_unchecked_only_when_the_json_text_vouches(payload: dict, ascii_only: bool) -> None:
+    """Whenever the JSON text passes the scan, writing its strings without checking them gives the checked
+    writer's result (same bytes, or the same step aside)."""
+    data = json.dumps({"root": payload}, ensure_ascii=ascii_only).encode("utf-8")
+    if not strings_are_xml_text(data):
+        return
+    document = loads_strict(data)["root"]
+    checked, unchecked = build_text(document, SPEC), build_text(document, SPEC, plain_strings=True)
+    assert (checked and (checked.data, checked.elements, checked.depth, checked.faithful)) == \
+        (unchecked and (unchecked.data, unchecked.elements, unchecked.depth, unchecked.faithful))
+
+
+def test_translate_writes_plain_strings_without_looking_at_each(gas_leak: bytes) -> None:
+    """The official RC-EDA example passes the scan, so its 70 string leaves are written unchecked
+    (no isprintable call); one with an ampersand is checked, and escaped."""
+    import sys
+
+    def isprintable_calls(data: bytes) -> tuple[int, bytes]:
+        calls: list[object] = []
+
+        def profile(frame: Any, event: str, arg: Any) -> None:
+            if event == "c_call" and getattr(arg, "__name__", "") == "isprintable":
+                calls.append(arg)
+
+        sys.setprofile(profile)
+        try:
+            xml = bridge.translate(data, "xml", schemas=REF)
+        finally:
+            sys.setprofile(None)
+        return len(calls), xml
+
+    assert strings_are_xml_text(gas_leak)
+    count, xml = isprintable_calls(gas_leak)
+    assert count == 0 and b"<label>Fuite de gaz</label>" in xml
+    document = loads_strict(gas_leak)
+    document["createCase"]["location"]["freetext"] = "gaz & fumée"
+    count, xml = isprintable_calls(simplejson.dumps(document, use_decimal=True, ensure_ascii=False).encode())
+    assert count > 50 and b"<freetext>gaz &amp; fum\xc3\xa9e</freetext>" in xml
+
+
+def test_text_writer_memo_is_bounded() -> None:
+    """Hostile key sets (every subset of the children, in every order) fill the memo up to its bound only,
+    and every message is still written as the element builder writes it."""
+    import itertools
+
+    from bridge.core.codec.json_to_xml import MAX_ORDERS
+
+    spec = _fresh(SPEC)
+    values = {"text": "t", "count": 2, "amount": Decimal("1.5"), "flag": True, "tags": ["x"]}
+    for keys in itertools.islice(itertools.permutations(values), 200):
+        assert _check_writer({key: values[key] for key in keys}, spec)
+    assert len(spec.root._orders) == MAX_ORDERS
+
+
 @needs_reference
 def test_text_writer_on_every_official_example() -> None:
     """Every official JSON example with a payload type: the writer gives the element builder's bytes."""
@@ -145,7 +297,7 @@ def test_text_writer_on_every_official_example() -> None:
         root = next(iter(document))
         if len(document) != 1 or root not in load_bundle(REF).types:
             continue
-        handled += _check_writer(document[root], spec_of(root), spec_of)
+        handled += _check_writer(document[root], spec_of(root), spec_of, load_bundle(REF))
     assert handled >= 50
 
 
@@ -160,7 +312,7 @@ def test_text_writer_on_generated_messages(root: str) -> None:
     @settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(from_schema(schema))
     def check(payload: dict) -> None:
-        _check_writer(payload, spec_of(root), spec_of)
+        _check_writer(payload, spec_of(root), spec_of, load_bundle(REF))
 
     check()
 
@@ -199,10 +351,61 @@ def test_validate_of_just_translated_bytes_does_not_parse_them_again(gas_leak: b
     assert parses == [xml, copy]
 
 
+def test_the_public_names_are_looked_up_once() -> None:
+    """``bridge.translate`` is imported lazily, then kept in the package: the module ``__getattr__`` (an import
+    statement and a getattr, 2-3 us) runs for its first lookup only."""
+    from bridge import api
+
+    for name in bridge.__all__:
+        assert getattr(bridge, name) is getattr(api, name)
+        assert vars(bridge)[name] is getattr(api, name)
+
+
+def test_text_saying_doctype_or_xmlns_does_not_send_just_translated_bytes_to_the_parser(gas_leak: bytes,
+                                                                                         monkeypatch) -> None:
+    """The writer escapes every ``<`` of text and declares one namespace, so validate of its bytes does not scan them
+    for ``<!DOCTYPE``, ``<!ENTITY`` or ``xmlns`` (text saying ``xmlns`` 100 times once sent them to the parser);
+    a copy of the same bytes, read in full, gets the same answer."""
+    document = loads_strict(gas_leak)
+    document["createCase"]["location"]["freetext"] = '<!DOCTYPE x [<!ENTITY e "boom">]> &e; ' + "xmlns " * 100
+    data = simplejson.dumps(document, use_decimal=True).encode()
+    parses = _parses(monkeypatch)
+    xml = bridge.translate(data, "xml", schemas=REF)
+    assert b"<!" not in xml and xml.count(b"xmlns") > 64
+    assert bridge.validate(xml, schemas=REF) == []
+    assert parses == []
+    copy = bytes(bytearray(xml))
+    assert bridge.validate(copy, schemas=REF) == []
+    assert parses == [copy]
+
+
+def test_the_tree_is_kept_only_for_the_conversion_check(gas_leak: bytes) -> None:
+    """A message whose XML reads back as its JSON needs no tree in validate: translate frees it at once."""
+    xml = bridge.translate(gas_leak, "xml", schemas=REF)
+    known = hub_codec._BUILT.take(xml)
+    assert known is not None and known.text.faithful
+    assert known.element is None
+    assert known.namespace == "urn:emergency:eda:1.9:createCase"
+
+
+def test_the_kept_tree_has_no_indentation_nodes(gas_leak: bytes) -> None:
+    """translate parses its own bytes without the indentation between elements (the bytes keep it)."""
+    document = loads_strict(gas_leak)
+    document["createCase"]["location"]["geometry"]["point"]["coord"]["lat"] = 47  # reads back as 47.0: not faithful
+    xml = bridge.translate(simplejson.dumps(document, use_decimal=True).encode(), "xml", schemas=REF)
+    assert b"\n  <" in xml
+    known = hub_codec._BUILT.take(xml)
+    assert known is not None and not known.text.faithful
+    elements = list(known.element.iter())
+    assert len(elements) > 100
+    assert all(element.tail is None for element in elements)
+    assert all(element.text is None for element in elements if len(element))
+
+
 def test_fast_path_output_is_the_general_paths(gas_leak: bytes, monkeypatch) -> None:
     """translate gives the same bytes whether the text writer or the element builder writes them."""
     fast = bridge.translate(gas_leak, "xml", schemas=REF)
-    monkeypatch.setattr(hub_codec, "build_text", lambda payload, spec: None)
+    monkeypatch.setattr(hub_codec, "build_text", lambda payload, spec, **_: None)
     assert bridge.translate(gas_leak, "xml", schemas=REF) == fast
 
 

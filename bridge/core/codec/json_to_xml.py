@@ -237,54 +237,75 @@ class _NotPlain(Exception):
     """The payload needs the element builder (open content, an error to name, an unusual character)."""
 
 
-def build_text(payload: dict[str, Any], spec: MessageSpec) -> PlainText | None:
-    """``serialize(build_element(payload, spec))`` written directly, or None when only the element builder can say."""
+def build_text(payload: dict[str, Any], spec: MessageSpec, *, plain_strings: bool = False) -> PlainText | None:
+    """``serialize(build_element(payload, spec))`` written directly, or None when only the element builder can say.
+
+    ``plain_strings``: the caller vouches that no string of ``payload`` holds ``&``, ``<``, ``>``, ``\r`` or a
+    character outside XML 1.0 (:func:`bridge.core.jsonstrict.strings_are_xml_text` says so of the JSON text it
+    was read from), so the string leaves are written without looking at each one.
+    """
     namespace, name = spec.namespace, spec.name
     if '"' in namespace or "&" in namespace or "<" in namespace or type(payload) is not dict:
         return None
     out: list[str] = []
-    state: list[Any] = [1, 1, True]  # elements, depth (levels, the root is 1), faithful
+    # closed (elements written with a start and an end tag), depth (levels, the root is 1), faithful; every other
+    # element is one item of ``out``, and a closed one two: elements = the root + items - closed
+    state: list[Any] = [0, 1, True, plain_strings]
     try:
         _text_object(out, payload, spec.root, 1, state)
     except (_NotPlain, CodecError, RecursionError, IndexError):
         return None
     body = "".join(out)
     text = f'<{name} xmlns="{namespace}">{body}\n</{name}>\n' if body else f'<{name} xmlns="{namespace}"/>\n'
-    return PlainText(XML_DECLARATION + text.encode("utf-8"), state[0], state[1], state[2])
+    return PlainText(XML_DECLARATION + text.encode("utf-8"), 1 + len(out) - state[0], state[1], state[2])
 
 
-def _text_object(out: list[str], value: dict[str, Any], spec: ElementSpec, depth: int, state: list[Any]) -> None:
+#: key sets remembered per element spec (:attr:`ElementSpec._orders`); past that, the others are sorted per call
+MAX_ORDERS = 64
+
+
+def _order(value: dict[str, Any], spec: ElementSpec) -> tuple[tuple[str, ElementSpec, str, bool, str, str], ...]:
+    """The keys of ``value`` in XSD order, each with its plan entry; remembered per key set (at most MAX_ORDERS)."""
     plan = spec._plan
     try:
-        keys = sorted(value, key=spec._position.__getitem__)
+        order = tuple((key, *plan[key]) for key in sorted(value, key=spec._position.__getitem__))
     except KeyError:
         raise _NotPlain from None
+    orders = spec._orders
+    if len(orders) < MAX_ORDERS:
+        orders[tuple(value)] = order
+    return order
+
+
+def _text_object(out: list[str], value: dict[str, Any], spec: ElementSpec, depth: int, state: list[Any]) -> bool:
+    """Write the children of ``value`` (one item of ``out`` per element, a closed element's end tag another);
+    whether any was written."""
+    order = spec._orders.get(tuple(value)) or _order(value, spec)
+    plain_strings = state[3]
     indent = _INDENTS[depth]
     written = len(out)
     append = out.append
-    for key in keys:
+    for key, child, kind, repeated, start, end in order:
         item = value[key]
-        child, kind, repeated, start, end = plan[key]
         if not repeated:  # the common cases inline: a string leaf, a non-empty object
             if type(item) is str and kind == "string":
-                if not item.isprintable() and _NOT_XML_CHAR.search(item):
-                    raise _NotPlain
-                if "&" in item or "<" in item or ">" in item or "\r" in item:
-                    item = _escape(item)
+                if not plain_strings:
+                    if not item.isprintable() and _NOT_XML_CHAR.search(item):
+                        raise _NotPlain
+                    if "&" in item or "<" in item or ">" in item or "\r" in item:
+                        item = _escape(item)
                 append(f"{indent}{start}{item}{end}")
-                state[0] += 1
                 continue
             if type(item) is dict and kind == "complex" and item:
-                mark = len(out)
                 append(indent + start)
-                _text_object(out, item, child, depth + 1, state)
-                if len(out) == mark + 1:
-                    out[mark] = f"{indent}<{child.name}/>"
-                else:
+                if _text_object(out, item, child, depth + 1, state):
                     append(indent + end)
-                state[0] += 1
+                    state[0] += 1
+                else:
+                    out[-1] = f"{indent}<{child.name}/>"
                 continue
-        if item is None or item == [] or (item == {} and kind != "any"):
+        # by type first: ``Decimal == []`` asks numbers.Rational (an ABC) each time; other types step aside below
+        if item is None or (type(item) is list and not item) or (type(item) is dict and not item and kind != "any"):
             state[2] = False  # dropped: the read-back form lacks it
             continue
         if type(item) is list:
@@ -296,23 +317,24 @@ def _text_object(out: list[str], value: dict[str, Any], spec: ElementSpec, depth
             if repeated:
                 state[2] = False  # a single value reads back as a one-item array
             _text_put(out, item, child, kind, start, end, depth, indent, state)
-    if len(out) > written and depth >= state[1]:
-        state[1] = depth + 1  # levels of elements written (the root is level 1)
+    if len(out) > written:
+        if depth >= state[1]:
+            state[1] = depth + 1  # levels of elements written (the root is level 1)
+        return True
+    return False
 
 
 def _text_put(out: list[str], item: object, child: ElementSpec, kind: str, start: str, end: str, depth: int,
               indent: str, state: list[Any]) -> None:
-    state[0] += 1
     if kind == "complex":
         if type(item) is not dict:
             raise _NotPlain
-        mark = len(out)
         out.append(indent + start)
-        _text_object(out, item, child, depth + 1, state)
-        if len(out) == mark + 1:
-            out[mark] = f"{indent}<{child.name}/>"
-        else:
+        if _text_object(out, item, child, depth + 1, state):
             out.append(indent + end)
+            state[0] += 1
+        else:
+            out[-1] = f"{indent}<{child.name}/>"
         return
     if kind == "any":
         raise _NotPlain

@@ -35,6 +35,10 @@ class ElementSpec:
     _position: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
     #: per child, what the JSON -> XML text writer needs: (spec, kind, repeated, "<name>", "</name>")
     _plan: dict[str, tuple[ElementSpec, str, bool, str, str]] = field(default_factory=dict, compare=False, repr=False)
+    #: the text writer's memo: the keys of an object as the JSON gave them -> (key, *plan entry) in XSD order
+    #: (bounded by the writer; messages of one kind repeat a few key sets, so the sort is done once per set)
+    _orders: dict[tuple[str, ...], tuple[tuple[str, ElementSpec, str, bool, str, str], ...]] = field(
+        default_factory=dict, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         self._index.update({child.name: child for child in self.children})

@@ -257,3 +257,40 @@ def test_an_empty_id_is_pruned_as_before(ctx):
     new = rc_eda.encode_create_case(case, ctx)
     old = _old_encode(case, ctx)
     assert _ordered(new[0]) == _ordered(old[0]) and new[1:] == old[1:]
+
+
+def _prefixes(path: str) -> list[str]:
+    return [path[:m.start()] for m in re.finditer(r"[./]", path)] + [path]
+
+
+@settings(max_examples=300, deadline=None)
+@given(_cases(), st.data())
+def test_the_quick_walk_by_checkers_never_hides_a_drop(case, data):
+    """``unread``'s quick walk (generated per model type and path) answers "nothing dropped" only when the exact
+    way finds nothing: any generated case (defaults held or not, "" values, list items), any set of read paths."""
+    paths = sorted({p for leaf in consumed.held(case) for p in _prefixes(leaf)} | {"", "extras", "notes", "caller"})
+    used = set(data.draw(st.lists(st.sampled_from(paths), max_size=len(paths))))
+    expected = [leaf for leaf in consumed.held(case) if not consumed._covered(leaf, used)]  # the exact way's leaves
+    assert consumed._any_unread(case, "", used, top=True) == bool(expected)  # on these cases, never only "in doubt"
+    assert bool(consumed.unread(case, used, "why")) == bool(expected)
+
+
+def test_a_checker_is_made_once_per_model_type_and_path(monkeypatch):
+    """The quick walk's straight-line checker of a (model type, path) is generated for the first case only."""
+    monkeypatch.setattr(consumed, "_CHECKERS", {})
+    made: list[tuple[str, str]] = []
+    real = consumed._checker
+
+    def counting(model, path, top, making=frozenset()):
+        made.append((model.__name__, path))
+        return real(model, path, top, making)
+
+    monkeypatch.setattr(consumed, "_checker", counting)
+    cases = [case for _ctx, case in _golden_cases()][:5]
+    for case in cases:
+        consumed._any_unread(case, "", set(), top=True)
+    first = list(made)
+    assert ("Case", "") in first and len(first) == len(set(first))
+    for case in cases:
+        consumed._any_unread(case, "", set(), top=True)
+    assert made == first  # nothing made again

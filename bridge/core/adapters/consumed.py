@@ -6,7 +6,9 @@ remembers every attribute path it touched (``qualification.whats_happen.code``,
 the case *held* (set, not a model default) that the encoder never read, collapsed to the
 highest node whose whole subtree went unread (``request`` rather than its five leaves).
 Nothing is hand-listed, so a field added to the canonical model and not written by an
-encoder is reported the day it is added.
+encoder is reported the day it is added. An encoder on the hot path may instead mark its reads
+itself (``PayloadKind.encode_marked``): :func:`unread` is the same, and a test runs that code on a
+``Tracked`` view to check that its marks are exactly the view's.
 """
 
 from __future__ import annotations

@@ -14,8 +14,9 @@ What the generic part does for every kind, so no decoder has to:
   and what was found. The schema's required fields are checked, and the whole payload is
   validated against the official schema when a bundle is installed (through the codec).
 * **dropped fields, both ways**: decoders read through a :class:`Reader` (leftover leaves
-  are dropped); encoders read the case through a :class:`Tracked` view and every held
-  canonical field they did not read is reported (``consumed.unread``).
+  are dropped); encoders read the case through a :class:`Tracked` view, or mark what they
+  read themselves (``encode_marked``, the createCase encoder: its marks are tested to be the
+  view's), and every held canonical field they did not read is reported (``consumed.unread``).
 * **shape net**: a payload of an unexpected shape is an ``INVALID_MESSAGE`` refusal naming
   the payload, never a Python traceback.
 """

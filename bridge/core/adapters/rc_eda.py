@@ -274,11 +274,12 @@ def _alert_dict(caller: Any, phone: str, created: str, notes: list[dict[str, Any
     if name:
         caller_dict["detailedName"] = {"complete": name}
     alert["caller"] = caller_dict
-    # the payload's own location and qualification objects: a JSON tree, written and validated, never mutated
+    # copies, not the payload's own objects: a tree with no shared node, as pruning made it (a deepcopy keeps
+    # sharing, and versions.drop_invalid_leaves edits its copy in place, one path at a time)
     if location:
-        alert["location"] = location
+        alert["location"] = _tree_copy(location)
     if qualification:
-        alert["qualification"] = qualification
+        alert["qualification"] = _tree_copy(qualification)
     organization = ctx.sender_id
     room = organization.rsplit(".", 1)[-1].upper()
     call_taker = {"organization": organization} if organization else {}
@@ -287,6 +288,15 @@ def _alert_dict(caller: Any, phone: str, created: str, notes: list[dict[str, Any
     if call_taker:
         alert["callTaker"] = call_taker
     return alert
+
+
+def _tree_copy(value: Any) -> Any:
+    """A JSON tree's containers copied (its leaves are immutable)."""
+    if type(value) is dict:
+        return {key: _tree_copy(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_tree_copy(item) for item in value]
+    return value
 
 
 def _coded_dict(c: Any, ctx: AdapterContext, path: str, used: set[str]) -> dict[str, Any] | None:

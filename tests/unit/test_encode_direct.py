@@ -135,10 +135,15 @@ def _old_patient_text(patient: Any) -> str:
 
 
 def _old_encode(case: Case, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
-    """What ``encode_create_case`` returned before: the tracked encoder, then its reads' drops."""
+    """What ``encode_create_case`` returns: the old tracked encoder's dict and warnings, and its reads' drops,
+    except that a note's creation time is no longer counted as read when no initialAlert carries it (no phone:
+    the createCase freetext holds the texts alone). Before, that time was read, not written, and not reported."""
     tracked = Tracked(case)
     payload, warnings = _old_encode_create_case(tracked, ctx)
-    return payload, unread(case, tracked.used, rc_eda.RC_EDA.drop_reason), warnings
+    used = tracked.used
+    if "initialAlert" not in payload:
+        used = {path for path in used if not (path.startswith("notes/") and path.endswith(".created"))}
+    return payload, unread(case, used, rc_eda.RC_EDA.drop_reason), warnings
 
 
 # ---- helpers --------------------------------------------------------------------------------------------
@@ -306,3 +311,19 @@ def test_a_checker_is_made_once_per_model_type_and_path(monkeypatch):
     for case in cases:
         consumed._any_unread(case, "", set(), top=True)
     assert made == first  # nothing made again
+
+
+def test_a_note_time_the_createcase_cannot_carry_is_a_declared_drop():
+    """Without a caller's phone there is no initialAlert: the notes travel as the createCase's freetext, texts
+    alone, so each note's creation time is reported dropped (it was read, not written, and not reported)."""
+    when = datetime(2024, 1, 1, 9, tzinfo=UTC)
+    case = Case(qualification=Qualification(whats_happen=Coded(code="C04.00.00")),
+                notes=(Note(text="obs", created=when), Note(text="sans heure")), caller=Caller(name="Dupont"))
+    ctx = _CTX[0]
+    payload, drops, _warnings = rc_eda.encode_create_case(case, ctx)
+    assert payload["freetext"] == ["obs", "sans heure"] and "initialAlert" not in payload
+    assert [d.path for d in drops] == ["caller.name", "notes/0.created"]
+    with_phone = case.model_copy(update={"caller": Caller(name="Dupont", phone="0601020304")})
+    payload, drops, _warnings = rc_eda.encode_create_case(with_phone, ctx)
+    assert payload["initialAlert"]["notes"][0] == {"creation": "2024-01-01T09:00:00+00:00", "freetext": "obs"}
+    assert drops == []

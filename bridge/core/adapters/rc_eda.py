@@ -219,10 +219,20 @@ def _build_create_case(case: Any, ctx: AdapterContext, used: set[str]) -> tuple[
         payload["qualification"] = qualification
     if location:
         payload["location"] = location
+    caller = case.caller
+    if caller is None:
+        used.add("caller")
+        phone = None
+    else:
+        phone = caller.phone
+        used.add("caller.phone")
     notes = case.notes
-    note_dicts = []
-    if notes:
-        for index, n in enumerate(notes):
+    if not notes:
+        used.add("notes")
+    if phone:
+        warnings.append(_CALLER_ALERT)
+        note_dicts = []
+        for index, n in enumerate(notes):  # an initialAlert note carries its text and its creation time
             note_created, text = n.created, n.text
             used.add(f"notes/{index}.created")
             used.add(f"notes/{index}.text")
@@ -231,20 +241,14 @@ def _build_create_case(case: Any, ctx: AdapterContext, used: set[str]) -> tuple[
                 note["freetext"] = text
             if note:
                 note_dicts.append(note)
-    else:
-        used.add("notes")
-    caller = case.caller
-    if caller is None:
-        used.add("caller")
-        phone = None
-    else:
-        phone = caller.phone
-        used.add("caller.phone")
-    if phone:
-        warnings.append(_CALLER_ALERT)
         payload["initialAlert"] = _alert_dict(caller, phone, created, note_dicts, location, qualification, ctx, used)
-    elif notes:
-        texts = [text for n in notes if (text := n.text)]
+    elif notes:  # the case's freetext carries the texts alone: a note's creation time is a declared drop
+        texts = []
+        for index, n in enumerate(notes):
+            text = n.text
+            used.add(f"notes/{index}.text")
+            if text:
+                texts.append(text)
         if texts:
             payload["freetext"] = texts
     custom_map = _custom_map_items(case, used)

@@ -40,6 +40,7 @@ HEALTH_EXTRAS_PREFIX = "health."
 
 
 _MEMO_LIMIT = 20_000
+_KEYED_MAX_KEYS = 256  # a dict field's key set is remembered up to this size (an RS-EDA case has ~40 extras)
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,9 +108,11 @@ class Policy:
                     kept.append(key)
                 else:
                     drops.append(self.drop(name, rule, recipient))
-            if len(self._keyed) > _MEMO_LIMIT // 20:  # the keys of many shapes: stay bounded
-                self._keyed.clear()
-            known = self._keyed[memo_key] = (None if len(kept) == len(keys) else tuple(kept), tuple(drops))
+            known = (None if len(kept) == len(keys) else tuple(kept), tuple(drops))
+            if len(keys) <= _KEYED_MAX_KEYS:  # a hostile message's thousands of keys are not kept
+                if len(self._keyed) > _MEMO_LIMIT // 20:  # the keys of many shapes: stay bounded
+                    self._keyed.clear()
+                self._keyed[memo_key] = known
         return known
 
     def drop(self, path: str, rule: Rule | None, recipient: str) -> Issue:

@@ -179,3 +179,15 @@ def test_the_dropped_keys_of_a_dict_are_worked_out_once_per_key_set(monkeypatch)
     kept, drops = confidentiality.apply(again, policy, FIRE)
     assert kept.extras == {"ETAGE": "8"} and [d.path for d in drops] == ["extras.health.a", "extras.rs-eda.b"]
     assert not [name for name in asked if name.startswith("extras")]  # the same keys: the rows are not asked again
+
+
+def test_a_huge_key_set_is_filtered_but_not_remembered():
+    """A hostile message with thousands of extras keys is filtered as before, and its key set is not kept."""
+    policy = _fresh(load_policy())
+    extras = {f"health.k{n}" if n % 2 else f"K{n}": "v" for n in range(confidentiality._KEYED_MAX_KEYS + 1)}
+    case = Case(extras=extras)
+    assert confidentiality.apply(case, policy, FIRE) == _old_apply(case, _fresh(load_policy()), FIRE)
+    assert policy._keyed == {}
+    small = Case(extras=dict(list(extras.items())[:10]))
+    assert confidentiality.apply(small, policy, FIRE) == _old_apply(small, _fresh(load_policy()), FIRE)
+    assert len(policy._keyed) == 1

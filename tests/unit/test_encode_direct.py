@@ -327,3 +327,15 @@ def test_a_note_time_the_createcase_cannot_carry_is_a_declared_drop():
     payload, drops, _warnings = rc_eda.encode_create_case(with_phone, ctx)
     assert payload["initialAlert"]["notes"][0] == {"creation": "2024-01-01T09:00:00+00:00", "freetext": "obs"}
     assert drops == []
+
+
+def test_list_items_make_no_checker(monkeypatch):
+    """Checkers exist only for paths the model classes name: a case with 3,000 notes (a hostile list) is walked
+    without generating code per item, and still answers (a note's unread time is found)."""
+    monkeypatch.setattr(consumed, "_CHECKERS", {})
+    when = datetime(2024, 1, 1, tzinfo=UTC)
+    case = Case(notes=tuple(Note(text=f"n{i}", created=when) for i in range(3000)))
+    used = {f"notes/{i}.text" for i in range(3000)} | {f"notes/{i}.created" for i in range(2999)}
+    assert consumed._any_unread(case, "", used, top=True) is True  # notes/2999.created was not read
+    assert consumed._any_unread(case, "", used | {"notes/2999.created"}, top=True) is False
+    assert len(consumed._CHECKERS) < 20 and not any("/" in path for _model, path, _top in consumed._CHECKERS)

@@ -270,7 +270,8 @@ def _any_unread(value: Any, path: str, used: set[str], top: bool = False) -> boo
     Conservative: True whenever in doubt (a value :func:`held` would leave out, a key with a dot in it),
     and then :func:`unread` works the drops out the exact way; False only when every leaf
     :func:`held` can list lies at or under a path in ``used``, so that way would list none.
-    A model is walked by its type's checker for that path (:func:`_checker`), made once.
+    A model is walked by its type's checker for that path (:func:`_checker`, made once); below a list
+    item or a dict key (paths that come from the data) the walk is :func:`_walked`, which makes none.
     """
     if path in used:
         return False
@@ -278,13 +279,33 @@ def _any_unread(value: Any, path: str, used: set[str], top: bool = False) -> boo
         key = (type(value), path, top)
         check = _CHECKERS.get(key) or _checker(*key)
         return check(value.__dict__, used)
+    return _walked(value, path, used)
+
+
+def _walked(value: Any, path: str, used: set[str], top: bool = False) -> bool:
+    """:func:`_any_unread` field by field, without generated code (list items, dict values, their subtrees)."""
+    if path in used:
+        return False
+    if _is_model(value):
+        defaults = _defaults(type(value))
+        for name, item in value.__dict__.items():
+            if item is None or (top and name == "dropped"):
+                continue
+            if type(item) in _LEAF_TYPES:
+                if item == "" or item == defaults.get(name, _NO_DEFAULT):  # left out by model_dump(exclude_defaults)
+                    continue
+                if (f"{path}.{name}" if path else name) not in used:
+                    return True
+            elif _walked(item, f"{path}.{name}" if path else name, used):
+                return True
+        return False
     if isinstance(value, dict):
-        return any(item is not None and item != "" and _any_unread(item, f"{path}.{key}" if path else str(key), used)
+        return any(item is not None and item != "" and _walked(item, f"{path}.{key}" if path else str(key), used)
                    for key, item in value.items())
     if isinstance(value, (tuple, list)):
         for index, item in enumerate(value):
             # a model is never == "" (and its __eq__ is pydantic's, in Python): not asked
-            if item is not None and (_is_model(item) or item != "") and _any_unread(item, f"{path}/{index}", used):
+            if item is not None and (_is_model(item) or item != "") and _walked(item, f"{path}/{index}", used):
                 return True
         return False
     return value is not None and value != ""  # a leaf not read (a model's own leaves are taken above)
@@ -302,10 +323,12 @@ def _checker(model: type[BaseModel], path: str, top: bool,
     For each field, in order, what the generic walk did: None is nothing; a plain leaf is unread when it is
     not "" nor the field's default (``model_dump(exclude_defaults)`` leaves those out) and its path was not
     read; a sub-model of the one model type the field is declared with is walked by that type's checker at
-    its path, called directly (unless its path was read); anything else goes to :func:`_any_unread`. At the
-    top the case's own ``dropped`` report is left out.
+    its path, called directly (unless its path was read); anything else (a list, a dict) goes to
+    :func:`_walked`, so checkers exist only for paths the model classes name (never one per list index or
+    dict key of a message: a hostile list of 10,000 items makes no code). At the top the case's own
+    ``dropped`` report is left out.
     """
-    constants: dict[str, Any] = {"_LEAF_TYPES": _LEAF_TYPES, "_any_unread": _any_unread}
+    constants: dict[str, Any] = {"_LEAF_TYPES": _LEAF_TYPES, "_walked": _walked}
     lines = ["def check(fields, used):"]
     for index, (name, info) in enumerate(model.model_fields.items()):
         if top and name == "dropped":
@@ -327,7 +350,7 @@ def _checker(model: type[BaseModel], path: str, top: bool,
             lines.append("        if type(item) in _LEAF_TYPES:")
         lines += [f"            if item != ''{not_default} and P{index} not in used:",
                   "                return True",
-                  f"        elif _any_unread(item, P{index}, used):",
+                  f"        elif _walked(item, P{index}, used):",
                   "            return True"]
     lines.append("    return False")
     exec("\n".join(lines), constants)  # noqa: S102 - our own text: field names of a model class, as constants

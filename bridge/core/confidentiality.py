@@ -40,6 +40,7 @@ HEALTH_EXTRAS_PREFIX = "health."
 
 
 _MEMO_LIMIT = 20_000
+_KEYED_MAX_KEYS = 256  # a dict field's key set is remembered up to this size (an RS-EDA case has ~40 extras)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,55 @@ class Policy:
     _drops: dict[tuple[str, str], Issue] = field(default_factory=dict, compare=False, repr=False)
     """The declared drop of a withheld field, per (path, recipient): an Issue is immutable, so one serves every
     message (a health case withholds ~40 fields; building each report anew was a third of the filtering)."""
+    _safe: dict[tuple[str, type], bool] = field(default_factory=dict, compare=False, repr=False)
+    """Per (case field, type of its value): whether no value of that type can lose anything there (see ``safe``)."""
+    _keyed: dict[tuple[str, tuple[str, ...], str], tuple[tuple[str, ...] | None, tuple[Issue, ...]]] = field(
+        default_factory=dict, compare=False, repr=False)
+    """Per (dict field, its keys in order, recipient): the keys kept (``None``: all) and the drops of the others."""
+
+    def safe(self, name: str, kind: type) -> bool:
+        """Whether a value of type ``kind`` in case field ``name`` always crosses whole (``_filter`` keeps it as is).
+
+        True when a row decides for the whole field and lets it cross, or, for a sub-model type, when every one
+        of its fields crosses; a tuple or a dict (decided item by item, key by key) is never safe here.
+        """
+        key = (name, kind)
+        known = self._safe.get(key)
+        if known is None:
+            if self.decides_whole(name):
+                known = self.crosses(name)[0]
+            elif issubclass(kind, (tuple, dict, list)):
+                known = False
+            elif issubclass(kind, BaseModel):
+                known = all(self.crosses(f"{name}.{part}")[0] for part in kind.model_fields)
+            else:
+                known = self.crosses(name)[0]
+            if len(self._safe) > _MEMO_LIMIT:
+                self._safe.clear()
+            self._safe[key] = known
+        return known
+
+    def keyed(self, path: str, keys: tuple[str, ...], recipient: str) -> tuple[tuple[str, ...] | None, tuple[Issue, ...]]:
+        """What of a dict field with ``keys`` crosses (``None``: every key) and the drops of the rest, memoised:
+        a health case's ~40 extras keys recur, in the same order, in every message of the same shape."""
+        memo_key = (path, keys, recipient)
+        known = self._keyed.get(memo_key)
+        if known is None:
+            kept: list[str] = []
+            drops: list[Issue] = []
+            for key in keys:
+                name = f"{path}.{key}"
+                ok, rule = self.crosses(name)
+                if ok:
+                    kept.append(key)
+                else:
+                    drops.append(self.drop(name, rule, recipient))
+            known = (None if len(kept) == len(keys) else tuple(kept), tuple(drops))
+            if len(keys) <= _KEYED_MAX_KEYS:  # a hostile message's thousands of keys are not kept
+                if len(self._keyed) > _MEMO_LIMIT // 20:  # the keys of many shapes: stay bounded
+                    self._keyed.clear()
+                self._keyed[memo_key] = known
+        return known
 
     def drop(self, path: str, rule: Rule | None, recipient: str) -> Issue:
         """The declared drop of withheld field ``path`` (memoised, bounded like the decisions)."""
@@ -180,9 +230,10 @@ def apply(case: Case, policy: Policy | None, recipient_id: str | None) -> tuple[
     policy = policy or FLOOR
     withheld: list[Issue] = []
     updates: dict[str, Any] = {}
+    safe = policy.safe
     for name, value in case.__dict__.items():  # the fields, as iterating the model gives them (extra="forbid")
-        if value is None or (type(value) in _EMPTIABLE and not value) or name == "dropped":
-            continue
+        if value is None or (type(value) in _EMPTIABLE and not value) or name == "dropped" or safe(name, type(value)):
+            continue  # nothing there, or nothing of it may be withheld (one memoised answer per field and type)
         kept = _filter(name, value, policy, withheld, recipient_id or "")
         if kept is not value:
             updates[name] = kept
@@ -210,15 +261,11 @@ def _filter(path: str, value: Any, policy: Policy, withheld: list[Issue], recipi
         unchanged = all(a is b for a, b in zip(items, value, strict=True)) and len(kept_items) == len(value)
         return value if unchanged else kept_items
     if isinstance(value, dict):
-        kept: dict[str, Any] = {}
-        for key, item in value.items():
-            name = f"{path}.{key}"
-            ok, rule = policy.crosses(name)
-            if ok:
-                kept[key] = item
-            else:
-                withheld.append(policy.drop(name, rule, recipient))
-        return value if len(kept) == len(value) else kept
+        keys, drops = policy.keyed(path, tuple(value), recipient)
+        if keys is None:
+            return value
+        withheld.extend(drops)
+        return {key: value[key] for key in keys}
     if isinstance(value, BaseModel):
         return _filter_model(path, path, value, policy, withheld, recipient)
     ok, rule = policy.crosses(path)

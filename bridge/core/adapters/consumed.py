@@ -6,16 +6,18 @@ remembers every attribute path it touched (``qualification.whats_happen.code``,
 the case *held* (set, not a model default) that the encoder never read, collapsed to the
 highest node whose whole subtree went unread (``request`` rather than its five leaves).
 Nothing is hand-listed, so a field added to the canonical model and not written by an
-encoder is reported the day it is added.
+encoder is reported the day it is added. An encoder on the hot path may instead mark its reads
+itself (``PayloadKind.encode_marked``): :func:`unread` is the same, and a test runs that code on a
+``Tracked`` view to check that its marks are exactly the view's.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
@@ -268,10 +270,23 @@ def _any_unread(value: Any, path: str, used: set[str], top: bool = False) -> boo
     Conservative: True whenever in doubt (a value :func:`held` would leave out, a key with a dot in it),
     and then :func:`unread` works the drops out the exact way; False only when every leaf
     :func:`held` can list lies at or under a path in ``used``, so that way would list none.
+    A model is walked by its type's checker for that path (:func:`_checker`, made once); below a list
+    item or a dict key (paths that come from the data) the walk is :func:`_walked`, which makes none.
     """
     if path in used:
         return False
-    if isinstance(value, BaseModel):
+    if _is_model(value):
+        key = (type(value), path, top)
+        check = _CHECKERS.get(key) or _checker(*key)
+        return check(value.__dict__, used)
+    return _walked(value, path, used)
+
+
+def _walked(value: Any, path: str, used: set[str], top: bool = False) -> bool:
+    """:func:`_any_unread` field by field, without generated code (list items, dict values, their subtrees)."""
+    if path in used:
+        return False
+    if _is_model(value):
         defaults = _defaults(type(value))
         for name, item in value.__dict__.items():
             if item is None or (top and name == "dropped"):
@@ -281,16 +296,77 @@ def _any_unread(value: Any, path: str, used: set[str], top: bool = False) -> boo
                     continue
                 if (f"{path}.{name}" if path else name) not in used:
                     return True
-            elif _any_unread(item, f"{path}.{name}" if path else name, used):
+            elif _walked(item, f"{path}.{name}" if path else name, used):
                 return True
         return False
     if isinstance(value, dict):
-        return any(item is not None and item != "" and _any_unread(item, f"{path}.{key}" if path else str(key), used)
+        return any(item is not None and item != "" and _walked(item, f"{path}.{key}" if path else str(key), used)
                    for key, item in value.items())
     if isinstance(value, (tuple, list)):
-        return any(item is not None and item != "" and _any_unread(item, f"{path}/{index}", used)
-                   for index, item in enumerate(value))
+        for index, item in enumerate(value):
+            # a model is never == "" (and its __eq__ is pydantic's, in Python): not asked
+            if item is not None and (_is_model(item) or item != "") and _walked(item, f"{path}/{index}", used):
+                return True
+        return False
     return value is not None and value != ""  # a leaf not read (a model's own leaves are taken above)
+
+
+_CHECKERS: dict[tuple[type, str, bool], Callable[[dict[str, Any], set[str]], bool]] = {}
+_CHECKER_LIMIT = 2048  # (model type, path) pairs: a few dozen per encoder, list items by index; bounded all the same
+
+
+def _checker(model: type[BaseModel], path: str, top: bool,
+             making: frozenset[type] = frozenset()) -> Callable[[dict[str, Any], set[str]], bool]:
+    """The quick walk of one model type at one path, as straight-line code: the field names, their paths and
+    their plain defaults are constants of the function (they were formatted and looked up per case).
+
+    For each field, in order, what the generic walk did: None is nothing; a plain leaf is unread when it is
+    not "" nor the field's default (``model_dump(exclude_defaults)`` leaves those out) and its path was not
+    read; a sub-model of the one model type the field is declared with is walked by that type's checker at
+    its path, called directly (unless its path was read); anything else (a list, a dict) goes to
+    :func:`_walked`, so checkers exist only for paths the model classes name (never one per list index or
+    dict key of a message: a hostile list of 10,000 items makes no code). At the top the case's own
+    ``dropped`` report is left out.
+    """
+    constants: dict[str, Any] = {"_LEAF_TYPES": _LEAF_TYPES, "_walked": _walked}
+    lines = ["def check(fields, used):"]
+    for index, (name, info) in enumerate(model.model_fields.items()):
+        if top and name == "dropped":
+            continue
+        child = f"{path}.{name}" if path else name
+        default = _defaults(model).get(name, _NO_DEFAULT)
+        constants[f"N{index}"], constants[f"P{index}"], constants[f"D{index}"] = name, child, default
+        not_default = "" if default is _NO_DEFAULT else f" and item != D{index}"
+        lines += [f"    item = fields.get(N{index})",
+                  "    if item is not None:"]
+        sub = _model_of(info.annotation)
+        if sub is not None and sub not in making:  # a model type inside itself stays with the generic walk
+            constants[f"T{index}"], constants[f"C{index}"] = sub, _checker(sub, child, False, making | {model})
+            lines += [f"        if type(item) is T{index}:",
+                      f"            if P{index} not in used and C{index}(item.__dict__, used):",
+                      "                return True",
+                      "        elif type(item) in _LEAF_TYPES:"]
+        else:
+            lines.append("        if type(item) in _LEAF_TYPES:")
+        lines += [f"            if item != ''{not_default} and P{index} not in used:",
+                  "                return True",
+                  f"        elif _walked(item, P{index}, used):",
+                  "            return True"]
+    lines.append("    return False")
+    exec("\n".join(lines), constants)  # noqa: S102 - our own text: field names of a model class, as constants
+    check: Callable[[dict[str, Any], set[str]], bool] = constants["check"]
+    if len(_CHECKERS) >= _CHECKER_LIMIT:
+        _CHECKERS.clear()
+    _CHECKERS[(model, path, top)] = check
+    return check
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    """The model type a field is declared with (``Coded`` or ``Coded | None``), else None."""
+    kinds = [kind for kind in (get_args(annotation) or (annotation,)) if kind is not type(None)]
+    if len(kinds) == 1 and isinstance(kinds[0], type) and issubclass(kinds[0], BaseModel):
+        return kinds[0]
+    return None
 
 
 def _covered(leaf: str, used: set[str]) -> bool:

@@ -14,8 +14,9 @@ What the generic part does for every kind, so no decoder has to:
   and what was found. The schema's required fields are checked, and the whole payload is
   validated against the official schema when a bundle is installed (through the codec).
 * **dropped fields, both ways**: decoders read through a :class:`Reader` (leftover leaves
-  are dropped); encoders read the case through a :class:`Tracked` view and every held
-  canonical field they did not read is reported (``consumed.unread``).
+  are dropped); encoders read the case through a :class:`Tracked` view, or mark what they
+  read themselves (``encode_marked``, the createCase encoder: its marks are tested to be the
+  view's), and every held canonical field they did not read is reported (``consumed.unread``).
 * **shape net**: a payload of an unexpected shape is an ``INVALID_MESSAGE`` refusal naming
   the payload, never a Python traceback.
 """
@@ -57,6 +58,9 @@ class PayloadKind:
     encode: Callable[[Any, AdapterContext], tuple[dict[str, Any], list[Issue]]]
     drop_reason: str = "no field of the target payload carries it"
     model_side: str = "cisu"  # "health" for the 15-15 messages (RS-*): the pipeline writes those for a health partner
+    # (plain case, ctx, used) -> payload, warnings: the same encoder marking its reads in ``used`` itself, so the
+    # hot path needs no read-through view (``encode`` stays the same code run on a Tracked view; tests compare them)
+    encode_marked: Callable[[Case, AdapterContext, set[str]], tuple[dict[str, Any], list[Issue]]] | None = None
 
 
 @dataclass(frozen=True)
@@ -168,12 +172,18 @@ def decode_payload(payload: object, kind: PayloadKind, ctx: AdapterContext) -> D
 def encode_payload(case: Case, kind: PayloadKind, ctx: AdapterContext
                    ) -> tuple[dict[str, Any], list[Issue], list[Issue]]:
     """``(payload dict, dropped, warnings)``: dropped = the case's held fields the encoder did not read."""
-    tracked = Tracked(case)
-    payload, warnings = kind.encode(tracked, ctx)
+    if kind.encode_marked is not None:
+        used: set[str] = set()
+        payload, warnings = kind.encode_marked(case, ctx, used)
+    else:
+        tracked = Tracked(case)
+        payload, warnings = kind.encode(tracked, ctx)
+        used = tracked.used
     # an encoder that reads a part whole (unwrap_tracked) may report that part's own drops among its warnings
     own_drops = [w for w in warnings if w.code == "dropped"]
-    warnings = [w for w in warnings if w.code != "dropped"]
-    return payload, unread(case, tracked.used, kind.drop_reason) + own_drops, warnings
+    if own_drops:
+        warnings = [w for w in warnings if w.code != "dropped"]
+    return payload, unread(case, used, kind.drop_reason) + own_drops, warnings
 
 
 def _envelope_drops(envelope: Mapping[str, Any] | None) -> list[Issue]:

@@ -26,7 +26,7 @@ from bridge.core.adapters.hub_payload import (
     encode_payload,
     require_codec,
 )
-from bridge.core.adapters.hubjson import hub_datetime, parse_datetime, prune
+from bridge.core.adapters.hubjson import hub_datetime, parse_datetime
 from bridge.core.adapters.tracking import Reader
 from bridge.core.canonical import Caller, Case, Coded, Location, Note, Patient, Qualification
 from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
@@ -179,104 +179,254 @@ _CALLER_ALERT = Issue("/createCase/initialAlert", "the caller travels in an init
 
 
 def _encode_create_case(case: Any, ctx: AdapterContext) -> tuple[dict[str, Any], list[Issue]]:
+    """The encoder run on a :class:`~bridge.core.adapters.consumed.Tracked` view (the view records the reads)."""
+    return _build_create_case(case, ctx, set())
+
+
+def _build_create_case(case: Any, ctx: AdapterContext, used: set[str]) -> tuple[dict[str, Any], list[Issue]]:
+    """Case -> createCase dict and warnings; every canonical path read is added to ``used``.
+
+    The dict is built as the Hub writes it (no None, no empty string, list or object: what ``prune`` would
+    leave), keys in the model's (XSD sequence) order: the service sends the dict as built
+    (tests/unit/test_wrap_as_built.py checks it is what the model would write). Run on a plain case, the
+    reads are marked here, next to each read, so the dropped-field report needs no read-through view; run on
+    a ``Tracked`` view (``RC_EDA.encode``), the view marks them too, and tests/unit/test_encode_direct.py
+    checks that both record the same paths for any case.
+    """
     warnings: list[Issue] = []
-    if case.qualification.whats_happen is None:
+    q = case.qualification
+    if q.whats_happen is None:
         raise OutboundError("createCase needs whatsHappen", [Issue("qualification.whats_happen",
                             "no CISU whatsHappen code", "missing-field")], HubErrorCode.INSUFFICIENT_DATA)
     created_at = case.created
     if created_at is None:
         warnings.append(_NO_CREATION)
     created = hub_datetime(created_at or ctx.now)
-    qualification = _qualification_dict(case, ctx)
-    location = _location_dict(case, ctx, created)
-    if "geometry" in (location or {}) and location["geometry"]:
+    qualification = _qualification_dict(q, ctx, used)
+    location = _location_dict(case.location, ctx, created, used)
+    if "geometry" in location:
         warnings.append(_POSITION_TIME)
-    payload: dict[str, Any] = {
-        "caseId": case_id_for(case, ctx), "senderCaseId": case.sender_case_id, "creation": created,
-        "referenceVersion": ctx.reference_version, "qualification": qualification, "location": location,
-    }
-    notes = [{"creation": hub_datetime(n.created) if n.created else None, "freetext": n.text} for n in case.notes]
+    case_id = case_id_for(case, ctx)
+    sender_case_id = case.sender_case_id
+    used.update(_CASE_LEAVES)  # created, case_id, sender_case_id
+    payload: dict[str, Any] = {"caseId": case_id} if case_id else {}
+    if sender_case_id:
+        payload["senderCaseId"] = sender_case_id
+    payload["creation"] = created
+    if ctx.reference_version:
+        payload["referenceVersion"] = ctx.reference_version
+    if qualification:
+        payload["qualification"] = qualification
+    if location:
+        payload["location"] = location
     caller = case.caller
-    phone = caller.phone if caller is not None else None
+    if caller is None:
+        used.add("caller")
+        phone = None
+    else:
+        phone = caller.phone
+        used.add("caller.phone")
+    notes = case.notes
+    if not notes:
+        used.add("notes")
     if phone:
         warnings.append(_CALLER_ALERT)
-        payload["initialAlert"] = {
-            "id": f"{ctx.sender_id}.alert.{_NOT_ID_CHAR.sub('', ctx.new_id())}", "reception": created,
-            "reporting": "STANDARD", "notes": notes,
-            "caller": {"callerContact": {"channel": "PERSONNE", "type": "TEL", "detail": phone},
-                       "type": caller.type, "freetext": caller.free_text,
-                       "detailedName": {"complete": name} if (name := caller.name) else None},
-            "location": location, "qualification": qualification,
-            "callTaker": {"organization": ctx.sender_id, "controlRoom": ctx.sender_id.rsplit(".", 1)[-1].upper()},
-        }
+        note_dicts = []
+        for index, n in enumerate(notes):  # an initialAlert note carries its text and its creation time
+            note_created, text = n.created, n.text
+            used.add(f"notes/{index}.created")
+            used.add(f"notes/{index}.text")
+            note = {"creation": hub_datetime(note_created)} if note_created else {}
+            if text:
+                note["freetext"] = text
+            if note:
+                note_dicts.append(note)
+        payload["initialAlert"] = _alert_dict(caller, phone, created, note_dicts, location, qualification, ctx, used)
+    elif notes:  # the case's freetext carries the texts alone: a note's creation time is a declared drop
+        texts = []
+        for index, n in enumerate(notes):
+            text = n.text
+            used.add(f"notes/{index}.text")
+            if text:
+                texts.append(text)
+        if texts:
+            payload["freetext"] = texts
+    custom_map = _custom_map_items(case, used)
+    if custom_map:
+        payload["additionalInformation"] = {"customMap": custom_map}
+    return payload, warnings
+
+
+_CASE_LEAVES = ("created", "case_id", "sender_case_id")
+_CALLER_LEAVES = ("caller.type", "caller.free_text", "caller.name")
+
+
+def _alert_dict(caller: Any, phone: str, created: str, notes: list[dict[str, Any]], location: dict[str, Any],
+                qualification: dict[str, Any], ctx: AdapterContext, used: set[str]) -> dict[str, Any]:
+    """The initialAlert the bridge writes for a caller with a phone number (see ``_CALLER_ALERT``)."""
+    alert: dict[str, Any] = {"id": f"{ctx.sender_id}.alert.{_NOT_ID_CHAR.sub('', ctx.new_id())}",
+                             "reception": created, "reporting": "STANDARD"}
+    if notes:
+        alert["notes"] = notes
+    kind, free_text, name = caller.type, caller.free_text, caller.name
+    used.update(_CALLER_LEAVES)
+    caller_dict: dict[str, Any] = {"callerContact": {"channel": "PERSONNE", "type": "TEL", "detail": phone}}
+    if kind:
+        caller_dict["type"] = kind
+    if free_text:
+        caller_dict["freetext"] = free_text
+    if name:
+        caller_dict["detailedName"] = {"complete": name}
+    alert["caller"] = caller_dict
+    # copies, not the payload's own objects: a tree with no shared node, as pruning made it (a deepcopy keeps
+    # sharing, and versions.drop_invalid_leaves edits its copy in place, one path at a time)
+    if location:
+        alert["location"] = _tree_copy(location)
+    if qualification:
+        alert["qualification"] = _tree_copy(qualification)
+    organization = ctx.sender_id
+    room = organization.rsplit(".", 1)[-1].upper()
+    call_taker = {"organization": organization} if organization else {}
+    if room:
+        call_taker["controlRoom"] = room
+    if call_taker:
+        alert["callTaker"] = call_taker
+    return alert
+
+
+def _tree_copy(value: Any) -> Any:
+    """A JSON tree's containers copied (its leaves are immutable)."""
+    if type(value) is dict:
+        return {key: _tree_copy(item) for key, item in value.items()}
+    if type(value) is list:
+        return [_tree_copy(item) for item in value]
+    return value
+
+
+def _coded_dict(c: Any, ctx: AdapterContext, path: str, used: set[str]) -> dict[str, Any] | None:
+    """``{"code", "label"}`` of a coded value (the label from the nomenclature, else the code), pruned."""
+    if c is None:
+        used.add(path)
+        return None
+    code, label = c.code, c.label  # each read once (a tracked read is marked, not free)
+    used.add(path + ".code")
+    used.add(path + ".label")
+    label = label or label_of(ctx, code) or code
+    coded = {"code": code} if code else {}
+    if label:
+        coded["label"] = label
+    return coded or None
+
+
+_VICTIM_LEAVES = ("qualification.victims_count", "qualification.main_victim", "qualification.victims_text")
+
+
+def _qualification_dict(q: Any, ctx: AdapterContext, used: set[str]) -> dict[str, Any]:
+    risks = q.risk_threats
+    qualification: dict[str, Any] = {}
+    if risks:
+        items = [c for index, risk in enumerate(risks)
+                 if (c := _coded_dict(risk, ctx, f"qualification.risk_threats/{index}", used))]
+        if items:
+            qualification["riskThreat"] = items
     else:
-        payload["freetext"] = [n.text for n in case.notes]
-    payload["additionalInformation"] = {"customMap": _custom_map_items(case)}
-    return prune(payload), warnings
+        used.add("qualification.risk_threats")
+    for key, field, path in _CODED_FIELDS:
+        c = _coded_dict(getattr(q, field), ctx, path, used)
+        if c:
+            qualification[key] = c
+    count, main, text = q.victims_count, q.main_victim, q.victims_text
+    used.update(_VICTIM_LEAVES)
+    victims = {"count": count} if count else {}
+    if main:
+        victims["mainVictim"] = main
+    if text:
+        victims["freetext"] = text
+    if victims:
+        qualification["victims"] = victims
+    return qualification
 
 
-def _qualification_dict(case: Case, ctx: AdapterContext) -> dict[str, Any]:
-    q = case.qualification
-
-    def coded(c: Coded | None) -> dict[str, Any] | None:
-        if not c:
-            return None
-        code, label = c.code, c.label  # each read once (a tracked read is marked, not free)
-        return {"code": code, "label": label or label_of(ctx, code) or code}
-
-    # keys in the model's (XSD sequence) order, as everywhere in this encoder: the service sends the dict as
-    # built (tests/unit/test_wrap_as_built.py checks it is what the model would write)
-    return {"riskThreat": [coded(c) for c in q.risk_threats], "whatsHappen": coded(q.whats_happen),
-            "locationKind": coded(q.location_kind), "healthMotive": coded(q.health_motive),
-            "victims": {"count": q.victims_count, "mainVictim": q.main_victim, "freetext": q.victims_text}}
+_CODED_FIELDS = (("whatsHappen", "whats_happen", "qualification.whats_happen"),
+                 ("locationKind", "location_kind", "qualification.location_kind"),
+                 ("healthMotive", "health_motive", "qualification.health_motive"))
 
 
 def _address(number: str | None, street: str | None) -> str | None:
     return " ".join(p for p in (number, street) if p) or None
 
 
-def _location_dict(case: Case, ctx: AdapterContext, created: str) -> dict[str, Any]:
-    loc = case.location
-    point = None
+_LOCATION_LEAVES = ("location.lat", "location.lon", "location.number", "location.street", "location.loc_id",
+                    "location.city", "location.insee", "location.country", "location.free_text")
+
+
+def _location_dict(loc: Any, ctx: AdapterContext, created: str, used: set[str]) -> dict[str, Any]:
     lat, lon, number, street = loc.lat, loc.lon, loc.number, loc.street
+    point = None
     if lat is not None and lon is not None:
         # the schema requires a precision: INCONNUE (official code) when the source does not say
+        used.add("location.precision")
         point = {"coord": {"lat": lat, "lon": lon, "precision": loc.precision or "INCONNUE"}}
-    complete = _address(number, street)
-    return {
-        "locID": loc.loc_id or ctx.new_id(),
-        "detailedAddress": {"complete": complete, "number": number,
-                            "wayName": {"complete": street} if street else None} if complete else None,
-        "city": {"name": loc.city, "inseeCode": loc.insee},
-        "geometry": {"datetime": created, "point": point} if point else None, "country": loc.country,
-        "freetext": loc.free_text,
-    }
+    location: dict[str, Any] = {}
+    if loc_id := loc.loc_id or ctx.new_id():
+        location["locID"] = loc_id
+    if number or street:
+        address: dict[str, Any] = {"complete": _address(number, street)}
+        if number:
+            address["number"] = number
+        if street:
+            address["wayName"] = {"complete": street}
+        location["detailedAddress"] = address
+    city, insee, country, free_text = loc.city, loc.insee, loc.country, loc.free_text
+    used.update(_LOCATION_LEAVES)
+    if city or insee:
+        location["city"] = {"name": city, "inseeCode": insee} if city and insee else (
+            {"name": city} if city else {"inseeCode": insee})
+    if point:
+        location["geometry"] = {"datetime": created, "point": point}
+    if country:
+        location["country"] = country
+    if free_text:
+        location["freetext"] = free_text
+    return location
 
 
-def _custom_map_items(case: Case) -> list[dict[str, Any]]:
+def _custom_map_items(case: Any, used: set[str]) -> list[dict[str, Any]]:
     # The schema allows 3 customMap entries: victims and extras each travel as one JSON value.
     items = []
-    if case.patients:
-        value = [p.model_dump(exclude_none=True) for p in case.patients]
-        items.append({"key": PATIENTS_KEY, "label": "Victimes (hub-bridge)",
-                      "value": json.dumps(value, ensure_ascii=False, separators=(",", ":")),
-                      "freetext": "; ".join(_patient_text(p) for p in case.patients)})
-    if case.extras:
+    patients = case.patients
+    if patients:
+        value = []
+        for index, p in enumerate(patients):
+            value.append(p.model_dump(exclude_none=True))
+            used.add(f"patients/{index}")  # dumped whole
+        item = {"key": PATIENTS_KEY, "label": "Victimes (hub-bridge)",
+                "value": json.dumps(value, ensure_ascii=False, separators=(",", ":"))}
+        if text := "; ".join(_patient_text(p, f"patients/{i}", used) for i, p in enumerate(case.patients)):
+            item["freetext"] = text
+        items.append(item)
+    else:
+        used.add("patients")
+    extras = case.extras
+    if extras:
+        used.add("extras")
         items.append({"key": EXTRAS_KEY, "label": "Champs complémentaires (hub-bridge)",
-                      "value": json.dumps(unwrap_tracked(case.extras), ensure_ascii=False, separators=(",", ":"))})
+                      "value": json.dumps(unwrap_tracked(extras), ensure_ascii=False, separators=(",", ":"))})
     return items
 
 
-def _patient_text(patient: Patient) -> str:
-    name = " ".join(p for p in (patient.first_name, patient.last_name) if p) or "inconnu"
-    details = ", ".join(p for p in (patient.sex, f"{patient.age} ans" if patient.age is not None else None) if p)
+def _patient_text(patient: Patient, path: str, used: set[str]) -> str:
+    first, last, sex, age = patient.first_name, patient.last_name, patient.sex, patient.age
+    used.update((f"{path}.first_name", f"{path}.last_name", f"{path}.sex", f"{path}.age"))
+    name = " ".join(p for p in (first, last) if p) or "inconnu"
+    details = ", ".join(p for p in (sex, f"{age} ans" if age is not None else None) if p)
     return f"{name} ({details})" if details else name
 
 
 RC_EDA = PayloadKind(
     payload=PAYLOAD, title="RC-EDA createCase",
     required=("caseId", "creation", "referenceVersion", "qualification", "location"),
-    decode=_decode_create_case, encode=_encode_create_case,
+    decode=_decode_create_case, encode=_encode_create_case, encode_marked=_build_create_case,
     drop_reason="createCase has no field for it (a request or answer travels as EMSI; "
                 "a caller travels only with a phone number)",
 )

@@ -17,6 +17,14 @@ settings.load_profile("ci" if os.environ.get("CI") else "dev")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """SIGTERM (``timeout``, a CI runner, ``kill``) ends the session like Ctrl-C, so session fixtures stop the
+    brokers and bridges they started instead of leaving them running (bridge/testing/signals.py)."""
+    from bridge.testing.signals import teardown_on_sigterm
+
+    teardown_on_sigterm()
+
+
 def reference_dir() -> Path | None:
     """The official Hub Santé corpus: ``$HUB_REFERENCE`` or ``../shared/hub-reference``."""
     candidate = Path(os.environ.get("HUB_REFERENCE") or PROJECT_ROOT.parent / "shared" / "hub-reference")

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from bridge.core.edxl import make_error, wrap
 from bridge.core.errors import HubErrorCode
 from bridge.edges.amqp.consumer import Delivery
@@ -17,14 +15,6 @@ from bridge.testing.rig import SAMU, Rig
 def settled(rig, reply):
     """The value a reply Deferred fires with once the commit window has closed."""
     return rig.settled(reply)
-
-
-@pytest.fixture
-def rig(tmp_path):
-    rig = Rig(tmp_path)
-    yield rig
-    rig.service.stop()
-    rig.store.close()
 
 
 class TestLegacyToHub:

@@ -2,20 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
 from twisted.internet import defer
 
 from bridge.app.ports import FrameHandled
 from bridge.runtime.demo import demo_frame
-from bridge.testing.rig import Rig
-
-
-@pytest.fixture
-def rig(tmp_path):
-    rig = Rig(tmp_path)
-    yield rig
-    rig.service.stop()
-    rig.store.close()
 
 
 def test_the_reply_fires_with_the_ack_only_after_the_commit(rig):

@@ -4,22 +4,13 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from structlog.testing import capture_logs
 
 from bridge.edges.metrics import BridgeMetrics
 from bridge.testing.hostile_cases import hub_create_case, hub_delivery
-from bridge.testing.rig import Rig
 
 create_case = hub_create_case
 delivery = hub_delivery
-
-
-@pytest.fixture
-def rig(tmp_path):
-    rig = Rig(tmp_path)
-    yield rig
-    rig.close()
 
 
 def _inbound(rig) -> dict[str, int]:

@@ -399,12 +399,9 @@ class BridgeService:
         for msg in self.store.next_publishable(self.clock(), budget, in_flight=self._in_flight):
             self._in_flight.add(msg.id)
             started = self.clock()
-            try:  # maybeDeferred's rule, without its wrapper: the HubClient returns a Deferred (or a failed one)
-                d = hub.publish(msg.translated, content_type=msg.content_type, message_id=msg.distribution_id)
-            except Exception:  # noqa: BLE001 - a link that raises: the same retry path as a failed publish
-                d = defer.fail()
-            if not isinstance(d, defer.Deferred):
-                d = defer.succeed(d)
+            # a link that raises takes the same retry path as a failed publish
+            d = defer.maybeDeferred(hub.publish, msg.translated, content_type=msg.content_type,
+                                    message_id=msg.distribution_id)
             lifelog.of_message("message_published", msg, self.translator.adapter, attempt=msg.attempts + 1)
             d.addCallbacks(self._confirmed, self._publish_failed, callbackArgs=(msg, started),
                            errbackArgs=(msg,))

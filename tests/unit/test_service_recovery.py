@@ -68,3 +68,23 @@ def test_answer_is_marked_handed_over_only_after_the_write_had_its_turn(tmp_path
     finally:
         rig.service.stop()
         rig.store.close()
+
+
+def test_a_hub_link_that_raises_on_publish_is_a_failed_publish_retried_later(rig):
+    """The publish pass treats a link raising (not returning a failed Deferred) like any failed publish: the
+    message stays queued with a retry time and goes once the link publishes again, once."""
+    real_publish = rig.client.publish
+    raised: list[bytes] = []
+
+    def raising(body, **kwargs):
+        if not raised:
+            raised.append(body)
+            raise ConnectionError("not connected to the Hub (connecting)")
+        return real_publish(body, **kwargs)
+
+    rig.client.publish = raising
+    rig.service.on_legacy_frame(demo_frame(11, assistance=False))
+    rig.run(5.0)
+    assert len(raised) == 1
+    assert rig.simulator.seen["createCase"] == 1
+    assert rig.states() == {"delivered": 1}

@@ -28,5 +28,13 @@ def teardown_on_sigterm() -> bool:
 
 
 def _interrupt(signum: int, _frame: FrameType | None) -> None:
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)  # a second SIGTERM ends the process the default way
+    # SIGTERM often comes twice (``timeout`` signals its whole process group, then someone kills the run by PID): a
+    # second one must not cut the teardown short (a broker stopped, its epmd left running was seen). Every teardown
+    # is bounded, and SIGKILL still ends the process at once. A Python handler, not SIG_IGN: processes the
+    # teardown starts get the default action back at exec.
+    signal.signal(signal.SIGTERM, _already_ending)
     raise KeyboardInterrupt(f"signal {signum}: ending the test session, tearing down what it started")
+
+
+def _already_ending(_signum: int, _frame: FrameType | None) -> None:
+    """The session is already tearing down: let it finish."""

@@ -41,9 +41,10 @@ def test_waits(started):
 '''
 
 
-def _run_and_terminate(directory: Path, conftest: str) -> subprocess.CompletedProcess | int:
+def _run_and_terminate(directory: Path, conftest: str, *, signals: int = 1,
+                       session: str = SESSION) -> subprocess.CompletedProcess | int:
     (directory / "conftest.py").write_text(conftest)
-    (directory / "test_session.py").write_text(SESSION)
+    (directory / "test_session.py").write_text(session)
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
     process = subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(directory)],
                                cwd=directory, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -54,6 +55,12 @@ def _run_and_terminate(directory: Path, conftest: str) -> subprocess.CompletedPr
             assert time.monotonic() < deadline, "the inner session never started its test"
             time.sleep(0.05)
         process.send_signal(signal.SIGTERM)
+        for _ in range(signals - 1):  # the next ones while the teardown runs
+            deadline = time.monotonic() + 30
+            while not (directory / "tearing-down").exists() and process.poll() is None:
+                assert time.monotonic() < deadline, "the teardown never started"
+                time.sleep(0.02)
+            process.send_signal(signal.SIGTERM)
         return process.wait(30)
     finally:
         if process.poll() is None:
@@ -66,6 +73,22 @@ def test_a_session_ended_by_sigterm_runs_its_fixtures_teardown(tmp_path: Path) -
                                         "def pytest_configure(config):\n    teardown_on_sigterm()\n")
     assert (tmp_path / "down").exists(), "the session fixture's teardown did not run"
     assert code == 2  # pytest's "interrupted"
+
+
+SLOW_TEARDOWN = SESSION.replace('''    yield
+    (MARKS / "down").write_text("down")''', '''    yield
+    (MARKS / "tearing-down").write_text("tearing down")
+    time.sleep(1)
+    (MARKS / "down").write_text("down")''')
+
+
+def test_a_second_sigterm_during_the_teardown_does_not_cut_it_short(tmp_path: Path) -> None:
+    assert SLOW_TEARDOWN != SESSION
+    code = _run_and_terminate(tmp_path, "from bridge.testing.signals import teardown_on_sigterm\n\n\n"
+                                        "def pytest_configure(config):\n    teardown_on_sigterm()\n",
+                              signals=2, session=SLOW_TEARDOWN)
+    assert (tmp_path / "down").exists(), "the second SIGTERM ended the teardown"
+    assert code == 2
 
 
 def test_without_it_sigterm_skips_the_teardown(tmp_path: Path) -> None:

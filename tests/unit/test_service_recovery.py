@@ -6,7 +6,7 @@ from twisted.internet import defer
 
 from bridge.edges.amqp.errors import NotConnected
 from bridge.runtime.demo import demo_frame
-from tests.unit.test_service import Rig
+from bridge.testing.rig import Rig
 
 
 def test_resent_frame_is_acked_again_and_published_once(tmp_path):

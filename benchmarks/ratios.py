@@ -196,9 +196,10 @@ def store_rows(rows: int, n: int, directory: Path | None) -> None:
     work = directory or Path(tempfile.mkdtemp(prefix="bench-ratios-"))
     work.mkdir(parents=True, exist_ok=True)
     figures = store_bench.aged(work, rows, n)
+    cpu = figures["cpu_ratio_interleaved"]
     print(f"store with {rows} rows vs empty, legacy intake: ratio {figures['ratio']:.2f} wall clock,"
-          f" {figures['cpu_ratio']:.2f} CPU per frame (target >= 0.9): wall clock {_verdict(figures['ratio'] >= 0.9)},"
-          f" CPU {_verdict(figures['cpu_ratio'] >= 0.9)}")
+          f" {cpu:.2f} CPU per frame (interleaved; best of rounds {figures['cpu_ratio']:.2f}) (target >= 0.9):"
+          f" wall clock {_verdict(figures['ratio'] >= 0.9)}, CPU {_verdict(cpu >= 0.9)}")
     # The wall-clock ratio is decided by one round's fsync latency on a shared disk (it swung 0.53-1.85 in one
     # hour); the CPU per frame (best of the rounds, each side) is the store's own work, which is what ages.
     worst = max(figures["summary_ms"], figures["counts_ms"])

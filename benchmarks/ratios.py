@@ -13,8 +13,10 @@ Rows (each printed as "measure: side A / side B = ratio (target ...): met | NOT 
 - RC-EDA JSON -> XML + XSD through the public API (``bridge.translate`` then
   ``bridge.validate`` with the official bundle) vs raw libxml2 (lxml parse +
   XMLSchema validate + serialise) of the same message, one process, CPU time;
-- legacy intake with ``--store-rows`` retained rows vs an empty store, and the
-  console summary / state counts at that size (``benchmarks/store.py --aged``);
+- legacy intake with ``--store-rows`` retained rows vs an empty store, wall clock (frames per
+  second, each frame its own commit) and CPU per frame, both printed against the target (the
+  first swings with the fsync latency of the moment), and the console summary / state counts
+  at that size (``benchmarks/store.py --aged``);
 - XML -> JSON with no schema bundle installed (embedded mode): the cached specs vs
   rebuilding them on every call (what it did before), and vs the bundle's path.
 
@@ -194,8 +196,12 @@ def store_rows(rows: int, n: int, directory: Path | None) -> None:
     work = directory or Path(tempfile.mkdtemp(prefix="bench-ratios-"))
     work.mkdir(parents=True, exist_ok=True)
     figures = store_bench.aged(work, rows, n)
-    print(f"store with {rows} rows vs empty, legacy intake: ratio {figures['ratio']:.2f} (target >= 0.9):"
-          f" {_verdict(figures['ratio'] >= 0.9)}")
+    cpu = figures["cpu_ratio_interleaved"]
+    print(f"store with {rows} rows vs empty, legacy intake: ratio {figures['ratio']:.2f} wall clock,"
+          f" {cpu:.2f} CPU per frame (interleaved; best of rounds {figures['cpu_ratio']:.2f}) (target >= 0.9):"
+          f" wall clock {_verdict(figures['ratio'] >= 0.9)}, CPU {_verdict(cpu >= 0.9)}")
+    # The wall-clock ratio is decided by one round's fsync latency on a shared disk (it swung 0.53-1.85 in one
+    # hour); the CPU per frame (best of the rounds, each side) is the store's own work, which is what ages.
     worst = max(figures["summary_ms"], figures["counts_ms"])
     print(f"store with {rows} rows, state counts {figures['counts_ms']:.3f} ms, api/summary {figures['summary_ms']:.2f} ms"
           f" (first call on a fresh connection {figures['summary_first_ms']:.1f} ms) (target <= 5 ms):"

@@ -116,6 +116,22 @@ class TestMigrations:
             assert store.outbox_depth() == 2
             assert store.counts() == {("out", "received"): 1, ("out", "translated"): 1, ("out", "published"): 2}
 
+    def test_v9_store_gets_the_overdue_index_filled_from_its_rows(self, tmp_path):
+        """Migration 10 indexes the published messages of an older store still waiting and not flagged: the
+        flag finds them after the upgrade (and not the flagged or delivered ones)."""
+        path = tmp_path / "v9.db"
+        conn = _store_at_version(path, 9)
+        for n, (state, deadline, flagged) in enumerate((("published", at(10), None), ("published", at(20), at(21)),
+                                                         ("delivered", at(10), None), ("published", at(1000), None))):
+            conn.execute("INSERT INTO messages (direction, state, distribution_id, original, created_at, updated_at,"
+                         " rcref_deadline, rcref_overdue_at) VALUES ('out', ?, ?, x'00', '2026-01-01', '2026-01-01',"
+                         " ?, ?)", (state, f"fr.x_{n}", to_db_time(deadline), to_db_time(flagged)))
+        conn.close()
+        with Store.open(path) as store:
+            names = {r[0] for r in store._conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")}
+            assert "messages_rcref_due" in names
+            assert [m.id for m in store.flag_overdue_rcref(at(60))] == [1]
+
     def test_a_state_change_writes_its_row_its_history_line_and_two_counter_rows(self, store):
         """Counters touched once per transition: one two-row upsert (old state -1, new state +1), no second
         counter for the backlog (it was 5 rows written per publish: message, history, -1, +1, pending)."""
@@ -679,6 +695,83 @@ class TestPublishPass:
 
         small, deep = steps(500), steps(5000)
         assert deep <= 1.5 * small + 10, (small, deep)
+
+
+class TestOverdueFlagDoesNotScan:
+    """The pump's overdue RC-REF flag (every 0.2 s) reads the overdue messages, not every published one."""
+
+    @staticmethod
+    def _published(store: Store, waiting: int, overdue: int) -> list[int]:
+        """``waiting`` published messages due later, then ``overdue`` ones already past their deadline (raw rows)."""
+        rows = [(f"fr.health.samu440_w{i}", to_db_time(at(10_000))) for i in range(waiting)]
+        rows += [(f"fr.health.samu440_o{i}", to_db_time(at(50))) for i in range(overdue)]
+        store._conn.execute("BEGIN")
+        store._conn.executemany(
+            "INSERT INTO messages (direction, state, distribution_id, original, translated, created_at, updated_at,"
+            " published_at, rcref_deadline) VALUES ('out', 'published', ?, x'00', zeroblob(2000), '2026-01-01',"
+            " '2026-01-01', '2026-01-01', ?)", rows)
+        store._conn.execute("COMMIT")
+        return [r[0] for r in store._conn.execute("SELECT id FROM messages WHERE rcref_deadline < ? ORDER BY id",
+                                                  (to_db_time(at(100)),))]
+
+    @staticmethod
+    def _steps(store: Store, now: datetime) -> tuple[list[int], int]:
+        count = [0]
+
+        def tick() -> int:
+            count[0] += 1
+            return 0
+
+        store._conn.set_progress_handler(tick, 10)
+        try:
+            flagged = [m.id for m in store.flag_overdue_rcref(now)]
+        finally:
+            store._conn.set_progress_handler(None, 0)
+        return flagged, count[0]
+
+    def test_a_flag_costs_the_overdue_messages_not_the_published_ones(self, tmp_path):
+        """SQLite's virtual-machine steps (counted, not timed) of a flag finding 3 overdue: the same with 100 and
+        3,000 published messages waiting for their RC-REF (it walked all of them, with their bodies, before)."""
+        def steps(waiting: int) -> int:
+            with Store.open(tmp_path / f"w{waiting}.sqlite3") as store:
+                overdue = self._published(store, waiting, 3)
+                flagged, count = self._steps(store, at(100))
+                assert flagged == overdue
+                assert self._steps(store, at(101))[0] == []  # flagged once
+                return count
+
+        few, many = steps(100), steps(3000)
+        assert many <= 1.5 * few + 10, (few, many)
+
+    def test_the_flag_reads_its_partial_index_even_after_analyze(self, store):
+        """The flag's query is a range of the index of messages still waiting and not flagged (migration 10)."""
+        from bridge.edges.store.sqlite import _OVERDUE_UNFLAGGED
+
+        self._published(store, 50, 2)
+        store._conn.execute("ANALYZE")
+        plan = " ".join(row[3] for row in store._conn.execute(f"EXPLAIN QUERY PLAN {_OVERDUE_UNFLAGGED}", ("x",)))
+        assert "USING INDEX messages_rcref_due (rcref_deadline<?)" in plan, plan
+
+    def test_the_index_follows_confirm_rcref_and_flag(self, store):
+        """Confirm adds a message to the index, the RC-REF and the flag take it out; a republish puts it back."""
+        def indexed() -> list[int]:
+            return [r[0] for r in store._conn.execute(
+                "SELECT id FROM messages INDEXED BY messages_rcref_due WHERE direction = 'out' AND state = 'published'"
+                " AND rcref_overdue_at IS NULL AND rcref_deadline < '9999' ORDER BY id")]
+
+        a, b, c = queue(store, "A", 1), queue(store, "B", 2), queue(store, "C", 3)
+        for message_id in (a, b, c):
+            store.mark_published(message_id, at=at(4), rcref_deadline=at(10))
+        assert indexed() == [a, b, c]
+        store.mark_delivered("fr.health.samu440_A_1", at=at(5))
+        assert indexed() == [b, c]
+        assert [m.id for m in store.flag_overdue_rcref(at(11))] == [b, c]
+        assert indexed() == []
+        assert store.republish_window(at(3), at(5), at=at(12)) == [a, b, c]  # queued again
+        assert indexed() == []
+        store.mark_published(c, at=at(13), rcref_deadline=at(20))
+        assert indexed() == [c]
+        assert [m.id for m in store.flag_overdue_rcref(at(21))] == [c]
 
 
 def test_the_hot_paths_record_builder_gives_what_from_row_gives(store):

@@ -210,6 +210,16 @@ BEGIN
 END;
 """
 
+# v10: the overdue RC-REF flag without reading every published message. The service's pump (every 0.2 s)
+# asked for the published messages past their RC-REF deadline and not yet flagged, walking every published
+# row (with its bodies) to test the deadline: about 1 ms per call under load. This partial index holds only
+# those still waiting for their RC-REF and not flagged, by deadline: the flag reads the overdue ones and stops.
+# An entry is added by the confirm and removed by the RC-REF or the flag (same statements, no trigger).
+_V10 = """
+CREATE INDEX IF NOT EXISTS messages_rcref_due ON messages(rcref_deadline)
+    WHERE direction = 'out' AND state = 'published' AND rcref_overdue_at IS NULL;
+"""
+
 #: (version, script). Version numbers are consecutive, starting at 1.
 MIGRATIONS: list[tuple[int, str]] = [
     (1, _V1),
@@ -221,6 +231,7 @@ MIGRATIONS: list[tuple[int, str]] = [
     (7, _V7),
     (8, _V8),
     (9, _V9),
+    (10, _V10),
 ]
 LATEST_VERSION = MIGRATIONS[-1][0]
 

@@ -53,3 +53,66 @@ def test_every_payload_of_a_frame_names_its_case_and_carries_its_lookups(rig):
 
 def test_a_frame_with_no_payload_gives_an_empty_list():
     assert pipeline.with_frame_facts([], []) == []
+
+
+def test_the_core_draws_its_ids_from_the_injected_source_only(monkeypatch):
+    """The location id and the initialAlert id of a createCase (and the EMSI's ids) come from ``ctx.new_id``:
+    with every random source of the standard library made to fail, a translation with a counter as ``new_id``
+    works, and its ids are the counter's (the core is sans-IO: no uuid4, urandom or random of its own)."""
+    import os
+    import random
+    import secrets
+    import uuid
+    from datetime import UTC, datetime
+
+    from bridge.refdata.profiles import build_context, load_profile
+
+    count = iter(range(1_000))
+    ctx = build_context(profile="lrm-alpha-text", sender_id="fr.health.samu440",
+                        recipient_id="fr.fire.nexsis.sdis44", now=datetime(2026, 11, 25, 10, 30, tzinfo=UTC),
+                        new_id=lambda: f"00000000-0000-4000-8000-{next(count):012d}")
+
+    def forbidden(*_args: object, **_kwargs: object) -> object:
+        raise AssertionError("a random source was used by the core")
+
+    for module, name in ((uuid, "uuid4"), (uuid, "uuid1"), (os, "urandom"), (random, "random"),
+                         (random, "getrandbits"), (secrets, "token_hex"), (secrets, "token_bytes")):
+        monkeypatch.setattr(module, name, forbidden)
+    items = pipeline.legacy_to_hub(demo_frame(9), load_profile("lrm-alpha-text"), ctx)
+    create_case = items[0].payload
+    assert create_case["initialAlert"]["id"].startswith("fr.health.samu440.alert.00000000")
+    assert create_case["location"]["locID"].startswith("00000000-0000-4000-8000-")
+    assert items[1].payload["CONTEXT"]["ID"].startswith("00000000-0000-4000-8000-")
+
+
+class _CountingAdapter:
+    """Wraps the profile's adapter and counts its decodes."""
+
+    def __init__(self, inner: object) -> None:
+        self.inner, self.decodes = inner, 0
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def decode(self, data: bytes, ctx: object) -> object:
+        self.decodes += 1
+        return self.inner.decode(data, ctx)  # type: ignore[attr-defined]
+
+
+def test_an_accepted_frame_is_decoded_once_for_its_messages_and_its_ack(rig, monkeypatch):
+    """The LRM's ack names the dossier the translation read (the createCase's senderCaseId): the frame is not
+    read again for it (``reference_of`` re-reads only a frame the translation refused, for its NACK)."""
+    from bridge.core import pipeline as core_pipeline
+    from bridge.core.adapters import legacy_text
+
+    counting = _CountingAdapter(legacy_text.LegacyTextAdapter())
+    real_get = core_pipeline.get_adapter
+    monkeypatch.setattr(core_pipeline, "get_adapter",
+                        lambda name, adapters=None: counting if name == "legacy-text" else real_get(name, adapters))
+    monkeypatch.setattr(legacy_text, "reference_in_frame", lambda *_: pytest.fail("frame read again for its ack"))
+    replies: list[bytes | None] = []
+    handled = rig.service.on_legacy_frame(demo_frame(11))
+    handled.addCallback(replies.append)  # type: ignore[union-attr]
+    rig.service.commit()  # the ack leaves once the frame is durable (no run: the partner's answer would come back)
+    assert counting.decodes == 1
+    assert replies and replies[0] is not None and b"DEMO-000011" in replies[0]

@@ -116,3 +116,38 @@ def test_an_accepted_frame_is_decoded_once_for_its_messages_and_its_ack(rig, mon
     rig.service.commit()  # the ack leaves once the frame is durable (no run: the partner's answer would come back)
     assert counting.decodes == 1
     assert replies and replies[0] is not None and b"DEMO-000011" in replies[0]
+
+
+def test_a_delimited_frame_is_split_and_grouped_in_one_pass(monkeypatch):
+    """A ``;``-delimited frame (lrm-beta-text) is split and grouped by key in one loop, its columns' names made
+    once per profile; an empty column is skipped by the generated reader itself (before: the line was parsed
+    into a record, grouped again, and each empty column went through ``read_field``). Same case: the reference
+    decoder of tests/unit/test_legacy_decode_plan.py compares both ways on generated and golden frames."""
+    from bridge.core.adapters import legacy_fields, legacy_text
+    from bridge.refdata.profiles import build_context
+
+    ctx = build_context(profile="lrm-beta-text", sender_id="fr.health.samu440", recipient_id="fr.fire.nexsis.sdis44")
+    frame = (Path(__file__).parents[1] / "golden" / "lrm-beta-text" / "normal.txt").read_bytes()
+    calls: list[str] = []
+    for module, name in ((legacy_text, "_parse_delimited"), (legacy_text, "group_entries"),
+                         (legacy_fields, "read_field")):
+        real = getattr(module, name)
+        monkeypatch.setattr(module, name, lambda *a, _n=name, _r=real, **k: calls.append(_n) or _r(*a, **k))
+    legacy_fields._PLANS.clear()  # the reader is generated with the (spied) read_field of this test
+    decoded = legacy_text.LegacyTextAdapter().decode(frame, ctx)
+    assert decoded.case.sender_case_id == "B-2024-7781" and decoded.case.location.city == "Bouaye"
+    assert [note.text for note in decoded.case.notes] == ["Odeur de gaz", "Compteur coupe"]
+    # only the repeated fields with a value (risks, observations) take the general way
+    assert calls == ["read_field", "read_field"]
+
+
+def test_a_delimited_frame_with_too_many_columns_is_refused_as_before():
+    from bridge.core.adapters import legacy_text
+    from bridge.core.errors import InboundError
+    from bridge.refdata.profiles import build_context
+
+    ctx = build_context(profile="lrm-beta-text", sender_id="fr.health.samu440", recipient_id="fr.fire.nexsis.sdis44")
+    line = ";".join(["x"] * 27).encode()
+    with pytest.raises(InboundError) as refused:
+        legacy_text.LegacyTextAdapter().decode(line, ctx)
+    assert refused.value.issues[0].path == "column 27" and refused.value.issues[0].code == "bad-record"

@@ -90,6 +90,8 @@ class ProfilePlan:
     keys: frozenset[str]  # the profile's field keys
     patient_pattern: re.Pattern[str] | None  # indexed victims (``VICT{n}_{part}``)
     read: Callable[..., None]  # the fields' reader, generated for this profile (:func:`compile_reader`)
+    # a delimited profile's columns in order: (key, where it is named in errors, split by the list separator?)
+    columns: tuple[tuple[str, str, bool], ...] = ()
 
 
 def _field_kind(spec: FieldSpec) -> str:
@@ -113,8 +115,11 @@ def build_plan(profile: Profile) -> ProfilePlan:
                              .replace(r"\{part\}", "(?P<part>" + "|".join(map(re.escape, spec.parts)) + ")") + "$")
     fields = tuple(FieldPlan(f, f.key, f.target, f.required, f.repeated, _field_kind(f), placement(f.target),
                              f"required field {f.key} ({f.target}) is missing or empty") for f in profile.fields)
+    repeated = {f.key for f in profile.fields if f.repeated}
+    columns = tuple((column, f"column {index} ({column})", column in repeated)
+                    for index, column in enumerate(profile.text.columns if profile.text is not None else (), start=1))
     return ProfilePlan(fields=fields, keys=frozenset(f.key for f in profile.fields), patient_pattern=pattern,
-                       read=compile_reader(fields, profile.name))
+                       read=compile_reader(fields, profile.name), columns=columns)
 
 
 def _store(field_plan: FieldPlan, index: int, value: str, indent: str) -> list[str]:
@@ -169,7 +174,10 @@ def compile_reader(fields: tuple[FieldPlan, ...], name: str) -> Callable[..., No
                       "        if value is not None:", *_store(field_plan, index, "value", "            ")]
         else:
             lines.append(f"        {general}")
-        lines += ["    else:", f"        {general}"]
+        # one empty value (an empty column): what read_field does with it, skipped, a required field missing
+        lines += ["    elif len(found) == 1:",
+                  f"        missing.append(MISSING[{index}])" if field_plan.required else "        pass",
+                  "    else:", f"        {general}"]
     namespace: dict[str, Any] = {
         "FIELDS": fields, "MISSING": tuple(Issue(f.key, f.missing, "missing-field") for f in fields),
         "PLACES": tuple(f.place for f in fields),

@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bridge.core import pipeline
 from bridge.core.pipeline import HubPayload
@@ -151,3 +153,66 @@ def test_a_delimited_frame_with_too_many_columns_is_refused_as_before():
     with pytest.raises(InboundError) as refused:
         legacy_text.LegacyTextAdapter().decode(line, ctx)
     assert refused.value.issues[0].path == "column 27" and refused.value.issues[0].code == "bad-record"
+
+
+def _parse_decimal_as_before(text: str, where: str, key: str, axis: str) -> object:
+    """legacy_fields._parse_decimal before the plain-degrees shortcut (the specification of its results)."""
+    from decimal import Decimal, InvalidOperation
+
+    from bridge.core.errors import InboundError, Issue
+    from bridge.core.numbers import coordinate_problem, number_text_problem
+
+    problem = number_text_problem(text.replace(",", "."))
+    if problem:
+        raise InboundError(f"{key}: {text[:40]!r} is not a coordinate in degrees",
+                           [Issue(where, f"{key}={text[:40]!r}: {problem[1]}", "bad-number")])
+    try:
+        value = Decimal(text.replace(",", "."))
+    except InvalidOperation:
+        raise InboundError(f"{key}: {text!r} is not a number",
+                           [Issue(where, f"{key}={text!r} is not a decimal number", "bad-number")]) from None
+    reason = coordinate_problem(value, axis)
+    if reason:
+        raise InboundError(f"{key}: {text!r} is not a coordinate in degrees",
+                           [Issue(where, f"{key}={text!r}: {reason}", "bad-number")])
+    return value
+
+
+def _outcome_of(parse, text: str, axis: str) -> object:  # type: ignore[no-untyped-def]
+    from bridge.core.errors import BridgeError
+
+    try:
+        value = parse(text, "column 13 (LATITUDE)", "LATITUDE", axis)
+    except BridgeError as exc:
+        return ("refused", type(exc), exc.message, exc.issues, exc.hub_code)
+    return ("value", value, str(value), value.as_tuple())
+
+
+_DEGREE_TEXT = st.one_of(
+    st.from_regex(r"\A[+-]?[0-9]{0,5}([.,][0-9]{0,34})?([eE][+-]?[0-9]{1,12})?\Z"),
+    st.decimals(allow_nan=True, allow_infinity=True).map(str),
+    st.sampled_from(["47.147005", "-1,690548", "90", "-90.0", "90.000001", "180", "-180.5", "0", "-0", "+5.5",
+                     "1e-999999999", "0E-999999999", "NaN", "-Infinity", "٤٧.١", "47.1 ", " 47.1", "", ".", "5.",
+                     ".5", "1_000", "0x10", "47.1234567890123456789012345678901", "047.5", "0047.5"]),
+    st.text(max_size=12))
+
+
+@given(text=_DEGREE_TEXT, axis=st.sampled_from(["lat", "lon"]))
+@settings(max_examples=600, deadline=None)
+def test_a_coordinate_reads_as_it_did(text: str, axis: str) -> None:
+    """The plain-degrees shortcut gives what the general way gave: the same Decimal (digits, exponent, sign)
+    or the same refusal (type, message, issues, Hub code), for any text."""
+    from bridge.core.adapters.legacy_fields import _parse_decimal
+
+    assert _outcome_of(_parse_decimal, text, axis) == _outcome_of(_parse_decimal_as_before, text, axis)
+
+
+def test_a_plain_coordinate_is_not_checked_twice(monkeypatch):
+    """A coordinate as LRMs write it (``47.147005``) is read without the generic number checks (which cannot
+    refuse it): one Decimal and the range; before, the number bounds ran twice on it."""
+    from bridge.core.adapters import legacy_fields
+
+    monkeypatch.setattr(legacy_fields, "number_text_problem", lambda *_: pytest.fail("number checks run"))
+    monkeypatch.setattr(legacy_fields, "coordinate_problem", lambda *_: pytest.fail("number checks run"))
+    assert str(legacy_fields._parse_decimal("47.147005", "line 1", "LAT", "lat")) == "47.147005"
+    assert str(legacy_fields._parse_decimal("-1,690548", "line 1", "LON", "lon")) == "-1.690548"

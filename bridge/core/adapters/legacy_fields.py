@@ -44,7 +44,7 @@ from bridge.core.adapters.legacy_operations import (
 from bridge.core.adapters.profile import FieldSpec, PatientsSpec, Profile
 from bridge.core.canonical import Case, Patient
 from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
-from bridge.core.numbers import coordinate_problem, number_text_problem
+from bridge.core.numbers import COORDINATE_RANGES, coordinate_problem, number_text_problem
 
 DECIMALS = ("location.lat", "location.lon")
 INTEGERS = ("case.version",)
@@ -701,9 +701,21 @@ def _format_datetime(value: datetime, profile: Profile) -> str:
     return value.astimezone(ZoneInfo(profile.timezone)).strftime(profile.datetime_format)
 
 
+# Degrees as an LRM writes them: at most 3 integer digits, at most 30 decimals, no exponent. Such a text is within
+# every bound of bridge.core.numbers (35 characters, 33 significant digits, exponents from -30 to +2, finite),
+# so the number checks below cannot refuse it: only the axis range is left to check.
+_PLAIN_DEGREES = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{1,30})?", re.ASCII)
+
+
 def _parse_decimal(text: str, where: str, key: str, axis: str) -> Decimal:
+    number = text.replace(",", ".")
+    limit = COORDINATE_RANGES.get(axis)
+    if limit is not None and _PLAIN_DEGREES.fullmatch(number):
+        value = Decimal(number)
+        if -limit <= value <= limit:
+            return value  # what the general way below returns for it (tests/unit/test_translate_fifth.py)
     # bounded before Decimal() sees it: 1e-999999999 is "between -180 and 180" and a gigabyte written out
-    problem = number_text_problem(text.replace(",", "."))
+    problem = number_text_problem(number)
     if problem:
         raise InboundError(f"{key}: {text[:40]!r} is not a coordinate in degrees",
                            [Issue(where, f"{key}={text[:40]!r}: {problem[1]}", "bad-number")])

@@ -216,3 +216,33 @@ def test_a_plain_coordinate_is_not_checked_twice(monkeypatch):
     monkeypatch.setattr(legacy_fields, "coordinate_problem", lambda *_: pytest.fail("number checks run"))
     assert str(legacy_fields._parse_decimal("47.147005", "line 1", "LAT", "lat")) == "47.147005"
     assert str(legacy_fields._parse_decimal("-1,690548", "line 1", "LON", "lon")) == "-1.690548"
+
+
+def test_a_decimal_is_read_once_per_exact_text_by_the_verdicts() -> None:
+    """The models' number reader inside the compiled verdicts keeps its result for a Decimal by its exact text:
+    the coordinates a createCase carries twice are read once; Decimal('1.5') and Decimal('1.50') are each read;
+    an equal but hostile Decimal (0E-999999999) is refused every time; a long one is never kept."""
+    from decimal import Decimal
+
+    from bridge.core import verdict
+
+    reads: list[str] = []
+
+    def reader(value: object) -> object:
+        reads.append(str(value))
+        if str(value) == "0E-999999999":
+            raise ValueError("out of range")
+        return value
+
+    reader.__module__ = "bridge.core.models.types"
+    memo = verdict._text_memo(reader)
+    long = Decimal("1." + "1" * 80)
+    for _ in range(3):
+        assert memo(Decimal("47.147005")) == Decimal("47.147005")
+        assert str(memo(Decimal("1.50"))) == "1.50" and str(memo(Decimal("1.5"))) == "1.5"
+        assert str(memo(Decimal(0))) == "0"
+        with pytest.raises(ValueError):
+            memo(Decimal("0E-999999999"))
+        assert memo(long) is long
+    assert reads.count("47.147005") == 1 and reads.count("1.50") == 1 and reads.count("1.5") == 1
+    assert reads.count("0") == 1 and reads.count("0E-999999999") == 3 and reads.count(str(long)) == 3

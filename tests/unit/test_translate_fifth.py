@@ -11,14 +11,6 @@ from hypothesis import strategies as st
 from bridge.core import pipeline
 from bridge.core.pipeline import HubPayload
 from bridge.runtime.demo import demo_frame
-from bridge.testing.rig import Rig
-
-
-@pytest.fixture()
-def rig(tmp_path: Path):
-    made = Rig(tmp_path)
-    yield made
-    made.close()
 
 
 def test_each_hub_payload_is_built_once(rig, monkeypatch):

@@ -177,14 +177,13 @@ def with_frame_facts(items: list[HubPayload], mapped: list[dict[str, Any]]) -> l
 
     For the payloads :func:`legacy_to_hub` / :func:`health_to_hub` have just returned, which nothing else
     holds yet: the two fields are filled in on them (the same values a new ``HubPayload`` would have), not
-    built a second time (tests/unit/test_translate_once.py counts one ``HubPayload`` per payload).
+    built a second time (tests/unit/test_translate_fifth.py counts one ``HubPayload`` per payload).
     """
     case_id = items[0].payload.get("caseId") if items else None
     for item in items:
         _set_attribute(item, "case_id", case_id)
         _set_attribute(item, "mapped", mapped)
     return items
-
 
 
 def copy_with(model: Any, name: str, value: Any) -> Any:

@@ -292,7 +292,8 @@ def _parse_delimited(text: str, profile: Profile) -> Record:
     return record
 
 
-def _grouped_delimited(text: str, profile: Profile, columns: tuple[tuple[str, str, bool], ...]) -> dict[str, list[Entry]]:
+def _grouped_delimited(text: str, profile: Profile,
+                       columns: tuple[tuple[str, str, bool], ...]) -> dict[str, list[Entry]]:
     """:func:`_parse_delimited` and :func:`group_entries` in one pass, with each column's name in errors
     (``column 5 (VOIE)``) made once per profile (``columns``: :attr:`ProfilePlan.columns`); a line with
     more columns than the profile defines is refused by :func:`_parse_delimited` itself, word for word."""

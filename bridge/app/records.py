@@ -15,6 +15,7 @@ from dataclasses import asdict, dataclass, fields
 from datetime import UTC, datetime
 from functools import lru_cache
 from itertools import islice
+from operator import itemgetter
 from typing import Any, overload
 
 from bridge.core.delivery import Direction, State
@@ -244,9 +245,9 @@ def translation_notes(mapped: Any = (), dropped: Any = (), warnings: Any = ()) -
     ``dropped`` / ``warnings``: :class:`bridge.core.errors.Issue` objects. Each value is cut
     to ``MAX_NOTE_TEXT`` characters, each list to ``MAX_NOTES`` entries; the text is
     ``json.dumps(notes, ensure_ascii=False, sort_keys=True)``. Entries repeat from sheet to
-    sheet (the same code lookups), so the JSON of a short lookup entry is made once and kept in
-    a small bounded cache (a quarter of the wrap step's CPU went here); a long
-    one (over ``MAX_NOTE_TEXT``) is encoded each time, so no cache keeps a hostile value alive.
+    sheet (the same code lookups, the same documented derivations), so the JSON of a short entry
+    (every value ``None`` or text of at most ``MAX_NOTE_TEXT`` characters) is made once and kept in
+    a small bounded cache; a long one is encoded each time, so no cache keeps a hostile value alive.
     """
     parts = ([_mapped_json(entry) for entry in islice(mapped, MAX_NOTES)],
              [_issue_json(issue) for issue in islice(dropped, MAX_NOTES)],
@@ -266,7 +267,21 @@ def _note_json(entry: dict[Any, str]) -> str:
     return json.dumps(entry, ensure_ascii=False, sort_keys=True)
 
 
+#: The keys of a lookup entry as the translator's recorder writes it (``RecordingMappings``), and its values in
+#: that order: such an entry is cached by its values alone (its key set is known, and ``sort_keys`` fixes the order).
+RECORDED_KEYS = ("table", "direction", "code", "to", "source", "warning")
+_RECORDED_SET = frozenset(RECORDED_KEYS)
+_recorded_values = itemgetter(*RECORDED_KEYS)
+
+
 def _mapped_json(entry: Mapping[str, Any]) -> str:
+    if entry.__class__ is dict and entry.keys() == _RECORDED_SET:  # the recorder's entry: one C call for its values
+        values = _recorded_values(entry)
+        for value in values:
+            if value is not None and (value.__class__ is not str or len(value) > MAX_NOTE_TEXT):
+                break
+        else:
+            return _cached_recorded_json(values)
     items = tuple(entry.items())
     for key, value in items:
         # cached only for short text and None: 1, 1.0 and True are equal keys but not the same note, and a
@@ -282,9 +297,24 @@ def _cached_mapped_json(items: tuple[tuple[str, str | None], ...]) -> str:
     return _note_json({key: _cut(value) for key, value in items})
 
 
+@lru_cache(maxsize=64)
+def _cached_recorded_json(values: tuple[str | None, ...]) -> str:
+    return _note_json({key: _cut(value) for key, value in zip(RECORDED_KEYS, values, strict=True)})
+
+
 def _issue_json(issue: Any) -> str:
-    # not cached: dropped-field and derivation notes often name the case or the value, so they rarely repeat
-    return _note_json({"path": _cut(issue.path), "message": _cut(issue.message), "code": _cut(issue.code)})
+    path, message, code = issue.path, issue.message, issue.code
+    # a documented derivation (the initialAlert note...) rides on nearly every sheet: its JSON is made once; a
+    # note naming the case or the value misses the cache and is encoded as before (long text never cached)
+    if (path.__class__ is str and message.__class__ is str and code.__class__ is str
+            and len(path) <= MAX_NOTE_TEXT and len(message) <= MAX_NOTE_TEXT and len(code) <= MAX_NOTE_TEXT):
+        return _cached_issue_json(path, message, code)
+    return _note_json({"path": _cut(path), "message": _cut(message), "code": _cut(code)})
+
+
+@lru_cache(maxsize=64)
+def _cached_issue_json(path: str, message: str, code: str) -> str:
+    return _note_json({"path": path, "message": message, "code": code})
 
 
 def _jsonable(data: dict[str, Any]) -> dict[str, Any]:

@@ -35,6 +35,7 @@ from bridge.core.pipeline import (
     hub_to_legacy_result,
     legacy_to_hub,
     merge_onto_sheet,
+    with_frame_facts,
 )
 from bridge.refdata.hub_bodies import decode_hub_body, encode_hub_body
 
@@ -246,12 +247,12 @@ class PipelineTranslator:
         ``known_case``: a health LRM's case as last sent, onto which its RS-EDA-MAJ is merged."""
         recorder = self._recorder()
         items = self._legacy_to_hub(frame, self._ctx(recorder), known, linked_case, known_case)
-        case_id = items[0].payload.get("caseId") if items else None
-        for warning in (w for item in items for w in item.warnings):
-            _log_warning(warning, self.derived_logged, case_id=case_id, profile=self.profile)
-        mapped = list(recorder.entries) if recorder is not None else []
-        return [HubPayload(item.name, item.payload, item.dropped, item.warnings, case_id=case_id, mapped=mapped)
-                for item in items]
+        # the recorder is this frame's alone: its entries are the frame's lookups, shared by its payloads
+        items = with_frame_facts(items, recorder.entries if recorder is not None else [])
+        for item in items:
+            for warning in item.warnings:
+                _log_warning(warning, self.derived_logged, case_id=item.case_id, profile=self.profile)
+        return items
 
     def preview(self, frame: bytes) -> dict[str, Any]:
         """What :meth:`to_hub` would make of ``frame`` with the tables in force, sending and storing nothing.

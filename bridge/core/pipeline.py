@@ -171,6 +171,21 @@ def _case_to_hub(decoded: Decoded, ctx: AdapterContext, validator: Validator | N
 _set_attribute = object.__setattr__
 
 
+def with_frame_facts(items: list[HubPayload], mapped: list[dict[str, Any]]) -> list[HubPayload]:
+    """The payloads of one frame as the message life takes them: each names the frame's case (the first
+    payload's ``caseId``, for per-case ordering) and carries the frame's code lookups (``mapped``).
+
+    For the payloads :func:`legacy_to_hub` / :func:`health_to_hub` have just returned, which nothing else
+    holds yet: the two fields are filled in on them (the same values a new ``HubPayload`` would have), not
+    built a second time (tests/unit/test_translate_fifth.py counts one ``HubPayload`` per payload).
+    """
+    case_id = items[0].payload.get("caseId") if items else None
+    for item in items:
+        _set_attribute(item, "case_id", case_id)
+        _set_attribute(item, "mapped", mapped)
+    return items
+
+
 def copy_with(model: Any, name: str, value: Any) -> Any:
     """``model.model_copy(update={name: value})``: the same new model (fields, fields set), made directly.
 

@@ -21,6 +21,7 @@ payloads and on thousands of mutated ones.
 from __future__ import annotations
 
 from collections.abc import Callable
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -84,14 +85,28 @@ MEMO_TEXT = 64  # characters: the longest text whose reading is kept (a strict d
 @lru_cache(maxsize=16)  # one per scalar function of the models
 def _text_memo(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
     """``function`` (a scalar reader of the models: a pure function of its input) with its result kept for short
-    text: every message of a second carries the same date text, read once. Only exact ``str`` inputs are kept
-    (``Decimal('0')`` equals ``Decimal('0E-999999999')``, ``1`` equals ``True``: not the same input), only
-    results (a refusal is raised again each time), only for text of at most :data:`MEMO_TEXT` characters."""
+    text: every message of a second carries the same date text, read once. Only exact ``str`` inputs, and exact
+    ``Decimal`` inputs by their text, are kept (``Decimal('0')`` equals ``Decimal('0E-999999999')``, ``1`` equals
+    ``True``: not the same input, so equality is never the key), only results (a refusal is raised again each
+    time), only for text of at most :data:`MEMO_TEXT` characters."""
     remembered = lru_cache(maxsize=64)(function)
 
+    @lru_cache(maxsize=64)
+    def remembered_decimal(text: str) -> Any:
+        return function(Decimal(text))
+
     def read(value: Any) -> Any:
-        if value.__class__ is str and len(value) <= MEMO_TEXT:
-            return remembered(value)
+        kind = value.__class__
+        if kind is str:
+            if len(value) <= MEMO_TEXT:
+                return remembered(value)
+        elif kind is Decimal:
+            # a Decimal's text is its exact value and exponent (Decimal('0') is '0', Decimal('0E-999999999') is
+            # '0E-999999999'; never written out in full), so it keys the reading as exact text does: the
+            # coordinates a message carries twice (location and initialAlert) are read once
+            text = str(value)
+            if len(text) <= MEMO_TEXT:
+                return remembered_decimal(text)
         return function(value)
 
     return read

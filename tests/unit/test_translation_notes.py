@@ -57,15 +57,43 @@ def test_a_repeated_entry_is_encoded_once():
     """The entries a sheet shares with earlier sheets (same lookup, same derivation) are not encoded again."""
     entry = {"table": "t-once", "direction": "forward", "code": "X", "to": "Y", "source": "t.csv:1", "warning": None}
     issue = Issue("/createCase/x-once", "derived once", "value-derived")
-    before = records._cached_mapped_json.cache_info().misses
+    before = records._cached_recorded_json.cache_info().misses
     for _ in range(5):
         translation_notes([dict(entry)], [], [issue])
-    assert records._cached_mapped_json.cache_info().misses - before == 1
+    assert records._cached_recorded_json.cache_info().misses - before == 1
 
 
 def test_a_long_value_is_not_kept_by_the_cache():
     """A cache entry keeps its key: a 200 kB value (hostile input) is encoded, never cached."""
-    before = records._cached_mapped_json.cache_info().currsize
-    notes = translation_notes([{"table": "t-long", "code": "x" * 200_000}], [Issue("/p", "m" * 200_000)])
-    assert notes == _notes_as_before([{"table": "t-long", "code": "x" * 200_000}], [Issue("/p", "m" * 200_000)])
-    assert records._cached_mapped_json.cache_info().currsize == before
+    caches = (records._cached_mapped_json, records._cached_recorded_json, records._cached_issue_json)
+    before = [cache.cache_info().currsize for cache in caches]
+    recorded = {"table": "t-long", "direction": "forward", "code": "x" * 200_000, "to": "y", "source": "s",
+                "warning": None}
+    for mapped in ([{"table": "t-long", "code": "x" * 200_000}], [recorded]):
+        notes = translation_notes(mapped, [Issue("/p", "m" * 200_000)], [Issue("/p" * 200_000, "m")])
+        assert notes == _notes_as_before(mapped, [Issue("/p", "m" * 200_000)], [Issue("/p" * 200_000, "m")])
+    assert [cache.cache_info().currsize for cache in caches] == before
+
+
+def test_a_repeated_derivation_note_and_lookup_are_encoded_once(monkeypatch):
+    """The note a documented rule adds to nearly every sheet (the initialAlert derivation) and the recorder's
+    lookup entries are written as JSON once, not once per sheet (fifth pass: the issue notes were not cached)."""
+    written: list[object] = []
+    encode = records._note_json
+    monkeypatch.setattr(records, "_note_json", lambda entry: written.append(entry) or encode(entry))
+    entry = {"table": "t-fifth", "direction": "forward", "code": "A", "to": "B", "source": "t.csv:2", "warning": None}
+    issue = Issue("/createCase/fifth", "derived by a documented rule", "value-derived")
+    texts = {translation_notes([dict(entry)], [], [issue]) for _ in range(5)}
+    assert texts == {_notes_as_before([entry], [], [issue])}
+    assert len(written) == 2  # one lookup entry, one note
+
+
+def test_an_entry_in_another_key_order_or_with_other_keys_is_the_same_note():
+    """The recorder's entries are cached by their values in a fixed key order: another order gives the same text,
+    an entry with a missing or extra key, or a value that is not text, is not read as one."""
+    entry = {"table": "t-order", "direction": "forward", "code": "A", "to": "B", "source": "t.csv:3", "warning": "w"}
+    shuffled = dict(reversed(list(entry.items())))
+    others = [shuffled, {**entry, "extra": "x"}, {k: v for k, v in entry.items() if k != "warning"},
+              {**entry, "to": 1}, {**entry, "to": True}, {**entry, "code": "c" * 400}]
+    for mapped in ([entry], *([other] for other in others), [entry]):
+        assert translation_notes(mapped) == _notes_as_before(mapped)

@@ -44,7 +44,7 @@ from bridge.core.adapters.legacy_operations import (
 from bridge.core.adapters.profile import FieldSpec, PatientsSpec, Profile
 from bridge.core.canonical import Case, Patient
 from bridge.core.errors import HubErrorCode, InboundError, Issue, OutboundError
-from bridge.core.numbers import coordinate_problem, number_text_problem
+from bridge.core.numbers import COORDINATE_RANGES, coordinate_problem, number_text_problem
 
 DECIMALS = ("location.lat", "location.lon")
 INTEGERS = ("case.version",)
@@ -90,6 +90,8 @@ class ProfilePlan:
     keys: frozenset[str]  # the profile's field keys
     patient_pattern: re.Pattern[str] | None  # indexed victims (``VICT{n}_{part}``)
     read: Callable[..., None]  # the fields' reader, generated for this profile (:func:`compile_reader`)
+    # a delimited profile's columns in order: (key, where it is named in errors, split by the list separator?)
+    columns: tuple[tuple[str, str, bool], ...] = ()
 
 
 def _field_kind(spec: FieldSpec) -> str:
@@ -113,8 +115,11 @@ def build_plan(profile: Profile) -> ProfilePlan:
                              .replace(r"\{part\}", "(?P<part>" + "|".join(map(re.escape, spec.parts)) + ")") + "$")
     fields = tuple(FieldPlan(f, f.key, f.target, f.required, f.repeated, _field_kind(f), placement(f.target),
                              f"required field {f.key} ({f.target}) is missing or empty") for f in profile.fields)
+    repeated = {f.key for f in profile.fields if f.repeated}
+    columns = tuple((column, f"column {index} ({column})", column in repeated)
+                    for index, column in enumerate(profile.text.columns if profile.text is not None else (), start=1))
     return ProfilePlan(fields=fields, keys=frozenset(f.key for f in profile.fields), patient_pattern=pattern,
-                       read=compile_reader(fields, profile.name))
+                       read=compile_reader(fields, profile.name), columns=columns)
 
 
 def _store(field_plan: FieldPlan, index: int, value: str, indent: str) -> list[str]:
@@ -169,7 +174,10 @@ def compile_reader(fields: tuple[FieldPlan, ...], name: str) -> Callable[..., No
                       "        if value is not None:", *_store(field_plan, index, "value", "            ")]
         else:
             lines.append(f"        {general}")
-        lines += ["    else:", f"        {general}"]
+        # one empty value (an empty column): what read_field does with it, skipped, a required field missing
+        lines += ["    elif len(found) == 1:",
+                  f"        missing.append(MISSING[{index}])" if field_plan.required else "        pass",
+                  "    else:", f"        {general}"]
     namespace: dict[str, Any] = {
         "FIELDS": fields, "MISSING": tuple(Issue(f.key, f.missing, "missing-field") for f in fields),
         "PLACES": tuple(f.place for f in fields),
@@ -693,9 +701,21 @@ def _format_datetime(value: datetime, profile: Profile) -> str:
     return value.astimezone(ZoneInfo(profile.timezone)).strftime(profile.datetime_format)
 
 
+# Degrees as an LRM writes them: at most 3 integer digits, at most 30 decimals, no exponent. Such a text is within
+# every bound of bridge.core.numbers (35 characters, 33 significant digits, exponents from -30 to +2, finite),
+# so the number checks below cannot refuse it: only the axis range is left to check.
+_PLAIN_DEGREES = re.compile(r"[+-]?[0-9]{1,3}(?:\.[0-9]{1,30})?", re.ASCII)
+
+
 def _parse_decimal(text: str, where: str, key: str, axis: str) -> Decimal:
+    number = text.replace(",", ".")
+    limit = COORDINATE_RANGES.get(axis)
+    if limit is not None and _PLAIN_DEGREES.fullmatch(number):
+        value = Decimal(number)
+        if -limit <= value <= limit:
+            return value  # what the general way below returns for it (tests/unit/test_translate_fifth.py)
     # bounded before Decimal() sees it: 1e-999999999 is "between -180 and 180" and a gigabyte written out
-    problem = number_text_problem(text.replace(",", "."))
+    problem = number_text_problem(number)
     if problem:
         raise InboundError(f"{key}: {text[:40]!r} is not a coordinate in degrees",
                            [Issue(where, f"{key}={text[:40]!r}: {problem[1]}", "bad-number")])

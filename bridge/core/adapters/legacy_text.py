@@ -140,8 +140,7 @@ class LegacyTextAdapter(Adapter):
             by_key = group_entries(record.entries)
         else:
             _check_kind(text, profile)
-            record = _parse_delimited(text, profile)
-            by_key = group_entries(record.entries)
+            by_key = _grouped_delimited(text, profile, plan.columns)
         decoded = grouped_to_case(by_key, record, profile, ctx, plan)
         suspect = utf8_on_single_byte_link(bytes(data), profile.encoding)
         if suspect is None:
@@ -291,6 +290,30 @@ def _parse_delimited(text: str, profile: Profile) -> Record:
         items = value.split(profile.list_separator) if column in repeated and value else [value]
         record.entries += [Entry(column, item, f"column {index} ({column})") for item in items]
     return record
+
+
+def _grouped_delimited(text: str, profile: Profile,
+                       columns: tuple[tuple[str, str, bool], ...]) -> dict[str, list[Entry]]:
+    """:func:`_parse_delimited` and :func:`group_entries` in one pass, with each column's name in errors
+    (``column 5 (VOIE)``) made once per profile (``columns``: :attr:`ProfilePlan.columns`); a line with
+    more columns than the profile defines is refused by :func:`_parse_delimited` itself, word for word."""
+    values = text.rstrip("\r\n").split(profile.text_spec.delimiter)
+    if len(values) > len(columns):
+        _parse_delimited(text, profile)  # refuses the extra column
+    separator = profile.list_separator
+    new = tuple.__new__
+    by_key: dict[str, list[Entry]] = {}
+    for (column, where, repeated), value in zip(columns, values, strict=False):
+        if repeated and value:
+            entries = [new(Entry, (column, item, where)) for item in value.split(separator)]
+        else:
+            entries = [new(Entry, (column, value, where))]
+        same = by_key.get(column)
+        if same is None:
+            by_key[column] = entries
+        else:
+            same += entries
+    return by_key
 
 
 def _clean(value: str, forbidden: tuple[str, ...], key: str, warnings: list[Issue]) -> str:

@@ -40,6 +40,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from bridge.edges.store import Store, Translation
+from bridge.refdata.profiles import new_uuid7
 
 T = TypeVar("T")
 PAYLOAD = b"<legacy>" + b"x" * 1000 + b"</legacy>"  # about one legacy frame
@@ -109,17 +110,25 @@ def _aged_store(path: Path, rows: int) -> None:
         conn.execute("ANALYZE")  # the planner's worst case for the gauges (see StoreQueries)
 
 
+def _uuid4() -> str:
+    return str(uuid.uuid4())
+
+
+NEW_ID: Callable[[], str] = new_uuid7  # the running bridge's (runner.py); --ids v4 for the random layout
+
+
 def _intake_rate(path: Path, n: int, tag: str) -> tuple[float, float]:
     """Legacy frames per second through ``accept_legacy_frame`` (each one committed, synchronous=FULL), wall clock,
     and the CPU time per frame in ms (``time.process_time``: the store's own work, without the fsync's wait).
 
-    Each Hub message gets a distributionID as the service makes it (``{client id}_{uuid4}``): a random place in
-    the distributionID index, as in production (ids in sequence would all land on its last leaf, and flatter
-    the aged store)."""
+    Each Hub message gets a distributionID as the running bridge makes it (``{client id}_{uuid}``, version 7 by
+    default: time-ordered, so new messages land near the end of the distributionID index; ``--ids v4`` gives a
+    random place in it, as before runner.py used version 7). Ids in a plain sequence would all land on its last
+    leaf and flatter the aged store."""
     t0 = datetime(2026, 6, 1, tzinfo=UTC)
     with Store.open(path, max_pending=10**9) as store:
         frames = [PAYLOAD + b"%s %d %d" % (tag.encode(), time.monotonic_ns(), i) for i in range(n)]
-        ids = [f"fr.health.samu440_{uuid.uuid4()}" for _ in range(n)]
+        ids = [f"fr.health.samu440_{NEW_ID()}" for _ in range(n)]
         start, cpu = time.perf_counter(), time.process_time()
         for i, frame in enumerate(frames):
             store.accept_legacy_frame(frame, [Translation(TRANSLATED, ids[i], f"C{tag}{i % 50}", str(i))],
@@ -146,7 +155,7 @@ def _interleaved_cpu(empty: Path, big: Path, n: int, block: int = 50) -> tuple[f
         for b in range(max(1, n // block)):
             for path in ((empty, big) if b % 2 == 0 else (big, empty)):
                 frames = [PAYLOAD + b"i%d %d %d" % (b, time.monotonic_ns(), i) for i in range(block)]
-                ids = [f"fr.health.samu440_{uuid.uuid4()}" for _ in range(block)]
+                ids = [f"fr.health.samu440_{NEW_ID()}" for _ in range(block)]
                 cpu = time.process_time()
                 for i, frame in enumerate(frames):
                     stores[path].accept_legacy_frame(frame, [Translation(TRANSLATED, ids[i], f"I{i % 50}", str(i))],
@@ -301,11 +310,16 @@ def main() -> None:
     parser.add_argument("--aged", type=int, default=0, metavar="ROWS",
                         help="measure intake with ROWS retained rows vs empty, and the summary cost at ROWS")
     parser.add_argument("--keep", action="store_true", help="with --dir: keep (and reuse) the aged store file")
+    parser.add_argument("--ids", choices=("v7", "v4"), default="v7",
+                        help="distributionIDs of the new messages: v7 (time-ordered, as the running bridge makes them) "
+                             "or v4 (random, as before)")
     parser.add_argument("--steps", action="store_true", help="CPU time of each store call of a sheet's life")
     parser.add_argument("--sheets", type=int, default=600, help="with --steps: sheets per round")
     parser.add_argument("--rounds", type=int, default=3, help="with --steps: rounds (best is printed)")
     parser.add_argument("--items", type=int, default=1, help="with --steps: Hub messages per sheet (one case)")
     args = parser.parse_args()
+    global NEW_ID
+    NEW_ID = new_uuid7 if args.ids == "v7" else _uuid4
     if args.keep and args.dir is None:
         parser.error("--keep needs --dir")
     workdir = args.dir if args.keep else Path(tempfile.mkdtemp(prefix="bench-store-", dir=args.dir))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import socket
+import sqlite3
 import urllib.request
+import uuid
 from pathlib import Path
 
 import pytest
@@ -92,3 +94,7 @@ def test_bridge_send_gets_the_ack_of_a_running_bridge(tmp_path: Path, reactor_th
         reactor_thread.call(running.stop, timeout=30)
     assert result.exit_code == 0, result.output
     assert "ACK" in result.output and "DEMO-000007" in result.output
+    # the running bridge's own distributionIDs are time-ordered (version 7, runner.py), the rig's are not
+    with sqlite3.connect(tmp_path / "bridge.sqlite3") as db:
+        ids = [row[0] for row in db.execute("SELECT distribution_id FROM messages WHERE direction = 'out'")]
+    assert ids and all(uuid.UUID(d.split("_", 1)[1]).version == 7 for d in ids)

@@ -219,8 +219,14 @@ class _Taken:
     def unused(self) -> dict[str, str]:
         """Every scalar leaf not read, as ``{extra key: typed text}`` (document order)."""
         used = self.used
-        return {_extra_key(pointer): _typed_text(value) for pointer, value in self.leaves.items()
-                if pointer not in used}
+        keys = _EXTRA_KEYS
+        extras: dict[str, str] = {}
+        for pointer, value in self.leaves.items():
+            if pointer in used:
+                continue
+            key = keys.get(pointer) or _remembered_extra_key(pointer)
+            extras[key] = "s:" + value if type(value) is str else _typed_text(value)  # most leaves are strings
+        return extras
 
 
 _ABSENT = object()
@@ -233,13 +239,21 @@ def _pointer(path: tuple[str | int, ...]) -> str:
 
 
 def _list_leaves(node: Any, prefix: str, out: dict[str, Any]) -> None:
-    """``out[pointer] = value`` for every scalar leaf under ``node`` (pointers unescaped, as extras keys are)."""
+    """``out[pointer] = value`` for every scalar leaf under ``node`` (pointers unescaped, as extras keys are).
+
+    A value is a container when it is a dict or a list, subclasses included; the exact types of a parsed
+    payload's values are recognised first, without an ``isinstance`` per leaf.
+    """
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in items:
-        if isinstance(value, (dict, list)):
+        kind = type(value)
+        if kind is dict or kind is list or (kind not in _SCALARS and isinstance(value, (dict, list))):
             _list_leaves(value, f"{prefix}/{key}", out)
         else:
             out[f"{prefix}/{key}"] = value
+
+
+_SCALARS = frozenset({str, int, bool, float, Decimal, type(None)})
 
 
 def _decode(root: str, payload: dict[str, Any]) -> Decoded:
@@ -296,6 +310,18 @@ def _typed_value(text: str) -> Any:
 def _extra_key(pointer: str) -> str:
     """``health./patient/0/...`` for health-only content, ``rs-eda./location/access/floor`` for the rest."""
     return (HEALTH if (pointer + "/").startswith(HEALTH_ONLY) else OTHER) + pointer
+
+
+_EXTRA_KEYS: dict[str, str] = {}
+_EXTRA_KEYS_LIMIT = 4096  # pointers: a few hundred recur in every message of a shape; a hostile one is not kept long
+
+
+def _remembered_extra_key(pointer: str) -> str:
+    """:func:`_extra_key`, remembered per pointer (bounded: cleared when full)."""
+    if len(_EXTRA_KEYS) >= _EXTRA_KEYS_LIMIT:
+        _EXTRA_KEYS.clear()
+    key = _EXTRA_KEYS[pointer] = _extra_key(pointer)
+    return key
 
 
 def _coded(t: _Taken, *path: str | int) -> Coded | None:

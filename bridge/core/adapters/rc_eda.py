@@ -295,12 +295,15 @@ def _alert_dict(caller: Any, phone: str, created: str, notes: list[dict[str, Any
 
 
 def _tree_copy(value: Any) -> Any:
-    """A JSON tree's containers copied (its leaves are immutable)."""
+    """A JSON tree's containers copied (its leaves are immutable; a leaf is kept in the loop, without a call)."""
     if type(value) is dict:
-        return {key: _tree_copy(item) for key, item in value.items()}
+        return {key: _tree_copy(item) if type(item) in _CONTAINERS else item for key, item in value.items()}
     if type(value) is list:
-        return [_tree_copy(item) for item in value]
+        return [_tree_copy(item) if type(item) in _CONTAINERS else item for item in value]
     return value
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def _coded_dict(c: Any, ctx: AdapterContext, path: str, used: set[str]) -> dict[str, Any] | None:

@@ -2,8 +2,9 @@
 
 ``tracking.Reader`` (its ``get`` and the ``leftover`` walk that reports every unread leaf), the
 RS-EDA decoder's leaf table (``rs_eda._Taken``: the leaves listed once, the unread ones turned into
-typed extras) and the RC-EDA decoder (planned reads of the usual shape, one ``Case`` validation, the
-general way for anything else) were rewritten for speed. The previous versions are frozen below,
+typed extras) and both case decoders (RC-EDA: planned reads of the usual shape; RS-EDA: the fixed
+pointers as constants; both with one ``Case`` validation, and the general way for anything else or any
+error) were rewritten for speed. The previous versions are frozen below,
 verbatim, and every decoder that uses them (RC-EDA, EMSI, RC-RI, RS-RI, RS-SR; RS-EDA and RS-EDA-MAJ) is run both ways
 on the official examples, the golden createCase payloads and hypothesis-mutated payloads: the same
 case (values, types, fields set), the same drops and warnings in the same order, or the same refusal
@@ -31,7 +32,7 @@ from bridge.core.adapters import emsi, rc_eda, rc_ri, rs_eda, rs_ri, tracking
 from bridge.core.adapters.base import AdapterContext, Decoded
 from bridge.core.adapters.hub_payload import PayloadKind, decode_payload
 from bridge.core.adapters.hubjson import parse_datetime
-from bridge.core.canonical import Caller, Case, Coded, Location, Note, Qualification
+from bridge.core.canonical import Caller, Case, Coded, Location, Note, Patient, Qualification
 from bridge.core.errors import BridgeError, Issue
 from bridge.core.jsonstrict import loads_strict
 from bridge.core.numbers import check_coordinate
@@ -214,6 +215,82 @@ def _old_notes(r: OldReader) -> list[Note]:
 OLD_KINDS = {"RC-EDA": dataclasses.replace(rc_eda.RC_EDA, decode=old_decode_create_case)}
 
 
+def old_rs_decode(root: str, payload: dict[str, Any]) -> Any:
+    """rs_eda._decode before the fifth pass (verbatim but for the helpers' names; ``_Taken`` is patched)."""
+    t = rs_eda._Taken(payload)
+    notes = []
+    for index, _ in enumerate(t.items("initialAlert", "notes")):
+        text = t.get("initialAlert", "notes", index, "freetext")
+        if text:
+            created = parse_datetime(t.get("initialAlert", "notes", index, "creation"),
+                                     f"/{root}/initialAlert/notes/{index}/creation")
+            notes.append(Note(text=text, created=created))
+    case = Case(
+        case_id=t.get("caseId"), sender_case_id=t.get("senderCaseId"),
+        created=parse_datetime(t.get("creation"), f"/{root}/creation"),
+        qualification=_old_rs_qualification(t), location=_old_rs_location(t), caller=_old_rs_caller(t),
+        notes=tuple(notes), patients=tuple(_old_rs_patient(t, index) for index, _ in enumerate(t.items("patient"))),
+        extras=t.unused(),
+    )
+    return Decoded(case=case, dropped=[])
+
+
+def _old_rs_coded(t: Any, *path: str | int) -> Coded | None:
+    code = t.get(*path, "code")
+    return Coded(code=code, label=t.get(*path, "label")) if code else None
+
+
+def _old_rs_qualification(t: Any) -> Qualification:
+    risks = t.items("qualification", "riskThreat")
+    return Qualification(
+        whats_happen=_old_rs_coded(t, "qualification", "whatsHappen"),
+        location_kind=_old_rs_coded(t, "qualification", "locationKind"),
+        health_motive=_old_rs_coded(t, "qualification", "healthMotive"),
+        risk_threats=tuple(c for i in range(len(risks)) if (c := _old_rs_coded(t, "qualification", "riskThreat", i))),
+    )
+
+
+def _old_rs_location(t: Any) -> Location:
+    address = ("location", "detailedAddress")
+    number, street = t.get(*address, "number"), t.get(*address, "wayName", "complete")
+    complete = (t.payload.get("location") or {}).get("detailedAddress", {}).get("complete") if isinstance(
+        (t.payload.get("location") or {}).get("detailedAddress"), dict) else None
+    if complete is not None and complete in (street, " ".join(p for p in (number, street) if p)):
+        t.get(*address, "complete")
+    elif complete is not None and street is None:
+        street = t.get(*address, "complete")
+    coord = ("location", "geometry", "point", "coord")
+    return Location(number=number, street=street, city=t.get("location", "city", "name"),
+                    insee=t.get("location", "city", "inseeCode"), lat=t.get(*coord, "lat"), lon=t.get(*coord, "lon"),
+                    precision=t.get(*coord, "precision"), free_text=t.get("location", "freetext"))
+
+
+def _old_rs_caller(t: Any) -> Caller | None:
+    base = ("initialAlert", "caller")
+    contact = (((t.payload.get("initialAlert") or {}).get("caller") or {}).get("callerContact") or {})
+    phone = None
+    if contact.get("type") == "TEL" and contact.get("channel") == "PERSONNE":
+        phone = t.get(*base, "callerContact", "detail")
+        t.get(*base, "callerContact", "type")
+        t.get(*base, "callerContact", "channel")
+    caller = Caller(name=t.get(*base, "detailedName", "complete"), phone=phone, type=t.get(*base, "type"),
+                    free_text=t.get(*base, "freetext"))
+    return caller if any(v is not None for _, v in caller) else None
+
+
+def _old_rs_patient(t: Any, index: int) -> Patient:
+    base = ("patient", index)
+    age_text = (((t.payload.get("patient") or [])[index] or {}).get("detail") or {}).get("age")
+    age = None
+    matched = rs_eda._AGE.match(age_text) if isinstance(age_text, str) else None
+    if matched is not None:
+        age = int(matched.group(1))
+        t.get(*base, "detail", "age")
+    return Patient(last_name=t.get(*base, "identity", "nonStrictFeatures", "lastName"),
+                   first_name=t.get(*base, "identity", "nonStrictFeatures", "firstName"),
+                   sex=t.get(*base, "identity", "strictFeatures", "sex"), age=age)
+
+
 @contextmanager
 def old_helpers() -> Iterator[None]:
     """The decoders run with the frozen helpers in place of the new ones."""
@@ -222,6 +299,7 @@ def old_helpers() -> Iterator[None]:
     with pytest.MonkeyPatch.context() as patch:
         for module, name, _ in saved:
             patch.setattr(module, name, OldTaken if name == "_Taken" else OldReader)
+        patch.setattr(rs_eda, "_decode", old_rs_decode)
         yield
 
 
@@ -495,3 +573,56 @@ def test_mutated_createcase_payloads_decode_alike(data: st.DataObject) -> None:
         pytest.skip("official Hub Santé corpus not found: set $HUB_REFERENCE or place it at ../shared/hub-reference")
     folder, document = data.draw(st.sampled_from(RC_EDA_BASES), label="base")
     _both(_decode(folder, _mutate(document, data)))
+
+
+HEALTH_BASES = [(folder, document) for folder, document in BASES if folder in HEALTH]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_mutated_health_payloads_decode_alike(data: st.DataObject) -> None:
+    """The planned RS-EDA reads against the frozen decoder, on RS-EDA and RS-EDA-MAJ payloads only."""
+    if not HEALTH_BASES:
+        pytest.skip("official Hub Santé corpus not found: set $HUB_REFERENCE or place it at ../shared/hub-reference")
+    folder, document = data.draw(st.sampled_from(HEALTH_BASES), label="base")
+    _both(_decode(folder, _mutate(document, data)))
+
+
+def test_the_usual_health_case_is_validated_once(hub_reference: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Official RS-EDA and RS-EDA-MAJ examples take the planned reads: one ``Case`` validation, no general decode."""
+    calls: list[str] = []
+    monkeypatch.setattr(rs_eda, "_decode_general", lambda root, payload: calls.append("general"))
+    validations: list[type] = []
+    for model in (Case, Coded, Qualification, Location, Caller, Note, Patient):
+        monkeypatch.setattr(model, "__pydantic_validator__", _Counting(model.__pydantic_validator__, model,
+                                                                       validations))
+    documents = [document for folder, document in EXAMPLES if folder in HEALTH]
+    assert documents
+    for document in documents:
+        validations.clear()
+        decoded = rs_eda.decode_health(copy.deepcopy(document), CTX)
+        assert decoded.case.extras
+        assert validations == [Case]
+    assert calls == []
+
+
+@pytest.mark.parametrize("change", [{"creation": "yesterday"}, {"caseId": 7}, {"patient": ["x"]},
+                                    {"qualification": {"whatsHappen": {"code": "C09", "label": ["x"]}}}])
+def test_an_unusual_health_case_goes_the_general_way(hub_reference: Path, change: dict[str, Any]) -> None:
+    document = next(document for folder, document in EXAMPLES if folder == "RS-EDA")
+    root = next(iter(document))
+    payload = {root: {**copy.deepcopy(document[root]), **change}}
+    used: list[bool] = []
+    general = rs_eda._decode_general
+
+    def spy(root: str, payload: dict[str, Any]) -> Any:
+        used.append(True)
+        return general(root, payload)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rs_eda, "_decode_general", spy)
+        new = _outcome(lambda: rs_eda.decode_health(copy.deepcopy(payload), CTX))
+    assert used == [True]
+    with old_helpers():
+        assert new == _outcome(lambda: rs_eda.decode_health(copy.deepcopy(payload), CTX))
+    assert new[0] == "refused"

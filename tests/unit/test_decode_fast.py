@@ -626,3 +626,12 @@ def test_an_unusual_health_case_goes_the_general_way(hub_reference: Path, change
     with old_helpers():
         assert new == _outcome(lambda: rs_eda.decode_health(copy.deepcopy(payload), CTX))
     assert new[0] == "refused"
+
+
+@given(st.lists(st.sampled_from([*rs_eda._ORDER, "x", "y", "zz"]), unique=True))
+def test_health_payload_keys_are_ordered_as_before(keys: list[str]) -> None:
+    payload = {key: index for index, key in enumerate(keys)}
+    before = {key: payload[key] for key in sorted(payload, key=lambda k: rs_eda._ORDER.index(k)
+                                                  if k in rs_eda._ORDER else 99)}
+    after = rs_eda._order(payload, rs_eda.CREATE)
+    assert list(after.items()) == list(before.items())

@@ -706,9 +706,12 @@ _ORDER = ("caseId", "senderCaseId", "creation", "perimeter", "interventionType",
           "initialAlert", "owner", "patient", "medicalNote", "decision", "freetext", "additionalInformation")
 
 
+_RANK = {key: rank for rank, key in enumerate(_ORDER)}
+
+
 def _order(payload: dict[str, Any], root: str) -> dict[str, Any]:
     """Top-level keys in schema order (the XML codec orders by XSD anyway; this keeps JSON readable)."""
-    return {key: payload[key] for key in sorted(payload, key=lambda k: _ORDER.index(k) if k in _ORDER else 99)}
+    return {key: payload[key] for key in sorted(payload, key=lambda k: _RANK.get(k, 99))}
 
 
 __all__ = [

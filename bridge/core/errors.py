@@ -62,9 +62,9 @@ class Issue:
 
 
 # the slots' descriptors (``slots=True`` makes a new class: taken from the class as finally built)
-_set_path = Issue.path.__set__  # type: ignore[attr-defined]
-_set_message = Issue.message.__set__  # type: ignore[attr-defined]
-_set_code = Issue.code.__set__  # type: ignore[attr-defined]
+_set_path = vars(Issue)["path"].__set__
+_set_message = vars(Issue)["message"].__set__
+_set_code = vars(Issue)["code"].__set__
 
 
 @dataclass(eq=False)

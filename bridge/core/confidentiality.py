@@ -239,7 +239,7 @@ def apply(case: Case, policy: Policy | None, recipient_id: str | None) -> tuple[
             updates[name] = kept
     if not updates:
         return case, []
-    return case.model_copy(update=updates), withheld
+    return copy_with(case, updates), withheld
 
 
 def _filter(path: str, value: Any, policy: Policy, withheld: list[Issue], recipient: str) -> Any:
@@ -291,7 +291,31 @@ def _filter_model(rule_path: str, report_path: str, model: Any, policy: Policy, 
             withheld.append(policy.drop(f"{report_path}.{name}", rule, recipient))
     if not updates:
         return model
-    return model.model_copy(update=updates) if kept_any else None
+    return copy_with(model, updates) if kept_any else None
+
+
+_set_attribute = object.__setattr__
+
+
+def copy_with(model: Any, updates: dict[str, Any]) -> Any:
+    """``model.model_copy(update=updates)``: the same new model (fields, fields set), made directly.
+
+    For a model with no extra fields and no private attributes (the canonical models: frozen,
+    ``extra="forbid"``), pydantic's copy is a generic ``__copy__`` (four ``copy()`` calls) then the
+    update; here the field dict is copied once (as ``pipeline.copy_with`` does for one field). Any
+    other model takes ``model_copy`` itself.
+    """
+    if model.__pydantic_extra__ is not None or model.__pydantic_private__ is not None:
+        return model.model_copy(update=updates)
+    cls = model.__class__
+    copied = cls.__new__(cls)
+    fields = dict(model.__dict__)
+    fields.update(updates)
+    _set_attribute(copied, "__dict__", fields)
+    _set_attribute(copied, "__pydantic_extra__", None)
+    _set_attribute(copied, "__pydantic_fields_set__", model.__pydantic_fields_set__ | updates.keys())
+    _set_attribute(copied, "__pydantic_private__", None)
+    return copied
 
 
 _EMPTY: dict[str, Any] = {"notes": (), "patients": ()}

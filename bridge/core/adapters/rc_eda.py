@@ -48,6 +48,163 @@ def decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
 
 
 def _decode_create_case(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
+    """createCase dict -> Decoded: the planned reads of the usual shape, else (and for every refusal) the general way.
+
+    :func:`_decode_usual` takes a payload whose containers are where the schema puts them (objects and
+    arrays, no ``null`` in their place) and reads it with constant pointers and one ``Case`` validation.
+    Anything it does not take, or any error on the way, sends the payload to :func:`_decode_general`
+    (the decoder as it always was, through :class:`Reader`), whose result or refusal is the answer, word
+    for word: the planned path never refuses by itself. tests/unit/test_decode_fast.py checks both give
+    the same case, drops and warnings on the official examples, the golden payloads and mutated ones.
+    """
+    try:
+        return _decode_usual(payload)
+    except Exception:  # noqa: BLE001 - not the usual shape, or a refusal: the general way decides and says why
+        return _decode_general(payload, ctx)
+
+
+class _Unusual(Exception):
+    """A payload shape the planned reads leave to the general way (a ``null`` or a scalar where an object goes)."""
+
+
+_P = f"/{PAYLOAD}"
+_Q, _L, _A = f"{_P}/qualification", f"{_P}/location", f"{_P}/initialAlert"
+_COORD = f"{_L}/geometry/point/coord"
+_CALLER = f"{_A}/caller"
+_COMPLETE = f"{_L}/detailedAddress/complete"
+
+
+def _object(node: dict[str, Any], key: str) -> dict[str, Any] | None:
+    """``node[key]`` when it is an object, None when absent; anything else is :class:`_Unusual`."""
+    value = node.get(key)
+    if type(value) is dict:
+        return value
+    if value is None and key not in node:
+        return None
+    raise _Unusual(key)
+
+
+def _leaf(node: dict[str, Any] | None, key: str, pointer: str, used: set[str]) -> Any:
+    """``node[key]``, marked read at ``pointer`` when present (as ``Reader.get`` marks it), else None."""
+    if node is not None and key in node:
+        used.add(pointer)
+        return node[key]
+    return None
+
+
+def _coded_usual(node: dict[str, Any] | None, pointer: str, used: set[str]) -> dict[str, Any] | None:
+    """What ``_coded`` builds, as the dict the one ``Case`` validation reads (the label read only with a code)."""
+    if node is None:
+        return None
+    code = _leaf(node, "code", f"{pointer}/code", used)
+    return {"code": code, "label": _leaf(node, "label", f"{pointer}/label", used)} if code else None
+
+
+def _decode_usual(payload: dict[str, Any]) -> Decoded:
+    """:func:`_decode_general`'s reads, marks, checks and warnings, in constant pointers; one ``Case`` validation."""
+    r = Reader(payload, _P)
+    used = r._used
+    used.add(f"{_P}/referenceVersion")
+    alert = _object(payload, "initialAlert")
+    for duplicate in ("location", "qualification"):
+        if (alert or {}).get(duplicate) == payload.get(duplicate):
+            used.add(f"{_A}/{duplicate}")
+    patients, extras = _custom_map(r)
+    case_id = _leaf(payload, "caseId", f"{_P}/caseId", used)
+    sender_case_id = _leaf(payload, "senderCaseId", f"{_P}/senderCaseId", used)
+    created = parse_datetime(_leaf(payload, "creation", f"{_P}/creation", used), f"{_P}/creation")
+    # qualification
+    q = _object(payload, "qualification")
+    risks = q.get("riskThreat", []) if q is not None else []
+    if type(risks) is not list:
+        raise _Unusual("riskThreat")
+    risk_threats = []
+    for index, item in enumerate(risks):
+        if type(item) is not dict:
+            raise _Unusual("riskThreat item")
+        if coded := _coded_usual(item, f"{_Q}/riskThreat/{index}", used):
+            risk_threats.append(coded)
+    victims = _object(q, "victims") if q is not None else None
+    qualification = {
+        "whats_happen": _coded_usual(_object(q, "whatsHappen") if q is not None else None, f"{_Q}/whatsHappen", used),
+        "location_kind": _coded_usual(_object(q, "locationKind") if q is not None else None, f"{_Q}/locationKind",
+                                      used),
+        "health_motive": _coded_usual(_object(q, "healthMotive") if q is not None else None, f"{_Q}/healthMotive",
+                                      used),
+        "risk_threats": tuple(risk_threats),
+        "victims_count": _leaf(victims, "count", f"{_Q}/victims/count", used),
+        "main_victim": _leaf(victims, "mainVictim", f"{_Q}/victims/mainVictim", used),
+        "victims_text": _leaf(victims, "freetext", f"{_Q}/victims/freetext", used),
+    }
+    # location
+    loc = _object(payload, "location")
+    address = _object(loc, "detailedAddress") if loc is not None else None
+    way = _object(address, "wayName") if address is not None else None
+    street = _leaf(way, "complete", f"{_L}/detailedAddress/wayName/complete", used)
+    number = _leaf(address, "number", f"{_L}/detailedAddress/number", used)
+    complete = address.get("complete") if address is not None else None
+    if complete is not None and complete == _address(number, street or complete):
+        used.add(_COMPLETE)
+    geometry = _object(loc, "geometry") if loc is not None else None
+    point = _object(geometry, "point") if geometry is not None else None
+    coord = _object(point, "coord") if point is not None else None
+    lat = _leaf(coord, "lat", f"{_COORD}/lat", used)
+    lon = _leaf(coord, "lon", f"{_COORD}/lon", used)
+    check_coordinate(lat, "lat", f"{_COORD}/lat")
+    check_coordinate(lon, "lon", f"{_COORD}/lon")
+    if street is None and complete:
+        r.warnings.append(Issue(_COMPLETE, f"no wayName: the address line {complete!r} is the street (written back "
+                                "as wayName.complete and detailedAddress.complete)", DERIVED))
+    city = _object(loc, "city") if loc is not None else None
+    location = {
+        "loc_id": _leaf(loc, "locID", f"{_L}/locID", used), "number": number, "street": street or complete,
+        "city": _leaf(city, "name", f"{_L}/city/name", used), "insee": _leaf(city, "inseeCode", f"{_L}/city/inseeCode",
+                                                                              used),
+        "country": _leaf(loc, "country", f"{_L}/country", used) or "FR", "lat": lat, "lon": lon,
+        "precision": _leaf(coord, "precision", f"{_COORD}/precision", used),
+        "free_text": _leaf(loc, "freetext", f"{_L}/freetext", used),
+    }
+    # caller
+    caller_node = _object(alert, "caller") if alert is not None else None
+    contact = _object(caller_node, "callerContact") if caller_node is not None else None
+    phone = None
+    if contact is not None and contact.get("type") == "TEL":
+        phone = _leaf(contact, "detail", f"{_CALLER}/callerContact/detail", used)
+        used.add(f"{_CALLER}/callerContact/type")
+        used.add(f"{_CALLER}/callerContact/channel")
+    name_node = _object(caller_node, "detailedName") if caller_node is not None else None
+    caller = {"name": _leaf(name_node, "complete", f"{_CALLER}/detailedName/complete", used), "phone": phone,
+              "type": _leaf(caller_node, "type", f"{_CALLER}/type", used),
+              "free_text": _leaf(caller_node, "freetext", f"{_CALLER}/freetext", used)}
+    # notes: the alert's (each creation parsed, a note kept when it has a text), then the case's freetext
+    notes: list[dict[str, Any]] = []
+    alert_notes = alert.get("notes", []) if alert is not None else []
+    if type(alert_notes) is not list:
+        raise _Unusual("notes")
+    for index, item in enumerate(alert_notes):
+        if type(item) is not dict:
+            raise _Unusual("note")
+        base = f"{_A}/notes/{index}"
+        text = _leaf(item, "freetext", f"{base}/freetext", used)
+        note_created = parse_datetime(_leaf(item, "creation", f"{base}/creation", used), f"{base}/creation")
+        if text:
+            notes.append({"text": text, "created": note_created})
+    free = payload.get("freetext", [])
+    if type(free) is not list:
+        raise _Unusual("freetext")
+    for index, text in enumerate(free):
+        used.add(f"{_P}/freetext/{index}")
+        notes.append({"text": text})
+    case = Case.model_validate({
+        "case_id": case_id, "sender_case_id": sender_case_id, "created": created, "qualification": qualification,
+        "location": location, "caller": caller if any(v is not None for v in caller.values()) else None,
+        "notes": tuple(notes), "patients": tuple(patients), "extras": extras,
+    })
+    return Decoded(case=case, dropped=r.leftover(), warnings=list(r.warnings))
+
+
+def _decode_general(payload: dict[str, Any], ctx: AdapterContext) -> Decoded:
+    """createCase dict -> Decoded through a :class:`Reader` (any shape; a refusal names what is wrong)."""
     r = Reader(payload, f"/{PAYLOAD}")
     r.mark("referenceVersion")
     alert = r.data.get("initialAlert") or {}
@@ -295,12 +452,15 @@ def _alert_dict(caller: Any, phone: str, created: str, notes: list[dict[str, Any
 
 
 def _tree_copy(value: Any) -> Any:
-    """A JSON tree's containers copied (its leaves are immutable)."""
+    """A JSON tree's containers copied (its leaves are immutable; a leaf is kept in the loop, without a call)."""
     if type(value) is dict:
-        return {key: _tree_copy(item) for key, item in value.items()}
+        return {key: _tree_copy(item) if type(item) in _CONTAINERS else item for key, item in value.items()}
     if type(value) is list:
-        return [_tree_copy(item) for item in value]
+        return [_tree_copy(item) if type(item) in _CONTAINERS else item for item in value]
     return value
+
+
+_CONTAINERS = frozenset({dict, list})
 
 
 def _coded_dict(c: Any, ctx: AdapterContext, path: str, used: set[str]) -> dict[str, Any] | None:

@@ -219,8 +219,14 @@ class _Taken:
     def unused(self) -> dict[str, str]:
         """Every scalar leaf not read, as ``{extra key: typed text}`` (document order)."""
         used = self.used
-        return {_extra_key(pointer): _typed_text(value) for pointer, value in self.leaves.items()
-                if pointer not in used}
+        keys = _EXTRA_KEYS
+        extras: dict[str, str] = {}
+        for pointer, value in self.leaves.items():
+            if pointer in used:
+                continue
+            key = keys.get(pointer) or _remembered_extra_key(pointer)
+            extras[key] = "s:" + value if type(value) is str else _typed_text(value)  # most leaves are strings
+        return extras
 
 
 _ABSENT = object()
@@ -233,16 +239,142 @@ def _pointer(path: tuple[str | int, ...]) -> str:
 
 
 def _list_leaves(node: Any, prefix: str, out: dict[str, Any]) -> None:
-    """``out[pointer] = value`` for every scalar leaf under ``node`` (pointers unescaped, as extras keys are)."""
+    """``out[pointer] = value`` for every scalar leaf under ``node`` (pointers unescaped, as extras keys are).
+
+    A value is a container when it is a dict or a list, subclasses included; the exact types of a parsed
+    payload's values are recognised first, without an ``isinstance`` per leaf.
+    """
     items = node.items() if isinstance(node, dict) else enumerate(node)
     for key, value in items:
-        if isinstance(value, (dict, list)):
+        kind = type(value)
+        if kind is dict or kind is list or (kind not in _SCALARS and isinstance(value, (dict, list))):
             _list_leaves(value, f"{prefix}/{key}", out)
         else:
             out[f"{prefix}/{key}"] = value
 
 
+_SCALARS = frozenset({str, int, bool, float, Decimal, type(None)})
+
+
 def _decode(root: str, payload: dict[str, Any]) -> Decoded:
+    """The planned reads (:func:`_decode_usual`), else (and for every refusal) the general way, word for word."""
+    try:
+        return _decode_usual(root, payload)
+    except Exception:  # noqa: BLE001 - an error on the way: the general way decides, and says why
+        return _decode_general(root, payload)
+
+
+def _at(t: _Taken, pointer: str, path: tuple[str | int, ...]) -> Any:
+    """``t.get(*path)`` with its pointer given (a constant of the planned reads): the same value and mark."""
+    value = t.leaves.get(pointer, _ABSENT)
+    if value is not _ABSENT:
+        if value is not None:
+            t.used.add(pointer)
+        return value
+    return t.get(*path)  # not a leaf: an object, a list or nothing there, found as get finds it
+
+
+def _spec(*path: str) -> tuple[str, tuple[str, ...]]:
+    return _pointer(path), path
+
+
+_CASE_ID, _SENDER_CASE_ID, _CREATION = _spec("caseId"), _spec("senderCaseId"), _spec("creation")
+_ADDRESS_NUMBER = _spec("location", "detailedAddress", "number")
+_ADDRESS_STREET = _spec("location", "detailedAddress", "wayName", "complete")
+_ADDRESS_COMPLETE = _spec("location", "detailedAddress", "complete")
+_CITY_NAME, _CITY_INSEE = _spec("location", "city", "name"), _spec("location", "city", "inseeCode")
+_LAT, _LON = _spec("location", "geometry", "point", "coord", "lat"), _spec("location", "geometry", "point", "coord",
+                                                                            "lon")
+_PRECISION = _spec("location", "geometry", "point", "coord", "precision")
+_LOCATION_TEXT = _spec("location", "freetext")
+_CALLER_DETAIL = _spec("initialAlert", "caller", "callerContact", "detail")
+_CALLER_TYPE_READ = _spec("initialAlert", "caller", "callerContact", "type")
+_CALLER_CHANNEL = _spec("initialAlert", "caller", "callerContact", "channel")
+_CALLER_NAME = _spec("initialAlert", "caller", "detailedName", "complete")
+_CALLER_KIND = _spec("initialAlert", "caller", "type")
+_CALLER_TEXT = _spec("initialAlert", "caller", "freetext")
+_CODED = {name: (_spec("qualification", name, "code"), _spec("qualification", name, "label"))
+          for name in ("whatsHappen", "locationKind", "healthMotive")}
+
+
+def _coded_usual(t: _Taken, code_spec: tuple[str, tuple[str, ...]],
+                 label_spec: tuple[str, tuple[str, ...]]) -> dict[str, Any] | None:
+    code = _at(t, *code_spec)
+    return {"code": code, "label": _at(t, *label_spec)} if code else None
+
+
+def _decode_usual(root: str, payload: dict[str, Any]) -> Decoded:
+    """:func:`_decode_general`'s reads in the same order, the fixed pointers as constants, and one ``Case``
+    validation of the dicts the sub-models were built from (an error of any kind: the general way)."""
+    t = _Taken(payload)
+    notes = []
+    for index, _ in enumerate(t.items("initialAlert", "notes")):
+        text = t.get("initialAlert", "notes", index, "freetext")
+        if text:
+            created = parse_datetime(t.get("initialAlert", "notes", index, "creation"),
+                                     f"/{root}/initialAlert/notes/{index}/creation")
+            notes.append({"text": text, "created": created})
+    case_id, sender_case_id = _at(t, *_CASE_ID), _at(t, *_SENDER_CASE_ID)
+    created = parse_datetime(_at(t, *_CREATION), f"/{root}/creation")
+    # qualification (as _qualification)
+    risks = t.items("qualification", "riskThreat")
+    qualification = {
+        "whats_happen": _coded_usual(t, *_CODED["whatsHappen"]),
+        "location_kind": _coded_usual(t, *_CODED["locationKind"]),
+        "health_motive": _coded_usual(t, *_CODED["healthMotive"]),
+        "risk_threats": tuple(c for i in range(len(risks)) if (c := _coded_dict(t, "qualification", "riskThreat", i))),
+    }
+    # location (as _location)
+    number, street = _at(t, *_ADDRESS_NUMBER), _at(t, *_ADDRESS_STREET)
+    complete = (t.payload.get("location") or {}).get("detailedAddress", {}).get("complete") if isinstance(
+        (t.payload.get("location") or {}).get("detailedAddress"), dict) else None
+    if complete is not None and complete in (street, " ".join(p for p in (number, street) if p)):
+        _at(t, *_ADDRESS_COMPLETE)
+    elif complete is not None and street is None:
+        street = _at(t, *_ADDRESS_COMPLETE)
+    location = {"number": number, "street": street, "city": _at(t, *_CITY_NAME), "insee": _at(t, *_CITY_INSEE),
+                "lat": _at(t, *_LAT), "lon": _at(t, *_LON), "precision": _at(t, *_PRECISION),
+                "free_text": _at(t, *_LOCATION_TEXT)}
+    # caller (as _caller)
+    contact = (((t.payload.get("initialAlert") or {}).get("caller") or {}).get("callerContact") or {})
+    phone = None
+    if contact.get("type") == "TEL" and contact.get("channel") == "PERSONNE":
+        phone = _at(t, *_CALLER_DETAIL)
+        _at(t, *_CALLER_TYPE_READ)
+        _at(t, *_CALLER_CHANNEL)
+    caller = {"name": _at(t, *_CALLER_NAME), "phone": phone, "type": _at(t, *_CALLER_KIND),
+              "free_text": _at(t, *_CALLER_TEXT)}
+    patients = tuple(_patient_dict(t, index) for index, _ in enumerate(t.items("patient")))
+    case = Case.model_validate({
+        "case_id": case_id, "sender_case_id": sender_case_id, "created": created, "qualification": qualification,
+        "location": location, "caller": caller if any(v is not None for v in caller.values()) else None,
+        "notes": tuple(notes), "patients": patients,
+        "extras": t.unused(),  # last: every read above is counted
+    })
+    return Decoded(case=case, dropped=[])
+
+
+def _coded_dict(t: _Taken, *path: str | int) -> dict[str, Any] | None:
+    code = t.get(*path, "code")
+    return {"code": code, "label": t.get(*path, "label")} if code else None
+
+
+def _patient_dict(t: _Taken, index: int) -> dict[str, Any]:
+    """What :func:`_patient` builds, as a dict (the same reads)."""
+    base = ("patient", index)
+    age_text = (((t.payload.get("patient") or [])[index] or {}).get("detail") or {}).get("age")
+    age = None
+    matched = _AGE.match(age_text) if isinstance(age_text, str) else None
+    if matched is not None:
+        age = int(matched.group(1))
+        t.get(*base, "detail", "age")
+    return {"last_name": t.get(*base, "identity", "nonStrictFeatures", "lastName"),
+            "first_name": t.get(*base, "identity", "nonStrictFeatures", "firstName"),
+            "sex": t.get(*base, "identity", "strictFeatures", "sex"), "age": age}
+
+
+def _decode_general(root: str, payload: dict[str, Any]) -> Decoded:
+    """The health case through the :class:`_Taken` reads and one model at a time (any shape; refusals named)."""
     t = _Taken(payload)
     notes = []
     for index, _ in enumerate(t.items("initialAlert", "notes")):
@@ -296,6 +428,18 @@ def _typed_value(text: str) -> Any:
 def _extra_key(pointer: str) -> str:
     """``health./patient/0/...`` for health-only content, ``rs-eda./location/access/floor`` for the rest."""
     return (HEALTH if (pointer + "/").startswith(HEALTH_ONLY) else OTHER) + pointer
+
+
+_EXTRA_KEYS: dict[str, str] = {}
+_EXTRA_KEYS_LIMIT = 4096  # pointers: a few hundred recur in every message of a shape; a hostile one is not kept long
+
+
+def _remembered_extra_key(pointer: str) -> str:
+    """:func:`_extra_key`, remembered per pointer (bounded: cleared when full)."""
+    if len(_EXTRA_KEYS) >= _EXTRA_KEYS_LIMIT:
+        _EXTRA_KEYS.clear()
+    key = _EXTRA_KEYS[pointer] = _extra_key(pointer)
+    return key
 
 
 def _coded(t: _Taken, *path: str | int) -> Coded | None:
@@ -562,9 +706,12 @@ _ORDER = ("caseId", "senderCaseId", "creation", "perimeter", "interventionType",
           "initialAlert", "owner", "patient", "medicalNote", "decision", "freetext", "additionalInformation")
 
 
+_RANK = {key: rank for rank, key in enumerate(_ORDER)}
+
+
 def _order(payload: dict[str, Any], root: str) -> dict[str, Any]:
     """Top-level keys in schema order (the XML codec orders by XSD anyway; this keeps JSON readable)."""
-    return {key: payload[key] for key in sorted(payload, key=lambda k: _ORDER.index(k) if k in _ORDER else 99)}
+    return {key: payload[key] for key in sorted(payload, key=lambda k: _RANK.get(k, 99))}
 
 
 __all__ = [

@@ -7,6 +7,7 @@ Issues with JSON pointers, every leaf the decoder did not read.
 
 from __future__ import annotations
 
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
@@ -33,12 +34,12 @@ class Reader:
     def get(self, *path: str | int, default: Any = None) -> Any:
         """The value at ``path`` (keys and list indexes), marking it and its subtree consumed."""
         node = self.data
-        for step in path:
-            try:
+        try:  # one handler around the loop: the first step that fails ends the walk, as one per step did
+            for step in path:
                 node = node[step]
-            except (KeyError, IndexError, TypeError):
-                return default
-        self._used.add(self.pointer(*path))
+        except (KeyError, IndexError, TypeError):
+            return default
+        self._used.add(_pointer(self.root, path) if path else self.root)
         return node
 
     def mark(self, *path: str | int) -> None:
@@ -55,24 +56,33 @@ class Reader:
         used = self._used
         if self.root in used:
             return found
-
-        def walk(node: Any, pointer: str) -> None:
-            # leaves are handled in the loop, not by a call each: the walk visits every node of the payload
-            if isinstance(node, dict):
-                items: Any = node.items()
-            elif isinstance(node, list):
-                items = enumerate(node)
-            else:
-                found.append(Issue(pointer, f"{node!r} has no canonical field", "dropped"))
-                return
-            for key, value in items:
-                child = f"{pointer}/{key}"
-                if child in used:
-                    continue
-                if isinstance(value, (dict, list)):
-                    walk(value, child)
-                else:
-                    found.append(Issue(child, f"{value!r} has no canonical field", "dropped"))
-
-        walk(self.data, self.root)
+        data = self.data
+        if isinstance(data, (dict, list)):
+            _unread_leaves(data, self.root, used, found)
+        else:
+            found.append(Issue(self.root, f"{data!r} has no canonical field", "dropped"))
         return found
+
+
+def _unread_leaves(node: Any, pointer: str, used: set[str], found: list[Issue]) -> None:
+    """Append to ``found`` the dropped Issue of every leaf under ``node`` (a dict or a list) not covered by ``used``.
+
+    A leaf is handled in the loop (most nodes are leaves); a value is a container when it is a dict or a
+    list, subclasses included (the exact types of a parsed payload's values are recognised first, without
+    an ``isinstance`` per leaf).
+    """
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    append = found.append
+    for key, value in items:
+        child = f"{pointer}/{key}"
+        if child in used:
+            continue
+        kind = type(value)
+        if kind is dict or kind is list or (kind not in _SCALARS and isinstance(value, (dict, list))):
+            _unread_leaves(value, child, used, found)
+        else:
+            append(Issue(child, f"{value!r} has no canonical field", "dropped"))
+
+
+_SCALARS = frozenset({str, int, bool, float, Decimal, type(None)})
+"""What a parsed payload's leaves are (exact types): never a container."""

@@ -480,6 +480,8 @@ class BridgeService:
                     reply = None
                 waiter.callback(reply)
             return
+        if self.metrics is not None:
+            self.metrics.group_committed()
         for waiter, done, _failed in waiters:
             waiter.callback(done)
         if outbox_grew:

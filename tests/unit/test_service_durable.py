@@ -83,3 +83,25 @@ def test_only_a_commit_that_stored_a_frame_calls_a_publish_pass(rig, monkeypatch
     refused = rig.service.on_legacy_frame(b"not a frame of this profile")
     rig.service.commit()
     assert refused.called and refused.accepted is False and kicks == [1]  # dead-lettered: nothing to publish
+
+
+def test_every_group_commit_is_counted_once_on_the_metrics(tmp_path):
+    """``bridge_store_commits_total`` counts the group COMMITs (one fsync each), not the transitions in them:
+    benchmarks/e2e.py reads it to say how many COMMITs a case sheet costs at each rate."""
+    from bridge.edges.metrics import BridgeMetrics
+    from bridge.testing.rig import Rig
+
+    metrics = BridgeMetrics()
+    rig = Rig(tmp_path)
+    try:
+        rig.service.metrics = metrics
+        replies = [rig.service.on_legacy_frame(demo_frame(n)) for n in (1, 2, 3)]  # one group
+        rig.service.commit()
+        rig.service.commit()  # nothing open: no COMMIT
+        rig.service.on_legacy_frame(demo_frame(4))
+        rig.service.commit()
+        assert all(r.called for r in replies)
+        assert metrics.group_commits._value.get() == 2
+        assert b"bridge_store_commits_total 2.0" in metrics.render()[0]
+    finally:
+        rig.close()

@@ -27,6 +27,8 @@ A NACK (outbox full: ``--window`` above ``--max-pending``) is back-pressure:
 the sheet it names is sent again after a short pause, as a real LRM would.
 ``--gap`` then runs ``benchmarks/hot_path.py``'s rounds in this process and prints the
 end-to-end-only CPU per sheet (the bridge's throughput-phase CPU minus the in-process steps).
+Each phase also prints the store's group COMMITs per sheet (``bridge_store_commits_total`` read from
+the bridge's /metrics before and after it, outside the CPU reads; absent from a bridge without it).
 
     .venv/bin/python benchmarks/e2e.py [--scenario case-share|assistance] [--msg-rate 100]
         [--seconds 10] [--frames 2000] [--window 400] [--max-pending 10000] [--profile DIR [--profile-clock cpu]]

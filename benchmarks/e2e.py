@@ -27,6 +27,8 @@ A NACK (outbox full: ``--window`` above ``--max-pending``) is back-pressure:
 the sheet it names is sent again after a short pause, as a real LRM would.
 ``--gap`` then runs ``benchmarks/hot_path.py``'s rounds in this process and prints the
 end-to-end-only CPU per sheet (the bridge's throughput-phase CPU minus the in-process steps).
+Each phase also prints the store's group COMMITs per sheet (``bridge_store_commits_total`` read from
+the bridge's /metrics before and after it, outside the CPU reads; absent from a bridge without it).
 
     .venv/bin/python benchmarks/e2e.py [--scenario case-share|assistance] [--msg-rate 100]
         [--seconds 10] [--frames 2000] [--window 400] [--max-pending 10000] [--profile DIR [--profile-clock cpu]]
@@ -227,6 +229,21 @@ def _cpu_by_process(processes: list[subprocess.Popen], broker) -> dict[str, floa
     return cpu
 
 
+def _commits(http_port: int) -> float | None:
+    """The bridge's group COMMITs so far (``bridge_store_commits_total`` on /metrics); None if it has no such metric."""
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{http_port}/metrics", timeout=10) as response:
+            text = response.read().decode()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith("bridge_store_commits_total "):
+            return float(line.split()[1])
+    return None
+
+
 def _wait_delivered(store: Path, expected: int, timeout: float) -> int:
     end = time.monotonic() + timeout
     count = _delivered(store)
@@ -404,6 +421,7 @@ def main() -> int:
         # phase 1: latency at a steady rate
         first = _max_id(store) + 1
         count = int(rate * args.seconds)
+        commits_paced = _commits(http_port)  # before the CPU read: the scrape is not the phase's work
         paced_before = _cpu_seconds(bridge.pid)
         start = time.perf_counter()
         for n in range(count):
@@ -414,6 +432,7 @@ def main() -> int:
                 lrm.poll(delay)
         _wait_delivered(store, per_sheet * count, 60)
         paced_cpu = _cpu_seconds(bridge.pid) - paced_before
+        commits_before = _commits(http_port)
         latencies = _latencies(store, first, _max_id(store))
         if assistance:
             lrm.wait_for(lambda c: len(c.answers) >= count, 30)
@@ -430,6 +449,7 @@ def main() -> int:
         cpu = _cpu_by_process(processes, broker)
         split = [after - before for after, before in zip(_cpu_split(bridge.pid), split_before, strict=True)]
         cpu_phase = {name: seconds - cpu_before[name] for name, seconds in cpu.items()}
+        commits_after = _commits(http_port)  # after the CPU reads: the scrape is not the phase's work
         lrm.close()
     finally:
         for process in reversed(processes):
@@ -447,10 +467,16 @@ def main() -> int:
     print(f"  bridge CPU per sheet in this paced phase: {1000 * paced_cpu / count:.2f} ms (each sheet mostly in"
           " reactor turns of its own: the figure depends less on how well commits and acks batch than the"
           " throughput phase's, but includes the idle loops' share)")
+    if commits_paced is not None and commits_before is not None:
+        print(f"  group COMMITs (synchronous=FULL) per sheet in this paced phase: "
+              f"{(commits_before - commits_paced) / count:.2f}")
     print(f"throughput phase: {args.frames} sheets, {delivered} outbound Hub messages acknowledged in {elapsed:.1f} s"
           f" ({resends} sheets resent after a NACK)")
     print(f"  sustained {throughput:.0f} Hub msg/s with confirms and RC-REF ({throughput / per_sheet:.0f} sheets/s)"
           f"   (target >= {TARGETS['throughput_msg_s']}: ratio {throughput / TARGETS['throughput_msg_s']:.2f})")
+    if commits_before is not None and commits_after is not None:
+        print(f"  group COMMITs (synchronous=FULL) per sheet in this phase: "
+              f"{(commits_after - commits_before) / args.frames:.2f}")
     print("CPU seconds used per process over both phases: "
           + ", ".join(f"{name} {seconds:.1f}" for name, seconds in cpu.items()))
     print(f"CPU ms per case sheet in the throughput phase ({2 * elapsed:.1f} core-seconds available): "

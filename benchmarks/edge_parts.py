@@ -175,6 +175,45 @@ def consumer_path(deliveries: int = 20_000, per_turn: int = 10) -> tuple[float, 
     return spent / deliveries, channel.ack_frames / deliveries
 
 
+class _PikaConnection:
+    """The parts of a pika connection its publish marshalling touches, writing into a counter."""
+
+    def __init__(self) -> None:
+        self._body_max_length = 131_064
+        self.bytes_sent = self.frames_sent = self.writes = 0
+
+    def _adapter_emit_data(self, data: bytes) -> None:
+        self.writes += 1
+
+    def _output_marshaled_frames(self, marshaled_frames: list[bytes]) -> None:
+        pika.connection.Connection._output_marshaled_frames(self, marshaled_frames)  # type: ignore[arg-type]
+
+    def _send_message(self, channel_number: int, method: Any, content: Any) -> None:
+        pika.connection.Connection._send_message(self, channel_number, method, content)  # type: ignore[arg-type]
+
+
+def publish_marshal(publishes: int = 20_000) -> tuple[float, float]:
+    """Seconds per publish from pika's ``Basic.Publish`` + properties to the transport writes, and writes per
+    publish: pika's own path on main, ``bridge/edges/amqp/frames.py`` where the checkout has it."""
+    import pika.connection
+
+    connection = _PikaConnection()
+    try:
+        from bridge.edges.amqp import frames
+
+        frames.install(connection)
+    except ImportError:
+        pass
+    body = b"x" * 3000  # about a createCase
+    started = time.process_time()
+    for n in range(publishes):
+        properties = pika.BasicProperties(content_type="application/json", delivery_mode=2,
+                                          message_id=f"fr.health.samu440_{n:036d}")
+        method = pika.spec.Basic.Publish(exchange="hubsante", routing_key="fr.health.samu440", mandatory=True)
+        connection._send_message(1, method, (properties, body))
+    return (time.process_time() - started) / publishes, connection.writes / publishes
+
+
 def main() -> int:
     configure_logging("json", "WARNING", stream=io.StringIO())  # as benchmarks/e2e.py runs the bridge
     print(f"bridge from {Path(bridge.__file__).parent}; best of 5, CPU per item:")
@@ -185,6 +224,9 @@ def main() -> int:
     runs = [consumer_path() for _ in range(5)]
     print(f"  consumer path                {1e6 * min(r[0] for r in runs):6.2f} us per delivery,"
           f" {runs[0][1]:.2f} ack frames per delivery at 10 deliveries per reactor turn")
+    runs = [publish_marshal() for _ in range(5)]
+    print(f"  publish frames (pika -> transport) {1e6 * min(r[0] for r in runs):4.2f} us per publish,"
+          f" {runs[0][1]:.0f} transport writes per publish")
     return 0
 
 

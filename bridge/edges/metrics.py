@@ -124,6 +124,10 @@ class BridgeMetrics:
             "bridge_value_altered", "Values a translation altered (degraded code, fallback, omitted), by table.",
             ("direction", "table"), registry=self.registry,
         )
+        self.group_commits = Counter(
+            "bridge_store_commits", "Group COMMITs of the store (synchronous=FULL: one fsync each), however many"
+            " transitions each made durable.", registry=self.registry,
+        )
         self.mapping_tables = Info("bridge_mapping_tables", "Version of the mapping tables in use.", registry=self.registry)
         self._message_children: dict[tuple[str, str, str], Counter] = {}
         self._altered_children: dict[tuple[str, str], Counter] = {}
@@ -181,6 +185,10 @@ class BridgeMetrics:
     def inbound_refused(self, reason: str) -> None:
         """Count one Hub delivery refused before the inbox, by short reason."""
         self.refused_inbound.labels(reason=reason).inc()
+
+    def group_committed(self) -> None:
+        """Count one group COMMIT (its transitions: frames taken in, confirms, RC-REFs, hand-overs...)."""
+        self.group_commits.inc()
 
     def set_broker_connected(self, connected: bool) -> None:
         """Record the broker state (used when no ``broker_connected`` callable was given)."""

@@ -90,7 +90,8 @@ class Rig:
             return reply
         box: list = []
         reply.addBoth(box.append)
-        self.clock.advance(0.01)
+        settings = self.service.settings
+        self.clock.advance(max(0.01, settings.commit_window, settings.lazy_commit_window))
         if not box:
             raise AssertionError("the service's Deferred did not fire after the commit window")
         if isinstance(box[0], Failure):

@@ -219,3 +219,22 @@ def test_dead_lettered_message_is_reported_500_to_sender(broker, hub, reactor_th
     finally:
         reactor_thread.call(samu.stop)
         reactor_thread.call(sdis.stop)
+
+
+def test_a_publish_written_by_the_direct_frame_path_reaches_the_peer_whole(clients, reactor_thread, hub_reference):
+    """The bridge's publishes go out as one write of pika's three frames (bridge/edges/amqp/frames.py): the real
+    broker takes them (a malformed frame closes the connection), the dispatcher reads delivery_mode 2 and the
+    content type from the header (else RS-ERROR 100/101), confirms them, and the peer gets the same message."""
+    eda = json.loads((hub_reference / "examples/RC-EDA/RC-EDA-FuiteDeGaz-AliceGregoireNormand.01.json").read_text())
+    samu = clients[SAMU][0]
+    path = samu.content_frames
+    assert path is not None, "HubClient did not install the direct frame path on its connection"
+    before = path.direct
+    for n in range(3):
+        message = make_message(SAMU, SDIS, eda, now=_now())
+        confirmed = reactor_thread.call(samu.publish, json.dumps(message).encode(),
+                                        message_id=message["distributionID"])
+        assert confirmed is None  # the broker's confirm
+        received = clients[SDIS][1]["message"].get()
+        assert json.loads(received.body) == message and received.content_type == "application/json", n
+    assert path.direct == before + 3

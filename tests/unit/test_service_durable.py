@@ -13,9 +13,21 @@ def test_the_reply_fires_with_the_ack_only_after_the_commit(rig):
     assert isinstance(reply, FrameHandled) and reply.accepted is True
     fired: list[object] = []
     reply.addCallback(fired.append)
-    assert fired == [] and rig.store.grouping
+    assert fired == [] and rig.store.grouping and _committed_outbound(rig) == 0
     rig.clock.advance(0)
-    assert fired == [b"ACK=DEMO-000001"] and not rig.store.grouping
+    assert fired == [b"ACK=DEMO-000001"]
+    assert _committed_outbound(rig) == 2  # createCase and EMSI; the reply left after the COMMIT (a confirm's lazy group may be open now)
+
+
+def _committed_outbound(rig) -> int:
+    """Outbound messages another connection sees: what is committed."""
+    import sqlite3
+
+    conn = sqlite3.connect(rig.store.path)
+    try:
+        return int(conn.execute("SELECT COUNT(*) FROM messages WHERE direction='out'").fetchone()[0])
+    finally:
+        conn.close()
 
 
 def test_a_failed_commit_answers_every_waiting_frame_with_its_nack_and_fails_the_broker_waiters(rig, monkeypatch):
@@ -83,3 +95,25 @@ def test_only_a_commit_that_stored_a_frame_calls_a_publish_pass(rig, monkeypatch
     refused = rig.service.on_legacy_frame(b"not a frame of this profile")
     rig.service.commit()
     assert refused.called and refused.accepted is False and kicks == [1]  # dead-lettered: nothing to publish
+
+
+def test_every_group_commit_is_counted_once_on_the_metrics(tmp_path):
+    """``bridge_store_commits_total`` counts the group COMMITs (one fsync each), not the transitions in them:
+    benchmarks/e2e.py reads it to say how many COMMITs a case sheet costs at each rate."""
+    from bridge.edges.metrics import BridgeMetrics
+    from bridge.testing.rig import Rig
+
+    metrics = BridgeMetrics()
+    rig = Rig(tmp_path)
+    try:
+        rig.service.metrics = metrics
+        replies = [rig.service.on_legacy_frame(demo_frame(n)) for n in (1, 2, 3)]  # one group
+        rig.service.commit()
+        rig.service.commit()  # nothing open: no COMMIT
+        rig.service.on_legacy_frame(demo_frame(4))
+        rig.service.commit()
+        assert all(r.called for r in replies)
+        assert metrics.group_commits._value.get() == 2
+        assert b"bridge_store_commits_total 2.0" in metrics.render()[0]
+    finally:
+        rig.close()

@@ -19,6 +19,7 @@ import structlog
 from pika.adapters.twisted_connection import TwistedProtocolConnection
 from twisted.internet import defer
 
+from bridge.edges.amqp import frames
 from bridge.edges.amqp.consumer import ChannelAcks, Consumer, Delivery
 from bridge.edges.amqp.errors import NotConnected
 from bridge.edges.amqp.factory import CONNECTED, ReconnectingSession
@@ -48,6 +49,7 @@ class HubClient:
         self._publisher: Publisher | None = None
         self._consumers: list[Consumer] = []
         self._shutdown_trigger = None
+        self.content_frames: frames.ContentFrames | None = None  # the current connection's publish path
 
     @property
     def client_id(self) -> str:
@@ -79,6 +81,8 @@ class HubClient:
         def lost(reason: str) -> None:
             self.session.reset(connection, reason)
 
+        # a publish's three frames in one write (bridge/edges/amqp/frames.py), on this connection only
+        self.content_frames = frames.install(getattr(connection, "_impl", None))
         publish_channel = yield connection.channel()
         yield publish_channel.exchange_declare(self.settings.exchange, passive=True)
         publisher = Publisher(publish_channel, self.settings.exchange, routing_key=self.client_id,

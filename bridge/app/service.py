@@ -119,12 +119,6 @@ class ServiceSettings:
     # reactor turn: everything read from the sockets in one turn shares one fsync, and an idle
     # bridge commits at once (a fixed 2 ms window cost latency and measured no throughput gain)
     commit_window: float = 0.0
-    # seconds a group stays open when all it holds are marks nothing outside waits on for long: publish confirms,
-    # RC-REF and hand-over marks (their broker acks wait). The next frame from the LRM, or anything else, joins it
-    # and makes it commit at the end of that turn, so at 100 sheets/s a sheet's confirm and RC-REF ride on the next
-    # sheet's COMMIT instead of paying one each (150-180 us of CPU per COMMIT); a crash inside the window only
-    # redoes them (a re-publish, a redelivered RC-REF, a repeated hand-over: each at-least-once already)
-    lazy_commit_window: float = 0.02
 
 
 # An inbound update is merged onto the LRM's sheet with the case's earlier Hub messages; past this
@@ -158,8 +152,6 @@ class BridgeService:
         self._pumping = False
         self._kicked = False
         self._outbox_grew = False  # the open group holds an accepted frame's messages: its commit calls a pass
-        self._group_serial = 0  # which group a scheduled commit is for (a lazy group's timer may outlive it)
-        self._group_urgent = False  # the open group holds more than lazy marks: it commits at the end of the turn
         # what waits for the next commit: (Deferred, value it fires with, value if the commit fails or _ERRBACK)
         self._waiters: list[tuple[defer.Deferred[Any], Any, Any]] = []
         self._rcref_retry: dict[int, Unwrapped] = {}  # inbound messages whose RC-REF publish failed
@@ -367,24 +359,17 @@ class BridgeService:
         self._kicked = False
         if self._stopped:
             return
-        self._run_pass(self._publish_ready, lazy_may_stay_open=True)
+        self._run_pass(self._publish_ready)
 
     def pump(self) -> None:
         """The periodic pass: replays, publishing, overdue RC-REF flags, RC-REF retries."""
         self._run_pass(self._retranslate_replays, self._publish_ready, self._housekeeping, self._retry_references)
 
-    def _run_pass(self, *steps: Callable[[], None], lazy_may_stay_open: bool = False) -> None:
-        """Commit, then run ``steps`` in order; a pass never starts inside another one.
-
-        ``lazy_may_stay_open``: a group holding only lazy marks (confirms, RC-REF and hand-over marks) is left
-        open: it holds no message a publish could send (messages enter the outbox only in urgent groups, and
-        replays only in the periodic pump, which commits first), so the publish still sends only committed
-        messages, and the confirm that kicked the pass does not cost a COMMIT of its own.
-        """
+    def _run_pass(self, *steps: Callable[[], None]) -> None:
+        """Commit, then run ``steps`` in order; a pass never starts inside another one."""
         if self._pumping:
             return
-        if not (lazy_may_stay_open and self.store.grouping and not self._group_urgent):
-            self.commit()  # publish only what is committed
+        self.commit()  # publish only what is committed
         self._pumping = True
         try:
             for step in steps:
@@ -430,7 +415,7 @@ class BridgeService:
         self._in_flight.discard(msg.id)
         if self._stopped:  # the store may be closed: the message is published again after the restart
             return
-        self._open_group(lazy=True)  # a confirm lost in a crash only means a re-publish, same distributionID
+        self._open_group()  # a confirm lost in a crash only means a re-publish, same distributionID
         try:
             self.store.mark_published(msg.id, at=now, rcref_deadline=now + self.settings.rcref_deadline)
         except IllegalTransition as exc:  # the RC-REF overtook the confirm: already delivered
@@ -441,34 +426,16 @@ class BridgeService:
         self.kick()  # the next message of the same case may go now
 
     # ------------------------------------------------------------------ group commit
-    def _open_group(self, *, lazy: bool = False) -> None:
+    def _open_group(self) -> None:
         """Writes from now until the commit window closes share one transaction (one fsync).
 
         Nothing that depends on a write leaves the bridge before that commit:
         LRM acks and broker acks wait on :meth:`durable`, and the publish pump
         commits first so it only ever publishes committed messages.
-
-        ``lazy``: the caller's writes are marks whose only waiters are broker acks (or none): a
-        publish confirm, an RC-REF, a hand-over. A group of such marks alone commits after
-        ``lazy_commit_window``; any other write (a frame from the LRM...) makes it commit at the
-        end of the turn, as every group did before. At a high rate every turn has frames: no change.
         """
-        if self._stopped:  # stopped: each write commits on its own
-            return
-        if not self.store.grouping:
+        if not self._stopped and not self.store.grouping:  # stopped: each write commits on its own
             self.store.begin_group()
-            self._group_serial += 1
-            self._group_urgent = not lazy
-            delay = self.settings.lazy_commit_window if lazy else self.settings.commit_window
-            self.reactor.callLater(delay, self._commit_due, self._group_serial)
-        elif not lazy and not self._group_urgent:
-            self._group_urgent = True  # the lazy timer is left to lapse: _commit_due ignores another group's timer
-            self.reactor.callLater(self.settings.commit_window, self._commit_due, self._group_serial)
-
-    def _commit_due(self, serial: int) -> None:
-        """A group's commit time: commit it if it is still the open one (committed earlier by a pass: nothing)."""
-        if serial == self._group_serial:
-            self.commit()
+            self.reactor.callLater(self.settings.commit_window, self.commit)
 
     def durable(self) -> defer.Deferred[None]:
         """A Deferred firing once everything written so far is committed (at once if nothing is pending)."""
@@ -498,8 +465,6 @@ class BridgeService:
             return
         waiters, self._waiters = self._waiters, []
         outbox_grew, self._outbox_grew = self._outbox_grew, False
-        self._group_serial += 1  # the group's pending timers lapse
-        self._group_urgent = False
         try:
             self.store.commit_group()
         except Exception as exc:  # noqa: BLE001 - nothing of the group is durable: every waiter learns it
@@ -900,7 +865,7 @@ class BridgeService:
         self._handing_over.discard(message_id)
         if self._stopped:  # the store may be closed: handed over again after the restart (at-least-once)
             return
-        self._open_group(lazy=True)  # its broker ack waited already; a lost mark: handed over again
+        self._open_group()
         try:
             self.store.mark_inbound_handed_over(message_id, at=self.clock())
         except Exception as exc:  # noqa: BLE001 - e.g. store closed by a shutdown: it is handed over again later
@@ -920,7 +885,7 @@ class BridgeService:
         def acked(_: object) -> None:
             if self._stopped:  # the RC-REF is sent again after the restart (a repeat is harmless)
                 return
-            self._open_group(lazy=True)  # a lost mark: the RC-REF is sent again (harmless)
+            self._open_group()
             self.store.mark_inbound_acked(message_id, at=self.clock(), rcref_distribution_id=ref_id)
             lifelog.inbound("rcref_sent", received, _case_identity(received)[0], self.translator.adapter, rcref_id=ref_id)
 
@@ -991,7 +956,7 @@ class BridgeService:
             self.store.dead_letter(delivery.body, error=str(exc), error_path=_first_path(exc), source="hub-ack", at=now,
                                    direction="in", content_type=delivery.content_type)
             return None
-        self._open_group(lazy=True)  # only the broker ack waits: redelivered if the mark is lost
+        self._open_group()
         problem = self._addressing_problem(received, "ack") or self._ack_problem(received)
         if problem is not None:
             self._refuse_delivery(delivery, received, problem, source="hub-ack")

@@ -8,7 +8,6 @@ in-process emulator and a simulated NexSIS peer answers on it; with
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -196,7 +195,6 @@ def start_bridge(config: BridgeConfig, reactor, *, peer_rules: PeerRules | None 
     # distributionID index instead of on a random leaf; the case objects' ids (new_id above) stay version 4
     service = BridgeService(settings, reactor=reactor, store=store, translator=translator, metrics=metrics,
                             new_uuid=new_uuid7)
-    provider.replay_fn = _committed_after(provider.replay_fn, service)
     running = RunningBridge(config=config, service=service, store=store, hub_client=None, link=None,
                             reloader=reloader, metrics=metrics, extra={"provider": provider,
                                                                        "broker_connected": broker_connected})
@@ -283,23 +281,6 @@ def _open_legacy_link(config: BridgeConfig, profile, service: BridgeService, rea
     return link
 
 
-def _committed_after(replay: Callable[[int], Any], service: BridgeService) -> Callable[[int], Any]:
-    """The console's replay, committed before its answer: the service's open group (a group of lazy marks stays
-    open up to ``lazy_commit_window``) would otherwise hold the replay's writes past the HTTP response."""
-    def replay_durably(dlq_id: int) -> Any:
-        result = replay(dlq_id)
-        service.commit()
-        return result
-
-    return replay_durably
-
-
-def _writable(store: Any) -> Callable[[], bool]:
-    """``/readyz``'s store check: the service's own open group holds the write lock (a second BEGIN on its
-    connection fails, which read as "not writable" while a group was open); otherwise take the lock and let go."""
-    return lambda: bool(store.grouping) or bool(store.is_writable())
-
-
 def _start_http(config: BridgeConfig, reactor, running: RunningBridge):
     if not config.http.enabled:
         return None
@@ -308,7 +289,6 @@ def _start_http(config: BridgeConfig, reactor, running: RunningBridge):
 
     checks = readiness_checks(store=running.store, broker_connected=running.extra["broker_connected"],
                               reloader=running.reloader)
-    checks["store_writable"] = _writable(running.store)
     liveness = {}
     link_healthy = getattr(running.link, "healthy", None)
     if link_healthy is not None:  # the file-drop poll loop: a stalled loop fails /healthz and /readyz

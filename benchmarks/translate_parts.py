@@ -22,12 +22,12 @@ import io
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+from wrap_parts import _best  # the same best-of-passes CPU timer (benchmarks/ is this script's sys.path[0])
 
 from bridge.runtime.logging import configure_logging
 
@@ -42,16 +42,6 @@ def frames_of(profile: str, sheets: int) -> list[bytes]:
         return [demo_frame(800_000 + n, assistance=False) for n in range(sheets)]
     line = (ROOT / "tests" / "golden" / "lrm-beta-text" / "normal.txt").read_bytes()
     return [line.replace(b"B-2024-7781", f"B-2024-{n:06d}".encode()) for n in range(sheets)]
-
-
-def _best(xs: Sequence[Any], call: Callable[[Any], object], passes: int) -> float:
-    best = float("inf")
-    for _ in range(passes):
-        started = time.process_time()
-        for x in xs:
-            call(x)
-        best = min(best, time.process_time() - started)
-    return 1e6 * best / len(xs)
 
 
 def parts(profile: str, sheets: int, passes: int) -> list[tuple[str, float]]:

@@ -234,3 +234,19 @@ def test_summary_is_read_on_the_worker_side(filled, monkeypatch):
     assert (summary["dlq_size"], summary["rcref_overdue"], summary["inbound_overdue"]) == (
         snapshot.dlq_size, snapshot.rcref_overdue, snapshot.inbound_overdue)
     assert summary["inbound_overdue"] == 1  # the Hub message nobody handed to the LRM for 10 minutes
+
+
+def test_summary_counts_overdue_rcrefs_without_reading_their_rows(filled, monkeypatch):
+    """The overdue-RC-REF figure is a COUNT (as the /metrics gauge), not a list of every overdue message with its
+    bodies (a peer that stops answering leaves thousands of them)."""
+    from bridge.edges.store.queries import StoreQueries
+
+    store, _, _, site = filled
+    expected = store.count_overdue_rcref(NOW)
+
+    def listed(self, now):
+        raise AssertionError("the summary read every overdue message to count them")
+
+    monkeypatch.setattr(StoreQueries, "overdue_rcref", listed)
+    status, summary = get(site, "/api/summary")
+    assert status == 200 and summary["rcref_overdue"] == expected

@@ -97,7 +97,7 @@ class StoreConsoleProvider:
             counts.setdefault(direction, {})[state] = count
         now = self.clock()
         snap = StoreSnapshot(outbox_depth=queries.outbox_depth(), oldest_pending_age_seconds=queries.oldest_pending_age(now),
-                             dlq_size=queries.dlq_size(), rcref_overdue=len(queries.overdue_rcref(now)),
+                             dlq_size=queries.dlq_size(), rcref_overdue=queries.count_overdue_rcref(now),
                              inbound_overdue=queries.count_inbound_waiting_since(now - self.handover_deadline))
         return {
             "instance": self.instance,

@@ -65,3 +65,12 @@ def message_payload(message: dict[str, Any]) -> dict[str, Any]:
     content = message["content"]
     content = content[0] if isinstance(content, list) else content
     return content["jsonContent"]["embeddedJsonContent"]["message"]
+
+
+def json_containers(value: Any) -> list[int]:
+    """The ids of every dict and list of a JSON tree (to check that a copy or a built payload shares none)."""
+    if isinstance(value, dict):
+        return [id(value)] + [i for item in value.values() for i in json_containers(item)]
+    if isinstance(value, list):
+        return [id(value)] + [i for item in value for i in json_containers(item)]
+    return []

@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from bridge.core import confidentiality
 from bridge.core.adapters import rc_eda
 from bridge.core.canonical import Caller, Case, Location, Note, Patient
+from bridge.testing.messages import json_containers
 
 patients = st.builds(Patient, last_name=st.none() | st.text(max_size=5), first_name=st.none() | st.text(max_size=5),
                      sex=st.none() | st.sampled_from(["M", "F"]), age=st.none() | st.integers(0, 120),
@@ -81,19 +82,11 @@ tree = st.recursive(st.none() | st.text(max_size=3) | st.decimals(allow_nan=Fals
                     max_leaves=12)
 
 
-def _containers(value: Any) -> list[int]:
-    if isinstance(value, dict):
-        return [id(value)] + [i for item in value.values() for i in _containers(item)]
-    if isinstance(value, list):
-        return [id(value)] + [i for item in value for i in _containers(item)]
-    return []
-
-
 @given(tree)
 def test_tree_copy_copies_every_container(value: Any) -> None:
     copied = rc_eda._tree_copy(value)
     assert copied == value
-    assert not set(_containers(copied)) & set(_containers(value))
+    assert not set(json_containers(copied)) & set(json_containers(value))
 
 
 def test_tree_copy_of_what_the_encoder_builds() -> None:

@@ -41,6 +41,7 @@ from bridge.core.canonical import (
     Qualification,
 )
 from bridge.core.errors import BridgeError, HubErrorCode, Issue, OutboundError
+from bridge.testing.messages import json_containers
 from tests.unit.test_translate_once import _golden_cases
 
 # ---- the encoder as it was (main 3fa022f), the reference ------------------------------------------------
@@ -171,22 +172,13 @@ def _outcome(run, case: Case, ctx: AdapterContext) -> Any:
     return _ordered(payload), drops, warnings
 
 
-def _containers(value: Any) -> list[int]:
-    """The ids of every dict and list of a JSON tree."""
-    if isinstance(value, dict):
-        return [id(value)] + [i for item in value.values() for i in _containers(item)]
-    if isinstance(value, list):
-        return [id(value)] + [i for item in value for i in _containers(item)]
-    return []
-
-
 def _assert_same(case: Case, ctx: AdapterContext) -> None:
     new = _outcome(rc_eda.encode_create_case, case, ctx)
     assert new == _outcome(_old_encode, case, ctx)
     if new[0] == "refused":
         return
     payload = rc_eda.encode_create_case(case, _fresh(ctx))[0]
-    ids = _containers(payload)
+    ids = json_containers(payload)
     assert len(ids) == len(set(ids))  # no node shared (initialAlert's location is a copy): edits stay local
     marked: set[str] = set()
     tracked = Tracked(case)

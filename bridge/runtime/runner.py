@@ -8,7 +8,6 @@ in-process emulator and a simulated NexSIS peer answers on it; with
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -282,12 +281,6 @@ def _open_legacy_link(config: BridgeConfig, profile, service: BridgeService, rea
     return link
 
 
-def _writable(store: Any) -> Callable[[], bool]:
-    """``/readyz``'s store check: the service's own open group holds the write lock (a second BEGIN on its
-    connection fails, which read as "not writable" while a group was open); otherwise take the lock and let go."""
-    return lambda: bool(store.grouping) or bool(store.is_writable())
-
-
 def _start_http(config: BridgeConfig, reactor, running: RunningBridge):
     if not config.http.enabled:
         return None
@@ -296,7 +289,6 @@ def _start_http(config: BridgeConfig, reactor, running: RunningBridge):
 
     checks = readiness_checks(store=running.store, broker_connected=running.extra["broker_connected"],
                               reloader=running.reloader)
-    checks["store_writable"] = _writable(running.store)
     liveness = {}
     link_healthy = getattr(running.link, "healthy", None)
     if link_healthy is not None:  # the file-drop poll loop: a stalled loop fails /healthz and /readyz

@@ -79,6 +79,7 @@ class StoreQueries:
     _conn: sqlite3.Connection
     path: str
     _read_mark: Callable[[], tuple[int, int] | None]
+    _grouped: bool = False  # a group transaction is open on _conn (TransactionOps)
     # reads kept for the next call that needs them, with the read mark they were made under (see has_case)
     _kept_row: tuple[tuple[int, int], str, sqlite3.Row | None] | None = None
     _kept_case: tuple[tuple[int, int], str, str | None, bool] | None = None
@@ -311,7 +312,12 @@ class StoreQueries:
         return self._conn.execute("SELECT COUNT(*) FROM dead_letters WHERE replayed_at IS NULL").fetchone()[0]
 
     def is_writable(self) -> bool:
-        """For /readyz: can we take the write lock right now?"""
+        """For /readyz: does this connection hold the write lock (its own open group) or can it take it now?
+
+        Inside a group a second ``BEGIN`` fails on this connection, which read as "not writable" whenever the
+        request came in the same reactor turn as a frame, a confirm or an RC-REF."""
+        if self._grouped:
+            return True
         try:
             self._conn.execute("BEGIN IMMEDIATE")
             self._conn.execute("ROLLBACK")

@@ -128,13 +128,17 @@ def labels_of(nomenclatures) -> dict[str, str]:
     return labels
 
 
-def new_uuid() -> str:
-    """``str(uuid.uuid4())`` without the ``UUID`` object: 16 random bytes, version 4 and RFC 4122 variant bits set."""
-    raw = bytearray(os.urandom(16))
-    raw[6] = raw[6] & 0x0F | 0x40
+def _spelled(raw: bytearray, version: int) -> str:
+    """16 bytes with the version nibble and the RFC 4122 variant bits set, spelled as ``str(uuid.UUID)`` spells it."""
+    raw[6] = raw[6] & 0x0F | version
     raw[8] = raw[8] & 0x3F | 0x80
     text = raw.hex()
     return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+def new_uuid() -> str:
+    """``str(uuid.uuid4())`` without the ``UUID`` object: 16 random bytes, version 4 and RFC 4122 variant bits set."""
+    return _spelled(bytearray(os.urandom(16)), 0x40)
 
 
 def new_uuid7(clock_ns: Callable[[], int] = time.time_ns) -> str:
@@ -147,11 +151,7 @@ def new_uuid7(clock_ns: Callable[[], int] = time.time_ns) -> str:
     the one ``dateTimeSent`` already states. Spelled as ``str(uuid.UUID(...))`` spells it.
     """
     millis = clock_ns() // 1_000_000 & 0xFFFF_FFFF_FFFF
-    raw = bytearray(millis.to_bytes(6, "big") + os.urandom(10))
-    raw[6] = raw[6] & 0x0F | 0x70
-    raw[8] = raw[8] & 0x3F | 0x80
-    text = raw.hex()
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return _spelled(bytearray(millis.to_bytes(6, "big") + os.urandom(10)), 0x70)
 
 
 def build_context(*, nomenclature_dir: Path | None = None, mappings_dir: Path | None = None,
